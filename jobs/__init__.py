@@ -1,0 +1,1 @@
+"""Entry points: the ``pesquisa`` CLI and the batch jobs it runs."""

@@ -1,0 +1,33 @@
+"""``pesquisa maintain compact|vacuum|retention|checkpoint``."""
+
+from __future__ import annotations
+
+import argparse
+
+from jobs.output import Output
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("maintain", parents=[common], help="compact, checkpoint, vacuum, enforce retention")
+    p.add_argument("action", choices=["compact", "checkpoint", "vacuum", "retention"])
+    p.add_argument("--table", action="append", help="limit to these tables (repeatable)")
+    p.add_argument("--retention-hours", type=int, default=168, help="vacuum: keep unreferenced files this long")
+    p.add_argument("--dry-run", action="store_true", help="vacuum: only list files")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    from lakehouse import Lakehouse, maintenance
+
+    lh = Lakehouse(home=args.home)
+    if args.action == "compact":
+        results = maintenance.compact(lh, args.table)
+    elif args.action == "checkpoint":
+        results = maintenance.checkpoint(lh, args.table)
+    elif args.action == "vacuum":
+        results = maintenance.vacuum(lh, args.table, args.retention_hours, args.dry_run)
+    else:
+        results = maintenance.retention(lh)
+    for r in results:
+        out.record(r.as_dict())
+    return 0

@@ -1,0 +1,276 @@
+"""Table specifications: the only place a table schema is written (DESIGN.md §4).
+
+Every timestamp is ``timestamp[us, UTC]``. Partitioned tables carry a ``date`` column (UTC day of
+``ts``) that writers fill in when it is missing. Ids are deterministic hashes (see
+:func:`lakehouse.ids.stable_id`) so re-running a job is idempotent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TS = pa.timestamp("us", tz="UTC")
+FLOATS = pa.list_(pa.float32())
+CANDIDATES = pa.list_(pa.struct([("text", pa.string()), ("score", pa.float32())]))
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    partition_by: tuple[str, ...]
+    description: str
+    time_column: str | None = None  # the column the ``date`` partition is derived from
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names
+
+
+def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
+
+
+CAMERAS = TableSpec(
+    name="cameras",
+    description="Camera registry of every agency in the network.",
+    key=("camera_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("camera_id", pa.string(), "stable camera identifier", nullable=False),
+            _f("agency", pa.string(), "owning agency (e.g. municipal, police911)", nullable=False),
+            _f("name", pa.string(), "human-readable name or address"),
+            _f("lat", pa.float64(), "WGS84 latitude"),
+            _f("lon", pa.float64(), "WGS84 longitude"),
+            _f("h3", pa.string(), "H3 cell at resolution 9"),
+            _f("kind", pa.string(), "street | portico | transit"),
+            _f("heading", pa.float32(), "view direction in degrees from north"),
+            _f("stream_uri", pa.string(), "live source URL, if any"),
+            _f("plate_format", pa.string(), "default plate country preset for this camera"),
+            _f("shared_with", pa.list_(pa.string()), "agencies this camera is shared with"),
+        ]
+    ),
+)
+
+VIDEOS = TableSpec(
+    name="videos",
+    description="Recorded segments and still images known to the platform.",
+    key=("video_id",),
+    partition_by=("date",),
+    time_column="start_ts",
+    schema=pa.schema(
+        [
+            _f("video_id", pa.string(), "content hash of the source file", nullable=False),
+            _f("camera_id", pa.string(), "camera that recorded it", nullable=False),
+            _f("agency", pa.string(), "owning agency"),
+            _f("uri", pa.string(), "absolute path or URL of the source"),
+            _f("start_ts", TS, "UTC time of the first frame"),
+            _f("end_ts", TS, "UTC time of the last frame"),
+            _f("fps", pa.float64(), "frames per second (0 for stills)"),
+            _f("width", pa.int32(), "frame width in pixels"),
+            _f("height", pa.int32(), "frame height in pixels"),
+            _f("frames", pa.int64(), "number of frames"),
+            _f("status", pa.string(), "registered | processed | failed"),
+            _f("date", pa.date32(), "UTC day of start_ts (partition)"),
+        ]
+    ),
+)
+
+PLATE_READS = TableSpec(
+    name="plate_reads",
+    description="One row per vehicle pass (a plate track) with its best read and candidates.",
+    key=("read_id",),
+    partition_by=("date",),
+    time_column="ts",
+    schema=pa.schema(
+        [
+            _f("read_id", pa.string(), "hash of video_id + track + model_version", nullable=False),
+            _f("camera_id", pa.string(), "camera", nullable=False),
+            _f("video_id", pa.string(), "source segment"),
+            _f("source_uri", pa.string(), "absolute path or URL of the source"),
+            _f("ts", TS, "UTC time of the best read", nullable=False),
+            _f("offset_s", pa.float64(), "seconds from the start of the source"),
+            _f("plate", pa.string(), "normalized best read (A-Z0-9)"),
+            _f("plate_raw", pa.string(), "text as recognised, before normalization"),
+            _f("plate_format", pa.string(), "country preset the read validates against, or generic"),
+            _f("confidence", pa.float32(), "confidence of the best read, 0..1"),
+            _f("candidates", CANDIDATES, "top-N alternative readings with scores"),
+            _f("char_confidences", FLOATS, "per-character confidence of the best read"),
+            _f("bbox", FLOATS, "x1, y1, x2, y2 of the plate in the best frame (pixels)"),
+            _f("crop_jpeg", pa.binary(), "JPEG of the plate crop from the best frame"),
+            _f("track_len", pa.int32(), "frames in the track"),
+            _f("model_version", pa.string(), "extraction model version", nullable=False),
+            _f("agency", pa.string(), "owning agency"),
+            _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+FACE_SIGHTINGS = TableSpec(
+    name="face_sightings",
+    description="One row per person pass (a face track) with the best-quality crop and embedding.",
+    key=("sighting_id",),
+    partition_by=("date",),
+    time_column="ts",
+    schema=pa.schema(
+        [
+            _f("sighting_id", pa.string(), "hash of video_id + track + model_version", nullable=False),
+            _f("camera_id", pa.string(), "camera", nullable=False),
+            _f("video_id", pa.string(), "source segment"),
+            _f("source_uri", pa.string(), "absolute path or URL of the source"),
+            _f("ts", TS, "UTC time of the best frame", nullable=False),
+            _f("offset_s", pa.float64(), "seconds from the start of the source"),
+            _f("bbox", FLOATS, "x1, y1, x2, y2 of the face in the best frame (pixels)"),
+            _f("det_score", pa.float32(), "detector probability"),
+            _f("quality", pa.float32(), "quality score 0..1 (size, sharpness, pose)"),
+            _f("searchable", pa.bool_(), "false when quality is under the floor"),
+            _f("embedding", FLOATS, "128-d face descriptor (dlib ResNet)"),
+            _f("crop_jpeg", pa.binary(), "JPEG of the face crop"),
+            _f("track_len", pa.int32(), "frames in the track"),
+            _f("model_version", pa.string(), "extraction model version", nullable=False),
+            _f("agency", pa.string(), "owning agency"),
+            _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+INCIDENTS = TableSpec(
+    name="incidents",
+    description="Reported incidents (crime reports, 911 calls) imported from open-data portals.",
+    key=("incident_id",),
+    partition_by=("date",),
+    time_column="ts",
+    schema=pa.schema(
+        [
+            _f("incident_id", pa.string(), "source id, or hash of the source row", nullable=False),
+            _f("ts", TS, "UTC time of the incident (start of window when only a window is known)"),
+            _f("ts_end", TS, "end of the time window, when only a window is known"),
+            _f("lat", pa.float64(), "WGS84 latitude"),
+            _f("lon", pa.float64(), "WGS84 longitude"),
+            _f("h3", pa.string(), "H3 cell at resolution 9"),
+            _f("type", pa.string(), "incident type (upper case)"),
+            _f("description", pa.string(), "free text"),
+            _f("source", pa.string(), "file or portal it came from"),
+            _f("agency", pa.string(), "reporting agency"),
+            _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+WATCHLIST = TableSpec(
+    name="watchlist",
+    description="Plates and faces supervisors watch for.",
+    key=("entry_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("entry_id", pa.string(), "entry identifier", nullable=False),
+            _f("kind", pa.string(), "plate | face", nullable=False),
+            _f("value", pa.string(), "plate pattern (for plates)"),
+            _f("embedding", FLOATS, "face descriptor (for faces)"),
+            _f("reason", pa.string(), "why it is watched"),
+            _f("priority", pa.int32(), "1 (highest) .. 5"),
+            _f("expires_at", TS, "when the entry stops alarming"),
+            _f("created_by", pa.string(), "user"),
+            _f("created_at", TS, "creation time"),
+            _f("agency", pa.string(), "owning agency"),
+            _f("covert", pa.bool_(), "hidden from other agencies' operators"),
+        ]
+    ),
+)
+
+ALERTS = TableSpec(
+    name="alerts",
+    description="Watchlist hits.",
+    key=("alert_id",),
+    partition_by=("date",),
+    time_column="ts",
+    schema=pa.schema(
+        [
+            _f("alert_id", pa.string(), "hash of entry + read/sighting", nullable=False),
+            _f("entry_id", pa.string(), "watchlist entry"),
+            _f("read_id", pa.string(), "plate read that hit"),
+            _f("sighting_id", pa.string(), "face sighting that hit"),
+            _f("ts", TS, "time of the hit", nullable=False),
+            _f("camera_id", pa.string(), "camera"),
+            _f("score", pa.float32(), "match score"),
+            _f("agency", pa.string(), "agency of the entry"),
+            _f("acknowledged_by", pa.string(), "user who acknowledged"),
+            _f("acknowledged_at", TS, "when"),
+            _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+AUDIT_LOG = TableSpec(
+    name="audit_log",
+    description="Append-only log of every search and export.",
+    key=("audit_id",),
+    partition_by=("date",),
+    time_column="ts",
+    schema=pa.schema(
+        [
+            _f("audit_id", pa.string(), "unique id", nullable=False),
+            _f("ts", TS, "when", nullable=False),
+            _f("user", pa.string(), "who"),
+            _f("role", pa.string(), "investigator | analyst | supervisor | engineer | admin"),
+            _f("agency", pa.string(), "user's agency"),
+            _f("case_number", pa.string(), "case the action belongs to"),
+            _f("purpose", pa.string(), "stated purpose"),
+            _f("action", pa.string(), "e.g. plates.search, faces.search, export"),
+            _f("parameters", pa.string(), "JSON of the parameters"),
+            _f("result_count", pa.int64(), "rows returned"),
+            _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+PROCESSING_RUNS = TableSpec(
+    name="processing_runs",
+    description="One row per (source, model version) extraction run; the latest attempt wins.",
+    key=("video_id", "model_version"),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("video_id", pa.string(), "content hash of the source (or of its path when unreadable)", nullable=False),
+            _f("model_version", pa.string(), "extraction model version", nullable=False),
+            _f("source_uri", pa.string(), "absolute path or URL"),
+            _f("camera_id", pa.string(), "camera"),
+            _f("started", TS, "start time"),
+            _f("finished", TS, "end time"),
+            _f("status", pa.string(), "running | succeeded | failed"),
+            _f("frames_decoded", pa.int64(), "frames decoded"),
+            _f("frames_processed", pa.int64(), "frames that went through the models"),
+            _f("plate_reads", pa.int64(), "rows written to plate_reads"),
+            _f("face_sightings", pa.int64(), "rows written to face_sightings"),
+            _f("duration_s", pa.float64(), "wall seconds"),
+            _f("error", pa.string(), "why it failed"),
+        ]
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    s.name: s
+    for s in (
+        CAMERAS,
+        VIDEOS,
+        PLATE_READS,
+        FACE_SIGHTINGS,
+        INCIDENTS,
+        WATCHLIST,
+        ALERTS,
+        AUDIT_LOG,
+        PROCESSING_RUNS,
+    )
+}
+
+
+def spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(sorted(TABLES))}") from None

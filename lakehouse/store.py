@@ -1,0 +1,259 @@
+"""``Lakehouse``: create, write and read Pesquisa's Delta tables.
+
+Writes go through one committer per table (a process lock plus, on local storage, a file lock
+across processes) and retry with backoff on commit conflicts, because delta-rs on a local
+filesystem fails concurrent commits instead of retrying them (DESIGN.md §12).
+
+Three ways to write, each a single Delta commit:
+
+- :meth:`Lakehouse.append`   add rows (batched appends);
+- :meth:`Lakehouse.replace`  replace exactly the rows matching a predicate (re-processing one
+  source for one model version), never a delete followed by an insert;
+- :meth:`Lakehouse.upsert`   MERGE on the table key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import DeltaTable, write_deltalake
+from deltalake.exceptions import CommitFailedError
+
+from lakehouse.config import StorageConfig
+from lakehouse.conform import SchemaMismatchError, conform, to_arrow
+from lakehouse.specs import TABLES, TableSpec, spec
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+log = logging.getLogger(__name__)
+
+_PROCESS_LOCKS: dict[str, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+__all__ = ["Lakehouse", "SchemaMismatchError", "sql_literal"]
+
+
+def sql_literal(value: Any) -> str:
+    """Quote a value for a delta-rs predicate."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Lakehouse:
+    """All tables under one root. Cheap to create; holds no open handles."""
+
+    def __init__(self, storage: StorageConfig | None = None, *, home: str | os.PathLike[str] | None = None):
+        self.storage = storage or StorageConfig.from_home(home)
+        self.max_retries = 8
+
+    # ---------------------------------------------------------------- locations
+    def uri(self, name: str) -> str:
+        spec(name)
+        return self.storage.table_uri(name)
+
+    def exists(self, name: str) -> bool:
+        return DeltaTable.is_deltatable(self.uri(name), storage_options=self.storage.storage_options or None)
+
+    def table(self, name: str, version: int | None = None) -> DeltaTable:
+        self.ensure(name)
+        return DeltaTable(self.uri(name), version=version, storage_options=self.storage.storage_options or None)
+
+    def version(self, name: str) -> int:
+        return self.table(name).version()
+
+    # ---------------------------------------------------------------- create
+    def ensure(self, name: str) -> None:
+        """Create the table if it is missing (empty, with its spec's schema and partitioning)."""
+        s = spec(name)
+        if self.exists(name):
+            return
+        with self._commit_lock(name):
+            if self.exists(name):
+                return
+            if self.storage.is_local:
+                Path(self.uri(name)).mkdir(parents=True, exist_ok=True)
+            try:
+                DeltaTable.create(
+                    self.uri(name),
+                    schema=s.schema,
+                    partition_by=list(s.partition_by) or None,
+                    name=s.name,
+                    description=s.description,
+                    storage_options=self.storage.storage_options or None,
+                    configuration={"delta.enableChangeDataFeed": "true"},
+                )
+            except Exception as exc:  # another process created it first
+                if not self.exists(name):
+                    raise
+                log.debug("table %s created concurrently: %s", name, exc)
+
+    def ensure_all(self) -> None:
+        for name in TABLES:
+            self.ensure(name)
+
+    # ---------------------------------------------------------------- write
+    def append(self, name: str, data: Any) -> int:
+        """Append rows in one commit. Returns the number of rows written."""
+        s = spec(name)
+        table = conform(to_arrow(data, s), s)
+        if table.num_rows == 0:
+            return 0
+        self._write(s, table, mode="append")
+        return table.num_rows
+
+    def replace(self, name: str, data: Any, predicate: str) -> int:
+        """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
+
+        Every new row must satisfy the predicate. With no new rows the matching rows are deleted
+        (still one commit).
+        """
+        s = spec(name)
+        table = conform(to_arrow(data, s), s)
+        self.ensure(name)
+        if table.num_rows == 0:
+            self._with_retry(s.name, lambda: self.table(name).delete(predicate))
+            return 0
+        self._write(s, table, mode="overwrite", predicate=predicate)
+        return table.num_rows
+
+    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
+        """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest."""
+        s = spec(name)
+        table = conform(to_arrow(data, s), s)
+        if table.num_rows == 0:
+            return 0
+        keys = keys or s.key
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+
+        def run() -> None:
+            (
+                self.table(name)
+                .merge(table, predicate=on, source_alias="s", target_alias="t")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+        self.ensure(name)
+        self._with_retry(s.name, run)
+        return table.num_rows
+
+    def _write(self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None) -> None:
+        self.ensure(s.name)
+
+        def run() -> None:
+            write_deltalake(
+                self.uri(s.name),
+                data,
+                mode=mode,  # type: ignore[arg-type]
+                predicate=predicate,
+                partition_by=list(s.partition_by) or None,
+                storage_options=self.storage.storage_options or None,
+            )
+
+        self._with_retry(s.name, run)
+
+    def write_stream(self, name: str, batches: Iterator[pa.RecordBatch]) -> None:
+        """Append a stream of record batches in ONE commit (files are written as batches arrive;
+        nothing is visible until the commit; an error mid-stream leaves the table unchanged)."""
+        s = spec(name)
+
+        def conformed() -> Iterator[pa.RecordBatch]:
+            for b in batches:
+                yield from conform(pa.Table.from_batches([b]), s).to_batches()
+
+        reader = pa.RecordBatchReader.from_batches(s.schema, conformed())
+        self.ensure(name)
+        with self._commit_lock(name):
+            write_deltalake(
+                self.uri(name),
+                reader,
+                mode="append",
+                partition_by=list(s.partition_by) or None,
+                storage_options=self.storage.storage_options or None,
+            )
+
+    # ---------------------------------------------------------------- commit discipline
+    @contextlib.contextmanager
+    def _commit_lock(self, name: str) -> Iterator[None]:
+        key = self.uri(name)
+        with _PROCESS_LOCKS_GUARD:
+            lock = _PROCESS_LOCKS.setdefault(key, threading.Lock())
+        with lock:
+            if self.storage.is_local:
+                lock_dir = Path(self.storage.root) / "_locks"
+                lock_dir.mkdir(parents=True, exist_ok=True)
+                with open(lock_dir / f"{name}.lock", "a+") as fh:
+                    fcntl.flock(fh, fcntl.LOCK_EX)
+                    try:
+                        yield
+                    finally:
+                        fcntl.flock(fh, fcntl.LOCK_UN)
+            else:
+                yield
+
+    def _with_retry(self, name: str, fn: Any) -> Any:
+        delay = 0.05
+        for attempt in range(self.max_retries + 1):
+            try:
+                with self._commit_lock(name):
+                    return fn()
+            except CommitFailedError:
+                if attempt == self.max_retries:
+                    raise
+                log.warning("commit conflict on %s, retry %d", name, attempt + 1)
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 2.0)
+
+    # ---------------------------------------------------------------- read
+    def dataset(self, name: str, version: int | None = None) -> ds.Dataset:
+        return self.table(name, version).to_pyarrow_dataset()
+
+    def read(
+        self,
+        name: str,
+        columns: list[str] | None = None,
+        filter: ds.Expression | None = None,
+        version: int | None = None,
+    ) -> pa.Table:
+        """Read a table (or a version of it) as Arrow, with optional projection and filter."""
+        return self.dataset(name, version).to_table(columns=columns, filter=filter)
+
+    def scan(self, name: str) -> pl.LazyFrame:
+        """Polars lazy scan with partition pruning."""
+        import polars as pl
+
+        self.ensure(name)
+        return pl.scan_delta(self.uri(name), storage_options=self.storage.storage_options or None)
+
+    def duckdb(self, names: list[str] | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with every table registered as a view (no extension downloads)."""
+        import duckdb
+
+        con = duckdb.connect()
+        for name in names or list(TABLES):
+            con.register(name, self.dataset(name))
+        return con
+
+    def count(self, name: str) -> int:
+        return self.dataset(name).count_rows()
+
+    def __repr__(self) -> str:
+        return f"Lakehouse({self.storage.root!r})"
+

@@ -1,0 +1,44 @@
+"""Fixtures shared by every test package. Tests use real tables in tmp dirs, real models, and the
+real data in ../shared/data (skipped with a reason when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def lakehouse(tmp_path: Path):
+    """An empty Lakehouse in a temporary directory."""
+    from lakehouse import Lakehouse
+
+    return Lakehouse(home=tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; skips the test when it is absent."""
+    from pipelines.shared_data import shared_data_dir
+
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("../shared/data is not present (set PESQUISA_SHARED_DATA to its location)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray cluster for the whole test session (each ray.init costs ~3 s and ~750 MB)."""
+    from pipelines.ray_runtime import ensure_ray
+
+    ensure_ray()
+    yield
+    import ray
+
+    ray.shutdown()
