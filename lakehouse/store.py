@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
+_EVOLVED: set[tuple[str, str]] = set()  # (root, table) already checked against its spec in this process
 
 __all__ = ["Lakehouse", "SchemaMismatchError", "sql_literal"]
 
@@ -79,9 +80,12 @@ class Lakehouse:
 
     # ---------------------------------------------------------------- create
     def ensure(self, name: str) -> None:
-        """Create the table if it is missing (empty, with its spec's schema and partitioning)."""
+        """Create the table if it is missing (empty, with its spec's schema and partitioning);
+        evolve an existing table when the spec gained columns."""
         s = spec(name)
         if self.exists(name):
+            if (self.storage.root, name) not in _EVOLVED:
+                self.evolve(name)
             return
         with self._commit_lock(name):
             if self.exists(name):
@@ -102,6 +106,26 @@ class Lakehouse:
                 if not self.exists(name):
                     raise
                 log.debug("table %s created concurrently: %s", name, exc)
+
+    def evolve(self, name: str) -> list[str]:
+        """Add the spec's columns that the stored table lacks (a metadata-only commit: no data file
+        is rewritten; old rows read the new columns as null). Returns the added column names."""
+        from deltalake import Field
+
+        s = spec(name)
+        dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
+        have = {f.name for f in dt_.schema().fields}
+        missing = [f for f in s.schema if f.name not in have]
+        if missing:
+            with self._commit_lock(name):
+                dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
+                have = {f.name for f in dt_.schema().fields}
+                missing = [f for f in s.schema if f.name not in have]
+                if missing:
+                    dt_.alter.add_columns([Field.from_arrow(f.with_nullable(True)) for f in missing])
+                    log.info("evolved %s: added %s", name, [f.name for f in missing])
+        _EVOLVED.add((self.storage.root, name))
+        return [f.name for f in missing]
 
     def ensure_all(self) -> None:
         for name in TABLES:
