@@ -1,0 +1,215 @@
+"""Convoys: vehicles that co-occur with each other within ±Δt at several distinct cameras,
+ranked against what background traffic would produce by chance.
+
+Co-occurrence: plates A and B are read by the same camera within ``delta_s`` seconds of each other.
+A pair is a candidate when it co-occurs at ``min_cameras`` or more distinct cameras. Pairs are
+found per camera in event-time buckets of width Δt (each sighting also spills into the next
+bucket, so every pair closer than Δt is seen exactly once), for one ``target`` plate or all pairs.
+
+Background: if A and B moved independently, A's ``n_A,c`` and B's ``n_B,c`` reads at camera c over
+an observation span T would co-occur at c with rate ``λ_c = n_A,c · n_B,c · 2Δt / T``, so camera c
+shows a co-occurrence with probability ``p_c = 1 - exp(-λ_c)``. The number of cameras with a
+co-occurrence is then Poisson-binomial; a candidate's ``p_value`` is the chance of seeing at least
+its observed count, ``expected_cameras = Σ p_c`` and ``lift`` is observed / expected. A frequent
+vehicle (a bus on the same corridor) meets the target at many cameras but scores a large p-value;
+a car that follows the target scores a tiny one. Candidates are ranked by p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import window
+from apache_beam.transforms.combiners import ToListCombineFn
+
+from pipelines.movement.sightings import NAMESPACE, Sighting
+
+
+def poisson_binomial_sf(probs: list[float], k: int) -> float:
+    """P(X >= k) for X the number of successes of independent trials with ``probs``."""
+    if k <= 0:
+        return 1.0
+    if k > len(probs):
+        return 0.0
+    dist = [1.0] + [0.0] * len(probs)  # dist[j] = P(j successes so far)
+    for p in probs:
+        for j in range(len(dist) - 1, 0, -1):
+            dist[j] = dist[j] * (1 - p) + dist[j - 1] * p
+        dist[0] *= 1 - p
+    return min(1.0, max(0.0, sum(dist[k:])))
+
+
+def background(
+    counts_a: dict[str, int], counts_b: dict[str, int], delta_s: float, span_s: float
+) -> tuple[float, float, list[float]]:
+    """(expected co-occurrence events, expected cameras, per-camera probabilities) under independence."""
+    lambdas = [counts_a[c] * counts_b[c] * 2.0 * delta_s / span_s for c in counts_a if c in counts_b]
+    probs = [1.0 - math.exp(-lam) for lam in lambdas]
+    return sum(lambdas), sum(probs), probs
+
+
+class _Bucket(beam.DoFn):
+    def __init__(self, delta_s: float):
+        self.delta_s = delta_s
+
+    def process(self, s: Sighting) -> Iterator[tuple[tuple[str, int], tuple[bool, Sighting]]]:
+        b = math.floor(s.ts / self.delta_s)
+        yield (s.camera_id, b), (True, s)  # home bucket
+        yield (s.camera_id, b + 1), (False, s)  # spill into the next bucket
+
+
+class _PairsInBucket(beam.DoFn):
+    """Pairs of different plates closer than Δt, each exactly once: home x home, spill x home."""
+
+    def __init__(self, delta_s: float, target: str | None):
+        self.delta_s = delta_s
+        self.target = target
+        self.pairs = Metrics.counter(NAMESPACE, "convoy_cooccurrences")
+
+    def _key(self, a: Sighting, b: Sighting) -> tuple[str, str] | None:
+        if a.plate == b.plate:
+            return None
+        if self.target is not None:
+            if a.plate == self.target:
+                return a.plate, b.plate
+            if b.plate == self.target:
+                return b.plate, a.plate
+            return None
+        return (a.plate, b.plate) if a.plate < b.plate else (b.plate, a.plate)
+
+    def process(self, element: tuple[tuple[str, int], Iterable[tuple[bool, Sighting]]]) -> Iterator[Any]:
+        (camera, _), members = element
+        home = [s for is_home, s in members if is_home]
+        spill = [s for is_home, s in members if not is_home]
+        if not home:
+            return
+        for i, a in enumerate(home):
+            for b in home[i + 1 :]:  # same bucket of width Δt: always within Δt
+                if (key := self._key(a, b)) is not None and abs(a.ts - b.ts) <= self.delta_s:
+                    self.pairs.inc()
+                    yield key, camera
+            for b in spill:
+                if abs(a.ts - b.ts) <= self.delta_s and (key := self._key(a, b)) is not None:
+                    self.pairs.inc()
+                    yield key, camera
+
+
+class _Candidate(beam.DoFn):
+    def __init__(self, min_cameras: int):
+        self.min_cameras = min_cameras
+        self.candidates = Metrics.counter(NAMESPACE, "convoy_candidates")
+
+    def process(self, element: tuple[tuple[str, str], Iterable[str]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        (a, b), cameras = element
+        cams = list(cameras)
+        distinct = sorted(set(cams))
+        if len(distinct) >= self.min_cameras:
+            self.candidates.inc()
+            yield a, {"plate_a": a, "plate_b": b, "n_cameras": len(distinct), "n_cooccurrences": len(cams),
+                      "cameras": distinct}
+
+
+def _attach(side: str) -> Any:
+    """CoGroupByKey output -> candidate rows carrying the per-camera counts of ``side``'s plate."""
+
+    def attach(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+        _, grouped = element
+        counts = grouped["counts"][0] if grouped["counts"] else {}
+        for cand in grouped["cand"]:
+            cand = dict(cand, **{f"_counts_{side}": counts})
+            yield (cand["plate_b"] if side == "a" else cand["plate_a"]), cand
+
+    return attach
+
+
+class _Score(beam.DoFn):
+    def __init__(self, delta_s: float, span_s: float):
+        self.delta_s = delta_s
+        self.span_s = span_s
+
+    def process(self, element: tuple[str, dict[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+        _, grouped = element
+        counts_b = grouped["counts"][0] if grouped["counts"] else {}
+        for cand in grouped["cand"]:
+            counts_a = cand.pop("_counts_a")
+            events, expected, probs = background(counts_a, counts_b, self.delta_s, self.span_s)
+            p_value = poisson_binomial_sf(probs, cand["n_cameras"])
+            yield dict(
+                cand,
+                reads_a=sum(counts_a.values()),
+                reads_b=sum(counts_b.values()),
+                expected_cooccurrences=events,
+                expected_cameras=expected,
+                lift=cand["n_cameras"] / expected if expected > 0 else math.inf,
+                p_value=p_value,
+                score=-math.log10(max(p_value, 1e-300)),
+            )
+
+
+def _rank(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    ordered = sorted(rows, key=lambda r: (r["p_value"], -r["lift"], r["plate_a"], r["plate_b"]))
+    for i, r in enumerate(ordered, 1):
+        yield dict(r, rank=i)
+
+
+class Convoys(beam.PTransform):
+    """``Sighting`` elements -> ranked convoy candidate rows.
+
+    Args:
+        delta_s: co-occurrence tolerance ±Δt in seconds.
+        min_cameras: distinct cameras a pair must co-occur at (k).
+        span_s: observation span T for the background rate (the bounded run's length); defaults to
+            ``horizon_s``.
+        target: only pairs with this plate (``plate_a`` is the target); None for all pairs.
+        horizon_s: analyse in fixed event-time windows of this length (needed on unbounded input);
+            None analyses the whole input at once.
+    """
+
+    def __init__(self, delta_s: float = 60.0, min_cameras: int = 3, span_s: float | None = None,
+                 target: str | None = None, horizon_s: float | None = None):
+        super().__init__()
+        span = span_s if span_s is not None else horizon_s
+        if delta_s <= 0 or min_cameras < 1 or not span or span <= 0:
+            raise ValueError("need delta_s > 0, min_cameras >= 1 and a positive span_s (or horizon_s)")
+        self.delta_s = delta_s
+        self.min_cameras = min_cameras
+        self.span_s = float(span)
+        self.target = target.strip().upper() if target else None
+        self.horizon_s = horizon_s
+
+    def expand(self, sightings: beam.PCollection) -> beam.PCollection:
+        windowfn = window.FixedWindows(self.horizon_s) if self.horizon_s else window.GlobalWindows()
+        s = sightings | "Window" >> beam.WindowInto(windowfn)
+        candidates = (
+            s
+            | "Bucket" >> beam.ParDo(_Bucket(self.delta_s))
+            | "GroupBucket" >> beam.GroupByKey()
+            | "Pairs" >> beam.ParDo(_PairsInBucket(self.delta_s, self.target))
+            | "GroupPair" >> beam.GroupByKey()
+            | "Candidates" >> beam.ParDo(_Candidate(self.min_cameras))
+        )
+        counts = (
+            s
+            | "PlateCamera" >> beam.Map(lambda x: ((x.plate, x.camera_id), 1))
+            | "CountPlateCamera" >> beam.CombinePerKey(sum)
+            | "ByPlate" >> beam.MapTuple(lambda pc, n: (pc[0], (pc[1], n)))
+            | "GroupPlate" >> beam.GroupByKey()
+            | "AsDict" >> beam.MapTuple(lambda plate, cn: (plate, dict(cn)))
+        )
+        with_a = (
+            {"cand": candidates, "counts": counts}
+            | "JoinA" >> beam.CoGroupByKey()
+            | "AttachA" >> beam.FlatMap(_attach("a"))
+        )
+        return (
+            {"cand": with_a, "counts": counts}
+            | "JoinB" >> beam.CoGroupByKey()
+            | "Score" >> beam.ParDo(_Score(self.delta_s, self.span_s))
+            | "Collect" >> beam.CombineGlobally(ToListCombineFn()).without_defaults()
+            | "Rank" >> beam.FlatMap(_rank)
+            | "Unwindow" >> beam.WindowInto(window.GlobalWindows())
+        )

@@ -1,0 +1,237 @@
+"""Bounded movement run: plate reads of ``[start, end)`` from Delta -> Beam -> Arrow tables.
+
+I/O stays at the edges: the driver reads ``plate_reads`` (and the portico list from ``cameras``)
+through :class:`~lakehouse.Lakehouse`, the pipeline in between is pure transforms, and its results
+come back through Parquet files in a staging directory that the driver reads into Arrow. Nothing is
+committed here: the caller (Dagster's IO manager, a notebook) is the one writer of the results.
+
+Runners (``runner=``): ``FnApiRunner`` (default, in-process, batch), ``BundleBasedDirectRunner``
+(``DirectRunner`` is mapped to it: Beam's DirectRunner would otherwise try to download the Prism
+binary), ``DaskRunner`` (needs ``dask[distributed]``; ``--dask_client_address=HOST:8786`` in
+``options``), ``FlinkRunner`` / ``SparkRunner`` / ``PortableRunner`` / ``DataflowRunner`` with their
+usual options (see docs/OPERATIONS.md). On a cluster runner ``staging_dir`` must be storage every
+worker and the driver can reach.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from lakehouse import Lakehouse
+from pipelines.movement.convoys import Convoys
+from pipelines.movement.counts import CameraCounts
+from pipelines.movement.flows import ODFlows
+from pipelines.movement.schemas import SCHEMAS
+from pipelines.movement.sightings import NAMESPACE, ParseSightings
+from pipelines.movement.trips import Trips
+
+log = logging.getLogger(__name__)
+
+#: runner names that would start Prism (a binary download, fails offline) -> the local equivalent
+_RUNNER_ALIASES = {"DirectRunner": "BundleBasedDirectRunner", "SwitchingDirectRunner": "BundleBasedDirectRunner"}
+READ_COLUMNS = ["read_id", "camera_id", "ts", "plate", "confidence"]
+OUTPUTS = ("trips", "counts", "flows", "convoys")
+
+
+@dataclass(frozen=True)
+class MovementParams:
+    """Durations and thresholds of the movement pipelines (seconds)."""
+
+    gap_s: float = 900.0  # a new trip starts after this long without a sighting
+    count_window_s: float = 3600.0  # camera count window
+    count_period_s: float | None = None  # slide period; None = fixed windows
+    flow_bucket_s: float | None = None  # OD flows per departure bucket; None = whole run
+    convoy_delta_s: float = 60.0  # co-occurrence tolerance ±Δt
+    convoy_min_cameras: int = 3  # k distinct cameras
+    convoy_target: str | None = None  # one plate, or None for all pairs
+    min_confidence: float = 0.0  # reads below are ignored (counted)
+
+
+@dataclass
+class MovementResult:
+    start: dt.datetime
+    end: dt.datetime
+    runner: str
+    reads: int
+    tables: dict[str, pa.Table]
+    metrics: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def trips(self) -> pa.Table:
+        return self.tables["trips"]
+
+    @property
+    def counts(self) -> pa.Table:
+        return self.tables["counts"]
+
+    @property
+    def flows(self) -> pa.Table:
+        return self.tables["flows"]
+
+    @property
+    def convoys(self) -> pa.Table:
+        return self.tables["convoys"]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "runner": self.runner,
+            "reads": self.reads,
+            **{name: t.num_rows for name, t in self.tables.items()},
+            "seconds": round(self.seconds, 3),
+            "metrics": dict(self.metrics),
+        }
+
+
+def pipeline_options(
+    runner: str = "FnApiRunner", options: PipelineOptions | Sequence[str] | Mapping[str, Any] | None = None
+) -> PipelineOptions:
+    """Pipeline options with the runner set explicitly (never Beam's Prism-downloading default)."""
+    runner = _RUNNER_ALIASES.get(runner, runner)
+    if isinstance(options, PipelineOptions):
+        opts = options.get_all_options(drop_default=True)
+        return PipelineOptions(**{**opts, "runner": runner})
+    if options is None:
+        return PipelineOptions(runner=runner)
+    if isinstance(options, Mapping):
+        return PipelineOptions(runner=runner, **dict(options))
+    return PipelineOptions(list(options), runner=runner)
+
+
+def movement_transforms(
+    rows: beam.PCollection, porticos: Iterable[str], params: MovementParams, span_s: float
+) -> dict[str, beam.PCollection]:
+    """Wire the four analyses onto a PCollection of plate-read rows (no I/O)."""
+    sightings = rows | "Sightings" >> ParseSightings(params.min_confidence)
+    trips = sightings | "Trips" >> Trips(params.gap_s)
+    return {
+        "trips": trips,
+        "counts": sightings | "Counts" >> CameraCounts(params.count_window_s, params.count_period_s),
+        "flows": trips | "Flows" >> ODFlows(porticos, params.flow_bucket_s),
+        "convoys": sightings
+        | "Convoys"
+        >> Convoys(params.convoy_delta_s, params.convoy_min_cameras, span_s=span_s, target=params.convoy_target),
+    }
+
+
+def _utc(t: dt.datetime | dt.date | str) -> dt.datetime:
+    if isinstance(t, str):
+        t = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
+    if not isinstance(t, dt.datetime):
+        t = dt.datetime(t.year, t.month, t.day)
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
+                     cameras: Sequence[str] | None = None) -> pa.Table:
+    """The reads of ``[start, end)`` (partition-pruned by ``date``), columns the pipelines need."""
+    ts = pa.timestamp("us", tz="UTC")
+    expr = (
+        (ds.field("date") >= pa.scalar(start.date(), pa.date32()))
+        & (ds.field("date") <= pa.scalar(end.date(), pa.date32()))
+        & (ds.field("ts") >= pa.scalar(start, ts))
+        & (ds.field("ts") < pa.scalar(end, ts))
+    )
+    table = lh.read("plate_reads", columns=READ_COLUMNS, filter=expr)
+    if cameras:  # filtered after the read: delta-rs files may hold string_view, which isin rejects
+        table = table.filter(pc.is_in(table["camera_id"].cast(pa.string()), pa.array(list(cameras))))
+    return table
+
+
+def portico_ids(lh: Lakehouse) -> list[str]:
+    """Cameras of kind ``portico`` (the ring of plate readers at city entries)."""
+    cams = lh.read("cameras", columns=["camera_id", "kind"]).to_pylist()
+    return sorted(c["camera_id"] for c in cams if c["kind"] == "portico")
+
+
+def _collect(directory: Path, name: str) -> pa.Table:
+    files = sorted(directory.glob(f"{name}-*.parquet"))
+    tables = [pq.read_table(f, schema=SCHEMAS[name]) for f in files]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return SCHEMAS[name].empty_table()
+    return pa.concat_tables(tables)
+
+
+def _counters(result: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    query = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for m in query["counters"]:
+        value = m.committed if m.committed is not None else m.attempted
+        out[m.key.metric.name] = out.get(m.key.metric.name, 0) + int(value or 0)
+    return out
+
+
+def run_movement(
+    lh: Lakehouse,
+    start: dt.datetime | dt.date | str,
+    end: dt.datetime | dt.date | str,
+    *,
+    runner: str = "FnApiRunner",
+    options: PipelineOptions | Sequence[str] | Mapping[str, Any] | None = None,
+    params: MovementParams | None = None,
+    cameras: Sequence[str] | None = None,
+    porticos: Sequence[str] | None = None,
+    staging_dir: str | Path | None = None,
+) -> MovementResult:
+    """Run trips, counts, OD flows and convoys over the plate reads of ``[start, end)``.
+
+    ``porticos`` defaults to the cameras of kind ``portico`` in the cameras table. Returns Arrow
+    tables (schemas in :mod:`pipelines.movement.schemas`) plus the pipeline's counters (reads in,
+    bad records by reason, trips, candidates ...).
+    """
+    t0 = time.perf_counter()
+    params = params or MovementParams()
+    start, end = _utc(start), _utc(end)
+    if end <= start:
+        raise ValueError(f"empty time range: {start} .. {end}")
+    reads = read_plate_reads(lh, start, end, cameras)
+    if porticos is None:
+        porticos = portico_ids(lh)
+    span_s = (end - start).total_seconds()
+    own_staging = staging_dir is None
+    staging = Path(tempfile.mkdtemp(prefix="pesquisa-movement-")) if own_staging else Path(staging_dir)
+    staging.mkdir(parents=True, exist_ok=True)
+    opts = pipeline_options(runner, options)
+    try:
+        p = beam.Pipeline(options=opts)
+        rows = p | "PlateReads" >> beam.Create(reads.to_pylist(), reshuffle=False)
+        outputs = movement_transforms(rows, porticos, params, span_s)
+        for name, pcoll in outputs.items():
+            _ = pcoll | f"Write{name.title()}" >> beam.io.WriteToParquet(
+                str(staging / name), SCHEMAS[name], file_name_suffix=".parquet"
+            )
+        result = p.run()
+        result.wait_until_finish()
+        tables = {name: _collect(staging, name) for name in OUTPUTS}
+        if tables["convoys"].num_rows:
+            tables["convoys"] = tables["convoys"].sort_by("rank")
+        metrics = _counters(result)
+    finally:
+        if own_staging:
+            shutil.rmtree(staging, ignore_errors=True)
+    res = MovementResult(start, end, opts.get_all_options()["runner"], reads.num_rows, tables, metrics,
+                         time.perf_counter() - t0)
+    log.info("movement %s", res.summary())
+    return res
+
+
+__all__ = ["MovementParams", "MovementResult", "pipeline_options", "portico_ids", "read_plate_reads", "run_movement"]
