@@ -1,0 +1,178 @@
+"""Who may sign in to the app: users, roles and agencies from a YAML file with bcrypt hashes.
+
+The file (default ``HOME/users.yaml``) looks like::
+
+    users:
+      demo:
+        name: Demo Investigator
+        role: investigator          # investigator | analyst | supervisor | engineer | admin
+        agency: police911           # admins may leave it empty: they see every agency
+        password_hash: $2b$12$...   # bcrypt; never a clear-text password
+
+:func:`ensure_users_file` writes a first file with a ``demo`` investigator and an ``admin`` user
+(the password is returned so the caller prints it once). No Streamlit import here, so the CLI and
+the tests use the same code as the sign-in form.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import bcrypt
+import yaml
+
+ROLES: tuple[str, ...] = ("investigator", "analyst", "supervisor", "engineer", "admin")
+#: fixed password for the demo home only (``pesquisa demo``); documented in the README
+DEMO_PASSWORD = "pesquisa-demo"
+USERS_FILE_ENV = "PESQUISA_USERS_FILE"
+DEFAULT_AGENCY = "police911"
+
+
+class UsersFileError(ValueError):
+    """The users file is missing, unreadable or malformed."""
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    name: str
+    role: str
+    agency: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def scope_agency(self) -> str | None:
+        """The agency searches are scoped to: ``None`` (all agencies) only for admins."""
+        return None if self.is_admin else self.agency
+
+
+def default_users_file(home: str | os.PathLike[str]) -> Path:
+    return Path(home) / "users.yaml"
+
+
+def users_file_from_env(home: str | os.PathLike[str]) -> Path:
+    value = os.environ.get(USERS_FILE_ENV)
+    return Path(value) if value else default_users_file(home)
+
+
+def hash_password(password: str) -> str:
+    if not password:
+        raise ValueError("password must not be empty")
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise UsersFileError(f"users file {path} does not exist (run `pesquisa app` once to create it)") from None
+    except yaml.YAMLError as exc:
+        raise UsersFileError(f"users file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("users", {}), dict):
+        raise UsersFileError(f"users file {path} must hold a mapping `users: {{name: {{...}}}}`")
+    return data
+
+
+def load_users(path: str | os.PathLike[str]) -> dict[str, tuple[User, str]]:
+    """``username -> (User, bcrypt hash)``; raises :class:`UsersFileError` on a bad entry."""
+    path = Path(path)
+    out: dict[str, tuple[User, str]] = {}
+    for username, entry in (_read(path).get("users") or {}).items():
+        if not isinstance(entry, dict):
+            raise UsersFileError(f"{path}: user {username!r} must be a mapping")
+        role = str(entry.get("role", "")).strip().lower()
+        if role not in ROLES:
+            raise UsersFileError(f"{path}: user {username!r} has role {role!r}; expected one of {', '.join(ROLES)}")
+        pw_hash = str(entry.get("password_hash") or "")
+        if not pw_hash.startswith("$2"):
+            raise UsersFileError(f"{path}: user {username!r} needs a bcrypt password_hash")
+        agency = entry.get("agency") or None
+        if agency is None and role != "admin":
+            raise UsersFileError(f"{path}: user {username!r} ({role}) needs an agency")
+        user = User(str(username), str(entry.get("name") or username), role, str(agency) if agency else None)
+        out[str(username)] = (user, pw_hash)
+    return out
+
+
+_DUMMY: list[bytes] = []
+
+
+def _dummy_hash() -> bytes:
+    if not _DUMMY:
+        _DUMMY.append(bcrypt.hashpw(b"not-a-password", bcrypt.gensalt()))
+    return _DUMMY[0]
+
+
+def authenticate(path: str | os.PathLike[str], username: str, password: str) -> User | None:
+    """The user when ``password`` matches the stored bcrypt hash, else ``None``."""
+    entry = load_users(path).get((username or "").strip())
+    if entry is None or not password:
+        # spend the same time as a real check so a wrong name is not faster than a wrong password
+        bcrypt.checkpw(b"x", _dummy_hash())
+        return None
+    user, pw_hash = entry
+    try:
+        ok = bcrypt.checkpw(password.encode("utf-8"), pw_hash.encode("ascii"))
+    except ValueError:
+        return None
+    return user if ok else None
+
+
+def add_user(
+    path: str | os.PathLike[str],
+    username: str,
+    password: str,
+    role: str,
+    agency: str | None,
+    name: str | None = None,
+) -> User:
+    """Add or replace one user (the password is stored only as a bcrypt hash)."""
+    path = Path(path)
+    role = role.strip().lower()
+    if role not in ROLES:
+        raise UsersFileError(f"role {role!r} is not one of {', '.join(ROLES)}")
+    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise UsersFileError(f"user name {username!r} may hold only letters, digits, '.', '-', '_'")
+    if agency is None and role != "admin":
+        raise UsersFileError(f"a {role} needs an agency")
+    data = _read(path) if path.exists() else {"users": {}}
+    data.setdefault("users", {})
+    data["users"][username] = {
+        "name": name or username,
+        "role": role,
+        "agency": agency,
+        "password_hash": hash_password(password),
+    }
+    _write(path, data)
+    return User(username, name or username, role, agency)
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    header = "# Pesquisa app users: bcrypt password hashes only. Roles: " + ", ".join(ROLES) + "\n"
+    tmp.write_text(header + yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def ensure_users_file(
+    path: str | os.PathLike[str], *, password: str | None = None, agency: str = DEFAULT_AGENCY
+) -> str | None:
+    """Create the users file with ``demo`` (investigator of ``agency``) and ``admin`` users when it
+    does not exist. Returns the password to print once (random unless given), or ``None`` when the
+    file was already there."""
+    path = Path(path)
+    if path.exists():
+        load_users(path)  # fail early and clearly on a broken file
+        return None
+    password = password or secrets.token_urlsafe(9)
+    add_user(path, "demo", password, "investigator", agency, name="Demo Investigator")
+    add_user(path, "admin", password, "admin", None, name="Administrator")
+    return password

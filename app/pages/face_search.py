@@ -1,0 +1,133 @@
+"""Face search page: upload a photo; the closest face sightings (top-k) in the cameras the user may
+see, as a gallery of crops with similarity, time and camera.
+
+The search is ``pipelines.search.search_faces`` — the same call as ``pesquisa faces search`` — which
+detects the probe face, queries the FAISS index, refuses a search without a case and audits it."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from app.ui import data, filters, session, widgets
+
+RESULTS_KEY = "face_results"
+IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+
+
+def decode_upload(name: str, payload: bytes):
+    """Uploaded bytes -> upright RGB array, through the faces library's loader (EXIF-aware)."""
+    from pipelines.faces import load_image_rgb
+
+    suffix = Path(name).suffix.lower() or ".jpg"
+    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+        tmp.write(payload)
+        tmp.flush()
+        return load_image_rgb(tmp.name)
+
+
+def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
+    from pipelines.faces import ImageReadError
+    from pipelines.governance import MissingCaseError
+    from pipelines.search import search_faces
+
+    ctx = session.search_context(session.current_user(), session.active_case())
+    t0 = time.perf_counter()
+    try:
+        image = decode_upload(name, payload)
+        rows = search_faces(session.lakehouse(), image, ctx, k=k, **flt.as_kwargs())
+    except MissingCaseError as exc:
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
+        return
+    except ImageReadError as exc:
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Cannot read the photo: {exc}")
+        return
+    except ValueError as exc:  # e.g. no face in the photo
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Cannot search: {exc}")
+        return
+    st.session_state[RESULTS_KEY] = {
+        "name": name, "rows": rows, "k": k, "seconds": time.perf_counter() - t0, "case": ctx.case_number,
+    }
+
+
+def similarity(r: dict) -> float | None:
+    for key in ("similarity", "score"):
+        if r.get(key) is not None:
+            return float(r[key])
+    return None
+
+
+def show_results(res: dict, labels: dict[str, str]) -> None:
+    rows = res["rows"]
+    st.markdown(f"**{len(rows)}** closest sightings to `{res['name']}` · {res['seconds']:.2f} s · case {res['case']}")
+    if not rows:
+        widgets.empty_state("No face sighting to compare with in the cameras and time you can see.")
+        return
+    st.caption("Similarity is a ranking aid, not an identification: a person must review every candidate. "
+               "Faces of the same person are usually within L2 distance 0.5.")
+    cols = st.columns(5)
+    for i, r in enumerate(rows):
+        with cols[i % 5]:
+            if r.get("crop_jpeg"):
+                st.image(r["crop_jpeg"], width="stretch")
+            sim = similarity(r)
+            dist = r.get("distance")
+            score = f"{sim:.2f}" if sim is not None else "–"
+            extra = f" · d={dist:.2f}" if dist is not None else ""
+            st.caption(f"**#{i + 1} · similarity {score}**{extra}  \n{widgets.fmt_ts(r.get('ts'))}  \n"
+                       f"{labels.get(r.get('camera_id'), r.get('camera_id'))}")
+    with st.expander("As a table"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "rank": range(1, len(rows) + 1),
+                    "similarity": [similarity(r) for r in rows],
+                    "distance": [r.get("distance") for r in rows],
+                    "ts": [r.get("ts") for r in rows],
+                    "camera": [labels.get(r.get("camera_id"), r.get("camera_id")) for r in rows],
+                    "quality": [r.get("quality") for r in rows],
+                    "source": [f"{r.get('source_uri') or ''} @ {r.get('offset_s') or 0:.1f}s" for r in rows],
+                }
+            ),
+            hide_index=True, width="stretch",
+            column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
+        )
+
+
+def main() -> None:
+    user = session.current_user()
+    lh = session.lakehouse()
+    widgets.page_header("Face search", "Upload a photo of a face; see the most similar faces the cameras recorded.",
+                        needs_case=True)
+    cams = data.cameras(lh, user.scope_agency)
+    labels = data.camera_labels(cams)
+    c1, c2 = st.columns([3, 1])
+    with c1:
+        upload = st.file_uploader("Probe photo", type=IMAGE_TYPES, key="face_probe")
+        k = st.slider("Results (k)", 5, 100, 20, step=5, key="face_k")
+    with c2:
+        if upload is not None:
+            st.image(upload.getvalue(), caption="probe", width="stretch")
+    flt = filters.filters("faces", cams, labels)
+    if st.button("Search faces", type="primary", icon=":material/search:", key="face_search",
+                 disabled=upload is None):
+        if flt.problem:
+            st.error(flt.problem)
+        else:
+            with st.spinner("Detecting the face and searching the index (the first search loads the models)…"):
+                run_search(upload.name, upload.getvalue(), int(k), flt)
+    res = st.session_state.get(RESULTS_KEY)
+    if res is not None:
+        show_results(res, labels)
+    elif upload is None:
+        widgets.empty_state("Upload a clear, frontal photo of one face to start.")
+
+
+main()

@@ -1,0 +1,121 @@
+"""Ingest status page (engineers): extraction runs from ``processing_runs`` — progress, failures with
+their reasons, model versions — and the size of every table."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui import data, session, widgets
+from lakehouse import TABLES
+
+
+def status_view() -> None:
+    lh = session.lakehouse()
+    runs = data.processing_runs(lh)
+    if runs.empty:
+        widgets.empty_state(
+            "No extraction runs yet.",
+            "Ingest recorded video with `pesquisa ingest PATH --camera ID`, or run `pesquisa demo`.",
+        )
+        _tables(lh)
+        return
+
+    status = runs["status"].fillna("unknown")
+    total = runs["video_id"].nunique()
+    ok = int((status == "succeeded").sum())
+    failed = int((status == "failed").sum())
+    running = int((status == "running").sum())
+    c = st.columns(5)
+    c[0].metric("Sources", total)
+    c[1].metric("Succeeded", ok)
+    c[2].metric("Failed", failed)
+    c[3].metric("Running", running)
+    c[4].metric("Model versions", runs["model_version"].nunique())
+    done = ok + failed
+    st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs finished ({failed} failed)")
+
+    st.subheader("By model version")
+    agg = (
+        runs.assign(
+            succeeded=status.eq("succeeded"), failed=status.eq("failed"), running=status.eq("running")
+        )
+        .groupby("model_version", dropna=False)
+        .agg(
+            sources=("video_id", "nunique"),
+            succeeded=("succeeded", "sum"),
+            failed=("failed", "sum"),
+            running=("running", "sum"),
+            frames=("frames_processed", "sum"),
+            plate_reads=("plate_reads", "sum"),
+            face_sightings=("face_sightings", "sum"),
+            seconds=("duration_s", "sum"),
+            last_finished=("finished", "max"),
+        )
+        .reset_index()
+    )
+    agg["frames_per_s"] = (agg["frames"] / agg["seconds"].where(agg["seconds"] > 0)).round(1)
+    st.dataframe(agg, hide_index=True, width="stretch", column_config={
+        "model_version": "Model version",
+        "last_finished": st.column_config.DatetimeColumn("Last finished (UTC)", format="YYYY-MM-DD HH:mm"),
+        "seconds": st.column_config.NumberColumn("Wall s", format="%.1f"),
+        "frames_per_s": st.column_config.NumberColumn("Frames/s", format="%.1f"),
+    })
+
+    st.subheader("Failures")
+    failures = runs[status == "failed"].sort_values("finished", ascending=False)
+    if failures.empty:
+        st.success("No failed runs.", icon=":material/check_circle:")
+    else:
+        st.dataframe(
+            failures[["source_uri", "camera_id", "model_version", "finished", "error"]],
+            hide_index=True, width="stretch",
+            column_config={
+                "source_uri": "Source",
+                "camera_id": "Camera",
+                "model_version": "Model version",
+                "finished": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+                "error": st.column_config.TextColumn("Reason", width="large"),
+            },
+        )
+
+    st.subheader("Recent runs")
+    recent = runs.sort_values("started", ascending=False).head(200)
+    st.dataframe(
+        recent[["status", "source_uri", "camera_id", "model_version", "started", "duration_s",
+                "frames_processed", "plate_reads", "face_sightings"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "status": "Status",
+            "source_uri": "Source",
+            "camera_id": "Camera",
+            "model_version": "Model version",
+            "started": st.column_config.DatetimeColumn("Started (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "duration_s": st.column_config.NumberColumn("Seconds", format="%.1f"),
+            "frames_processed": "Frames",
+            "plate_reads": "Plate reads",
+            "face_sightings": "Faces",
+        },
+    )
+    _tables(lh)
+
+
+def _tables(lh) -> None:
+    st.subheader("Tables")
+    sizes = data.table_sizes(lh, list(TABLES))
+    st.dataframe(sizes, hide_index=True, width="content",
+                 column_config={"rows": st.column_config.NumberColumn("Rows", format="%d")})
+    vs = data.video_status(lh)
+    if not vs.empty:
+        st.caption("Videos by status: " + ", ".join(f"{r.status}: {r.videos}" for r in vs.itertuples()))
+
+
+def main() -> None:
+    widgets.page_header("Ingest status", "Extraction runs over recorded video: progress, failures and model versions.")
+    live = st.toggle("Refresh every 10 s", key="ingest_live", value=False)
+    if live:
+        st.fragment(run_every=10)(status_view)()
+    else:
+        status_view()
+
+
+main()

@@ -1,0 +1,1 @@
+"""Building blocks of the Streamlit app: session (user, case), cached readers, maps, widgets."""

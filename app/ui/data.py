@@ -1,0 +1,153 @@
+"""Cached table readers for the pages that show tables rather than search them (cameras, ingest
+status, audit). Every cache entry is keyed by the Delta table version, so a new commit shows up on
+the next rerun and an unchanged table is never read twice. Searches are NOT cached: each one goes
+through the search library, which audits it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import streamlit as st
+
+from lakehouse import Lakehouse
+
+
+def table_version(lh: Lakehouse, name: str) -> int:
+    """Current version of a table, or -1 when it does not exist yet (nothing ingested)."""
+    return lh.version(name) if lh.exists(name) else -1
+
+
+# Cached functions take the lakehouse as ``_lh`` (not hashed) and are keyed by its table root and
+# the table version.
+
+
+# ------------------------------------------------------------------ cameras
+@st.cache_data(show_spinner=False, max_entries=8)
+def _cameras(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
+    if version < 0:
+        return pd.DataFrame(columns=["camera_id", "agency", "name", "lat", "lon", "kind", "shared_with"])
+    df = _lh.read("cameras").to_pandas()
+    df["shared_with"] = df["shared_with"].map(lambda v: list(v) if v is not None else [])
+    return df.sort_values(["agency", "camera_id"]).reset_index(drop=True)
+
+
+def cameras(lh: Lakehouse, agency: str | None) -> pd.DataFrame:
+    """Cameras visible to ``agency`` (its own plus those shared with it; all for ``None``)."""
+    df = _cameras(lh, lh.storage.root, table_version(lh, "cameras"))
+    if agency is None or df.empty:
+        return df
+    from pipelines.governance import visible_cameras
+
+    ids = visible_cameras(df[["camera_id", "agency", "shared_with"]].to_dict("records"), agency)
+    return df[df["camera_id"].isin(ids)].reset_index(drop=True)
+
+
+def camera_labels(cams: pd.DataFrame) -> dict[str, str]:
+    """camera_id -> "name (camera_id)" for pickers and tables."""
+    return {
+        r.camera_id: (f"{r.name} ({r.camera_id})" if r.name and r.name != r.camera_id else r.camera_id)
+        for r in cams.itertuples()
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None) -> dict[str, dict]:
+    if version < 0:
+        return {}
+    dataset = _lh.dataset(table)
+    flt = (ds.field("date") >= pa.scalar(since, pa.date32())) if since else None
+    t = dataset.to_table(columns=["camera_id", "ts"], filter=flt)
+    if t.num_rows == 0:
+        return {}
+    g = t.group_by("camera_id").aggregate([("ts", "count"), ("ts", "max")])
+    return {
+        cid: {"count": int(n), "last": last}
+        for cid, n, last in zip(
+            g["camera_id"].to_pylist(), g["ts_count"].to_pylist(), g["ts_max"].to_pylist(), strict=True
+        )
+    }
+
+
+def camera_activity(lh: Lakehouse, days: int | None) -> pd.DataFrame:
+    """Per camera: plate reads and face sightings in the last ``days`` days (all time for None),
+    and the time of the latest one. Reads only the partitions in the window."""
+    since = (datetime.now(UTC) - timedelta(days=days)).date() if days else None
+    root = lh.storage.root
+    plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since)
+    faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since)
+    rows = []
+    for cid in sorted(set(plates) | set(faces)):
+        lasts = [x["last"] for x in (plates.get(cid), faces.get(cid)) if x and x["last"] is not None]
+        rows.append(
+            {
+                "camera_id": cid,
+                "plate_reads": plates.get(cid, {}).get("count", 0),
+                "face_sightings": faces.get(cid, {}).get("count", 0),
+                "last_seen": max(lasts) if lasts else None,
+            }
+        )
+    return pd.DataFrame(rows, columns=["camera_id", "plate_reads", "face_sightings", "last_seen"])
+
+
+# ------------------------------------------------------------------ ingest status
+@st.cache_data(show_spinner=False, max_entries=8)
+def _runs(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
+    if version < 0:
+        return pd.DataFrame()
+    return _lh.read("processing_runs").to_pandas()
+
+
+def processing_runs(lh: Lakehouse) -> pd.DataFrame:
+    return _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _video_status(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
+    if version < 0:
+        return pd.DataFrame(columns=["status", "videos"])
+    t = _lh.read("videos", columns=["status"])
+    g = t.group_by("status").aggregate([("status", "count")])
+    return pd.DataFrame({"status": g["status"].to_pylist(), "videos": g["status_count"].to_pylist()})
+
+
+def video_status(lh: Lakehouse) -> pd.DataFrame:
+    return _video_status(lh, lh.storage.root, table_version(lh, "videos"))
+
+
+def table_sizes(lh: Lakehouse, names: list[str]) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        v = table_version(lh, name)
+        rows.append({"table": name, "version": v if v >= 0 else None, "rows": _count(lh, lh.storage.root, name, v)})
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _count(_lh: Lakehouse, root: str, name: str, version: int) -> int:
+    return _lh.count(name) if version >= 0 else 0
+
+
+# ------------------------------------------------------------------ audit log
+@st.cache_data(show_spinner=False, max_entries=16)
+def _audit(_lh: Lakehouse, root: str, version: int, since: date, agency: str | None, case: str) -> pd.DataFrame:
+    if version < 0:
+        return pd.DataFrame()
+    from pipelines.governance import audit_rows
+
+    rows = audit_rows(_lh, start=datetime.combine(since, datetime.min.time(), tzinfo=UTC))
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    if agency is not None:
+        df = df[df["agency"] == agency]
+    if case:
+        df = df[df["case_number"].fillna("").str.lower().str.contains(case.lower(), regex=False)]
+    return df.drop(columns=["date"], errors="ignore").reset_index(drop=True)
+
+
+def audit_entries(lh: Lakehouse, since: date, agency: str | None, case: str = "") -> pd.DataFrame:
+    return _audit(lh, lh.storage.root, table_version(lh, "audit_log"), since, agency, case.strip())
