@@ -1,0 +1,142 @@
+"""H3 and local-metric helpers shared by the crime analytics.
+
+The incidents table stores each incident's H3 cell at resolution 9; coarser resolutions are its
+parents (computed once per distinct cell, not per row), finer ones come from lat/lon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import h3
+import numpy as np
+import polars as pl
+
+STORED_RES = 9
+M_PER_DEG_LAT = 111_320.0
+
+
+def latlng_to_cells(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, res: int) -> list[str | None]:
+    """H3 cell of each point (None where a coordinate is missing or not finite)."""
+    out: list[str | None] = []
+    f = h3.latlng_to_cell
+    for a, b in zip(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float), strict=True):
+        out.append(f(a, b, res) if np.isfinite(a) and np.isfinite(b) else None)
+    return out
+
+
+def cells_at_res(df: pl.DataFrame, res: int) -> pl.Series:
+    """The H3 cell of every incident at ``res``: parents of the stored res-9 cell when
+    ``res <= 9`` (one h3 call per distinct cell), else computed from lat/lon."""
+    if not 0 <= res <= 15:
+        raise ValueError(f"H3 resolution must be 0..15, got {res}")
+    have_h3 = "h3" in df.columns and df["h3"].null_count() < df.height
+    if res <= STORED_RES and have_h3:
+        stored = df["h3"]
+        if stored.null_count():  # rows written without h3: compute them from lat/lon
+            missing = stored.is_null()
+            sub = df.filter(missing)
+            fill = pl.Series(latlng_to_cells(sub["lat"].to_numpy(), sub["lon"].to_numpy(), STORED_RES), dtype=pl.String)
+            stored = stored.scatter(np.flatnonzero(missing.to_numpy()), fill)
+        if res == STORED_RES:
+            return stored.rename("cell")
+        uniq = stored.unique().drop_nulls()
+        mapping = {c: h3.cell_to_parent(c, res) for c in uniq.to_list()}
+        return stored.replace_strict(mapping, default=None, return_dtype=pl.String).rename("cell")
+    return pl.Series("cell", latlng_to_cells(df["lat"].to_numpy(), df["lon"].to_numpy(), res), dtype=pl.String)
+
+
+def cell_centers(cells: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(lat, lon) of each cell's centre."""
+    if len(cells) == 0:
+        return np.empty(0), np.empty(0)
+    ll = np.array([h3.cell_to_latlng(c) for c in cells])
+    return ll[:, 0], ll[:, 1]
+
+
+def study_area(cells: Iterable[str], buffer_k: int) -> list[str]:
+    """The cells with incidents plus every cell within ``buffer_k`` rings of one (sorted).
+
+    Gi* needs the zero-count cells around activity as part of the lattice; this keeps the lattice
+    to where the city is instead of a bounding box that may be half lake or countryside."""
+    occupied = set(cells)
+    if buffer_k <= 0:
+        return sorted(occupied)
+    area: set[str] = set()
+    for c in occupied:
+        area.update(h3.grid_disk(c, buffer_k))
+    return sorted(area)
+
+
+def cell_spacing_m(res: int) -> float:
+    """Distance between neighbouring cell centres at ``res`` (about sqrt(3) x the edge length)."""
+    return float(np.sqrt(3.0) * h3.average_hexagon_edge_length(res, unit="m"))
+
+
+def neighbor_pairs(
+    cells: Sequence[str], *, k: int | None = 1, distance_m: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(focal, neighbour) index arrays into ``cells`` (self excluded): k-ring neighbours, or cells
+    whose centres lie within ``distance_m`` (great-circle) when ``distance_m`` is given. Neighbours
+    outside ``cells`` are ignored."""
+    index = {c: i for i, c in enumerate(cells)}
+    focal: list[int] = []
+    neigh: list[int] = []
+    if distance_m is not None:
+        if distance_m <= 0:
+            raise ValueError("distance_m must be positive")
+        res = h3.get_resolution(cells[0]) if len(cells) else STORED_RES
+        ring = int(np.ceil(distance_m / (0.85 * cell_spacing_m(res)))) + 1
+        lat, lon = cell_centers(cells)
+        for i, c in enumerate(cells):
+            cand = [index[n] for n in h3.grid_disk(c, ring) if n in index and n != c]
+            if not cand:
+                continue
+            cj = np.asarray(cand)
+            d = haversine_m(lat[i], lon[i], lat[cj], lon[cj])
+            keep = cj[d <= distance_m]
+            focal.extend([i] * len(keep))
+            neigh.extend(keep.tolist())
+    else:
+        if k is None or k < 1:
+            raise ValueError("k must be >= 1")
+        for i, c in enumerate(cells):
+            for n in h3.grid_disk(c, k):
+                j = index.get(n)
+                if j is not None and j != i:
+                    focal.append(i)
+                    neigh.append(j)
+    return np.asarray(focal, dtype=np.int64), np.asarray(neigh, dtype=np.int64)
+
+
+def haversine_m(lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray,
+                lon2: float | np.ndarray) -> np.ndarray:
+    """Great-circle distance in metres."""
+    r = 6_371_008.8
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dphi = p2 - p1
+    dl = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * r * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def project_m(lat: np.ndarray, lon: np.ndarray, lat0: float | None = None,
+              lon0: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Local equirectangular projection to metres around (lat0, lon0) (default: the data centre).
+    Accurate to well under 1% over a city; returns x, y, lat0, lon0."""
+    lat = np.asarray(lat, dtype=float)
+    lon = np.asarray(lon, dtype=float)
+    if lat0 is None:
+        lat0 = float(np.nanmean(lat)) if lat.size else 0.0
+    if lon0 is None:
+        lon0 = float(np.nanmean(lon)) if lon.size else 0.0
+    x = (lon - lon0) * M_PER_DEG_LAT * np.cos(np.radians(lat0))
+    y = (lat - lat0) * M_PER_DEG_LAT
+    return x, y, lat0, lon0
+
+
+def unproject_m(x: np.ndarray, y: np.ndarray, lat0: float, lon0: float) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`project_m`."""
+    lat = lat0 + np.asarray(y) / M_PER_DEG_LAT
+    lon = lon0 + np.asarray(x) / (M_PER_DEG_LAT * np.cos(np.radians(lat0)))
+    return lat, lon
