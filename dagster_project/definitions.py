@@ -1,0 +1,45 @@
+"""The Dagster code location: assembles the domains and binds resources; no logic here.
+
+``PESQUISA_ENV`` picks the resource set: ``local`` (default: this machine, subsampled extraction
+when ``PESQUISA_SAMPLE_FPS`` is set) or ``prod`` (full-rate extraction, Ray cluster through
+``RAY_ADDRESS``). Tables follow ``PESQUISA_HOME`` / ``PESQUISA_TABLES_URI`` in both.
+Run: ``dagster dev -m dagster_project.definitions`` (see docs/OPERATIONS.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+from dagster_project.defs import crime, extraction, movement
+from dagster_project.defs.extraction.detector import ExtractionClient
+from dagster_project.defs.resources import DerivedParquetIOManager, LakehouseResource
+
+
+def _float_env(name: str) -> float | None:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else None
+
+
+def resources_for(env: str | None = None, home: str | None = None) -> dict[str, object]:
+    env = (env or os.environ.get("PESQUISA_ENV", "local")).lower()
+    home = home or os.environ.get("PESQUISA_HOME")
+    if env not in {"local", "prod"}:
+        raise ValueError(f"PESQUISA_ENV must be local or prod, got {env!r}")
+    workers = int(os.environ["PESQUISA_WORKERS"]) if os.environ.get("PESQUISA_WORKERS") else None
+    detector = ExtractionClient(sample_fps=_float_env("PESQUISA_SAMPLE_FPS") if env == "local" else None,
+                                workers=workers)
+    return {
+        "lakehouse": LakehouseResource(home=home),
+        "derived_io_manager": DerivedParquetIOManager(home=home),
+        "detector": detector,
+    }
+
+
+defs = dg.Definitions.merge(
+    extraction.defs,
+    movement.defs,
+    crime.defs,
+    dg.Definitions(resources=resources_for()),
+)

@@ -1,0 +1,244 @@
+"""Batch extraction over recorded sources: find them, then run the one extraction library call.
+
+Two places sources come from:
+
+- the inbox, ``HOME/inbox/<camera_id>/<YYYY-MM-DD>/<file>`` (new recordings dropped by cameras or
+  operators; a file name that starts with a time, ``HHMMSS``/``HH-MM-SS``/``HH_MM_SS`` or
+  ``YYYYMMDDTHHMMSS``, gives the recording's start time);
+- the ``videos`` table (every source already registered), for re-processing a day range with a new
+  model version (backfills).
+
+:func:`run_sources` groups sources by camera and calls
+:func:`pipelines.extract.ingest_paths` — the same call ``pesquisa ingest`` and the Dagster asset
+make, so replace-in-one-commit semantics per source and model version come from the extraction
+library. Used by ``pesquisa backfill`` and by Dagster's ``extracted_video`` asset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from lakehouse import Lakehouse
+from lakehouse.config import resolve_home
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".avi", ".mov", ".ts", ".m4v", ".webm", ".mpg", ".mpeg",
+                            ".jpg", ".jpeg", ".png"})
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME_IN_NAME = re.compile(r"^(?:(\d{8})T)?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One recorded file to extract."""
+
+    path: str  # absolute path or URL
+    camera_id: str
+    day: dt.date | None = None
+    start: dt.datetime | None = None  # UTC start of the recording, when known
+    agency: str | None = None
+    video_id: str | None = None  # when already registered
+    size: int = 0
+    mtime_ns: int = 0
+
+
+@dataclass
+class BatchReport:
+    """What a batch did, summed over its ingest calls."""
+
+    sources: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    plate_reads: int = 0
+    face_sightings: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+    model_version: str = ""
+
+    def add(self, report: Any) -> None:
+        self.succeeded += _n(getattr(report, "succeeded", 0))
+        self.skipped += _n(getattr(report, "skipped", 0))
+        self.failed.extend((str(p), str(r)) for p, r in (getattr(report, "failed", None) or []))
+        for name in ("plate_reads", "face_sightings", "frames"):
+            setattr(self, name, getattr(self, name) + _n(getattr(report, name, 0)))
+        self.seconds += float(getattr(report, "seconds", 0.0) or 0.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"sources": self.sources, "succeeded": self.succeeded, "skipped": self.skipped,
+                "failed": len(self.failed), "plate_reads": self.plate_reads,
+                "face_sightings": self.face_sightings, "frames": self.frames,
+                "seconds": round(self.seconds, 3), "model_version": self.model_version}
+
+
+def _n(value: Any) -> int:
+    """Counts may come as ints or as lists of items."""
+    if isinstance(value, int):
+        return value
+    try:
+        return len(value)
+    except TypeError:
+        return int(value or 0)
+
+
+# ---------------------------------------------------------------------------------------- inbox
+def inbox_dir(home: str | os.PathLike[str] | None = None) -> Path:
+    return resolve_home(home) / "inbox"
+
+
+def start_from_name(day: dt.date, name: str) -> dt.datetime | None:
+    """Recording start encoded at the start of a file name, else None."""
+    m = _TIME_IN_NAME.match(name)
+    if not m:
+        return None
+    date_part, hh, mm, ss = m.groups()
+    try:
+        d = dt.datetime.strptime(date_part, "%Y%m%d").date() if date_part else day
+        return dt.datetime(d.year, d.month, d.day, int(hh), int(mm), int(ss), tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def scan_inbox(home: str | os.PathLike[str] | None = None, *, days: Iterable[dt.date] | None = None,
+               cameras: Sequence[str] | None = None, settle_s: float = 0.0,
+               now: float | None = None) -> list[Source]:
+    """Recorded files under ``HOME/inbox/<camera_id>/<YYYY-MM-DD>/``, sorted by camera, day, name.
+
+    Files modified less than ``settle_s`` seconds ago are left for later (still being copied);
+    hidden files and unknown suffixes are ignored."""
+    root = inbox_dir(home)
+    if not root.is_dir():
+        return []
+    wanted_days = {d.isoformat() for d in days} if days is not None else None
+    wanted_cams = set(cameras) if cameras else None
+    now = dt.datetime.now(dt.UTC).timestamp() if now is None else now
+    out: list[Source] = []
+    for cam_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if wanted_cams is not None and cam_dir.name not in wanted_cams:
+            continue
+        for day_dir in sorted(p for p in cam_dir.iterdir() if p.is_dir() and _DAY.match(p.name)):
+            if wanted_days is not None and day_dir.name not in wanted_days:
+                continue
+            try:
+                day = dt.date.fromisoformat(day_dir.name)
+            except ValueError:
+                continue
+            for f in sorted(day_dir.iterdir()):
+                if f.name.startswith(".") or not f.is_file() or f.suffix.lower() not in VIDEO_SUFFIXES:
+                    continue
+                st = f.stat()
+                if now - st.st_mtime < settle_s:
+                    continue
+                out.append(Source(str(f.resolve()), cam_dir.name, day, start_from_name(day, f.name),
+                                  size=st.st_size, mtime_ns=st.st_mtime_ns))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- videos table
+def registered_sources(lh: Lakehouse, first_day: dt.date, last_day: dt.date,
+                       cameras: Sequence[str] | None = None) -> list[Source]:
+    """Sources in the ``videos`` table whose start falls on ``first_day`` .. ``last_day`` (inclusive)."""
+    expr = ((ds.field("date") >= pa.scalar(first_day, pa.date32()))
+            & (ds.field("date") <= pa.scalar(last_day, pa.date32())))
+    cols = ["video_id", "camera_id", "agency", "uri", "start_ts", "date"]
+    rows = lh.read("videos", columns=cols, filter=expr).to_pylist()
+    wanted = set(cameras) if cameras else None
+    out = [
+        Source(r["uri"], r["camera_id"], r["date"], r["start_ts"], r["agency"], r["video_id"])
+        for r in rows
+        if r["uri"] and (wanted is None or r["camera_id"] in wanted)
+    ]
+    return sorted(out, key=lambda s: (s.camera_id, s.start or dt.datetime.min.replace(tzinfo=dt.UTC), s.path))
+
+
+def merge_sources(*groups: Iterable[Source]) -> list[Source]:
+    """Union by path (first occurrence wins: put the richest source first)."""
+    seen: dict[str, Source] = {}
+    for group in groups:
+        for s in group:
+            seen.setdefault(str(Path(s.path).resolve()) if "://" not in s.path else s.path, s)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------------------- run
+IngestFn = Callable[..., Any]
+Progress = Callable[[int, int, list[Source], Any], None]
+
+
+def library_model_version() -> str:
+    from pipelines.extract import EXTRACTION_MODEL_VERSION
+
+    return str(EXTRACTION_MODEL_VERSION)
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def check_model_version(requested: str | None, ingest: IngestFn | None = None) -> str:
+    """The version a run will write. A requested version other than the library's is accepted
+    only when the ingest call takes ``model_version=``; otherwise it is a clear error."""
+    current = library_model_version()
+    if requested is None or requested == current:
+        return current
+    from pipelines.extract import ingest_paths
+
+    if _accepts(ingest or ingest_paths, "model_version"):
+        return requested
+    raise ValueError(
+        f"this build extracts with model version {current!r}, not {requested!r}: install the release "
+        f"that provides {requested!r} (or pass --model-version {current})"
+    )
+
+
+def _groups(sources: Sequence[Source]) -> list[list[Source]]:
+    """Sources grouped per call: same camera and agency; a known start time needs its own call
+    (``ingest_paths`` takes one ``start``)."""
+    batches: dict[tuple[str, str | None], list[Source]] = {}
+    singles: list[list[Source]] = []
+    for s in sources:
+        if s.start is not None:
+            singles.append([s])
+        else:
+            batches.setdefault((s.camera_id, s.agency), []).append(s)
+    groups = list(batches.values()) + singles
+    return sorted(groups, key=lambda g: (g[0].camera_id, g[0].day or dt.date.min, g[0].path))
+
+
+def run_sources(lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
+                ingest: IngestFn | None = None, on_group: Progress | None = None,
+                **ingest_kwargs: Any) -> BatchReport:
+    """Extract ``sources`` with ``ingest`` (default :func:`pipelines.extract.ingest_paths`), one call
+    per camera group; ``on_group(done, total, group, report)`` after each call. ``ingest_kwargs``
+    (``sample_fps``, ``workers``, ``progress`` ...) go to every call."""
+    if ingest is None:
+        from pipelines.extract import ingest_paths as ingest
+    version = check_model_version(model_version, ingest)
+    extra: dict[str, Any] = dict(ingest_kwargs)
+    if model_version is not None and _accepts(ingest, "model_version"):
+        extra["model_version"] = version
+    report = BatchReport(sources=len(sources), model_version=version)
+    groups = _groups(sources)
+    done = 0
+    for group in groups:
+        first = group[0]
+        result = ingest(lh, [s.path for s in group], camera_id=first.camera_id, agency=first.agency,
+                        start=first.start if len(group) == 1 else None, **extra)
+        report.add(result)
+        done += len(group)
+        if on_group is not None:
+            on_group(done, len(sources), group, result)
+    return report
