@@ -29,6 +29,7 @@ ROLES: tuple[str, ...] = ("investigator", "analyst", "supervisor", "engineer", "
 DEMO_PASSWORD = "pesquisa-demo"
 USERS_FILE_ENV = "PESQUISA_USERS_FILE"
 DEFAULT_AGENCY = "police911"
+ROUNDS_ENV = "PESQUISA_BCRYPT_ROUNDS"
 
 
 class UsersFileError(ValueError):
@@ -62,9 +63,11 @@ def users_file_from_env(home: str | os.PathLike[str]) -> Path:
 
 
 def hash_password(password: str) -> str:
+    """bcrypt hash (cost 12; ``PESQUISA_BCRYPT_ROUNDS`` lowers it for tests, never below 4)."""
     if not password:
         raise ValueError("password must not be empty")
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+    rounds = max(4, min(16, int(os.environ.get(ROUNDS_ENV, "12"))))
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def _read(path: Path) -> dict:
@@ -105,7 +108,7 @@ _DUMMY: list[bytes] = []
 
 def _dummy_hash() -> bytes:
     if not _DUMMY:
-        _DUMMY.append(bcrypt.hashpw(b"not-a-password", bcrypt.gensalt()))
+        _DUMMY.append(hash_password("not-a-password").encode("ascii"))
     return _DUMMY[0]
 
 

@@ -12,8 +12,10 @@ st.set_page_config(page_title="Pesquisa", page_icon=":material/policy:", layout=
                    initial_sidebar_state="expanded")
 
 from app.ui import session, widgets  # noqa: E402  (set_page_config must come first)
-from app.ui.navigation import build_pages  # noqa: E402
+from app.ui.navigation import ASSETS, build_pages  # noqa: E402
 
+if (ASSETS / "logo.svg").exists():
+    st.logo(str(ASSETS / "logo.svg"), size="large", icon_image=str(ASSETS / "icon.svg"))
 user = session.current_user()
 if user is None:
     # Always call st.navigation: without it Streamlit would list app/pages/ for anyone.

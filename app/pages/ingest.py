@@ -56,6 +56,13 @@ def status_view() -> None:
     agg["frames_per_s"] = (agg["frames"] / agg["seconds"].where(agg["seconds"] > 0)).round(1)
     st.dataframe(agg, hide_index=True, width="stretch", column_config={
         "model_version": "Model version",
+        "sources": "Sources",
+        "succeeded": "Succeeded",
+        "failed": "Failed",
+        "running": "Running",
+        "frames": "Frames",
+        "plate_reads": "Plate reads",
+        "face_sightings": "Faces",
         "last_finished": st.column_config.DatetimeColumn("Last finished (UTC)", format="YYYY-MM-DD HH:mm"),
         "seconds": st.column_config.NumberColumn("Wall s", format="%.1f"),
         "frames_per_s": st.column_config.NumberColumn("Frames/s", format="%.1f"),

@@ -20,13 +20,14 @@ FUZZY = {0: "Exact", 1: "1 edit (or 2 OCR confusions)", 2: "2 edits", 3: "3 edit
 
 def run_search(pattern: str, fuzzy: int, limit: int, flt: filters.Filters) -> None:
     from pipelines.governance import MissingCaseError
-    from pipelines.search import search_plates
+    from pipelines.search.plates import run_plate_search
 
     user = session.current_user()
+    lh = session.lakehouse()
     ctx = session.search_context(user, session.active_case())
     t0 = time.perf_counter()
     try:
-        rows = search_plates(session.lakehouse(), pattern, ctx, fuzzy=fuzzy, limit=limit, **flt.as_kwargs())
+        result = run_plate_search(lh, pattern, ctx, fuzzy=fuzzy, limit=limit, **flt.as_kwargs())
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
@@ -35,11 +36,14 @@ def run_search(pattern: str, fuzzy: int, limit: int, flt: filters.Filters) -> No
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Cannot search: {exc}")
         return
+    rows = data.attach_crops(lh, "plate_reads", "read_id", result.hits)
     st.session_state[RESULTS_KEY] = {
-        "pattern": pattern,
+        "pattern": result.pattern,
         "fuzzy": fuzzy,
         "limit": limit,
         "rows": rows,
+        "total": result.total,
+        "strategy": result.strategy,
         "seconds": time.perf_counter() - t0,
         "case": ctx.case_number,
         "start": flt.start,
@@ -55,7 +59,8 @@ def results_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
             {
                 "crop": widgets.crop_data_uri(r.get("crop_jpeg")),
                 "plate": r.get("plate"),
-                "matched": r.get("matched") or r.get("match_text") or r.get("plate"),
+                "matched": r.get("matched_text") or r.get("plate"),
+                "score": r.get("match_score"),
                 "distance": r.get("distance"),
                 "confidence": r.get("confidence"),
                 "ts": r.get("ts"),
@@ -70,11 +75,12 @@ def results_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
 
 def show_results(res: dict, labels: dict[str, str]) -> None:
     rows = res["rows"]
-    plates = pd.Series([r.get("plate") for r in rows]).value_counts() if rows else pd.Series(dtype=int)
+    texts = [r.get("matched_text") or r.get("plate") for r in rows]
+    plates = pd.Series(texts).value_counts() if rows else pd.Series(dtype=int)
     st.markdown(
         f"**{len(rows)} read{'s' if len(rows) != 1 else ''}** of **{len(plates)} plate{'s' if len(plates) != 1 else ''}** "
-        f"for `{res['pattern']}` ({FUZZY.get(res['fuzzy'], res['fuzzy'])}) · {res['seconds']:.2f} s · "
-        f"case {res['case']}"
+        f"for `{res['pattern']}` ({FUZZY.get(res['fuzzy'], res['fuzzy'])}) · {res['seconds']:.2f} s "
+        f"({res['strategy']}) · case {res['case']}"
     )
     if not rows:
         widgets.empty_state(
@@ -82,8 +88,9 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
             "Try wildcards (`AB1?3*`), a higher fuzzy level, or a wider time window.",
         )
         return
-    if res["limit"] and len(rows) >= res["limit"]:
-        st.warning(f"Showing the first {res['limit']} reads; narrow the search or raise the limit.")
+    if res["total"] > len(rows):
+        st.warning(f"Showing the best {len(rows)} of {res['total']:,} matching reads; narrow the search or "
+                   "raise the limit.")
 
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pick = c1.selectbox(
@@ -105,7 +112,9 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                 "crop": st.column_config.ImageColumn("Crop", width="small"),
                 "plate": "Plate",
                 "matched": "Matched text",
-                "distance": st.column_config.NumberColumn("Distance", format="%.1f"),
+                "score": st.column_config.NumberColumn("Match", format="%.2f",
+                                                       help="1 = the best read equals the pattern"),
+                "distance": st.column_config.NumberColumn("Edit distance", format="%.1f"),
                 "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
                                                               format="%.2f"),
                 "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),

@@ -151,3 +151,22 @@ def _audit(_lh: Lakehouse, root: str, version: int, since: date, agency: str | N
 
 def audit_entries(lh: Lakehouse, since: date, agency: str | None, case: str = "") -> pd.DataFrame:
     return _audit(lh, lh.storage.root, table_version(lh, "audit_log"), since, agency, case.strip())
+
+
+# ------------------------------------------------------------------ media for results
+def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict]) -> list[dict]:
+    """Add ``crop_jpeg`` to search hits that lack it (the search returns ids, not media), reading
+    only the hits' ``date`` partitions and the two columns needed. Called once per search; the
+    results, crops included, stay in the session."""
+    need = [r for r in rows if r.get("crop_jpeg") is None and r.get(key) is not None]
+    if not need or not lh.exists(table):
+        return rows
+    flt = ds.field(key).isin(sorted({r[key] for r in need}))
+    dates = sorted({r["date"] for r in need if r.get("date") is not None})
+    if dates and len(dates) == len({r.get("date") for r in need}):
+        flt = ds.field("date").isin(pa.array(dates, pa.date32())) & flt
+    t = lh.dataset(table).to_table(columns=[key, "crop_jpeg"], filter=flt)
+    crops = dict(zip(t[key].to_pylist(), t["crop_jpeg"].to_pylist(), strict=True))
+    for r in need:
+        r["crop_jpeg"] = crops.get(r[key])
+    return rows

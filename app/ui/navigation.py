@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,6 +19,7 @@ class PageDef:
     section: str
 
 
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SEARCH_ROLES = frozenset({"investigator", "supervisor", "admin"})
 ALL_ROLES = frozenset({"investigator", "analyst", "supervisor", "engineer", "admin"})
 

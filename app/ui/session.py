@@ -107,11 +107,11 @@ def _forget_results() -> None:
 
 
 def search_context(user: User, case: Case | None):
-    """The :class:`pipelines.search.SearchContext` for a search by ``user`` under ``case``.
+    """The :class:`pipelines.governance.SearchContext` for a search by ``user`` under ``case``.
 
     Without a case the context carries empty case fields, so the search library refuses it and
     the page shows the refusal (the rule lives in one place, pipelines.governance)."""
-    from pipelines.search import SearchContext
+    from pipelines.governance import SearchContext
 
     return SearchContext(
         user=user.username,

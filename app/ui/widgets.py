@@ -92,8 +92,11 @@ def sidebar() -> None:
         if st.button("Sign out", key="sign_out", type="tertiary"):
             session.sign_out()
             st.rerun()
-        st.divider()
-        case_panel()
+        from app.ui.navigation import SEARCH_ROLES
+
+        if user.role in SEARCH_ROLES:  # only roles that search work under a case
+            st.divider()
+            case_panel()
 
 
 def case_panel() -> None:

@@ -1,0 +1,154 @@
+"""End to end in a real browser: start the app server on a free port, drive headless Chromium
+through sign-in -> case -> plate search -> route on the map, check what the page shows, and save
+screenshots of the main pages to docs/screenshots/ (linked from the README)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from app_testkit import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",  # software WebGL for the deck.gl maps
+]
+
+
+def chromium_path() -> str | None:
+    for cand in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium"),
+                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    exe = chromium_path()
+    if exe is None:
+        pytest.skip("no Chromium found (/usr/bin/chromium, chromium-browser, google-chrome): browser test skipped")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright's python package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def server(app_home, tmp_path_factory):
+    from app.server import start_app
+
+    log = tmp_path_factory.mktemp("applog") / "app.log"
+    app = start_app(app_home, users_file=app_home / "users.yaml", log_path=log)
+    try:
+        app.wait_ready(timeout=90)
+        yield app
+    finally:
+        app.stop()
+        assert app.process.poll() is not None, "the app server must be stopped"
+
+
+def _wait_idle(page, timeout: float = 30_000) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
+        timeout=timeout,
+    )
+
+
+def _shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_sign_in_search_and_route_in_chromium(server, browser):
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
+        expect(page.get_by_role("button", name="Sign in")).to_be_visible(timeout=60_000)
+        _shot(page, "sign-in")
+        page.get_by_label("User").fill("ana")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Plate search")).to_be_visible(timeout=30_000)
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_text("Ana Benítez")).to_be_visible()
+        expect(page.get_by_text("No active case.")).to_be_visible()
+
+        sidebar.get_by_label("Case number").fill("C-2026-0042")
+        sidebar.get_by_label("Purpose").fill("robbery on Av. España, 10 Nov")
+        sidebar.get_by_role("button", name="Open case").click()
+        expect(page.get_by_text("Case C-2026-0042")).to_be_visible(timeout=30_000)
+
+        page.get_by_label("Plate or pattern").fill("ABC1234")
+        page.get_by_role("button", name="Search").click()
+        expect(page.get_by_text("3 reads")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        body = page.inner_text("body")
+        assert "Av. España portico" in body and "Plaza Uruguaya" in body
+        assert "Mercado 4" not in body  # municipal-only camera: not visible to the police
+        page.wait_for_timeout(800)  # let the dataframe canvas paint its thumbnails
+        _shot(page, "plate-search")
+
+        page.get_by_role("button", name="Open route").click()
+        expect(page.get_by_role("heading", name="Route")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Impossible hops")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        expect(page.locator("canvas").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2500)  # deck.gl draws after its first animation frames
+        body = page.inner_text("body")
+        assert "Route of ABC1234" in body and "would need an impossible speed" in body
+        _shot(page, "route")
+
+        page.get_by_role("link", name="Cameras").click()
+        expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="All time").click()
+        _wait_idle(page)
+        page.wait_for_timeout(2000)
+        _shot(page, "cameras")
+
+        page.get_by_role("link", name="Face search").click()
+        expect(page.get_by_role("heading", name="Face search")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        _shot(page, "face-search")
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+def test_engineer_ingest_page_in_chromium(server, browser):
+    from playwright.sync_api import expect
+
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    try:
+        page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_label("User").fill("eng")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="Ingest status").click()
+        expect(page.get_by_role("heading", name="Failures")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        assert "1 failed" in page.inner_text("body")
+        page.wait_for_timeout(800)
+        _shot(page, "ingest")
+    finally:
+        ctx.close()
