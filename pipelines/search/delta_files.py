@@ -1,0 +1,66 @@
+"""Which data files make up a Delta table version, and reading a subset of them.
+
+Derived indexes (plates, faces) remember the data files they cover. Bringing an index up to date
+is then a set difference: files added since (appends, re-processing, compaction output) are read
+and indexed; files gone (deleted, overwritten, compacted away) have their rows dropped. This works
+for every kind of commit delta-rs makes and needs no change data feed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pds
+
+from lakehouse import Lakehouse
+from lakehouse.config import resolve_home
+
+
+@dataclass
+class Snapshot:
+    """One version of a table: its data files (relative paths) and their row counts."""
+
+    version: int
+    rows: dict[str, int]
+    dataset: pds.FileSystemDataset
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def read(self, paths: list[str], columns: list[str], filter: pds.Expression | None = None) -> list[tuple[str, pa.Table]]:
+        """Read ``paths`` (a subset of this snapshot's files), one table per file, in order."""
+        wanted = set(paths)
+        out = []
+        for frag in self.dataset.get_fragments():
+            if frag.path in wanted:
+                sub = pds.FileSystemDataset([frag], self.dataset.schema, self.dataset.format, self.dataset.filesystem)
+                out.append((frag.path, sub.to_table(columns=columns, filter=filter)))
+        order = {p: i for i, p in enumerate(paths)}
+        out.sort(key=lambda x: order[x[0]])
+        return out
+
+
+def snapshot(lh: Lakehouse, name: str) -> Snapshot:
+    dt = lh.table(name)
+    version = dt.version()
+    actions = pa.table(dt.get_add_actions(flatten=True))
+    rows = dict(zip(actions["path"].to_pylist(), actions["num_records"].to_pylist(), strict=True))
+    ds = dt.to_pyarrow_dataset()
+    # delta-rs fragments carry the same relative paths as the add actions
+    return Snapshot(version=version, rows={p: int(n or 0) for p, n in rows.items()}, dataset=ds)
+
+
+def index_dir(lh: Lakehouse, kind: str) -> Path:
+    """``HOME/index/<kind>`` next to the tables (``PESQUISA_INDEX_DIR`` overrides the parent; with
+    object-storage tables the index lives under the local ``--home``)."""
+    env = os.environ.get("PESQUISA_INDEX_DIR")
+    if env:
+        return Path(env).expanduser().resolve() / kind
+    if lh.storage.is_local:
+        root = lh.storage.root.removeprefix("file://")
+        return Path(root).resolve().parent / "index" / kind
+    return resolve_home(None) / "index" / kind

@@ -1,0 +1,438 @@
+"""FAISS index over ``face_sightings`` embeddings (only ``searchable=True`` rows).
+
+Persisted under ``HOME/index/faces``: ``manifest.json`` (table version and data files covered,
+index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row per FAISS id:
+sighting id, time, camera, agency, source, offset, quality, the data file it came from).
+
+- **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
+  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``ivf`` (``IndexIVFFlat``,
+  nlist ~ 4 sqrt(n), ``nprobe`` from ``PESQUISA_FACE_NPROBE``, default 24) or, with
+  ``PESQUISA_FACE_INDEX_KIND=hnsw``, ``IndexHNSWFlat``.
+- **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet, removes
+  the ids of files gone from the table (deletes, retention, re-processing, compaction), and
+  rebuilds when the kind must change or the IVF grew 4x past its training set.
+  :meth:`FaceIndex.rebuild` starts over from the table.
+- **Device.** FAISS GPU (``faiss.get_num_gpus() > 0``) serves unfiltered searches; CPU otherwise
+  and for filtered ones.
+- **Score.** FAISS returns squared L2; a hit's ``distance`` is the L2 distance between the dlib
+  descriptors (same person typically <= 0.5) and ``score = 1 / (1 + distance)`` (1 = identical,
+  higher is more similar; 0.6 distance -> 0.625).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pds
+import pyarrow.parquet as pq
+
+from lakehouse import Lakehouse
+from pipelines.search.delta_files import Snapshot, index_dir, snapshot
+from pipelines.search.filters import RowFilter
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+TABLE = "face_sightings"
+DIM = 128
+META_COLUMNS = [
+    "sighting_id", "ts", "date", "camera_id", "agency", "source_uri", "offset_s", "quality",
+    "video_id", "model_version",
+]
+#: filtered searches over at most this many allowed vectors are exact (brute force on them)
+EXACT_FILTER_MAX = 200_000
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
+    return 1.0 / (1.0 + np.asarray(distance, dtype=np.float64))
+
+
+class FaceIndex:
+    """The face index of one lakehouse."""
+
+    def __init__(
+        self,
+        lh: Lakehouse,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        exact_below: int | None = None,
+        kind: str | None = None,
+        nprobe: int | None = None,
+        use_gpu: bool | None = None,
+    ):
+        self.lh = lh
+        self.root = Path(root) if root is not None else index_dir(lh, "faces")
+        self.exact_below = exact_below if exact_below is not None else _env_int("PESQUISA_FACE_INDEX_EXACT_BELOW", 100_000)
+        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "ivf").lower()
+        if self.ann_kind not in ("ivf", "hnsw"):
+            raise ValueError(f"approximate index kind must be ivf or hnsw, got {self.ann_kind!r}")
+        self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
+        self.use_gpu = use_gpu
+        self._loaded: tuple[str, Any, pa.Table] | None = None
+        self._gpu_index: tuple[str, Any] | None = None
+
+    @classmethod
+    def for_home(cls, home: str | os.PathLike[str] | None = None, **kwargs: Any) -> FaceIndex:
+        """The face index of the lakehouse at ``home`` (``--home``)."""
+        return cls(Lakehouse(home=home), **kwargs)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def size(self) -> int:
+        """Vectors in the index (0 when it does not exist)."""
+        m = self.manifest()
+        return int(m["ntotal"]) if m else 0
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def manifest(self) -> dict[str, Any] | None:
+        try:
+            m = json.loads(self.manifest_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return m if m.get("format") == FORMAT else None
+
+    def exists(self) -> bool:
+        return self.manifest() is not None
+
+    def status(self) -> dict[str, Any]:
+        m = self.manifest()
+        if m is None:
+            return {"exists": False, "path": str(self.root)}
+        return {
+            "exists": True,
+            "path": str(self.root),
+            "table_version": m["table_version"],
+            "kind": m["kind"],
+            "vectors": m["ntotal"],
+            "files": len(m["files"]),
+            "updated_at": m["updated_at"],
+            "gpu": self._gpu_wanted(),
+        }
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _gpu_wanted(self) -> bool:
+        if self.use_gpu is False:
+            return False
+        import faiss
+
+        return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
+
+    # ------------------------------------------------------------------ build / update
+    def build(self) -> dict[str, Any]:
+        """Create the index if missing, else bring it up to date."""
+        return self.update()
+
+    def update(self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
+        """Bring the index up to date with the table (see module doc). Returns a summary.
+        (``lh``, optional, must be the lakehouse this index belongs to.)"""
+        import faiss
+
+        if lh is not None and lh.storage.root != self.lh.storage.root:
+            raise ValueError(f"this face index belongs to {self.lh!r}, not {lh!r}")
+
+        t0 = time.perf_counter()
+        with self._lock():
+            snap = snap or snapshot(self.lh, TABLE)
+            m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] == snap.version:
+                return {"action": "current", "table_version": snap.version, "vectors": m["ntotal"], "seconds": 0.0}
+            if m is None:
+                index, meta, m, action = None, _empty_meta(), self._empty_manifest(), "built"
+            else:
+                index = faiss.read_index(str(self.root / m["index_file"]))
+                meta = pq.read_table(self.root / m["meta_file"])
+                action = "updated"
+            gone = [p for p in m["files"] if p not in snap.rows]
+            if gone and index is not None:
+                gone_nos = pa.array([m["files"][p] for p in gone], pa.int32())
+                drop = pc.is_in(meta["file_no"], value_set=gone_nos)
+                ids = meta.filter(drop)["id"].to_numpy().astype(np.int64)
+                if len(ids) and m["kind"] == "hnsw":  # HNSW cannot remove ids: start over
+                    index, meta, m, action = None, _empty_meta(), self._empty_manifest(), "rebuilt"
+                else:
+                    if len(ids):
+                        _remove(index, m["kind"], ids)
+                    meta = meta.filter(pc.invert(drop))
+                    for p in gone:
+                        del m["files"][p]
+            new = [p for p in snap.rows if p not in m["files"]]
+            for p in new:
+                m["files"][p] = m["next_file_no"]
+                m["next_file_no"] += 1
+            vecs, rows = self._read(snap, new, m)
+            total = (0 if index is None else index.ntotal) + len(vecs)
+            want = "flat" if total < self.exact_below else self.ann_kind
+            if index is not None and (want != m["kind"] or (m["kind"] == "ivf" and total > 4 * max(m["trained_on"], 1))):
+                # change of kind, or the IVF outgrew its training: rebuild from everything
+                old_vecs = _reconstruct(index, meta["id"].to_numpy().astype(np.int64))
+                vecs = np.vstack([old_vecs, vecs]) if len(vecs) else old_vecs
+                rows = pa.concat_tables([meta.drop_columns(["id"]), rows]) if rows.num_rows else meta.drop_columns(["id"])
+                index, meta, m["next_id"] = None, _empty_meta(), 0
+                action = "rebuilt" if action == "updated" else action
+            if index is None:
+                index, m["kind"], m["trained_on"] = self._new_index(vecs, want)
+                m["nlist"] = int(index.nlist) if m["kind"] == "ivf" else None
+            if len(vecs):
+                ids = np.arange(m["next_id"], m["next_id"] + len(vecs), dtype=np.int64)
+                m["next_id"] += len(vecs)
+                index.add_with_ids(vecs, ids)
+                meta = pa.concat_tables([meta, rows.add_column(0, "id", pa.array(ids))])
+            seq = _next_seq(self.root)
+            m["index_file"], m["meta_file"] = f"index-{seq:06d}.faiss", f"meta-{seq:06d}.parquet"
+            faiss.write_index(index, str(self.root / m["index_file"]))
+            pq.write_table(meta, self.root / m["meta_file"])
+            m["ntotal"] = int(index.ntotal)
+            m["table_version"] = snap.version
+            m["updated_at"] = dt.datetime.now(dt.UTC).isoformat()
+            tmp = self.manifest_path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(m))
+            os.replace(tmp, self.manifest_path)
+            self._cleanup(m)
+            self._loaded = None
+            return {
+                "action": action,
+                "table_version": snap.version,
+                "kind": m["kind"],
+                "vectors": m["ntotal"],
+                "files_added": len(new),
+                "files_removed": len(gone),
+                "vectors_added": len(vecs),
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+
+    def rebuild(self) -> dict[str, Any]:
+        return self.update(rebuild=True)
+
+    def _empty_manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "table": TABLE,
+            "table_version": -1,
+            "dim": DIM,
+            "kind": None,
+            "nlist": None,
+            "trained_on": 0,
+            "files": {},
+            "next_file_no": 0,
+            "next_id": 0,
+            "ntotal": 0,
+            "index_file": None,
+            "meta_file": None,
+            "built_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+
+    def _read(self, snap: Snapshot, paths: list[str], m: dict[str, Any]) -> tuple[np.ndarray, pa.Table]:
+        """Searchable rows of ``paths``: (float32 vectors n x DIM, metadata rows with file_no)."""
+        vec_parts, meta_parts = [], []
+        flt = pds.field("searchable") == True  # noqa: E712 (pyarrow expression)
+        for path, t in snap.read(paths, META_COLUMNS + ["embedding"], filter=flt):
+            if t.num_rows == 0:
+                continue
+            emb = t["embedding"]
+            ok = pc.and_(pc.is_valid(emb), pc.equal(pc.list_value_length(emb), DIM))
+            ok = pc.fill_null(ok, False)
+            if not pc.all(ok).as_py():
+                log.warning("%s: %d sightings without a %d-d embedding skipped", path,
+                            t.num_rows - pc.sum(ok).as_py(), DIM)
+                t = t.filter(ok)
+            flat = pc.list_flatten(t["embedding"]).to_numpy(zero_copy_only=False).astype(np.float32)
+            vec_parts.append(flat.reshape(-1, DIM))
+            meta_parts.append(t.drop_columns(["embedding"]).append_column(
+                "file_no", pa.array(np.full(t.num_rows, m["files"][path], np.int32))))
+        if not vec_parts:
+            return np.zeros((0, DIM), np.float32), _empty_meta().drop_columns(["id"])
+        rows = pa.concat_tables(meta_parts)
+        rows = rows.cast(_empty_meta().drop_columns(["id"]).schema)
+        return np.ascontiguousarray(np.vstack(vec_parts)), rows
+
+    def _new_index(self, vecs: np.ndarray, kind: str) -> tuple[Any, str, int]:
+        import faiss
+
+        n = len(vecs)
+        if kind == "flat" or n == 0:
+            return faiss.IndexIDMap2(faiss.IndexFlatL2(DIM)), "flat", n
+        if kind == "hnsw":
+            h = faiss.IndexHNSWFlat(DIM, 32)
+            h.hnsw.efConstruction = 80
+            return faiss.IndexIDMap2(h), "hnsw", n
+        nlist = int(min(65536, max(64, 2 ** round(math.log2(4 * math.sqrt(n))))))
+        nlist = min(nlist, max(1, n // 39))  # FAISS wants >= 39 training points per list
+        quantizer = faiss.IndexFlatL2(DIM)
+        ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist)
+        train = vecs
+        if n > 256 * nlist:
+            rng = np.random.default_rng(0)
+            train = vecs[rng.choice(n, 256 * nlist, replace=False)]
+        ivf.train(train)
+        ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
+        ivf.nprobe = self.nprobe
+        return ivf, "ivf", n
+
+    def _cleanup(self, m: dict[str, Any]) -> None:
+        keep = {m["index_file"], m["meta_file"]}
+        for p in self.root.iterdir():
+            if p.name.startswith(("index-", "meta-")) and p.name not in keep:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+
+    # ------------------------------------------------------------------ search
+    def load(self) -> tuple[dict[str, Any], Any, pa.Table]:
+        """(manifest, FAISS index, metadata) of the current version (cached per instance)."""
+        import faiss
+
+        m = self.manifest()
+        if m is None or not m["index_file"]:
+            raise FileNotFoundError(f"no face index at {self.root}: run `pesquisa faces index`")
+        if self._loaded is None or self._loaded[0] != m["index_file"]:
+            index = faiss.read_index(str(self.root / m["index_file"]))
+            if m["kind"] == "ivf":
+                faiss.extract_index_ivf(index).nprobe = self.nprobe
+            meta = pq.read_table(self.root / m["meta_file"])
+            self._loaded = (m["index_file"], index, meta)
+        return m, self._loaded[1], self._loaded[2]
+
+    def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None) -> list[dict[str, Any]]:
+        """Top-``k`` sightings nearest ``embedding`` that pass ``flt``, best first."""
+        for attempt in range(2):
+            try:
+                m, index, meta = self.load()
+                return self._search(m, index, meta, embedding, k, flt)
+            except FileNotFoundError:
+                if attempt or not self.exists():
+                    raise
+                self._loaded = None
+        return []
+
+    def _search(self, m, index, meta: pa.Table, embedding: np.ndarray, k: int, flt: RowFilter | None):
+        import faiss
+
+        q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
+        if q.shape[1] != DIM:
+            raise ValueError(f"embedding has {q.shape[1]} dimensions, the index {DIM}")
+        if index.ntotal == 0 or k <= 0:
+            return []
+        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None)
+        ids_all = meta["id"].to_numpy()
+        if not restricted:
+            kk = min(k, index.ntotal)
+            dists, ids = self._index_for_search(m, index).search(q, kk)
+        else:
+            if flt.nothing:
+                return []
+            ts = pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False)
+            cams = meta["camera_id"].to_numpy(zero_copy_only=False)
+            ags = meta["agency"].to_numpy(zero_copy_only=False)
+            allowed = ids_all[flt.mask(ts, cams, ags)].astype(np.int64)
+            if not len(allowed):
+                return []
+            kk = min(k, len(allowed))
+            if m["kind"] == "flat" or len(allowed) <= EXACT_FILTER_MAX:
+                if m["kind"] == "flat":
+                    params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+                    dists, ids = index.search(q, kk, params=params)
+                else:
+                    xb = _reconstruct(index, allowed)
+                    dists, pos = faiss.knn(q, xb, kk)
+                    ids = np.where(pos >= 0, allowed[np.clip(pos, 0, None)], -1)
+            elif m["kind"] == "ivf":
+                params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=self.nprobe)
+                dists, ids = index.search(q, kk, params=params)
+            else:  # hnsw: widen k until enough allowed ids come back
+                allowed_set = set(allowed.tolist())
+                want = kk * 4
+                while True:
+                    dists, ids = index.search(q, min(want, index.ntotal))
+                    keep = np.array([i in allowed_set for i in ids[0]])
+                    if keep.sum() >= kk or want >= index.ntotal:
+                        dists, ids = dists[:, keep][:, :kk], ids[:, keep][:, :kk]
+                        break
+                    want *= 4
+        dists, ids = dists[0], ids[0]
+        valid = ids >= 0
+        dists, ids = dists[valid], ids[valid]
+        if not len(ids):
+            return []
+        pos = np.searchsorted(ids_all, ids)  # meta is in id order
+        rows = meta.take(pa.array(pos)).drop_columns(["file_no"]).to_pylist()
+        out = []
+        for row, d2 in zip(rows, dists, strict=True):
+            dist = math.sqrt(max(float(d2), 0.0))
+            row.pop("id", None)
+            row["distance"] = round(dist, 4)
+            row["score"] = round(float(distance_to_score(dist)), 4)
+            out.append(row)
+        out.sort(key=lambda r: (-r["score"], -r["ts"].timestamp() if r["ts"] else 0, r["sighting_id"]))
+        return out
+
+    def _index_for_search(self, m: dict[str, Any], index: Any) -> Any:
+        if not self._gpu_wanted() or m["kind"] == "hnsw":
+            return index
+        import faiss
+
+        if self._gpu_index is None or self._gpu_index[0] != m["index_file"]:
+            self._gpu_index = (m["index_file"], faiss.index_cpu_to_all_gpus(index))
+        return self._gpu_index[1]
+
+
+def _empty_meta() -> pa.Table:
+    from lakehouse.specs import FACE_SIGHTINGS
+
+    fields = [pa.field("id", pa.int64())]
+    fields += [FACE_SIGHTINGS.schema.field(c) for c in META_COLUMNS]
+    fields.append(pa.field("file_no", pa.int32()))
+    return pa.schema(fields).empty_table()
+
+
+def _remove(index: Any, kind: str, ids: np.ndarray) -> None:
+    import faiss
+
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if kind == "ivf":
+        index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+    else:
+        index.remove_ids(faiss.IDSelectorBatch(ids))
+
+
+def _reconstruct(index: Any, ids: np.ndarray) -> np.ndarray:
+    if len(ids) == 0:
+        return np.zeros((0, DIM), np.float32)
+    return np.ascontiguousarray(index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)), dtype=np.float32)
+
+
+def _next_seq(root: Path) -> int:
+    seqs = [0]
+    for p in root.iterdir():
+        for prefix in ("index-", "meta-"):
+            if p.name.startswith(prefix):
+                with contextlib.suppress(ValueError):
+                    seqs.append(int(p.name[len(prefix):].split(".")[0]) + 1)
+    return max(seqs)

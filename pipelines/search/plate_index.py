@@ -1,0 +1,493 @@
+"""Plate search index: a term dictionary over every text a read may be, with postings.
+
+Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table):
+
+- ``manifest.json`` — table version covered, the Delta data files covered (path -> file number),
+  files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
+- ``seg-NNNNNN/`` — one per build/update step, immutable:
+  ``keys.npy`` (fixed-width bytes, sorted) + ``rid.npy`` / ``kbest.npy`` / ``kscore.npy`` postings,
+  ``ts.npy`` / ``cam.npy`` / ``agency.npy`` / ``file.npy`` per read (memory-mapped for filtering),
+  ``payload.arrow`` (zstd Arrow IPC in small batches: what a hit shows);
+- ``vocab-NNNNNN/`` — the distinct texts of all segments, sorted, with their lengths and
+  character/confusion-class signatures (``keys.npy``, ``lens.npy``, ``raw.npy``, ``canon.npy``,
+  ``counts.npy``).
+
+A query matches the pattern against the vocabulary (prefix range, signature prefilter, vectorized
+weighted edit distance), looks the matching texts up in each segment by binary search, filters by
+time/camera/agency on memory-mapped columns, ranks, and decodes only the top hits' payload.
+Updates follow the table's data files (:mod:`pipelines.search.delta_files`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakehouse import Lakehouse
+from pipelines.search import plate_match as pm
+from pipelines.search.delta_files import Snapshot, index_dir, snapshot
+from pipelines.search.filters import RowFilter
+from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_reads
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+TABLE = "plate_reads"
+SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
+PAYLOAD_BATCH = 4096
+DEAD_FRACTION_REBUILD = 0.3
+PAYLOAD_COLUMNS = [
+    "read_id", "plate", "ts", "camera_id", "agency", "source_uri", "offset_s", "confidence",
+    "candidates", "video_id", "model_version", "date",
+]
+_DICT_COLUMNS = ("camera_id", "agency", "source_uri", "video_id", "model_version")
+
+
+@dataclass
+class Match:
+    """Matched reads of one segment before ranking."""
+
+    seg: int
+    rid: np.ndarray
+    score: np.ndarray
+    ts: np.ndarray
+    dist: np.ndarray
+    key: np.ndarray
+
+
+class _Segment:
+    def __init__(self, path: Path):
+        self.path = path
+        self.meta = json.loads((path / "meta.json").read_text())
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        return np.load(self.path / "keys.npy", mmap_mode="r")
+
+    def col(self, name: str) -> np.ndarray:
+        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+
+    @cached_property
+    def payload(self) -> pa.ipc.RecordBatchFileReader:
+        return pa.ipc.open_file(pa.memory_map(str(self.path / "payload.arrow")))
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posting positions of ``keys`` (sorted S array) and, for each, which key it matched."""
+        width = self.keys.dtype.itemsize
+        lens = np.char.str_len(keys) if len(keys) else np.zeros(0, int)
+        sel = np.flatnonzero(lens <= width)
+        if not len(sel):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        q = keys[sel].astype(self.keys.dtype)
+        lo = np.searchsorted(self.keys, q, side="left")
+        hi = np.searchsorted(self.keys, q, side="right")
+        counts = hi - lo
+        if counts.sum() == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        which = np.repeat(sel, counts)
+        starts = np.repeat(lo - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        pos = np.arange(counts.sum(), dtype=np.int64) + starts
+        return pos, which
+
+    def fetch(self, rids: np.ndarray) -> list[dict[str, Any]]:
+        """Payload rows for ``rids`` (in the given order)."""
+        batch_rows = int(self.meta["payload_batch"])
+        out: dict[int, dict[str, Any]] = {}
+        for b in np.unique(rids // batch_rows):
+            rb = self.payload.get_batch(int(b))
+            local = rids[(rids // batch_rows) == b] - b * batch_rows
+            rows = pa.Table.from_batches([rb]).take(pa.array(local)).to_pylist()
+            for r, row in zip(local, rows, strict=True):
+                out[int(r + b * batch_rows)] = row
+        return [out[int(r)] for r in rids]
+
+
+class PlateIndex:
+    """The plate search index of one lakehouse. Cheap to create; :meth:`update` brings it up to date."""
+
+    def __init__(self, lh: Lakehouse, root: str | os.PathLike[str] | None = None):
+        self.lh = lh
+        self.root = Path(root) if root is not None else index_dir(lh, "plates")
+
+    # ------------------------------------------------------------------ state
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "manifest.json"
+
+    def manifest(self) -> dict[str, Any] | None:
+        try:
+            m = json.loads(self.manifest_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return m if m.get("format") == FORMAT else None
+
+    def exists(self) -> bool:
+        return self.manifest() is not None
+
+    def status(self) -> dict[str, Any]:
+        m = self.manifest()
+        if m is None:
+            return {"exists": False, "path": str(self.root)}
+        return {
+            "exists": True,
+            "path": str(self.root),
+            "table_version": m["table_version"],
+            "reads": m["reads"],
+            "postings": m["postings"],
+            "texts": m["vocab_size"],
+            "segments": len(m["segments"]),
+            "dead_files": len(m["dead_files"]),
+            "updated_at": m["updated_at"],
+        }
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    # ------------------------------------------------------------------ build / update
+    def update(self, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
+        """Index every table file not yet covered, forget files gone from the table, rebuild from
+        scratch when asked (or when too many covered files are gone). Returns a summary."""
+        t0 = time.perf_counter()
+        with self._lock():
+            snap = snap or snapshot(self.lh, TABLE)
+            m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] == snap.version and not rebuild:
+                return {"action": "current", "table_version": snap.version, "seconds": 0.0}
+            if m is not None:
+                covered = m["files"]
+                gone = [p for p in covered if p not in snap.rows]
+                dead = set(m["dead_files"]) | {covered[p] for p in gone}
+                if m["reads"] and _dead_rows(m, dead) > DEAD_FRACTION_REBUILD * m["reads"]:
+                    m = None
+                    action = "rebuilt"
+                else:
+                    action = "updated"
+            else:
+                action = "built"
+            if m is None:
+                m = self._empty_manifest()
+                dead = set()
+            new = [p for p in snap.rows if p not in m["files"]]
+            for path in new:
+                m["files"][path] = m["next_file_no"]
+                m["file_rows"][str(m["next_file_no"])] = snap.rows[path]
+                m["next_file_no"] += 1
+            m["dead_files"] = sorted(dead)
+            added = self._index_files(m, snap, new)
+            m["table_version"] = snap.version
+            m["updated_at"] = dt.datetime.now(dt.UTC).isoformat()
+            self._write_manifest(m)
+            self._cleanup(m)
+            return {
+                "action": action,
+                "table_version": snap.version,
+                "files_added": len(new),
+                "reads_added": added,
+                "dead_files": len(dead),
+                "reads": m["reads"],
+                "texts": m["vocab_size"],
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
+
+    def rebuild(self) -> dict[str, Any]:
+        return self.update(rebuild=True)
+
+    def _empty_manifest(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "table": TABLE,
+            "table_version": -1,
+            "files": {},
+            "file_rows": {},
+            "dead_files": [],
+            "next_file_no": 0,
+            "segments": [],
+            "vocab": None,
+            "vocab_size": 0,
+            "reads": 0,
+            "postings": 0,
+            "next_seq": _next_seq(self.root),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+
+    def _index_files(self, m: dict[str, Any], snap: Snapshot, paths: list[str]) -> int:
+        added = 0
+        batch: list[tuple[str, pa.Table]] = []
+        rows = 0
+        new_vocab: list[tuple[np.ndarray, np.ndarray]] = []
+        for path in paths:
+            for _, t in snap.read([path], PAYLOAD_COLUMNS):
+                batch.append((path, t))
+                rows += t.num_rows
+            if rows >= SEGMENT_READS:
+                added += self._write_segment(m, batch, new_vocab)
+                batch, rows = [], 0
+        if batch:
+            added += self._write_segment(m, batch, new_vocab)
+        if new_vocab or m["vocab"] is None:
+            self._merge_vocab(m, new_vocab)
+        return added
+
+    def _write_segment(self, m: dict[str, Any], parts: list[tuple[str, pa.Table]], new_vocab: list) -> int:
+        tables = [t.append_column("__file", pa.array(np.full(t.num_rows, m["files"][p], np.int32))) for p, t in parts]
+        t = pa.concat_tables(tables).combine_chunks()
+        if t.num_rows == 0:
+            return 0
+        seq = m["next_seq"]
+        m["next_seq"] += 1
+        name = f"seg-{seq:06d}"
+        tmp = self.root / f".tmp-{name}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        post = explode_reads(t["plate"], t["candidates"])
+        np.save(tmp / "keys.npy", post.key)
+        np.save(tmp / "rid.npy", post.rid.astype(np.int32))
+        np.save(tmp / "kbest.npy", post.best.astype(np.uint8))
+        np.save(tmp / "kscore.npy", post.score.astype(np.float16))
+        ts = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
+        np.save(tmp / "ts.npy", ts.astype(np.int64))
+        cams, cam_codes = _codes(t["camera_id"])
+        agencies, ag_codes = _codes(t["agency"])
+        np.save(tmp / "cam.npy", cam_codes)
+        np.save(tmp / "agency.npy", ag_codes)
+        np.save(tmp / "file.npy", t["__file"].to_numpy())
+        payload = t.drop_columns(["__file"])
+        for c in _DICT_COLUMNS:
+            i = payload.schema.get_field_index(c)
+            payload = payload.set_column(i, c, pc.dictionary_encode(payload[c]).combine_chunks())
+        opts = pa.ipc.IpcWriteOptions(compression="zstd")
+        with pa.OSFile(str(tmp / "payload.arrow"), "wb") as sink:
+            with pa.ipc.new_file(sink, payload.schema, options=opts) as w:
+                for b in payload.to_batches(max_chunksize=PAYLOAD_BATCH):
+                    w.write_batch(b)
+        meta = {
+            "reads": t.num_rows,
+            "postings": len(post),
+            "payload_batch": PAYLOAD_BATCH,
+            "cameras": cams,
+            "agencies": agencies,
+            "created": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        os.replace(tmp, self.root / name)
+        m["segments"].append({"name": name, "reads": t.num_rows, "postings": len(post)})
+        m["reads"] += t.num_rows
+        m["postings"] += len(post)
+        uniq, counts = np.unique(post.key, return_counts=True)
+        new_vocab.append((uniq, counts))
+        return t.num_rows
+
+    def _merge_vocab(self, m: dict[str, Any], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        parts_k = [k for k, _ in new]
+        parts_c = [c for _, c in new]
+        if m["vocab"]:
+            old = self.root / m["vocab"]
+            parts_k.insert(0, np.load(old / "keys.npy"))
+            parts_c.insert(0, np.load(old / "counts.npy"))
+        width = max([k.dtype.itemsize for k in parts_k] or [1])
+        if parts_k:
+            allk = np.concatenate([k.astype(f"S{width}") for k in parts_k])
+            allc = np.concatenate(parts_c).astype(np.int64)
+            keys, inv = np.unique(allk, return_inverse=True)
+            counts = np.bincount(inv, weights=allc, minlength=len(keys)).astype(np.int64)
+        else:
+            keys, counts = np.zeros(0, "S1"), np.zeros(0, np.int64)
+        seq = m["next_seq"]
+        m["next_seq"] += 1
+        name = f"vocab-{seq:06d}"
+        tmp = self.root / f".tmp-{name}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        mat, lens = pm.encode(keys) if len(keys) else (np.zeros((0, 1), np.uint8), np.zeros(0, np.int32))
+        raw, canon = pm.signatures(mat)
+        np.save(tmp / "keys.npy", keys)
+        np.save(tmp / "counts.npy", counts)
+        np.save(tmp / "lens.npy", lens.astype(np.uint8))
+        np.save(tmp / "raw.npy", raw)
+        np.save(tmp / "canon.npy", canon)
+        os.replace(tmp, self.root / name)
+        m["vocab"] = name
+        m["vocab_size"] = int(len(keys))
+
+    def _write_manifest(self, m: dict[str, Any]) -> None:
+        tmp = self.manifest_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(m))
+        os.replace(tmp, self.manifest_path)
+
+    def _cleanup(self, m: dict[str, Any]) -> None:
+        """Remove segments/vocabularies the manifest no longer refers to. A reader that still holds
+        the previous manifest gets FileNotFoundError and retries with the new one (files it has
+        already mapped stay readable)."""
+        keep = {s["name"] for s in m["segments"]} | {m["vocab"]}
+        for p in self.root.iterdir():
+            if p.name.startswith(("seg-", "vocab-", ".tmp-")) and p.name not in keep:
+                shutil.rmtree(p, ignore_errors=True)
+
+    # ------------------------------------------------------------------ query
+    def match_texts(self, p: pm.PlatePattern, m: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary texts within the pattern's budget: (sorted S array, distances)."""
+        m = m or self.manifest()
+        if m is None or not m["vocab"]:
+            return np.zeros(0, "S1"), np.zeros(0, np.float32)
+        vdir = self.root / m["vocab"]
+        keys = np.load(vdir / "keys.npy", mmap_mode="r")
+        width = keys.dtype.itemsize
+        if p.is_exact:
+            if len(p.text) > width:
+                return np.zeros(0, "S1"), np.zeros(0, np.float32)
+            q = np.array([p.text], dtype=keys.dtype)
+            i = int(np.searchsorted(keys, q[0]))
+            if i < len(keys) and keys[i] == q[0]:
+                return np.array([keys[i]]), np.zeros(1, np.float32)
+            return np.zeros(0, "S1"), np.zeros(0, np.float32)
+        lo, hi = 0, len(keys)
+        prefix = p.prefix()
+        if prefix and p.raw_budget == 0:
+            if len(prefix) > width:
+                return np.zeros(0, "S1"), np.zeros(0, np.float32)
+            lo = int(np.searchsorted(keys, np.array([prefix], dtype=keys.dtype)[0], side="left"))
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            hi = int(np.searchsorted(keys, np.array([upper], dtype=keys.dtype)[0], side="left"))
+        if hi <= lo:
+            return np.zeros(0, "S1"), np.zeros(0, np.float32)
+        lens = np.load(vdir / "lens.npy", mmap_mode="r")[lo:hi]
+        raw = np.load(vdir / "raw.npy", mmap_mode="r")[lo:hi]
+        canon = np.load(vdir / "canon.npy", mmap_mode="r")[lo:hi]
+        cand = np.flatnonzero(pm.prefilter_mask(p, raw, canon, lens)) + lo
+        if not len(cand):
+            return np.zeros(0, "S1"), np.zeros(0, np.float32)
+        sub = np.asarray(keys[cand])
+        mat, sl = pm.encode(sub)
+        d = pm.distances(p, mat, sl)
+        ok = d <= p.fuzzy + pm.EPS
+        return sub[ok], d[ok]
+
+    def search(self, p: pm.PlatePattern, flt: RowFilter, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+        """Ranked hits (at most ``limit``; None = all) and the total number of matching reads."""
+        for attempt in range(2):
+            m = self.manifest()
+            if m is None:
+                return [], 0
+            try:
+                return self._search(m, p, flt, limit)
+            except FileNotFoundError:  # a concurrent rebuild replaced the segments: reload
+                if attempt:
+                    raise
+        return [], 0
+
+    def _search(self, m: dict[str, Any], p: pm.PlatePattern, flt: RowFilter, limit: int | None):
+        keys, kdist = self.match_texts(p, m)
+        if not len(keys) or flt.nothing:
+            return [], 0
+        dead = np.array(m["dead_files"], dtype=np.int32)
+        matches: list[Match] = []
+        segs = [_Segment(self.root / s["name"]) for s in m["segments"]]
+        for si, seg in enumerate(segs):
+            pos, which = seg.lookup(keys)
+            if not len(pos):
+                continue
+            rid = np.asarray(seg.col("rid")[pos]).astype(np.int64)
+            best = np.asarray(seg.col("kbest")[pos]).astype(bool)
+            kscore = np.asarray(seg.col("kscore")[pos]).astype(np.float32)
+            d = kdist[which]
+            ts = np.asarray(seg.col("ts")[rid])
+            keep = self._filter(seg, flt, rid, ts, dead)
+            if not keep.all():
+                rid, best, kscore, d, ts, which = rid[keep], best[keep], kscore[keep], d[keep], ts[keep], which[keep]
+            if not len(rid):
+                continue
+            score = pm.match_score(d, p.fuzzy, best, kscore)
+            rid, score, ts, d, which = best_per_read(rid, score, ts, d, which)
+            matches.append(Match(si, rid, score, ts, d, keys[which]))
+        if not matches:
+            return [], 0
+        seg_no = np.concatenate([np.full(len(x.rid), x.seg) for x in matches])
+        rid = np.concatenate([x.rid for x in matches])
+        score = np.concatenate([x.score for x in matches])
+        ts = np.concatenate([x.ts for x in matches])
+        d = np.concatenate([x.dist for x in matches])
+        key = np.concatenate([x.key.astype(f"S{MAX_KEY_LEN}") for x in matches])
+        total = len(rid)
+        rscore = np.round(score, 6)
+        order = np.lexsort((rid, seg_no, -ts, -rscore))
+        if limit:
+            order = order[:limit]
+        hits: list[dict[str, Any] | None] = [None] * len(order)
+        for si in np.unique(seg_no[order]):
+            idx = np.flatnonzero(seg_no[order] == si)
+            rows = segs[int(si)].fetch(rid[order[idx]])
+            for j, row in zip(idx, rows, strict=True):
+                o = order[j]
+                row["match_score"] = round(float(score[o]), 4)
+                row["distance"] = round(float(d[o]), 3)
+                row["matched_text"] = key[o].decode()
+                hits[j] = row
+        return [h for h in hits if h is not None], total
+
+    def _filter(self, seg: _Segment, flt: RowFilter, rid: np.ndarray, ts: np.ndarray, dead: np.ndarray) -> np.ndarray:
+        keep = np.ones(len(rid), bool)
+        if len(dead):
+            keep &= ~np.isin(np.asarray(seg.col("file")[rid]), dead)
+        if flt.start is not None:
+            keep &= ts >= flt.start_us
+        if flt.end is not None:
+            keep &= ts < flt.end_us
+        if flt.cameras is not None or flt.scope is not None:
+            cams = np.array(seg.meta["cameras"], dtype=object)
+            cam = np.asarray(seg.col("cam")[rid])
+            if flt.cameras is not None:
+                ok_codes = np.flatnonzero(np.isin(cams, list(flt.cameras)))
+                keep &= np.isin(cam, ok_codes)
+            if flt.scope is not None:
+                vis = np.flatnonzero(np.isin(cams, list(flt.scope.cameras)))
+                ags = seg.meta["agencies"]
+                own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
+                keep &= np.isin(cam, vis) | (np.asarray(seg.col("agency")[rid]) == own)
+        return keep
+
+
+def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list[str | None], np.ndarray]:
+    """Dictionary-encode a string column: (values, int32 codes; -1 for null)."""
+    enc = pc.dictionary_encode(col)
+    enc = enc.combine_chunks() if isinstance(enc, pa.ChunkedArray) else enc
+    values = enc.dictionary.to_pylist()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(pc.is_null(enc.indices).to_numpy(zero_copy_only=False), -1, codes).astype(np.int32)
+    return values, codes
+
+
+def _dead_rows(m: dict[str, Any], dead: set[int]) -> int:
+    return sum(int(m["file_rows"].get(str(f), 0)) for f in dead)
+
+
+def _next_seq(root: Path) -> int:
+    seqs = [0]
+    if root.exists():
+        for p in root.iterdir():
+            for prefix in ("seg-", "vocab-"):
+                if p.name.startswith(prefix):
+                    with contextlib.suppress(ValueError):
+                        seqs.append(int(p.name[len(prefix):]) + 1)
+    return max(seqs)

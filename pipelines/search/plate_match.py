@@ -1,0 +1,391 @@
+"""Plate pattern matching: wildcards and an OCR-confusion-aware weighted edit distance.
+
+Patterns are normalized like plates (upper case, A-Z0-9) and may hold ``?`` (exactly one
+character) and ``*`` (any run, also empty). ``fuzzy=K`` accepts texts whose weighted edit distance
+to the pattern is at most ``K``:
+
+- insertion / deletion: 1
+- substitution of characters OCR confuses (0/O/D/Q, 1/I/L/T, 2/Z, 5/S, 8/B, 6/G): ``STRONG_COST`` (0.4)
+- substitution of look-alikes (4/A, 7/T, 7/1, 3/8, C/G, E/F, M/N, H/N, K/X, U/V, V/Y, P/R): ``WEAK_COST`` (0.7)
+- any other substitution: 1
+
+so ``--fuzzy 1`` admits one arbitrary edit or two strong confusions. Wildcards cost nothing. The
+distance between two plain texts is a metric-like score: symmetric, zero iff equal.
+
+Everything here is vectorized over many texts at once (numpy, uint8 matrices), plus cheap
+prefilters (length window, character-presence signatures, SQL ``LIKE``/``translate`` pieces) that
+only ever *discard* texts that cannot match, never keep one that the exact distance rejects.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+STRONG_GROUPS = ("0ODQ", "1ILT", "2Z", "5S", "8B", "6G")
+WEAK_PAIRS = ("4A", "7T", "71", "38", "CG", "EF", "MN", "HN", "KX", "UV", "VY", "PR")
+STRONG_COST = 0.4
+WEAK_COST = 0.7
+SUB_COST = 1.0
+INDEL_COST = 1.0
+MIN_SUB_COST = min(STRONG_COST, WEAK_COST)
+EPS = 1e-6
+
+ANY = -1  # token for '?'
+STAR = -2  # token for '*'
+MAX_FUZZY = 4.0
+
+_SEPARATORS = re.compile(r"[\s\-\.·_/]+")
+
+
+class PatternError(ValueError):
+    """The plate pattern cannot be searched."""
+
+
+# ------------------------------------------------------------------ costs
+def _build_costs() -> np.ndarray:
+    cost = np.full((128, 128), SUB_COST, dtype=np.float32)
+    np.fill_diagonal(cost, 0.0)
+    for a, b in (p for p in WEAK_PAIRS):
+        cost[ord(a), ord(b)] = cost[ord(b), ord(a)] = WEAK_COST
+    for group in STRONG_GROUPS:
+        for a in group:
+            for b in group:
+                if a != b:
+                    cost[ord(a), ord(b)] = STRONG_COST
+    return cost
+
+
+SUB_COSTS = _build_costs()
+
+
+def sub_cost(a: str, b: str) -> float:
+    """Cost of reading ``b`` where ``a`` was meant (symmetric)."""
+    return float(SUB_COSTS[ord(a) & 127, ord(b) & 127])
+
+
+def _build_classes() -> dict[str, str]:
+    """Union-find over every cheap pair: characters that may be swapped for less than SUB_COST end
+    up in one class (its representative is the smallest member)."""
+    parent = {c: c for c in ALPHABET}
+
+    def find(c: str) -> str:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    pairs = [(g[0], x) for g in STRONG_GROUPS for x in g[1:]] + [(p[0], p[1]) for p in WEAK_PAIRS]
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {c: find(c) for c in ALPHABET}
+
+
+CANONICAL = _build_classes()
+_CLASS_IDS = {rep: i for i, rep in enumerate(sorted(set(CANONICAL.values())))}
+#: per ASCII code: bit of the raw character, bit of its confusion class (0 for other bytes)
+RAW_BITS = np.zeros(256, dtype=np.uint64)
+CANON_BITS = np.zeros(256, dtype=np.uint64)
+for _i, _c in enumerate(ALPHABET):
+    RAW_BITS[ord(_c)] = np.uint64(1) << np.uint64(_i)
+    CANON_BITS[ord(_c)] = np.uint64(1) << np.uint64(_CLASS_IDS[CANONICAL[_c]])
+#: SQL translate() arguments that map each character to its class representative
+TRANSLATE_FROM = "".join(c for c in ALPHABET if CANONICAL[c] != c)
+TRANSLATE_TO = "".join(CANONICAL[c] for c in TRANSLATE_FROM)
+
+
+def canonical(text: str) -> str:
+    return "".join(CANONICAL.get(c, c) for c in text)
+
+
+# ------------------------------------------------------------------ normalization and patterns
+def normalize_plate(text: str | None) -> str:
+    """Upper case, separators removed, only A-Z0-9 kept."""
+    if not text:
+        return ""
+    return re.sub(r"[^A-Z0-9]", "", str(text).upper())
+
+
+@dataclass(frozen=True)
+class PlatePattern:
+    """A parsed search pattern: normalized text, tokens and the edit budget."""
+
+    text: str
+    fuzzy: float
+    tokens: tuple[int, ...]
+
+    @property
+    def has_wildcards(self) -> bool:
+        return any(t < 0 for t in self.tokens)
+
+    @property
+    def has_star(self) -> bool:
+        return STAR in self.tokens
+
+    @property
+    def literal(self) -> str:
+        return "".join(chr(t) for t in self.tokens if t >= 0)
+
+    @property
+    def fixed_len(self) -> int:
+        """Characters the pattern consumes besides ``*`` runs."""
+        return sum(1 for t in self.tokens if t != STAR)
+
+    @property
+    def is_exact(self) -> bool:
+        return not self.has_wildcards and self.fuzzy < MIN_SUB_COST - EPS
+
+    @property
+    def raw_budget(self) -> int:
+        """Most characters that may be changed at all (every change costs >= MIN_SUB_COST)."""
+        return int(math.floor(self.fuzzy / MIN_SUB_COST + EPS))
+
+    @property
+    def class_budget(self) -> int:
+        """Most edits that leave a character's confusion class (each costs 1)."""
+        return int(math.floor(self.fuzzy / min(SUB_COST, INDEL_COST) + EPS))
+
+    def length_window(self) -> tuple[int, int | None]:
+        b = self.class_budget
+        lo = max(1, self.fixed_len - b)
+        return lo, (None if self.has_star else self.fixed_len + b)
+
+    def prefix(self) -> str:
+        """Literal characters before the first wildcard."""
+        out = []
+        for t in self.tokens:
+            if t < 0:
+                break
+            out.append(chr(t))
+        return "".join(out)
+
+    def like(self, canonical_form: bool = False) -> str:
+        """SQL LIKE pattern (texts hold only A-Z0-9, so nothing needs escaping)."""
+        out = []
+        for t in self.tokens:
+            if t == ANY:
+                out.append("_")
+            elif t == STAR:
+                out.append("%")
+            else:
+                out.append(CANONICAL.get(chr(t), chr(t)) if canonical_form else chr(t))
+        return "".join(out)
+
+    def regex(self) -> str:
+        return "".join("." if t == ANY else ".*" if t == STAR else chr(t) for t in self.tokens)
+
+    def literal_runs(self) -> list[str]:
+        runs, cur = [], []
+        for t in self.tokens:
+            if t < 0:
+                if cur:
+                    runs.append("".join(cur))
+                cur = []
+            else:
+                cur.append(chr(t))
+        if cur:
+            runs.append("".join(cur))
+        return runs
+
+    def pieces(self, n: int) -> list[str]:
+        """At least ``n`` disjoint literal pieces (pigeonhole filter), or [] when too short."""
+        runs = [r for r in self.literal_runs() if r]
+        if sum(len(r) for r in runs) < n:
+            return []
+        while len(runs) < n:
+            runs.sort(key=len, reverse=True)
+            longest = runs.pop(0)
+            half = len(longest) // 2
+            runs += [longest[:half], longest[half:]]
+        return runs
+
+
+def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
+    """Normalize a user pattern: upper case, separators dropped, ``%``/``_``-free; ``**`` folds."""
+    if pattern is None:
+        raise PatternError("empty plate pattern")
+    try:
+        fuzzy = float(fuzzy or 0)
+    except (TypeError, ValueError):
+        raise PatternError(f"fuzzy must be a number, got {fuzzy!r}") from None
+    if fuzzy < 0 or fuzzy > MAX_FUZZY:
+        raise PatternError(f"fuzzy must be between 0 and {MAX_FUZZY:g}, got {fuzzy:g}")
+    text = _SEPARATORS.sub("", str(pattern).upper())
+    bad = sorted({c for c in text if c not in ALPHABET and c not in "?*"})
+    if bad:
+        raise PatternError(f"plate pattern {pattern!r} has characters other than A-Z, 0-9, ? and *: {''.join(bad)}")
+    text = re.sub(r"\*+", "*", text)
+    if not any(c in ALPHABET for c in text):
+        raise PatternError(f"plate pattern {pattern!r} needs at least one letter or digit")
+    tokens = tuple(ANY if c == "?" else STAR if c == "*" else ord(c) for c in text)
+    return PlatePattern(text=text, fuzzy=fuzzy, tokens=tokens)
+
+
+# ------------------------------------------------------------------ scalar distance (reference)
+def distance(pattern: str | PlatePattern, text: str) -> float:
+    """Weighted edit distance from ``pattern`` (may hold ``?``/``*``) to ``text``. Reference
+    implementation in pure Python; :func:`distances` is the vectorized one used in search."""
+    tokens = pattern.tokens if isinstance(pattern, PlatePattern) else tuple(
+        ANY if c == "?" else STAR if c == "*" else ord(c) for c in pattern
+    )
+    n = len(text)
+    prev = [j * INDEL_COST for j in range(n + 1)]
+    for tok in tokens:
+        cur = [0.0] * (n + 1)
+        if tok == STAR:
+            cur[0] = prev[0]
+            for j in range(1, n + 1):
+                cur[j] = min(prev[j], cur[j - 1])
+        else:
+            cur[0] = prev[0] + INDEL_COST
+            for j in range(1, n + 1):
+                sub = 0.0 if tok == ANY else float(SUB_COSTS[tok & 127, ord(text[j - 1]) & 127])
+                cur[j] = min(prev[j] + INDEL_COST, cur[j - 1] + INDEL_COST, prev[j - 1] + sub)
+        prev = cur
+    return float(prev[n])
+
+
+# ------------------------------------------------------------------ vectorized
+def encode(texts: Sequence[str] | np.ndarray, width: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Texts -> (uint8 matrix n x width, zero padded; lengths). Accepts a numpy ``S`` array."""
+    if isinstance(texts, np.ndarray) and texts.dtype.kind == "S":
+        arr = texts
+    else:
+        seq = ["" if t is None else t for t in texts]
+        w = max((len(t) for t in seq), default=1) or 1
+        arr = np.array(seq, dtype=f"S{w}")
+    w = max(arr.dtype.itemsize, 1)
+    if width is not None and width > w:
+        arr = arr.astype(f"S{width}")
+        w = width
+    mat = np.ascontiguousarray(arr).view(np.uint8).reshape(len(arr), w)
+    lens = (mat != 0).sum(axis=1).astype(np.int32)
+    return mat, lens
+
+
+def signatures(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per text: bitset of the characters it holds, and of their confusion classes."""
+    raw = np.zeros(len(mat), dtype=np.uint64)
+    canon = np.zeros(len(mat), dtype=np.uint64)
+    for j in range(mat.shape[1]):
+        col = mat[:, j]
+        raw |= RAW_BITS[col]
+        canon |= CANON_BITS[col]
+    return raw, canon
+
+
+def _sig_of(chars: Iterable[str], bits: np.ndarray) -> np.uint64:
+    s = np.uint64(0)
+    for c in chars:
+        s |= bits[ord(c)]
+    return s
+
+
+def prefilter_mask(p: PlatePattern, raw_sig: np.ndarray, canon_sig: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Cheap necessary conditions for ``distance(p, text) <= p.fuzzy`` (never drops a true match):
+    length window; pattern characters (classes) missing from the text at most the edit budget;
+    without wildcards, text characters (classes) absent from the pattern likewise."""
+    lo, hi = p.length_window()
+    mask = lens >= lo
+    if hi is not None:
+        mask &= lens <= hi
+    lit = p.literal
+    for sig, bits, budget in ((raw_sig, RAW_BITS, p.raw_budget), (canon_sig, CANON_BITS, p.class_budget)):
+        ps = _sig_of(lit, bits)
+        mask &= np.bitwise_count(ps & ~sig) <= budget
+        if not p.has_wildcards:
+            mask &= np.bitwise_count(sig & ~ps) <= budget
+    return mask
+
+
+def distances(p: PlatePattern | str, mat: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Weighted distance from the pattern to every row of ``mat`` (see :func:`encode`), float32."""
+    if not isinstance(p, PlatePattern):
+        p = parse_pattern(p)
+    n, w = mat.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.float32)
+    cols = [mat[:, j].astype(np.intp) & 127 for j in range(w)]
+    prev = np.broadcast_to(np.arange(w + 1, dtype=np.float32) * INDEL_COST, (n, w + 1)).copy()
+    cur = np.empty_like(prev)
+    for tok in p.tokens:
+        if tok == STAR:
+            cur[:, 0] = prev[:, 0]
+            for j in range(1, w + 1):
+                np.minimum(prev[:, j], cur[:, j - 1], out=cur[:, j])
+        else:
+            cur[:, 0] = prev[:, 0] + INDEL_COST
+            row = None if tok == ANY else SUB_COSTS[tok & 127]
+            for j in range(1, w + 1):
+                diag = prev[:, j - 1] if row is None else prev[:, j - 1] + row[cols[j - 1]]
+                np.minimum(np.minimum(prev[:, j], cur[:, j - 1]) + INDEL_COST, diag, out=cur[:, j])
+        prev, cur = cur, prev
+    return prev[np.arange(n), lens].astype(np.float32)
+
+
+def match_texts(p: PlatePattern, texts: Sequence[str] | np.ndarray) -> np.ndarray:
+    """Distance of every text to the pattern, ``inf`` where it cannot match (prefiltered)."""
+    mat, lens = encode(texts)
+    out = np.full(len(mat), np.inf, dtype=np.float32)
+    if len(mat) == 0:
+        return out
+    raw, canon = signatures(mat)
+    keep = np.flatnonzero(prefilter_mask(p, raw, canon, lens))
+    if len(keep):
+        d = distances(p, mat[keep], lens[keep])
+        out[keep] = np.where(d <= p.fuzzy + EPS, d, np.inf)
+    return out
+
+
+# ------------------------------------------------------------------ scores
+def text_similarity(d: np.ndarray | float, fuzzy: float) -> np.ndarray | float:
+    """1 for an exact (or wildcard) match, falling linearly with distance; > 0 within budget."""
+    return 1.0 - np.asarray(d, dtype=np.float64) / (float(fuzzy) + 1.0)
+
+
+def read_weight(is_best: np.ndarray | bool, cand_score: np.ndarray | float) -> np.ndarray:
+    """1 when the matched text is the read's best read; a candidate weighs 0.5 + 0.4 x its OCR score
+    (at most 0.9, so the best read wins a tie)."""
+    cs = np.clip(np.nan_to_num(np.asarray(cand_score, dtype=np.float64), nan=0.0), 0.0, 1.0)
+    return np.where(np.asarray(is_best, dtype=bool), 1.0, 0.5 + 0.4 * cs)
+
+
+def match_score(d, fuzzy: float, is_best, cand_score) -> np.ndarray:
+    """``match_score`` of a hit = text_similarity(distance) x read_weight (0..1, higher is better)."""
+    return text_similarity(d, fuzzy) * read_weight(is_best, cand_score)
+
+
+# ------------------------------------------------------------------ SQL prefilter
+def sql_prefilter(p: PlatePattern, expr: str) -> str:
+    """A DuckDB boolean expression over the text expression ``expr`` that keeps every text within
+    the pattern's budget (and usually little else); exact scoring follows in numpy."""
+    if p.is_exact:
+        return f"{expr} = '{p.text}'"
+    if p.fuzzy < MIN_SUB_COST - EPS:  # wildcards only
+        return f"{expr} LIKE '{p.like()}'"
+    canon = f"translate({expr}, '{TRANSLATE_FROM}', '{TRANSLATE_TO}')"
+    lo, hi = p.length_window()
+    conds = [f"length({expr}) >= {lo}"]
+    if hi is not None:
+        conds.append(f"length({expr}) <= {hi}")
+    if p.class_budget == 0:  # only confusions allowed: the canonical forms must match the pattern
+        conds.append(f"{canon} LIKE '{p.like(canonical_form=True)}'")
+    else:
+        pieces = p.pieces(p.class_budget + 1)
+        if pieces:
+            ors = " OR ".join(f"contains({canon}, '{canonical(x)}')" for x in pieces)
+            conds.append(f"({ors})")
+    return "(" + " AND ".join(conds) + ")"
+
+
+@cache
+def compiled_regex(p: PlatePattern) -> re.Pattern[str]:
+    return re.compile(p.regex())

@@ -1,0 +1,108 @@
+"""Reads -> postings: one (read, text) pair per distinct text a read may be (its best read and every
+top-N candidate), with whether that text is the best read and its OCR score.
+
+Both search strategies score the same postings the same way, so the index and the scan agree
+row for row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.search import plate_match as pm
+
+#: texts longer than this are not plates (they are not indexed; the scan still sees them)
+MAX_KEY_LEN = 16
+
+
+def normalize_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Arrow text -> upper-case A-Z0-9 (None stays None)."""
+    up = pc.utf8_upper(arr)
+    return pc.replace_substring_regex(up, pattern="[^A-Z0-9]", replacement="")
+
+
+@dataclass
+class Postings:
+    """Parallel arrays, sorted by (key, rid) and unique on (rid, key)."""
+
+    rid: np.ndarray  # int64 row number in the reads it came from
+    key: np.ndarray  # numpy S array
+    best: np.ndarray  # bool: the key is the read's best read
+    score: np.ndarray  # float32: highest candidate score of that text (NaN when unknown)
+
+    def __len__(self) -> int:
+        return len(self.rid)
+
+
+def explode_reads(plate: pa.Array | pa.ChunkedArray, candidates: pa.Array | pa.ChunkedArray) -> Postings:
+    """Postings of reads given their ``plate`` and ``candidates`` columns (row i = rid i)."""
+    plate = _single(plate)
+    candidates = _single(candidates)
+    n = len(plate)
+    best_text = pc.fill_null(normalize_array(plate), "")
+    parents = pc.list_parent_indices(candidates).to_numpy(zero_copy_only=False).astype(np.int64)
+    flat = pc.list_flatten(candidates)
+    if len(flat):
+        c_text = pc.fill_null(normalize_array(flat.field("text")), "")
+        c_score = pc.fill_null(flat.field("score"), np.nan).to_numpy(zero_copy_only=False).astype(np.float32)
+    else:
+        c_text = pa.array([], pa.string())
+        c_score = np.zeros(0, np.float32)
+    rid = np.concatenate([np.arange(n, dtype=np.int64), parents])
+    text = pa.concat_arrays([best_text, c_text.cast(best_text.type)])
+    score = np.concatenate([np.full(n, np.nan, dtype=np.float32), c_score])
+    is_plate_row = np.concatenate([np.ones(n, bool), np.zeros(len(parents), bool)])
+    length = pc.utf8_length(text)
+    ok = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_KEY_LEN)).to_numpy(zero_copy_only=False)
+    if not ok.any():
+        return Postings(np.zeros(0, np.int64), np.zeros(0, "S1"), np.zeros(0, bool), np.zeros(0, np.float32))
+    width = int(pc.max(pc.filter(length, pa.array(ok))).as_py())
+    key = to_bytes(text, width)
+    best_key = key[:n]
+    is_best = is_plate_row | ((key == best_key[rid]) & ok[:n][rid])
+    keep = np.flatnonzero(ok)
+    rid, key, is_best, score = rid[keep], key[keep], is_best[keep], score[keep]
+    order = np.lexsort((rid, key))
+    rid, key, is_best, score = rid[order], key[order], is_best[order], score[order]
+    new = np.ones(len(rid), bool)
+    new[1:] = (rid[1:] != rid[:-1]) | (key[1:] != key[:-1])
+    starts = np.flatnonzero(new)
+    score_f = np.where(np.isnan(score), -1.0, score).astype(np.float32)
+    g_score = np.maximum.reduceat(score_f, starts)
+    g_best = np.maximum.reduceat(is_best.astype(np.uint8), starts).astype(bool)
+    g_score = np.where(g_score < 0, np.nan, g_score).astype(np.float32)
+    return Postings(rid=rid[starts], key=key[starts], best=g_best, score=g_score)
+
+
+def _single(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(a, pa.ChunkedArray):
+        return a.combine_chunks() if a.num_chunks != 1 else a.chunk(0)
+    return a
+
+
+def to_bytes(text: pa.Array, width: int) -> np.ndarray:
+    """Arrow string array (ASCII) -> numpy ``S{width}`` array (longer texts are truncated: filter
+    them out first)."""
+    obj = text.to_numpy(zero_copy_only=False)
+    return obj.astype(f"S{max(1, width)}")
+
+
+def score_postings(p: pm.PlatePattern, dist: np.ndarray, best: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """match_score of postings with known distances (see :func:`plate_match.match_score`)."""
+    return pm.match_score(dist, p.fuzzy, best, score)
+
+
+def best_per_read(rid: np.ndarray, score: np.ndarray, *others: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Keep each read's highest-scoring posting: returns (rid, score, *others) unique on rid."""
+    if len(rid) == 0:
+        return (rid, score, *others)
+    order = np.lexsort((-score, rid))
+    rid_s = rid[order]
+    first = np.ones(len(rid_s), bool)
+    first[1:] = rid_s[1:] != rid_s[:-1]
+    sel = order[first]
+    return (rid[sel], score[sel], *(o[sel] for o in others))

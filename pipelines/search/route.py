@@ -1,0 +1,96 @@
+"""The route of one vehicle: its sightings in time order, with place, travel time and the implied
+speed between consecutive cameras. A hop faster than ``max_speed_kmh`` is physically impossible
+and flagged: one of the two reads is a misread, or two vehicles carry the same (cloned) plate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lakehouse import Lakehouse
+from pipelines.governance.audit import audit, require_case
+from pipelines.governance.context import SearchContext
+from pipelines.search import plate_match as pm
+from pipelines.search.area import Area, haversine_m
+from pipelines.search.filters import camera_rows, resolve_filter
+from pipelines.search.plates import find_plates
+
+DEFAULT_MAX_SPEED_KMH = 200.0
+#: hops shorter than this are never flagged (neighbouring cameras, clock jitter)
+DEFAULT_MIN_DISTANCE_M = 100.0
+
+
+def plate_route(
+    lh: Lakehouse,
+    plate: str,
+    ctx: SearchContext,
+    *,
+    fuzzy: float = 0,
+    start: Any = None,
+    end: Any = None,
+    cameras: Iterable[str] | None = None,
+    area: Area | None = None,
+    max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
+    min_distance_m: float = DEFAULT_MIN_DISTANCE_M,
+    strategy: str = "auto",
+) -> list[dict[str, Any]]:
+    """Sightings of ``plate`` (best read or any candidate, within ``fuzzy``) oldest first. Each step
+    adds ``step, camera_name, lat, lon`` and, from the previous step, ``from_camera_id, travel_s,
+    distance_m, speed_kmh, impossible``. Needs a case number and purpose; audited as plates.route."""
+    require_case(ctx)
+    p = pm.parse_pattern(plate, fuzzy)
+    if p.has_wildcards:
+        raise pm.PatternError("a route needs a full plate, without ? or *")
+    cams = camera_rows(lh)
+    flt = resolve_filter(lh, ctx, start=start, end=end, cameras=cameras, area=area, cams=cams)
+    hits, total, used = find_plates(lh, p, flt, limit=None, strategy=strategy)
+    route = build_route(hits, cams, max_speed_kmh=max_speed_kmh, min_distance_m=min_distance_m)
+    params = {
+        "plate": p.text,
+        "fuzzy": p.fuzzy,
+        "from": flt.start,
+        "to": flt.end,
+        "cameras": sorted(cameras) if cameras is not None else None,
+        "area": area.as_dict() if area is not None else None,
+        "max_speed_kmh": max_speed_kmh,
+        "strategy": used,
+        "impossible_hops": sum(1 for s in route if s["impossible"]),
+    }
+    audit(lh, ctx, "plates.route", params, len(route))
+    return route
+
+
+def build_route(
+    hits: list[dict[str, Any]],
+    cams: list[dict[str, Any]],
+    *,
+    max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
+    min_distance_m: float = DEFAULT_MIN_DISTANCE_M,
+) -> list[dict[str, Any]]:
+    """Order sightings by time and add places and hop metrics (pure function, no I/O)."""
+    where = {c["camera_id"]: c for c in cams}
+    steps = sorted(hits, key=lambda h: (h["ts"], h["camera_id"], h["read_id"]))
+    out: list[dict[str, Any]] = []
+    prev: dict[str, Any] | None = None
+    for i, h in enumerate(steps, start=1):
+        cam = where.get(h["camera_id"], {})
+        step = dict(h)
+        step.update(step=i, camera_name=cam.get("name"), lat=cam.get("lat"), lon=cam.get("lon"))
+        step.update(from_camera_id=None, travel_s=None, distance_m=None, speed_kmh=None, impossible=False)
+        if prev is not None:
+            travel = (h["ts"] - prev["ts"]).total_seconds()
+            step["from_camera_id"] = prev["camera_id"]
+            step["travel_s"] = round(travel, 3)
+            if None not in (step["lat"], step["lon"], prev["lat"], prev["lon"]):
+                dist = float(haversine_m(prev["lat"], prev["lon"], step["lat"], step["lon"]))
+                step["distance_m"] = round(dist, 1)
+                if travel > 0:
+                    speed = dist / travel * 3.6
+                else:
+                    speed = float("inf") if dist > 0 else 0.0
+                step["speed_kmh"] = round(speed, 1) if speed != float("inf") else speed
+                step["impossible"] = bool(dist >= min_distance_m and speed > max_speed_kmh)
+        out.append(step)
+        prev = step
+    return out
