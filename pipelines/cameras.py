@@ -122,6 +122,20 @@ def read_camera_file(path: str | Path) -> list[dict[str, Any]]:
     return cams
 
 
+def import_camera_rows(lh: Lakehouse, rows: list[dict[str, Any]]) -> int:
+    """Validate camera dicts (same fields as the file layouts) and upsert them. Returns the count."""
+    cams, problems = [], []
+    for i, raw in enumerate(rows, 1):
+        try:
+            cams.append(_row_to_camera(raw))
+        except ValueError as exc:
+            problems.append(f"camera {i}: {exc}")
+    if problems:
+        raise CameraFileError(f"{len(problems)} invalid camera(s): " + "; ".join(problems[:5]))
+    lh.upsert("cameras", cams)
+    return len(cams)
+
+
 def import_cameras(lh: Lakehouse, path: str | Path) -> CameraImport:
     cams = read_camera_file(path)
     lh.upsert("cameras", cams)

@@ -1,0 +1,50 @@
+"""``pesquisa demo [--open]``: build a small synthetic city under --home, load it, process it and
+serve the app. Every step is idempotent: running it again reuses what is already there."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from jobs.output import Output
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("demo", parents=[common], help="build the synthetic city, process it, serve the app")
+    p.add_argument("--open", action="store_true", help="serve the app when done (blocks until Ctrl-C)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--cameras", type=int, default=6, help="cameras in the demo city")
+    p.add_argument("--minutes", type=float, default=0.5, help="minutes of video per camera")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--incidents", type=int, default=5000)
+    p.add_argument("--no-video", action="store_true", help="only cameras and incidents (seconds)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, out: Output) -> int:
+    from jobs.demo import DemoOptions, build_demo
+
+    opts = DemoOptions(
+        cameras=args.cameras,
+        minutes=args.minutes,
+        seed=args.seed,
+        incidents=args.incidents,
+        video=not args.no_video,
+    )
+    t0 = time.time()
+    summary = build_demo(args.home, opts, say=out.info)
+    summary["seconds"] = round(time.time() - t0, 1)
+    out.record(summary, text=_summary_text(summary))
+    if args.open:
+        from app.server import serve_app
+
+        serve_app(args.home, port=args.port, say=out.info)
+    return 0 if not summary.get("failed") else 1
+
+
+def _summary_text(s: dict) -> str:
+    lines = [f"demo city ready under {s['home']} in {s['seconds']} s"]
+    for k in ("cameras", "incidents", "videos", "plate_reads", "face_sightings", "indexed_faces", "failed"):
+        if k in s:
+            lines.append(f"  {k:15s} {s[k]}")
+    return "\n".join(lines)
