@@ -38,8 +38,10 @@ def test_nearest_neighbour_is_same_person(gallery):
             f"at {dist[i, nearest]:.3f}"
         )
         checked += 1
-    print(f"\nchecked {checked} photos; same-person max L2 {max(same):.3f}, different-person min L2 "
-          f"{min(different):.3f}")
+    print(
+        f"\nchecked {checked} photos; same-person max L2 {max(same):.3f}, different-person min L2 "
+        f"{min(different):.3f}"
+    )
     assert checked >= 15
     assert max(same) < 0.6
     assert min(different) > 0.6

@@ -1,0 +1,61 @@
+"""analyze_batch batches MTCNN over same-size frames and agrees with analyze; probe; empty frames;
+CPU time per 720p frame."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from pipelines.faces import load_image_rgb
+
+
+def test_batch_matches_single(face_examples, analyzer):
+    frame = load_image_rgb(face_examples.path("examples/obama-720p.jpg"))
+    other = load_image_rgb(face_examples.path("examples/two_people.jpg"))  # a different size
+    flipped = np.ascontiguousarray(frame[:, ::-1])
+    blank = np.full_like(frame, 127)
+    batch = analyzer.analyze_batch([frame, other, flipped, blank, frame])
+    assert [len(faces) for faces in batch] == [1, 2, 1, 0, 1]
+    for image, faces in zip([frame, other, flipped], batch, strict=False):
+        single = analyzer.analyze(image)
+        assert len(single) == len(faces)
+        for a, b in zip(single, faces, strict=True):
+            assert np.allclose(a.bbox, b.bbox, atol=1.0)
+            assert np.linalg.norm(a.embedding - b.embedding) < 0.02
+    # the mirrored frame's face box is the mirror of the original's
+    x1, _, x2, _ = batch[0][0].bbox
+    fx1, _, fx2, _ = batch[2][0].bbox
+    assert abs((frame.shape[1] - x2) - fx1) < 6 and abs((frame.shape[1] - x1) - fx2) < 6
+    assert analyzer.analyze_batch([]) == []
+
+
+def test_probe_picks_largest_good_face(face_examples, analyzer):
+    image = load_image_rgb(face_examples.path("examples/knn_examples/test/obama_and_biden.jpg"))
+    faces = analyzer.analyze(image)
+    probe = analyzer.probe(image)
+    good = [f for f in faces if f.quality >= analyzer.quality_floor]
+    best = max(good, key=lambda f: f.area)
+    # probe detects on a 1600 px copy, so boxes agree to a few pixels, embeddings closely
+    assert np.allclose(probe.bbox, best.bbox, atol=8)
+    assert np.linalg.norm(probe.embedding - best.embedding) < 0.1
+    assert analyzer.probe(np.zeros((200, 300, 3), np.uint8)) is None
+    assert analyzer.model_version.startswith("faces-mtcnn-dlibresnet")
+
+
+def test_cpu_time_per_720p_frame(face_examples, analyzer):
+    frame = load_image_rgb(face_examples.path("examples/obama-720p.jpg"))
+    assert frame.shape == (720, 1280, 3)
+    analyzer.analyze(frame)  # warm-up
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        faces = analyzer.analyze(frame)
+        times.append(time.perf_counter() - t0)
+    median = float(np.median(times))
+    print(
+        f"\nCPU analyze (detect + align + quality + embed, 1 face) per 720p frame: "
+        f"median {median * 1000:.0f} ms, min {min(times) * 1000:.0f} ms"
+    )
+    assert len(faces) == 1
+    assert median < 2.0  # ~0.2-0.3 s on 2 cores; generous because the test machine is shared
