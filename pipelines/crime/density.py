@@ -1,7 +1,7 @@
 """Kernel density surface of incidents, sampled at H3 cell centres.
 
-A binned Gaussian KDE: incidents are projected to local metres, counted on a regular grid (step
-a quarter of the bandwidth or finer), smoothed with ``scipy.ndimage.gaussian_filter`` and read at
+A binned Gaussian KDE: incidents are projected to local metres, linearly binned on a regular grid
+(step an eighth of the bandwidth, at most 50 m), smoothed with ``scipy.ndimage.gaussian_filter`` and read at
 each H3 cell centre by bilinear interpolation. For n incidents this is O(n + grid) instead of the
 O(n x cells) of an exact KDE, and agrees with the exact sum of Gaussians to about 1% (tests).
 
@@ -96,22 +96,32 @@ class _Grid:
         self.values, self.x0, self.y0, self.step = values, x0, y0, step
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Bilinear interpolation; 0 outside the grid. Values are per m^2."""
-        # bin centres sit at x0 + (i + 0.5) * step
-        fi = (np.asarray(y) - self.y0) / self.step - 0.5
-        fj = (np.asarray(x) - self.x0) / self.step - 0.5
+        """Bilinear interpolation between grid nodes (node (i, j) at x0 + j*step, y0 + i*step);
+        0 outside the grid. Values are per m^2."""
+        fi = (np.asarray(y) - self.y0) / self.step
+        fj = (np.asarray(x) - self.x0) / self.step
         return ndimage.map_coordinates(self.values, [fi, fj], order=1, mode="constant", cval=0.0)
 
 
 def _binned_kde(x: np.ndarray, y: np.ndarray, bandwidth_m: float) -> _Grid:
+    """Linear binning (each point's unit mass shared by its 4 surrounding nodes, Wand 1994), then a
+    Gaussian filter with sigma = bandwidth: the standard binned KDE approximation."""
     pad = 4.5 * bandwidth_m
     x0, x1 = x.min() - pad, x.max() + pad
     y0, y1 = y.min() - pad, y.max() + pad
-    step = min(bandwidth_m / 4.0, 50.0)
+    step = min(bandwidth_m / 8.0, 50.0)
     while ((x1 - x0) / step) * ((y1 - y0) / step) > MAX_GRID_CELLS:
         step *= 1.25
-    nx = int(np.ceil((x1 - x0) / step))
-    ny = int(np.ceil((y1 - y0) / step))
-    counts, _, _ = np.histogram2d(y, x, bins=[ny, nx], range=[[y0, y0 + ny * step], [x0, x0 + nx * step]])
-    smooth = ndimage.gaussian_filter(counts, sigma=bandwidth_m / step, mode="constant", truncate=4.0)
+    nx = int(np.ceil((x1 - x0) / step)) + 2
+    ny = int(np.ceil((y1 - y0) / step)) + 2
+    fx = (x - x0) / step
+    fy = (y - y0) / step
+    j0 = np.floor(fx).astype(np.int64)
+    i0 = np.floor(fy).astype(np.int64)
+    wx = fx - j0
+    wy = fy - i0
+    mass = np.zeros(ny * nx)
+    for di, dj, w in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx), (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
+        mass += np.bincount((i0 + di) * nx + (j0 + dj), weights=w, minlength=ny * nx)
+    smooth = ndimage.gaussian_filter(mass.reshape(ny, nx), sigma=bandwidth_m / step, mode="constant", truncate=4.0)
     return _Grid(smooth / (step * step), x0, y0, step)

@@ -72,8 +72,8 @@ POINT_COLUMNS = ["location", "geom", "the_geom", "geometry", "point", "coordinat
 
 LAYOUTS: dict[str, set[str]] = {
     "chicago": {"id", "case_number", "date", "primary_type", "iucr", "fbi_code", "beat", "latitude", "longitude"},
-    "socrata": {"id", "case_number", "date", "primary_type", "latitude", "longitude"},
     "pesquisa-synthetic": {"id", "date", "date_end", "primary_type", "latitude", "longitude", "agency"},
+    "socrata": {"id", "case_number", "date", "primary_type", "latitude", "longitude"},
 }
 
 # time formats, grouped by how they order the date parts; the family that parses most wins
