@@ -51,3 +51,14 @@ def test_run_movement_bundle_runner_matches(lakehouse) -> None:
     assert b.runner == "BundleBasedDirectRunner"
     assert a.trips.sort_by("trip_id").equals(b.trips.sort_by("trip_id"))
     assert a.flows.num_rows == b.flows.num_rows and a.trips.num_rows == sim.trips
+
+
+def test_dask_runner_refused() -> None:
+    """Beam 2.77's DaskRunner groups without windows: refusing it beats silently wrong trips."""
+    import pytest
+
+    from pipelines.movement import pipeline_options
+
+    with pytest.raises(ValueError, match="ignores windows"):
+        pipeline_options("DaskRunner")
+    assert pipeline_options("DirectRunner").get_all_options()["runner"] == "BundleBasedDirectRunner"

@@ -27,7 +27,8 @@ class MovementConfig(dg.Config):
     convoy_target: str | None = None  # None: all pairs
     min_confidence: float = 0.0
     runner: str = "FnApiRunner"  # or BundleBasedDirectRunner, DaskRunner, FlinkRunner, ...
-    runner_options: list[str] = []  # e.g. ["--dask_client_address=scheduler:8786"]
+    runner_options: list[str] = []  # e.g. ["--flink_master=flink:8081", "--environment_type=LOOPBACK"]
+    staging_dir: str | None = None  # results staging; shared storage on a cluster runner
 
     def params(self) -> MovementParams:
         return MovementParams(
@@ -59,7 +60,8 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     start = window.start.astimezone(dt.UTC)
     end = window.end.astimezone(dt.UTC)
     res = run_movement(lakehouse.lakehouse(), start, end, runner=config.runner,
-                       options=list(config.runner_options) or None, params=config.params())
+                       options=list(config.runner_options) or None, params=config.params(),
+                       staging_dir=config.staging_dir)
     context.log.info(f"movement {res.summary()}")
     meta = {"reads": res.reads, "runner": res.runner, "seconds": round(res.seconds, 3),
             **{f"metric_{k}": v for k, v in sorted(res.metrics.items())}}
