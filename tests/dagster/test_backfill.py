@@ -10,6 +10,13 @@ import pytest
 from jobs.cli import main
 
 
+def _need_extraction() -> None:
+    try:
+        from pipelines.extract import EXTRACTION_MODEL_VERSION, ingest_paths  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(f"pipelines.extract (EXTRACT helper) not ready: {exc}")
+
+
 def _videos(home) -> list[dict]:
     from lakehouse import Lakehouse
 
@@ -48,7 +55,7 @@ def test_backfill_rejects_reversed_range(tmp_path, capsys) -> None:
 
 
 def test_backfill_refuses_a_version_this_build_cannot_produce(tmp_path, capsys) -> None:
-    pytest.importorskip("pipelines.extract", reason="pipelines.extract (EXTRACT helper) not present")
+    _need_extraction()
     from pipelines.batch import library_model_version
 
     home = tmp_path / "home"
