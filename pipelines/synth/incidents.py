@@ -278,7 +278,9 @@ def generate_incident_table(
             raise ValueError("period too short for the near-repeat window")
         n_seeds = max(1, n_nr // 2)
         seeds_idx = rng.choice(eligible, size=min(n_seeds, eligible.size), replace=False)
-        parent = seeds_idx[rng.integers(0, seeds_idx.size, size=n_nr)]
+        # every seed gets one follow-up; the others go to random seeds (2 per seed on average)
+        extra = seeds_idx[rng.integers(0, seeds_idx.size, size=n_nr - seeds_idx.size)]
+        parent = np.concatenate([seeds_idx, extra])
         r = near_repeat_m * np.sqrt(rng.random(n_nr))
         ang = rng.uniform(0, 2 * np.pi, n_nr)
         plat = lat[parent]
