@@ -43,7 +43,7 @@ def test_run_movement_day_against_truth(lakehouse) -> None:
 
 def test_run_movement_bundle_runner_matches(lakehouse) -> None:
     """``DirectRunner`` is mapped to the Prism-free BundleBasedDirectRunner and agrees with FnApiRunner."""
-    sim = simulate_traffic(DAY, vehicles=30, seed=9)
+    sim = simulate_traffic(DAY, vehicles=10, seed=9)
     lakehouse.upsert("cameras", sim.cameras)
     lakehouse.append("plate_reads", sim.rows)
     a = run_movement(lakehouse, DAY, DAY + dt.timedelta(days=1))
