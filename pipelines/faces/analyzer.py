@@ -63,7 +63,7 @@ class FaceAnalyzer:
         quality_floor: float = QUALITY_FLOOR,
         embed_backend: str = "auto",
         batch_size: int | None = None,
-        probe_max_side: int = 1600,
+        probe_max_side: int = 1280,
     ) -> None:
         from pipelines.device import torch_device
 

@@ -33,6 +33,18 @@ def face_examples(shared_data: Path) -> FaceExamples:
     return FaceExamples(root=root, identities=labels["identities"], group_photos=labels["group_photos"])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """Run these tests on one torch thread: on a busy shared machine two spinning OpenMP threads per
+    process make MTCNN 5x slower in wall time; one thread keeps the suite's time predictable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def analyzer():
     """The CPU analyzer (the tested path); PESQUISA_DEVICE is honoured like everywhere else."""

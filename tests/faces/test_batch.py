@@ -36,7 +36,7 @@ def test_probe_picks_largest_good_face(face_examples, analyzer):
     probe = analyzer.probe(image)
     good = [f for f in faces if f.quality >= analyzer.quality_floor]
     best = max(good, key=lambda f: f.area)
-    # probe detects on a 1600 px copy, so boxes agree to a few pixels, embeddings closely
+    # probe detects on a 1280 px copy, so boxes agree to a few pixels, embeddings closely
     assert np.allclose(probe.bbox, best.bbox, atol=8)
     assert np.linalg.norm(probe.embedding - best.embedding) < 0.1
     assert analyzer.probe(np.zeros((200, 300, 3), np.uint8)) is None
@@ -44,18 +44,21 @@ def test_probe_picks_largest_good_face(face_examples, analyzer):
 
 
 def test_cpu_time_per_720p_frame(face_examples, analyzer):
+    """Detect + align + quality + embed on a 1280x720 frame with one face, one torch thread.
+
+    Asserts on process CPU time, which a busy shared machine inflates far less than wall time."""
     frame = load_image_rgb(face_examples.path("examples/obama-720p.jpg"))
     assert frame.shape == (720, 1280, 3)
     analyzer.analyze(frame)  # warm-up
-    times = []
+    wall, cpu = [], []
     for _ in range(5):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         faces = analyzer.analyze(frame)
-        times.append(time.perf_counter() - t0)
-    median = float(np.median(times))
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     print(
-        f"\nCPU analyze (detect + align + quality + embed, 1 face) per 720p frame: "
-        f"median {median * 1000:.0f} ms, min {min(times) * 1000:.0f} ms"
+        f"\nCPU analyze per 720p frame (1 face, 1 torch thread): median CPU {np.median(cpu) * 1000:.0f} ms, "
+        f"median wall {np.median(wall) * 1000:.0f} ms"
     )
     assert len(faces) == 1
-    assert median < 2.0  # ~0.2-0.3 s on 2 cores; generous because the test machine is shared
+    assert float(np.median(cpu)) < 1.0  # ~0.3 s
