@@ -3,8 +3,8 @@
 Two places sources come from:
 
 - the inbox, ``HOME/inbox/<camera_id>/<YYYY-MM-DD>/<file>`` (new recordings dropped by cameras or
-  operators; a file name that starts with a time, ``HHMMSS``/``HH-MM-SS``/``HH_MM_SS`` or
-  ``YYYYMMDDTHHMMSS``, gives the recording's start time);
+  operators; a ``YYYYMMDDTHHMMSS`` stamp in the file name, or a name starting with
+  ``HHMMSS``/``HH-MM-SS``/``HH_MM_SS``, gives the recording's UTC start time);
 - the ``videos`` table (every source already registered), for re-processing a day range with a new
   model version (backfills).
 
@@ -34,7 +34,8 @@ from lakehouse.config import resolve_home
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".avi", ".mov", ".ts", ".m4v", ".webm", ".mpg", ".mpeg",
                             ".jpg", ".jpeg", ".png"})
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME_IN_NAME = re.compile(r"^(?:(\d{8})T)?(\d{2})[-_:]?(\d{2})[-_:]?(\d{2})(?!\d)")
+_STAMP_IN_NAME = re.compile(r"(?<!\d)(\d{8})T(\d{2})(\d{2})(\d{2})(?!\d)")
+_TIME_AT_START = re.compile(r"^()(\d{2})[-_:]?(\d{2})[-_:]?(\d{2})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ def inbox_dir(home: str | os.PathLike[str] | None = None) -> Path:
 
 
 def start_from_name(day: dt.date, name: str) -> dt.datetime | None:
-    """Recording start encoded at the start of a file name, else None."""
-    m = _TIME_IN_NAME.match(name)
+    """Recording start from a file name: ``YYYYMMDDTHHMMSS`` anywhere (``cam7_20260302T131100Z.mp4``)
+    or a time at its start (``131100.mp4``, ``13-11-00.mp4``) on ``day``; else None."""
+    m = _STAMP_IN_NAME.search(name) or _TIME_AT_START.match(name)
     if not m:
         return None
     date_part, hh, mm, ss = m.groups()
