@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 import h3
 import numpy as np
 import polars as pl
+from h3.api import memview_int as _h3_mv
 from h3.api import numpy_int as _h3_int
 
 STORED_RES = 9
@@ -59,7 +60,8 @@ def cell_centers(cells: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """(lat, lon) of each cell's centre."""
     if len(cells) == 0:
         return np.empty(0), np.empty(0)
-    ll = np.array([h3.cell_to_latlng(c) for c in cells])
+    f = _h3_int.cell_to_latlng
+    ll = np.array([f(h3.str_to_int(c)) for c in cells])
     return ll[:, 0], ll[:, 1]
 
 
@@ -68,13 +70,12 @@ def study_area(cells: Iterable[str], buffer_k: int) -> list[str]:
 
     Gi* needs the zero-count cells around activity as part of the lattice; this keeps the lattice
     to where the city is instead of a bounding box that may be half lake or countryside."""
-    occupied = set(cells)
-    if buffer_k <= 0:
-        return sorted(occupied)
-    area: set[str] = set()
-    for c in occupied:
-        area.update(h3.grid_disk(c, buffer_k))
-    return sorted(area)
+    occupied = sorted(set(cells))
+    if buffer_k <= 0 or not occupied:
+        return occupied
+    ints = [h3.str_to_int(c) for c in occupied]
+    disks = np.unique(np.concatenate([np.asarray(_h3_mv.grid_disk(c, buffer_k)) for c in ints]))
+    return sorted(h3.int_to_str(int(c)) for c in disks)
 
 
 def cell_spacing_m(res: int) -> float:
@@ -88,34 +89,36 @@ def neighbor_pairs(
     """(focal, neighbour) index arrays into ``cells`` (self excluded): k-ring neighbours, or cells
     whose centres lie within ``distance_m`` (great-circle) when ``distance_m`` is given. Neighbours
     outside ``cells`` are ignored."""
-    index = {c: i for i, c in enumerate(cells)}
-    focal: list[int] = []
-    neigh: list[int] = []
+    empty = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    if len(cells) == 0:
+        return empty
     if distance_m is not None:
         if distance_m <= 0:
             raise ValueError("distance_m must be positive")
-        res = h3.get_resolution(cells[0]) if len(cells) else STORED_RES
-        ring = int(np.ceil(distance_m / (0.85 * cell_spacing_m(res)))) + 1
-        lat, lon = cell_centers(cells)
-        for i, c in enumerate(cells):
-            cand = [index[n] for n in h3.grid_disk(c, ring) if n in index and n != c]
-            if not cand:
-                continue
-            cj = np.asarray(cand)
-            d = haversine_m(lat[i], lon[i], lat[cj], lon[cj])
-            keep = cj[d <= distance_m]
-            focal.extend([i] * len(keep))
-            neigh.extend(keep.tolist())
+        ring = int(np.ceil(distance_m / (0.85 * cell_spacing_m(h3.get_resolution(cells[0]))))) + 1
     else:
         if k is None or k < 1:
             raise ValueError("k must be >= 1")
-        for i, c in enumerate(cells):
-            for n in h3.grid_disk(c, k):
-                j = index.get(n)
-                if j is not None and j != i:
-                    focal.append(i)
-                    neigh.append(j)
-    return np.asarray(focal, dtype=np.int64), np.asarray(neigh, dtype=np.int64)
+        ring = k
+    ints = np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64)
+    order = np.argsort(ints)
+    sorted_ints = ints[order]
+    disks = [_h3_mv.grid_disk(c, ring) for c in ints.tolist()]
+    sizes = np.fromiter((len(d) for d in disks), dtype=np.int64, count=len(disks))
+    focal = np.repeat(np.arange(len(cells), dtype=np.int64), sizes)
+    cand = np.concatenate(disks).astype(np.uint64)
+    pos = np.searchsorted(sorted_ints, cand)
+    pos_c = np.minimum(pos, len(sorted_ints) - 1)
+    found = sorted_ints[pos_c] == cand
+    neigh = order[pos_c]
+    keep = found & (neigh != focal)
+    focal, neigh = focal[keep], neigh[keep].astype(np.int64)
+    if distance_m is not None:
+        lat, lon = cell_centers(cells)
+        d = haversine_m(lat[focal], lon[focal], lat[neigh], lon[neigh])
+        within = d <= distance_m
+        focal, neigh = focal[within], neigh[within]
+    return focal, neigh
 
 
 def haversine_m(lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray,
