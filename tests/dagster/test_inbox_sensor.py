@@ -49,3 +49,17 @@ def test_inbox_sensor_requests_changed_days(tmp_path) -> None:
         res = inbox_sensor(ctx)
         assert sorted(r.partition_key for r in res.run_requests) == ["2026-03-02", "2026-03-03"]
         assert all(r.run_key and r.run_key.startswith("inbox:") for r in res.run_requests)
+
+
+def test_recording_start_from_file_name() -> None:
+    import datetime as dt
+
+    from pipelines.batch import start_from_name
+
+    day = dt.date(2026, 3, 2)
+    t = dt.datetime(2026, 3, 2, 13, 11, tzinfo=dt.UTC)
+    assert start_from_name(day, "ASU-MUN-001_20260302T131100Z.mp4") == t
+    assert start_from_name(day, "131100.mp4") == t
+    assert start_from_name(day, "13-11-00.mkv") == t
+    assert start_from_name(day, "camera.mp4") is None
+    assert start_from_name(day, "20260302T251100.mp4") is None  # not a time
