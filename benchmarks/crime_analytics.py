@@ -46,7 +46,15 @@ IMPLS = ("pesquisa", "pandas")
 
 
 def _rss_gib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    """Peak RSS of this process image. VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over
+    ``exec``, so a worker would report its (larger) parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
 # ------------------------------------------------------------------------------------ data

@@ -98,7 +98,7 @@ def _view(lats: list[float], lons: list[float]) -> pdk.ViewState:
     import math
 
     span = max(max(lats) - min(lats), (max(lons) - min(lons)) * math.cos(math.radians(sum(lats) / len(lats))), 1e-3)
-    zoom = max(3.0, min(15.0, math.log2(360.0 / span) - 1.0))
+    zoom = max(3.0, min(15.0, math.log2(360.0 / span) + 0.2))  # fits the span in a ~480 px tall map
     return pdk.ViewState(latitude=(max(lats) + min(lats)) / 2, longitude=(max(lons) + min(lons)) / 2, zoom=zoom)
 
 

@@ -104,3 +104,23 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--type", "NO SUCH TYPE"], capsys)
     assert rc == 0 and "no incidents match" in out
+
+
+def test_cli_import_with_explicit_columns_and_dry_run(tmp_path: Path, capsys) -> None:
+    p = tmp_path / "odd.csv"
+    p.write_text("nro,cuando,fin,que,Y,X\n7,2026-03-01 22:30:00,2026-03-02 02:00:00,Robo,-25.30,-57.63\n"
+                 "8,2026-03-02 01:00:00,,Hurto,,\n")
+    home = str(tmp_path / "home")
+    flags = ["--lat-col", "Y", "--lon-col", "X", "--time-col", "cuando", "--end-col", "fin", "--type-col", "que",
+             "--id-col", "nro", "--tz", "America/Asuncion", "--agency", "policia"]
+    rc, out, _ = _run(["--home", home, "--json", "incidents", "import", str(p), "--dry-run", *flags], capsys)
+    rep = json.loads(out)
+    assert rc == 0 and rep["written"] == 1 and rep["missing_coords"] == 1 and rep["table_version"] is None
+    assert Lakehouse(home=home).count("incidents") == 0
+    rc, out, _ = _run(["--home", home, "incidents", "import", str(p), *flags], capsys)
+    assert rc == 0 and "1 without usable coordinates" in out
+    row = Lakehouse(home=home).read("incidents").to_pylist()[0]
+    assert row["incident_id"] == "policia:7" and row["agency"] == "policia" and row["type"] == "ROBO"
+    assert (row["ts"].hour, row["ts_end"].hour) == (1, 5)  # 22:30 and 02:00 at UTC-3
+    rc, _, err = _run(["--home", home, "incidents", "import", str(p), "--tz", "Mars/Olympus"], capsys)
+    assert rc == 1 and "unknown time zone" in err
