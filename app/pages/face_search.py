@@ -33,13 +33,16 @@ def decode_upload(name: str, payload: bytes):
 def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
     from pipelines.faces import ImageReadError
     from pipelines.governance import MissingCaseError
-    from pipelines.search import search_faces
+    from pipelines.search import run_face_search
 
+    lh = session.lakehouse()
     ctx = session.search_context(session.current_user(), session.active_case())
     t0 = time.perf_counter()
     try:
         image = decode_upload(name, payload)
-        rows = search_faces(session.lakehouse(), image, ctx, k=k, **flt.as_kwargs())
+        index, analyzer, lock = session.face_search_tools()
+        with lock:
+            result = run_face_search(lh, image, ctx, k=k, analyzer=analyzer, index=index, **flt.as_kwargs())
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
@@ -52,26 +55,36 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Cannot search: {exc}")
         return
+    rows = data.attach_crops(lh, "face_sightings", "sighting_id", result.hits)
     st.session_state[RESULTS_KEY] = {
         "name": name, "rows": rows, "k": k, "seconds": time.perf_counter() - t0, "case": ctx.case_number,
+        "face_found": result.face_found, "probe_quality": result.probe_quality,
+        "index": result.index,
     }
 
 
 def similarity(r: dict) -> float | None:
-    for key in ("similarity", "score"):
-        if r.get(key) is not None:
-            return float(r[key])
-    return None
+    """The library's ``score`` = 1 / (1 + L2 distance): 1 identical, ~0.67 at distance 0.5."""
+    return None if r.get("score") is None else float(r["score"])
 
 
 def show_results(res: dict, labels: dict[str, str]) -> None:
     rows = res["rows"]
-    st.markdown(f"**{len(rows)}** closest sightings to `{res['name']}` · {res['seconds']:.2f} s · case {res['case']}")
+    if not res["face_found"]:
+        st.warning(f"No face was found in `{res['name']}`. Use a sharper, frontal photo where the face is at "
+                   "least 40 pixels wide. (The attempt is in the audit log.)", icon=":material/face_retouching_off:")
+        return
+    index = res.get("index") or {}
+    st.markdown(
+        f"**{len(rows)}** closest sightings to `{res['name']}` · {res['seconds']:.2f} s · "
+        f"probe quality {res['probe_quality']:.2f} · index {index.get('kind', '?')} "
+        f"({index.get('vectors', 0):,} faces) · case {res['case']}"
+    )
     if not rows:
         widgets.empty_state("No face sighting to compare with in the cameras and time you can see.")
         return
     st.caption("Similarity is a ranking aid, not an identification: a person must review every candidate. "
-               "Faces of the same person are usually within L2 distance 0.5.")
+               "Faces of the same person are usually within distance 0.5 (similarity above 0.67).")
     cols = st.columns(5)
     for i, r in enumerate(rows):
         with cols[i % 5]:

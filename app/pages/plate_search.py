@@ -92,7 +92,7 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
         st.warning(f"Showing the best {len(rows)} of {res['total']:,} matching reads; narrow the search or "
                    "raise the limit.")
 
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1, c2, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
     pick = c1.selectbox(
         "Open the route of", list(plates.index), key="route_pick",
         format_func=lambda p: f"{p} ({plates[p]} read{'s' if plates[p] != 1 else ''})",
@@ -109,7 +109,7 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
             width="stretch",
             row_height=48,
             column_config={
-                "crop": st.column_config.ImageColumn("Crop", width="small"),
+                "crop": st.column_config.ImageColumn("Crop", width="medium"),
                 "plate": "Plate",
                 "matched": "Matched text",
                 "score": st.column_config.NumberColumn("Match", format="%.2f",

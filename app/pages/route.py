@@ -22,10 +22,11 @@ def run_route(plate: str, start, end) -> None:
     from pipelines.governance import MissingCaseError
     from pipelines.search import plate_route
 
+    lh = session.lakehouse()
     ctx = session.search_context(session.current_user(), session.active_case())
     t0 = time.perf_counter()
     try:
-        rows = plate_route(session.lakehouse(), plate, ctx, start=start, end=end)
+        rows = plate_route(lh, plate, ctx, start=start, end=end)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Route refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
@@ -34,6 +35,7 @@ def run_route(plate: str, start, end) -> None:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Cannot build the route: {exc}")
         return
+    rows = data.attach_crops(lh, "plate_reads", "read_id", rows)
     st.session_state[RESULTS_KEY] = {
         "plate": plate, "rows": rows, "seconds": time.perf_counter() - t0, "case": ctx.case_number,
     }
@@ -49,7 +51,7 @@ def hops_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
                 "n": i,
                 "crop": widgets.crop_data_uri(r.get("crop_jpeg")),
                 "ts": r.get("ts"),
-                "camera": labels.get(r.get("camera_id"), r.get("camera_id")),
+                "camera": labels.get(r.get("camera_id"), r.get("camera_name") or r.get("camera_id")),
                 "plate": r.get("plate"),
                 "gap_min": None if gap is None else gap / 60.0,
                 "distance_km": None if dist is None else dist / 1000.0,
@@ -70,7 +72,8 @@ def _first(r: dict, *keys: str):
 def timeline(df: pd.DataFrame) -> alt.Chart:
     base = alt.Chart(df).encode(
         x=alt.X("ts:T", title="time (UTC)"),
-        y=alt.Y("camera:N", title=None, sort=alt.EncodingSortField("ts", order="ascending")),
+        y=alt.Y("camera:N", title=None, sort=alt.EncodingSortField("ts", order="ascending"),
+                axis=alt.Axis(labelLimit=260)),
     )
     line = base.mark_line(color="#9fb3c8", strokeWidth=1.5).encode(order="n:Q")
     points = base.mark_circle(size=140, opacity=1).encode(
@@ -103,15 +106,18 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
             f"{n_bad} hop{'s' if n_bad != 1 else ''} would need an impossible speed: a cloned plate or a misread. "
             "They are drawn in red.", icon=":material/warning:"
         )
-    st.pydeck_chart(maps.route_deck(rows, cams), height=460, key="route_map")
-    st.subheader("Timeline")
-    st.altair_chart(timeline(df), width="stretch")
+    left, right = st.columns([3, 2])
+    with left:
+        st.pydeck_chart(maps.route_deck(rows, cams), height=420, key="route_map")
+    with right:
+        st.markdown("**Timeline**")
+        st.altair_chart(timeline(df), width="stretch")
     st.subheader("Sightings")
     st.dataframe(
-        df, hide_index=True, width="stretch", row_height=44,
+        df, hide_index=True, width="stretch", row_height=48,
         column_config={
             "n": st.column_config.NumberColumn("#", width="small"),
-            "crop": st.column_config.ImageColumn("Crop", width="small"),
+            "crop": st.column_config.ImageColumn("Crop", width="medium"),
             "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "camera": "Camera",
             "plate": "Read",

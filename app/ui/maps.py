@@ -44,8 +44,9 @@ def view_for(lats: Sequence[float], lons: Sequence[float]) -> pdk.ViewState:
         return pdk.ViewState(latitude=0, longitude=0, zoom=1)
     la = [p[0] for p in pts]
     lo = [p[1] for p in pts]
+    # degrees per pixel at zoom z is 360 / (256 * 2^z): fit the larger span into ~360 px
     span = max(max(la) - min(la), (max(lo) - min(lo)) * math.cos(math.radians(sum(la) / len(la))), 1e-4)
-    zoom = max(3.0, min(16.0, math.log2(360.0 / span) - 1.3))
+    zoom = max(3.0, min(16.0, math.log2(360.0 * 360.0 / (256.0 * span))))
     return pdk.ViewState(latitude=(max(la) + min(la)) / 2, longitude=(max(lo) + min(lo)) / 2, zoom=zoom)
 
 

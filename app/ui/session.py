@@ -43,6 +43,22 @@ def lakehouse() -> Lakehouse:
     return _lakehouse(str(home()))
 
 
+@st.cache_resource(show_spinner=False)
+def _face_search_tools(root: str):
+    """One FaceIndex (keeps the FAISS index in memory between searches), the shared face models,
+    and a lock so two sessions never update or query the index at the same moment."""
+    import threading
+
+    from pipelines.search import FaceIndex
+    from pipelines.search.faces import default_analyzer
+
+    return FaceIndex(_lakehouse(root)), default_analyzer(), threading.Lock()
+
+
+def face_search_tools():
+    return _face_search_tools(str(home()))
+
+
 def users_file() -> Path:
     return users_file_from_env(home())
 

@@ -39,18 +39,18 @@ READS = [
 ]
 
 
-def plate_jpeg(text: str, size: tuple[int, int] = (220, 60)) -> bytes:
+def plate_jpeg(text: str, size: tuple[int, int] = (220, 60), quality: int = 85) -> bytes:
     """A real JPEG of a plate-like image showing ``text``."""
     from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", size, (245, 245, 240))
     draw = ImageDraw.Draw(img)
     draw.rectangle([2, 2, size[0] - 3, size[1] - 3], outline=(20, 20, 20), width=3)
-    draw.rectangle([2, 2, size[0] - 3, 14], fill=(30, 60, 150))
-    font = ImageFont.load_default(size=34)
-    draw.text((size[0] // 2, size[1] // 2 + 6), text, fill=(15, 15, 15), font=font, anchor="mm")
+    draw.rectangle([2, 2, size[0] - 3, 2 + size[1] // 5], fill=(30, 60, 150))
+    font = ImageFont.load_default(size=int(size[1] * 0.57))
+    draw.text((size[0] // 2, size[1] // 2 + size[1] // 10), text, fill=(15, 15, 15), font=font, anchor="mm")
     buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=85)
+    img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
 
 
@@ -166,3 +166,4 @@ def texts(at: AppTest) -> str:
     for kind in ("markdown", "caption", "info", "error", "warning", "success"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
+

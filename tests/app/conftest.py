@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # app_testkit
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # benchmarks.app_page (the 1M-row page test)
 
 from app_testkit import build_home  # noqa: E402
 

@@ -76,7 +76,7 @@ def _shot(page, name: str) -> Path:
 def test_sign_in_search_and_route_in_chromium(server, browser):
     from playwright.sync_api import expect
 
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1200}, device_scale_factor=1)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -101,11 +101,15 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
         page.get_by_role("button", name="Search").click()
         expect(page.get_by_text("3 reads")).to_be_visible(timeout=30_000)
         _wait_idle(page)
-        body = page.inner_text("body")
-        assert "Av. España portico" in body and "Plaza Uruguaya" in body
-        assert "Mercado 4" not in body  # municipal-only camera: not visible to the police
         page.wait_for_timeout(800)  # let the dataframe canvas paint its thumbnails
         _shot(page, "plate-search")
+        page.get_by_role("tab", name="Crops").click()  # the table is a canvas; the gallery is text
+        expect(page.get_by_text("Ruta Transchaco portico (POL-P2)")).to_be_visible(timeout=10_000)
+        body = page.inner_text("body")
+        assert "Av. España portico (MUN-A1)" in body and "Plaza Uruguaya (POL-P1)" in body
+        assert "Mercado 4" not in body  # municipal-only camera: not visible to the police
+        assert page.locator("[data-testid='stImage'] img").count() == 3
+        _shot(page, "plate-search-crops")
 
         page.get_by_role("button", name="Open route").click()
         expect(page.get_by_role("heading", name="Route")).to_be_visible(timeout=30_000)
@@ -119,7 +123,7 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
 
         page.get_by_role("link", name="Cameras").click()
         expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
-        page.get_by_role("button", name="All time").click()
+        page.get_by_text("All time", exact=True).click()
         _wait_idle(page)
         page.wait_for_timeout(2000)
         _shot(page, "cameras")
@@ -136,7 +140,7 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
 def test_engineer_ingest_page_in_chromium(server, browser):
     from playwright.sync_api import expect
 
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1200})
     page = ctx.new_page()
     try:
         page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
@@ -146,8 +150,8 @@ def test_engineer_ingest_page_in_chromium(server, browser):
         expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
         page.get_by_role("link", name="Ingest status").click()
         expect(page.get_by_role("heading", name="Failures")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("5 of 5 runs finished (1 failed)")).to_be_visible(timeout=30_000)
         _wait_idle(page)
-        assert "1 failed" in page.inner_text("body")
         page.wait_for_timeout(800)
         _shot(page, "ingest")
     finally:
