@@ -1,0 +1,185 @@
+"""The Ray actor pool that holds the models: one model load per actor, batches of frames in,
+plain detections out.
+
+- Resources come from the detected hardware (:func:`pipelines.ray_runtime.actor_resources`): an
+  actor asks for a GPU only when the cluster has one (a request the cluster cannot meet would wait
+  forever). On GPUs, two actors share each GPU (``num_gpus=0.5``) so one's CPU work overlaps the
+  other's GPU work; on CPUs, one actor per CPU.
+- Every wait has a timeout: actors that do not start, or a batch that does not come back, raise
+  :class:`PoolError` instead of hanging. A pool whose actor died is marked broken and rebuilt.
+- Backpressure lives in the caller (:mod:`pipelines.extract.runner`): it keeps at most
+  :attr:`ActorPool.max_inflight` batches in flight.
+
+A pool is cached per configuration in the driver process (loading the models costs seconds), and
+released by :func:`shutdown_pools` (also at interpreter exit, or when Ray was shut down).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.extract.frames import FrameProcessor, FrameResult, FrameTask
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = float(os.environ.get("PESQUISA_ACTOR_START_TIMEOUT", 300))
+BATCH_TIMEOUT_S = float(os.environ.get("PESQUISA_BATCH_TIMEOUT", 600))
+
+
+class PoolError(RuntimeError):
+    """The actor pool could not start, a batch timed out, or an actor died."""
+
+
+class ExtractionWorker:
+    """Ray actor body: a :class:`FrameProcessor` (models loaded once, in ``__init__``)."""
+
+    def __init__(self, device: str, plates: bool, faces: bool, threads: int | None):
+        if threads:
+            try:
+                import torch
+
+                torch.set_num_threads(int(threads))
+            except Exception:  # torch missing: plates only
+                pass
+        self.processor = FrameProcessor(device=device, plates=plates, faces=faces)
+
+    def info(self) -> dict[str, Any]:
+        return {**self.processor.info(), "pid": os.getpid()}
+
+    def process(self, tasks: list[FrameTask], formats: list[str] | None) -> list[FrameResult]:
+        return self.processor.process(tasks, formats)
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    workers: int | None = None  # None: from the hardware
+    device: str = "auto"
+    plates: bool = True
+    faces: bool = True
+
+
+class ActorPool:
+    """N :class:`ExtractionWorker` actors; :meth:`submit` picks the least-loaded one."""
+
+    def __init__(self, config: PoolConfig | None = None, start_timeout_s: float = START_TIMEOUT_S):
+        import ray
+
+        from pipelines.device import torch_device
+        from pipelines.ray_runtime import actor_resources, cluster_gpus, ensure_ray
+
+        self.config = config or PoolConfig()
+        ensure_ray()
+        want_gpu = self.config.device != "cpu" and torch_device(self.config.device) == "cuda"
+        gpus = cluster_gpus() if want_gpu else 0.0
+        cpus = float(ray.cluster_resources().get("CPU", 1.0))
+        if gpus >= 1:
+            n = self.config.workers or max(1, int(gpus) * 2)
+            res = actor_resources(cpus_per_actor=1.0)
+            res["num_gpus"] = min(1.0, gpus / n)
+            device = "cuda"
+        else:
+            n = self.config.workers or max(1, int(cpus))
+            res = {"num_cpus": 1.0, "num_gpus": 0}
+            device = "cpu"
+        threads = max(1, int(cpus // n)) if device == "cpu" else None
+        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1)
+        self.resources = res
+        self.device = device
+        self.actors = [remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)]
+        self.load = [0] * n
+        self.broken = False
+        ready, waiting = ray.wait([a.info.remote() for a in self.actors], num_returns=n, timeout=start_timeout_s)
+        if waiting:
+            self.shutdown()
+            raise PoolError(
+                f"{len(waiting)} of {n} extraction actors did not start within {start_timeout_s:.0f} s "
+                f"(each asks for {res}; cluster has {ray.cluster_resources()})"
+            )
+        try:
+            infos = ray.get(ready, timeout=start_timeout_s)
+        except Exception as exc:
+            self.shutdown()
+            raise PoolError(f"extraction actors failed to load the models: {exc}") from exc
+        self.quality_floor = float(infos[0].get("quality_floor", 0.0))
+        log.info("extraction pool: %d actor(s) on %s, %s", n, device, res)
+
+    @property
+    def size(self) -> int:
+        return len(self.actors)
+
+    @property
+    def max_inflight(self) -> int:
+        """Batches in flight across the pool (two per actor: one running, one queued)."""
+        return 2 * len(self.actors)
+
+    def submit(self, tasks: list[FrameTask], formats: list[str] | None) -> tuple[Any, int]:
+        """Send a batch to the least-loaded actor; returns (object ref, actor index)."""
+        i = min(range(len(self.actors)), key=lambda k: self.load[k])
+        self.load[i] += 1
+        return self.actors[i].process.remote(tasks, formats), i
+
+    def done(self, actor_index: int) -> None:
+        self.load[actor_index] = max(0, self.load[actor_index] - 1)
+
+    def reset_load(self) -> None:
+        self.load = [0] * len(self.actors)
+
+    def shutdown(self) -> None:
+        import ray
+
+        for a in getattr(self, "actors", []):
+            try:
+                ray.kill(a)
+            except Exception:  # already gone
+                pass
+        self.actors = []
+
+
+_POOLS: dict[PoolConfig, ActorPool] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def get_pool(config: PoolConfig) -> ActorPool:
+    """The cached pool for ``config`` (built on first use, rebuilt when broken or Ray restarted)."""
+    import ray
+
+    with _POOLS_LOCK:
+        pool = _POOLS.get(config)
+        if pool is not None and (pool.broken or not ray.is_initialized() or not pool.actors):
+            _POOLS.pop(config, None)
+            if ray.is_initialized():
+                pool.shutdown()
+            pool = None
+        if pool is None:
+            # one pool at a time: models are big and actors hold CPUs other pools would wait for
+            for other in list(_POOLS.values()):
+                other.shutdown()
+            _POOLS.clear()
+            pool = ActorPool(config)
+            _POOLS[config] = pool
+        pool.reset_load()
+        return pool
+
+
+def shutdown_pools() -> None:
+    """Kill every cached actor pool (frees the models' memory and the actors' CPUs/GPUs)."""
+    with _POOLS_LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    try:
+        import ray
+
+        if not ray.is_initialized():
+            return
+    except Exception:
+        return
+    for p in pools:
+        p.shutdown()
+
+
+atexit.register(shutdown_pools)

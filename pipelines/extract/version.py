@@ -1,0 +1,22 @@
+"""The one home of the extraction model version: a string that changes whenever weights,
+thresholds or pre-processing change anywhere on the way from a frame to a row.
+
+It joins this pipeline's own version (sampling, motion gating, tracking, voting) with the plate
+reader's and the face analyzer's versions. Backfills may write rows under another version string
+(``ingest_paths(..., model_version=...)``), e.g. to re-run a source with a tuned configuration.
+"""
+
+from __future__ import annotations
+
+#: bump when tracking, voting, gating or row building changes what rows come out
+PIPELINE_VERSION = "extract-v1"
+
+
+def extraction_model_version() -> str:
+    from pipelines.faces import MODEL_VERSION as FACES_VERSION
+    from pipelines.plates import MODEL_VERSION as PLATES_VERSION
+
+    return f"{PIPELINE_VERSION}+{PLATES_VERSION}+{FACES_VERSION}"
+
+
+EXTRACTION_MODEL_VERSION: str = extraction_model_version()
