@@ -9,6 +9,7 @@ all agencies; with an agency, only its own and shared cameras are searched).
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from jobs.output import CliError, Output
@@ -27,7 +28,12 @@ def add_identity_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--agency", help="the searcher's agency: limits to its own and shared cameras (or PESQUISA_AGENCY)")
 
 
+#: southern/western coordinates start with '-': let argparse take "-25.3,-57.6,500" as a value
+_COORDS = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
+
+
 def add_filter_args(p: argparse.ArgumentParser) -> None:
+    p._negative_number_matcher = _COORDS  # noqa: SLF001 (argparse has no public hook for this)
     g = p.add_argument_group("filters")
     g.add_argument("--from", dest="start", metavar="T", help="from this time (ISO; naive = UTC)")
     g.add_argument("--to", dest="end", metavar="T", help="until this time (a bare date includes that day)")

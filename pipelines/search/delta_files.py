@@ -9,23 +9,36 @@ for every kind of commit delta-rs makes and needs no change data feed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as pds
+from deltalake import DeltaTable
 
 from lakehouse import Lakehouse
 from lakehouse.config import resolve_home
 
 
-@dataclass
 class Snapshot:
-    """One version of a table: its data files (relative paths) and their row counts."""
+    """One version of a table: its data files (relative paths) and their row counts. The file list
+    and the pyarrow dataset are loaded on first use (the version alone is cheap)."""
 
-    version: int
-    rows: dict[str, int]
-    dataset: pds.FileSystemDataset
+    def __init__(self, table: DeltaTable):
+        self.table = table
+        self.version: int = table.version()
+
+    @cached_property
+    def rows(self) -> dict[str, int]:
+        actions = pa.table(self.table.get_add_actions(flatten=True))
+        paths = actions["path"].to_pylist()
+        counts = actions["num_records"].to_pylist()
+        return {p: int(n or 0) for p, n in zip(paths, counts, strict=True)}
+
+    @cached_property
+    def dataset(self) -> pds.FileSystemDataset:
+        # delta-rs fragments carry the same relative paths as the add actions
+        return self.table.to_pyarrow_dataset()
 
     @property
     def total_rows(self) -> int:
@@ -45,13 +58,7 @@ class Snapshot:
 
 
 def snapshot(lh: Lakehouse, name: str) -> Snapshot:
-    dt = lh.table(name)
-    version = dt.version()
-    actions = pa.table(dt.get_add_actions(flatten=True))
-    rows = dict(zip(actions["path"].to_pylist(), actions["num_records"].to_pylist(), strict=True))
-    ds = dt.to_pyarrow_dataset()
-    # delta-rs fragments carry the same relative paths as the add actions
-    return Snapshot(version=version, rows={p: int(n or 0) for p, n in rows.items()}, dataset=ds)
+    return Snapshot(lh.table(name))
 
 
 def index_dir(lh: Lakehouse, kind: str) -> Path:

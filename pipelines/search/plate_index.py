@@ -51,6 +51,8 @@ TABLE = "plate_reads"
 SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
+#: below this many candidate texts the vocabulary is filtered by signatures, above by bigram postings
+BIGRAM_MIN_TEXTS = 50_000
 PAYLOAD_COLUMNS = [
     "read_id", "plate", "ts", "camera_id", "agency", "source_uri", "offset_s", "confidence",
     "candidates", "video_id", "model_version", "date",
@@ -322,6 +324,9 @@ class PlateIndex:
         tmp.mkdir(parents=True)
         mat, lens = pm.encode(keys) if len(keys) else (np.zeros((0, 1), np.uint8), np.zeros(0, np.int32))
         raw, canon = pm.signatures(mat)
+        big_off, big_ids = pm.build_bigram_index(mat)
+        np.save(tmp / "big_off.npy", big_off)
+        np.save(tmp / "big_ids.npy", big_ids)
         np.save(tmp / "keys.npy", keys)
         np.save(tmp / "counts.npy", counts)
         np.save(tmp / "lens.npy", lens.astype(np.uint8))
@@ -365,6 +370,7 @@ class PlateIndex:
         lo, hi = 0, len(keys)
         prefix = p.prefix()
         if prefix and p.raw_budget == 0:
+            # wildcards only, starting with letters/digits: a range of the sorted texts
             if len(prefix) > width:
                 return np.zeros(0, "S1"), np.zeros(0, np.float32)
             lo = int(np.searchsorted(keys, np.array([prefix], dtype=keys.dtype)[0], side="left"))
@@ -372,10 +378,20 @@ class PlateIndex:
             hi = int(np.searchsorted(keys, np.array([upper], dtype=keys.dtype)[0], side="left"))
         if hi <= lo:
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
-        lens = np.load(vdir / "lens.npy", mmap_mode="r")[lo:hi]
-        raw = np.load(vdir / "raw.npy", mmap_mode="r")[lo:hi]
-        canon = np.load(vdir / "canon.npy", mmap_mode="r")[lo:hi]
-        cand = np.flatnonzero(pm.prefilter_mask(p, raw, canon, lens)) + lo
+        lens = np.load(vdir / "lens.npy", mmap_mode="r")
+        cand = None
+        if hi - lo > BIGRAM_MIN_TEXTS:
+            # confusion-class bigram postings: texts holding the pattern's pieces (pigeonhole)
+            cand = pm.bigram_candidates(p, np.load(vdir / "big_off.npy"), np.load(vdir / "big_ids.npy", mmap_mode="r"))
+            if cand is not None:
+                cand = cand[(cand >= lo) & (cand < hi)].astype(np.int64)
+                lw, hw = p.length_window()
+                cl = lens[cand]
+                cand = cand[(cl >= lw) & ((cl <= hw) if hw is not None else True)]
+        if cand is None:
+            raw = np.load(vdir / "raw.npy", mmap_mode="r")[lo:hi]
+            canon = np.load(vdir / "canon.npy", mmap_mode="r")[lo:hi]
+            cand = np.flatnonzero(pm.prefilter_mask(p, raw, canon, lens[lo:hi])) + lo
         if not len(cand):
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
         sub = np.asarray(keys[cand])

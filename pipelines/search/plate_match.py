@@ -100,6 +100,8 @@ for _i, _c in enumerate(ALPHABET):
 #: SQL translate() arguments that map each character to its class representative
 TRANSLATE_FROM = "".join(c for c in ALPHABET if CANONICAL[c] != c)
 TRANSLATE_TO = "".join(CANONICAL[c] for c in TRANSLATE_FROM)
+#: class representative -> every member, for regex character classes
+CLASS_MEMBERS = {rep: "".join(c for c in ALPHABET if CANONICAL[c] == rep) for rep in set(CANONICAL.values())}
 
 
 def canonical(text: str) -> str:
@@ -364,28 +366,127 @@ def match_score(d, fuzzy: float, is_best, cand_score) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ SQL prefilter
+def class_regex(text: str) -> str:
+    """Regex matching ``text`` up to confusions: each character becomes its class, e.g. ``[08B3]``."""
+    out = []
+    for c in text:
+        members = CLASS_MEMBERS.get(CANONICAL.get(c, c), c)
+        out.append(f"[{members}]" if len(members) > 1 else members)
+    return "".join(out)
+
+
 def sql_prefilter(p: PlatePattern, expr: str) -> str:
     """A DuckDB boolean expression over the text expression ``expr`` that keeps every text within
-    the pattern's budget (and usually little else); exact scoring follows in numpy."""
+    the pattern's budget (and usually little else); exact scoring follows in numpy.
+
+    Exact: equality. Wildcards only: ``LIKE``. Fuzzy with only confusions affordable: a full regex
+    whose characters are confusion classes. Otherwise pigeonhole: with at most B class-changing edits,
+    one of B+1 disjoint literal pieces survives intact (up to confusions), so the text must contain
+    one of them (``regexp_matches``, RE2; far cheaper than ``translate`` in DuckDB)."""
     if p.is_exact:
         return f"{expr} = '{p.text}'"
     if p.fuzzy < MIN_SUB_COST - EPS:  # wildcards only
         return f"{expr} LIKE '{p.like()}'"
-    canon = f"translate({expr}, '{TRANSLATE_FROM}', '{TRANSLATE_TO}')"
-    lo, hi = p.length_window()
-    conds = [f"length({expr}) >= {lo}"]
-    if hi is not None:
-        conds.append(f"length({expr}) <= {hi}")
-    if p.class_budget == 0:  # only confusions allowed: the canonical forms must match the pattern
-        conds.append(f"{canon} LIKE '{p.like(canonical_form=True)}'")
-    else:
-        pieces = p.pieces(p.class_budget + 1)
-        if pieces:
-            ors = " OR ".join(f"contains({canon}, '{canonical(x)}')" for x in pieces)
-            conds.append(f"({ors})")
-    return "(" + " AND ".join(conds) + ")"
+    if p.class_budget == 0:
+        body = "".join("." if t == ANY else ".*" if t == STAR else class_regex(chr(t)) for t in p.tokens)
+        return f"regexp_full_match({expr}, '{body}')"
+    pieces = p.pieces(p.class_budget + 1)
+    if not pieces:
+        return "TRUE"
+    return f"regexp_matches({expr}, '{'|'.join(class_regex(x) for x in pieces)}')"
 
 
 @cache
 def compiled_regex(p: PlatePattern) -> re.Pattern[str]:
     return re.compile(p.regex())
+
+
+# ------------------------------------------------------------------ bigram index over a vocabulary
+#: per ASCII code: 1 + confusion class id (0 for padding / other bytes)
+CLASS_OF = np.zeros(256, dtype=np.int16)
+for _c in ALPHABET:
+    CLASS_OF[ord(_c)] = _CLASS_IDS[CANONICAL[_c]] + 1
+N_BIGRAMS = (len(_CLASS_IDS) + 1) ** 2
+
+
+def _bigram_code(a: int, b: int) -> int:
+    return int(CLASS_OF[a]) * (len(_CLASS_IDS) + 1) + int(CLASS_OF[b])
+
+
+def bigram_codes(piece: str) -> list[int]:
+    """Confusion-class bigrams of a literal piece (confusions map to the same codes)."""
+    return sorted({_bigram_code(ord(x), ord(y)) for x, y in zip(piece, piece[1:], strict=False)})
+
+
+def build_bigram_index(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Postings of class bigrams over texts (rows of ``mat``): (offsets[N_BIGRAMS + 1], text ids).
+    Each posting list is ascending (texts in row order)."""
+    n, w = mat.shape
+    if n == 0 or w < 2:
+        return np.zeros(N_BIGRAMS + 1, np.int64), np.zeros(0, np.int32)
+    cls = CLASS_OF[mat]
+    codes = cls[:, :-1] * (len(_CLASS_IDS) + 1) + cls[:, 1:]
+    valid = (cls[:, :-1] > 0) & (cls[:, 1:] > 0)
+    ids = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], codes.shape)[valid]
+    codes = codes[valid].astype(np.int16)
+    order = np.argsort(codes, kind="stable")
+    offsets = np.zeros(N_BIGRAMS + 1, np.int64)
+    np.cumsum(np.bincount(codes, minlength=N_BIGRAMS), out=offsets[1:])
+    return offsets, ids[order]
+
+
+def bigram_candidates(p: PlatePattern, offsets: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+    """Ids of texts that can be within the pattern's budget, from the bigram postings (a superset
+    of the true matches), or None when the pattern is too short for a bigram filter.
+
+    Without a budget for class-changing edits every literal run must appear (up to confusions);
+    with budget B, one of B+1 disjoint pieces must (pigeonhole)."""
+
+    def texts_with(piece: str) -> np.ndarray:
+        out: np.ndarray | None = None
+        for code in sorted(bigram_codes(piece), key=lambda c: offsets[c + 1] - offsets[c]):
+            post = np.asarray(ids[offsets[code] : offsets[code + 1]])
+            out = _dedup_sorted(post) if out is None else _intersect_sorted(out, post)
+            if not len(out):
+                break
+        return out if out is not None else np.zeros(0, np.int32)
+
+    if p.class_budget == 0:
+        runs = [r for r in p.literal_runs() if len(r) >= 2]
+        if not runs:
+            return None
+        return _all_runs(runs, texts_with)
+    pieces = p.pieces(p.class_budget + 1)
+    if not pieces or any(len(x) < 2 for x in pieces):
+        return None
+    return _dedup_sorted(np.sort(np.concatenate([texts_with(x) for x in pieces])))
+
+
+def _all_runs(runs: list[str], texts_with) -> np.ndarray:
+    out = None
+    for r in runs:
+        t = texts_with(r)
+        out = t if out is None else _intersect_sorted(out, t)
+        if not len(out):
+            break
+    return out
+
+
+def _dedup_sorted(a: np.ndarray) -> np.ndarray:
+    if len(a) < 2:
+        return a
+    keep = np.empty(len(a), bool)
+    keep[0] = True
+    np.not_equal(a[1:], a[:-1], out=keep[1:])
+    return a[keep]
+
+
+def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elements of sorted unique ``a`` present in sorted ``b``."""
+    if not len(a) or not len(b):
+        return a[:0]
+    if len(a) > len(b):
+        a, b = _dedup_sorted(b), a
+    i = np.searchsorted(b, a)
+    i[i == len(b)] = len(b) - 1
+    return a[b[i] == a]

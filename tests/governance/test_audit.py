@@ -1,0 +1,102 @@
+"""Case requirement, audit rows, search contexts and agency scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from pipelines.governance import (
+    CASE_REQUIRED_MESSAGE,
+    MissingCaseError,
+    MissingPurposeError,
+    SearchContext,
+    audit,
+    audit_rows,
+    camera_scope,
+    context_from_env,
+    require_case,
+    visible_cameras,
+)
+
+
+def ctx(**kw) -> SearchContext:
+    base = {"user": "ana", "role": "investigator", "agency": None, "case_number": "C-1", "purpose": "robbery"}
+    return SearchContext(**{**base, **kw})
+
+
+@pytest.mark.parametrize("case", ["", "   ", None])
+def test_require_case_refuses_without_case(case):
+    with pytest.raises(MissingCaseError) as err:
+        require_case(ctx(case_number=case or ""))
+    assert str(err.value) == CASE_REQUIRED_MESSAGE == "a case number is required: pass --case or set PESQUISA_CASE"
+    with pytest.raises(MissingCaseError):
+        require_case(None)
+
+
+def test_require_case_needs_purpose_too():
+    with pytest.raises(MissingPurposeError, match="purpose is required"):
+        require_case(ctx(purpose="  "))
+    assert require_case(ctx()) is not None
+
+
+def test_unknown_role_is_rejected():
+    with pytest.raises(ValueError, match="unknown role"):
+        ctx(role="janitor")
+
+
+def test_audit_appends_one_row_with_json_parameters(lakehouse):
+    t = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
+    row = audit(lakehouse, ctx(agency="police911"), "plates.search",
+                {"pattern": "ABC123", "from": t, "cameras": ["c2", "c1"]}, 7)
+    assert row["result_count"] == 7
+    rows = audit_rows(lakehouse)
+    assert len(rows) == 1
+    r = rows[0]
+    assert (r["user"], r["role"], r["agency"], r["case_number"], r["purpose"], r["action"]) == (
+        "ana", "investigator", "police911", "C-1", "robbery", "plates.search")
+    assert json.loads(r["parameters"]) == {"pattern": "ABC123", "from": t.isoformat(), "cameras": ["c2", "c1"]}
+    assert r["ts"].tzinfo is not None
+    audit(lakehouse, ctx(case_number="C-2"), "faces.search", {}, 0)
+    assert [x["case_number"] for x in audit_rows(lakehouse)] == ["C-2", "C-1"]  # newest first
+    assert [x["action"] for x in audit_rows(lakehouse, case_number="C-1")] == ["plates.search"]
+
+
+def test_audit_refuses_incomplete_context_and_writes_nothing(lakehouse):
+    with pytest.raises(MissingCaseError):
+        audit(lakehouse, ctx(case_number=""), "plates.search", {}, 0)
+    assert lakehouse.count("audit_log") == 0
+
+
+def test_context_from_env_precedence():
+    env = {"PESQUISA_USER": "env-user", "PESQUISA_ROLE": "Analyst", "PESQUISA_AGENCY": "municipal",
+           "PESQUISA_CASE": "E-9", "PESQUISA_PURPOSE": "env purpose"}
+    c = context_from_env(environ=env)
+    assert (c.user, c.role, c.agency, c.case_number, c.purpose) == ("env-user", "analyst", "municipal", "E-9", "env purpose")
+    c = context_from_env(user="u", role="admin", agency="police911", case_number="X", purpose="p", environ=env)
+    assert (c.user, c.role, c.agency, c.case_number, c.purpose) == ("u", "admin", "police911", "X", "p")
+    c = context_from_env(environ={})
+    assert c.role == "investigator" and c.agency is None and c.case_number == "" and c.user
+
+
+CAMS = [
+    {"camera_id": "m1", "agency": "municipal", "shared_with": ["police911"]},
+    {"camera_id": "m2", "agency": "municipal", "shared_with": []},
+    {"camera_id": "p1", "agency": "police911", "shared_with": None},
+]
+
+
+def test_visible_cameras_own_plus_shared():
+    assert visible_cameras(CAMS, "police911") == {"m1", "p1"}
+    assert visible_cameras(CAMS, "municipal") == {"m1", "m2"}
+    assert visible_cameras(CAMS, "transit") == frozenset()
+
+
+def test_camera_scope_admin_and_no_agency_see_all(lakehouse):
+    lakehouse.append("cameras", CAMS)
+    assert camera_scope(lakehouse, ctx(agency=None)) is None
+    assert camera_scope(lakehouse, ctx(agency="police911", role="admin")) is None
+    s = camera_scope(lakehouse, ctx(agency="police911"))
+    assert s.cameras == {"m1", "p1"}
+    assert s.allows("m1") and not s.allows("m2") and s.allows("unregistered", "police911")
