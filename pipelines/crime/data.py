@@ -1,5 +1,5 @@
 """Read incidents for the crime analytics: from the ``incidents`` table through :class:`Lakehouse`
-(with partition pruning on ``date``) or from an in-memory table, filtered by type and time.
+(a Polars ``scan_delta`` with the filters pushed down and ``date`` partitions pruned) or from an in-memory table, filtered by type and time.
 
 Every analytic takes a ``source`` that is a :class:`~lakehouse.Lakehouse`, a Polars DataFrame or a
 pyarrow Table with the incidents columns, so the same code serves the CLI, the app, notebooks and
@@ -14,8 +14,6 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 
 from lakehouse import Lakehouse
 
@@ -52,6 +50,48 @@ def normalize_types(types: str | Iterable[str] | None) -> list[str] | None:
     return out or None
 
 
+def incidents_lazy(
+    source: Source,
+    *,
+    types: str | Sequence[str] | None = None,
+    start: str | dt.datetime | dt.date | None = None,
+    end: str | dt.datetime | dt.date | None = None,
+    require_location: bool = True,
+) -> pl.LazyFrame:
+    """A Polars lazy scan of the filtered incidents. From a Lakehouse this is ``scan_delta`` with
+    the filters pushed down (``date`` partitions pruned), so aggregations stream over the table
+    without materialising it."""
+    type_list = normalize_types(types)
+    t0, t1 = parse_when(start), parse_when(end)
+    if isinstance(source, Lakehouse):
+        lf = source.scan("incidents")
+        has_date = True
+    else:
+        df = pl.from_arrow(source) if isinstance(source, pa.Table) else source
+        assert isinstance(df, pl.DataFrame)
+        lf = df.lazy()
+        has_date = "date" in df.columns
+    parts: list[pl.Expr] = []
+    if type_list:
+        parts.append(pl.col("type").is_in(type_list))  # stored upper case (see the incidents spec)
+    if t0 is not None:
+        if has_date:
+            parts.append(pl.col("date") >= t0.date())
+        parts.append(pl.col("ts") >= t0)
+    if t1 is not None:
+        if has_date:
+            parts.append(pl.col("date") <= t1.date())
+        parts.append(pl.col("ts") < t1)
+    if require_location:
+        parts.append(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
+    if parts:
+        expr = parts[0]
+        for p in parts[1:]:
+            expr = expr & p
+        lf = lf.filter(expr)
+    return lf
+
+
 def load_incidents(
     source: Source,
     *,
@@ -61,68 +101,15 @@ def load_incidents(
     columns: Sequence[str] | None = None,
     require_location: bool = True,
 ) -> pl.DataFrame:
-    """Incidents with ``start <= ts < end`` and ``type`` in ``types`` (case-insensitive).
+    """Incidents with ``start <= ts < end`` and ``type`` in ``types`` (case-insensitive), only the
+    given ``columns``.
 
     ``require_location`` drops rows without lat/lon (the importer never writes such rows, but other
     writers might)."""
-    type_list = normalize_types(types)
-    t0, t1 = parse_when(start), parse_when(end)
-    cols = list(columns or DEFAULT_COLUMNS)
-    if isinstance(source, Lakehouse):
-        expr = _arrow_filter(type_list, t0, t1, require_location)
-        source.ensure("incidents")
-        table = source.read("incidents", columns=cols, filter=expr)
-        return pl.from_arrow(table)  # type: ignore[return-value]
-    df = pl.from_arrow(source) if isinstance(source, pa.Table) else source
-    assert isinstance(df, pl.DataFrame)
-    pred = _polars_filter(type_list, t0, t1, require_location)
-    if pred is not None:
-        df = df.filter(pred)
-    return df.select([c for c in cols if c in df.columns])
-
-
-def _arrow_filter(
-    types: list[str] | None, t0: dt.datetime | None, t1: dt.datetime | None, require_location: bool
-) -> ds.Expression | None:
-    parts: list[ds.Expression] = []
-    if types:
-        # cast: pyarrow cannot prune string_view parquet statistics against a string value set
-        parts.append(pc.field("type").cast(pa.string()).isin(types))
-    ts_type = pa.timestamp("us", tz="UTC")
-    if t0 is not None:
-        parts.append(pc.field("date") >= pa.scalar(t0.date(), pa.date32()))
-        parts.append(pc.field("ts") >= pa.scalar(t0, ts_type))
-    if t1 is not None:
-        parts.append(pc.field("date") <= pa.scalar(t1.date(), pa.date32()))
-        parts.append(pc.field("ts") < pa.scalar(t1, ts_type))
-    if require_location:
-        parts.append(pc.field("lat").is_valid() & pc.field("lon").is_valid())
-    if not parts:
-        return None
-    expr = parts[0]
-    for p in parts[1:]:
-        expr = expr & p
-    return expr
-
-
-def _polars_filter(
-    types: list[str] | None, t0: dt.datetime | None, t1: dt.datetime | None, require_location: bool
-) -> pl.Expr | None:
-    parts: list[pl.Expr] = []
-    if types:
-        parts.append(pl.col("type").str.to_uppercase().is_in(types))
-    if t0 is not None:
-        parts.append(pl.col("ts") >= t0)
-    if t1 is not None:
-        parts.append(pl.col("ts") < t1)
-    if require_location:
-        parts.append(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
-    if not parts:
-        return None
-    expr = parts[0]
-    for p in parts[1:]:
-        expr = expr & p
-    return expr
+    lf = incidents_lazy(source, types=types, start=start, end=end, require_location=require_location)
+    names = lf.collect_schema().names()
+    cols = [c for c in (columns or DEFAULT_COLUMNS) if c in names]
+    return lf.select(cols).collect()
 
 
 def filters_dict(types: Any = None, start: Any = None, end: Any = None) -> dict[str, Any]:

@@ -22,8 +22,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from pipelines.crime.data import Source, load_incidents
-from pipelines.crime.grid import cell_centers, cells_at_res, neighbor_pairs, study_area
+from pipelines.crime.data import Source
+from pipelines.crime.grid import cell_centers, neighbor_pairs, study_area
+from pipelines.crime.heatmap import cell_counts
 
 
 def gi_star(
@@ -41,13 +42,11 @@ def gi_star(
 ) -> pl.DataFrame:
     """Gi* per H3 cell of the study area: ``h3, count, z, p, [p_sim], hot, cold, confidence,
     neighbors, lat, lon``; sorted by z (desc). ``buffer_k`` defaults to ``k``."""
-    df = load_incidents(source, types=types, start=start, end=end, columns=["lat", "lon", "h3"])
-    cells = cells_at_res(df, res).drop_nulls()
-    if cells.len() == 0:
+    counts = cell_counts(source, res=res, types=types, start=start, end=end)
+    if counts.height == 0:
         return empty_table(permutations > 0)
-    counts = cells.value_counts(name="count")
     return gi_star_from_counts(
-        counts["cell"].to_list(),
+        counts["h3"].to_list(),
         counts["count"].to_numpy(),
         k=k,
         distance_m=distance_m,
