@@ -1,0 +1,223 @@
+"""Turn recognised characters with probabilities into ranked plate candidates.
+
+A line's characters (:class:`CharSeq`) are matched against every pattern of the allowed formats.
+For a strict pattern each position takes the most probable character of the class it requires
+(so an ``O`` read where a digit must be becomes ``0`` when ``0`` is the likelier digit there),
+and a candidate's score is the product of its characters' probabilities. Variants of the line
+compete in the same ranking, each at a cost: dropping caption words (free) or a country code token
+at either end, trimming a stray character at an end, or deleting one spurious character inside
+(a bolt or the coat of arms read as a character); the cost of dropping a character grows with the
+probability the recogniser gave it. A loose match (any ``A-Z0-9`` string, for formats that allow
+one) pays a prior, lower for all-letter or all-digit strings. The top-N distinct texts come out.
+"""
+
+from __future__ import annotations
+
+import functools
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .formats import ALNUM, DIGITS, LETTERS, PlateFormat, get_format, normalize, parse_pattern
+from .words import COUNTRY_CODES, DROP_WORDS
+
+LOOSE_PRIOR_MIXED = 0.6  # loose match with letters and digits
+LOOSE_PRIOR_PLAIN = 0.35  # loose match of only letters or only digits
+COUNTRY_CODE_COST = 0.9  # dropping a country-code token (it may be a real plate prefix)
+TRIM_WEIGHT = 0.8  # trimming an end character of probability p costs (1 - TRIM_WEIGHT * p)
+DELETE_WEIGHT = 0.8  # deleting an inner character costs (1 - DELETE_WEIGHT * p)
+# p is the probability that the position holds any letter or digit at all (an ambiguous I/1 is
+# still surely a character)
+MIN_PROB = 1e-4
+
+
+@functools.cache
+def _mask(chars: str) -> np.ndarray:
+    """Boolean mask over ALNUM of the characters a pattern position admits."""
+    return np.array([c in chars for c in ALNUM])
+
+
+@dataclass
+class CharSeq:
+    """The A-Z0-9 characters of one text line (or rows joined), with their distributions."""
+
+    chars: str  # uppercase as emitted
+    alt: np.ndarray  # (n, 36) probability of each ALNUM character at each position
+    tokens: list[int]  # space-separated token index of each character
+    raw: str = ""  # the recognised text with separators, for PlateRead.raw
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def token_texts(self) -> list[str]:
+        out: dict[int, str] = {}
+        for c, t in zip(self.chars, self.tokens, strict=True):
+            out[t] = out.get(t, "") + c
+        return [out[k] for k in sorted(out)]
+
+    @classmethod
+    def from_line(cls, text: str, alnum_probs: np.ndarray) -> CharSeq:
+        chars, rows, toks = [], [], []
+        tok = 0
+        for i, ch in enumerate(text):
+            if ch.isspace():
+                tok += 1
+                continue
+            c = normalize(ch)
+            if len(c) != 1:  # separator, punctuation, symbol
+                continue
+            chars.append(c)
+            rows.append(i)
+            toks.append(tok)
+        alt = alnum_probs[rows] if rows else np.zeros((0, len(ALNUM)), np.float32)
+        return cls("".join(chars), np.asarray(alt, np.float32), toks, text.strip())
+
+    @classmethod
+    def join(cls, rows: list[CharSeq]) -> CharSeq:
+        """Rows of a two-row plate, top first, as one sequence (each row keeps its own tokens)."""
+        chars, alts, toks, raws = "", [], [], []
+        offset = 0
+        for r in rows:
+            chars += r.chars
+            alts.append(r.alt)
+            toks += [t + offset for t in r.tokens]
+            offset = (max(toks) + 1) if toks else offset
+            raws.append(r.raw)
+        alt = np.concatenate(alts) if alts else np.zeros((0, len(ALNUM)), np.float32)
+        return cls(chars, alt, toks, " / ".join(raws))
+
+
+@dataclass
+class Candidate:
+    text: str
+    score: float
+    plate_format: str
+    pattern: str  # the pattern matched ("A" * n for a loose match)
+    char_probs: list[float] = field(default_factory=list)
+
+
+def _kbest(options: list[list[tuple[float, str]]], k: int) -> list[tuple[float, str, list[float]]]:
+    """The k most probable strings choosing one option per position (options sorted, best first)."""
+    if any(not o for o in options):
+        return []
+    n = len(options)
+    start = (0,) * n
+
+    def value(ix: tuple[int, ...]) -> float:
+        v = 1.0
+        for pos, i in enumerate(ix):
+            v *= options[pos][i][0]
+        return v
+
+    heap = [(-value(start), start, 0)]
+    out = []
+    while heap and len(out) < k:
+        neg, ix, last = heapq.heappop(heap)
+        out.append(
+            (
+                -neg,
+                "".join(options[p][i][1] for p, i in enumerate(ix)),
+                [options[p][i][0] for p, i in enumerate(ix)],
+            )
+        )
+        for pos in range(last, n):  # increment only at or after the last incremented position
+            if ix[pos] + 1 < len(options[pos]):
+                nxt = ix[:pos] + (ix[pos] + 1,) + ix[pos + 1 :]
+                heapq.heappush(heap, (-value(nxt), nxt, pos))
+    return out
+
+
+def _options(alt_row: np.ndarray, chars: str, limit: int) -> list[tuple[float, str]]:
+    probs = np.where(_mask(chars), alt_row, 0.0)
+    order = np.argsort(-probs)[:limit]
+    return [(float(probs[i]), ALNUM[i]) for i in order if probs[i] >= MIN_PROB]
+
+
+def _variants(seq: CharSeq) -> list[tuple[list[int], float]]:
+    """(indices kept, cost factor) for the line and its trimmed / cleaned variants."""
+    n = len(seq)
+    char_p = np.clip(seq.alt.sum(axis=1), 0.0, 1.0) if n else np.zeros(0)
+    tok_texts = seq.token_texts()
+    n_tok = len(tok_texts)
+    # token-level: drop caption words and makes anywhere, country codes at the ends
+    drop_free = {t for t, s in enumerate(tok_texts) if s in DROP_WORDS}
+    bases: list[tuple[set[int], float]] = [(drop_free, 1.0)]
+    if n_tok > 1:
+        for end in (0, n_tok - 1):
+            if tok_texts[end] in COUNTRY_CODES:
+                bases.append((drop_free | {end}, COUNTRY_CODE_COST))
+        if n_tok > 2 and tok_texts[0] in COUNTRY_CODES and tok_texts[-1] in COUNTRY_CODES:
+            bases.append((drop_free | {0, n_tok - 1}, COUNTRY_CODE_COST**2))
+    out: dict[tuple[int, ...], float] = {}
+    for dropped, cost in bases:
+        keep = [i for i in range(n) if seq.tokens[i] not in dropped]
+        m = len(keep)
+        for a in range(0, 3):
+            for b in range(0, 3):
+                if a + b >= m - 1:
+                    continue
+                idx = keep[a : m - b]
+                c = cost
+                for i in keep[:a] + keep[m - b :]:
+                    c *= 1.0 - TRIM_WEIGHT * float(char_p[i])
+                key = tuple(idx)
+                out[key] = max(out.get(key, 0.0), c)
+                if a == 0 and b == 0 and len(idx) >= 5:
+                    for j in range(1, len(idx) - 1):
+                        dk = key[:j] + key[j + 1 :]
+                        dc = c * (1.0 - DELETE_WEIGHT * float(char_p[idx[j]]))
+                        out[dk] = max(out.get(dk, 0.0), dc)
+    return [(list(k), v) for k, v in out.items()]
+
+
+def loose_prior(text: str) -> float:
+    has_l = any(c in LETTERS for c in text)
+    has_d = any(c in DIGITS for c in text)
+    return LOOSE_PRIOR_MIXED if (has_l and has_d) else LOOSE_PRIOR_PLAIN
+
+
+def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n: int = 5) -> list[Candidate]:
+    """Distinct plate texts for ``seq`` under ``formats``, best first (at most ``top_n``)."""
+    fmts = [f if isinstance(f, PlateFormat) else get_format(f) for f in formats]
+    if len(seq) < 2 or not fmts:
+        return []
+    best_by: dict[str, np.ndarray] = {}
+
+    def best(chars: str) -> np.ndarray:  # best probability in the set, per position
+        if chars not in best_by:
+            best_by[chars] = np.where(_mask(chars), seq.alt, 0.0).max(axis=1)
+        return best_by[chars]
+
+    # (upper bound of score, variant idx, cost, slots, pattern, format, prior)
+    combos: list[tuple[float, list[int], float, tuple[str, ...], str, str, float]] = []
+    for idx, cost in _variants(seq):
+        m = len(idx)
+        for f in fmts:
+            for pat in f.patterns:
+                slots = parse_pattern(pat)
+                if len(slots) != m:
+                    continue
+                bound = cost * float(np.prod([best(k)[i] for k, i in zip(slots, idx, strict=True)]))
+                combos.append((bound, idx, cost, slots, pat, f.name, 1.0))
+            if f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
+                top = "".join(ALNUM[int(j)] for j in seq.alt[idx].argmax(axis=1))
+                prior = loose_prior(top)
+                bound = cost * prior * float(np.prod(best(ALNUM)[idx]))
+                combos.append((bound, idx, cost, (ALNUM,) * m, "A" * m, f.name, prior))
+    if not combos:
+        return []
+    combos.sort(key=lambda c: -c[0])
+    found: dict[str, Candidate] = {}
+    for bound, idx, cost, slots, pat, fname, prior in combos[: max(4, 2 * top_n)]:
+        if len(found) >= top_n and bound <= min(c.score for c in found.values()):
+            break
+        opts = [_options(seq.alt[i], k, limit=4) for k, i in zip(slots, idx, strict=True)]
+        loose = set(pat) == {"A"}
+        for p, text, probs in _kbest(opts, top_n):
+            if loose:
+                prior = loose_prior(text)
+            score = cost * prior * p
+            if text not in found or found[text].score < score:
+                found[text] = Candidate(text, score, fname, pat, probs)
+    return sorted(found.values(), key=lambda c: -c.score)[:top_n]
