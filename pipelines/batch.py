@@ -17,7 +17,6 @@ library. Used by ``pesquisa backfill`` and by Dagster's ``extracted_video`` asse
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -182,28 +181,14 @@ def library_model_version() -> str:
     return str(EXTRACTION_MODEL_VERSION)
 
 
-def _accepts(fn: Callable[..., Any], name: str) -> bool:
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+def resolve_model_version(requested: str | None) -> str:
+    """The version a run writes: ``requested``, else the library's :data:`EXTRACTION_MODEL_VERSION`.
 
-
-def check_model_version(requested: str | None, ingest: IngestFn | None = None) -> str:
-    """The version a run will write. A requested version other than the library's is accepted
-    only when the ingest call takes ``model_version=``; otherwise it is a clear error."""
-    current = library_model_version()
-    if requested is None or requested == current:
-        return current
-    from pipelines.extract import ingest_paths
-
-    if _accepts(ingest or ingest_paths, "model_version"):
-        return requested
-    raise ValueError(
-        f"this build extracts with model version {current!r}, not {requested!r}: install the release "
-        f"that provides {requested!r} (or pass --model-version {current})"
-    )
+    ``ingest_paths(..., model_version=V)`` writes rows under ``V`` (a backfill with a tuned
+    configuration, or a new release's version); rows of other versions are never touched."""
+    if requested is not None and not requested.strip():
+        raise ValueError("model version must not be empty")
+    return requested.strip() if requested else library_model_version()
 
 
 def _groups(sources: Sequence[Source]) -> list[list[Source]]:
@@ -228,9 +213,9 @@ def run_sources(lh: Lakehouse, sources: Sequence[Source], *, model_version: str 
     (``sample_fps``, ``workers``, ``progress`` ...) go to every call."""
     if ingest is None:
         from pipelines.extract import ingest_paths as ingest
-    version = check_model_version(model_version, ingest)
+    version = resolve_model_version(model_version)
     extra: dict[str, Any] = dict(ingest_kwargs)
-    if model_version is not None and _accepts(ingest, "model_version"):
+    if model_version is not None:
         extra["model_version"] = version
     report = BatchReport(sources=len(sources), model_version=version)
     groups = _groups(sources)

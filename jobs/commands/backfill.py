@@ -47,7 +47,7 @@ def _range(lh, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from lakehouse import Lakehouse
-    from pipelines.batch import check_model_version, registered_sources, run_sources
+    from pipelines.batch import registered_sources, resolve_model_version, run_sources
 
     if args.start and args.end and args.end < args.start:
         raise CliError(f"--to {args.end} is before --from {args.start}")
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
                     "uri": s.path} for s in sources], ["camera_id", "day", "start", "video_id", "uri"])
         return 0
     try:
-        version = check_model_version(args.model_version)
+        version = resolve_model_version(args.model_version)
     except ImportError as exc:
         raise CliError(f"the extraction library is not available: {exc}") from exc
     except ValueError as exc:

@@ -1,20 +1,12 @@
-"""``pesquisa backfill``: source selection from the videos table, version guard, real re-processing."""
+"""``pesquisa backfill``: source selection from the videos table (the real re-processing is in
+test_extraction_assets.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 
-import pytest
-
 from jobs.cli import main
-
-
-def _need_extraction() -> None:
-    try:
-        from pipelines.extract import EXTRACTION_MODEL_VERSION, ingest_paths  # noqa: F401
-    except ImportError as exc:
-        pytest.skip(f"pipelines.extract (EXTRACT helper) not ready: {exc}")
 
 
 def _videos(home) -> list[dict]:
@@ -52,22 +44,3 @@ def test_backfill_rejects_reversed_range(tmp_path, capsys) -> None:
                "--to", "2026-03-01"])
     assert rc == 1
     assert "before" in capsys.readouterr().err
-
-
-def test_backfill_refuses_a_version_this_build_cannot_produce(tmp_path, capsys) -> None:
-    _need_extraction()
-    from pipelines.batch import library_model_version
-
-    home = tmp_path / "home"
-    _videos(home)
-    wanted = library_model_version() + "-not-built"
-    rc = main(["--home", str(home), "backfill", "--model-version", wanted, "--from", "2026-03-01",
-               "--to", "2026-03-01"])
-    import inspect
-
-    from pipelines.extract import ingest_paths
-
-    if "model_version" in inspect.signature(ingest_paths).parameters:
-        pytest.skip("ingest_paths takes model_version=: any version can be produced")
-    assert rc == 1
-    assert library_model_version() in capsys.readouterr().err

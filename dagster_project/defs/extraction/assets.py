@@ -26,7 +26,7 @@ PLATE_NOT_NULL = "plate_reads_have_plate"
 
 
 class ExtractConfig(dg.Config):
-    model_version: str | None = None  # expected model version (guard); None = the library's
+    model_version: str | None = None  # write rows under this version; None = the library's
     cameras: list[str] = []  # only these cameras (empty: all)
     include_registered: bool = True  # also the videos table's sources of those days
     max_null_plate_share: float = 0.0  # check threshold
