@@ -138,6 +138,20 @@ def wait_healthy(url: str, timeout: float = 60.0, process: subprocess.Popen | No
     raise TimeoutError(f"the app at {url} was not healthy after {timeout:.0f}s ({last})")
 
 
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so ``serve_app`` stops its server (which runs in its own
+    session and would otherwise outlive us)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def serve_app(
     home: str | os.PathLike[str],
     port: int = 8501,
@@ -162,6 +176,7 @@ def serve_app(
     log_path = home_path / "logs" / "app.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     app = start_app(home_path, port=port, host=host, users_file=users_path, log_path=log_path)
+    _stop_on_sigterm()
     try:
         app.wait_ready(timeout=120)
         say(f"Pesquisa app: {app.url}   (home {home_path}; log {log_path}; Ctrl-C to stop)")

@@ -119,6 +119,7 @@ def build_home(home: Path) -> Path:
     add_user(users, "root", PASSWORD, "admin", None, name="Root Admin")
     add_user(users, "eng", PASSWORD, "engineer", "municipal", name="Edu Engineer")
     add_user(users, "sup", PASSWORD, "supervisor", "police911", name="Sara Supervisor")
+    add_user(users, "ali", PASSWORD, "analyst", "municipal", name="Ali Analyst")
     return home
 
 

@@ -90,3 +90,34 @@ def test_empty_home_shows_helpful_empty_states(tmp_path, monkeypatch):
     at.switch_page("pages/ingest.py").run()
     assert "No extraction runs yet" in texts(at)
     assert not at.exception
+
+
+def test_analyst_gets_the_mounted_crime_map_and_no_search(app_env):
+    at = signed_in("ali")
+    assert not at.exception, at.exception
+    assert titles(at)[0] == "Crime map"  # the crime helper's render(lh), mounted by app/pages/crime.py
+    with pytest.raises(ValueError):
+        at.switch_page("pages/plate_search.py")
+    assert "Active case" not in "\n".join(str(m.value) for m in at.sidebar.markdown)
+
+
+def test_supervisor_audit_page_shows_own_agency_searches(app_env):
+    from app_testkit import open_case
+
+    at = signed_in("sup")
+    open_case(at, "C-AUDIT-9", "review of plate searches")
+    at.text_input(key="plate_pattern").set_value("XYZ9876")
+    button(at, "Search").click()
+    at.run()
+    assert len(at.dataframe[0].value) == 1
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="audit_days").set_value(365).run()  # test data is dated 2026-11-10
+    at.text_input(key="audit_case").set_value("audit-9").run()
+    log = at.dataframe[0].value
+    assert log[["user", "case_number", "action", "result_count"]].values.tolist() == [
+        ["sup", "C-AUDIT-9", "plates.search", 1]
+    ]
+    assert "pattern=XYZ9876" in log["parameters"].iloc[0]
+    at.text_input(key="audit_case").set_value("").run()
+    assert set(at.dataframe[0].value["agency"]) == {"police911"}  # never another agency's entries
