@@ -238,7 +238,7 @@ def run_queries(home: str, strategy: str, per_kind: int) -> dict[str, Any]:
 
     lh = Lakehouse(home=home)
     queries = json.loads(Path(home, "queries.json").read_text())
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"loadavg": os.getloadavg()[0]}
     find_plates(lh, pm.parse_pattern(queries["exact"][-1]), RowFilter(), limit=100, strategy=strategy)  # warm-up
     for kind, pats in queries.items():
         lat, hits, totals = [], [], []
@@ -337,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="one small size (1M reads)")
     ap.add_argument("--sizes", help="comma-separated read counts (default 10M,100M)")
     ap.add_argument("--queries", type=int, default=30, help="index queries per kind")
-    ap.add_argument("--scan-queries", type=int, default=5, help="DuckDB scan queries per kind")
+    ap.add_argument("--scan-queries", type=int, default=3, help="DuckDB scan queries per kind (2 above 10M)")
     ap.add_argument("--pandas-queries", type=int, default=2, help="pandas queries per kind")
     ap.add_argument("--pandas-days", type=int, default=None,
                     help="days the pandas baseline reads (default: all up to 10M reads, else 3)")
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{n:,}] index {idx}", flush=True)
         q_idx, q_idx_rss = _phase(run_queries, str(home), "index", args.queries)
         print(f"[{n:,}] index queries done", flush=True)
-        q_scan, q_scan_rss = _phase(run_queries, str(home), "scan", args.scan_queries)
+        q_scan, q_scan_rss = _phase(run_queries, str(home), "scan", args.scan_queries if n <= 10_000_000 else 2)
         print(f"[{n:,}] scan queries done", flush=True)
         days = args.pandas_days if args.pandas_days is not None else (None if n <= 10_000_000 else 3)
         pd_res, pd_rss = _phase(pandas_scan, str(home), args.pandas_queries, days)
@@ -414,6 +414,8 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
         lines.append("|---|---|---|---|---|---|---|---|")
         for kind in ("exact", "wildcard", "fuzzy", "exact, 1-day window"):
             qi = r["q_index"].get(kind, {})
+            if not isinstance(qi, dict):
+                continue
             qs = r["q_scan"].get(kind, {})
             pdk = r["pandas"].get(kind)
             li, ls = qi.get("latencies", []), qs.get("latencies", [])
@@ -429,7 +431,8 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
             )
         lines.append(
             f"\nPeak RSS: index queries {r['q_index_rss']:.2f} GiB, scan queries {r['q_scan_rss']:.2f} GiB, "
-            f"pandas {r['pandas_rss']:.2f} GiB.\n"
+            f"pandas {r['pandas_rss']:.2f} GiB. 1-min load average when the index queries started: "
+            f"{r['q_index'].get('loadavg', float('nan')):.1f} (2 cores).\n"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")

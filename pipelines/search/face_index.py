@@ -54,6 +54,10 @@ META_COLUMNS = [
 ]
 #: filtered searches over at most this many allowed vectors are exact (brute force on them)
 EXACT_FILTER_MAX = 200_000
+#: IVF k-means training points per list
+TRAIN_PER_LIST = 64
+#: the last loaded index per index directory, shared by FaceIndex instances of this process
+_PROCESS_CACHE: dict[str, tuple[str, Any, pa.Table]] = {}
 
 
 def _env_int(name: str, default: int) -> int:
@@ -289,9 +293,9 @@ class FaceIndex:
         quantizer = faiss.IndexFlatL2(DIM)
         ivf = faiss.IndexIVFFlat(quantizer, DIM, nlist)
         train = vecs
-        if n > 256 * nlist:
+        if n > TRAIN_PER_LIST * nlist:  # k-means on a sample: plenty for centroids, minutes saved
             rng = np.random.default_rng(0)
-            train = vecs[rng.choice(n, 256 * nlist, replace=False)]
+            train = vecs[np.sort(rng.choice(n, TRAIN_PER_LIST * nlist, replace=False))]
         ivf.train(train)
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         ivf.nprobe = self.nprobe
@@ -313,11 +317,17 @@ class FaceIndex:
         if m is None or not m["index_file"]:
             raise FileNotFoundError(f"no face index at {self.root}: run `pesquisa faces index`")
         if self._loaded is None or self._loaded[0] != m["index_file"]:
-            index = faiss.read_index(str(self.root / m["index_file"]))
+            key = str(self.root.resolve())
+            cached = _PROCESS_CACHE.get(key)
+            if cached is not None and cached[0] == m["index_file"]:
+                self._loaded = cached
+            else:
+                index = faiss.read_index(str(self.root / m["index_file"]))
+                meta = pq.read_table(self.root / m["meta_file"])
+                self._loaded = (m["index_file"], index, meta)
+                _PROCESS_CACHE[key] = self._loaded
             if m["kind"] == "ivf":
-                faiss.extract_index_ivf(index).nprobe = self.nprobe
-            meta = pq.read_table(self.root / m["meta_file"])
-            self._loaded = (m["index_file"], index, meta)
+                faiss.extract_index_ivf(self._loaded[1]).nprobe = self.nprobe
         return m, self._loaded[1], self._loaded[2]
 
     def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None) -> list[dict[str, Any]]:
@@ -399,7 +409,12 @@ class FaceIndex:
         import faiss
 
         if self._gpu_index is None or self._gpu_index[0] != m["index_file"]:
-            self._gpu_index = (m["index_file"], faiss.index_cpu_to_all_gpus(index))
+            try:
+                self._gpu_index = (m["index_file"], faiss.index_cpu_to_all_gpus(index))
+            except Exception as exc:  # an index type the GPU build cannot take: stay on CPU
+                log.warning("FAISS GPU unavailable for this index (%s); searching on CPU", exc)
+                self.use_gpu = False
+                return index
         return self._gpu_index[1]
 
 
