@@ -44,9 +44,11 @@ def view_for(lats: Sequence[float], lons: Sequence[float]) -> pdk.ViewState:
         return pdk.ViewState(latitude=0, longitude=0, zoom=1)
     la = [p[0] for p in pts]
     lo = [p[1] for p in pts]
-    # degrees per pixel at zoom z is 360 / (256 * 2^z): fit the larger span into ~360 px
-    span = max(max(la) - min(la), (max(lo) - min(lo)) * math.cos(math.radians(sum(la) / len(la))), 1e-4)
-    zoom = max(3.0, min(16.0, math.log2(360.0 * 360.0 / (256.0 * span))))
+    # deck.gl: the world is 512 px wide at zoom 0, so degrees per pixel = 360 / (512 * 2^z);
+    # fit the larger span (latitude stretched by Mercator) into ~320 px
+    mid = math.radians(sum(la) / len(la))
+    span = max((max(la) - min(la)) / math.cos(mid), max(lo) - min(lo), 1e-4)
+    zoom = max(3.0, min(16.0, math.log2(360.0 * 320.0 / (512.0 * span))))
     return pdk.ViewState(latitude=(max(la) + min(la)) / 2, longitude=(max(lo) + min(lo)) / 2, zoom=zoom)
 
 
@@ -103,6 +105,7 @@ def route_deck(route: list[dict[str, Any]], cams: pd.DataFrame) -> pdk.Deck:
             "time": _fmt_ts(r.get("ts")),
             "plate": r.get("plate") or "",
             "impossible": bool(r.get("impossible")),
+            "label": f"{r['camera_id']} {_fmt_ts(r.get('ts'))[11:16]}",
         }
         points.append(p)
         if prev is not None:
@@ -134,6 +137,10 @@ def route_deck(route: list[dict[str, Any]], cams: pd.DataFrame) -> pdk.Deck:
         pdk.Layer(
             "TextLayer", points, id="order", get_position="[lon, lat]", get_text="n", get_size=13,
             get_color=[255, 255, 255], get_text_anchor="'middle'", get_alignment_baseline="'center'",
+        ),
+        pdk.Layer(
+            "TextLayer", points, id="place", get_position="[lon, lat]", get_text="label", get_size=11,
+            get_color=[40, 40, 40], get_pixel_offset=[0, -20], get_text_anchor="'middle'",
         ),
     ]
     tooltip = {"html": "<b>{n}. {camera_id}</b> {time}{label} {speed} <b>{impossible}</b>"}

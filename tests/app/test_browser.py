@@ -73,6 +73,20 @@ def _shot(page, name: str) -> Path:
     return path
 
 
+def _route_pixels(png: bytes) -> tuple[int, int]:
+    """Pixels of the impossible-hop red and the route blue in a screenshot of the map."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    r, g, b = a[..., 0], a[..., 1], a[..., 2]
+    reds = int(((r > 190) & (g < 90) & (b < 90)).sum())
+    blues = int(((r < 70) & (g > 70) & (g < 130) & (b > 120)).sum())
+    return reds, blues
+
+
 def test_sign_in_search_and_route_in_chromium(server, browser):
     from playwright.sync_api import expect
 
@@ -115,10 +129,14 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
         expect(page.get_by_role("heading", name="Route")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Impossible hops")).to_be_visible(timeout=30_000)
         _wait_idle(page)
-        expect(page.locator("canvas").first).to_be_visible(timeout=30_000)
+        deck = page.get_by_test_id("stDeckGlJsonChart").first
+        expect(deck.locator("canvas").first).to_be_visible(timeout=30_000)
         page.wait_for_timeout(2500)  # deck.gl draws after its first animation frames
         body = page.inner_text("body")
         assert "Route of ABC1234" in body and "would need an impossible speed" in body
+        reds, blues = _route_pixels(deck.screenshot())
+        assert reds > 300, f"the impossible hop is not drawn in red on the map ({reds} red pixels)"
+        assert blues > 100, f"the plausible hop/sightings are not drawn ({blues} blue pixels)"
         _shot(page, "route")
 
         page.get_by_role("link", name="Cameras").click()
