@@ -142,12 +142,17 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
         page.get_by_role("link", name="Cameras").click()
         expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
         page.get_by_text("All time", exact=True).click()
+        metric = page.get_by_test_id("stMetric").filter(has_text="Plate reads")
+        expect(metric).to_contain_text("5", timeout=30_000)  # 5 reads on the 3 cameras the police sees
+        expect(page.get_by_test_id("stDeckGlJsonChart").locator("canvas").first).to_be_visible(timeout=30_000)
         _wait_idle(page)
         page.wait_for_timeout(2000)
         _shot(page, "cameras")
 
         page.get_by_role("link", name="Face search").click()
         expect(page.get_by_role("heading", name="Face search")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Upload a clear, frontal photo of one face")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stFileUploader")).to_be_visible()
         _wait_idle(page)
         _shot(page, "face-search")
         assert not errors, errors
