@@ -121,3 +121,24 @@ def test_supervisor_audit_page_shows_own_agency_searches(app_env):
     assert "pattern=XYZ9876" in log["parameters"].iloc[0]
     at.text_input(key="audit_case").set_value("").run()
     assert set(at.dataframe[0].value["agency"]) == {"police911"}  # never another agency's entries
+
+
+@pytest.mark.parametrize("user", ["ana", "ali", "eng", "sup", "root"])
+def test_every_page_of_every_role_renders(app_env, user):
+    from app.ui.navigation import page_defs_for
+
+    at = signed_in(user)
+    role = at.session_state["pesquisa_user"].role
+    defs = page_defs_for(role)
+    expected = {
+        "investigator": {"plates", "faces", "route", "crime-map", "cameras"},
+        "analyst": {"crime-map", "cameras"},
+        "engineer": {"cameras", "ingest"},
+        "supervisor": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
+        "admin": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
+    }[role]
+    assert {d.url_path for d in defs} == expected
+    for d in defs:
+        at.switch_page(d.path).run()
+        assert not at.exception, f"{d.title} for {role}: {at.exception}"
+        assert titles(at)[0] == d.title
