@@ -30,6 +30,8 @@ DELETE_WEIGHT = 0.8  # deleting an inner character costs (1 - DELETE_WEIGHT * p)
 # p is the probability that the position holds any letter or digit at all (an ambiguous I/1 is
 # still surely a character)
 MIN_PROB = 1e-4
+TWINS = (("O", "0"), ("I", "1"))  # glyph pairs a strict pattern's class decides between
+TWIN_SWAP_COST = 0.98  # choosing the less likely twin: ties between layouts go to the read as seen
 
 
 @functools.cache
@@ -182,12 +184,22 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
     fmts = [f if isinstance(f, PlateFormat) else get_format(f) for f in formats]
     if len(seq) < 2 or not fmts:
         return []
-    best_by: dict[str, np.ndarray] = {}
+    # Where a pattern fixes the class, the glyph pairs O/0 and I/1 (drawn alike in plate fonts,
+    # and read with a strong bias towards the class of the neighbours) count as one shape: the
+    # pattern decides, with the pair's pooled probability. Loose matches keep the model's choice.
+    pooled = seq.alt.copy()
+    for a, b in TWINS:
+        ia, ib = ALNUM.index(a), ALNUM.index(b)
+        pair = seq.alt[:, ia] + seq.alt[:, ib]
+        pooled[:, ia] = np.where(seq.alt[:, ia] >= seq.alt[:, ib], pair, pair * TWIN_SWAP_COST)
+        pooled[:, ib] = np.where(seq.alt[:, ib] >= seq.alt[:, ia], pair, pair * TWIN_SWAP_COST)
+    best_by: dict[tuple[str, bool], np.ndarray] = {}
 
-    def best(chars: str) -> np.ndarray:  # best probability in the set, per position
-        if chars not in best_by:
-            best_by[chars] = np.where(_mask(chars), seq.alt, 0.0).max(axis=1)
-        return best_by[chars]
+    def best(chars: str, strict: bool) -> np.ndarray:  # best probability in the set, per position
+        key = (chars, strict)
+        if key not in best_by:
+            best_by[key] = np.where(_mask(chars), pooled if strict else seq.alt, 0.0).max(axis=1)
+        return best_by[key]
 
     # (upper bound of score, variant idx, cost, slots, pattern, format, prior)
     combos: list[tuple[float, list[int], float, tuple[str, ...], str, str, float]] = []
@@ -198,12 +210,12 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
                 slots = parse_pattern(pat)
                 if len(slots) != m:
                     continue
-                bound = cost * float(np.prod([best(k)[i] for k, i in zip(slots, idx, strict=True)]))
+                bound = cost * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
                 combos.append((bound, idx, cost, slots, pat, f.name, 1.0))
             if f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
                 top = "".join(ALNUM[int(j)] for j in seq.alt[idx].argmax(axis=1))
                 prior = loose_prior(top)
-                bound = cost * prior * float(np.prod(best(ALNUM)[idx]))
+                bound = cost * prior * float(np.prod(best(ALNUM, False)[idx]))
                 combos.append((bound, idx, cost, (ALNUM,) * m, "A" * m, f.name, prior))
     if not combos:
         return []
@@ -212,8 +224,9 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
     for bound, idx, cost, slots, pat, fname, prior in combos[: max(4, 2 * top_n)]:
         if len(found) >= top_n and bound <= min(c.score for c in found.values()):
             break
-        opts = [_options(seq.alt[i], k, limit=4) for k, i in zip(slots, idx, strict=True)]
         loose = set(pat) == {"A"}
+        alt = seq.alt if loose else pooled
+        opts = [_options(alt[i], k, limit=4) for k, i in zip(slots, idx, strict=True)]
         for p, text, probs in _kbest(opts, top_n):
             if loose:
                 prior = loose_prior(text)

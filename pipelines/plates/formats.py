@@ -190,17 +190,14 @@ PRESETS: dict[str, PlateFormat] = {
         ),
         PlateFormat(
             "EU",
-            "Europe: common national layouts repaired (AB123CD, AB1234C, 1A23456, AB12CDE), "
-            "anything of 4-9 letters/digits accepted",
+            "Europe: the most common national layouts repaired (AB 123 CD: FR, IT, SK, HR, ...; "
+            "1A2 3456 CZ; AB12 CDE GB; 1234 BCD ES), anything of 4-9 letters/digits accepted",
             (
                 "LLDDDLL",
-                "LLDDDDLL",
-                "LLDDDL",
-                "LLDDDDL",  # HR, SI, IT, FR, SK, ...
                 "DLDDDDD",
-                "DLLDDDD",  # CZ
-                "LLDDLLL",  # GB
-                "DDDDLLL",  # ES
+                "DLLDDDD",
+                "LLDDLLL",
+                "DDDDLLL",
             ),
             loose_lengths=(4, 9),
             examples=("AB123CD", "1B23456", "AB12CDE"),

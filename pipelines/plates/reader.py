@@ -37,10 +37,11 @@ from .layout import (
 from .words import has_non_plate_marks, is_non_plate_text
 
 MODEL_VERSION = f"plates-{ENGINE_VERSION}-v1"
-DEFAULT_FORMATS = ["AR", "BR", "PY", "UY", "PE", "SV", "generic"]
+DEFAULT_FORMATS = ["AR", "BR", "PY", "UY", "PE", "SV"]  # add "generic"/"EU"/"US" to accept free text
 CAPTION_PRIOR = 0.5  # a line clearly smaller than a neighbour (dealer name, country band)
 LIGHT_ON_DARK_PRIOR = 0.8  # light characters on a dark surface: signs, badges (and old dark plates)
 HEIGHT_EXPONENT = 0.25  # prior (height / tallest candidate's height) ** HEIGHT_EXPONENT
+MAX_LINE_ASPECT = 12.0  # longer lines are captions, addresses, sign text: not read
 SECOND_PASS_BELOW = 0.3  # a second pass runs when no read of the first scores this much
 SECOND_PASS_SIDE = 1280  # detector resolution of the second pass (small images are upscaled)
 SECOND_PASS_MAX_UPSCALE = 2.5
@@ -131,7 +132,7 @@ class PlateReader:
         return [TextBox(q / f, float(s)) for q, s in zip(quads, scores, strict=True)]
 
     def _read_boxes(self, bgr: np.ndarray, boxes: list[TextBox]) -> list[PlateRead]:
-        boxes = [b for b in boxes if b.height >= MIN_TEXT_HEIGHT and b.width >= 0.8 * b.height]
+        boxes = [b for b in boxes if b.height >= MIN_TEXT_HEIGHT and 0.8 <= b.aspect <= MAX_LINE_ASPECT]
         if not boxes:
             return []
         # most plate-like lines first when there are too many to read

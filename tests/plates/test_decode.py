@@ -32,11 +32,16 @@ def chars(s: str) -> list:
 
 
 def test_a_letter_where_a_digit_must_be_takes_the_likeliest_digit():
-    # "AB1230D": the 6th position reads 0 (0.6) or O (0.35); Argentina needs a letter there
+    # "AB1230D": the 6th position reads 0 (0.6) or O (0.35); Argentina needs a letter there. O and 0
+    # are one glyph to the pattern: the letter gets the pair's probability (less a tie-break cost)
     seq = line(chars("AB123") + [{"0": 0.6, "O": 0.35, "D": 0.02}] + ["D"])
     best = rank_candidates(seq, ["AR"])[0]
     assert (best.text, best.plate_format, best.pattern) == ("AB123OD", "AR", "LLDDDLL")
-    assert best.char_probs[5] == pytest.approx(0.35)
+    assert best.char_probs[5] == pytest.approx(0.95 * 0.98)
+    # D is no twin of 0: a D read (0.6) where a digit must be gives the best digit's own probability
+    seq = line(chars("AB") + [{"D": 0.6, "0": 0.3, "8": 0.1}] + chars("23CD"))
+    best = rank_candidates(seq, ["AR"])[0]
+    assert best.text == "AB023CD" and best.char_probs[2] == pytest.approx(0.3)
     # the per-position class picks the best in class, not a fixed map: B read (0.5) over 8 (0.3) and 3 (0.2)
     seq = line(chars("AB") + [{"B": 0.5, "8": 0.3, "3": 0.2}] + chars("23CD"))
     assert rank_candidates(seq, ["AR"])[0].text == "AB823CD"

@@ -100,8 +100,9 @@ def test_format_order_breaks_ties_and_fewer_repairs_win():
     # a strict pattern with one repair beats a loose match; with two repairs the loose one wins
     assert best_format("RK1S0AN", ["EU"]) == ("RK150AN", "EU")
     assert best_format("RKIS0AN", ["EU"]) == ("RKIS0AN", "EU")
-    # ... but fitting a pattern as read beats any repair: AB1230D is a valid AB 1234 C layout
-    assert best_format("AB1230D", ["EU"]) == ("AB1230D", "EU")
+    assert best_format("AB1230D", ["EU"]) == ("AB123OD", "EU")
+    # ... but fitting a pattern as read beats any repair: ABC1234 is a legacy Brazilian plate
+    assert best_format("ABC1234", ["BR"]) == ("ABC1234", "BR")
 
 
 def test_nothing_fits():
