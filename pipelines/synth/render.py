@@ -249,7 +249,7 @@ class _PedDrawer:
             cv2.fillPoly(canvas, [np.round(arr * 8).astype(np.int32)], (*[float(c) for c in col], 1.0),
                          lineType=cv2.LINE_AA, shift=3)
 
-        dim = 0.3 if self.night else 1.0
+        dim = 0.24 if self.night else 1.0
         shirt = tuple(c * dim for c in p.shirt)
         pants = tuple(c * dim for c in p.pants)
         skin = tuple(c * dim for c in (190, 150, 120))
@@ -267,7 +267,9 @@ class _PedDrawer:
                  shirt)
             fill([(sx * 0.195, sh - 0.60 + da), (sx * 0.25, sh - 0.61 + da), (sx * 0.245, sh - 0.70 + da),
                   (sx * 0.2, sh - 0.69 + da)], skin)
-        fill([(-0.21, sh), (0.21, sh), (0.19, hip - 0.04), (-0.19, hip - 0.04)], shirt)
+        fill([(-0.13, sh + 0.03), (0.13, sh + 0.03), (0.20, sh + 0.005), (0.225, sh - 0.04), (0.2, sh - 0.25),
+              (0.19, hip - 0.04), (-0.19, hip - 0.04), (-0.2, sh - 0.25), (-0.225, sh - 0.04), (-0.20, sh + 0.005)],
+             shirt)
         fill([(-0.05, sh + 0.005), (0.05, sh + 0.005), (0.045, Hm - 0.20), (-0.045, Hm - 0.20)], skin)
         face_box = None
         if p.toward and p.identity in self.heads:

@@ -68,7 +68,7 @@ def make_geometry(kind: str, width: int, height: int, char_px: float) -> tuple[G
     cap_m = CAP_FRAC * PLATE_H_M
     s_max = char_px / cap_m
     if kind == "portico":
-        horizon_v = -0.12 * height
+        horizon_v = 0.06 * height
         f = 1.25 * width
         # the plate (lane centre +- jitter) must fit across the frame at s_max
         s_fit = 0.95 * (width / 2) / (PLATE_W_M / 2 + 0.22)
@@ -208,13 +208,15 @@ def paint_background(g: Geometry, layout: Layout, rng: np.random.Generator, nigh
         glow = np.zeros((H, W), np.float32)
         for x, y, z in lamps:
             u, v = g.project(x, y, z)
-            r = max(6.0, 2.2 * g.scale(z))
-            cv2.circle(glow, (int(u), int(v)), int(r), 1.0, -1, cv2.LINE_AA)
-            # pool of light on the ground below
+            r = max(2.0, 0.35 * g.scale(z))
+            cv2.circle(glow, (int(u), int(v)), int(3 * r), 0.25, -1, cv2.LINE_AA)
+            cv2.circle(glow, (int(u), int(v)), int(r), 1.2, -1, cv2.LINE_AA)
+            # pool of light on the ground below (a 2.5 m disc seen in perspective)
             gu, gv = g.project(x, 0, z)
-            cv2.ellipse(glow, (int(gu), int(gv)), (int(4 * g.scale(z)), int(max(3, 1.5 * g.scale(z) * 0.35))),
-                        0, 0, 360, 0.35, -1, cv2.LINE_AA)
-        glow = cv2.GaussianBlur(glow, (0, 0), 9)
+            vy = (g.project(x, 0, max(0.5, z - 2.5))[1] - g.project(x, 0, z + 2.5)[1]) / 2
+            cv2.ellipse(glow, (int(gu), int(gv)), (int(2.5 * g.scale(z)), int(max(2, vy))), 0, 0, 360, 0.22, -1,
+                        cv2.LINE_AA)
+        glow = cv2.GaussianBlur(glow, (0, 0), 6)
         img += glow[..., None] * np.array([150, 130, 90], np.float32)
     return np.clip(img, 0, 255).astype(np.uint8), lamps
 

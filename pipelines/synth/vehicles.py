@@ -102,6 +102,8 @@ def build_sprite(spec: VehicleSpec, scale: float, night: bool = False) -> Vehicl
     light = tuple(int(min(255, c * 1.12 + 12)) for c in body) + (255,)
     P = lambda pts: _poly(pts, span, top, s)  # noqa: E731
 
+    # dark underside between the tyres (the car's own shadow on the road)
+    _fill(img, P([(-w2 + 0.05, 0.0), (w2 - 0.05, 0.0), (w2 - 0.05, 0.24), (-w2 + 0.05, 0.24)]), (14, 14, 16, 235))
     # tyres
     for sx in (-1, 1):
         x0 = sx * (w2 - 0.06)
