@@ -47,7 +47,6 @@ class LineText:
     text: str  # decoded characters as the model emitted them (may hold ' ', '-', ...)
     probs: np.ndarray  # (len(text),) probability of each emitted character
     alnum_probs: np.ndarray  # (len(text), 36) probability of each of ALNUM at that character
-    positions: np.ndarray  # (len(text),) time step (x position, 0..1 of the line) of each character
 
     @property
     def score(self) -> float:
@@ -129,22 +128,19 @@ class OcrEngine:
             with self._lock:
                 probs = rec.session(x)
             for j, i in enumerate(idx):
-                width = crops[i].shape[1] / max(crops[i].shape[0], 1)
-                out[i] = self._decode(probs[j], valid_frac=min(1.0, width / ratio))
+                out[i] = self._decode(probs[j])
         return [o for o in out if o is not None]
 
-    def _decode(self, p: np.ndarray, valid_frac: float) -> LineText:
+    def _decode(self, p: np.ndarray) -> LineText:
         """CTC greedy decode keeping, per emitted character, its best time step's distribution."""
         idx = p.argmax(axis=1)
-        chars, probs, rows, pos = [], [], [], []
+        chars, probs, rows = [], [], []
         prev = -1
-        t_len = len(idx)
         for t, k in enumerate(idx):
             if k != prev and k != 0:
                 chars.append(self._charset[k])
                 probs.append(p[t, k])
                 rows.append(t)
-                pos.append(t)
             elif k == prev and k != 0 and p[t, k] > probs[-1]:
                 probs[-1] = p[t, k]
                 rows[-1] = t
@@ -154,8 +150,7 @@ class OcrEngine:
             alnum = sel[:, self._alnum_idx] + sel[:, self._alnum_lower] * self._alnum_is_letter
         else:
             alnum = np.zeros((0, len(ALNUM)), np.float32)
-        positions = np.asarray(pos, np.float32) / max(t_len * valid_frac, 1.0)
-        return LineText("".join(chars), np.asarray(probs, np.float32), alnum, positions)
+        return LineText("".join(chars), np.asarray(probs, np.float32), alnum)
 
 
 @functools.cache
