@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .formats import ALNUM, DIGITS, LETTERS, PlateFormat, get_format, normalize, parse_pattern
-from .words import COUNTRY_CODES, DROP_WORDS
+from .words import COUNTRY_CODES, DROP_WORDS, PLATE_WORDS
 
 LOOSE_PRIOR_MIXED = 0.6  # loose match with letters and digits
 LOOSE_PRIOR_PLAIN = 0.35  # loose match of only letters or only digits
@@ -142,15 +142,20 @@ def _variants(seq: CharSeq) -> list[tuple[list[int], float]]:
     char_p = np.clip(seq.alt.sum(axis=1), 0.0, 1.0) if n else np.zeros(0)
     tok_texts = seq.token_texts()
     n_tok = len(tok_texts)
-    # token-level: drop caption words and makes anywhere, country codes at the ends
-    drop_free = {t for t, s in enumerate(tok_texts) if s in DROP_WORDS}
-    bases: list[tuple[set[int], float]] = [(drop_free, 1.0)]
+    # token-level: drop caption words (MERCOSUR, country names) anywhere; makes and models
+    # anywhere too, but also try keeping those (a short one like GTI can be a legacy plate's
+    # letters); country codes at the ends, at a cost
+    captions = {t for t, s in enumerate(tok_texts) if s in PLATE_WORDS}
+    words = {t for t, s in enumerate(tok_texts) if s in DROP_WORDS}
+    bases: list[tuple[set[int], float]] = [(words, 1.0)]
+    if words != captions:
+        bases.append((captions, 1.0))
     if n_tok > 1:
         for end in (0, n_tok - 1):
             if tok_texts[end] in COUNTRY_CODES:
-                bases.append((drop_free | {end}, COUNTRY_CODE_COST))
+                bases.append((words | {end}, COUNTRY_CODE_COST))
         if n_tok > 2 and tok_texts[0] in COUNTRY_CODES and tok_texts[-1] in COUNTRY_CODES:
-            bases.append((drop_free | {0, n_tok - 1}, COUNTRY_CODE_COST**2))
+            bases.append((words | {0, n_tok - 1}, COUNTRY_CODE_COST**2))
     out: dict[tuple[int, ...], float] = {}
     for dropped, cost in bases:
         keep = [i for i in range(n) if seq.tokens[i] not in dropped]

@@ -66,6 +66,11 @@ def test_mercosur_caption_words_are_dropped():
     assert rank_candidates(seq, ["AR", "generic"])[0].text == "AB123CD"
     seq = line(chars("BRASIL") + [" "] + chars("ABC1D23"))
     assert rank_candidates(seq, ["BR"])[0].text == "ABC1D23"
+    # a make's badge next to the number is dropped; the same letters as the number's own group stay
+    seq = line(chars("RENAULT") + [" "] + chars("ABC1234"))
+    assert rank_candidates(seq, ["UY"])[0].text == "ABC1234"
+    seq = line(chars("GTI") + [" "] + chars("123"))
+    assert rank_candidates(seq, ["AR"])[0].text == "GTI123"
 
 
 def test_country_code_token_dropped_when_the_rest_fits_better():
