@@ -26,7 +26,7 @@ class DemoOptions:
 
 def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
     from pipelines.cameras import import_camera_rows
-    from pipelines.synth.manifest import generate_city, load_manifest
+    from pipelines.synth import generate_city, load_manifest
 
     home_path = resolve_home(home)
     home_path.mkdir(parents=True, exist_ok=True)
@@ -50,8 +50,7 @@ def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] =
     if city.incidents_csv:
         from pipelines.crime.importer import import_incidents
 
-        res = import_incidents(lh, city.abspath(city.incidents_csv))
-        summary["incidents"] = getattr(res, "written", None) if not isinstance(res, dict) else res.get("written")
+        import_incidents(lh, city.abspath(city.incidents_csv))
     summary["incidents"] = lh.count("incidents")
 
     failed: list[str] = []
