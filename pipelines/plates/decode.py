@@ -1,14 +1,17 @@
 """Turn recognised characters with probabilities into ranked plate candidates.
 
-A line's characters (:class:`CharSeq`) are matched against every pattern of the allowed formats.
-For a strict pattern each position takes the most probable character of the class it requires
-(so an ``O`` read where a digit must be becomes ``0`` when ``0`` is the likelier digit there),
-and a candidate's score is the product of its characters' probabilities. Variants of the line
-compete in the same ranking, each at a cost: dropping caption words (free) or a country code token
+A line's characters (:class:`CharSeq`, each with the recogniser's probability for every ``A-Z0-9``)
+are matched against every pattern of the allowed formats. For a strict pattern each position takes
+the most probable character of the class it requires (a ``B`` read where a digit must be becomes
+``8`` if ``8`` is the likeliest digit there); the look-alike pairs ``O``/``0`` and ``I``/``1`` count
+as one glyph whose class the pattern decides. A candidate's score is the product of its
+characters' probabilities. Variants of the line compete in the same ranking, each at a cost:
+dropping caption words (``MERCOSUR``, country names: free) and makes/models, a country code token
 at either end, trimming a stray character at an end, or deleting one spurious character inside
-(a bolt or the coat of arms read as a character); the cost of dropping a character grows with the
-probability the recogniser gave it. A loose match (any ``A-Z0-9`` string, for formats that allow
-one) pays a prior, lower for all-letter or all-digit strings. The top-N distinct texts come out.
+(a bolt, a sticker or the coat of arms read as a character); dropping a character costs more the
+surer the recogniser was that something is there. A loose match (any ``A-Z0-9`` string, for formats
+that allow one) pays a prior, lower for all-letter or all-digit strings. The top-N distinct texts
+come out, best first.
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@ resolution (small images upscaled) and its reads join the first pass's.
 
 ``read_crop(crop)``: recognition only, on an image of one plate (one row, or two rows split at
 the emptiest row band).
+
+A read's score is its best candidate's decoding score (product of character probabilities times
+the format prior, :mod:`pipelines.plates.decode`) times priors on where it was found: plate-like
+proportions, dark characters on a light surface (signs and badges are mostly the reverse), not a
+caption next to bigger text, and height relative to the tallest candidate text in the image.
+Reads below ``min_score`` are dropped; overlapping reads keep the best.
 """
 
 from __future__ import annotations
