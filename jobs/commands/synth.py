@@ -64,6 +64,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         "identities": len(m.identities),
         "incidents_csv": str(m.abspath(m.incidents_csv)) if m.incidents_csv else None,
         "seconds": round(time.perf_counter() - t0, 2),
+        "notes": m.notes,
     }
     if out.json_mode:
         out.record(rec)

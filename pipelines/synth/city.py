@@ -199,17 +199,18 @@ def generate_city(
     return manifest
 
 
-_BANK = None
+_BANKS: dict[str, object] = {}
 
 
 def _face_bank():
-    """The face bank, loaded once per process (photo decoding and MTCNN take a few seconds)."""
-    global _BANK
-    if _BANK is None:
-        from pipelines.synth.faces import load_face_bank
+    """The face bank of the current shared-data location, loaded once per process."""
+    from pipelines.shared_data import shared_data_dir
+    from pipelines.synth.faces import load_face_bank
 
-        _BANK = load_face_bank()
-    return _BANK
+    key = str(shared_data_dir())
+    if key not in _BANKS:
+        _BANKS[key] = load_face_bank()
+    return _BANKS[key]
 
 
 def _render_all(jobs: list, progress: bool, workers: int | None) -> list:

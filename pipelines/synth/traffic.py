@@ -314,7 +314,7 @@ def _pedestrians(plan: CameraPlan, D: float, identities: list[str], rng: np.rand
 def _ped_conflict(a: PedAgent, b: PedAgent) -> bool:
     """Two pedestrians in one file (same direction, less than a shoulder width apart) get closer
     than 1.2 m while both are on screen."""
-    if abs(a.x - b.x) >= 0.5 or a.toward != b.toward:
+    if abs(a.x - b.x) >= 0.5 or a.toward != b.toward or abs(a.t_ref - b.t_ref) > 2 * (Z_FAR_P - Z_GONE_P) / 1.1:
         return False
     ts = np.linspace(min(a.t_ref, b.t_ref) - 25, max(a.t_ref, b.t_ref) + 25, 101)
     za = np.array([a.z_at(t) for t in ts])

@@ -234,3 +234,15 @@ def test_face_passes_contain_a_face(tiny_city, shared_data):
             found += best >= 0.4
     print(f"faces found at their manifest box: {found}/{len(day)}")
     assert found / len(day) >= 0.9
+
+
+def test_without_face_photos_there_are_no_face_passes(tmp_path, monkeypatch):
+    from pipelines.synth import generate_city
+
+    empty = tmp_path / "no_shared"
+    empty.mkdir()
+    monkeypatch.setenv("PESQUISA_SHARED_DATA", str(empty))
+    m = generate_city(tmp_path / "city", cameras=2, minutes=0.04, seed=2, incidents=0, progress=False)
+    assert m.face_passes == [] and m.identities == {}
+    assert any("no face photos" in n for n in m.notes)
+    assert m.plate_passes
