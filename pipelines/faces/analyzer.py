@@ -131,13 +131,23 @@ class FaceAnalyzer:
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, im in enumerate(images):
             groups[im.shape].append(i)
-        for idx in groups.values():
+        for shape, idx in groups.items():
+            if min(shape[:2]) < self.min_face_px:  # smaller than the smallest face: MTCNN has no scale
+                for i in idx:
+                    out[i] = _as_arrays(None, None, None)
+                continue
             for start in range(0, len(idx), self.batch_size):
                 chunk = idx[start : start + self.batch_size]
-                with torch.inference_mode():
-                    boxes, probs, points = self._mtcnn.detect(
-                        np.stack([images[i] for i in chunk]), landmarks=True
-                    )
+                try:
+                    with torch.inference_mode():
+                        boxes, probs, points = self._mtcnn.detect(
+                            np.stack([images[i] for i in chunk]), landmarks=True
+                        )
+                except (RuntimeError, ValueError) as e:
+                    # facenet-pytorch concatenates an empty candidate list when a stage keeps no box
+                    if "non-empty list" not in str(e):
+                        raise
+                    boxes = probs = points = [None] * len(chunk)
                 for j, i in enumerate(chunk):
                     out[i] = _as_arrays(boxes[j], probs[j], points[j])
         return out  # type: ignore[return-value]

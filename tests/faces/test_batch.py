@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 
 from pipelines.faces import load_image_rgb
 
@@ -62,3 +63,11 @@ def test_cpu_time_per_720p_frame(face_examples, analyzer):
     )
     assert len(faces) == 1
     assert float(np.median(cpu)) < 1.0  # ~0.3 s
+
+
+def test_degenerate_inputs(analyzer):
+    tiny = [np.zeros((h, w, 3), np.uint8) for h, w in ((1, 1), (10, 10), (19, 40), (20, 20))]
+    assert analyzer.analyze_batch([*tiny, np.zeros((64, 64), np.uint8)]) == [[]] * 5
+    assert analyzer.probe(np.zeros((10, 10, 3), np.uint8)) is None
+    with pytest.raises(ValueError, match="shape"):
+        analyzer.analyze(np.zeros((0, 5, 3), np.uint8))
