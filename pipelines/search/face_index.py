@@ -5,13 +5,16 @@ index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row 
 sighting id, time, camera, agency, source, offset, quality, the data file it came from).
 
 - **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
-  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``ivf`` (``IndexIVFFlat``,
-  nlist ~ 4 sqrt(n), ``nprobe`` from ``PESQUISA_FACE_NPROBE``, default 24) or, with
-  ``PESQUISA_FACE_INDEX_KIND=hnsw``, ``IndexHNSWFlat``.
-- **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet, removes
-  the ids of files gone from the table (deletes, retention, re-processing, compaction), and
-  rebuilds when the kind must change or the IVF grew 4x past its training set.
-  :meth:`FaceIndex.rebuild` starts over from the table.
+  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``hnsw`` (default:
+  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``PESQUISA_FACE_EF_SEARCH``, default 64) or, with
+  ``PESQUISA_FACE_INDEX_KIND=ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``PESQUISA_FACE_NPROBE``,
+  default 24). HNSW gives the better recall per query time one query at a time (see
+  benchmarks/results/search_faces.md).
+- **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet and drops
+  the rows of files gone from the table (deletes, retention, re-processing, compaction): removed
+  from flat/IVF indexes, tombstoned in HNSW graphs (skipped at search; the graph is rebuilt when a
+  fifth of it is tombstones). It rebuilds when the kind must change or an IVF grew 4x past its
+  training set. :meth:`FaceIndex.rebuild` starts over from the table.
 - **Device.** FAISS GPU (``faiss.get_num_gpus() > 0``) serves unfiltered searches; CPU otherwise
   and for filtered ones.
 - **Score.** FAISS returns squared L2; a hit's ``distance`` is the L2 distance between the dlib
@@ -57,7 +60,11 @@ EXACT_FILTER_MAX = 200_000
 #: IVF k-means training points per list
 TRAIN_PER_LIST = 64
 #: the last loaded index per index directory, shared by FaceIndex instances of this process
-_PROCESS_CACHE: dict[str, tuple[str, Any, pa.Table]] = {}
+_PROCESS_CACHE: dict[str, tuple[str, Any, pa.Table, np.ndarray]] = {}
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 64
+#: rebuild an HNSW graph when this share of its nodes are tombstones
+DEAD_FRACTION_REBUILD = 0.2
 
 
 def _env_int(name: str, default: int) -> int:
@@ -79,17 +86,19 @@ class FaceIndex:
         exact_below: int | None = None,
         kind: str | None = None,
         nprobe: int | None = None,
+        ef_search: int | None = None,
         use_gpu: bool | None = None,
     ):
         self.lh = lh
         self.root = Path(root) if root is not None else index_dir(lh, "faces")
         self.exact_below = exact_below if exact_below is not None else _env_int("PESQUISA_FACE_INDEX_EXACT_BELOW", 100_000)
-        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "ivf").lower()
+        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "hnsw").lower()
         if self.ann_kind not in ("ivf", "hnsw"):
             raise ValueError(f"approximate index kind must be ivf or hnsw, got {self.ann_kind!r}")
         self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
+        self.ef_search = ef_search if ef_search is not None else _env_int("PESQUISA_FACE_EF_SEARCH", 64)
         self.use_gpu = use_gpu
-        self._loaded: tuple[str, Any, pa.Table] | None = None
+        self._loaded: tuple[str, Any, pa.Table, np.ndarray] | None = None
         self._gpu_index: tuple[str, Any] | None = None
 
     @classmethod
@@ -128,6 +137,7 @@ class FaceIndex:
             "table_version": m["table_version"],
             "kind": m["kind"],
             "vectors": m["ntotal"],
+            "tombstones": m.get("dead", 0),
             "files": len(m["files"]),
             "updated_at": m["updated_at"],
             "gpu": self._gpu_wanted(),
@@ -175,32 +185,37 @@ class FaceIndex:
                 index = faiss.read_index(str(self.root / m["index_file"]))
                 meta = pq.read_table(self.root / m["meta_file"])
                 action = "updated"
+            dead = self._dead(m) if index is not None else np.zeros(0, np.int64)
             gone = [p for p in m["files"] if p not in snap.rows]
             if gone and index is not None:
                 gone_nos = pa.array([m["files"][p] for p in gone], pa.int32())
                 drop = pc.is_in(meta["file_no"], value_set=gone_nos)
                 ids = meta.filter(drop)["id"].to_numpy().astype(np.int64)
-                if len(ids) and m["kind"] == "hnsw":  # HNSW cannot remove ids: start over
-                    index, meta, m, action = None, _empty_meta(), self._empty_manifest(), "rebuilt"
-                else:
-                    if len(ids):
+                if len(ids):
+                    if m["kind"] == "hnsw":  # HNSW cannot remove: tombstones, skipped at search
+                        dead = np.union1d(dead, ids)
+                    else:
                         _remove(index, m["kind"], ids)
-                    meta = meta.filter(pc.invert(drop))
-                    for p in gone:
-                        del m["files"][p]
+                meta = meta.filter(pc.invert(drop))
+                for p in gone:
+                    del m["files"][p]
             new = [p for p in snap.rows if p not in m["files"]]
             for p in new:
                 m["files"][p] = m["next_file_no"]
                 m["next_file_no"] += 1
             vecs, rows = self._read(snap, new, m)
-            total = (0 if index is None else index.ntotal) + len(vecs)
+            total = meta.num_rows + len(vecs)
             want = "flat" if total < self.exact_below else self.ann_kind
-            if index is not None and (want != m["kind"] or (m["kind"] == "ivf" and total > 4 * max(m["trained_on"], 1))):
-                # change of kind, or the IVF outgrew its training: rebuild from everything
+            if index is not None and (
+                want != m["kind"]
+                or (m["kind"] == "ivf" and total > 4 * max(m["trained_on"], 1))
+                or len(dead) > DEAD_FRACTION_REBUILD * max(index.ntotal, 1)
+            ):
+                # change of kind, the IVF outgrew its training, or too many tombstones: rebuild
                 old_vecs = _reconstruct(index, meta["id"].to_numpy().astype(np.int64))
                 vecs = np.vstack([old_vecs, vecs]) if len(vecs) else old_vecs
                 rows = pa.concat_tables([meta.drop_columns(["id"]), rows]) if rows.num_rows else meta.drop_columns(["id"])
-                index, meta, m["next_id"] = None, _empty_meta(), 0
+                index, meta, m["next_id"], dead = None, _empty_meta(), 0, np.zeros(0, np.int64)
                 action = "rebuilt" if action == "updated" else action
             if index is None:
                 index, m["kind"], m["trained_on"] = self._new_index(vecs, want)
@@ -214,7 +229,12 @@ class FaceIndex:
             m["index_file"], m["meta_file"] = f"index-{seq:06d}.faiss", f"meta-{seq:06d}.parquet"
             faiss.write_index(index, str(self.root / m["index_file"]))
             pq.write_table(meta, self.root / m["meta_file"])
-            m["ntotal"] = int(index.ntotal)
+            m["dead_file"] = None
+            if len(dead):
+                m["dead_file"] = f"dead-{seq:06d}.npy"
+                np.save(self.root / m["dead_file"], dead)
+            m["dead"] = int(len(dead))
+            m["ntotal"] = int(meta.num_rows)
             m["table_version"] = snap.version
             m["updated_at"] = dt.datetime.now(dt.UTC).isoformat()
             tmp = self.manifest_path.with_suffix(".json.tmp")
@@ -235,6 +255,12 @@ class FaceIndex:
 
     def rebuild(self) -> dict[str, Any]:
         return self.update(rebuild=True)
+
+    def _dead(self, m: dict[str, Any]) -> np.ndarray:
+        """Ids still in an HNSW graph whose rows are gone (tombstones)."""
+        if not m.get("dead_file"):
+            return np.zeros(0, np.int64)
+        return np.load(self.root / m["dead_file"])
 
     def _empty_manifest(self) -> dict[str, Any]:
         return {
@@ -285,8 +311,8 @@ class FaceIndex:
         if kind == "flat" or n == 0:
             return faiss.IndexIDMap2(faiss.IndexFlatL2(DIM)), "flat", n
         if kind == "hnsw":
-            h = faiss.IndexHNSWFlat(DIM, 32)
-            h.hnsw.efConstruction = 80
+            h = faiss.IndexHNSWFlat(DIM, HNSW_M)
+            h.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
             return faiss.IndexIDMap2(h), "hnsw", n
         nlist = int(min(65536, max(64, 2 ** round(math.log2(4 * math.sqrt(n))))))
         nlist = min(nlist, max(1, n // 39))  # FAISS wants >= 39 training points per list
@@ -302,9 +328,9 @@ class FaceIndex:
         return ivf, "ivf", n
 
     def _cleanup(self, m: dict[str, Any]) -> None:
-        keep = {m["index_file"], m["meta_file"]}
+        keep = {m["index_file"], m["meta_file"], m.get("dead_file")}
         for p in self.root.iterdir():
-            if p.name.startswith(("index-", "meta-")) and p.name not in keep:
+            if p.name.startswith(("index-", "meta-", "dead-")) and p.name not in keep:
                 with contextlib.suppress(FileNotFoundError):
                     p.unlink()
 
@@ -324,10 +350,12 @@ class FaceIndex:
             else:
                 index = faiss.read_index(str(self.root / m["index_file"]))
                 meta = pq.read_table(self.root / m["meta_file"])
-                self._loaded = (m["index_file"], index, meta)
+                self._loaded = (m["index_file"], index, meta, self._dead(m))
                 _PROCESS_CACHE[key] = self._loaded
             if m["kind"] == "ivf":
                 faiss.extract_index_ivf(self._loaded[1]).nprobe = self.nprobe
+            elif m["kind"] == "hnsw":
+                faiss.downcast_index(self._loaded[1].index).hnsw.efSearch = self.ef_search
         return m, self._loaded[1], self._loaded[2]
 
     def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None) -> list[dict[str, Any]]:
@@ -348,13 +376,19 @@ class FaceIndex:
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
         if q.shape[1] != DIM:
             raise ValueError(f"embedding has {q.shape[1]} dimensions, the index {DIM}")
-        if index.ntotal == 0 or k <= 0:
+        if meta.num_rows == 0 or k <= 0:
             return []
         restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None)
         ids_all = meta["id"].to_numpy()
         if not restricted:
-            kk = min(k, index.ntotal)
-            dists, ids = self._index_for_search(m, index).search(q, kk)
+            kk = min(k, meta.num_rows)
+            dead = self._loaded[3] if self._loaded is not None else np.zeros(0, np.int64)
+            with _single_thread(m["kind"] != "flat"):
+                if len(dead):  # HNSW tombstones
+                    params = faiss.SearchParameters(sel=faiss.IDSelectorNot(faiss.IDSelectorBatch(dead)))
+                    dists, ids = index.search(q, kk, params=params)
+                else:
+                    dists, ids = self._index_for_search(m, index).search(q, kk)
         else:
             if flt.nothing:
                 return []
@@ -375,12 +409,14 @@ class FaceIndex:
                     ids = np.where(pos >= 0, allowed[np.clip(pos, 0, None)], -1)
             elif m["kind"] == "ivf":
                 params = faiss.SearchParametersIVF(sel=faiss.IDSelectorBatch(allowed), nprobe=self.nprobe)
-                dists, ids = index.search(q, kk, params=params)
+                with _single_thread(True):
+                    dists, ids = index.search(q, kk, params=params)
             else:  # hnsw: widen k until enough allowed ids come back
                 allowed_set = set(allowed.tolist())
                 want = kk * 4
                 while True:
-                    dists, ids = index.search(q, min(want, index.ntotal))
+                    with _single_thread(True):
+                        dists, ids = index.search(q, min(want, index.ntotal))
                     keep = np.array([i in allowed_set for i in ids[0]])
                     if keep.sum() >= kk or want >= index.ntotal:
                         dists, ids = dists[:, keep][:, :kk], ids[:, keep][:, :kk]
@@ -418,6 +454,24 @@ class FaceIndex:
         return self._gpu_index[1]
 
 
+@contextlib.contextmanager
+def _single_thread(on: bool) -> Iterator[None]:
+    """One OpenMP thread for a single approximate query: graph walks and a few inverted lists do not
+    parallelize, and thread hand-offs cost more than the search (7 ms vs 0.7 ms for HNSW on a busy
+    2-core machine). Exact scans keep every thread."""
+    if not on:
+        yield
+        return
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 def _empty_meta() -> pa.Table:
     from lakehouse.specs import FACE_SIGHTINGS
 
@@ -446,7 +500,7 @@ def _reconstruct(index: Any, ids: np.ndarray) -> np.ndarray:
 def _next_seq(root: Path) -> int:
     seqs = [0]
     for p in root.iterdir():
-        for prefix in ("index-", "meta-"):
+        for prefix in ("index-", "meta-", "dead-"):
             if p.name.startswith(prefix):
                 with contextlib.suppress(ValueError):
                     seqs.append(int(p.name[len(prefix):].split(".")[0]) + 1)

@@ -81,17 +81,18 @@ def test_build_update_delete_rebuild(lakehouse):
     assert len(list(idx.root.glob("index-*.faiss"))) == 1  # old versions cleaned up
 
 
-def test_switches_to_ivf_above_threshold_and_filters(lakehouse):
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_switches_to_ann_above_threshold_and_filters(lakehouse, kind):
     lakehouse.append("cameras", CAMERAS)
     centers = RNG.normal(0, 0.3, (40, 128)).astype(np.float32)
     vecs = (centers[np.arange(800) % 40] + RNG.normal(0, 0.02, (800, 128))).astype(np.float32)
     _, rows = sightings(800, "c", vecs=vecs)
     lakehouse.append("face_sightings", rows[:300])
-    idx = FaceIndex(lakehouse, exact_below=500, nprobe=8)
+    idx = FaceIndex(lakehouse, exact_below=500, kind=kind, nprobe=8)
     assert idx.update()["kind"] == "flat"
     lakehouse.append("face_sightings", rows[300:])
     s = idx.update()
-    assert s["kind"] == "ivf" and s["vectors"] == 800 and s["action"] == "rebuilt"
+    assert s["kind"] == kind and s["vectors"] == 800 and s["action"] == "rebuilt"
     exact = FaceIndex(lakehouse, root=idx.root.parent / "faces_exact", exact_below=10**9)
     exact.update()
     recall = []
@@ -107,6 +108,26 @@ def test_switches_to_ivf_above_threshold_and_filters(lakehouse):
     hits = idx.search(vecs[150], 5, RowFilter(cameras=frozenset({"p1"})))
     assert len(hits) == 5 and {h["camera_id"] for h in hits} == {"p1"}
     assert idx.search(vecs[150], 5, RowFilter(cameras=frozenset())) == []
+
+
+def test_hnsw_deletes_are_tombstones_until_rebuild(lakehouse):
+    vecs, rows = sightings(600, "h")
+    for i in range(0, 600, 100):  # six files
+        lakehouse.append("face_sightings", rows[i:i + 100])
+    idx = FaceIndex(lakehouse, exact_below=100, kind="hnsw")
+    assert idx.update()["kind"] == "hnsw"
+    lakehouse.table("face_sightings").delete("sighting_id = 'h5'")
+    s = idx.update()
+    assert s["vectors"] == 599 and s["action"] == "updated" and idx.status()["tombstones"] >= 1
+    assert "h5" not in {h["sighting_id"] for h in idx.search(vecs[5], 5)}
+    assert idx.search(vecs[6], 1)[0]["sighting_id"] == "h6"
+    lakehouse.table("face_sightings").delete("sighting_id >= 'h3'")  # most rows: the graph is rebuilt
+    s = idx.update()
+    assert s["action"] == "rebuilt" and idx.status()["tombstones"] == 0
+    left = {r["sighting_id"] for r in rows if r["sighting_id"] < "h3"}
+    assert s["vectors"] == len(left) == 223
+    found = {h["sighting_id"] for h in idx.search(vecs[1], 300)}
+    assert found <= left and len(found) >= 0.95 * len(left)  # HNSW is approximate even at k ~ n
 
 
 def test_search_by_embedding_is_audited_and_scoped(lakehouse, ctx):
