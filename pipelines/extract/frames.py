@@ -17,6 +17,11 @@ Box = tuple[float, float, float, float]
 
 JPEG_QUALITY = 90
 PLATE_CROP_MARGIN = 0.15  # of the plate box's size, on each side
+#: smallest face MTCNN looks for in video frames (a face under ~40 px scores under the quality floor
+#: and its pass grows past 40 px when the person walks by); stills look for faces down to 20 px.
+VIDEO_MIN_FACE_PX = 40
+STILL_MIN_FACE_PX = 20
+STILL_FACE_MAX_SIDE = 1600  # large photos are searched for faces on a copy this size (MTCNN cost)
 
 
 @dataclass
@@ -24,7 +29,9 @@ class FrameTask:
     seq: int  # sampled-frame sequence number in the source
     image: np.ndarray  # RGB uint8
     regions: list[Box] | None = None  # None: the whole frame
-    still: bool = False  # a still photo (not a video frame): the reader may try harder
+    still: bool = False  # a still photo (not a video frame): the models may try harder
+    faces: bool = True  # run the face analyzer on this frame
+    plates: bool = True  # run the plate reader on this frame
 
 
 @dataclass
@@ -52,6 +59,18 @@ def _crop(image: np.ndarray, box: Box, margin: float = 0.0) -> tuple[np.ndarray,
     return image[y1:y2, x1:x2], x1, y1
 
 
+def _fit(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``image`` scaled down to ``max_side`` (and the scale), or itself when it is small enough."""
+    side = max(image.shape[:2])
+    if side <= max_side:
+        return image, 1.0
+    import cv2
+
+    k = max_side / side
+    size = (max(1, round(image.shape[1] * k)), max(1, round(image.shape[0] * k)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), k
+
+
 def _shift(b: tuple[float, ...], dx: float, dy: float) -> Box:
     return (float(b[0]) + dx, float(b[1]) + dy, float(b[2]) + dx, float(b[3]) + dy)
 
@@ -65,15 +84,13 @@ class FrameProcessor:
         self.top_n = top_n
         self.default_formats = list(default_formats) if default_formats else None
         self._readers: dict[tuple[tuple[str, ...] | None, bool], Any] = {}
-        self.face_analyzer = None
+        self._analyzers: dict[bool, Any] = {}
         self.plates_on = plates
         self.faces_on = faces
+        # load the models now (one load per process; readers and analyzers share the weights)
         if plates:
-            self.reader(None, still=False)  # load the OCR engine now (one model load per process)
-        if faces:
-            from pipelines.faces import FaceAnalyzer
-
-            self.face_analyzer = FaceAnalyzer(device=device)
+            self.reader(None, still=False)
+        self.face_analyzer = self.analyzer(still=False) if faces else None
 
     def reader(self, formats: list[str] | None, still: bool):  # noqa: ANN201 - PlateReader
         """The plate reader for a format list. Video frames skip the reader's high-resolution second
@@ -87,6 +104,15 @@ class FrameProcessor:
                 device=self.device, top_n=self.top_n, second_pass=still,
             )
         return self._readers[key]
+
+    def analyzer(self, still: bool):  # noqa: ANN201 - FaceAnalyzer
+        """The face analyzer for video frames (faces from :data:`VIDEO_MIN_FACE_PX`) or stills."""
+        from pipelines.faces import FaceAnalyzer
+
+        if still not in self._analyzers:
+            self._analyzers[still] = FaceAnalyzer(
+                device=self.device, min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX)
+        return self._analyzers[still]
 
     @property
     def quality_floor(self) -> float:
@@ -114,15 +140,23 @@ class FrameProcessor:
                         pieces.append((i, np.ascontiguousarray(crop), dx, dy))
         if self.plates_on:
             for i, crop, dx, dy in pieces:
+                if not tasks[i].plates:
+                    continue
                 reader = self.reader(formats, still=tasks[i].still)
                 for r in reader.read(crop):
                     bbox = _shift(r.bbox, dx, dy)
                     results[i].plates.append(self._plate(tasks[i].image, r, bbox))
-        if self.faces_on and self.face_analyzer is not None and pieces:
-            found = self.face_analyzer.analyze_batch([p[1] for p in pieces])
-            for (i, _crop_img, dx, dy), faces in zip(pieces, found, strict=True):
-                for f in faces:
-                    results[i].faces.append(self._face(f, _shift(f.bbox, dx, dy)))
+        if self.faces_on:
+            for still in (False, True):
+                todo = [p for p in pieces if tasks[p[0]].faces and tasks[p[0]].still == still]
+                if not todo:
+                    continue
+                scaled = [_fit(p[1], STILL_FACE_MAX_SIDE) if still else (p[1], 1.0) for p in todo]
+                found = self.analyzer(still).analyze_batch([im for im, _ in scaled])
+                for (i, _img, dx, dy), (_, k), faces in zip(todo, scaled, found, strict=True):
+                    for f in faces:
+                        box = tuple(v / k for v in f.bbox)
+                        results[i].faces.append(self._face(f, _shift(box, dx, dy)))
         spent = (time.perf_counter() - t0) / max(len(tasks), 1)
         for r in results:
             r.seconds = spent

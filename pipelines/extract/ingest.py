@@ -148,6 +148,18 @@ def camera_settings(lh: Lakehouse, camera_id: str, agency: str | None = None) ->
     return CameraSettings(camera_id, agency or DEFAULT_AGENCY, "street", None, False)
 
 
+def plate_formats(cam: CameraSettings) -> list[str] | None:
+    """The camera's own plate format first, then the reader's other country presets: vehicles cross
+    borders (an Argentine car in Asunción), so a camera's format is a preference, not a filter. The
+    catch-all ``generic`` pattern is left out for a camera with a known format (it turns signs and
+    stickers into plates); an unregistered camera gets the reader's defaults, ``generic`` included."""
+    if not cam.plate_format:
+        return None
+    from pipelines.plates import DEFAULT_FORMATS
+
+    return [cam.plate_format] + [f for f in DEFAULT_FORMATS if f not in (cam.plate_format, "generic")]
+
+
 def _succeeded_ids(lh: Lakehouse, model_version: str, ids: Sequence[str]) -> set[str]:
     import polars as pl
 
@@ -302,7 +314,7 @@ def ingest_paths(
     fps = float(sample_fps) if sample_fps else SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS)
     if fps <= 0:
         raise ValueError("sample_fps must be > 0")
-    opts = RunOptions(sample_fps=fps, gating=gating, formats=[cam.plate_format] if cam.plate_format else None)
+    opts = RunOptions(sample_fps=fps, gating=gating, formats=plate_formats(cam))
     report = IngestReport(model_version=version, camera_id=camera_id)
 
     sources, problems = discover(paths)
@@ -457,7 +469,7 @@ def _ingest_stills(lh: Lakehouse, chunk: list[_Outcome], cam: CameraSettings, ve
         plates = [Track(k, [plate_observation(0, 0.0, p)]) for k, p in enumerate(r.plates)]
         faces = [Track(k, [face_observation(0, 0.0, f)]) for k, f in enumerate(r.faces)]
         # a still is one frame: every read is its own pass; keep the reader's own score threshold
-        _rows(o, cam, version, plates, faces, executor.quality_floor, PlateFilter(min_best_score=0.0))
+        _rows(o, cam, version, plates, faces, executor.quality_floor, PlateFilter(min_best_score=0.0, min_single_score=0.0))
         o.status = "succeeded"
     for o in chunk:
         if o.start is None:

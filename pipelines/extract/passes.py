@@ -81,19 +81,15 @@ def plate_observation(seq: int, t: float, read: dict[str, Any]) -> Observation:
 
 @dataclass
 class PlateFilter:
-    """Which plate tracks become rows (isolated weak reads are usually signs or partial text)."""
+    """Which plate tracks become rows: weak reads that never firm up are signs, reflections or
+    partial text, not plates."""
 
-    min_best_score: float = 0.6  # a track needs one read at least this good ...
-    min_reads_if_weaker: int = 3  # ... or this many reads
-    min_share: float = 0.0  # share of the track's vote the winning text must hold
+    min_best_score: float = 0.5  # a track needs one read at least this good ...
+    min_single_score: float = 0.7  # ... and a track of one read a better one
 
     def keep(self, track: Track) -> bool:
         best = max(float(o.data["score"]) for o in track.obs)
-        if best < self.min_best_score and len(track) < self.min_reads_if_weaker:
-            return False
-        votes = track.state.get("votes") or {}
-        total = sum(votes.values()) or 1.0
-        return max(votes.values(), default=0.0) / total >= self.min_share
+        return best >= (self.min_single_score if len(track) == 1 else self.min_best_score)
 
 
 def plate_row(track: Track, ctx: SourceContext, top_n: int = 5) -> dict[str, Any]:

@@ -8,7 +8,8 @@ reader's and the face analyzer's versions. Backfills may write rows under anothe
 
 from __future__ import annotations
 
-#: bump when tracking, voting, gating or row building changes what rows come out
+#: bump when sampling, gating, tracking, voting, detector settings (e.g. the smallest face looked for
+#: in video, pipelines.extract.frames.VIDEO_MIN_FACE_PX) or row building change what rows come out
 PIPELINE_VERSION = "extract-v1"
 
 

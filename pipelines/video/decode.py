@@ -8,9 +8,11 @@ one line naming the reason:
 - ``no video stream``; ``unsupported video codec (...)``;
 - ``corrupt data at 12.4 s (...)`` when the demuxer/decoder raises mid-stream or the decoder
   flags a frame as corrupt (concealed errors; ``max_corrupt_frames`` tolerates some);
-- ``truncated: ...`` when decoding stops short of what the container header declares (frame
-  count for MP4/AVI, duration for MP4/MKV). MPEG-TS carries no length in its header, so a
-  truncated ``.ts`` cannot be told apart from a short one: its decodable part is processed.
+- ``truncated: ...`` when an MP4/MOV file ends inside one of its top-level boxes (checked before
+  decoding: a recording cut mid-write, with or without its ``moov`` index), or when decoding stops
+  short of what the container header declares (frame count for MP4/AVI, duration for MP4/MKV).
+  MPEG-TS carries no length in its header, so a truncated ``.ts`` cannot be told apart from a
+  short one: its decodable part is processed (a partial last frame is flagged corrupt).
 
 The policy is all-or-nothing per source: a file that fails any check yields no rows (callers only
 commit after the iterator finished without raising).
@@ -96,12 +98,53 @@ def _open(path: Path):  # noqa: ANN202 - av container
         raise DecodeError(f"cannot read file: {exc.strerror or exc}") from exc
     if size == 0:
         raise DecodeError("empty file (0 bytes)")
+    if path.suffix.lower() in _MP4_SUFFIXES and (why := mp4_truncation(path)):
+        raise DecodeError(why)
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except av.error.FFmpegError as exc:
         if _looks_like_text(path):
             raise DecodeError("not a video (text data)") from exc
         raise DecodeError(f"not a video or corrupt header ({_msg(exc)})") from exc
+
+
+_MP4_SUFFIXES = (".mp4", ".m4v", ".mov", ".3gp")
+
+
+def mp4_truncation(path: Path) -> str | None:
+    """For an MP4/MOV file (ISO boxes), why it is truncated -- the file ends inside a top-level box
+    (``mdat`` when recording stopped mid-write, or ``moov`` missing altogether) -- else None."""
+    import struct
+
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8 or head[4:8] != b"ftyp":
+                return None  # not an ISO media file (or not one we can walk)
+            pos, seen = 0, []
+            while pos < size:
+                fh.seek(pos)
+                hdr = fh.read(16)
+                if len(hdr) < 8:
+                    return f"truncated: file ends inside a box header at byte {pos}"
+                box, kind = struct.unpack(">I", hdr[:4])[0], hdr[4:8].decode("latin-1")
+                if box == 1:
+                    if len(hdr) < 16:
+                        return f"truncated: file ends inside the {kind!r} box header"
+                    box = struct.unpack(">Q", hdr[8:16])[0]
+                elif box == 0:
+                    box = size - pos  # extends to the end of the file
+                if box < 8:
+                    return None  # not a box structure we understand: let the demuxer decide
+                if pos + box > size:
+                    return (f"truncated: file ends inside the {kind!r} box "
+                            f"({size - pos} of {box} bytes){'' if 'moov' in seen else ', no moov index'}")
+                seen.append(kind)
+                pos += box
+    except OSError:
+        return None
+    return None
 
 
 def _msg(exc: BaseException) -> str:

@@ -42,6 +42,8 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     big = write_clip(d / "big.mp4", frames=100, options={"movflags": "+faststart"})
     data = big.read_bytes()
     (d / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    plain = write_clip(d / "plain.mp4", frames=100).read_bytes()  # moov index at the end
+    (d / "truncated_noindex.mp4").write_bytes(plain[: len(plain) * 2 // 3])
     mkv = write_clip(d / "big.mkv", frames=100).read_bytes()
     (d / "truncated.mkv").write_bytes(mkv[: len(mkv) // 2])
     corrupt = bytearray(data)
@@ -54,7 +56,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     avi = bytearray(write_clip(d / "other.avi", codec="mpeg4").read_bytes())
     head = bytes(avi[:4096]).replace(b"FMP4", b"QQZZ")  # a fourcc no decoder knows
     (d / "unsupported.avi").write_bytes(head + bytes(avi[4096:]))
-    for name in ("truncated.mp4", "truncated.mkv", "corrupt.mp4", "empty.mp4", "notes.mp4", "unsupported.avi"):
+    for name in ("truncated.mp4", "truncated_noindex.mp4", "truncated.mkv", "corrupt.mp4", "empty.mp4", "notes.mp4", "unsupported.avi"):
         out[name] = d / name
     out["audio.mp4"] = _audio_only(d / "audio.mp4")
     return out
