@@ -44,16 +44,17 @@ class Snapshot:
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
+    @cached_property
+    def fragments(self) -> dict[str, pds.Fragment]:
+        return {frag.path: frag for frag in self.dataset.get_fragments()}
+
     def read(self, paths: list[str], columns: list[str], filter: pds.Expression | None = None) -> list[tuple[str, pa.Table]]:
         """Read ``paths`` (a subset of this snapshot's files), one table per file, in order."""
-        wanted = set(paths)
         out = []
-        for frag in self.dataset.get_fragments():
-            if frag.path in wanted:
-                sub = pds.FileSystemDataset([frag], self.dataset.schema, self.dataset.format, self.dataset.filesystem)
-                out.append((frag.path, sub.to_table(columns=columns, filter=filter)))
-        order = {p: i for i, p in enumerate(paths)}
-        out.sort(key=lambda x: order[x[0]])
+        for path in paths:
+            frag = self.fragments[path]
+            sub = pds.FileSystemDataset([frag], self.dataset.schema, self.dataset.format, self.dataset.filesystem)
+            out.append((path, sub.to_table(columns=columns, filter=filter)))
         return out
 
 

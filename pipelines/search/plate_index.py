@@ -396,7 +396,7 @@ class PlateIndex:
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
         sub = np.asarray(keys[cand])
         mat, sl = pm.encode(sub)
-        d = pm.distances(p, mat, sl)
+        d = pm.verify(p, mat, sl)
         ok = d <= p.fuzzy + pm.EPS
         return sub[ok], d[ok]
 

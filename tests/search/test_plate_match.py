@@ -219,3 +219,13 @@ def test_encode_accepts_arrow_strings():
     arr = pa.array(["AB1", "XYZ789"]).to_numpy(zero_copy_only=False)
     mat, lens = pm.encode(arr)
     assert mat.shape == (2, 6) and list(lens) == [3, 6]
+
+
+def test_like_verification_agrees_with_edit_distance():
+    rng = random.Random(8)
+    batch = ["".join(rng.choice(ALNUM) for _ in range(rng.randint(3, 9))) for _ in range(5000)]
+    mat, lens = pm.encode(batch)
+    for pat in ["*2?D", "A*", "?B*", "*AB?", "A?C*1", "??1"]:
+        p = pm.parse_pattern(pat)
+        like = pm.verify(p, mat, lens)
+        assert np.array_equal(np.isfinite(like), pm.distances(p, mat, lens) <= pm.EPS), pat
