@@ -174,6 +174,12 @@ def generate_city(
         for s in r.sightings:
             by_vehicle.setdefault(s["vehicle_id"], []).append({k: v for k, v in s.items() if k != "vehicle_id"})
     convoy_of = {vid: c["convoy_id"] for c in cplan.convoys for vid in c["vehicle_ids"]}
+    for c in cplan.convoys:  # cameras where at least two members were actually seen
+        seen: dict[str, int] = {}
+        for vid in c["vehicle_ids"]:
+            for cam in {s["camera_id"] for s in by_vehicle.get(vid, [])}:
+                seen[cam] = seen.get(cam, 0) + 1
+        c["cameras"] = sorted(cam for cam, k in seen.items() if k >= 2)
     vehicles = []
     for vid, spec in sorted(cplan.vehicles.items()):
         sights = sorted(by_vehicle.get(vid, []), key=lambda s: s["ts"])

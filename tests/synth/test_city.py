@@ -141,6 +141,7 @@ def test_routes_and_convoys_are_plausible(tiny_city):
     assert max(len(c) for c in cams_per_plate.values()) >= 2
     assert m.convoys
     by_id = {v["vehicle_id"]: v for v in m.vehicles}
+    assert any(len(c["cameras"]) >= 2 for c in m.convoys)
     for c in m.convoys:
         assert len(c["vehicle_ids"]) >= 2
         first = by_id[c["vehicle_ids"][0]]["sightings"]
