@@ -54,6 +54,9 @@ class ExtractionWorker:
     def process(self, tasks: list[FrameTask], formats: list[str] | None) -> list[FrameResult]:
         return self.processor.process(tasks, formats)
 
+    def find_overlays(self, image: Any) -> list[tuple[float, float, float, float]]:
+        return self.processor.find_overlays(image) if self.processor.plates_on else []
+
 
 @dataclass(frozen=True)
 class PoolConfig:
@@ -122,6 +125,18 @@ class ActorPool:
         i = min(range(len(self.actors)), key=lambda k: self.load[k])
         self.load[i] += 1
         return self.actors[i].process.remote(tasks, formats), i
+
+    def call(self, method: str, *args: Any, timeout_s: float = BATCH_TIMEOUT_S) -> Any:
+        """Run one actor method synchronously (on the least-loaded actor), with a timeout."""
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError
+
+        i = min(range(len(self.actors)), key=lambda k: self.load[k])
+        try:
+            return ray.get(getattr(self.actors[i], method).remote(*args), timeout=timeout_s)
+        except (RayActorError, GetTimeoutError) as exc:
+            self.broken = True
+            raise PoolError(f"extraction actor failed on {method}: {exc}") from exc
 
     def done(self, actor_index: int) -> None:
         self.load[actor_index] = max(0, self.load[actor_index] - 1)

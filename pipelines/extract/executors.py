@@ -26,6 +26,8 @@ class Executor(Protocol):
 
     def cancel(self) -> None: ...
 
+    def find_overlays(self, image: Any) -> list[tuple[float, float, float, float]]: ...
+
 
 class RayExecutor:
     """Batches on an :class:`ActorPool`; at most ``pool.max_inflight`` in flight (the caller waits
@@ -80,6 +82,9 @@ class RayExecutor:
                 raise PoolError("timed out fetching a batch result") from exc
         return out
 
+    def find_overlays(self, image: Any) -> list[tuple[float, float, float, float]]:
+        return self.pool.call("find_overlays", image)
+
     def cancel(self) -> None:
         import ray
 
@@ -114,6 +119,9 @@ class LocalExecutor:
     def wait(self, timeout_s: float = BATCH_TIMEOUT_S) -> list[tuple[Any, list[FrameResult]]]:
         out, self._done = self._done, []
         return out
+
+    def find_overlays(self, image: Any) -> list[tuple[float, float, float, float]]:
+        return self.processor.find_overlays(image) if self.processor.plates_on else []
 
     def cancel(self) -> None:
         self._done.clear()

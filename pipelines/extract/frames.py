@@ -8,6 +8,7 @@ so a Ray actor can return them cheaply and the driver never needs the frame agai
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,10 @@ PLATE_CROP_MARGIN = 0.15  # of the plate box's size, on each side
 VIDEO_MIN_FACE_PX = 40
 STILL_MIN_FACE_PX = 20
 STILL_FACE_MAX_SIDE = 1600  # large photos are searched for faces on a copy this size (MTCNN cost)
+#: longest side the plate *detector* sees on video frames and regions (recognition still reads the
+#: full-resolution crop). A plate too small to be found at this scale is found a few frames later,
+#: as the vehicle comes closer; stills keep the reader's own resolution and its second pass.
+VIDEO_PLATE_DET_SIDE = 640
 
 
 @dataclass
@@ -32,6 +37,7 @@ class FrameTask:
     still: bool = False  # a still photo (not a video frame): the models may try harder
     faces: bool = True  # run the face analyzer on this frame
     plates: bool = True  # run the plate reader on this frame
+    masks: list[Box] | None = None  # areas hidden from the plate reader (burned-in overlays)
 
 
 @dataclass
@@ -40,6 +46,32 @@ class FrameResult:
     plates: list[dict[str, Any]] = field(default_factory=list)
     faces: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0  # model time spent on this frame's batch share
+
+
+#: burned-in overlays every CCTV recorder draws: a clock (10:31:01) or a date (2026-03-02, 02/03/2026).
+#: A bare "4:32" is not enough (Czech plates read as "1T4:3213").
+_OVERLAY = re.compile(
+    r"(?<![0-9])(?:[01]?\d|2[0-3])\s*[:.]\s*[0-5]\d\s*[:.]\s*[0-5]\d(?![0-9])"
+    r"|(?<![0-9])(?:19|20)\d\d\s*[-/.]\s*[01]?\d\s*[-/.]\s*[0-3]?\d"
+    r"|(?<![0-9])[0-3]?\d\s*[-/.]\s*[01]?\d\s*[-/.]\s*(?:19|20)\d\d(?![0-9])"
+)
+
+
+def is_overlay_text(raw: str) -> bool:
+    """True for recognised text that is a recorder's clock or date overlay, not a plate."""
+    return bool(_OVERLAY.search(raw or ""))
+
+
+def paint_masks(image: np.ndarray, masks: list[Box]) -> np.ndarray:
+    """A copy of ``image`` with each mask box filled with its mean colour (no text left to find)."""
+    out = image.copy()
+    h, w = out.shape[:2]
+    for b in masks:
+        x1, y1 = max(0, int(b[0])), max(0, int(b[1]))
+        x2, y2 = min(w, int(np.ceil(b[2]))), min(h, int(np.ceil(b[3])))
+        if x2 > x1 and y2 > y1:
+            out[y1:y2, x1:x2] = out[y1:y2, x1:x2].reshape(-1, out.shape[2]).mean(axis=0).astype(out.dtype)
+    return out
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
@@ -71,8 +103,33 @@ def _fit(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), k
 
 
+def _dedupe(dets: list[dict[str, Any]], score: str) -> list[dict[str, Any]]:
+    """Drop detections that mostly overlap a better one (the same object seen in two regions)."""
+    from pipelines.extract.tracking import iou
+
+    kept: list[dict[str, Any]] = []
+    for d in sorted(dets, key=lambda d: -d[score]):
+        if all(iou(d["bbox"], k["bbox"]) < 0.5 for k in kept):
+            kept.append(d)
+    return kept
+
+
 def _shift(b: tuple[float, ...], dx: float, dy: float) -> Box:
     return (float(b[0]) + dx, float(b[1]) + dy, float(b[2]) + dx, float(b[3]) + dy)
+
+
+class _DetectAt:
+    """The shared OCR engine, detecting at a fixed longest side (same weights, no second load)."""
+
+    def __init__(self, engine: Any, side: int):
+        self._engine = engine
+        self.det_limit_side = side
+
+    def detect(self, bgr: np.ndarray, limit_side: int | None = None) -> Any:
+        return self._engine.detect(bgr, limit_side=limit_side or self.det_limit_side)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
 
 
 class FrameProcessor:
@@ -96,12 +153,15 @@ class FrameProcessor:
         """The plate reader for a format list. Video frames skip the reader's high-resolution second
         pass (the next frames of the pass give it another chance); stills keep it."""
         from pipelines.plates import PlateReader
+        from pipelines.plates.engine import get_engine
 
         key = (tuple(formats) if formats else None, still)
         if key not in self._readers:
+            engine = get_engine(self.device)  # one OCR model load per process, shared by every reader
             self._readers[key] = PlateReader(
                 formats=list(formats) if formats else self.default_formats,
                 device=self.device, top_n=self.top_n, second_pass=still,
+                engine=engine if still else _DetectAt(engine, VIDEO_PLATE_DET_SIDE),
             )
         return self._readers[key]
 
@@ -113,6 +173,32 @@ class FrameProcessor:
             self._analyzers[still] = FaceAnalyzer(
                 device=self.device, min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX)
         return self._analyzers[still]
+
+    def find_overlays(self, image: np.ndarray) -> list[Box]:
+        """Boxes of burned-in recorder overlays (text lines holding a clock or a date) in a frame.
+
+        Recorders stamp every frame with a clock (often with the camera name and date): text the
+        plate reader would otherwise detect and recognise on every frame, and motion that changes
+        every second. The caller masks these boxes for the rest of the source."""
+        from pipelines.plates.engine import get_engine
+        from pipelines.plates.layout import crop_quad
+
+        engine = get_engine(self.device)
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        quads, _ = engine.detect(bgr)
+        if not len(quads):
+            return []
+        texts = engine.recognize([crop_quad(bgr, q) for q in quads])
+        boxes: list[Box] = []
+        h, w = image.shape[:2]
+        for q, t in zip(quads, texts, strict=True):
+            if not is_overlay_text(t.text):
+                continue
+            x1, y1 = float(q[:, 0].min()), float(q[:, 1].min())
+            x2, y2 = float(q[:, 0].max()), float(q[:, 1].max())
+            pad = 0.3 * (y2 - y1)
+            boxes.append((max(0.0, x1 - pad), max(0.0, y1 - pad), min(float(w), x2 + pad), min(float(h), y2 + pad)))
+        return boxes
 
     @property
     def quality_floor(self) -> float:
@@ -130,20 +216,26 @@ class FrameProcessor:
         results = [FrameResult(t.seq) for t in tasks]
         # (task index, crop, dx, dy) for every region to look at
         pieces: list[tuple[int, np.ndarray, int, int]] = []
+        plate_pieces: list[tuple[int, np.ndarray, int, int]] = []
         for i, task in enumerate(tasks):
+            masked = paint_masks(task.image, task.masks) if task.masks and self.plates_on else task.image
             if task.regions is None:
                 pieces.append((i, task.image, 0, 0))
+                plate_pieces.append((i, masked, 0, 0))
             else:
                 for r in task.regions:
                     crop, dx, dy = _crop(task.image, r)
                     if crop.shape[0] >= 16 and crop.shape[1] >= 16:
                         pieces.append((i, np.ascontiguousarray(crop), dx, dy))
+                        plate_pieces.append((i, np.ascontiguousarray(_crop(masked, r)[0]), dx, dy))
         if self.plates_on:
-            for i, crop, dx, dy in pieces:
+            for i, crop, dx, dy in plate_pieces:
                 if not tasks[i].plates:
                     continue
                 reader = self.reader(formats, still=tasks[i].still)
                 for r in reader.read(crop):
+                    if is_overlay_text(r.raw):
+                        continue
                     bbox = _shift(r.bbox, dx, dy)
                     results[i].plates.append(self._plate(tasks[i].image, r, bbox))
         if self.faces_on:
@@ -157,6 +249,10 @@ class FrameProcessor:
                     for f in faces:
                         box = tuple(v / k for v in f.bbox)
                         results[i].faces.append(self._face(f, _shift(box, dx, dy)))
+        for r, task in zip(results, tasks, strict=True):
+            if task.regions is not None and len(task.regions) > 1:  # overlapping regions: one copy each
+                r.plates = _dedupe(r.plates, "score")
+                r.faces = _dedupe(r.faces, "det_score")
         spent = (time.perf_counter() - t0) / max(len(tasks), 1)
         for r in results:
             r.seconds = spent

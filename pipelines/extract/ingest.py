@@ -149,15 +149,14 @@ def camera_settings(lh: Lakehouse, camera_id: str, agency: str | None = None) ->
 
 
 def plate_formats(cam: CameraSettings) -> list[str] | None:
-    """The camera's own plate format first, then the reader's other country presets: vehicles cross
-    borders (an Argentine car in Asunción), so a camera's format is a preference, not a filter. The
-    catch-all ``generic`` pattern is left out for a camera with a known format (it turns signs and
-    stickers into plates); an unregistered camera gets the reader's defaults, ``generic`` included."""
+    """The camera's own plate format first, then the reader's other presets (``generic`` last):
+    vehicles cross borders (an Argentine car in Asunción), so a camera's format is a preference,
+    not a filter. An unregistered camera gets the reader's defaults."""
     if not cam.plate_format:
         return None
     from pipelines.plates import DEFAULT_FORMATS
 
-    return [cam.plate_format] + [f for f in DEFAULT_FORMATS if f not in (cam.plate_format, "generic")]
+    return [cam.plate_format] + [f for f in DEFAULT_FORMATS if f != cam.plate_format]
 
 
 def _succeeded_ids(lh: Lakehouse, model_version: str, ids: Sequence[str]) -> set[str]:

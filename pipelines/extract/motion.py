@@ -8,8 +8,9 @@ Per sampled frame: blur -> absolute difference against a running-average backgro
   that stand still, e.g. a parked car, are still read);
 - a frame is processed for ``hangover`` sampled frames after motion stops, with the last regions;
 - when most of the frame changes (lighting change, camera shake) the whole frame is processed;
-- regions are padded generously (an object's motion box covers its moving edges, not always its
-  whole extent) and regions that together cover most of the frame become the whole frame.
+- regions are padded (an object's motion box covers its moving edges, not always its whole
+  extent) and regions that together cover most of the frame become the whole frame;
+- ``ignore`` areas (burned-in clock overlays that change every second) never count as motion.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class MotionConfig:
     threshold: int = 20  # gray-level difference that counts as change
     alpha: float = 0.35  # background running-average weight of the new frame
     min_area: float = 0.0008  # smallest moving blob, as a share of the frame
-    pad: float = 0.6  # region padding, share of the blob's larger side
-    pad_px: int = 48  # plus this many full-resolution pixels
+    pad: float = 0.25  # region padding, share of the blob's larger side
+    pad_px: int = 32  # plus this many full-resolution pixels
     full_frame_share: float = 0.45  # regions covering more than this -> whole frame
     lighting_share: float = 0.6  # change over more than this -> lighting change -> whole frame
     hangover: int = 2  # sampled frames processed after motion stops
@@ -51,7 +52,9 @@ class MotionGate:
     frame_width: int
     frame_height: int
     config: MotionConfig = field(default_factory=MotionConfig)
+    ignore: list[Box] = field(default_factory=list)  # full-resolution areas whose changes are not motion
     _background: np.ndarray | None = None
+    _keep: np.ndarray | None = None  # 1 where changes count, at analysis resolution
     _last_regions: list[Box] | None = None
     _since_motion: int = 10**9
     _last_full_t: float = -1e9
@@ -68,6 +71,8 @@ class MotionGate:
         diff = cv2.absdiff(g, self._background)
         cv2.accumulateWeighted(g, self._background, cfg.alpha)
         mask = (diff > cfg.threshold).astype(np.uint8)
+        if self.ignore:
+            mask &= self._keep_mask(mask.shape)
         changed = float(mask.mean())
         if changed > cfg.lighting_share:
             self._background = g
@@ -90,8 +95,17 @@ class MotionGate:
             return MotionDecision(True, None, changed, "keyframe")
         return MotionDecision(False, [], changed, "still")
 
+    def _keep_mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self._keep is None or self._keep.shape != shape:
+            keep = np.ones(shape, np.uint8)
+            sx, sy = shape[1] / self.frame_width, shape[0] / self.frame_height
+            for b in self.ignore:
+                keep[int(b[1] * sy):int(np.ceil(b[3] * sy)), int(b[0] * sx):int(np.ceil(b[2] * sx))] = 0
+            self._keep = keep
+        return self._keep
+
     def _decide(self, regions: list[Box], changed: float, reason: str, t: float) -> MotionDecision:
-        area = sum((b[2] - b[0]) * (b[3] - b[1]) for b in regions)
+        area = sum(_area(b) for b in regions)
         if area >= self.config.full_frame_share * self.frame_width * self.frame_height:
             self._last_full_t = t
             return MotionDecision(True, None, changed, reason)
@@ -125,17 +139,27 @@ def _overlaps(a: Box, b: Box) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
-def _merge(boxes: list[Box]) -> list[Box]:
-    """Union overlapping boxes until none overlap."""
-    out = list(boxes)
+def _area(b: Box) -> float:
+    return max(0.0, b[2] - b[0]) * max(0.0, b[3] - b[1])
+
+
+def _union(a: Box, b: Box) -> Box:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def _merge(boxes: list[Box], slack: float = 1.3) -> list[Box]:
+    """Join overlapping boxes when their union is not much larger than the two of them (two boxes
+    crossing diagonally stay two: their union would mostly be empty); repeat until stable."""
+    out = sorted(boxes)
     changed = True
     while changed:
         changed = False
         merged: list[Box] = []
         for b in out:
             for i, m in enumerate(merged):
-                if _overlaps(b, m):
-                    merged[i] = (min(b[0], m[0]), min(b[1], m[1]), max(b[2], m[2]), max(b[3], m[3]))
+                u = _union(b, m)
+                if _overlaps(b, m) and _area(u) <= slack * (_area(b) + _area(m)):
+                    merged[i] = u
                     changed = True
                     break
             else:

@@ -29,6 +29,8 @@ class RunOptions:
     sample_fps: float | None = 5.0
     gating: str = "region"  # region: detect in moving regions; frame: whole frames with motion; off
     batch_size: int = 4
+    face_every: int = 2  # faces on every n-th analysed video frame (people walk; vehicles drive)
+    mask_overlays: bool = True  # find burned-in clock/date overlays on the first frame and mask them
     formats: list[str] | None = None  # plate format presets of the camera
     motion: MotionConfig = field(default_factory=MotionConfig)
     timeout_s: float = BATCH_TIMEOUT_S
@@ -47,6 +49,7 @@ class VideoRun:
     frames_sampled: int = 0
     frames_processed: int = 0
     pixels_share: float = 0.0  # share of sampled pixels the models looked at
+    overlays: list = field(default_factory=list)  # masked overlay boxes
     seconds: float = 0.0
     model_seconds: float = 0.0
 
@@ -86,6 +89,7 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
     gate = MotionGate(info.width, info.height, opts.motion) if opts.gating != "off" else None
     order = _Ordered()
     batch: list[FrameTask] = []
+    masks: list | None = None
     seq = 0
     pixels_seen = 0.0
     sampled_pixels = 0.0
@@ -100,6 +104,10 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
 
     try:
         for frame in reader:
+            if masks is None:
+                masks = executor.find_overlays(frame.rgb()) if opts.mask_overlays else []
+                if gate is not None:
+                    gate.ignore = list(masks)
             sampled_pixels += 1.0
             regions = None
             if gate is not None:
@@ -115,7 +123,8 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
             else:
                 pixels_seen += 1.0
             order.times[seq] = frame.offset_s
-            batch.append(FrameTask(seq, frame.rgb(), regions))
+            batch.append(FrameTask(seq, frame.rgb(), regions, faces=seq % max(1, opts.face_every) == 0,
+                                   masks=masks or None))
             frame.release()
             seq += 1
             if len(batch) >= opts.batch_size:
@@ -149,6 +158,7 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
         frames_sampled=reader.sampled,
         frames_processed=seq,
         pixels_share=pixels_seen / max(sampled_pixels, 1.0),
+        overlays=list(masks or []),
         seconds=time.perf_counter() - t0,
         model_seconds=order.model_seconds,
     )
