@@ -233,6 +233,11 @@ class FrameProcessor:
                 if not tasks[i].plates:
                     continue
                 reader = self.reader(formats, still=tasks[i].still)
+                if isinstance(reader.engine, _DetectAt):
+                    # a region is detected at the scale the whole frame would be
+                    full = max(tasks[i].image.shape[:2])
+                    reader.engine.det_limit_side = max(
+                        160, min(VIDEO_PLATE_DET_SIDE, round(max(crop.shape[:2]) * VIDEO_PLATE_DET_SIDE / full)))
                 for r in reader.read(crop):
                     if is_overlay_text(r.raw):
                         continue

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -298,7 +299,7 @@ def ingest_paths(
     ``camera_id``'s agency, kind and plate format come from the ``cameras`` table when it is
     registered (else ``agency``, default municipal; kind street; all plate formats). ``sample_fps``
     overrides the per-kind rate (:data:`SAMPLE_FPS_BY_KIND`). ``workers`` Ray actors (default: one
-    per CPU, or two per GPU). ``model_version`` writes rows under another version than
+    per CPU, or two per GPU; ``PESQUISA_WORKERS`` when unset). ``model_version`` writes rows under another version than
     :data:`EXTRACTION_MODEL_VERSION` (backfills). ``gating`` is the motion gate: ``region``
     (detect in moving regions, default), ``frame`` (whole frames that move) or ``off``.
     ``executor`` runs the models somewhere else than the Ray pool (e.g. in-process).
@@ -347,6 +348,8 @@ def ingest_paths(
     try:
         if todo:
             if executor is None:
+                env_workers = os.environ.get("PESQUISA_WORKERS")
+                workers = workers or (int(env_workers) if env_workers else None)
                 executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
             report.device = executor.device
         videos = [o for o in todo if o.src.kind == "video"]
@@ -368,7 +371,7 @@ def ingest_paths(
             report.face_sightings += len(o.face_rows)
         else:
             report.failed.append((o.src.uri, o.error or "failed"))
-            log.warning("%s: %s", o.src.uri, o.error)
+            log.info("failed: %s: %s", o.src.uri, o.error)
         report.frames += o.frames_decoded
         report.frames_processed += o.frames_processed
         if o.src.kind == "video" and o.end and o.start:

@@ -29,9 +29,9 @@ class MotionConfig:
     threshold: int = 20  # gray-level difference that counts as change
     alpha: float = 0.35  # background running-average weight of the new frame
     min_area: float = 0.0008  # smallest moving blob, as a share of the frame
-    pad: float = 0.25  # region padding, share of the blob's larger side
+    pad: float = 0.1  # region padding, share of the blob's larger side
     pad_px: int = 32  # plus this many full-resolution pixels
-    full_frame_share: float = 0.45  # regions covering more than this -> whole frame
+    full_frame_share: float = 0.6  # regions covering more than this -> whole frame
     lighting_share: float = 0.6  # change over more than this -> lighting change -> whole frame
     hangover: int = 2  # sampled frames processed after motion stops
     keyframe_s: float = 10.0  # whole-frame detection at least this often (0: never)
@@ -83,9 +83,8 @@ class MotionGate:
         regions = self._regions(mask) if changed > 0 else []
         if regions:
             self._since_motion = 0
-            merged = _merge(regions + (self._last_regions or []))
             self._last_regions = regions
-            return self._decide(merged, changed, "motion", t)
+            return self._decide(regions, changed, "motion", t)
         self._since_motion += 1
         if self._since_motion <= cfg.hangover and self._last_regions is not None:
             return self._decide(list(self._last_regions), changed, "hangover", t)
@@ -147,9 +146,14 @@ def _union(a: Box, b: Box) -> Box:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _merge(boxes: list[Box], slack: float = 1.3) -> list[Box]:
-    """Join overlapping boxes when their union is not much larger than the two of them (two boxes
-    crossing diagonally stay two: their union would mostly be empty); repeat until stable."""
+def _inter(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
+def _merge(boxes: list[Box], slack: float = 1.15) -> list[Box]:
+    """Join overlapping boxes when their union adds little to the area they cover (two boxes
+    crossing diagonally stay two, overlapping: detections seen in both are de-duplicated);
+    repeat until stable."""
     out = sorted(boxes)
     changed = True
     while changed:
@@ -158,7 +162,7 @@ def _merge(boxes: list[Box], slack: float = 1.3) -> list[Box]:
         for b in out:
             for i, m in enumerate(merged):
                 u = _union(b, m)
-                if _overlaps(b, m) and _area(u) <= slack * (_area(b) + _area(m)):
+                if _overlaps(b, m) and _area(u) <= slack * (_area(b) + _area(m) - _inter(b, m)):
                     merged[i] = u
                     changed = True
                     break

@@ -57,9 +57,19 @@ def text_similarity(a: str, b: str) -> float:
 
 # ------------------------------------------------------------------------------------ plates
 def _plate_on_add(track: Track, o: Observation) -> None:
+    text = o.data["text"]
     votes: dict[str, float] = track.state.setdefault("votes", defaultdict(float))
-    votes[o.data["text"]] += max(float(o.data["score"]), 1e-3)
+    votes[text] += max(float(o.data["score"]), 1e-3)
     track.state["leader"] = max(votes.items(), key=lambda kv: kv[1])[0]
+    # keep the crop of the best read of each text only: long tracks must not hold every crop
+    best: dict[str, Observation] = track.state.setdefault("best_by_text", {})
+    prev = best.get(text)
+    if prev is None or float(o.data["score"]) > float(prev.data["score"]):
+        if prev is not None:
+            prev.data = {**prev.data, "crop_jpeg": None}
+        best[text] = o
+    else:
+        o.data = {**o.data, "crop_jpeg": None}
 
 
 def _plate_similarity(track: Track, o: Observation) -> float:
