@@ -56,7 +56,7 @@ class LineText:
 class OcrEngine:
     """RapidOCR detector + recogniser on the chosen device (CUDA provider when available)."""
 
-    def __init__(self, device: str = "auto", det_limit_side: int = DET_LIMIT_SIDE) -> None:
+    def __init__(self, device: str = "auto", det_limit_side: int = DET_LIMIT_SIDE, threads: int | None = None) -> None:
         from rapidocr import RapidOCR
 
         models = model_dir()
@@ -79,6 +79,9 @@ class OcrEngine:
             "Rec.model_path": str(rec_path),
             "EngineConfig.onnxruntime.use_cuda": self.device == "cuda",
         }
+        if threads:  # e.g. one per Ray actor: ONNX Runtime's default pool spins on every core
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = int(threads)
+            params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         self.ocr = RapidOCR(params=params)
         self._lock = threading.Lock()
         self._det = self.ocr._load_det_model()
@@ -154,6 +157,7 @@ class OcrEngine:
 
 
 @functools.cache
-def get_engine(device: str = "auto") -> OcrEngine:
-    """One engine per process and device (models load once, ~0.5 s)."""
-    return OcrEngine(device)
+def get_engine(device: str = "auto", threads: int | None = None) -> OcrEngine:
+    """One engine per process and device (models load once, ~0.5 s); ``threads`` caps ONNX
+    Runtime's intra-op threads (default: its own choice, one per core)."""
+    return OcrEngine(device, threads=threads)
