@@ -46,7 +46,7 @@ class ExtractionWorker:
                 torch.set_num_threads(int(threads))
             except Exception:  # torch missing: plates only
                 pass
-        self.processor = FrameProcessor(device=device, plates=plates, faces=faces)
+        self.processor = FrameProcessor(device=device, plates=plates, faces=faces, threads=threads)
 
     def info(self) -> dict[str, Any]:
         return {**self.processor.info(), "pid": os.getpid()}

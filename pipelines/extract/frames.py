@@ -136,8 +136,9 @@ class FrameProcessor:
     """Plate reader + face analyzer for one process. ``plates``/``faces`` switch either off."""
 
     def __init__(self, device: str = "auto", *, plates: bool = True, faces: bool = True,
-                 default_formats: list[str] | None = None, top_n: int = 5):
+                 default_formats: list[str] | None = None, top_n: int = 5, threads: int | None = None):
         self.device = device
+        self.threads = threads  # ONNX Runtime intra-op threads (None: its default, every core)
         self.top_n = top_n
         self.default_formats = list(default_formats) if default_formats else None
         self._readers: dict[tuple[tuple[str, ...] | None, bool], Any] = {}
@@ -157,7 +158,7 @@ class FrameProcessor:
 
         key = (tuple(formats) if formats else None, still)
         if key not in self._readers:
-            engine = get_engine(self.device)  # one OCR model load per process, shared by every reader
+            engine = get_engine(self.device, self.threads)  # one OCR model load, shared by every reader
             self._readers[key] = PlateReader(
                 formats=list(formats) if formats else self.default_formats,
                 device=self.device, top_n=self.top_n, second_pass=still,
@@ -183,7 +184,7 @@ class FrameProcessor:
         from pipelines.plates.engine import get_engine
         from pipelines.plates.layout import crop_quad
 
-        engine = get_engine(self.device)
+        engine = get_engine(self.device, self.threads)
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         quads, _ = engine.detect(bgr)
         if not len(quads):

@@ -120,6 +120,7 @@ class _Outcome:
     height: int = 0
     frames_decoded: int = 0
     frames_processed: int = 0
+    pixels_share: float = 0.0  # share of the sampled frames' pixels the models looked at
     plate_rows: list[dict[str, Any]] = field(default_factory=list)
     face_rows: list[dict[str, Any]] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
@@ -346,11 +347,19 @@ def ingest_paths(
 
     bar = _Progress(progress)
     try:
-        if todo:
-            if executor is None:
-                env_workers = os.environ.get("PESQUISA_WORKERS")
-                workers = workers or (int(env_workers) if env_workers else None)
+        if todo and executor is None:
+            env_workers = os.environ.get("PESQUISA_WORKERS")
+            workers = workers or (int(env_workers) if env_workers else None)
+            try:
                 executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
+            except PoolError as exc:  # no models, no extraction: every source is recorded as failed
+                for o in todo:
+                    o.fail(f"extraction failed: {exc}")
+                    o.start = start or _mtime(o.src.path)
+                _commit(lh, todo, version, cam)
+                outcomes.extend(todo)
+                todo = []
+        if todo and executor is not None:
             report.device = executor.device
         videos = [o for o in todo if o.src.kind == "video"]
         stills = [o for o in todo if o.src.kind == "image"]
@@ -380,6 +389,7 @@ def ingest_paths(
             "path": o.src.uri, "video_id": o.video_id, "status": o.status, "reason": o.error,
             "plate_reads": len(o.plate_rows), "face_sightings": len(o.face_rows),
             "frames_decoded": o.frames_decoded, "frames_processed": o.frames_processed,
+            "pixels_share": round(o.pixels_share, 3),
         })
     report.seconds = time.perf_counter() - t0
     return report
@@ -412,6 +422,7 @@ def _ingest_video(lh: Lakehouse, o: _Outcome, cam: CameraSettings, version: str,
             o.start = _mtime(o.src.path) - dt.timedelta(seconds=duration)
         o.end = o.start + dt.timedelta(seconds=duration)
         o.frames_decoded, o.frames_processed = run.frames_decoded, run.frames_processed
+        o.pixels_share = run.pixels_share
         _rows(o, cam, version, run.plate_tracks, run.face_tracks, executor.quality_floor, PlateFilter())
         o.status = "succeeded"
     except DecodeError as exc:
