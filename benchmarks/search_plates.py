@@ -102,7 +102,10 @@ def _strings(mat: np.ndarray):
     import pyarrow as pa
 
     w = mat.shape[1]
-    return pa.array(np.ascontiguousarray(mat).view(f"S{w}").ravel()).cast(pa.string())
+    arr = pa.array(np.ascontiguousarray(mat).view(f"S{w}").ravel())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string())
 
 
 def _day_table(day: int, n: int, veh: tuple, rng: np.random.Generator, partners):
@@ -344,7 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT_DIR / "search_plates"), help="where the Delta tables go")
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) generated data")
     ap.add_argument("--results", default=str(RESULTS))
+    ap.add_argument("--assemble", action="store_true", help="only rewrite the markdown from saved reports")
+    ap.add_argument("--index-only", action="store_true",
+                    help="rebuild the index and rerun its queries on kept data; reuse the saved scan/pandas numbers")
     args = ap.parse_args(argv)
+    if args.assemble:
+        write_markdown(_all_reports(Path(args.out), []), args, Path(args.results))
+        return 0
     sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else ([1_000_000] if args.quick else [10_000_000, 100_000_000])
     if args.quick:
         args.queries, args.scan_queries, args.pandas_queries = min(args.queries, 10), min(args.scan_queries, 3), 1
@@ -368,29 +377,53 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{n:,}] index {idx}", flush=True)
         q_idx, q_idx_rss = _phase(run_queries, str(home), "index", args.queries)
         print(f"[{n:,}] index queries done", flush=True)
+        saved = Path(args.out, f"report_{n}.json")
+        if args.index_only and saved.exists():  # keep the earlier run's generation, scan and pandas numbers
+            old = json.loads(saved.read_text())
+            old.update({"index": idx, "index_rss": idx_rss, "q_index": q_idx, "q_index_rss": q_idx_rss,
+                        "index_cmd": _cmd()})
+            report.append(old)
+            saved.write_text(json.dumps(old, default=str))
+            write_markdown(_all_reports(Path(args.out), report), args, Path(args.results))
+            continue
         q_scan, q_scan_rss = _phase(run_queries, str(home), "scan", args.scan_queries if n <= 10_000_000 else 2)
         print(f"[{n:,}] scan queries done", flush=True)
         days = args.pandas_days if args.pandas_days is not None else (None if n <= 10_000_000 else 3)
         pd_res, pd_rss = _phase(pandas_scan, str(home), args.pandas_queries, days)
         print(f"[{n:,}] pandas done", flush=True)
-        report.append({"rows": n, "gen": gen, "gen_rss": gen_rss, "index": idx, "index_rss": idx_rss,
+        report.append({"rows": n, "cmd": _cmd(), "gen": gen, "gen_rss": gen_rss, "index": idx, "index_rss": idx_rss,
                        "q_index": q_idx, "q_index_rss": q_idx_rss, "q_scan": q_scan, "q_scan_rss": q_scan_rss,
                        "pandas": pd_res, "pandas_rss": pd_rss})
         Path(args.out, f"report_{n}.json").write_text(json.dumps(report[-1], default=str))
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
-    write_markdown(report, args, Path(args.results))
+        write_markdown(_all_reports(Path(args.out), report), args, Path(args.results))
+    write_markdown(_all_reports(Path(args.out), report), args, Path(args.results))
     return 0
 
 
+def _cmd() -> str:
+    return ("python -m benchmarks.search_plates " + " ".join(sys.argv[1:])).strip()
+
+
+def _all_reports(out: Path, current: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """This run's reports plus earlier ones of other sizes kept in ``out`` (sizes run separately)."""
+    by_size = {}
+    for f in out.glob("report_*.json"):
+        r = json.loads(f.read_text())
+        by_size[int(r["rows"])] = r
+    for r in current:
+        by_size[int(r["rows"])] = r
+    return [by_size[k] for k in sorted(by_size)]
+
+
 def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path: Path) -> None:
-    cmd = "python -m benchmarks.search_plates " + " ".join(sys.argv[1:])
     lines = [
         "## Plate search (search_plates)\n",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, "
         f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, shared with other jobs; "
-        f"Python {platform.python_version()}. Command: `{cmd.strip()}`. "
-        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.\n",
+        f"Python {platform.python_version()}. Written {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; the commands are "
+        "given per size. `--quick` runs 1M reads.\n",
         "Synthetic `plate_reads` written directly as Delta (90 daily partitions, each sorted by plate, 128k-row "
         "row groups), 2-3 OCR candidates per read. Queries run over the whole history with `limit=100`: "
         "**index** = the plate index (`pesquisa plates search`, strategy auto above 1M reads); "
@@ -405,6 +438,9 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
             continue
         idx = r["index"]
         lines.append(f"### {n:,} reads\n")
+        cmds = [c for c in (r.get("cmd"), r.get("index_cmd")) if c]
+        if cmds:
+            lines.append("Commands: " + "; then ".join(f"`{c}`" for c in cmds) + ".\n")
         lines.append(
             f"Table {r['gen']['table_bytes'] / 2**30:.2f} GiB; index {idx['index_bytes'] / 2**30:.2f} GiB "
             f"({idx['texts']:,} distinct texts), built in {idx['seconds']:.0f} s "

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 TABLE = "plate_reads"
-SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
+SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 8_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
 #: below this many candidate texts the vocabulary is filtered by signatures, above by bigram postings
@@ -81,6 +81,11 @@ class _Segment:
     def keys(self) -> np.ndarray:
         return np.load(self.path / "keys.npy", mmap_mode="r")
 
+    @cached_property
+    def keys64(self) -> np.ndarray | None:
+        p = self.path / "keys64.npy"
+        return np.load(p, mmap_mode="r") if p.exists() else None
+
     def col(self, name: str) -> np.ndarray:
         return np.load(self.path / f"{name}.npy", mmap_mode="r")
 
@@ -96,8 +101,10 @@ class _Segment:
         if not len(sel):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         q = keys[sel].astype(self.keys.dtype)
-        lo = np.searchsorted(self.keys, q, side="left")
-        hi = np.searchsorted(self.keys, q, side="right")
+        q64 = pm.keys_as_u64(q) if self.keys64 is not None else None
+        hay, needles = (self.keys64, q64) if q64 is not None else (self.keys, q)
+        lo = np.searchsorted(hay, needles, side="left")  # integer compares: far cheaper than bytes
+        hi = np.searchsorted(hay, needles, side="right")
         counts = hi - lo
         if counts.sum() == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -265,6 +272,9 @@ class PlateIndex:
         tmp.mkdir(parents=True)
         post = explode_reads(t["plate"], t["candidates"])
         np.save(tmp / "keys.npy", post.key)
+        k64 = pm.keys_as_u64(post.key)
+        if k64 is not None:
+            np.save(tmp / "keys64.npy", k64)
         np.save(tmp / "rid.npy", post.rid.astype(np.int32))
         np.save(tmp / "kbest.npy", post.best.astype(np.uint8))
         np.save(tmp / "kscore.npy", post.score.astype(np.float16))
@@ -297,9 +307,11 @@ class PlateIndex:
         m["segments"].append({"name": name, "reads": t.num_rows, "postings": len(post)})
         m["reads"] += t.num_rows
         m["postings"] += len(post)
-        uniq, counts = np.unique(post.key, return_counts=True)
+        uniq, counts = _unique_sorted(post.key, np.ones(len(post.key), np.int64))
         new_vocab.append((uniq, counts))
-        return t.num_rows
+        del post, payload, t, tables
+        pa.default_memory_pool().release_unused()
+        return int(m["segments"][-1]["reads"])
 
     def _merge_vocab(self, m: dict[str, Any], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
         parts_k = [k for k, _ in new]
@@ -312,8 +324,10 @@ class PlateIndex:
         if parts_k:
             allk = np.concatenate([k.astype(f"S{width}") for k in parts_k])
             allc = np.concatenate(parts_c).astype(np.int64)
-            keys, inv = np.unique(allk, return_inverse=True)
-            counts = np.bincount(inv, weights=allc, minlength=len(keys)).astype(np.int64)
+            del parts_k, parts_c
+            order = np.argsort(allk, kind="stable")  # sorted runs: timsort merges them
+            keys, counts = _unique_sorted(allk[order], allc[order])
+            del allk, allc, order
         else:
             keys, counts = np.zeros(0, "S1"), np.zeros(0, np.int64)
         seq = m["next_seq"]
@@ -328,6 +342,9 @@ class PlateIndex:
         np.save(tmp / "big_off.npy", big_off)
         np.save(tmp / "big_ids.npy", big_ids)
         np.save(tmp / "keys.npy", keys)
+        k64 = pm.keys_as_u64(keys)
+        if k64 is not None:
+            np.save(tmp / "keys64.npy", k64)
         np.save(tmp / "counts.npy", counts)
         np.save(tmp / "lens.npy", lens.astype(np.uint8))
         np.save(tmp / "raw.npy", raw)
@@ -359,12 +376,19 @@ class PlateIndex:
         vdir = self.root / m["vocab"]
         keys = np.load(vdir / "keys.npy", mmap_mode="r")
         width = keys.dtype.itemsize
+        k64 = np.load(vdir / "keys64.npy", mmap_mode="r") if (vdir / "keys64.npy").exists() else None
+
+        def find(text: str, side: str = "left") -> int:
+            q = np.array([text], dtype=keys.dtype)
+            if k64 is not None:
+                return int(np.searchsorted(k64, pm.keys_as_u64(q)[0], side=side))
+            return int(np.searchsorted(keys, q[0], side=side))
+
         if p.is_exact:
             if len(p.text) > width:
                 return np.zeros(0, "S1"), np.zeros(0, np.float32)
-            q = np.array([p.text], dtype=keys.dtype)
-            i = int(np.searchsorted(keys, q[0]))
-            if i < len(keys) and keys[i] == q[0]:
+            i = find(p.text)
+            if i < len(keys) and keys[i] == p.text.encode():
                 return np.array([keys[i]]), np.zeros(1, np.float32)
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
         lo, hi = 0, len(keys)
@@ -373,9 +397,8 @@ class PlateIndex:
             # wildcards only, starting with letters/digits: a range of the sorted texts
             if len(prefix) > width:
                 return np.zeros(0, "S1"), np.zeros(0, np.float32)
-            lo = int(np.searchsorted(keys, np.array([prefix], dtype=keys.dtype)[0], side="left"))
-            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-            hi = int(np.searchsorted(keys, np.array([upper], dtype=keys.dtype)[0], side="left"))
+            lo = find(prefix)
+            hi = find(prefix[:-1] + chr(ord(prefix[-1]) + 1))
         if hi <= lo:
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
         lens = np.load(vdir / "lens.npy", mmap_mode="r")
@@ -482,6 +505,19 @@ class PlateIndex:
                 own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
                 keep &= np.isin(cam, vis) | (np.asarray(seg.col("agency")[rid]) == own)
         return keep
+
+
+def _unique_sorted(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse equal neighbours of sorted ``keys``, summing their ``counts``."""
+    if len(keys) == 0:
+        return keys, counts
+    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
+        order = np.argsort(keys, kind="stable")
+        keys, counts = keys[order], counts[order]
+    new = np.ones(len(keys), bool)
+    new[1:] = keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    return keys[starts], np.add.reduceat(counts, starts)
 
 
 def _codes(col: pa.ChunkedArray | pa.Array) -> tuple[list[str | None], np.ndarray]:

@@ -431,21 +431,49 @@ def bigram_codes(piece: str) -> list[int]:
     return sorted({_bigram_code(ord(x), ord(y)) for x, y in zip(piece, piece[1:], strict=False)})
 
 
-def build_bigram_index(mat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _chunk_codes(mat: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    cls = CLASS_OF[mat[lo:hi]]
+    codes = cls[:, :-1] * (len(_CLASS_IDS) + 1) + cls[:, 1:]
+    valid = (cls[:, :-1] > 0) & (cls[:, 1:] > 0)
+    ids = np.broadcast_to(np.arange(lo, hi, dtype=np.int32)[:, None], codes.shape)[valid]
+    return codes[valid].astype(np.int16), ids
+
+
+def build_bigram_index(mat: np.ndarray, chunk: int = 2_000_000) -> tuple[np.ndarray, np.ndarray]:
     """Postings of class bigrams over texts (rows of ``mat``): (offsets[N_BIGRAMS + 1], text ids).
-    Each posting list is ascending (texts in row order)."""
+    Each posting list is ascending (texts in row order). Two passes over chunks (count, then place),
+    so memory stays at the output plus one chunk."""
     n, w = mat.shape
     if n == 0 or w < 2:
         return np.zeros(N_BIGRAMS + 1, np.int64), np.zeros(0, np.int32)
-    cls = CLASS_OF[mat]
-    codes = cls[:, :-1] * (len(_CLASS_IDS) + 1) + cls[:, 1:]
-    valid = (cls[:, :-1] > 0) & (cls[:, 1:] > 0)
-    ids = np.broadcast_to(np.arange(n, dtype=np.int32)[:, None], codes.shape)[valid]
-    codes = codes[valid].astype(np.int16)
-    order = np.argsort(codes, kind="stable")
+    counts = np.zeros(N_BIGRAMS, np.int64)
+    for lo in range(0, n, chunk):
+        codes, _ = _chunk_codes(mat, lo, min(n, lo + chunk))
+        counts += np.bincount(codes, minlength=N_BIGRAMS)
     offsets = np.zeros(N_BIGRAMS + 1, np.int64)
-    np.cumsum(np.bincount(codes, minlength=N_BIGRAMS), out=offsets[1:])
-    return offsets, ids[order]
+    np.cumsum(counts, out=offsets[1:])
+    out = np.empty(offsets[-1], np.int32)
+    cursor = offsets[:-1].copy()
+    for lo in range(0, n, chunk):
+        codes, ids = _chunk_codes(mat, lo, min(n, lo + chunk))
+        order = np.argsort(codes, kind="stable")
+        codes, ids = codes[order], ids[order]
+        c = np.bincount(codes, minlength=N_BIGRAMS)
+        first = np.concatenate([[0], np.cumsum(c)[:-1]])  # start of each code's run in this chunk
+        dest = cursor[codes] + (np.arange(len(codes)) - first[codes])
+        out[dest] = ids
+        cursor += c
+    return offsets, out
+
+
+def keys_as_u64(keys: np.ndarray) -> np.ndarray | None:
+    """Fixed-width texts of at most 8 bytes as integers with the same order (big-endian packing),
+    for fast binary search; None when the texts are wider."""
+    w = keys.dtype.itemsize
+    if w > 8:
+        return None
+    packed = np.ascontiguousarray(np.asarray(keys).astype("S8")).view(">u8").ravel()
+    return packed.astype(np.uint64)
 
 
 def bigram_candidates(p: PlatePattern, offsets: np.ndarray, ids: np.ndarray) -> np.ndarray | None:

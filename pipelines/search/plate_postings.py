@@ -52,20 +52,22 @@ def explode_reads(plate: pa.Array | pa.ChunkedArray, candidates: pa.Array | pa.C
     else:
         c_text = pa.array([], pa.string())
         c_score = np.zeros(0, np.float32)
-    rid = np.concatenate([np.arange(n, dtype=np.int64), parents])
     text = pa.concat_arrays([best_text, c_text.cast(best_text.type)])
-    score = np.concatenate([np.full(n, np.nan, dtype=np.float32), c_score])
-    is_plate_row = np.concatenate([np.ones(n, bool), np.zeros(len(parents), bool)])
     length = pc.utf8_length(text)
-    ok = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_KEY_LEN)).to_numpy(zero_copy_only=False)
+    ok_arrow = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_KEY_LEN))
+    ok = ok_arrow.to_numpy(zero_copy_only=False)
     if not ok.any():
         return Postings(np.zeros(0, np.int64), np.zeros(0, "S1"), np.zeros(0, bool), np.zeros(0, np.float32))
-    width = int(pc.max(pc.filter(length, pa.array(ok))).as_py())
-    key = to_bytes(text, width)
-    best_key = key[:n]
-    is_best = is_plate_row | ((key == best_key[rid]) & ok[:n][rid])
+    width = int(pc.max(pc.filter(length, ok_arrow)).as_py())
     keep = np.flatnonzero(ok)
-    rid, key, is_best, score = rid[keep], key[keep], is_best[keep], score[keep]
+    rid = np.concatenate([np.arange(n, dtype=np.int64), parents])[keep]
+    score = np.concatenate([np.full(n, np.nan, dtype=np.float32), c_score])[keep]
+    is_plate_row = keep < n
+    key = to_bytes(pc.filter(text, ok_arrow), width)
+    best_ok = ok[:n]
+    best_key = to_bytes(pc.if_else(pa.array(best_ok), best_text, ""), width)  # "" never equals a key
+    del text, flat, c_text
+    is_best = is_plate_row | (key == best_key[rid])
     order = np.lexsort((rid, key))
     rid, key, is_best, score = rid[order], key[order], is_best[order], score[order]
     new = np.ones(len(rid), bool)
@@ -85,10 +87,15 @@ def _single(a: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def to_bytes(text: pa.Array, width: int) -> np.ndarray:
-    """Arrow string array (ASCII) -> numpy ``S{width}`` array (longer texts are truncated: filter
-    them out first)."""
-    obj = text.to_numpy(zero_copy_only=False)
-    return obj.astype(f"S{max(1, width)}")
+    """Arrow string array (ASCII, every text at most ``width`` long) -> numpy ``S{width}`` array,
+    without going through Python objects (pad with NUL, view the fixed-size binary buffer)."""
+    width = max(1, width)
+    text = _single(text)
+    if len(text) == 0:
+        return np.zeros(0, f"S{width}")
+    padded = pc.utf8_rpad(pc.fill_null(text, ""), width=width, padding="\x00").cast(pa.binary(width))
+    buf = padded.buffers()[1]
+    return np.frombuffer(buf, dtype=f"S{width}", count=len(padded), offset=padded.offset * width).copy()
 
 
 def score_postings(p: pm.PlatePattern, dist: np.ndarray, best: np.ndarray, score: np.ndarray) -> np.ndarray:
