@@ -5,7 +5,8 @@ Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebu
 - ``manifest.json`` — table version covered, the Delta data files covered (path -> file number),
   files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
 - ``seg-NNNNNN/`` — one per build/update step, immutable:
-  ``keys.npy`` (fixed-width bytes, sorted) + ``rid.npy`` / ``kbest.npy`` / ``kscore.npy`` postings,
+  ``keys64.npy`` (texts of <= 8 characters packed big-endian into sorted integers; ``keys.npy``,
+  fixed-width bytes, for wider ones) + ``rid.npy`` / ``kbest.npy`` / ``kscore.npy`` postings,
   ``ts.npy`` / ``cam.npy`` / ``agency.npy`` / ``file.npy`` per read (memory-mapped for filtering),
   ``payload.arrow`` (zstd Arrow IPC in small batches: what a hit shows);
 - ``vocab-NNNNNN/`` — the distinct texts of all segments, sorted, with their lengths and
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 TABLE = "plate_reads"
-SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 8_000_000))
+SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
 #: below this many candidate texts the vocabulary is filtered by signatures, above by bigram postings
@@ -95,15 +96,17 @@ class _Segment:
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posting positions of ``keys`` (sorted S array) and, for each, which key it matched."""
-        width = self.keys.dtype.itemsize
+        width = int(self.meta.get("key_width") or self.keys.dtype.itemsize)
         lens = np.char.str_len(keys) if len(keys) else np.zeros(0, int)
         sel = np.flatnonzero(lens <= width)
         if not len(sel):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        q = keys[sel].astype(self.keys.dtype)
-        q64 = pm.keys_as_u64(q) if self.keys64 is not None else None
-        hay, needles = (self.keys64, q64) if q64 is not None else (self.keys, q)
-        lo = np.searchsorted(hay, needles, side="left")  # integer compares: far cheaper than bytes
+        q = keys[sel].astype(f"S{width}")
+        if self.keys64 is not None:  # integer compares: far cheaper than bytes
+            hay, needles = self.keys64, pm.keys_as_u64(q)
+        else:
+            hay, needles = self.keys, q
+        lo = np.searchsorted(hay, needles, side="left")
         hi = np.searchsorted(hay, needles, side="right")
         counts = hi - lo
         if counts.sum() == 0:
@@ -271,10 +274,11 @@ class PlateIndex:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         post = explode_reads(t["plate"], t["candidates"])
-        np.save(tmp / "keys.npy", post.key)
         k64 = pm.keys_as_u64(post.key)
-        if k64 is not None:
+        if k64 is not None:  # texts of <= 8 characters: integer keys are enough
             np.save(tmp / "keys64.npy", k64)
+        else:
+            np.save(tmp / "keys.npy", post.key)
         np.save(tmp / "rid.npy", post.rid.astype(np.int32))
         np.save(tmp / "kbest.npy", post.best.astype(np.uint8))
         np.save(tmp / "kscore.npy", post.score.astype(np.float16))
@@ -295,6 +299,7 @@ class PlateIndex:
                 for b in payload.to_batches(max_chunksize=PAYLOAD_BATCH):
                     w.write_batch(b)
         meta = {
+            "key_width": int(post.key.dtype.itemsize),
             "reads": t.num_rows,
             "postings": len(post),
             "payload_batch": PAYLOAD_BATCH,
@@ -307,7 +312,7 @@ class PlateIndex:
         m["segments"].append({"name": name, "reads": t.num_rows, "postings": len(post)})
         m["reads"] += t.num_rows
         m["postings"] += len(post)
-        uniq, counts = _unique_sorted(post.key, np.ones(len(post.key), np.int64))
+        uniq, counts = _unique_sorted(post.key, np.ones(len(post.key), np.int32))
         new_vocab.append((uniq, counts))
         del post, payload, t, tables
         pa.default_memory_pool().release_unused()
@@ -323,8 +328,9 @@ class PlateIndex:
         width = max([k.dtype.itemsize for k in parts_k] or [1])
         if parts_k:
             allk = np.concatenate([k.astype(f"S{width}") for k in parts_k])
-            allc = np.concatenate(parts_c).astype(np.int64)
+            allc = np.concatenate(parts_c).astype(np.int32)
             del parts_k, parts_c
+            new.clear()
             order = np.argsort(allk, kind="stable")  # sorted runs: timsort merges them
             keys, counts = _unique_sorted(allk[order], allc[order])
             del allk, allc, order
