@@ -245,6 +245,7 @@ def run_queries(home: str, strategy: str, per_kind: int) -> dict[str, Any]:
     find_plates(lh, pm.parse_pattern(queries["exact"][-1]), RowFilter(), limit=100, strategy=strategy)  # warm-up
     for kind, pats in queries.items():
         lat, hits, totals = [], [], []
+        again = []
         for pat in pats[:per_kind]:
             p = pm.parse_pattern(pat, KIND_FUZZY[kind])
             t0 = time.perf_counter()
@@ -252,7 +253,11 @@ def run_queries(home: str, strategy: str, per_kind: int) -> dict[str, Any]:
             lat.append(time.perf_counter() - t0)
             hits.append(len(h))
             totals.append(total)
-        out[kind] = {"latencies": lat, "hits": hits, "totals": totals, "patterns": pats[:per_kind]}
+            if strategy == "index":  # the same query again: its pages are now cached
+                t0 = time.perf_counter()
+                find_plates(lh, p, RowFilter(), limit=100, strategy=strategy)
+                again.append(time.perf_counter() - t0)
+        out[kind] = {"latencies": lat, "repeat": again, "hits": hits, "totals": totals, "patterns": pats[:per_kind]}
     # a time-windowed query: one day, exact
     p = pm.parse_pattern(queries["exact"][0])
     day = START + dt.timedelta(days=DAYS // 2)
@@ -429,7 +434,9 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
         "**index** = the plate index (`pesquisa plates search`, strategy auto above 1M reads); "
         "**scan** = DuckDB over the Delta dataset with the SQL prefilter + numpy scoring; "
         "**pandas** = read every day with pandas and match best read + candidates in Python. "
-        "Latencies are warm (page cache), one query at a time. Speed-up = pandas time / index p95.\n",
+        "One query at a time after one warm-up query; each index query is a new pattern, so its pages may "
+        "still come from disk (at 100M the table and index together exceed the RAM left for the page cache); "
+        "'repeated' runs the same pattern again at once. Speed-up = pandas time / index p95 (first runs).\n",
     ]
     for r in report:
         n = r["rows"]
@@ -446,8 +453,9 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
             f"({idx['texts']:,} distinct texts), built in {idx['seconds']:.0f} s "
             f"(peak RSS {r['index_rss']:.2f} GiB). Generation {r['gen']['seconds']:.0f} s (peak {r['gen_rss']:.2f} GiB).\n"
         )
-        lines.append("| query | index p50 | index p95 | scan p50 | scan p95 | pandas (per query) | speed-up vs pandas | median hits (total) |")
-        lines.append("|---|---|---|---|---|---|---|---|")
+        lines.append("| query | index p50 | index p95 | index p95, repeated | scan p50 | scan p95 | pandas (per query) | "
+                     "speed-up vs pandas | median hits (total) |")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
         for kind in ("exact", "wildcard", "fuzzy", "exact, 1-day window"):
             qi = r["q_index"].get(kind, {})
             if not isinstance(qi, dict):
@@ -462,7 +470,8 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
             speed = pd_t / _pct(li, 95) if pdk else float("nan")
             hits = f"{int(np.median(qi['hits']))} ({int(np.median(qi['totals']))})" if qi.get("hits") else "–"
             lines.append(
-                f"| {kind} (n={len(li)}/{len(ls)}) | {_fmt_s(_pct(li, 50))} | {_fmt_s(_pct(li, 95))} | {_fmt_s(_pct(ls, 50))} | "
+                f"| {kind} (n={len(li)}/{len(ls)}) | {_fmt_s(_pct(li, 50))} | {_fmt_s(_pct(li, 95))} | "
+                f"{_fmt_s(_pct(qi.get('repeat', []), 95))} | {_fmt_s(_pct(ls, 50))} | "
                 f"{_fmt_s(_pct(ls, 95))} | {_fmt_s(pd_t)}{note} | {'–' if speed != speed else f'{speed:,.0f}x'} | {hits} |"
             )
         lines.append(

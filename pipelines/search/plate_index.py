@@ -6,15 +6,17 @@ Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebu
   files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
 - ``seg-NNNNNN/`` — one per build/update step, immutable:
   ``keys64.npy`` (texts of <= 8 characters packed big-endian into sorted integers; ``keys.npy``,
-  fixed-width bytes, for wider ones) + ``rid.npy`` / ``kbest.npy`` / ``kscore.npy`` postings,
-  ``ts.npy`` / ``cam.npy`` / ``agency.npy`` / ``file.npy`` per read (memory-mapped for filtering),
+  fixed-width bytes, for wider ones) + ``postings.npy`` (read number, OCR score, best-read flag),
+  ``reads.npy`` (time, camera, agency, data file: one record per read, memory-mapped for filtering),
   ``payload.arrow`` (zstd Arrow IPC in small batches: what a hit shows);
 - ``vocab-NNNNNN/`` — the distinct texts of all segments, sorted, with their lengths and
-  character/confusion-class signatures (``keys.npy``, ``lens.npy``, ``raw.npy``, ``canon.npy``,
-  ``counts.npy``).
+  character/confusion-class signatures (``keys.npy``, ``keys64.npy``, ``lens.npy``, ``raw.npy``,
+  ``canon.npy``, ``counts.npy``) and confusion-class bigram postings (``big_off.npy``,
+  ``big_ids.npy``).
 
-A query matches the pattern against the vocabulary (prefix range, signature prefilter, vectorized
-weighted edit distance), looks the matching texts up in each segment by binary search, filters by
+A query matches the pattern against the vocabulary (exact: binary search; wildcards after a literal
+prefix: a range; otherwise bigram postings of the pattern's pieces, then signatures, then the
+vectorized weighted edit distance), looks the matching texts up in each segment by binary search, filters by
 time/camera/agency on memory-mapped columns, ranks, and decodes only the top hits' payload.
 Updates follow the table's data files (:mod:`pipelines.search.delta_files`).
 """
@@ -47,8 +49,12 @@ from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 TABLE = "plate_reads"
+#: per posting (sorted by text): the read it belongs to, the text's OCR score, whether it is the best read
+POSTING_DTYPE = np.dtype([("rid", "<i4"), ("kscore", "<f2"), ("kbest", "u1"), ("pad", "u1")])
+#: per read (row order): what the filters need, in one record
+READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("pad", "<i4")])
 SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
@@ -279,16 +285,17 @@ class PlateIndex:
             np.save(tmp / "keys64.npy", k64)
         else:
             np.save(tmp / "keys.npy", post.key)
-        np.save(tmp / "rid.npy", post.rid.astype(np.int32))
-        np.save(tmp / "kbest.npy", post.best.astype(np.uint8))
-        np.save(tmp / "kscore.npy", post.score.astype(np.float16))
-        ts = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
-        np.save(tmp / "ts.npy", ts.astype(np.int64))
+        postings = np.zeros(len(post), POSTING_DTYPE)
+        postings["rid"], postings["kscore"], postings["kbest"] = post.rid, post.score, post.best
+        np.save(tmp / "postings.npy", postings)
+        del postings
         cams, cam_codes = _codes(t["camera_id"])
         agencies, ag_codes = _codes(t["agency"])
-        np.save(tmp / "cam.npy", cam_codes)
-        np.save(tmp / "agency.npy", ag_codes)
-        np.save(tmp / "file.npy", t["__file"].to_numpy())
+        reads = np.zeros(t.num_rows, READ_DTYPE)
+        reads["ts"] = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
+        reads["cam"], reads["agency"], reads["file"] = cam_codes, ag_codes, t["__file"].to_numpy()
+        np.save(tmp / "reads.npy", reads)
+        del reads
         payload = t.drop_columns(["__file"])
         for c in _DICT_COLUMNS:
             i = payload.schema.get_field_index(c)
@@ -453,12 +460,14 @@ class PlateIndex:
             pos, which = seg.lookup(keys)
             if not len(pos):
                 continue
-            rid = np.asarray(seg.col("rid")[pos]).astype(np.int64)
-            best = np.asarray(seg.col("kbest")[pos]).astype(bool)
-            kscore = np.asarray(seg.col("kscore")[pos]).astype(np.float32)
+            post = np.asarray(seg.col("postings")[pos])  # one record per posting: one page touch
+            rid = post["rid"].astype(np.int64)
+            best = post["kbest"].astype(bool)
+            kscore = post["kscore"].astype(np.float32)
             d = kdist[which]
-            ts = np.asarray(seg.col("ts")[rid])
-            keep = self._filter(seg, flt, rid, ts, dead)
+            rec = np.asarray(seg.col("reads")[rid])
+            ts = rec["ts"]
+            keep = self._filter(seg, flt, rec, dead)
             if not keep.all():
                 rid, best, kscore, d, ts, which = rid[keep], best[keep], kscore[keep], d[keep], ts[keep], which[keep]
             if not len(rid):
@@ -491,17 +500,18 @@ class PlateIndex:
                 hits[j] = row
         return [h for h in hits if h is not None], total
 
-    def _filter(self, seg: _Segment, flt: RowFilter, rid: np.ndarray, ts: np.ndarray, dead: np.ndarray) -> np.ndarray:
-        keep = np.ones(len(rid), bool)
+    def _filter(self, seg: _Segment, flt: RowFilter, rec: np.ndarray, dead: np.ndarray) -> np.ndarray:
+        ts = rec["ts"]
+        keep = np.ones(len(rec), bool)
         if len(dead):
-            keep &= ~np.isin(np.asarray(seg.col("file")[rid]), dead)
+            keep &= ~np.isin(rec["file"], dead)
         if flt.start is not None:
             keep &= ts >= flt.start_us
         if flt.end is not None:
             keep &= ts < flt.end_us
         if flt.cameras is not None or flt.scope is not None:
             cams = np.array(seg.meta["cameras"], dtype=object)
-            cam = np.asarray(seg.col("cam")[rid])
+            cam = rec["cam"]
             if flt.cameras is not None:
                 ok_codes = np.flatnonzero(np.isin(cams, list(flt.cameras)))
                 keep &= np.isin(cam, ok_codes)
@@ -509,7 +519,7 @@ class PlateIndex:
                 vis = np.flatnonzero(np.isin(cams, list(flt.scope.cameras)))
                 ags = seg.meta["agencies"]
                 own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
-                keep &= np.isin(cam, vis) | (np.asarray(seg.col("agency")[rid]) == own)
+                keep &= np.isin(cam, vis) | (rec["agency"] == own)
         return keep
 
 
