@@ -58,6 +58,9 @@ READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file"
 SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
+#: new texts go to a delta vocabulary until it holds this share of the main one (or DELTA_MIN texts)
+DELTA_FRACTION = 0.05
+DELTA_MIN = 200_000
 #: below this many candidate texts the vocabulary is filtered by signatures, above by bigram postings
 BIGRAM_MIN_TEXTS = 50_000
 PAYLOAD_COLUMNS = [
@@ -243,6 +246,7 @@ class PlateIndex:
             "next_file_no": 0,
             "segments": [],
             "vocab": None,
+            "vocab_delta": None,
             "vocab_size": 0,
             "reads": 0,
             "postings": 0,
@@ -326,23 +330,35 @@ class PlateIndex:
         return int(m["segments"][-1]["reads"])
 
     def _merge_vocab(self, m: dict[str, Any], new: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        parts_k = [k for k, _ in new]
-        parts_c = [c for _, c in new]
+        """Fold new segments' texts into the vocabulary. Texts the main vocabulary lacks go to a small
+        delta vocabulary (searched beside it), so an incremental update costs time in proportion to
+        what is new; the delta is merged into the main one once it passes DELTA_FRACTION of it."""
+        new_k, new_c = _concat_unique([k for k, _ in new], [c for _, c in new])
+        new.clear()
         if m["vocab"]:
-            old = self.root / m["vocab"]
-            parts_k.insert(0, np.load(old / "keys.npy"))
-            parts_c.insert(0, np.load(old / "counts.npy"))
-        width = max([k.dtype.itemsize for k in parts_k] or [1])
-        if parts_k:
-            allk = np.concatenate([k.astype(f"S{width}") for k in parts_k])
-            allc = np.concatenate(parts_c).astype(np.int32)
-            del parts_k, parts_c
-            new.clear()
-            order = np.argsort(allk, kind="stable")  # sorted runs: timsort merges them
-            keys, counts = _unique_sorted(allk[order], allc[order])
-            del allk, allc, order
+            main = self.root / m["vocab"]
+            main_keys = np.load(main / "keys.npy", mmap_mode="r")
+            if len(new_k):
+                absent = ~_contains(main, main_keys, new_k)
+                new_k, new_c = new_k[absent], new_c[absent]
+            parts_k, parts_c = [new_k], [new_c]
+            if m.get("vocab_delta"):
+                d = self.root / m["vocab_delta"]
+                parts_k.insert(0, np.load(d / "keys.npy"))
+                parts_c.insert(0, np.load(d / "counts.npy"))
+            delta_k, delta_c = _concat_unique(parts_k, parts_c)
+            if len(delta_k) <= max(DELTA_MIN, DELTA_FRACTION * len(main_keys)):
+                m["vocab_delta"] = self._write_vocab(m, delta_k, delta_c) if len(delta_k) else None
+                m["vocab_size"] = int(len(main_keys) + len(delta_k))
+                return
+            keys, counts = _concat_unique([np.load(main / "keys.npy"), delta_k], [np.load(main / "counts.npy"), delta_c])
         else:
-            keys, counts = np.zeros(0, "S1"), np.zeros(0, np.int64)
+            keys, counts = new_k, new_c
+        m["vocab"] = self._write_vocab(m, keys, counts)
+        m["vocab_delta"] = None
+        m["vocab_size"] = int(len(keys))
+
+    def _write_vocab(self, m: dict[str, Any], keys: np.ndarray, counts: np.ndarray) -> str:
         seq = m["next_seq"]
         m["next_seq"] += 1
         name = f"vocab-{seq:06d}"
@@ -363,8 +379,7 @@ class PlateIndex:
         np.save(tmp / "raw.npy", raw)
         np.save(tmp / "canon.npy", canon)
         os.replace(tmp, self.root / name)
-        m["vocab"] = name
-        m["vocab_size"] = int(len(keys))
+        return name
 
     def _write_manifest(self, m: dict[str, Any]) -> None:
         tmp = self.manifest_path.with_suffix(".json.tmp")
@@ -375,18 +390,27 @@ class PlateIndex:
         """Remove segments/vocabularies the manifest no longer refers to. A reader that still holds
         the previous manifest gets FileNotFoundError and retries with the new one (files it has
         already mapped stay readable)."""
-        keep = {s["name"] for s in m["segments"]} | {m["vocab"]}
+        keep = {s["name"] for s in m["segments"]} | {m["vocab"], m.get("vocab_delta")}
         for p in self.root.iterdir():
             if p.name.startswith(("seg-", "vocab-", ".tmp-")) and p.name not in keep:
                 shutil.rmtree(p, ignore_errors=True)
 
     # ------------------------------------------------------------------ query
     def match_texts(self, p: pm.PlatePattern, m: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Vocabulary texts within the pattern's budget: (sorted S array, distances)."""
+        """Vocabulary texts within the pattern's budget: (S array, distances), main + delta."""
         m = m or self.manifest()
         if m is None or not m["vocab"]:
             return np.zeros(0, "S1"), np.zeros(0, np.float32)
-        vdir = self.root / m["vocab"]
+        found = [self._match_vocab(self.root / v, p) for v in (m["vocab"], m.get("vocab_delta")) if v]
+        found = [f for f in found if len(f[0])]
+        if not found:
+            return np.zeros(0, "S1"), np.zeros(0, np.float32)
+        if len(found) == 1:
+            return found[0]
+        width = max(k.dtype.itemsize for k, _ in found)
+        return np.concatenate([k.astype(f"S{width}") for k, _ in found]), np.concatenate([d for _, d in found])
+
+    def _match_vocab(self, vdir: Path, p: pm.PlatePattern) -> tuple[np.ndarray, np.ndarray]:
         keys = np.load(vdir / "keys.npy", mmap_mode="r")
         width = keys.dtype.itemsize
         k64 = np.load(vdir / "keys64.npy", mmap_mode="r") if (vdir / "keys64.npy").exists() else None
@@ -521,6 +545,37 @@ class PlateIndex:
                 own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
                 keep &= np.isin(cam, vis) | (rec["agency"] == own)
         return keep
+
+
+def _concat_unique(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    keys = [k for k in keys if len(k)]
+    counts = [c for c in counts if len(c)]
+    if not keys:
+        return np.zeros(0, "S1"), np.zeros(0, np.int32)
+    width = max(k.dtype.itemsize for k in keys)
+    allk = np.concatenate([k.astype(f"S{width}") for k in keys])
+    allc = np.concatenate(counts).astype(np.int32)
+    order = np.argsort(allk, kind="stable")  # sorted runs: timsort merges them
+    return _unique_sorted(allk[order], allc[order])
+
+
+def _contains(vdir: Path, keys: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Which of the texts ``q`` the vocabulary in ``vdir`` (sorted ``keys``) holds."""
+    width = keys.dtype.itemsize
+    out = np.zeros(len(q), bool)
+    fits = np.flatnonzero(np.char.str_len(q) <= width)
+    if not len(fits) or not len(keys):
+        return out
+    qq = q[fits].astype(keys.dtype)
+    p64 = vdir / "keys64.npy"
+    if p64.exists():
+        hay, needles = np.load(p64, mmap_mode="r"), pm.keys_as_u64(qq)
+    else:
+        hay, needles = keys, qq
+    i = np.searchsorted(hay, needles)
+    i[i == len(hay)] = len(hay) - 1
+    out[fits] = np.asarray(hay[i]) == needles
+    return out
 
 
 def _unique_sorted(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -248,3 +248,23 @@ def test_auto_uses_index_when_it_exists_or_table_is_big(city, ctx, monkeypatch):
     assert run_plate_search(city, "ABC123", ctx).strategy == "index"
     monkeypatch.setenv("PESQUISA_PLATE_INDEX_MIN_ROWS", "1000000")
     assert run_plate_search(city, "ABC123", ctx).strategy == "index"  # it exists now
+
+
+def test_new_texts_go_to_a_delta_vocabulary_then_merge(city, ctx, monkeypatch):
+    idx = PlateIndex(city)
+    idx.update()
+    main = idx.manifest()["vocab"]
+    city.append("plate_reads", [read("n1", "NEW999", 5, "m1", [("NEW999", 0.8), ("NEW99", 0.1)])])
+    assert ids(search_plates(city, "NEW999", ctx, strategy="index")) == ["n1"]
+    m = idx.manifest()
+    assert m["vocab"] == main and m["vocab_delta"] and m["vocab_size"] == idx.status()["texts"]
+    assert ids(search_plates(city, "NEW99", ctx, fuzzy=1, strategy="index")) == ["n1"]
+    assert ids(search_plates(city, "NEW*", ctx, strategy="index")) == ["n1"]
+    monkeypatch.setattr(plate_index_mod, "DELTA_MIN", 0)
+    monkeypatch.setattr(plate_index_mod, "DELTA_FRACTION", 0.0)
+    city.append("plate_reads", [read("n2", "NEW888", 6, "m1")])
+    assert set(ids(search_plates(city, "NEW*", ctx, strategy="index"))) == {"n1", "n2"}
+    m = idx.manifest()
+    assert m["vocab"] != main and m["vocab_delta"] is None
+    assert search_plates(city, "NEW*", ctx, fuzzy=1, limit=0, strategy="index") == search_plates(
+        city, "NEW*", ctx, fuzzy=1, limit=0, strategy="scan")
