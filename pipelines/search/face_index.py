@@ -60,7 +60,7 @@ EXACT_FILTER_MAX = 200_000
 #: IVF k-means training points per list
 TRAIN_PER_LIST = 64
 #: the last loaded index per index directory, shared by FaceIndex instances of this process
-_PROCESS_CACHE: dict[str, tuple[str, Any, pa.Table, np.ndarray]] = {}
+_PROCESS_CACHE: dict[str, tuple[str, Any, pa.Table, np.ndarray, dict[str, np.ndarray]]] = {}
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 64
 #: rebuild an HNSW graph when this share of its nodes are tombstones
@@ -98,7 +98,7 @@ class FaceIndex:
         self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
         self.ef_search = ef_search if ef_search is not None else _env_int("PESQUISA_FACE_EF_SEARCH", 64)
         self.use_gpu = use_gpu
-        self._loaded: tuple[str, Any, pa.Table, np.ndarray] | None = None
+        self._loaded: tuple[str, Any, pa.Table, np.ndarray, dict[str, np.ndarray]] | None = None
         self._gpu_index: tuple[str, Any] | None = None
 
     @classmethod
@@ -349,8 +349,14 @@ class FaceIndex:
                 self._loaded = cached
             else:
                 index = faiss.read_index(str(self.root / m["index_file"]))
-                meta = pq.read_table(self.root / m["meta_file"])
-                self._loaded = (m["index_file"], index, meta, self._dead(m))
+                meta = pq.read_table(self.root / m["meta_file"]).combine_chunks()
+                cols = {  # what filters need, as arrays, once per load
+                    "id": meta["id"].to_numpy(),
+                    "ts": pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False),
+                    "camera_id": meta["camera_id"].to_numpy(zero_copy_only=False),
+                    "agency": meta["agency"].to_numpy(zero_copy_only=False),
+                }
+                self._loaded = (m["index_file"], index, meta, self._dead(m), cols)
                 _PROCESS_CACHE[key] = self._loaded
             if m["kind"] == "ivf":
                 faiss.extract_index_ivf(self._loaded[1]).nprobe = self.nprobe
@@ -379,7 +385,8 @@ class FaceIndex:
         if meta.num_rows == 0 or k <= 0:
             return []
         restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None)
-        ids_all = meta["id"].to_numpy()
+        cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
+        ids_all = cols["id"]
         if not restricted:
             kk = min(k, meta.num_rows)
             dead = self._loaded[3] if self._loaded is not None else np.zeros(0, np.int64)
@@ -392,10 +399,7 @@ class FaceIndex:
         else:
             if flt.nothing:
                 return []
-            ts = pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False)
-            cams = meta["camera_id"].to_numpy(zero_copy_only=False)
-            ags = meta["agency"].to_numpy(zero_copy_only=False)
-            allowed = ids_all[flt.mask(ts, cams, ags)].astype(np.int64)
+            allowed = ids_all[flt.mask(cols["ts"], cols["camera_id"], cols["agency"])].astype(np.int64)
             if not len(allowed):
                 return []
             kk = min(k, len(allowed))
