@@ -36,9 +36,12 @@ def run(args: argparse.Namespace, out: Output) -> int:
     summary["seconds"] = round(time.time() - t0, 1)
     out.record(summary, text=_summary_text(summary))
     if args.open:
+        from app.auth import DEMO_PASSWORD
         from app.server import serve_app
 
-        serve_app(args.home, port=args.port, say=out.info)
+        # the demo home gets the documented login demo / pesquisa-demo; `pesquisa app` elsewhere
+        # creates a random first password
+        serve_app(args.home, port=args.port, demo_password=DEMO_PASSWORD, say=out.info)
     return 0 if not summary.get("failed") else 1
 
 
