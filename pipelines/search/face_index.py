@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import math
@@ -45,6 +44,7 @@ import pyarrow.parquet as pq
 from lakehouse import Lakehouse
 from pipelines.search.delta_files import Snapshot, index_dir, snapshot
 from pipelines.search.filters import RowFilter
+from pipelines.search.index_dir import ManifestDir
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,10 @@ def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.asarray(distance, dtype=np.float64))
 
 
-class FaceIndex:
+class FaceIndex(ManifestDir):
     """The face index of one lakehouse."""
+
+    FORMAT = FORMAT
 
     def __init__(
         self,
@@ -113,20 +115,6 @@ class FaceIndex:
         m = self.manifest()
         return int(m["ntotal"]) if m else 0
 
-    @property
-    def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
-
-    def manifest(self) -> dict[str, Any] | None:
-        try:
-            m = json.loads(self.manifest_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return m if m.get("format") == FORMAT else None
-
-    def exists(self) -> bool:
-        return self.manifest() is not None
-
     def status(self) -> dict[str, Any]:
         m = self.manifest()
         if m is None:
@@ -142,16 +130,6 @@ class FaceIndex:
             "updated_at": m["updated_at"],
             "gpu": self._gpu_wanted(),
         }
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _gpu_wanted(self) -> bool:
         if self.use_gpu is False:

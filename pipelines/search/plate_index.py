@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +43,7 @@ from lakehouse import Lakehouse
 from pipelines.search import plate_match as pm
 from pipelines.search.delta_files import Snapshot, index_dir, snapshot
 from pipelines.search.filters import RowFilter
+from pipelines.search.index_dir import ManifestDir
 from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_reads
 
 log = logging.getLogger(__name__)
@@ -138,28 +137,16 @@ class _Segment:
         return [out[int(r)] for r in rids]
 
 
-class PlateIndex:
+class PlateIndex(ManifestDir):
     """The plate search index of one lakehouse. Cheap to create; :meth:`update` brings it up to date."""
+
+    FORMAT = FORMAT
 
     def __init__(self, lh: Lakehouse, root: str | os.PathLike[str] | None = None):
         self.lh = lh
         self.root = Path(root) if root is not None else index_dir(lh, "plates")
 
     # ------------------------------------------------------------------ state
-    @property
-    def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
-
-    def manifest(self) -> dict[str, Any] | None:
-        try:
-            m = json.loads(self.manifest_path.read_text())
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return m if m.get("format") == FORMAT else None
-
-    def exists(self) -> bool:
-        return self.manifest() is not None
-
     def status(self) -> dict[str, Any]:
         m = self.manifest()
         if m is None:
@@ -175,16 +162,6 @@ class PlateIndex:
             "dead_files": len(m["dead_files"]),
             "updated_at": m["updated_at"],
         }
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
     # ------------------------------------------------------------------ build / update
     def update(self, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
