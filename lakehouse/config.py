@@ -17,9 +17,10 @@ from pathlib import Path
 DEFAULT_HOME = "./data"
 
 
-def resolve_home(home: str | os.PathLike[str] | None = None) -> Path:
+def resolve_home(home: str | os.PathLike[str] | None = None, environ=None) -> Path:
     """The ``--home`` directory: the argument, else ``$PESQUISA_HOME``, else ``./data``."""
-    value = home if home is not None else os.environ.get("PESQUISA_HOME", DEFAULT_HOME)
+    env = os.environ if environ is None else environ
+    value = home if home is not None else env.get("PESQUISA_HOME", DEFAULT_HOME)
     return Path(value).expanduser().resolve()
 
 

@@ -1,0 +1,237 @@
+"""Settings: one typed model, loaded once, with where each value came from.
+
+Sources, later wins:
+
+1. defaults (the field defaults below);
+2. the settings file ``HOME/pesquisa.yaml`` (sections as below, unknown keys refused);
+3. environment overrides: ``PESQUISA__<SECTION>__<FIELD>`` (e.g. ``PESQUISA__TIME__ZONE=America/Lima``),
+   plus the documented short names in :data:`ENV_ALIASES` (``PESQUISA_TABLES_URI`` ...).
+
+Nothing reads the environment at import time: call :func:`load_settings` (or :func:`get_settings`,
+cached per home) when the value is needed. ``pesquisa config show`` prints the effective values
+with their source; secrets are redacted.
+
+This module lives in ``lakehouse/`` because it is the lowest layer: every layer may read it.
+To add a setting: add a field (with a default, bounds and a description) to the section it belongs
+to; to add a section: add a model and a field on :class:`Settings`. Per-camera settings live in the
+camera registry (``cameras`` table), validated by :class:`CameraSettings`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+SETTINGS_FILE = "pesquisa.yaml"
+ENV_PREFIX = "PESQUISA__"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class StorageSettings(Section):
+    tables_uri: str | None = Field(None, description="table root; default HOME/tables; s3://bucket/prefix for object storage")
+    storage_options: dict[str, SecretStr] = Field(
+        default_factory=dict, description="delta-rs / object_store options (endpoint, keys, region, AWS_ALLOW_HTTP)"
+    )
+    index_dir: str | None = Field(None, description="where search indexes live; default HOME/index")
+
+
+class TimeSettings(Section):
+    zone: str = Field("UTC", description="home time zone (IANA name): bare dates and local times are read in it")
+
+    @field_validator("zone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from lakehouse.timeutil import zone
+
+        zone(v)
+        return v
+
+
+class ComputeSettings(Section):
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="model device; auto = CUDA when present")
+    ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or host:6379); None = local Ray")
+    ray_cpus: int | None = Field(None, ge=1, le=4096, description="CPUs for a local Ray; default all cores")
+    workers: int | None = Field(None, ge=1, le=1024, description="extraction actors; default from the hardware")
+    actor_start_timeout_s: float = Field(600.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
+    batch_timeout_s: float = Field(900.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
+
+
+class SearchSettings(Section):
+    plate_index_min_rows: int = Field(200_000, ge=0, description="reads below which plate search scans instead of the index")
+    plate_segment_reads: int = Field(4_000_000, ge=1000, description="reads per plate index segment")
+    face_index_kind: Literal["auto", "flat", "hnsw", "ivf"] = Field("auto", description="FAISS index kind")
+    face_index_exact_below: int = Field(100_000, ge=0, description="descriptors below which face search is exact")
+    face_ef_search: int = Field(128, ge=1, le=4096, description="HNSW efSearch")
+    face_nprobe: int = Field(32, ge=1, le=65536, description="IVF nprobe")
+
+
+class AppSettings(Section):
+    users_file: str | None = Field(None, description="users file (bcrypt); default HOME/users.yaml")
+    bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost for new passwords")
+    map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
+
+
+class Settings(Section):
+    """Every setting of a Pesquisa home."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    time: TimeSettings = Field(default_factory=TimeSettings)
+    compute: ComputeSettings = Field(default_factory=ComputeSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    app: AppSettings = Field(default_factory=AppSettings)
+
+
+class CameraSettings(Section):
+    """Per-camera settings, stored in the camera registry and validated on import."""
+
+    sample_fps: float | None = Field(None, gt=0, le=60, description="analysis frames per second (None: the profile's)")
+    gating: bool | None = Field(None, description="motion gating on/off (None: the profile's)")
+    plate_format: str | None = Field(None, description="plate country preset (a prior, not a filter)")
+    stream_options: dict[str, str] = Field(default_factory=dict, description="PyAV/FFmpeg options for the live source")
+
+
+#: Short environment names kept for compatibility -> (section, field).
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "PESQUISA_TABLES_URI": ("storage", "tables_uri"),
+    "PESQUISA_STORAGE_OPTIONS": ("storage", "storage_options"),
+    "PESQUISA_INDEX_DIR": ("storage", "index_dir"),
+    "PESQUISA_TZ": ("time", "zone"),
+    "PESQUISA_DEVICE": ("compute", "device"),
+    "RAY_ADDRESS": ("compute", "ray_address"),
+    "PESQUISA_RAY_CPUS": ("compute", "ray_cpus"),
+    "PESQUISA_WORKERS": ("compute", "workers"),
+    "PESQUISA_ACTOR_START_TIMEOUT": ("compute", "actor_start_timeout_s"),
+    "PESQUISA_BATCH_TIMEOUT": ("compute", "batch_timeout_s"),
+    "PESQUISA_PLATE_INDEX_MIN_ROWS": ("search", "plate_index_min_rows"),
+    "PESQUISA_PLATE_SEGMENT_READS": ("search", "plate_segment_reads"),
+    "PESQUISA_FACE_INDEX_KIND": ("search", "face_index_kind"),
+    "PESQUISA_FACE_INDEX_EXACT_BELOW": ("search", "face_index_exact_below"),
+    "PESQUISA_FACE_EF_SEARCH": ("search", "face_ef_search"),
+    "PESQUISA_FACE_NPROBE": ("search", "face_nprobe"),
+    "PESQUISA_USERS_FILE": ("app", "users_file"),
+    "PESQUISA_BCRYPT_ROUNDS": ("app", "bcrypt_rounds"),
+    "PESQUISA_MAP_STYLE": ("app", "map_style"),
+}
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be accepted (names the source and the field)."""
+
+
+class LoadedSettings:
+    """The effective :class:`Settings` plus the source of every value (``default`` / file / env name)."""
+
+    def __init__(self, settings: Settings, sources: dict[str, str], home: Path):
+        self.settings = settings
+        self.sources = sources
+        self.home = home
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.settings, name)
+
+    def show(self) -> list[dict[str, Any]]:
+        """Rows ``{key, value, source, description}`` with secrets redacted."""
+        rows = []
+        for sname, section in self.settings:
+            for fname, finfo in type(section).model_fields.items():
+                value = getattr(section, fname)
+                rows.append(
+                    {
+                        "key": f"{sname}.{fname}",
+                        "value": _redact(value),
+                        "source": self.sources.get(f"{sname}.{fname}", "default"),
+                        "description": finfo.description or "",
+                    }
+                )
+        return rows
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "***" if value.get_secret_value() else ""
+    if isinstance(value, dict):
+        return {k: _redact(v) for k, v in value.items()}
+    return value
+
+
+def _coerce_env(section: str, field: str, raw: str) -> Any:
+    if field == "storage_options":
+        try:
+            value = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"{section}.{field}: not valid JSON ({exc})") from exc
+        if not isinstance(value, dict):
+            raise SettingsError(f"{section}.{field}: must be a JSON object")
+        return {str(k): str(v) for k, v in value.items()}
+    return raw
+
+
+def load_settings(home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> LoadedSettings:
+    """Defaults, then ``HOME/pesquisa.yaml``, then environment overrides; validated."""
+    from lakehouse.config import resolve_home
+
+    env = os.environ if environ is None else environ
+    home_path = resolve_home(home, environ=env)
+    data: dict[str, dict[str, Any]] = {}
+    sources: dict[str, str] = {}
+    path = home_path / SETTINGS_FILE
+    if path.exists():
+        import yaml
+
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{path}: not valid YAML ({exc})") from exc
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"{path}: expected sections (storage:, time:, ...) at the top level")
+        for sname, values in loaded.items():
+            if not isinstance(values, dict):
+                raise SettingsError(f"{path}: section {sname!r} must be a mapping")
+            for fname, v in values.items():
+                data.setdefault(str(sname), {})[str(fname)] = v
+                sources[f"{sname}.{fname}"] = str(path)
+    for name, (sname, fname) in ENV_ALIASES.items():
+        raw = env.get(name)
+        if raw is not None and raw != "":
+            data.setdefault(sname, {})[fname] = _coerce_env(sname, fname, raw)
+            sources[f"{sname}.{fname}"] = f"env {name}"
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2:
+            raise SettingsError(f"{name}: expected {ENV_PREFIX}<SECTION>__<FIELD>")
+        sname, fname = parts
+        data.setdefault(sname, {})[fname] = _coerce_env(sname, fname, raw)
+        sources[f"{sname}.{fname}"] = f"env {name}"
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"])
+            problems.append(f"{key} ({sources.get(key, 'settings')}): {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    return LoadedSettings(settings, sources, home_path)
+
+
+_CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], LoadedSettings] = {}
+
+
+def get_settings(home: str | os.PathLike[str] | None = None) -> LoadedSettings:
+    """:func:`load_settings` cached per home and environment (call again after changing either)."""
+    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    from lakehouse.config import resolve_home
+
+    key = (str(resolve_home(home)), env_key)
+    if key not in _CACHE:
+        _CACHE[key] = load_settings(home)
+    return _CACHE[key]
