@@ -65,12 +65,12 @@ class ComputeSettings(Section):
 
 
 class SearchSettings(Section):
-    plate_index_min_rows: int = Field(200_000, ge=0, description="reads below which plate search scans instead of the index")
+    plate_index_min_rows: int = Field(1_000_000, ge=0, description="reads below which plate search scans instead of the index")
     plate_segment_reads: int = Field(4_000_000, ge=1000, description="reads per plate index segment")
-    face_index_kind: Literal["auto", "flat", "hnsw", "ivf"] = Field("auto", description="FAISS index kind")
+    face_index_kind: Literal["hnsw", "ivf"] = Field("hnsw", description="approximate FAISS index kind above the exact size")
     face_index_exact_below: int = Field(100_000, ge=0, description="descriptors below which face search is exact")
-    face_ef_search: int = Field(128, ge=1, le=4096, description="HNSW efSearch")
-    face_nprobe: int = Field(32, ge=1, le=65536, description="IVF nprobe")
+    face_ef_search: int = Field(64, ge=1, le=4096, description="HNSW efSearch")
+    face_nprobe: int = Field(24, ge=1, le=65536, description="IVF nprobe")
 
 
 class AppSettings(Section):

@@ -30,8 +30,9 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from lakehouse.config import StorageConfig
+from lakehouse.config import StorageConfig, resolve_home
 from lakehouse.conform import SchemaMismatchError, conform, to_arrow
+from lakehouse.settings import LoadedSettings, get_settings
 from lakehouse.specs import TABLES, TableSpec, spec
 
 if TYPE_CHECKING:
@@ -60,8 +61,14 @@ class Lakehouse:
     """All tables under one root. Cheap to create; holds no open handles."""
 
     def __init__(self, storage: StorageConfig | None = None, *, home: str | os.PathLike[str] | None = None):
+        self.home = resolve_home(home)
         self.storage = storage or StorageConfig.from_home(home)
         self.max_retries = 8
+
+    @property
+    def settings(self) -> LoadedSettings:
+        """The effective settings of this home (:func:`lakehouse.settings.get_settings`)."""
+        return get_settings(self.home)
 
     # ---------------------------------------------------------------- locations
     def uri(self, name: str) -> str:

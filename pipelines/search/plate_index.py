@@ -54,7 +54,6 @@ TABLE = "plate_reads"
 POSTING_DTYPE = np.dtype([("rid", "<i4"), ("kscore", "<f2"), ("kbest", "u1"), ("pad", "u1")])
 #: per read (row order): what the filters need, in one record
 READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("pad", "<i4")])
-SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
 #: new texts go to a delta vocabulary until it holds this share of the main one (or DELTA_MIN texts)
@@ -240,7 +239,7 @@ class PlateIndex(ManifestDir):
             for _, t in snap.read([path], PAYLOAD_COLUMNS):
                 batch.append((path, t))
                 rows += t.num_rows
-            if rows >= SEGMENT_READS:
+            if rows >= self.lh.settings.search.plate_segment_reads:
                 added += self._write_segment(m, batch, new_vocab)
                 batch, rows = [], 0
         if batch:
