@@ -39,6 +39,7 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.ids import file_sha256, stable_id
 from lakehouse.store import sql_literal
+from lakehouse.timeutil import parse_instant
 from pipelines.extract.actors import PoolConfig, PoolError, get_pool
 from pipelines.extract.executors import Executor, RayExecutor
 from pipelines.extract.passes import PlateFilter, SourceContext, face_row, plate_row
@@ -189,10 +190,6 @@ def _mtime(path: Path) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
-
-
 # ------------------------------------------------------------------------------------ commits
 def _run_row(o: _Outcome, model_version: str, camera_id: str) -> dict[str, Any]:
     return {
@@ -310,7 +307,7 @@ def ingest_paths(
         raise ValueError("camera_id is required")
     version = model_version or EXTRACTION_MODEL_VERSION
     if start is not None:
-        start = _utc(start)
+        start = parse_instant(start, tz=lh.settings.time.zone)
     cam = camera_settings(lh, camera_id, agency)
     fps = float(sample_fps) if sample_fps else SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS)
     if fps <= 0:
