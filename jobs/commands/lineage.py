@@ -13,16 +13,14 @@ from jobs.output import CliError, Output
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from lakehouse.timeutil import FROM_HELP, TO_HELP
-
     p = sub.add_parser("lineage", parents=[common], help="what a model version changed (diff two versions)")
     ls = p.add_subparsers(dest="lineage_command", metavar="SUBCOMMAND")
     d = ls.add_parser("diff", parents=[common], help="diff two model versions per source and in total")
     d.add_argument("from_version", metavar="V1", help="old model version")
     d.add_argument("to_version", metavar="V2", help="new model version")
     d.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
-    d.add_argument("--from", dest="start", metavar="T", help=FROM_HELP)
-    d.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
+    d.add_argument("--from", dest="start", metavar="T", help="from T (YYYY-MM-DD or ISO time; home time zone)")
+    d.add_argument("--to", dest="end", metavar="T", help="until T (a bare date includes that whole day)")
     d.add_argument("--no-store", action="store_true", help="do not store the report in the lineage table")
     d.add_argument("--user", help="who runs it (or PESQUISA_USER)")
     d.set_defaults(func=run_diff)

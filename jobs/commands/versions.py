@@ -15,8 +15,6 @@ from jobs.output import CliError, Output
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from lakehouse.timeutil import FROM_HELP, TO_HELP
-
     p = sub.add_parser("versions", parents=[common], help="current model version per source: list, set (rollback)")
     vs = p.add_subparsers(dest="versions_command", metavar="SUBCOMMAND")
 
@@ -29,8 +27,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     st.add_argument("--model-version", required=True, help="the version to make current")
     st.add_argument("--camera", action="append", metavar="ID", help="only this camera's sources (repeatable)")
     st.add_argument("--source", action="append", metavar="VIDEO_ID", help="exactly this source (repeatable)")
-    st.add_argument("--from", dest="start", metavar="T", help=FROM_HELP + " (source start time)")
-    st.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
+    st.add_argument("--from", dest="start", metavar="T", help="sources starting at or after T (YYYY-MM-DD or ISO time; home time zone)")
+    st.add_argument("--to", dest="end", metavar="T", help="until T (a bare date includes that whole day)")
     st.add_argument("--reason", default="rollback", help="why (stored with the switch and in the audit log)")
     st.add_argument("--case", default="operations", help="case number for the audit log (default operations)")
     st.add_argument("--user", help="who (or PESQUISA_USER; default the OS user)")
