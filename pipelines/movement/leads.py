@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
+from lakehouse.timeutil import TimeRange
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.stakeout import PlaceWindow, rank_presence
@@ -88,7 +89,7 @@ def crime_leads(
                            area=Area(near=(float(r["lat"]), float(r["lon"]), float(radius_m))),
                            label=r["incident_id"]) for r in usable]
     # the baseline is around the incidents, not the series pick range
-    rows, resolved = rank_presence(lh, scope.replace(time=type(scope.time)()), windows,
+    rows, resolved = rank_presence(lh, scope.replace(time=TimeRange()), windows,
                                    min_windows=min_incidents, baseline_days=baseline_days)
     ids = [r["incident_id"] for r in usable]
     for r in rows:

@@ -17,10 +17,9 @@ from typing import Any
 import pyarrow as pa
 
 from lakehouse import Lakehouse
-from lakehouse.store import sql_literal
 from pipelines.governance.scope import ReadScope
 from pipelines.search.area import Area
-from pipelines.search.filters import RowFilter, camera_rows, resolve_filter
+from pipelines.search.filters import RowFilter, resolve_filter
 
 TABLE = "plate_reads"
 
@@ -44,19 +43,12 @@ class ScopedReads:
         return {**self.flt.as_dict(), "version": self.version_sql}
 
 
-def version_condition(scope: ReadScope) -> str:
-    """SQL on ``model_version`` for the scope's version policy.
+def version_condition(lh: Lakehouse, scope: ReadScope) -> str:
+    """SQL on ``model_version`` for the scope's version policy: the current version of each source
+    (or the pinned one), from :func:`pipelines.versions.version_filter` — the filter every reader uses."""
+    from pipelines.versions import version_filter
 
-    A pinned version keeps only that version's reads. ``None`` (current) keeps every row until the
-    versions module registers current versions; then this is the one place to apply them."""
-    pinned = scope.versions.model_version
-    if pinned:
-        return f"model_version = {sql_literal(pinned)}"
-    try:  # the versions work supplies the per-source current-version condition
-        from pipelines.versions import current_version_sql  # type: ignore[attr-defined]
-    except ImportError:
-        return "TRUE"
-    return str(current_version_sql())
+    return version_filter(lh, scope.versions).sql()
 
 
 def scoped_reads(
@@ -68,12 +60,12 @@ def scoped_reads(
     cams: list[dict[str, Any]] | None = None,
 ) -> ScopedReads:
     """Resolve the scope (+ cameras / area) once: one read of the ``cameras`` table."""
-    cams = camera_rows(lh) if cams is None else cams
+    cams = registry(lh) if cams is None else cams
     flt = resolve_filter(
         lh, scope.ctx, start=scope.time.start, end=scope.time.end,
         cameras=None if cameras is None else [str(c) for c in cameras], area=area, cams=cams,
     )
-    return ScopedReads(flt, version_condition(scope), cams)
+    return ScopedReads(flt, version_condition(lh, scope), cams)
 
 
 @contextmanager
@@ -93,9 +85,18 @@ def arrow(con: Any, sql: str) -> pa.Table:
     return con.sql(sql).to_arrow_table()
 
 
+REGISTRY_COLUMNS = ["camera_id", "agency", "name", "lat", "lon", "shared_with", "kind", "heading"]
+
+
+def registry(lh: Lakehouse) -> list[dict[str, Any]]:
+    """The camera registry with what movement needs beyond search (kind, heading)."""
+    lh.ensure("cameras")
+    return lh.read("cameras", columns=REGISTRY_COLUMNS).to_pylist()
+
+
 def camera_positions(cams: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
     return {c["camera_id"]: (float(c["lat"]), float(c["lon"])) for c in cams
             if c.get("lat") is not None and c.get("lon") is not None}
 
 
-__all__ = ["ScopedReads", "arrow", "camera_positions", "connect", "scoped_reads", "version_condition"]
+__all__ = ["ScopedReads", "arrow", "camera_positions", "connect", "registry", "scoped_reads", "version_condition"]

@@ -25,7 +25,7 @@ import datetime as dt
 import math
 import random
 import string
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -58,6 +58,8 @@ class Truth:
     night_visits: set[str] = field(default_factory=set)
     clones: set[str] = field(default_factory=set)
     misreads: int = 0  # planted misread reads
+    ring_od: Counter = field(default_factory=Counter)  # (entry portico, exit portico) -> trips
+    ring_stayed: set[str] = field(default_factory=set)  # entered and did not leave
     buses: list[str] = field(default_factory=list)
     commuters: list[str] = field(default_factory=list)
 
@@ -257,8 +259,12 @@ def simulate_city(
         cam_in, _, first = city.porticos[a]
         path = [cam_in, *city.walk(rng.randint(2, 4), start=first)]
         if rng.random() < 0.7:
-            path.append(city.porticos[rng.choice([n for n in names if n != a])][1])
-        drive(p, path, at(d, day_hour()))
+            b = rng.choice([n for n in names if n != a])
+            path.append(city.porticos[b][1])
+            truth.ring_od[(f"portico {a}", f"portico {b}")] += 1
+        else:
+            truth.ring_stayed.add(p)
+        drive(p, path, at(d, rng.uniform(6, 20)))
 
     # ---- planted convoys (+ a two-camera decoy per target)
     for i in range(convoys):
@@ -365,7 +371,8 @@ def simulate_city(
         victim, other = out[i], out[j]
         if (victim["plate"] == other["plate"] or victim["camera_id"] == other["camera_id"]
                 or victim["plate"] in protected or other["plate"] in protected
-                or victim["confidence"] < 0.7 or len(victim["candidates"]) > 1):
+                or victim["confidence"] < 0.7 or len(victim["candidates"]) > 1
+                or "portico" in (where[victim["camera_id"]]["kind"], where[other["camera_id"]]["kind"])):
             continue
         true_text, wrong = victim["plate"], other["plate"]
         if rng.random() < 0.5:

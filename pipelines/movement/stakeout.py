@@ -109,7 +109,7 @@ def rank_presence(
     if min_windows < 1:
         raise ValueError("--min must be >= 1")
     cams = camera_rows(lh)
-    version = version_condition(scope)
+    version = version_condition(lh, scope)
     parts, resolved = [], []
     for i, w in enumerate(windows):
         flt = resolve_filter(lh, scope.ctx, start=w.start, end=w.end, cameras=w.cameras, area=w.area, cams=cams)
