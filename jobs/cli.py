@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
+    "jobs.commands.versions",
+    "jobs.commands.lineage",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
 ]

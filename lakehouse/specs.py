@@ -293,6 +293,57 @@ PROCESSING_RUNS = TableSpec(
     ),
 )
 
+SOURCE_VERSIONS = TableSpec(
+    name="source_versions",
+    description=(
+        "The current model version of each source (a recorded video, or a live segment): readers "
+        "show only that version's rows. Written in one commit once a re-process of the source has "
+        "committed every table (plate_reads and face_sightings), or by a rollback."
+    ),
+    key=("video_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("video_id", pa.string(), "source id (video content hash, or live segment id)", nullable=False),
+            _f("camera_id", pa.string(), "camera of the source"),
+            _f("kind", pa.string(), "recorded | live (live segments are never re-processed)"),
+            _f("model_version", pa.string(), "current model version of the source", nullable=False),
+            _f("previous_version", pa.string(), "version current before this switch"),
+            _f("start_ts", TS, "UTC start of the source (for --from/--to selections)"),
+            _f("switched_at", TS, "when this version became current"),
+            _f("switched_by", pa.string(), "who or what switched it (ingest, backfill, user name)"),
+            _f("reason", pa.string(), "why (re-process completed, rollback ...)"),
+        ]
+    ),
+)
+
+LINEAGE = TableSpec(
+    name="lineage",
+    description="What a model version changed against another, per source and in total (pesquisa lineage diff).",
+    key=("lineage_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("lineage_id", pa.string(), "hash of from/to version, selection and scope", nullable=False),
+            _f("report_id", pa.string(), "one diff run (rows of one report share it)", nullable=False),
+            _f("from_version", pa.string(), "old model version", nullable=False),
+            _f("to_version", pa.string(), "new model version", nullable=False),
+            _f("scope", pa.string(), "source | total"),
+            _f("video_id", pa.string(), "source (null for the total row)"),
+            _f("camera_id", pa.string(), "camera of the source (null for the total row)"),
+            _f("passes_added", pa.int64(), "plate passes only the new version has"),
+            _f("passes_dropped", pa.int64(), "plate passes only the old version has"),
+            _f("passes_reread", pa.int64(), "passes both have whose plate text changed"),
+            _f("passes_same", pa.int64(), "passes both read the same"),
+            _f("faces_added", pa.int64(), "face sightings only the new version has"),
+            _f("faces_dropped", pa.int64(), "face sightings only the old version has"),
+            _f("details", pa.string(), "JSON: re-read texts (old -> new), watchlist and open-case changes"),
+            _f("created_at", TS, "when the diff ran"),
+            _f("created_by", pa.string(), "who ran it"),
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -306,6 +357,8 @@ TABLES: dict[str, TableSpec] = {
         ALERT_ACKS,
         AUDIT_LOG,
         PROCESSING_RUNS,
+        SOURCE_VERSIONS,
+        LINEAGE,
     )
 }
 
