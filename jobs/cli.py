@@ -31,6 +31,8 @@ COMMAND_MODULES = [
     "jobs.commands.backfill",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.watchlist",
+    "jobs.commands.alerts",
 ]
 
 
