@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 
 from jobs.output import CliError, Output
@@ -77,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.home is None:
-        args.home = os.environ.get("PESQUISA_HOME", "./data")
+        from lakehouse.config import resolve_home
+
+        args.home = str(resolve_home(None))
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = Output(json_mode=bool(args.json))

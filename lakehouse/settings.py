@@ -60,8 +60,8 @@ class ComputeSettings(Section):
     ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or host:6379); None = local Ray")
     ray_cpus: int | None = Field(None, ge=1, le=4096, description="CPUs for a local Ray; default all cores")
     workers: int | None = Field(None, ge=1, le=1024, description="extraction actors; default from the hardware")
-    actor_start_timeout_s: float = Field(600.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
-    batch_timeout_s: float = Field(900.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
+    actor_start_timeout_s: float = Field(300.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
+    batch_timeout_s: float = Field(600.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
 
 
 class SearchSettings(Section):
@@ -76,7 +76,7 @@ class SearchSettings(Section):
 class AppSettings(Section):
     users_file: str | None = Field(None, description="users file (bcrypt); default HOME/users.yaml")
     bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost for new passwords")
-    map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
+    map_style: str = Field("light", description="base map style: a name (light, dark ...) or a style URL; none = no base map")
 
 
 class WatchlistSettings(Section):
@@ -101,6 +101,30 @@ class WatchlistSettings(Section):
     feed_refresh_s: float = Field(2.0, ge=0.5, le=600, description="how often the app's alert feed refreshes")
 
 
+class PathSettings(Section):
+    shared_data: str | None = Field(None, description="the shared real data (default: ../shared/data next to the repository)")
+    cache_dir: str | None = Field(None, description="re-creatable caches (default ~/.cache/pesquisa)")
+
+
+class OrchestrationSettings(Section):
+    env: Literal["local", "prod"] = Field("local", description="Dagster resource set: local (this machine) or prod (cluster)")
+    sample_fps: float | None = Field(None, gt=0, le=60, description="local Dagster extraction: frames per second (None: per camera)")
+    partitions_start: str = Field("2025-01-01", description="first day of the daily partitions (YYYY-MM-DD)")
+    inbox_settle_s: float = Field(30.0, ge=0, le=86400, description="inbox files younger than this are left for the next tick")
+    max_failure_share: float = Field(0.05, ge=0, le=1, description="highest tolerated share of failed extraction runs")
+
+    @field_validator("partitions_start")
+    @classmethod
+    def _a_day(cls, v: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"not a day (YYYY-MM-DD): {v!r}") from None
+        return v
+
+
 class Settings(Section):
     """Every setting of a Pesquisa home."""
 
@@ -109,6 +133,8 @@ class Settings(Section):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    paths: PathSettings = Field(default_factory=PathSettings)
+    orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
 
 
@@ -142,6 +168,13 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "PESQUISA_USERS_FILE": ("app", "users_file"),
     "PESQUISA_BCRYPT_ROUNDS": ("app", "bcrypt_rounds"),
     "PESQUISA_MAP_STYLE": ("app", "map_style"),
+    "PESQUISA_SHARED_DATA": ("paths", "shared_data"),
+    "PESQUISA_CACHE": ("paths", "cache_dir"),
+    "PESQUISA_ENV": ("orchestration", "env"),
+    "PESQUISA_SAMPLE_FPS": ("orchestration", "sample_fps"),
+    "PESQUISA_PARTITIONS_START": ("orchestration", "partitions_start"),
+    "PESQUISA_INBOX_SETTLE_S": ("orchestration", "inbox_settle_s"),
+    "PESQUISA_MAX_FAILURE_SHARE": ("orchestration", "max_failure_share"),
 }
 
 

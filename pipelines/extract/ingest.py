@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -353,8 +352,7 @@ def ingest_paths(
     bar = _Progress(progress)
     try:
         if todo and executor is None:
-            env_workers = os.environ.get("PESQUISA_WORKERS")
-            workers = workers or (int(env_workers) if env_workers else None)
+            workers = workers or lh.settings.compute.workers
             try:
                 executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
             except PoolError as exc:  # no models, no extraction: every source is recorded as failed

@@ -11,8 +11,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
+
 from lakehouse import Lakehouse
+from lakehouse.timeutil import TimeRange
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.watchlist.config import watchlist_settings
 
 LIMIT = 200
@@ -28,20 +32,20 @@ def historical_hits(lh: Lakehouse, ctx: SearchContext, entry: dict[str, Any], *,
     days = cfg.historical_days if days is None else days
     if days <= 0:
         return []
-    start = now - dt.timedelta(days=days)
+    scope = ReadScope(ctx, time=TimeRange(now - dt.timedelta(days=days), now))
     if entry["kind"] == "plate":
-        from pipelines.search.plates import run_plate_search
+        from pipelines.search.plates import PlateQuery, search_plates
 
-        res = run_plate_search(lh, entry["value"], ctx, fuzzy=entry.get("fuzzy") or 0, start=start, end=now,
-                               limit=limit, action="watchlist.historical")
+        query = PlateQuery(entry["value"], fuzzy=entry.get("fuzzy") or 0, limit=limit)
+        res = search_plates(lh, query, scope, action="watchlist.historical")
         hits = [{k: v for k, v in h.items() if k != "crop_jpeg"} for h in res.hits]
     else:
-        from pipelines.search.faces import search_faces_by_embedding
+        from pipelines.search.faces import FaceQuery, search_faces
 
         limit_d = entry.get("max_distance") or cfg.face_max_distance
         best: dict[str, dict[str, Any]] = {}
         for emb in entry.get("embeddings") or []:
-            for h in search_faces_by_embedding(lh, emb, ctx, k=FACE_K, start=start, end=now):
+            for h in search_faces(lh, FaceQuery(embedding=np.asarray(emb, dtype=np.float32), k=FACE_K), scope).hits:
                 if h["distance"] <= limit_d and (h["sighting_id"] not in best
                                                  or h["distance"] < best[h["sighting_id"]]["distance"]):
                     best[h["sighting_id"]] = h

@@ -1,6 +1,5 @@
 """Checks on extraction that look at the whole ``processing_runs`` table (not one partition)."""
 
-import os
 
 import dagster as dg
 import pyarrow as pa
@@ -8,9 +7,6 @@ import pyarrow.compute as pc
 
 from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.resources import LakehouseResource
-
-#: highest tolerated share of failed runs for the current model version
-MAX_FAILURE_SHARE = float(os.environ.get("PESQUISA_MAX_FAILURE_SHARE", "0.05"))
 
 
 def failure_share(runs: pa.Table, model_version: str | None = None) -> tuple[int, int, list[str]]:
@@ -36,9 +32,10 @@ def processing_failures_below_threshold(lakehouse: LakehouseResource) -> dg.Asse
     version = current if current in versions else None
     total, failed, errors = failure_share(runs, version)
     share = failed / total if total else 0.0
+    threshold = lh.settings.orchestration.max_failure_share  # highest tolerated share of failed runs
     return dg.AssetCheckResult(
-        passed=share <= MAX_FAILURE_SHARE,
+        passed=share <= threshold,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"runs": total, "failed": failed, "share": share, "threshold": MAX_FAILURE_SHARE,
+        metadata={"runs": total, "failed": failed, "share": share, "threshold": threshold,
                   "model_version": version or "all", "examples": "\n".join(errors)},
     )

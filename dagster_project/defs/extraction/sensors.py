@@ -3,7 +3,7 @@
 
 The cursor keeps one fingerprint per day (names, sizes, modification times of its files); a day
 whose fingerprint changed is requested again (the library skips the files it already did). Files
-modified less than ``PESQUISA_INBOX_SETTLE_S`` seconds ago (default 30) are still being copied and
+modified less than ``orchestration.inbox_settle_s`` (``PESQUISA_INBOX_SETTLE_S``) seconds ago (default 30) are still being copied and
 wait for a later tick.
 """
 
@@ -21,7 +21,6 @@ from pipelines.batch import Source, scan_inbox
 
 extract_job = dg.define_asset_job("extract_video_job", selection=[extracted_video], partitions_def=daily)
 
-SETTLE_S = float(os.environ.get("PESQUISA_INBOX_SETTLE_S", "30"))
 
 
 def day_fingerprints(sources: list[Source]) -> dict[str, str]:
@@ -37,7 +36,8 @@ def day_fingerprints(sources: list[Source]) -> dict[str, str]:
            description="Requests extracted_video for each day whose inbox folder gained or changed files.")
 def inbox_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource) -> dg.SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    current = day_fingerprints(scan_inbox(lakehouse.home_path, settle_s=SETTLE_S))
+    settle_s = lakehouse.lakehouse().settings.orchestration.inbox_settle_s
+    current = day_fingerprints(scan_inbox(lakehouse.home_path, settle_s=settle_s))
     requests: list[dg.RunRequest] = []
     skipped: list[str] = []
     for day, fp in sorted(current.items()):
@@ -49,7 +49,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResour
         requests.append(dg.RunRequest(run_key=f"inbox:{day}:{fp}", partition_key=day,
                                       tags={"pesquisa/trigger": "inbox"}))
     if skipped:
-        context.log.warning(f"inbox days outside the partitions (PESQUISA_PARTITIONS_START): {skipped}")
+        context.log.warning(f"inbox days outside the partitions (orchestration.partitions_start): {skipped}")
     cursor = json.dumps({**seen, **current}, sort_keys=True)
     if not requests:
         return dg.SensorResult(skip_reason=dg.SkipReason("no new or changed inbox files"), cursor=cursor)
