@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from jobs.output import CliError, Output
@@ -32,6 +33,7 @@ COMMAND_MODULES = [
     "jobs.commands.lineage",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
+    "jobs.commands.config",
 ]
 
 
@@ -59,13 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_parser(suppress=True)
     for mod_name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:
-                continue  # command group not built yet
-            raise
-        mod.register(sub, common)
+        importlib.import_module(mod_name).register(sub, common)  # a missing module is a bug: fail loudly
     return parser
 
 
@@ -93,5 +89,38 @@ def main(argv: list[str] | None = None) -> int:
     return int(rc or 0)
 
 
+def run(argv: list[str] | None = None) -> None:
+    """The ``pesquisa`` console entry: :func:`main`, then exit with its code without running the
+    interpreter's teardown.
+
+    Arrow and delta-rs keep native thread pools whose teardown at interpreter exit can abort the
+    process ("terminate called without an active exception", exit 134) after the command's work
+    and output are complete (delta-rs #2184, polars #24169). The command has finished by then: its
+    output is flushed and its exit code is final, so we leave with ``os._exit``. A failure keeps its
+    non-zero code; an exception that escapes :func:`main` still prints its traceback and exits 1."""
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        code = exc.code
+        rc = code if isinstance(code, int) else (0 if code is None else 1)
+        if not isinstance(code, int) and code is not None:
+            print(code, file=sys.stderr)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        rc = 1
+    _flush()
+    os._exit(rc)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed pipe (e.g. `| head`)
+            pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
