@@ -3,19 +3,10 @@
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.resources import LakehouseResource
-
-
-def failure_share(runs: pa.Table, model_version: str | None = None) -> tuple[int, int, list[str]]:
-    """(runs, failed runs, up to 5 example errors), optionally for one model version."""
-    if model_version is not None:
-        runs = runs.filter(pc.equal(runs["model_version"].cast(pa.string()), model_version))
-    failed = runs.filter(pc.equal(runs["status"].cast(pa.string()), "failed"))
-    errors = [f"{r['source_uri']}: {r['error']}" for r in failed.slice(0, 5).to_pylist()]
-    return runs.num_rows, failed.num_rows, errors
+from pipelines.extract.run_stats import run_stats
 
 
 @dg.asset_check(asset=extracted_video, description="failed extraction runs stay under the threshold")
@@ -30,8 +21,8 @@ def processing_failures_below_threshold(lakehouse: LakehouseResource) -> dg.Asse
     except ImportError:
         current = None
     version = current if current in versions else None
-    total, failed, errors = failure_share(runs, version)
-    share = failed / total if total else 0.0
+    stats = run_stats(runs, version)
+    total, failed, errors, share = stats.runs, stats.failed, stats.examples, stats.failure_share
     threshold = lh.settings.orchestration.max_failure_share  # highest tolerated share of failed runs
     return dg.AssetCheckResult(
         passed=share <= threshold,
