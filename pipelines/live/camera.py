@@ -16,6 +16,7 @@ with exponential backoff (``backoff_min_s`` doubling up to ``backoff_max_s``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -70,6 +71,7 @@ class CameraWorker:
         self.skipped_packets = 0
         self.reconnects = 0
         self.started_at = time.time()
+        self._cpu0 = time.process_time()
         self.busy_s = 0.0  # thread CPU time (decode + gate + tracking)
         self.width = self.height = 0
         self.fps = 0.0
@@ -307,7 +309,7 @@ class CameraWorker:
                 if vid not in self._segments:
                     start = segment_start(row["ts"].timestamp(), p.segment_s)
                     self._segments[vid] = segment_row(self.cam, vid, start, p.segment_s, self.width, self.height,
-                                                      self.fps)
+                                                      self.fps, self.version)
 
     def _keep(self, tr: Track, kind: str) -> bool:
         return self.filter.keep(tr) if kind == "plate" else True
@@ -341,6 +343,8 @@ class CameraWorker:
             "reconnects": self.reconnects,
             "inflight": len(self._inflight),
             "busy_s": self.busy_s,
+            "cpu_s": time.process_time() - self._cpu0,  # this actor process (decode, gate, track)
+            "pid": os.getpid(),
             "started_at": self.started_at,
             "width": self.width,
             "height": self.height,

@@ -83,7 +83,7 @@ def live_face_row(track: Track, cam: LiveCamera, segment_s: float, version: str,
 
 
 def segment_row(cam: LiveCamera, video_id: str, start_epoch: float, segment_s: float, width: int, height: int,
-                fps: float) -> dict[str, Any]:
+                fps: float, version: str) -> dict[str, Any]:
     """The ``videos`` row of a live segment."""
     return {
         "video_id": video_id,
@@ -97,4 +97,5 @@ def segment_row(cam: LiveCamera, video_id: str, start_epoch: float, segment_s: f
         "height": int(height),
         "frames": None,
         "status": "live",
+        "model_version": version,  # for source_versions (not a videos column)
     }

@@ -1,8 +1,9 @@
 """A real stream on loopback (ffmpeg, MPEG-TS over UDP) through ``run_streams`` into Delta tables:
 rows of the clip's plates (and faces, when the city has them) land in micro-batches; killing the
-source marks the camera offline within 15 s; the source coming back is picked up; a second runner
-after a restart adds no duplicate and loses no committed row; credentials never reach a table or
-the status file."""
+source marks the camera offline within 15 s; the source coming back is picked up; the clip's
+watchlisted plates raise one alert per entry and pass; a second runner after a restart adds no
+duplicate row or alert and loses no committed row; credentials never reach a table or the status
+file."""
 
 from __future__ import annotations
 
@@ -50,6 +51,13 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     url = sim.url.replace("udp://", f"udp://cam:{SECRET}@")
     cam = dict(city.camera(video.camera_id), stream_uri=url)
     lh.upsert("cameras", [cam])
+    # the clip's plates are on the watchlist: hits alarm from the micro-batches
+    from pipelines.governance.context import SearchContext
+    from pipelines.watchlist.manage import add_plate
+
+    ctx = SearchContext(user="sup", role="supervisor", agency=cam["agency"], case_number="LIVE-1", purpose="test")
+    for plate in sorted(plates):
+        add_plate(lh, ctx, plate, reason="stolen", priority=1, historical=False)
     profile = LiveProfile(offline_after_s=10.0, read_timeout_s=4.0, backoff_max_s=2.0)
     stop = threading.Event()
     result: dict = {}
@@ -100,12 +108,20 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     status_text = "".join(p.read_text() for p in (home / "live" / "status").glob("*.json"))
     assert SECRET not in status_text and "***@" in status_text
 
+    alerts = lh.read("alerts").to_pylist()
+    assert alerts, "a watchlisted plate read live must raise an alert"
+    assert {a["read_id"] for a in alerts} <= set(ids) and {a["camera_id"] for a in alerts} == {video.camera_id}
+    per_entry = [a["entry_id"] for a in alerts]
+    assert len(per_entry) == len(set(per_entry)), "one alert per entry, camera and pass"
+
     # a restart: the committed rows stay, exactly once; the same batch committed again changes nothing
     before = set(ids)
     with SimulatedCamera(clip, port=sim.port, fps=video.fps, frames=video.frames):
         run_streams(lh, [video.camera_id], home=str(home), profile=profile, workers=1, duration_s=6.0)
     after = _ids(lh, "plate_reads", "read_id")
     assert len(after) == len(set(after)) and before <= set(after)
-    n = lh.count("plate_reads")
-    MicroBatchCommitter(lh, alerts=False).commit(lh.read("plate_reads").to_pylist(), [], [])
+    n, n_alerts = lh.count("plate_reads"), lh.count("alerts")
+    MicroBatchCommitter(lh).commit(lh.read("plate_reads").to_pylist(), [], [])
     assert lh.count("plate_reads") == n
+    alerts = lh.read("alerts").to_pylist()
+    assert len(alerts) == n_alerts and len({a["entry_id"] for a in alerts}) == n_alerts, "no duplicate alert"
