@@ -62,6 +62,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     def on_signal(signum: int, frame: object) -> None:
         stop.set()
 
+    from pipelines.ray_runtime import ensure_ray
+
+    ensure_ray()  # first: Ray installs its own SIGTERM handler, ours must win (stop = commit + offline)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     profile = LiveProfile.from_settings(args.home, sample_fps=args.sample_fps)

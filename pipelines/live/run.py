@@ -109,6 +109,11 @@ def run_streams(
     for name in ("plate_reads", "face_sightings", "videos"):
         lh.ensure(name)
 
+    for cam in cams:  # the models take a while to load: say so instead of "not started"
+        write_status(home_path, {"camera_id": cam.camera_id, "uri": cam.source_uri, "state": "reconnecting",
+                                 "worker_state": "connecting", "error": "starting: loading the models",
+                                 "last_frame_ts": None, "lag_s": None, "fps_analysed": None,
+                                 "commit_every_s": max(profile.commit_every_s, 60.0)})
     ensure_ray()
     pool = get_pool(PoolConfig(workers=workers, device=device, max_restarts=MODEL_RESTARTS))
     report.device = pool.device
