@@ -24,7 +24,8 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-ROLES: tuple[str, ...] = ("investigator", "analyst", "supervisor", "engineer", "admin")
+from pipelines.governance.identity import ROLES  # one roles table
+
 #: fixed password for the demo home only (``pesquisa demo``); documented in the README
 DEMO_PASSWORD = "pesquisa-demo"
 USERS_FILE_ENV = "PESQUISA_USERS_FILE"
@@ -93,7 +94,8 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, tuple[User, str]]:
         if role not in ROLES:
             raise UsersFileError(f"{path}: user {username!r} has role {role!r}; expected one of {', '.join(ROLES)}")
         pw_hash = str(entry.get("password_hash") or "")
-        if not pw_hash.startswith("$2"):
+        cli_only = "password_hash" not in entry and (entry.get("os_users") or entry.get("service"))
+        if not cli_only and not pw_hash.startswith("$2"):
             raise UsersFileError(f"{path}: user {username!r} needs a bcrypt password_hash")
         agency = entry.get("agency") or None
         if agency is None and role != "admin":
@@ -120,6 +122,9 @@ def authenticate(path: str | os.PathLike[str], username: str, password: str) -> 
         bcrypt.checkpw(b"x", _dummy_hash())
         return None
     user, pw_hash = entry
+    if not pw_hash:  # a CLI-only (OS user or service) entry cannot sign in to the app
+        bcrypt.checkpw(b"x", _dummy_hash())
+        return None
     try:
         ok = bcrypt.checkpw(password.encode("utf-8"), pw_hash.encode("ascii"))
     except ValueError:

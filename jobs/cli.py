@@ -28,6 +28,10 @@ COMMAND_MODULES = [
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
+    "jobs.commands.login",
+    "jobs.commands.share",
+    "jobs.commands.cases",
+    "jobs.commands.audit",
 ]
 
 

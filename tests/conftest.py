@@ -42,3 +42,15 @@ def ray_session():
     import ray
 
     ray.shutdown()
+
+
+@pytest.fixture
+def cli_user():
+    """``cli_user(home, role="admin", agency=None, name="tester")`` maps the OS user running the tests
+    (root in CI) to a Pesquisa user in ``HOME/users.yaml``, as identity requires (issue 12.1)."""
+    from pipelines.governance.identity import map_os_user
+
+    def make(home, role: str = "admin", agency: str | None = None, name: str = "tester"):
+        return map_os_user(home, name, role=role, agency=agency)
+
+    return make
