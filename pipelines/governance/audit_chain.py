@@ -237,8 +237,6 @@ def verify_chain(lh: Lakehouse) -> VerifyReport:
     legacy = [r for r in rows if r.get("seq") is None]
     chained = sorted((r for r in rows if r.get("seq") is not None), key=lambda r: (r["seq"], r["audit_id"]))
     rep.legacy, rep.chained = len(legacy), len(chained)
-    if lh.table(TABLE).metadata().configuration.get("delta.appendOnly") != "true":
-        rep.add("the audit table is no longer append-only (delta.appendOnly was turned off)")
     prev, expect_seq, last_version = legacy_seal(legacy), 1, -1
     by_seq: dict[int, dict[str, Any]] = {}
     for r in chained:
@@ -260,6 +258,8 @@ def verify_chain(lh: Lakehouse) -> VerifyReport:
             rep.add(f"row seq {seq} claims Delta version {dv}, not after {last_version} (rewritten or inserted)", **where)
         last_version = int(dv) if dv is not None else last_version
         prev, expect_seq = r.get("row_hash"), seq + 1
+    if lh.table(TABLE).metadata().configuration.get("delta.appendOnly") != "true":
+        rep.add("the audit table is no longer append-only (delta.appendOnly was turned off)")
     for v in _log_removes(lh):
         rep.add(f"Delta log version {v} removed audit data files (rows deleted or rewritten)", delta_version=v)
     _verify_anchors(lh, rep, by_seq, expect_seq - 1)

@@ -210,7 +210,8 @@ def close_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> dict[str,
 
 # ------------------------------------------------------------------------------------- probes
 def probes_dir(lh: Lakehouse, case_number: str) -> Path:
-    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in case_number)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in case_number)[:64]
+    safe = f"{safe}-{hashlib.sha256(case_number.encode()).hexdigest()[:8]}"  # "K/1" and "K_1" stay apart
     return lakehouse_home(lh) / "cases" / safe / "probes"
 
 

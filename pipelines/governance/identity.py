@@ -171,14 +171,17 @@ def _home_id(home: str | os.PathLike[str]) -> str:
 def token_path(home: str | os.PathLike[str], osu: str | None = None) -> Path:
     """Where ``pesquisa login`` keeps this OS user's token for ``home`` (in the OS user's own home
     directory, owner-only)."""
+    return _token_base(osu or os_user()) / ".pesquisa" / "tokens" / f"{_home_id(home)}.token"
+
+
+def _token_base(osu: str) -> Path:
+    """The OS user's home directory from the passwd database (not from ``$HOME``)."""
     import pwd
 
-    osu = osu or os_user()
     try:
-        base = Path(pwd.getpwnam(osu).pw_dir)
+        return Path(pwd.getpwnam(osu).pw_dir)
     except KeyError:
-        base = Path("/tmp") / f"pesquisa-{osu}"
-    return base / ".pesquisa" / "tokens" / f"{_home_id(home)}.token"
+        return Path("/tmp") / f"pesquisa-{osu}"
 
 
 def _b64(data: bytes) -> str:

@@ -44,14 +44,22 @@ class CameraScope:
     ``agency`` its own rows; ``grants`` ``(from_agency, cameras or None = all)`` from agreements in
     force; ``unowned`` the cameras whose rows *without* an agency it may see (its own registered
     cameras and granted cameras registered to the granting agency). ``cameras`` every camera it may
-    see something of (for camera lists and pickers)."""
+    see something of (for camera lists and pickers). ``within`` (a case's warrant area) limits all of
+    it to those cameras; ``all_agencies`` (an administrator under a warrant area) sees every row of
+    the ``within`` cameras."""
 
     agency: str
     cameras: frozenset[str]
     grants: tuple[tuple[str, frozenset[str] | None], ...] = ()
     unowned: frozenset[str] = frozenset()
+    within: frozenset[str] | None = None
+    all_agencies: bool = False
 
     def allows(self, camera_id: str | None, row_agency: str | None = None) -> bool:
+        if self.within is not None and camera_id not in self.within:
+            return False
+        if self.all_agencies:
+            return True
         if row_agency is not None and row_agency == self.agency:
             return True
         if row_agency is None:
