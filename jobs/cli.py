@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "jobs.commands.faces",
     "jobs.commands.incidents",
     "jobs.commands.crime",
+    "jobs.commands.movement",
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
@@ -32,6 +33,10 @@ COMMAND_MODULES = [
     "jobs.commands.share",
     "jobs.commands.cases",
     "jobs.commands.audit",
+    "jobs.commands.versions",
+    "jobs.commands.lineage",
+    "jobs.commands.watchlist",
+    "jobs.commands.alerts",
 ]
 
 

@@ -8,8 +8,15 @@ longitude``; Pesquisa's synthetic CSV; common English/Spanish names such as ``la
   ``missing_coords``; rows whose time cannot be parsed as ``missing_time``; neither is written,
   nothing is invented;
 - ``incident_id`` is the source id (prefixed with ``id_prefix`` when given) or, without an id
-  column, a hash of the row's values; re-importing the same file therefore adds nothing (MERGE on
-  ``incident_id``, one commit; ``mode="replace"`` instead replaces every row of the same source);
+  column, a hash of the row's values plus its occurrence number among identical rows: two identical
+  rows (the same block and hour, two burglaries) are two reports. The first occurrence keeps the
+  plain hash id (``h-<hash>``), later ones get ``h-<hash>~2``, ``~3`` ... in file order, so
+  re-importing a file adds nothing and re-importing into a home filled by an older version adds
+  only the rows it used to merge (MERGE on ``incident_id``, one commit; ``mode="replace"``
+  instead replaces every row of the same source); the summary states the identical rows it saw;
+- a file without a date column whose ``time`` column holds full dates (Houston-style exports:
+  ``time, offense, lat, lon, address``) uses it as the date; an hour-of-day column
+  (``occurrence_hour`` = ``13``) joined to a date column is read as ``13:00``;
 - times with an offset are converted to UTC; naive times are local to ``tz`` (default: the portal's zone for a layout
   that names its city, e.g. America/Chicago for Chicago's, else UTC);
   date-only values become a one-day window ``ts .. ts_end`` (aoristic analysis spreads them);
@@ -67,7 +74,14 @@ ALIASES: dict[str, list[str]] = {
                     "descripcion", "detalle"],
     "agency": ["agency", "agencia", "organismo"],
 }
-TIME_OF_DAY_COLUMNS = ["time", "hora", "hour_time", "time_occ", "cmplnt_fr_tm", "occurred_time", "hora_hecho"]
+# Houston's NIBRS export names (occurrence date + hour, map coordinates, incident number)
+ALIASES["lat"] += ["maplatitude", "map_latitude"]
+ALIASES["lon"] += ["maplongitude", "map_longitude"]
+ALIASES["time"] += ["occurrence_date", "rms_occurrence_date"]
+ALIASES["type"] += ["nibrs_description", "offense_description"]
+ALIASES["id"] += ["incident", "incident_num", "incident_nbr"]
+TIME_OF_DAY_COLUMNS = ["time", "hora", "hour_time", "time_occ", "cmplnt_fr_tm", "occurred_time", "hora_hecho",
+                       "occurrence_hour", "rms_occurrence_hour", "hour"]
 POINT_COLUMNS = ["location", "geom", "the_geom", "geometry", "point", "coordinates", "geo_point"]
 
 LAYOUTS: dict[str, set[str]] = {
@@ -102,6 +116,7 @@ class ImportReport:
     missing_time: int = 0
     skipped: int = 0
     duplicate_ids: int = 0
+    duplicate_rows: int = 0
     written: int = 0
     added: int = 0
     updated: int = 0
@@ -117,7 +132,11 @@ class ImportReport:
         return (
             f"{self.source}: {self.rows_read} rows read ({self.layout} layout); "
             f"{self.missing_coords} without usable coordinates, {self.missing_time} without usable time "
-            f"-> {self.skipped} skipped; {self.written} written ({self.added} new, {self.updated} updated"
+            f"-> {self.skipped} skipped; "
+            + (f"{self.duplicate_rows} identical to an earlier row (kept as separate reports); "
+               if self.duplicate_rows else "")
+            + (f"{self.duplicate_ids} repeated source ids (last kept); " if self.duplicate_ids else "")
+            + f"{self.written} written ({self.added} new, {self.updated} updated"
             + (f", {self.replaced} replaced" if self.mode == "replace" else "")
             + ")"
         )
@@ -376,6 +395,10 @@ def import_incidents(
             "name them with --lat-col and --lon-col"
         )
     if not mapping["time"]:
+        mapping["time"] = _full_date_time_of_day_column(df)
+        if mapping["time"]:
+            notes.append(f"dates read from {mapping['time']!r} (no separate date column)")
+    if not mapping["time"]:
         raise IncidentImportError(
             f"{name}: cannot find a date/time column (columns: {', '.join(df.columns[:40])}); name it with --time-col"
         )
@@ -398,7 +421,8 @@ def import_incidents(
             mapping["time"] = "+".join(tcols)
             notes.append(f"date and time of day joined from {tcols[0]!r} and {tod!r}")
     raw_time = df[tcols[0]] if len(tcols) == 1 else df.select(
-        pl.concat_str([pl.col(c).fill_null("") for c in tcols], separator=" ").alias("t"))["t"]
+        pl.concat_str([_as_time_of_day(pl.col(c)) if i else pl.col(c).fill_null("") for i, c in enumerate(tcols)],
+                      separator=" ").alias("t"))["t"]
     ts, date_only, used_format = parse_times(raw_time, tz, time_format)
     present = raw_time.str.strip_chars().fill_null("") != ""
     n_present = int(present.sum())
@@ -436,9 +460,7 @@ def import_incidents(
     else:
         ids = pl.Series([None] * df.height, dtype=pl.String)
     if ids.null_count():
-        row_hash = df.select(pl.concat_str([pl.col(c).fill_null("") for c in sorted(df.columns)],
-                                           separator="\x1f").alias("r"))["r"]
-        hashed = pl.Series([f"h-{stable_id('incident-row', r, length=20)}" for r in row_hash.to_list()], dtype=pl.String)
+        hashed, report.duplicate_rows = _row_hash_ids(df, ids.is_null() & keep)
         ids = ids.fill_null(hashed)
     if id_prefix or agency:
         ids = (id_prefix or agency or "") + ":" + ids
@@ -479,6 +501,43 @@ def import_incidents(
     table = out.to_arrow()
     _write(lh, table, report, source, mode)
     return report
+
+
+def _row_hash_ids(df: pl.DataFrame, counted: pl.Series) -> tuple[pl.Series, int]:
+    """Ids from the row's values plus its occurrence number among identical rows (file order).
+
+    The first occurrence keeps ``h-<hash>`` (the id earlier versions gave every copy), the k-th
+    identical row gets ``h-<hash>~k``. Returns the ids and how many ``counted`` rows repeated an
+    earlier one."""
+    row_hash = df.select(pl.concat_str([pl.col(c).fill_null("") for c in sorted(df.columns)],
+                                       separator="\x1f").alias("r"))["r"]
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    repeats = 0
+    for r, use in zip(row_hash.to_list(), counted.to_list(), strict=True):
+        base = f"h-{stable_id('incident-row', r, length=20)}"
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(base if n == 1 else f"{base}~{n}")
+        repeats += int(n > 1 and bool(use))
+    return pl.Series(out, dtype=pl.String), repeats
+
+
+def _full_date_time_of_day_column(df: pl.DataFrame) -> str | None:
+    """A ``time``-like column that holds whole dates (used when no date column exists)."""
+    for c in df.columns:
+        if _norm(c) not in TIME_OF_DAY_COLUMNS:
+            continue
+        vals = df[c].str.strip_chars().drop_nulls()
+        if vals.len() and float(vals.str.contains(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}").mean()) > 0.5:  # type: ignore[arg-type]
+            return c
+    return None
+
+
+def _as_time_of_day(col: pl.Expr) -> pl.Expr:
+    """A time-of-day column as text; a bare hour (``13``, ``7``) becomes ``13:00``."""
+    t = col.fill_null("").str.strip_chars()
+    return pl.when(t.str.contains(r"^\d{1,2}$")).then(t.str.zfill(2) + ":00").otherwise(t)
 
 
 def _write(lh: Lakehouse, table: pa.Table, report: ImportReport, source: str, mode: str) -> None:

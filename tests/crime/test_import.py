@@ -148,3 +148,63 @@ def _good_csv(tmp_path: Path) -> Path:
     p.write_text("id,date,primary_type,latitude,longitude\n1,2026-01-01T10:00:00,THEFT,41.8,-87.6\n"
                  "2,2026-01-01T11:00:00,THEFT,41.81,-87.61\n")
     return p
+
+
+def test_identical_rows_are_separate_reports_and_reimport_adds_nothing(tmp_path: Path, lakehouse: Lakehouse) -> None:
+    # Houston-style export: no id, no date column (``time`` holds the whole date), block addresses;
+    # the same block, hour and offense twice is two burglaries, three times is three
+    p = tmp_path / "houston.csv"
+    p.write_text(
+        "time,offense,lat,lon,address\n"
+        "2026-02-01 13:00,Burglary,29.7601,-95.3701,1200-1299 MAIN ST\n"
+        "2026-02-01 13:00,Burglary,29.7601,-95.3701,1200-1299 MAIN ST\n"
+        "2026-02-01 13:00,Theft,29.7602,-95.3702,1300-1399 MAIN ST\n"
+        "2026-02-01 13:00,Burglary,29.7601,-95.3701,1200-1299 MAIN ST\n"
+        "2026-02-02 09:30,Assault,29.7500,-95.3600,800-899 TEXAS AVE\n"
+        "2026-02-02 09:30,Assault,,,800-899 TEXAS AVE\n"
+    )
+    rep = import_incidents(lakehouse, p)
+    assert rep.columns["time"] == "time" and rep.columns["type"] == "offense"
+    assert (rep.rows_read, rep.missing_coords, rep.missing_time) == (6, 1, 0)
+    assert rep.duplicate_rows == 2 and rep.duplicate_ids == 0
+    assert "2 identical to an earlier row" in rep.summary()
+    assert rep.written == rep.added == 5 and lakehouse.count("incidents") == 5
+    got = pl.from_arrow(lakehouse.read("incidents"))
+    burglaries = sorted(got.filter(pl.col("type") == "BURGLARY")["incident_id"].to_list())
+    assert len(burglaries) == 3 and burglaries[0] + "~2" == burglaries[1] and burglaries[0] + "~3" == burglaries[2]
+    row = got.filter(pl.col("type") == "ASSAULT").row(0, named=True)
+    assert row["ts"] == dt.datetime(2026, 2, 2, 9, 30, tzinfo=dt.UTC)
+
+    again = import_incidents(lakehouse, p)
+    assert again.added == 0 and again.updated == 5 and lakehouse.count("incidents") == 5
+
+
+def test_reimport_into_a_home_that_merged_duplicates_adds_only_the_merged_rows(tmp_path: Path,
+                                                                               lakehouse: Lakehouse) -> None:
+    p = tmp_path / "dups.csv"
+    rows = ["2026-03-01T10:00:00,THEFT,41.80,-87.60", "2026-03-01T10:00:00,THEFT,41.80,-87.60",
+            "2026-03-01T11:00:00,ROBBERY,41.81,-87.61"]
+    p.write_text("date,primary_type,latitude,longitude\n" + "\n".join(rows) + "\n")
+    first = import_incidents(lakehouse, p, dry_run=True)
+    assert first.duplicate_rows == 1 and first.written == 3
+    # what an older version wrote for ``p``: one row per distinct value hash (the first occurrence's id)
+    q = tmp_path / "dedup.csv"
+    q.write_text("date,primary_type,latitude,longitude\n" + "\n".join(rows[1:]) + "\n")
+    import_incidents(lakehouse, q, source="dups.csv")
+    assert lakehouse.count("incidents") == 2
+    rep = import_incidents(lakehouse, p)
+    assert rep.added == 1 and rep.updated == 2 and lakehouse.count("incidents") == 3
+
+
+def test_hour_of_day_column_is_joined_to_the_date(tmp_path: Path, lakehouse: Lakehouse) -> None:
+    p = tmp_path / "nibrs.csv"
+    p.write_text("Incident,Occurrence Date,Occurrence Hour,NIBRS Description,Block Range,Street Name,"
+                 "MapLongitude,MapLatitude\n"
+                 "1,2026-01-05,13,Burglary,1200-1299,MAIN ST,-95.37,29.76\n"
+                 "2,2026-01-05,7,Theft,100-199,ELM ST,-95.38,29.77\n")
+    rep = import_incidents(lakehouse, p, tz="America/Chicago")
+    assert rep.written == 2 and rep.columns["lat"] == "MapLatitude"
+    got = {r["incident_id"]: r for r in lakehouse.read("incidents").to_pylist()}
+    assert got["1"]["ts"] == dt.datetime(2026, 1, 5, 19, 0, tzinfo=dt.UTC)
+    assert got["2"]["ts"] == dt.datetime(2026, 1, 5, 13, 0, tzinfo=dt.UTC)
+    assert got["1"]["type"] == "BURGLARY"
