@@ -26,9 +26,8 @@ class DemoOptions:
 
 def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
     from pipelines.cameras import import_camera_rows
-    from pipelines.synth import generate_city, load_manifest
-
     from pipelines.governance.signin import demo_home_check
+    from pipelines.synth import generate_city, load_manifest
 
     home_path = resolve_home(home)
     demo_home_check(home_path)  # refuses a home with non-demo data (the demo password is published)

@@ -139,6 +139,8 @@ def audit(
     ctx = require_case(ctx)
     row = _row(ctx, action, parameters, result_count, now=now, result_ids=result_ids,
                probe_sha256=probe_sha256, versions=versions)
+    if getattr(lh, "replaying", False):  # audit replay re-runs logged searches: they are not new searches
+        return row
     return append_chained(lh, row)
 
 
