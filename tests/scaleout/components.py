@@ -149,3 +149,71 @@ def postgres_server(tmp: Path) -> Iterator[Postgres]:
         yield Postgres(port, datadir)
     finally:
         run("pg_ctl", "-D", str(datadir), "-m", "immediate", "-w", "stop")
+
+
+# ------------------------------------------------------------------------------------ Ray cluster
+_WORKER_NODE = """
+import os, sys, time
+from ray._private.node import Node
+from ray._private.parameter import RayParams
+params = RayParams(gcs_address=sys.argv[1], node_ip_address="127.0.0.1", num_cpus=int(sys.argv[2]),
+                   num_gpus=0, resources={"worker_node": 1.0})
+node = Node(params, head=False, shutdown_at_exit=False, spawn_reaper=False)
+print(node.node_id, flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+@dataclass
+class RayCluster:
+    address: str
+    tmp: Path
+    workers: list[subprocess.Popen]
+    env: dict[str, str]
+
+    def add_node(self, num_cpus: int = 1) -> tuple[subprocess.Popen, str]:
+        """A second raylet on this machine (Ray's own Node API; DESIGN.md §13); returns (process, node id)."""
+        script = self.tmp / "worker_node.py"
+        script.write_text(_WORKER_NODE)
+        proc = subprocess.Popen([sys.executable, str(script), self.address, str(num_cpus)], env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        line = proc.stdout.readline().strip() if proc.stdout else ""
+        if not line:
+            stop(proc)
+            raise RuntimeError("the second raylet did not start")
+        self.workers.append(proc)
+        return proc, line
+
+
+def ray_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    env.update({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
+                "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"})
+    return env
+
+
+@contextlib.contextmanager
+def ray_cluster(tmp: Path, head_cpus: int = 1) -> Iterator[RayCluster]:
+    """``ray start --head`` on 127.0.0.1 (a free port), stopped with ``ray stop`` for this cluster."""
+    exe = Path(sys.executable).with_name("ray")
+    if not exe.exists():
+        raise ComponentUnavailable("the ray CLI is not installed")
+    port = free_port()
+    env = ray_env()
+    temp_dir = Path("/tmp") / f"ray-{port}"  # short: unix socket paths are limited to 107 bytes
+    r = subprocess.run([str(exe), "start", "--head", "--num-cpus", str(head_cpus), "--num-gpus", "0",
+                        "--port", str(port), "--node-ip-address", "127.0.0.1", "--include-dashboard", "false",
+                        "--disable-usage-stats", "--temp-dir", str(temp_dir)],
+                       env=env, capture_output=True, text=True, timeout=180)
+    if r.returncode != 0:
+        raise RuntimeError(f"ray start --head failed: {r.stderr[-1000:]}")
+    cluster = RayCluster(address=f"127.0.0.1:{port}", tmp=tmp, workers=[], env=env)
+    try:
+        yield cluster
+    finally:
+        for w in cluster.workers:
+            stop(w, timeout=5)
+        # stop only this cluster's processes: those whose command line names our temp dir or port
+        subprocess.run(["pkill", "-9", "-f", f"{temp_dir}|127.0.0.1:{port}"], capture_output=True)
+        shutil.rmtree(temp_dir, ignore_errors=True)
