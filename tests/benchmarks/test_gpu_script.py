@@ -19,3 +19,10 @@ def test_gpu_script_smoke_on_cpu(tmp_path) -> None:
     assert res["face_parity"]["max_abs_diff"] < 1e-4
     assert res["streams"][0]["analysed_frames"] > 0 and res["streams"][0]["decoded_frames"] >= 2 * 25
     assert res["knn"]["recall_at_10"] == 1.0  # exact search is exact
+
+
+@pytest.mark.component
+def test_scaleout_benchmark_smoke() -> None:
+    from benchmarks import scaleout
+
+    assert scaleout.main(["--smoke"]) == 0
