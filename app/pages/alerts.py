@@ -17,6 +17,7 @@ from app.ui import maps, session, widgets
 PERIODS = {"Last hour": 1, "Last 24 h": 24, "Last 7 days": 24 * 7, "Last 30 days": 24 * 30}
 PRIORITY_COLORS = {1: "#c62828", 2: "#ef6c00", 3: "#f9a825", 4: "#1f5f99", 5: "#78909c"}
 SHOWN = 25
+ACK_ERROR_KEY = "alerts_ack_error"
 
 
 def _esc(value: object) -> str:
@@ -58,6 +59,8 @@ def main() -> None:
 
 
 def draw(alerts: list[dict]) -> None:
+    if problem := st.session_state.pop(ACK_ERROR_KEY, None):
+        st.error(problem)
     c = st.columns(4)
     c[0].metric("Alerts", len(alerts))
     c[1].metric("Unacknowledged", sum(not a["acknowledged"] for a in alerts))
@@ -104,22 +107,21 @@ def card(a: dict) -> None:
         if a["acknowledged"]:
             act.markdown(":green[**Acknowledged**]")
         elif session.current_user().scope_agency is not None:
-            if act.button("Acknowledge", key=f"ack_{a['alert_id']}", type="primary"):
-                acknowledge(a["alert_id"])
+            act.button("Acknowledge", key=f"ack_{a['alert_id']}", type="primary", on_click=acknowledge,
+                       args=(a["alert_id"],))
         if acks:
             act.caption(", ".join(f"{ag}: {u}" for ag, u in sorted(acks.items())))
 
 
 def acknowledge(alert_id: str) -> None:
+    """Button callback (runs before the rerun that redraws the feed)."""
     from pipelines.watchlist.entries import WatchlistError
     from pipelines.watchlist.feed import acknowledge as ack
 
     try:
         ack(session.lakehouse(), _context(), alert_id)
     except WatchlistError as exc:
-        st.error(str(exc))
-        return
-    st.rerun(scope="fragment")
+        st.session_state[ACK_ERROR_KEY] = str(exc)
 
 
 main()
