@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "jobs.commands.faces",
     "jobs.commands.incidents",
     "jobs.commands.crime",
+    "jobs.commands.movement",
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
