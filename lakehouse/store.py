@@ -286,7 +286,16 @@ class Lakehouse:
         version: int | None = None,
     ) -> pa.Table:
         """Read a table (or a version of it) as Arrow, with optional projection and filter."""
-        return self.dataset(name, version).to_table(columns=columns, filter=filter)
+        dataset = self.dataset(name, version)
+        try:
+            return dataset.to_table(columns=columns, filter=filter)
+        except pa.ArrowNotImplementedError:
+            # files rewritten by a MERGE store strings as string_view; pyarrow then cannot compare
+            # them with the dataset's string literals fragment by fragment: filter after the cast
+            if filter is None:
+                raise
+            table = dataset.to_table(filter=None).filter(filter)
+            return table.select(columns) if columns is not None else table
 
     def scan(self, name: str) -> pl.LazyFrame:
         """Polars lazy scan with partition pruning."""
