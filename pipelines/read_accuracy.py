@@ -181,3 +181,21 @@ def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     from scipy.stats import spearmanr
 
     return float(spearmanr(a, b).statistic)
+
+
+ASSET = "camera_read_accuracy"
+
+
+def latest_estimates(home: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """The newest ``camera_read_accuracy`` results (written by the Dagster asset under
+    ``HOME/derived``): (day, rows sorted worst first); (None, []) when it never ran."""
+    import pyarrow.parquet as pq
+
+    from pipelines.movement.derived import derived_dir
+
+    files = sorted((derived_dir(home) / ASSET).glob("*.parquet"))
+    if not files:
+        return None, []
+    rows = pq.read_table(files[-1]).to_pylist()
+    rows.sort(key=lambda r: (r["accuracy"] is None, r["accuracy"] if r["accuracy"] is not None else 0.0))
+    return files[-1].stem, rows
