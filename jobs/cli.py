@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "jobs.commands.backfill",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.dagster",
 ]
 
 
