@@ -25,12 +25,15 @@ COMMAND_MODULES = [
     "jobs.commands.faces",
     "jobs.commands.incidents",
     "jobs.commands.crime",
+    "jobs.commands.movement",
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
     "jobs.commands.versions",
     "jobs.commands.lineage",
     "jobs.commands.dagster",
+    "jobs.commands.watchlist",
+    "jobs.commands.alerts",
 ]
 
 
