@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "jobs.commands.audit",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.dagster",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
 ]
