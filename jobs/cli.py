@@ -29,8 +29,13 @@ COMMAND_MODULES = [
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
+    "jobs.commands.login",
+    "jobs.commands.share",
+    "jobs.commands.cases",
+    "jobs.commands.audit",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.dagster",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
 ]
