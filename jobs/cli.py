@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "jobs.commands.backfill",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.dagster",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
 ]

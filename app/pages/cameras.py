@@ -100,6 +100,28 @@ def main() -> None:
             "lag_s": st.column_config.NumberColumn("Lag (s)", format="%.1f"),
         },
     )
+    _read_accuracy()
+
+
+def _read_accuracy() -> None:
+    """Self-measured plate-read accuracy (the Dagster ``camera_read_accuracy`` asset), worst first."""
+    from pipelines.read_accuracy import latest_estimates
+
+    day, rows = latest_estimates(session.home())
+    st.subheader("Plate-read accuracy (self-measured)")
+    if not rows:
+        st.caption("Not computed yet: materialize the `camera_read_accuracy` asset in Dagster (`make dagster`).")
+        return
+    st.caption(f"Estimated on {day} from how often each camera's plate text agrees with neighbouring cameras' "
+               "reads of the same vehicle (no ground truth needed). A dirty lens or a badly aimed camera ranks last.")
+    st.dataframe(
+        [{k: r.get(k) for k in ("rank", "camera_id", "accuracy", "agreement", "links", "reads")} for r in rows],
+        hide_index=True, width="stretch",
+        column_config={"accuracy": st.column_config.ProgressColumn("Estimated accuracy", min_value=0, max_value=1,
+                                                                   format="%.2f"),
+                       "agreement": st.column_config.NumberColumn("Agreement", format="%.2f"),
+                       "camera_id": "Camera"},
+    )
 
 
 main()
