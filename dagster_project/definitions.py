@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dagster_project.defs import crime, extraction, movement
+from dagster_project.defs import crime, extraction, movement, operations, quality
 from dagster_project.defs.extraction.detector import ExtractionClient
 from dagster_project.defs.resources import DerivedParquetIOManager, LakehouseResource
 from lakehouse.config import env_home
@@ -36,5 +36,7 @@ defs = dg.Definitions.merge(
     extraction.defs,
     movement.defs,
     crime.defs,
+    operations.defs,
+    quality.defs,
     dg.Definitions(resources=resources_for()),
 )

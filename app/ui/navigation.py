@@ -27,6 +27,8 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("pages/plate_search.py", "Plate search", ":material/directions_car:", "plates", SEARCH_ROLES, "Search"),
     PageDef("pages/face_search.py", "Face search", ":material/face:", "faces", SEARCH_ROLES, "Search"),
     PageDef("pages/route.py", "Route", ":material/route:", "route", SEARCH_ROLES, "Search"),
+    PageDef("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", SEARCH_ROLES, "Live"),
+    PageDef("pages/watchlist.py", "Watchlist", ":material/playlist_add_check:", "watchlist", SEARCH_ROLES, "Live"),
     PageDef("pages/crime.py", "Crime map", ":material/map:", "crime-map",
             frozenset({"analyst", "investigator", "supervisor", "admin"}), "Analysis"),
     PageDef("pages/cameras.py", "Cameras", ":material/videocam:", "cameras", ALL_ROLES, "Analysis"),

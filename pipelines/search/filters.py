@@ -67,8 +67,7 @@ class RowFilter:
         if self.cameras is not None:
             conds.append(_in("camera_id", self.cameras))
         if self.scope is not None:
-            own = f"agency = {sql_literal(self.scope.agency)}"
-            conds.append(f"({_in('camera_id', self.scope.cameras)} OR {own})" if self.scope.cameras else own)
+            conds.append(self.scope.sql())
         return " AND ".join(conds) if conds else "TRUE"
 
     def dataset_expr(self):
@@ -93,8 +92,7 @@ class RowFilter:
         if self.cameras is not None:
             add(pds.field("camera_id").isin(sorted(self.cameras)))
         if self.scope is not None:
-            own = pds.field("agency") == self.scope.agency
-            add(pds.field("camera_id").isin(sorted(self.scope.cameras)) | own if self.scope.cameras else own)
+            add(self.scope.expr())
         return expr
 
     def mask(self, ts_us: np.ndarray, camera_ids: np.ndarray, agencies: np.ndarray) -> np.ndarray:
@@ -107,7 +105,7 @@ class RowFilter:
         if self.cameras is not None:
             m &= np.isin(camera_ids, list(self.cameras))
         if self.scope is not None:
-            m &= np.isin(camera_ids, list(self.scope.cameras)) | (agencies == self.scope.agency)
+            m &= self.scope.mask(camera_ids, agencies)
         return m
 
     def allows(self, ts: dt.datetime, camera_id: str, agency: str | None) -> bool:

@@ -515,11 +515,11 @@ class PlateIndex(ManifestDir):
             if flt.cameras is not None:
                 ok_codes = np.flatnonzero(np.isin(cams, list(flt.cameras)))
                 keep &= np.isin(cam, ok_codes)
-            if flt.scope is not None:
-                vis = np.flatnonzero(np.isin(cams, list(flt.scope.cameras)))
-                ags = seg.meta["agencies"]
-                own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
-                keep &= np.isin(cam, vis) | (rec["agency"] == own)
+            if flt.scope is not None:  # visibility is decided by the scope itself (CameraScope.mask)
+                ags = np.array(list(seg.meta["agencies"]) + [None], dtype=object)  # code -1: no agency
+                cam_vals = np.append(cams, None)[np.where(cam < 0, len(cams), cam)]
+                ag_codes = rec["agency"]
+                keep &= flt.scope.mask(cam_vals, ags[np.where(ag_codes < 0, len(ags) - 1, ag_codes)])
         return keep
 
 

@@ -131,11 +131,12 @@ def test_every_page_of_every_role_renders(app_env, user):
     role = at.session_state["pesquisa_user"].role
     defs = page_defs_for(role)
     expected = {
-        "investigator": {"plates", "faces", "route", "crime-map", "cameras"},
+        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"},
         "analyst": {"crime-map", "cameras"},
-        "engineer": {"cameras", "ingest"},
-        "supervisor": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
-        "admin": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
+        "engineer": {"cameras", "ingest", "lineage"},
+        "supervisor": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit"},
+        "admin": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit",
+                  "lineage"},
     }[role]
     assert {d.url_path for d in defs} == expected
     for d in defs:

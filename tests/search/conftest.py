@@ -61,7 +61,7 @@ def city(lakehouse):
 def ctx():
     from pipelines.governance import SearchContext
 
-    return SearchContext(user="ana", role="investigator", agency=None, case_number="C-2024-17", purpose="robbery")
+    return SearchContext(user="ana", role="admin", agency=None, case_number="C-2024-17", purpose="robbery")
 
 
 # The library's one public call per reader takes a typed query plus a ReadScope; these helpers keep

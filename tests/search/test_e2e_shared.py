@@ -23,7 +23,7 @@ from .conftest import face_hits, plate_hits
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
-CTX = SearchContext(user="e2e", role="investigator", agency=None, case_number="E2E-1", purpose="evaluation")
+CTX = SearchContext(user="e2e", role="admin", agency=None, case_number="E2E-1", purpose="evaluation")
 
 
 def _ingest_paths():
