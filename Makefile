@@ -5,6 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/data
+# strict on the contracts (pyproject [tool.mypy] overrides), checked on the rest
+MYPY := $(BIN)/mypy $(MYPY_PATHS)
+MYPY_PATHS ?= lakehouse pipelines jobs app dagster_project
 
 .PHONY: setup demo test lint bench app dagster clean
 
@@ -20,11 +23,13 @@ demo: setup
 test: setup
 	bash scripts/system_deps.sh
 	$(BIN)/ruff check .
+	$(MYPY)
 	$(BIN)/python -m pytest -q -ra tests
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MYPY)
 
 bench: setup
 	$(BIN)/python -m benchmarks.run_all

@@ -155,16 +155,16 @@ class OrchestrationSettings(Section):
 class Settings(Section):
     """Every setting of a Pesquisa home."""
 
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    time: TimeSettings = Field(default_factory=TimeSettings)
-    compute: ComputeSettings = Field(default_factory=ComputeSettings)
-    search: SearchSettings = Field(default_factory=SearchSettings)
-    app: AppSettings = Field(default_factory=AppSettings)
-    paths: PathSettings = Field(default_factory=PathSettings)
-    orchestration: OrchestrationSettings = Field(default_factory=OrchestrationSettings)
-    live: LiveSettings = Field(default_factory=LiveSettings)
-    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
-    watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
+    storage: StorageSettings = Field(default_factory=lambda: StorageSettings())
+    time: TimeSettings = Field(default_factory=lambda: TimeSettings())
+    compute: ComputeSettings = Field(default_factory=lambda: ComputeSettings())
+    search: SearchSettings = Field(default_factory=lambda: SearchSettings())
+    app: AppSettings = Field(default_factory=lambda: AppSettings())
+    paths: PathSettings = Field(default_factory=lambda: PathSettings())
+    orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
+    live: LiveSettings = Field(default_factory=lambda: LiveSettings())
+    governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
+    watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
 
 
 class CameraSettings(Section):
@@ -308,15 +308,24 @@ def load_settings(home: str | os.PathLike[str] | None = None, environ: Mapping[s
     return LoadedSettings(settings, sources, home_path)
 
 
-_CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], LoadedSettings] = {}
+_CACHE: dict[tuple[str, tuple[int, int], tuple[tuple[str, str], ...]], LoadedSettings] = {}
 
 
 def get_settings(home: str | os.PathLike[str] | None = None) -> LoadedSettings:
-    """:func:`load_settings` cached per home and environment (call again after changing either)."""
-    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    """:func:`load_settings` cached per home, settings file (its modification time and size) and
+    environment: an edit of ``pesquisa.yaml`` or of a ``PESQUISA*`` variable is seen on the next call."""
     from lakehouse.config import resolve_home
 
-    key = (str(resolve_home(home)), env_key)
+    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    home_path = resolve_home(home)
+    try:
+        st = (home_path / SETTINGS_FILE).stat()
+        file_key = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        file_key = (0, -1)
+    key = (str(home_path), file_key, env_key)
     if key not in _CACHE:
-        _CACHE[key] = load_settings(home)
+        if len(_CACHE) > 256:  # many test homes in one process
+            _CACHE.clear()
+        _CACHE[key] = load_settings(home_path)
     return _CACHE[key]
