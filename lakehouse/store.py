@@ -153,7 +153,7 @@ class Lakehouse:
         if table.num_rows == 0:
             return 0
         self._write(s, table, mode="append")
-        return table.num_rows
+        return int(table.num_rows)
 
     def replace(self, name: str, data: Any, predicate: str) -> int:
         """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
@@ -168,7 +168,7 @@ class Lakehouse:
             self._with_retry(s.name, lambda: self.table(name).delete(predicate))
             return 0
         self._write(s, table, mode="overwrite", predicate=predicate)
-        return table.num_rows
+        return int(table.num_rows)
 
     def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
         """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest."""
@@ -190,7 +190,7 @@ class Lakehouse:
 
         self.ensure(name)
         self._with_retry(s.name, run)
-        return table.num_rows
+        return int(table.num_rows)
 
     def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
         """MERGE that only inserts: rows whose ``keys`` (default: the table key) are already in the
@@ -221,7 +221,7 @@ class Lakehouse:
             write_deltalake(
                 self.uri(s.name),
                 data,
-                mode=mode,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[call-overload]
                 predicate=predicate,
                 partition_by=list(s.partition_by) or None,
                 storage_options=self.storage.storage_options or None,
@@ -321,7 +321,7 @@ class Lakehouse:
         return con
 
     def count(self, name: str) -> int:
-        return self.dataset(name).count_rows()
+        return int(self.dataset(name).count_rows())
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.storage.root!r})"
