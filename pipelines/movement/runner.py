@@ -155,8 +155,11 @@ def _utc(t: dt.datetime | dt.date | str) -> dt.datetime:
 
 
 def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
-                     cameras: Sequence[str] | None = None) -> pa.Table:
-    """The reads of ``[start, end)`` (partition-pruned by ``date``), columns the pipelines need."""
+                     cameras: Sequence[str] | None = None, model_version: str | None = None) -> pa.Table:
+    """The reads of ``[start, end)`` (partition-pruned by ``date``), columns the pipelines need;
+    only each source's current model version (``model_version``: that version instead)."""
+    from pipelines.versions import version_filter
+
     ts = pa.timestamp("us", tz="UTC")
     expr = (
         (ds.field("date") >= pa.scalar(start.date(), pa.date32()))
@@ -164,6 +167,9 @@ def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
         & (ds.field("ts") >= pa.scalar(start, ts))
         & (ds.field("ts") < pa.scalar(end, ts))
     )
+    versions = version_filter(lh, model_version).dataset_expr()
+    if versions is not None:
+        expr = expr & versions
     table = lh.read("plate_reads", columns=READ_COLUMNS, filter=expr)
     if cameras:  # filtered after the read: delta-rs files may hold string_view, which isin rejects
         table = table.filter(pc.is_in(table["camera_id"].cast(pa.string()), pa.array(list(cameras))))
@@ -209,8 +215,10 @@ def run_movement(
     cameras: Sequence[str] | None = None,
     porticos: Sequence[str] | None = None,
     staging_dir: str | Path | None = None,
+    model_version: str | None = None,
 ) -> MovementResult:
-    """Run trips, counts, OD flows and convoys over the plate reads of ``[start, end)``.
+    """Run trips, counts, OD flows and convoys over the plate reads of ``[start, end)`` (each
+    source's current model version; ``model_version`` pins another).
 
     ``porticos`` defaults to the cameras of kind ``portico`` in the cameras table. Returns Arrow
     tables (schemas in :mod:`pipelines.movement.schemas`) plus the pipeline's counters (reads in,
@@ -221,7 +229,7 @@ def run_movement(
     start, end = _utc(start), _utc(end)
     if end <= start:
         raise ValueError(f"empty time range: {start} .. {end}")
-    reads = read_plate_reads(lh, start, end, cameras)
+    reads = read_plate_reads(lh, start, end, cameras, model_version)
     if porticos is None:
         porticos = portico_ids(lh)
     span_s = (end - start).total_seconds()
