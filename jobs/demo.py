@@ -26,10 +26,11 @@ class DemoOptions:
 
 def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] = print) -> dict[str, Any]:
     from pipelines.cameras import import_camera_rows
+    from pipelines.governance.signin import demo_home_check
     from pipelines.synth import generate_city, load_manifest
 
     home_path = resolve_home(home)
-    home_path.mkdir(parents=True, exist_ok=True)
+    demo_home_check(home_path)  # refuses a home with non-demo data (the demo password is published)
     lh = Lakehouse(home=home_path)
     lh.ensure_all()
     city_dir = home_path / "city"

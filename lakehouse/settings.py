@@ -79,6 +79,17 @@ class AppSettings(Section):
     map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
 
 
+class GovernanceSettings(Section):
+    require_registered_case: bool = Field(False, description="refuse searches whose case number is not in the cases table")
+    token_hours: float = Field(12.0, gt=0, le=24 * 31, description="lifetime of a `pesquisa login` token")
+    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60, description="app: sign out after this long without activity")
+    session_max_hours: float = Field(12.0, gt=0, le=24 * 7, description="app: sign out this long after signing in")
+    signin_max_failures: int = Field(5, ge=1, le=1000, description="app: failed sign-ins (per user name or client) before a lockout")
+    signin_window_s: float = Field(900.0, gt=0, le=86400, description="app: failures older than this are forgotten")
+    signin_lockout_s: float = Field(30.0, gt=0, le=86400, description="app: first lockout; doubles with each further failure")
+    signin_lockout_max_s: float = Field(3600.0, gt=0, le=86400, description="app: longest lockout")
+
+
 class WatchlistSettings(Section):
     suppression_window_s: float = Field(
         300.0, ge=0, le=86400, description="one alert per entry and camera within this many seconds (a pass)"
@@ -109,6 +120,7 @@ class Settings(Section):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
 
 

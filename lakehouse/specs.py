@@ -24,6 +24,8 @@ class TableSpec:
     partition_by: tuple[str, ...]
     description: str
     time_column: str | None = None  # the column the ``date`` partition is derived from
+    #: Delta table properties set at creation (and on existing tables by :meth:`Lakehouse.ensure`)
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -248,10 +250,11 @@ ALERT_ACKS = TableSpec(
 
 AUDIT_LOG = TableSpec(
     name="audit_log",
-    description="Append-only log of every search and export.",
+    description="Append-only, hash-chained log of every search, refusal, export and administration.",
     key=("audit_id",),
     partition_by=("date",),
     time_column="ts",
+    properties=(("delta.appendOnly", "true"), ("delta.enableChangeDataFeed", "false")),
     schema=pa.schema(
         [
             _f("audit_id", pa.string(), "unique id", nullable=False),
@@ -265,6 +268,64 @@ AUDIT_LOG = TableSpec(
             _f("parameters", pa.string(), "JSON of the parameters"),
             _f("result_count", pa.int64(), "rows returned"),
             _f("date", pa.date32(), "UTC day of ts (partition)"),
+            _f("os_user", pa.string(), "OS account of the process that acted"),
+            _f("outcome", pa.string(), "ok | refused"),
+            _f("reason", pa.string(), "why it was refused"),
+            _f("result_digest", pa.string(), "SHA-256 of the sorted returned ids (no biometric data)"),
+            _f("probe_sha256", pa.string(), "SHA-256 of a face search's probe photo"),
+            _f("table_versions", pa.string(), "JSON {table: Delta version} read (for audit replay)"),
+            _f("seq", pa.int64(), "position in the hash chain (1, 2, ...)"),
+            _f("delta_version", pa.int64(), "Delta version of the commit that added this row"),
+            _f("prev_hash", pa.string(), "row_hash of the previous row in the chain"),
+            _f("row_hash", pa.string(), "SHA-256 over prev_hash and this row's fields"),
+        ]
+    ),
+)
+
+CASES = TableSpec(
+    name="cases",
+    description="Cases (investigations) searches are made under, with their optional warrant scope.",
+    key=("case_number",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("case_number", pa.string(), "case number", nullable=False),
+            _f("purpose", pa.string(), "why the case exists"),
+            _f("agency", pa.string(), "agency that owns the case"),
+            _f("opened_by", pa.string(), "user who opened it"),
+            _f("opened_at", TS, "when"),
+            _f("status", pa.string(), "open | closed"),
+            _f("closed_by", pa.string(), "user who closed it"),
+            _f("closed_at", TS, "when"),
+            _f("area", pa.string(), "warrant area as JSON (bbox / near / h3 / polygon), null = any"),
+            _f("time_from", TS, "warrant: earliest time searchable"),
+            _f("time_to", TS, "warrant: latest time searchable (exclusive)"),
+            _f("target_plates", pa.list_(pa.string()), "warrant: the only plates searchable (null = any)"),
+            _f("target_faces", pa.list_(pa.string()), "warrant: SHA-256 of the only probe photos allowed"),
+            _f("expires_at", TS, "warrant expiry: no search after it"),
+        ]
+    ),
+)
+
+SHARING_AGREEMENTS = TableSpec(
+    name="sharing_agreements",
+    description="Agency A shares data types of cameras (or all) with agency B from t1 to t2.",
+    key=("agreement_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("agreement_id", pa.string(), "stable id", nullable=False),
+            _f("from_agency", pa.string(), "agency whose data is shared", nullable=False),
+            _f("to_agency", pa.string(), "agency that may read it", nullable=False),
+            _f("data_types", pa.list_(pa.string()), "plates | faces | video | alerts | incidents"),
+            _f("cameras", pa.list_(pa.string()), "shared cameras; null = every camera of from_agency"),
+            _f("valid_from", TS, "in force from (null: always)"),
+            _f("valid_to", TS, "in force until, exclusive (null: open-ended)"),
+            _f("created_by", pa.string(), "admin who created it"),
+            _f("created_at", TS, "when"),
+            _f("revoked_by", pa.string(), "admin who revoked it"),
+            _f("revoked_at", TS, "when it was revoked (null: in force)"),
+            _f("note", pa.string(), "reference to the written agreement"),
         ]
     ),
 )
@@ -357,6 +418,8 @@ TABLES: dict[str, TableSpec] = {
         ALERT_ACKS,
         AUDIT_LOG,
         PROCESSING_RUNS,
+        CASES,
+        SHARING_AGREEMENTS,
         SOURCE_VERSIONS,
         LINEAGE,
     )

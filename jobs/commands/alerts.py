@@ -40,8 +40,8 @@ def _ctx(args: argparse.Namespace):
     from pipelines.governance import context_from_env
 
     try:
-        return context_from_env(user=args.user, role=args.role, agency=args.agency)
-    except ValueError as exc:
+        return context_from_env(user=args.user, role=args.role, agency=args.agency, home=args.home)
+    except (ValueError, PermissionError) as exc:
         raise CliError(str(exc), code=2) from None
 
 

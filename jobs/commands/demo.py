@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from jobs.output import Output
+from jobs.output import CliError, Output
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,8 +31,13 @@ def run(args: argparse.Namespace, out: Output) -> int:
         incidents=args.incidents,
         video=not args.no_video,
     )
+    from pipelines.governance.signin import DemoHomeError
+
     t0 = time.time()
-    summary = build_demo(args.home, opts, say=out.info)
+    try:
+        summary = build_demo(args.home, opts, say=out.info)
+    except DemoHomeError as exc:
+        raise CliError(str(exc), code=2) from None
     summary["seconds"] = round(time.time() - t0, 1)
     out.record(summary, text=_summary_text(summary))
     if args.open:
