@@ -8,7 +8,8 @@ same pass and raises nothing, however many rows match. Alert ids are a hash of e
 the first row that hit, written with an insert-only MERGE: the same rows processed twice (a
 restarted stream, a re-run) raise nothing new.
 
-Routing: the owning agency always; the camera's agency too unless the entry is covert
+Routing: the owning agency always; unless the entry is covert, also the camera's agency and the
+agencies that agency shares the camera's alerts with (sharing agreements, data type ``alerts``)
 (``recipients``). Each new alert is also handed to the webhook dispatcher of every recipient
 agency with a webhook configured (background thread; never blocks).
 
@@ -74,8 +75,9 @@ def raise_alerts(
         if not fresh:
             return []
         cam_agency = _camera_agencies(lh, {c["camera_id"] for c in fresh})
+        shared = _shared_alerts(lh, cam_agency, clock)
         raised_at = now or dt.datetime.now(dt.UTC)
-        rows = [_alert_row(c, cam_agency, raised_at) for c in fresh]
+        rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
         lh.insert_new(TABLE, rows)
         committed = now or dt.datetime.now(dt.UTC)
     for r in rows:
@@ -149,15 +151,33 @@ def _camera_agencies(lh: Lakehouse, cameras: set[str]) -> dict[str, str]:
     return {r["camera_id"]: r["agency"] for r in rows}
 
 
-def recipients(entry: Entry, camera_agency: str | None) -> list[str]:
-    """Agencies an alert goes to: the owner always, the camera's agency unless the entry is covert."""
-    out = [a for a in (entry.agency,) if a]
-    if not entry.covert and camera_agency and camera_agency not in out:
-        out.append(camera_agency)
+def _shared_alerts(lh: Lakehouse, cam_agency: dict[str, str], at: dt.datetime) -> dict[str, list[str]]:
+    """camera -> agencies its agency shares alerts with (sharing agreements in force at ``at``)."""
+    from pipelines.governance.agreements import Agreement, all_agreements
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for a in (Agreement.from_row(r) for r in all_agreements(lh)):
+        if "alerts" not in a.data_types or not a.in_force(at):
+            continue
+        for cam, agency in cam_agency.items():
+            if a.from_agency == agency and (a.cameras is None or cam in a.cameras) and a.to_agency not in out[cam]:
+                out[cam].append(a.to_agency)
     return out
 
 
-def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], raised_at: dt.datetime) -> dict[str, Any]:
+def recipients(entry: Entry, camera_agency: str | None, shared_with: list[str] | None = None) -> list[str]:
+    """Agencies an alert goes to: the owner always; unless the entry is covert, also the camera's
+    agency and the agencies it shares the camera's alerts with (sharing agreements)."""
+    out = [a for a in (entry.agency,) if a]
+    if not entry.covert:
+        for a in [camera_agency, *sorted(shared_with or [])]:
+            if a and a not in out:
+                out.append(a)
+    return out
+
+
+def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], shared: dict[str, list[str]],
+               raised_at: dt.datetime) -> dict[str, Any]:
     e: Entry = c["entry"]
     camera_agency = cam_agency.get(c["camera_id"]) or c["row_agency"]
     return {
@@ -174,7 +194,7 @@ def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], raised_at: dt.date
         "matched_text": c["matched_text"],
         "agency": e.agency,
         "camera_agency": camera_agency,
-        "recipients": recipients(e, camera_agency),
+        "recipients": recipients(e, camera_agency, shared.get(c["camera_id"])),
         "covert": e.covert,
         "priority": e.priority,
         "reason": e.reason,

@@ -20,8 +20,6 @@ from pipelines.governance.context import SearchContext
 
 TABLE = "watchlist"
 KINDS = ("plate", "face")
-#: roles that may add, change or remove entries (analysts and engineers may not)
-EDIT_ROLES = frozenset({"supervisor", "investigator", "admin"})
 
 
 class WatchlistError(ValueError):
@@ -119,7 +117,8 @@ def get_entry(lh: Lakehouse, entry_id: str) -> dict[str, Any] | None:
 
 
 def check_editor(ctx: SearchContext) -> None:
-    """Refuse roles that may not keep watchlists (the case requirement is checked by the caller)."""
-    if ctx.role not in EDIT_ROLES:
-        raise PermissionError(f"role {ctx.role!r} may not change watchlists (needs one of "
-                              f"{', '.join(sorted(EDIT_ROLES))})")
+    """Refuse roles without the ``watchlist`` permission (the governance roles table); the case
+    requirement is checked by the caller. Raises ``PermissionDenied`` (a PermissionError)."""
+    from pipelines.governance.identity import require_permission
+
+    require_permission(ctx.role, "watchlist", user=ctx.user)

@@ -99,6 +99,16 @@ def test_shared_alert_both_agencies_see_and_acknowledge_separately(home, police,
     assert home.count("alert_acks") == 2
 
 
+def test_routing_follows_the_sharing_agreements_of_the_camera(home, municipal, police):
+    add_plate(home, municipal, "MUN4444", reason="unpaid fines, towing order")
+    t = _now()
+    alerts = raise_alerts(home, reads=as_table([read_row("a1", "MUN4444", t, camera="MUN-1"),  # shared with police
+                                                read_row("a2", "MUN4444", t, camera="MUN-2")]))  # not shared
+    got = {a["camera_id"]: a["recipients"] for a in alerts}
+    assert got == {"MUN-1": ["municipal", "police911"], "MUN-2": ["municipal"]}
+    assert [a["camera_id"] for a in list_alerts(home, police)] == ["MUN-1"]
+
+
 def test_expired_and_removed_entries_raise_nothing(home, police):
     past = _now() - dt.timedelta(days=2)
     add_plate(home, police, "EXP1234", reason="stolen", expires="1d", now=past)  # expired yesterday
