@@ -23,7 +23,7 @@ import numpy as np
 
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
-from pipelines.governance.context import SearchContext
+from pipelines.governance.context import NO_AGENCY, SearchContext
 
 DATA_TYPES = ("plates", "faces", "video", "alerts", "incidents")
 
@@ -116,7 +116,6 @@ class CameraScope:
         return dataclasses.replace(self, within=w, cameras=self.cameras & w if not self.all_agencies else w)
 
 
-NO_AGENCY = "\x00no-agency"  # a non-admin without an agency: matches no row
 
 
 def scope_from(camera_rows: list[dict], agency: str, agreements: Iterable[Any] = ()) -> CameraScope:
