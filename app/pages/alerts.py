@@ -70,7 +70,7 @@ def draw(alerts: list[dict]) -> None:
         widgets.empty_state("No alerts in this period.",
                             "Alerts appear here within seconds of a watchlisted plate or face passing a live camera.")
         return
-    left, right = st.columns([3, 2])
+    left, right = st.columns([3, 2], gap="medium")
     with left:
         for a in alerts[:SHOWN]:
             card(a)
@@ -85,7 +85,7 @@ def draw(alerts: list[dict]) -> None:
 def card(a: dict) -> None:
     color = PRIORITY_COLORS.get(a.get("priority") or 3, "#78909c")
     with st.container(border=True, key=f"alert_{a['alert_id']}"):
-        img, body, act = st.columns([1, 4, 1.3])
+        img, body, act = st.columns([1.1, 4, 1.7])
         uri = widgets.crop_data_uri(a.get("crop_jpeg"))
         if uri:
             img.image(uri, width=110)
