@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "jobs.commands.synth",
     "jobs.commands.cameras",
     "jobs.commands.ingest",
+    "jobs.commands.stream",
     "jobs.commands.plates",
     "jobs.commands.faces",
     "jobs.commands.incidents",

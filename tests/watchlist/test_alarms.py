@@ -124,3 +124,20 @@ def test_expired_and_removed_entries_raise_nothing(home, police):
 def test_no_entries_or_no_rows_is_cheap_and_empty(home):
     assert raise_alerts(home) == []
     assert raise_alerts(home, reads=as_table([read_row("z", "ABC1234", _now())])) == []
+
+
+def test_alerts_written_by_another_process_are_seen(home, police):
+    """The in-process cache of recent alerts follows the table: an alert another writer committed
+    suppresses the same pass here, and the cache never hides it."""
+    entry = add_plate(home, police, "ABC1234", reason="stolen").entry
+    t = _now()
+    assert len(raise_alerts(home, reads=as_table([read_row("r1", "ABC1234", t, camera="MUN-1")]))) == 1
+    other = {"alert_id": "from-another-process", "entry_id": entry["entry_id"], "kind": "plate", "value": "ABC1234",
+             "read_id": "o1", "ts": t, "camera_id": "POL-1", "score": 1.0, "agency": "police911",
+             "recipients": ["police911"]}
+    home.append("alerts", [other])
+    assert raise_alerts(home, reads=as_table([read_row("r2", "ABC1234", t + dt.timedelta(seconds=2),
+                                                       camera="POL-1")])) == []
+    assert raise_alerts(home, reads=as_table([read_row("r3", "ABC1234", t + dt.timedelta(seconds=3),
+                                                       camera="MUN-2")]))[0]["read_id"] == "r3"
+    assert home.count("alerts") == 3
