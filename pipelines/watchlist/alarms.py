@@ -30,6 +30,7 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
+from pipelines.live.urls import redact
 from pipelines.watchlist.config import watchlist_settings
 from pipelines.watchlist.entries import Entry, active_entries
 from pipelines.watchlist.matching import Hit, face_hits, plate_hits
@@ -119,7 +120,7 @@ def _candidate(h: Hit, kind: str, table: pa.Table) -> dict[str, Any]:
         "distance": h.distance,
         "matched_text": h.matched_text,
         "crop_jpeg": get("crop_jpeg"),
-        "source_uri": get("source_uri"),
+        "source_uri": redact(get("source_uri")) if get("source_uri") else None,
     }
 
 

@@ -17,6 +17,7 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.watchlist.entries import WatchlistError
 
 TABLE = "alerts"
@@ -37,7 +38,7 @@ def sees(alert: dict[str, Any], agency: str | None, shared: Any = None) -> bool:
 
 def list_alerts(
     lh: Lakehouse,
-    ctx: SearchContext,
+    scope: ReadScope | SearchContext,
     *,
     since: dt.datetime | None = None,
     limit: int | None = 200,
@@ -45,12 +46,22 @@ def list_alerts(
     with_crops: bool = False,
     with_positions: bool = False,
 ) -> list[dict[str, Any]]:
-    """Alerts ``ctx`` may see, newest first, each with ``acks`` ({agency: user}) and ``acknowledged``
-    (by ctx's agency; any agency for an administrator). ``with_positions`` adds camera lat/lon/name."""
+    """Alerts the reader may see, newest first, in the scope's time range (``since`` narrows its
+    start), each with ``acks`` ({agency: user}) and ``acknowledged`` (by the reader's agency; any
+    agency for an administrator). ``with_positions`` adds the camera's lat/lon/name."""
+    if isinstance(scope, SearchContext):
+        scope = ReadScope(ctx=scope)
+    ctx = scope.ctx
     agency = ctx.visible_agency
-    flt = None
+    start, end = scope.time.start, scope.time.end
     if since is not None:
-        flt = (pds.field("date") >= since.date()) & (pds.field("ts") >= since)
+        start = since if start is None else max(start, since)
+    flt = None
+    if start is not None:
+        flt = (pds.field("date") >= start.date()) & (pds.field("ts") >= start)
+    if end is not None:
+        e = (pds.field("date") <= end.date()) & (pds.field("ts") < end)
+        flt = e if flt is None else flt & e
     cols = LIST_COLUMNS + (["crop_jpeg"] if with_crops else [])
     from pipelines.governance.scope import camera_scope
 

@@ -102,9 +102,12 @@ def test_shared_alert_both_agencies_see_and_acknowledge_separately(home, police,
 def test_routing_follows_the_sharing_agreements_of_the_camera(home, municipal, police):
     add_plate(home, municipal, "MUN4444", reason="unpaid fines, towing order")
     t = _now()
-    alerts = raise_alerts(home, reads=as_table([read_row("a1", "MUN4444", t, camera="MUN-1"),  # shared with police
+    with_secret = dict(read_row("a1", "MUN4444", t, camera="MUN-1"), source_uri="rtsp://cam:s3cret@10.0.0.7/live")
+    alerts = raise_alerts(home, reads=as_table([with_secret,  # MUN-1 is shared with the police
                                                 read_row("a2", "MUN4444", t, camera="MUN-2")]))  # not shared
     got = {a["camera_id"]: a["recipients"] for a in alerts}
+    stored = {r["camera_id"]: r["source_uri"] for r in home.read("alerts").to_pylist()}
+    assert stored["MUN-1"] == "rtsp://***@10.0.0.7/live"  # stream credentials never reach a table
     assert got == {"MUN-1": ["municipal", "police911"], "MUN-2": ["municipal"]}
     assert [a["camera_id"] for a in list_alerts(home, police)] == ["MUN-1"]
 
