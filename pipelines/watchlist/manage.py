@@ -216,7 +216,7 @@ def add_entry(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any], *, histori
     warnings: list[str] = []
     if row["kind"] == "plate":
         p = pm.parse_pattern(row["value"], row.get("fuzzy") or 0)
-        warnings = plate_warnings(lh, p, agency=None if ctx.sees_all_agencies else ctx.agency,
+        warnings = plate_warnings(lh, p, agency=ctx.visible_agency,
                                   exclude=row["entry_id"], days=cfg.hygiene_days,
                                   max_plates=cfg.hygiene_max_plates, now=now)
     hits = historical_hits(lh, scope, row) if historical and cfg.historical_days > 0 else []
@@ -326,7 +326,7 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
         check_case(lh, scope, r, r.pop(PHOTOS_KEY, None))
         if r["kind"] == "plate":
             warnings[r["entry_id"]] = plate_warnings(
-                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=None if ctx.sees_all_agencies else ctx.agency,
+                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=ctx.visible_agency,
                 exclude=r["entry_id"], days=cfg.hygiene_days, max_plates=cfg.hygiene_max_plates, now=now)
     hits = {r["entry_id"]: historical_hits(lh, scope, r) if historical and cfg.historical_days > 0 else []
             for r in rows}
