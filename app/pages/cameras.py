@@ -40,7 +40,7 @@ def main() -> None:
         return
     window = st.segmented_control("Counts over", list(WINDOWS), default="7 days", key="cam_window")
     days = WINDOWS.get(window or "7 days")
-    activity = data.camera_activity(lh, days)
+    activity = data.camera_activity(lh, days, user.scope_agency)
     activity = activity[activity["camera_id"].isin(cams["camera_id"])]
 
     c = st.columns(4)

@@ -100,7 +100,7 @@ def list_entries(
     """Entries ``ctx`` may see (covert ones only for their agency), without embeddings, newest first.
     Each row carries ``status``: active | expired | removed."""
     now = now or dt.datetime.now(dt.UTC)
-    agency = None if ctx.sees_all_agencies else ctx.agency
+    agency = ctx.visible_agency
     out = []
     for r in read_entries(lh, include_removed=include_removed):
         if not visible_to(r, agency):

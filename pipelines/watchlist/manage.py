@@ -181,7 +181,7 @@ def add_entry(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any], *, histori
     warnings: list[str] = []
     if row["kind"] == "plate":
         p = pm.parse_pattern(row["value"], row.get("fuzzy") or 0)
-        warnings = plate_warnings(lh, p, agency=None if ctx.sees_all_agencies else ctx.agency,
+        warnings = plate_warnings(lh, p, agency=ctx.visible_agency,
                                   exclude=row["entry_id"], days=cfg.hygiene_days,
                                   max_plates=cfg.hygiene_max_plates, now=now)
     created = _store(lh, ctx, row)
@@ -289,7 +289,7 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
     for r in rows:
         if r["kind"] == "plate":
             warnings[r["entry_id"]] = plate_warnings(
-                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=None if ctx.sees_all_agencies else ctx.agency,
+                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=ctx.visible_agency,
                 exclude=r["entry_id"], days=cfg.hygiene_days, max_plates=cfg.hygiene_max_plates, now=now)
     lh.upsert(TABLE, rows)
     for r in rows:

@@ -122,7 +122,7 @@ def test_expiry_parsing():
 
 def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     h = str(home.storage.root).removesuffix("/tables")
-    cli_user(h, role="admin")  # the OS user running the tests; flags below only narrow it
+    cli_user(h, role="admin")  # the OS user is an admin: --role/--agency below narrow it (issue 12.1)
     ident = ["--case", "C-9", "--purpose", "stolen car", "--role", "supervisor", "--agency", "police911"]
     assert main(["--home", h, "--json", "watchlist", "add", "plate", "ABC1234", "--reason", "stolen",
                  "--priority", "1", *ident]) == 0
@@ -145,6 +145,8 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
               "sighting_id"):
         assert k in listed
     assert listed["alert_id"] == a["alert_id"] and listed["acknowledged"] is False
+    assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal", "--user", "mario"]) == 2
+    assert "mario" in capsys.readouterr().err  # --user cannot change who acts
     assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal"]) == 0
     assert "acknowledged" in capsys.readouterr().out
     assert main(["alerts", "list", "--home", h, "--json", "--agency", "municipal", "--unacknowledged"]) == 0
