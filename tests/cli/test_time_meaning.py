@@ -34,6 +34,9 @@ def home(tmp_path: Path, monkeypatch) -> Path:
     home.mkdir()
     (home / "pesquisa.yaml").write_text(f"time:\n  zone: {ZONE}\n")
     monkeypatch.delenv("PESQUISA_TZ", raising=False)
+    from pipelines.governance.identity import map_os_user
+
+    map_os_user(home, "ana", role="admin", agency=None)  # searches act as a proven user
     lh = Lakehouse(home=home)
     lat, lon = -25.29, -57.60
     lh.append("cameras", [{"camera_id": "c1", "agency": "municipal", "name": "c1", "lat": lat, "lon": lon,
@@ -98,7 +101,7 @@ def test_app_and_dagster_agree(home: Path) -> None:
     zone = Lakehouse(home=home).settings.time.zone
     assert zone == ZONE
     assert _period(days, zone) == (EXPECTED.start, EXPECTED.end)  # the crime map adds no day of its own
-    ctx = SearchContext(user="ana", case_number="C-1", purpose="p")
+    ctx = SearchContext(user="ana", role="admin", case_number="C-1", purpose="p")
     assert Filters(days[0], days[1], None, None).read_scope(ctx, zone).time == EXPECTED
     start, end = CrimeMapConfig(days=31, end=WINDOW[1]).window(zone)
     assert (start, end) == (EXPECTED.start, EXPECTED.end)
