@@ -131,13 +131,15 @@ def test_every_page_of_every_role_renders(app_env, user):
     at = signed_in(user)
     role = at.session_state["pesquisa_user"].role
     defs = page_defs_for(role)
+    movement = {"canvass", "convoy", "stakeout", "anomalies", "traffic"}
     expected = {
-        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"},
-        "analyst": {"crime-map", "cameras"},
-        "engineer": {"cameras", "ingest", "lineage"},
-        "supervisor": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit"},
+        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"} | movement,
+        "analyst": {"crime-map", "cameras", "traffic"},
+        "engineer": {"cameras", "ingest", "lineage", "traffic"},
+        "supervisor": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit"}
+        | movement,
         "admin": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit",
-                  "lineage"},
+                  "lineage"} | movement,
     }[role]
     assert {d.url_path for d in defs} == expected
     for d in defs:
