@@ -187,7 +187,7 @@ def set_os_users(path: str | os.PathLike[str], username: str, os_users: list[str
     if username not in data["users"]:
         raise UsersFileError(f"no user {username!r} in {path}")
     accounts = sorted({a.strip() for a in os_users if a and a.strip()})
-    for name, entry in data["users"].items():
+    for entry in data["users"].values():
         if isinstance(entry, dict) and entry.get("os_users"):
             entry["os_users"] = [a for a in entry["os_users"] if a not in accounts]
     data["users"][username]["os_users"] = accounts
