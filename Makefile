@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/data
 
-.PHONY: setup demo test lint bench app clean
+.PHONY: setup demo test lint bench app dagster clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ bench: setup
 
 app: setup
 	$(BIN)/pesquisa --home $(HOME_DIR) app
+
+# Dagster UI on 127.0.0.1 (a free port, printed) with this project loaded; DAGSTER_HOME=$(HOME_DIR)/dagster
+dagster: setup
+	$(BIN)/pesquisa --home $(HOME_DIR) dagster
 
 clean:
 	rm -rf $(VENV) .pytest_cache

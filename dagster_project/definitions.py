@@ -12,7 +12,7 @@ import os
 
 import dagster as dg
 
-from dagster_project.defs import crime, extraction, movement
+from dagster_project.defs import crime, extraction, movement, operations, quality
 from dagster_project.defs.extraction.detector import ExtractionClient
 from dagster_project.defs.resources import DerivedParquetIOManager, LakehouseResource
 
@@ -41,5 +41,7 @@ defs = dg.Definitions.merge(
     extraction.defs,
     movement.defs,
     crime.defs,
+    operations.defs,
+    quality.defs,
     dg.Definitions(resources=resources_for()),
 )

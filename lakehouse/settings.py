@@ -79,6 +79,33 @@ class AppSettings(Section):
     map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
 
 
+class LiveSettings(Section):
+    """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
+
+    sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
+    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
+    gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
+    max_inflight: int = Field(2, ge=1, le=16, description="frames per camera at the models at once; when full, "
+                              "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)")
+    commit_every_s: float = Field(2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often")
+    segment_s: float = Field(600.0, ge=10, le=86400, description="live segment (stream x time slice) length, seconds")
+    open_timeout_s: float = Field(10.0, gt=0, le=300, description="seconds to open a live source")
+    read_timeout_s: float = Field(5.0, gt=0, le=300, description="seconds without data before a source is declared lost")
+    offline_after_s: float = Field(10.0, gt=0, le=3600, description="seconds without frames before a camera is shown offline")
+    backoff_max_s: float = Field(30.0, ge=1, le=3600, description="longest wait between reconnection attempts")
+
+
+class GovernanceSettings(Section):
+    require_registered_case: bool = Field(False, description="refuse searches whose case number is not in the cases table")
+    token_hours: float = Field(12.0, gt=0, le=24 * 31, description="lifetime of a `pesquisa login` token")
+    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60, description="app: sign out after this long without activity")
+    session_max_hours: float = Field(12.0, gt=0, le=24 * 7, description="app: sign out this long after signing in")
+    signin_max_failures: int = Field(5, ge=1, le=1000, description="app: failed sign-ins (per user name or client) before a lockout")
+    signin_window_s: float = Field(900.0, gt=0, le=86400, description="app: failures older than this are forgotten")
+    signin_lockout_s: float = Field(30.0, gt=0, le=86400, description="app: first lockout; doubles with each further failure")
+    signin_lockout_max_s: float = Field(3600.0, gt=0, le=86400, description="app: longest lockout")
+
+
 class WatchlistSettings(Section):
     suppression_window_s: float = Field(
         300.0, ge=0, le=86400, description="one alert per entry and camera within this many seconds (a pass)"
@@ -109,6 +136,8 @@ class Settings(Section):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    live: LiveSettings = Field(default_factory=LiveSettings)
+    governance: GovernanceSettings = Field(default_factory=GovernanceSettings)
     watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
 
 

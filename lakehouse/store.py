@@ -100,7 +100,7 @@ class Lakehouse:
                     name=s.name,
                     description=s.description,
                     storage_options=self.storage.storage_options or None,
-                    configuration={"delta.enableChangeDataFeed": "true"},
+                    configuration={"delta.enableChangeDataFeed": "true", **dict(s.properties)},
                 )
             except Exception as exc:  # another process created it first
                 if not self.exists(name):
@@ -114,6 +114,13 @@ class Lakehouse:
 
         s = spec(name)
         dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
+        props = dict(s.properties)
+        if props and any(dt_.metadata().configuration.get(k) != v for k, v in props.items()):
+            with self._commit_lock(name):  # existing homes: e.g. make audit_log append-only
+                DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None).alter.set_table_properties(
+                    props, raise_if_not_exists=False
+                )
+            dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
         have = {f.name for f in dt_.schema().fields}
         missing = [f for f in s.schema if f.name not in have]
         if missing:
@@ -279,7 +286,16 @@ class Lakehouse:
         version: int | None = None,
     ) -> pa.Table:
         """Read a table (or a version of it) as Arrow, with optional projection and filter."""
-        return self.dataset(name, version).to_table(columns=columns, filter=filter)
+        dataset = self.dataset(name, version)
+        try:
+            return dataset.to_table(columns=columns, filter=filter)
+        except pa.ArrowNotImplementedError:
+            # files rewritten by a MERGE store strings as string_view; pyarrow then cannot compare
+            # them with the dataset's string literals fragment by fragment: filter after the cast
+            if filter is None:
+                raise
+            table = dataset.to_table(filter=None).filter(filter)
+            return table.select(columns) if columns is not None else table
 
     def scan(self, name: str) -> pl.LazyFrame:
         """Polars lazy scan with partition pruning."""

@@ -120,6 +120,10 @@ class VersionFilter:
     def hidden_pairs(self) -> set[tuple[str, str]]:
         return {(vid, mv) for mv, vids in self.hidden for vid in vids}
 
+    def hidden_keys(self, sep: str = "\x1f") -> set[str]:
+        """``video_id + sep + model_version`` of every hidden pair (how indexes key their sources)."""
+        return {f"{vid}{sep}{mv}" for mv, vids in self.hidden for vid in vids}
+
     def allows(self, video_id: str | None, model_version: str | None) -> bool:
         if self.pinned is not None:
             return model_version == self.pinned

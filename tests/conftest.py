@@ -44,6 +44,18 @@ def ray_session():
     ray.shutdown()
 
 
+@pytest.fixture
+def cli_user():
+    """``cli_user(home, role="admin", agency=None, name="tester")`` maps the OS user running the tests
+    (root in CI) to a Pesquisa user in ``HOME/users.yaml``, as identity requires (issue 12.1)."""
+    from pipelines.governance.identity import map_os_user
+
+    def make(home, role: str = "admin", agency: str | None = None, name: str = "tester"):
+        return map_os_user(home, name, role=role, agency=agency)
+
+    return make
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """Under ``CI=true`` a test marked ``component`` (it needs a real program: ffmpeg, PostgreSQL,

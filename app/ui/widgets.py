@@ -47,6 +47,9 @@ def sign_in_page() -> None:
     with mid:
         st.title("Pesquisa")
         st.caption("Forensic search over the city camera network. Sign in with your agency account.")
+        notice = session.signout_notice()
+        if notice:
+            st.info(notice)
         try:
             users_path = session.users_file()
             if not users_path.exists():
@@ -75,6 +78,29 @@ def sign_in_page() -> None:
             "audit log. Access is limited to your agency's cameras and those shared with it.</p>",
             unsafe_allow_html=True,
         )
+
+
+def change_password_page() -> None:
+    """Shown instead of every page until a first password (``must_change_password``) is replaced."""
+    inject_css()
+    _, mid, _ = st.columns([1, 1.3, 1])
+    with mid:
+        st.title("Change your password")
+        st.caption("This account was created with a generated password. Choose your own (10 characters or more).")
+        with st.form("change-password", border=True):
+            old = st.text_input("Current password", type="password", key="pw_old", autocomplete="current-password")
+            new = st.text_input("New password", type="password", key="pw_new", autocomplete="new-password")
+            again = st.text_input("New password again", type="password", key="pw_again", autocomplete="new-password")
+            submitted = st.form_submit_button("Change password", type="primary", width="stretch")
+        if submitted:
+            problem = session.change_password(old, new, again)
+            if problem:
+                st.error(problem)
+            else:
+                st.rerun()
+        if st.button("Sign out", key="pw_sign_out", type="tertiary"):
+            session.sign_out()
+            st.rerun()
 
 
 # ------------------------------------------------------------------ sidebar

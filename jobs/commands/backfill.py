@@ -3,8 +3,10 @@
 Re-process the recorded sources the ``videos`` table knows for a day range (and cameras) with model
 version ``V``, through the same library call as ``pesquisa ingest`` and Dagster's
 ``extracted_video`` asset (:func:`pipelines.batch.run_sources` -> ``pipelines.extract.ingest_paths``):
-each source's rows for ``V`` are replaced in one commit, sources already done with ``V`` are
-skipped, so an interrupted backfill resumes where it stopped.
+each source's rows for ``V`` are replaced in one commit and the source switches to ``V`` once every
+table has committed (readers see one version per source); sources already done with ``V`` are
+skipped, so an interrupted backfill resumes where it stopped. It ends with a lineage report per
+previous version (``pesquisa lineage list``; the app's Lineage page).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--sample-fps", type=float, help="frames per second to analyse (default: per camera kind)")
     p.add_argument("--workers", type=int, help="extraction workers (default: from the hardware)")
     p.add_argument("--dry-run", action="store_true", help="list the sources, process nothing")
+    p.add_argument("--no-lineage", action="store_true",
+                   help="skip the lineage report (what the new version changed) at the end")
     p.set_defaults(func=run)
 
 
@@ -47,7 +51,7 @@ def _range(lh, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from lakehouse import Lakehouse
-    from pipelines.batch import registered_sources, resolve_model_version, run_sources
+    from pipelines.batch import registered_sources, reprocess, resolve_model_version
 
     if args.start and args.end and args.end < args.start:
         raise CliError(f"--to {args.end} is before --from {args.start}")
@@ -80,10 +84,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
                  f"{n_reads} plate reads, {n_faces} face sightings" + (f", {failed} FAILED" if failed else ""))
 
     extra = {k: v for k, v in (("sample_fps", args.sample_fps), ("workers", args.workers)) if v is not None}
-    report = run_sources(lh, sources, model_version=args.model_version, on_group=on_group,
-                         progress=False, **extra)
+    report = reprocess(lh, sources, model_version=args.model_version, on_group=on_group,
+                       progress=False, lineage=not args.no_lineage, **extra)
     for path, reason in report.failed:
         out.info(f"failed: {path}: {reason}")
+    for lin in report.lineage:
+        out.info(f"lineage {lin['from_version']} -> {version} ({lin['report_id']}): {lin['sources']} sources, "
+                 f"passes +{lin['passes_added']} -{lin['passes_dropped']}, {lin['passes_reread']} re-read, faces "
+                 f"+{lin['faces_added']} -{lin['faces_dropped']} (pesquisa lineage list; app: Lineage)")
     summary = report.as_dict()
     out.record(summary, text=(f"backfill done: {summary['succeeded']} processed, {summary['skipped']} already "
                               f"at {version}, {summary['failed']} failed; {summary['plate_reads']} plate reads, "

@@ -23,9 +23,9 @@ def add_identity_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("case and identity (every search is audited)")
     g.add_argument("--case", help="case number (or PESQUISA_CASE); required")
     g.add_argument("--purpose", help="why this search is made (or PESQUISA_PURPOSE); required")
-    g.add_argument("--user", help="who searches (or PESQUISA_USER; default the OS user)")
-    g.add_argument("--role", help="investigator|analyst|supervisor|engineer|admin (or PESQUISA_ROLE)")
-    g.add_argument("--agency", help="the searcher's agency: limits to its own and shared cameras (or PESQUISA_AGENCY)")
+    g.add_argument("--user", help="must be you (`pesquisa whoami`: login token or users file)")
+    g.add_argument("--role", help="narrow to a role with fewer permissions (never widens)")
+    g.add_argument("--agency", help="must be your agency (an admin may narrow to one agency)")
 
 
 #: southern/western coordinates start with '-': let argparse take "-25.3,-57.6,500" as a value
@@ -51,11 +51,11 @@ def search_context(args: argparse.Namespace):
 
     try:
         ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                               purpose=args.purpose)
+                               purpose=args.purpose, home=args.home)
         require_case(ctx)
     except MissingCaseError as exc:
         raise CliError(str(exc), code=2) from None
-    except ValueError as exc:
+    except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
         raise CliError(str(exc), code=2) from None
     return ctx
 

@@ -64,6 +64,7 @@ class PoolConfig:
     device: str = "auto"
     plates: bool = True
     faces: bool = True
+    max_restarts: int = 0  # Ray restarts a crashed actor (models reloaded) this many times (live: > 0)
 
 
 class ActorPool:
@@ -90,7 +91,11 @@ class ActorPool:
             res = {"num_cpus": 1.0, "num_gpus": 0}
             device = "cpu"
         threads = max(1, int(cpus // n)) if device == "cpu" else None
-        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1)
+        # a restarted actor reloads its models; a batch it was running is retried once (frames in,
+        # detections out: running a batch twice is harmless)
+        restarts = self.config.max_restarts
+        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1, max_restarts=restarts,
+                                                      max_task_retries=1 if restarts else 0)
         self.resources = res
         self.device = device
         self.actors = [remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)]

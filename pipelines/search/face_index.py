@@ -333,6 +333,8 @@ class FaceIndex(ManifestDir):
                     "ts": pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False),
                     "camera_id": meta["camera_id"].to_numpy(zero_copy_only=False),
                     "agency": meta["agency"].to_numpy(zero_copy_only=False),
+                    "video_id": meta["video_id"].to_numpy(zero_copy_only=False),
+                    "model_version": meta["model_version"].to_numpy(zero_copy_only=False),
                 }
                 self._loaded = (m["index_file"], index, meta, self._dead(m), cols)
                 _PROCESS_CACHE[key] = self._loaded
@@ -362,7 +364,10 @@ class FaceIndex(ManifestDir):
             raise ValueError(f"embedding has {q.shape[1]} dimensions, the index {DIM}")
         if meta.num_rows == 0 or k <= 0:
             return []
-        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None)
+        versions = getattr(flt, "versions", None)
+        versions = None if versions is None or versions.empty else versions
+        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None
+                                          or versions is not None)
         cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
         ids_all = cols["id"]
         if not restricted:
@@ -377,7 +382,10 @@ class FaceIndex(ManifestDir):
         else:
             if flt.nothing:
                 return []
-            allowed = ids_all[flt.mask(cols["ts"], cols["camera_id"], cols["agency"])].astype(np.int64)
+            keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
+            if versions is not None:  # only each source's current model version (pipelines/versions.py)
+                keep &= versions.mask(cols["video_id"], cols["model_version"])
+            allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []
             kk = min(k, len(allowed))

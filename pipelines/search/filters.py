@@ -50,12 +50,14 @@ def _us(t: dt.datetime) -> int:
 @dataclass(frozen=True)
 class RowFilter:
     """``start`` inclusive, ``end`` exclusive; ``cameras`` the allowed cameras (None: any);
-    ``scope`` the agency scope (None: unrestricted)."""
+    ``scope`` the agency scope (None: unrestricted); ``versions`` which model version of each source
+    (a :class:`pipelines.versions.VersionFilter`; None: every row)."""
 
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     cameras: frozenset[str] | None = None
     scope: CameraScope | None = None
+    versions: Any = None
 
     @property
     def nothing(self) -> bool:
@@ -87,6 +89,8 @@ class RowFilter:
         if self.scope is not None:
             own = f"agency = {sql_literal(self.scope.agency)}"
             conds.append(f"({_in('camera_id', self.scope.cameras)} OR {own})" if self.scope.cameras else own)
+        if self.versions is not None and not self.versions.empty:
+            conds.append(self.versions.sql())
         return " AND ".join(conds) if conds else "TRUE"
 
     def dataset_expr(self):
@@ -113,10 +117,14 @@ class RowFilter:
         if self.scope is not None:
             own = pds.field("agency") == self.scope.agency
             add(pds.field("camera_id").isin(sorted(self.scope.cameras)) | own if self.scope.cameras else own)
+        if self.versions is not None and not self.versions.empty:
+            add(self.versions.dataset_expr())
         return expr
 
-    def mask(self, ts_us: np.ndarray, camera_ids: np.ndarray, agencies: np.ndarray) -> np.ndarray:
-        """Vectorized filter over parallel arrays (camera ids / agencies as object or str arrays)."""
+    def mask(self, ts_us: np.ndarray, camera_ids: np.ndarray, agencies: np.ndarray,
+             video_ids: np.ndarray | None = None, model_versions: np.ndarray | None = None) -> np.ndarray:
+        """Vectorized filter over parallel arrays (camera ids / agencies as object or str arrays);
+        the version filter applies when ``video_ids`` and ``model_versions`` are given."""
         m = np.ones(len(ts_us), dtype=bool)
         if self.start is not None:
             m &= ts_us >= self.start_us
@@ -126,7 +134,13 @@ class RowFilter:
             m &= np.isin(camera_ids, list(self.cameras))
         if self.scope is not None:
             m &= np.isin(camera_ids, list(self.scope.cameras)) | (agencies == self.scope.agency)
+        if video_ids is not None and model_versions is not None and self.versions is not None \
+                and not self.versions.empty:
+            m &= self.versions.mask(video_ids, model_versions)
         return m
+
+    def allows_version(self, video_id: str | None, model_version: str | None) -> bool:
+        return self.versions is None or self.versions.allows(video_id, model_version)
 
     def allows(self, ts: dt.datetime, camera_id: str, agency: str | None) -> bool:
         if self.start is not None and ts < self.start:
@@ -143,6 +157,7 @@ class RowFilter:
             "to": self.end.isoformat() if self.end else None,
             "cameras": sorted(self.cameras) if self.cameras is not None else None,
             "scope_agency": self.scope.agency if self.scope else None,
+            **({"versions": self.versions.as_dict()} if self.versions is not None else {}),
         }
 
 

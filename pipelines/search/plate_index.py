@@ -48,12 +48,13 @@ from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3  # 3: per-read source-version code (current model version filter)
 TABLE = "plate_reads"
 #: per posting (sorted by text): the read it belongs to, the text's OCR score, whether it is the best read
 POSTING_DTYPE = np.dtype([("rid", "<i4"), ("kscore", "<f2"), ("kbest", "u1"), ("pad", "u1")])
 #: per read (row order): what the filters need, in one record
-READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("pad", "<i4")])
+#: ``src``: code of the read's (video_id, model_version) in the segment's ``sources`` list (version filter)
+READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("src", "<i4")])
 SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
@@ -275,6 +276,9 @@ class PlateIndex(ManifestDir):
         reads = np.zeros(t.num_rows, READ_DTYPE)
         reads["ts"] = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
         reads["cam"], reads["agency"], reads["file"] = cam_codes, ag_codes, t["__file"].to_numpy()
+        sources, reads["src"] = _codes(pc.binary_join_element_wise(
+            pc.fill_null(t["video_id"].cast(pa.string()), ""), pc.fill_null(t["model_version"].cast(pa.string()), ""),
+            SOURCE_SEP))
         np.save(tmp / "reads.npy", reads)
         del reads
         payload = t.drop_columns(["__file"])
@@ -293,6 +297,7 @@ class PlateIndex(ManifestDir):
             "payload_batch": PAYLOAD_BATCH,
             "cameras": cams,
             "agencies": agencies,
+            "sources": sources,
             "created": dt.datetime.now(dt.UTC).isoformat(),
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
@@ -521,7 +526,33 @@ class PlateIndex(ManifestDir):
                 ags = seg.meta["agencies"]
                 own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
                 keep &= np.isin(cam, vis) | (rec["agency"] == own)
+        vf = getattr(flt, "versions", None)
+        if vf is not None and not vf.empty:
+            keep &= version_keep(seg, vf, rec["src"])
         return keep
+
+
+SOURCE_SEP = "\x1f"
+_SOURCE_CODES: dict[str, dict[str, int]] = {}  # segment path -> {video_id SEP model_version: code}
+
+
+def version_keep(seg: _Segment, vf: Any, src: np.ndarray) -> np.ndarray:
+    """Reads of a segment that the version filter (:class:`pipelines.versions.VersionFilter`) lets
+    through, from their source-version codes. Only the hidden pairs are looked up (few), so the cost
+    is one ``isin`` over the matched reads."""
+    key = str(seg.path)
+    codes = _SOURCE_CODES.get(key)
+    if codes is None:
+        codes = {k: i for i, k in enumerate(seg.meta.get("sources") or [])}
+        if len(_SOURCE_CODES) > 256:
+            _SOURCE_CODES.clear()
+        _SOURCE_CODES[key] = codes
+    if vf.pinned is not None:
+        suffix = SOURCE_SEP + vf.pinned
+        ok = np.array([c for k, c in codes.items() if k.endswith(suffix)], np.int32)
+        return np.isin(src, ok)
+    hidden = np.array([codes[k] for k in vf.hidden_keys(SOURCE_SEP) if k in codes], np.int32)
+    return ~np.isin(src, hidden) if len(hidden) else np.ones(len(src), bool)
 
 
 def _concat_unique(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

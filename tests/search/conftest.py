@@ -61,4 +61,4 @@ def city(lakehouse):
 def ctx():
     from pipelines.governance import SearchContext
 
-    return SearchContext(user="ana", role="investigator", agency=None, case_number="C-2024-17", purpose="robbery")
+    return SearchContext(user="ana", role="admin", agency=None, case_number="C-2024-17", purpose="robbery")

@@ -22,7 +22,7 @@ from pipelines.search import search_faces, search_plates
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
-CTX = SearchContext(user="e2e", role="investigator", agency=None, case_number="E2E-1", purpose="evaluation")
+CTX = SearchContext(user="e2e", role="admin", agency=None, case_number="E2E-1", purpose="evaluation")
 
 
 def _ingest_paths():

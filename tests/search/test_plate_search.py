@@ -82,7 +82,7 @@ def test_time_camera_and_limit_filters(city, ctx, strategy):
 def test_agency_scope(city, ctx, strategy):
     police = dataclasses.replace(ctx, agency="police911")
     municipal = dataclasses.replace(ctx, agency="municipal")
-    admin = dataclasses.replace(ctx, agency="police911", role="admin")
+    admin = dataclasses.replace(ctx, agency=None, role="admin")  # an admin not narrowed to one agency
     # police: own p1, shared m1 and far, and its own rows from an unregistered camera; not m2
     assert set(ids(search_plates(city, "ABC123", police, fuzzy=1, strategy=strategy))) == {"r1", "r3", "r4", "r6"}
     assert set(ids(search_plates(city, "ABC123", municipal, fuzzy=1, strategy=strategy))) == {"r1", "r2", "r4", "r7"}
