@@ -405,6 +405,101 @@ LINEAGE = TableSpec(
     ),
 )
 
+# ---- movement results (pipelines/movement/store.py writes them, one day partition per run) -------
+_MOVEMENT_COMMON = [
+    _f("agency", pa.string(), "agency owning the (first) camera of the row"),
+    _f("model_version", pa.string(), "model version(s) of the reads the run used ('+'-joined)"),
+    _f("run_id", pa.string(), "movement run that wrote the row"),
+    _f("date", pa.date32(), "UTC day the run computed (partition; a re-run replaces it)"),
+]
+
+MOVEMENT_TRIPS = TableSpec(
+    name="movement_trips",
+    description="Trips: sessions of one plate's reads (gap-separated), per day run.",
+    key=("trip_id",),
+    partition_by=("date",),
+    time_column="start",
+    schema=pa.schema(
+        [
+            _f("trip_id", pa.string(), "hash of plate + start", nullable=False),
+            _f("plate", pa.string(), "plate"),
+            _f("start", TS, "first read"),
+            _f("end", TS, "last read"),
+            _f("duration_s", pa.float64(), "end - start"),
+            _f("first_camera", pa.string(), "first camera"),
+            _f("last_camera", pa.string(), "last camera"),
+            _f("n_sightings", pa.int64(), "reads in the trip"),
+            _f("n_cameras", pa.int64(), "distinct cameras"),
+            _f("cameras", pa.list_(pa.string()), "camera sequence (repeats collapsed)"),
+            _f("camera_ts", pa.list_(TS), "time first seen at each step"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_COUNTS = TableSpec(
+    name="movement_counts",
+    description="Reads and distinct plates per camera and time window (traffic counts), per day run.",
+    key=("camera_id", "window_start", "window_end"),
+    partition_by=("date",),
+    time_column="window_start",
+    schema=pa.schema(
+        [
+            _f("camera_id", pa.string(), "camera", nullable=False),
+            _f("window_start", TS, "window start"),
+            _f("window_end", TS, "window end (exclusive)"),
+            _f("reads", pa.int64(), "reads"),
+            _f("plates", pa.int64(), "distinct plates"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_FLOWS = TableSpec(
+    name="movement_flows",
+    description="Origin-destination trips between ring porticos per departure window, per day run.",
+    key=("origin", "destination", "window_start"),
+    partition_by=("date",),
+    time_column="window_start",
+    schema=pa.schema(
+        [
+            _f("origin", pa.string(), "first portico of the trip", nullable=False),
+            _f("destination", pa.string(), "last portico of the trip", nullable=False),
+            _f("window_start", TS, "departure window start (null: the whole run)"),
+            _f("window_end", TS, "departure window end"),
+            _f("trips", pa.int64(), "trips"),
+            _f("mean_travel_s", pa.float64(), "mean origin -> destination seconds"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_CONVOYS = TableSpec(
+    name="movement_convoys",
+    description="Convoy candidates (pairs together at >= k cameras) ranked against background, per day run. "
+    "Names plates: read it through a case.",
+    key=("plate_a", "plate_b", "date"),
+    partition_by=("date",),
+    schema=pa.schema(
+        [
+            _f("rank", pa.int64(), "1 = most significant"),
+            _f("plate_a", pa.string(), "plate (the target in a targeted run)", nullable=False),
+            _f("plate_b", pa.string(), "plate", nullable=False),
+            _f("n_cameras", pa.int64(), "distinct cameras together"),
+            _f("n_cooccurrences", pa.int64(), "read pairs within ±Δt"),
+            _f("cameras", pa.list_(pa.string()), "cameras together"),
+            _f("reads_a", pa.int64(), "reads of plate_a"),
+            _f("reads_b", pa.int64(), "reads of plate_b"),
+            _f("expected_cooccurrences", pa.float64(), "expected under independence"),
+            _f("expected_cameras", pa.float64(), "expected cameras under independence"),
+            _f("lift", pa.float64(), "observed / expected cameras"),
+            _f("p_value", pa.float64(), "chance of at least n_cameras by chance"),
+            _f("score", pa.float64(), "-log10 p_value"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -422,6 +517,10 @@ TABLES: dict[str, TableSpec] = {
         SHARING_AGREEMENTS,
         SOURCE_VERSIONS,
         LINEAGE,
+        MOVEMENT_TRIPS,
+        MOVEMENT_COUNTS,
+        MOVEMENT_FLOWS,
+        MOVEMENT_CONVOYS,
     )
 }
 

@@ -50,9 +50,10 @@ def main() -> None:
         from pipelines.watchlist.feed import list_alerts
 
         lh = session.lakehouse()
-        since = datetime.now(UTC) - timedelta(hours=hours)
-        alerts = list_alerts(lh, _context(), since=since, limit=500, unacknowledged=only_open, with_crops=True,
-                             with_positions=True)
+        from pipelines.governance.scope import ReadScope
+
+        scope = ReadScope.of(_context(), start=datetime.now(UTC) - timedelta(hours=hours))
+        alerts = list_alerts(lh, scope, limit=500, unacknowledged=only_open, with_crops=True, with_positions=True)
         draw(alerts)
 
     feed()

@@ -13,13 +13,10 @@ WINDOWS = {"24 h": 1, "7 days": 7, "30 days": 30, "All time": None}
 STATE_LABELS = {"live": "🟢 live", "reconnecting": "🟠 reconnecting", "offline": "🔴 offline"}
 
 
-def live_status(lh) -> pd.DataFrame | None:
-    """camera_id, stream state, last frame and lag of the cameras with a live source (None: the live
-    module is not installed)."""
-    try:
-        from pipelines.live.status import read_status
-    except ImportError:
-        return None
+def live_status(lh) -> pd.DataFrame:
+    """camera_id, stream state, last frame and lag of the cameras with a live source."""
+    from pipelines.live.status import read_status
+
     rows = read_status(lh)
     frame = pd.DataFrame(rows, columns=["camera_id", "state", "last_frame_ts", "lag_s", "fps_analysed", "error"])
     frame["stream"] = frame["state"].map(lambda s: STATE_LABELS.get(s, s))
@@ -43,7 +40,7 @@ def main() -> None:
         return
     window = st.segmented_control("Counts over", list(WINDOWS), default="7 days", key="cam_window")
     days = WINDOWS.get(window or "7 days")
-    activity = data.camera_activity(lh, days)
+    activity = data.camera_activity(lh, days, user.scope_agency)
     activity = activity[activity["camera_id"].isin(cams["camera_id"])]
 
     c = st.columns(4)
@@ -74,7 +71,7 @@ def main() -> None:
     columns = ["camera_id", "name", "agency", "kind", "shared_with", "plate_reads", "face_sightings", "last_seen",
                "lat", "lon"]
     status = live_status(lh)
-    if status is not None and not status.empty:
+    if not status.empty:
         table = table.merge(status[["camera_id", "stream", "last_frame_ts", "lag_s"]], on="camera_id", how="left")
         columns[1:1] = ["stream", "last_frame_ts", "lag_s"]
         states = status[status["camera_id"].isin(shown["camera_id"])]["state"]

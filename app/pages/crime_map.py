@@ -29,6 +29,17 @@ from pipelines.crime.hotspots import gi_star  # noqa: E402
 from pipelines.crime.near_repeat import knox  # noqa: E402
 from pipelines.crime.temporal import WEEKDAYS, hour_weekday, pivot  # noqa: E402
 
+
+def _reader() -> Any:
+    """The signed-in user's context: cameras are those their agency may know of (None standalone)."""
+    try:
+        from app.ui import session
+    except ImportError:
+        return None
+    user = session.current_user()
+    return session.search_context(user, None) if user is not None else None
+
+
 LAYERS = ["Counts", "Kernel density", "Gi* hot spots"]
 HOT = {99: [180, 20, 30, 210], 95: [230, 80, 60, 190], 90: [250, 160, 120, 170]}
 COLD = {99: [30, 70, 170, 210], 95: [70, 130, 210, 190], 90: [150, 190, 235, 170]}
@@ -174,7 +185,7 @@ def render(lh: Lakehouse) -> None:
         st.info("No incident matches these filters.")
         return
     gi = _gi(lh, key, res, 1, tkey, start, end)
-    cams = load_cameras(lh)
+    cams = load_cameras(lh, _reader())
     radius = 150.0
 
     m = st.columns(4)

@@ -11,7 +11,8 @@ from lakehouse import TABLES
 
 def status_view() -> None:
     lh = session.lakehouse()
-    runs = data.processing_runs(lh)
+    user = session.current_user()
+    runs = data.processing_runs(lh, user.scope_agency if user else "")
     if runs.empty:
         widgets.empty_state(
             "No extraction runs yet.",

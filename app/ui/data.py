@@ -37,14 +37,20 @@ def _cameras(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
     return df.sort_values(["agency", "camera_id"]).reset_index(drop=True)
 
 
+def visible_camera_ids(lh: Lakehouse, agency: str | None) -> frozenset[str] | None:
+    """Registered cameras ``agency`` may know of: its own plus those of sharing agreements in force
+    (:func:`pipelines.governance.scope.registry_cameras`); None (all) for an administrator."""
+    from pipelines.governance.scope import registry_cameras
+
+    return registry_cameras(lh, agency)
+
+
 def cameras(lh: Lakehouse, agency: str | None) -> pd.DataFrame:
-    """Cameras visible to ``agency`` (its own plus those shared with it; all for ``None``)."""
+    """Cameras visible to ``agency`` (its own plus those shared with it by agreement; all for ``None``)."""
     df = _cameras(lh, lh.storage.root, table_version(lh, "cameras"))
     if agency is None or df.empty:
         return df
-    from pipelines.governance import visible_cameras
-
-    ids = visible_cameras(df[["camera_id", "agency", "shared_with"]].to_dict("records"), agency)
+    ids = visible_camera_ids(lh, agency) or frozenset()
     return df[df["camera_id"].isin(ids)].reset_index(drop=True)
 
 
@@ -74,15 +80,19 @@ def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | N
     }
 
 
-def camera_activity(lh: Lakehouse, days: int | None) -> pd.DataFrame:
+def camera_activity(lh: Lakehouse, days: int | None, agency: str | None = None) -> pd.DataFrame:
     """Per camera: plate reads and face sightings in the last ``days`` days (all time for None),
-    and the time of the latest one. Reads only the partitions in the window."""
+    and the time of the latest one. Reads only the partitions in the window. With ``agency``, only
+    the cameras it may know of."""
     since = (datetime.now(UTC) - timedelta(days=days)).date() if days else None
     root = lh.storage.root
     plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since)
     faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since)
     rows = []
+    visible = visible_camera_ids(lh, agency) if agency is not None else None
     for cid in sorted(set(plates) | set(faces)):
+        if visible is not None and cid not in visible:
+            continue
         lasts = [x["last"] for x in (plates.get(cid), faces.get(cid)) if x and x["last"] is not None]
         rows.append(
             {
@@ -103,8 +113,12 @@ def _runs(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
     return _lh.read("processing_runs").to_pandas()
 
 
-def processing_runs(lh: Lakehouse) -> pd.DataFrame:
-    return _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
+def processing_runs(lh: Lakehouse, agency: str | None = None) -> pd.DataFrame:
+    """Extraction runs (ingest status); with ``agency`` only those of cameras it may know of."""
+    df = _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
+    if agency is None or df.empty:
+        return df
+    return df[df["camera_id"].isin(visible_camera_ids(lh, agency) or frozenset())].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

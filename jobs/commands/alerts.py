@@ -63,8 +63,10 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
                 since = parse_instant(args.since)
         except ValueError as exc:
             raise CliError(f"--since: {exc}", code=2) from None
-    rows = list_alerts(Lakehouse(home=args.home), _ctx(args), since=since, limit=args.limit or None,
-                       unacknowledged=args.unacknowledged)
+    from pipelines.governance.scope import ReadScope
+
+    scope = ReadScope.of(_ctx(args), start=since)
+    rows = list_alerts(Lakehouse(home=args.home), scope, limit=args.limit or None, unacknowledged=args.unacknowledged)
     out.table(rows, None if args.json else COLUMNS)
     return 0
 

@@ -215,12 +215,13 @@ def run_near_repeat(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_coverage(args: argparse.Namespace, out: Output) -> int:
+    from jobs.commands.login import cli_context
     from pipelines.crime.coverage import camera_coverage
 
     _check_res(args.res)
     try:
         res = camera_coverage(_lh(args), radius_m=args.radius, res=args.res, k=args.k, top=args.top,
-                              **_filters(args))
+                              ctx=cli_context(args), **_filters(args))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     s = res.summary

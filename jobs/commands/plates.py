@@ -125,8 +125,6 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # ------------------------------------------------------------------ handlers
 def run_search(args: argparse.Namespace, out: Output) -> int:
-    if args.limit < 0:
-        raise CliError(f"--limit must be 0 (all) or a positive number, got {args.limit}", code=2)
     ctx = search_context(args)
     area = area_from_args(args)
     start, end = time_args(args)

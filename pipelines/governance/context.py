@@ -24,6 +24,8 @@ ENV_ROLE = "PESQUISA_ROLE"
 ENV_AGENCY = "PESQUISA_AGENCY"
 ENV_CASE = "PESQUISA_CASE"
 ENV_PURPOSE = "PESQUISA_PURPOSE"
+#: the agency of a non-admin context without one: matches no row (no agency never means all agencies)
+NO_AGENCY = "\x00no-agency"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class SearchContext:
         """Only an administrator not narrowed to one agency sees every agency (no agency never means
         all agencies for any other role: it means none)."""
         return self.role == "admin" and not self.agency
+
+    @property
+    def visible_agency(self) -> str | None:
+        """``None`` for an administrator who sees every agency; otherwise the agency whose rows it
+        sees (a string that matches no agency when it has none: no agency never means all)."""
+        if self.sees_all_agencies:
+            return None
+        return self.agency or NO_AGENCY
 
     def as_dict(self) -> dict[str, str | None]:
         return asdict(self)

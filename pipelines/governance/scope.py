@@ -23,7 +23,7 @@ import numpy as np
 
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
-from pipelines.governance.context import SearchContext
+from pipelines.governance.context import NO_AGENCY, SearchContext
 
 DATA_TYPES = ("plates", "faces", "video", "alerts", "incidents")
 
@@ -116,7 +116,6 @@ class CameraScope:
         return dataclasses.replace(self, within=w, cameras=self.cameras & w if not self.all_agencies else w)
 
 
-NO_AGENCY = "\x00no-agency"  # a non-admin without an agency: matches no row
 
 
 def scope_from(camera_rows: list[dict], agency: str, agreements: Iterable[Any] = ()) -> CameraScope:
@@ -299,3 +298,23 @@ class ReadScope:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.ctx.as_dict(), **self.time.as_dict(), **self.versions.as_dict()}
+
+
+def registry_cameras(lh: Lakehouse, agency: str | None, *, at: dt.datetime | None = None) -> frozenset[str] | None:
+    """The registered cameras ``agency`` may know of (its own plus those of any agreement in force,
+    whatever the data type): for camera lists, maps, crime-map coverage and ingest status.
+    ``None`` agency (an administrator): every camera (returns None)."""
+    from pipelines.governance.agreements import Agreement, all_agreements
+
+    if agency is None:
+        return None
+    at = at or dt.datetime.now(dt.UTC)
+    rows = lh.read("cameras", columns=["camera_id", "agency"]).to_pylist() if lh.exists("cameras") else []
+    agreements = [a for a in (Agreement.from_row(r) for r in all_agreements(lh)) if a.to_agency == agency and a.in_force(at)]
+    registered = {r["camera_id"] for r in rows}
+    return frozenset(c for c in scope_from(rows, agency, agreements).cameras if c in registered)
+
+
+def context_cameras(lh: Lakehouse, ctx: SearchContext) -> frozenset[str] | None:
+    """:func:`registry_cameras` for a context (None: an administrator sees every camera)."""
+    return None if ctx.sees_all_agencies else registry_cameras(lh, ctx.visible_agency)

@@ -18,9 +18,9 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from pipelines.movement.convoys import background, poisson_binomial_sf
 from pipelines.movement.runner import MovementParams
 from pipelines.movement.schemas import SCHEMAS
+from pipelines.movement.significance import background, poisson_binomial_sf
 
 
 def _sightings(reads: pa.Table, min_confidence: float) -> pl.DataFrame:

@@ -84,6 +84,7 @@ class MovementResult:
     tables: dict[str, pa.Table]
     metrics: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    model_versions: list[str] = field(default_factory=list)  # of the reads the run used
 
     @property
     def trips(self) -> pa.Table:
@@ -260,8 +261,9 @@ def run_movement(
     finally:
         if own_staging:
             shutil.rmtree(staging, ignore_errors=True)
+    versions = sorted({v for v in reads["model_version"].to_pylist() if v})
     res = MovementResult(start, end, opts.get_all_options()["runner"], reads.num_rows, tables, metrics,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, versions)
     log.info("movement %s", res.summary())
     return res
 

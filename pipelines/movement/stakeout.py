@@ -29,8 +29,8 @@ from lakehouse.store import sql_literal
 from lakehouse.timeutil import parse_instant, to_epoch_us
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
-from pipelines.movement.convoys import poisson_binomial_sf
 from pipelines.movement.reads import TABLE, arrow, connect, version_condition
+from pipelines.movement.significance import poisson_binomial_sf
 from pipelines.search.area import Area, parse_bbox, parse_near
 from pipelines.search.filters import camera_rows, resolve_filter
 

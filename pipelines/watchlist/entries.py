@@ -68,12 +68,18 @@ class Entry:
 
 
 def read_entries(lh: Lakehouse, *, include_removed: bool = False) -> list[dict[str, Any]]:
-    """Every entry row (newest first); removed ones only with ``include_removed``."""
-    flt = None if include_removed else (pds.field("active") != False) | pds.field("active").is_null()  # noqa: E712
-    rows = lh.read(TABLE, filter=flt).to_pylist()
-    rows.sort(key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
-              reverse=True)
-    return rows
+    """Every entry row (newest first); removed ones only with ``include_removed``. The table is read
+    once per version in a process (:mod:`pipelines.watchlist.cache`); callers get their own dicts."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    rows = cache.get(lh, TABLE, version)
+    if rows is None:
+        rows = lh.read(TABLE).to_pylist()
+        rows.sort(key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
+                  reverse=True)
+        cache.put(lh, TABLE, version, rows)
+    return [dict(r) for r in rows if include_removed or r.get("active") is not False]
 
 
 def active_entries(lh: Lakehouse, now: dt.datetime | None = None) -> list[Entry]:
@@ -94,7 +100,7 @@ def list_entries(
     """Entries ``ctx`` may see (covert ones only for their agency), without embeddings, newest first.
     Each row carries ``status``: active | expired | removed."""
     now = now or dt.datetime.now(dt.UTC)
-    agency = None if ctx.sees_all_agencies else ctx.agency
+    agency = ctx.visible_agency
     out = []
     for r in read_entries(lh, include_removed=include_removed):
         if not visible_to(r, agency):

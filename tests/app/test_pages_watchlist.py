@@ -117,3 +117,22 @@ def test_watchlist_page_adds_with_a_case_warns_and_removes(app_env, alerts_home)
     at.run()
     assert not at.exception, at.exception
     assert "W4T1234" not in set(at.dataframe[-1].value["value"])
+
+
+def test_cameras_page_shows_each_live_camera_state(app_env, alerts_home):
+    import time
+
+    from pipelines.live.status import write_status
+
+    now = time.time()
+    write_status(app_env, {"camera_id": "MUN-A1", "state": "live", "last_frame_ts": now - 0.4, "fps_analysed": 5.0,
+                           "lag_s": 0.4, "error": None})
+    write_status(app_env, {"camera_id": "POL-P1", "state": "reconnecting", "last_frame_ts": now - 6,
+                           "fps_analysed": 0.0, "lag_s": None, "error": "connection refused"})
+    at = signed_in("sup")
+    at.switch_page("pages/cameras.py").run()
+    assert not at.exception, at.exception
+    assert "Live cameras: 1 live · 1 reconnecting · 0 offline" in texts(at)
+    table = at.dataframe[0].value.set_index("camera_id")
+    assert table.loc["MUN-A1", "stream"] == "🟢 live" and table.loc["POL-P1", "stream"] == "🟠 reconnecting"
+    assert table.loc["MUN-A1", "lag_s"] == pytest.approx(0.4)

@@ -59,8 +59,9 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
     return rc, cap.out, cap.err
 
 
-def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, capsys) -> None:
+def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, capsys, cli_user) -> None:
     home = str(tmp_path / "home")
+    cli_user(home, role="admin")  # camera coverage shows the cameras the caller may know of (issue 12.2)
     csv_path = tmp_path / "incidents.csv"
     write_incidents_csv(planted.table.slice(0, 6000), csv_path)
 

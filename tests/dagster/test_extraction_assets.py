@@ -102,9 +102,10 @@ def test_inbox_to_tables_backfill_and_movement(tmp_path, ray_session, capsys) ->
     assert again["skipped"] == len(videos) and again["succeeded"] == 0
     assert _reads(lh, v2_name).num_rows == v2.num_rows
 
-    # movement over the day's real reads: both versions are stored, each pass is counted ONCE
+    # movement over the day's real reads: both versions are stored, each pass is counted ONCE (current v2)
     result = dg.materialize([movement], partition_key=day.isoformat(), resources=resources,
                             run_config={"ops": {"movement": {"config": {"flow_bucket_s": None}}}})
     assert result.success
-    counts = pa.concat_tables([pa.parquet.read_table(home / "derived" / "camera_counts" / f"{day}.parquet")])
+    counts = lh.read("movement_counts")
     assert pc.sum(counts["reads"]).as_py() == v2.num_rows
+    assert set(counts["model_version"].to_pylist()) == {v2_name}

@@ -83,6 +83,7 @@ def test_local_runner_equals_reference(day_home) -> None:
     assert len(got["trips"]) == sim.trips and set(sim.convoy) <= {p for c in got["convoys"] for p in c[:2]}
 
 
+@pytest.mark.slow
 def test_dask_runner_two_workers_equals_local_and_reference(day_home) -> None:
     from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
 

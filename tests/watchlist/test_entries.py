@@ -122,7 +122,7 @@ def test_expiry_parsing():
 
 def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     h = str(home.storage.root).removesuffix("/tables")
-    cli_user(h, role="admin")  # the OS user running the tests; flags below only narrow it
+    cli_user(h, role="admin")  # the OS user is an admin: --role/--agency below narrow it (issue 12.1)
     ident = ["--case", "C-9", "--purpose", "stolen car", "--role", "supervisor", "--agency", "police911"]
     assert main(["--home", h, "--json", "watchlist", "add", "plate", "ABC1234", "--reason", "stolen",
                  "--priority", "1", *ident]) == 0
@@ -145,6 +145,8 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
               "sighting_id"):
         assert k in listed
     assert listed["alert_id"] == a["alert_id"] and listed["acknowledged"] is False
+    assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal", "--user", "mario"]) == 2
+    assert "mario" in capsys.readouterr().err  # --user cannot change who acts
     assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal"]) == 0
     assert "acknowledged" in capsys.readouterr().out
     assert main(["alerts", "list", "--home", h, "--json", "--agency", "municipal", "--unacknowledged"]) == 0
@@ -153,3 +155,23 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     capsys.readouterr()
     assert main(["--home", h, "--json", "watchlist", "remove", entry["entry_id"], *ident]) == 0
     assert json.loads(capsys.readouterr().out)["active"] is False
+
+
+def test_the_case_warrant_limits_entries_and_their_historical_window(home, police):
+    from pipelines.governance.cases import ScopeRefused, close_case, open_case
+
+    t = _now()
+    home.append("plate_reads", as_table([read_row("old", "ABC1234", t - dt.timedelta(days=20), camera="MUN-1"),
+                                         read_row("new", "ABC1234", t - dt.timedelta(days=2), camera="MUN-1")]))
+    open_case(home, police, "C-2026-7", "stolen vehicle", plates=["ABC1234"], time_from=t - dt.timedelta(days=5))
+    with pytest.raises(ScopeRefused, match="covers plates ABC1234 only"):
+        add_plate(home, police, "XYZ9876", reason="not in the warrant")
+    with pytest.raises(ScopeRefused):
+        add_plate(home, police, "ABC12*", reason="a wildcard reaches beyond the warrant's plate")
+    assert home.count("watchlist") == 0
+    res = add_plate(home, police, "ABC1234", reason="stolen")
+    assert [h["read_id"] for h in res.historical] == ["new"]  # the warrant starts 5 days ago
+    close_case(home, police, "C-2026-7")
+    with pytest.raises(ScopeRefused, match="closed"):
+        add_plate(home, police, "ABC1234", reason="stolen", priority=1)
+    assert [r["priority"] for r in home.read("watchlist").to_pylist()] == [3]

@@ -1,9 +1,10 @@
 """Movement results per UTC day, computed with the Beam pipelines of :mod:`pipelines.movement`.
 
 One Beam run per partition produces all four results (trips, OD flows between ring porticos,
-convoy candidates, camera counts); the derived-Parquet IO manager stores each as
-``HOME/derived/<asset>/<day>.parquet``. Trips are cut at midnight UTC (a trip crossing it becomes
-two, one per day).
+convoy candidates, camera counts) over the day's reads of the current model version of each
+source; :func:`pipelines.movement.store.store_movement` writes them as the day's partition of the
+Delta tables ``movement_trips|flows|convoys|counts`` (lakehouse/specs.py), replacing a previous
+run of that day. Trips are cut at midnight UTC (a trip crossing it becomes two, one per day).
 """
 
 import datetime as dt
@@ -15,6 +16,7 @@ from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.partitions import daily
 from dagster_project.defs.resources import LakehouseResource
 from pipelines.movement import MovementParams, run_movement
+from pipelines.movement.store import TABLE_OF, store_movement
 
 
 class MovementConfig(dg.Config):
@@ -48,9 +50,7 @@ _OUTS = {
 
 
 @dg.multi_asset(
-    outs={name: dg.AssetOut(io_manager_key="derived_io_manager", is_required=True,
-                            kinds={"beam", "parquet"}) for name in _OUTS},
-    deps=[extracted_video],
+    specs=[dg.AssetSpec(name, deps=[extracted_video], kinds={"beam", "delta"}) for name in _OUTS],
     partitions_def=daily,
     group_name="movement",
 )
@@ -65,9 +65,13 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     context.log.info(f"movement {res.summary()}")
     meta = {"reads": res.reads, "runner": res.runner, "seconds": round(res.seconds, 3),
             **{f"metric_{k}": v for k, v in sorted(res.metrics.items())}}
+    day = dt.date.fromisoformat(context.partition_key)
+    written = store_movement(lakehouse.lakehouse(), res, day, run_id=context.run_id[:12])
     for asset_name, key in _OUTS.items():
         table: pa.Table = res.tables[key]
-        yield dg.Output(table, output_name=asset_name, metadata={**meta, "result_rows": table.num_rows})
+        yield dg.MaterializeResult(asset_key=asset_name, metadata={
+            **meta, "result_rows": table.num_rows, "table": TABLE_OF[key],
+            "rows_written": written[TABLE_OF[key]], "model_versions": ",".join(res.model_versions)})
 
 
 movement_job = dg.define_asset_job("movement_job", selection=dg.AssetSelection.assets(movement),
