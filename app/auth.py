@@ -185,6 +185,20 @@ def add_user(
 MIN_PASSWORD = 10
 
 
+def set_os_users(path: str | os.PathLike[str], username: str, os_users: list[str]) -> None:
+    """Map OS accounts to ``username`` for the CLI (an account maps to one user: removed elsewhere)."""
+    path = Path(path)
+    data = _read(path)
+    if username not in data["users"]:
+        raise UsersFileError(f"no user {username!r} in {path}")
+    accounts = sorted({a.strip() for a in os_users if a and a.strip()})
+    for entry in data["users"].values():
+        if isinstance(entry, dict) and entry.get("os_users"):
+            entry["os_users"] = [a for a in entry["os_users"] if a not in accounts]
+    data["users"][username]["os_users"] = accounts
+    _write(path, data)
+
+
 def change_password(path: str | os.PathLike[str], username: str, old: str, new: str) -> User:
     """Replace ``username``'s password after checking the old one; clears ``must_change_password``."""
     path = Path(path)

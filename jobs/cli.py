@@ -71,6 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: integer options that count things: negative is always a mistake (0 keeps its "all" meaning)
+COUNT_OPTIONS = ("limit", "top", "k", "permutations")
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse NaN/infinite numbers and negative counts once, for every command (they crashed or were
+    silently read as "all" before)."""
+    import math
+
+    for key, value in vars(args).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CliError(f"{flag} must be a finite number, got {value}", code=2)
+        if key in COUNT_OPTIONS and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise CliError(f"{flag} must be 0 or more, got {value}", code=2)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -85,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = Output(json_mode=bool(args.json))
     try:
+        check_numbers(args)
         rc = args.func(args, out)
     except CliError as exc:
         out.error(str(exc))
