@@ -74,8 +74,10 @@ class RowFilter:
     def end_us(self) -> int | None:
         return None if self.end is None else _us(self.end)
 
-    def sql(self) -> str:
-        """DuckDB conditions (``TRUE`` when unrestricted). ``date`` bounds prune partitions."""
+    def sql(self, con: Any = None) -> str:
+        """DuckDB conditions (``TRUE`` when unrestricted). ``date`` bounds prune partitions. With the
+        connection ``con``, many hidden model versions become an anti-join on a relation registered
+        on it (cheaper than a long literal list)."""
         conds: list[str] = []
         if self.start is not None:
             conds.append(f"date >= DATE '{self.start.date().isoformat()}'")
@@ -90,7 +92,7 @@ class RowFilter:
             own = f"agency = {sql_literal(self.scope.agency)}"
             conds.append(f"({_in('camera_id', self.scope.cameras)} OR {own})" if self.scope.cameras else own)
         if self.versions is not None and not self.versions.empty:
-            conds.append(self.versions.sql())
+            conds.append(self.versions.sql_on(con) if con is not None else self.versions.sql())
         return " AND ".join(conds) if conds else "TRUE"
 
     def dataset_expr(self):

@@ -297,10 +297,10 @@ class PlateIndex(ManifestDir):
             "payload_batch": PAYLOAD_BATCH,
             "cameras": cams,
             "agencies": agencies,
-            "sources": sources,
             "created": dt.datetime.now(dt.UTC).isoformat(),
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
+        (tmp / "sources.json").write_text(json.dumps(sources))  # read only when a version filter applies
         os.replace(tmp, self.root / name)
         m["segments"].append({"name": name, "reads": t.num_rows, "postings": len(post)})
         m["reads"] += t.num_rows
@@ -534,6 +534,7 @@ class PlateIndex(ManifestDir):
 
 SOURCE_SEP = "\x1f"
 _SOURCE_CODES: dict[str, dict[str, int]] = {}  # segment path -> {video_id SEP model_version: code}
+_HIDDEN_CODES: dict[tuple[str, Any], np.ndarray] = {}  # (segment path, hidden pairs) -> their codes
 
 
 def version_keep(seg: _Segment, vf: Any, src: np.ndarray) -> np.ndarray:
@@ -543,7 +544,11 @@ def version_keep(seg: _Segment, vf: Any, src: np.ndarray) -> np.ndarray:
     key = str(seg.path)
     codes = _SOURCE_CODES.get(key)
     if codes is None:
-        codes = {k: i for i, k in enumerate(seg.meta.get("sources") or [])}
+        try:
+            sources = json.loads((seg.path / "sources.json").read_text())
+        except FileNotFoundError:
+            sources = []
+        codes = {k: i for i, k in enumerate(sources)}
         if len(_SOURCE_CODES) > 256:
             _SOURCE_CODES.clear()
         _SOURCE_CODES[key] = codes
@@ -551,7 +556,13 @@ def version_keep(seg: _Segment, vf: Any, src: np.ndarray) -> np.ndarray:
         suffix = SOURCE_SEP + vf.pinned
         ok = np.array([c for k, c in codes.items() if k.endswith(suffix)], np.int32)
         return np.isin(src, ok)
-    hidden = np.array([codes[k] for k in vf.hidden_keys(SOURCE_SEP) if k in codes], np.int32)
+    ck = (key, vf.hidden)
+    hidden = _HIDDEN_CODES.get(ck)
+    if hidden is None:
+        hidden = np.array(sorted(codes[k] for k in vf.hidden_keys(SOURCE_SEP) if k in codes), np.int32)
+        if len(_HIDDEN_CODES) > 256:
+            _HIDDEN_CODES.clear()
+        _HIDDEN_CODES[ck] = hidden
     return ~np.isin(src, hidden) if len(hidden) else np.ones(len(src), bool)
 
 

@@ -152,7 +152,7 @@ def scan_plates(lh: Lakehouse, p: pm.PlatePattern, flt: RowFilter, limit: int | 
         cand = pm.sql_prefilter(p, "c.text")
         best = pm.sql_prefilter(p, "plate")
         sql = (
-            f"SELECT {', '.join(PAYLOAD_COLUMNS)} FROM {TABLE} WHERE {flt.sql()} "
+            f"SELECT {', '.join(PAYLOAD_COLUMNS)} FROM {TABLE} WHERE {flt.sql(con)} "
             f"AND (coalesce({best}, FALSE) OR len(list_filter(candidates, lambda c: coalesce({cand}, FALSE))) > 0)"
         )
         res = con.sql(sql).arrow()
