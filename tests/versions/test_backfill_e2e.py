@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
+    from pipelines.governance.identity import map_os_user
+
     from lakehouse import Lakehouse
     from pipelines.batch import registered_sources, reprocess
     from pipelines.extract import ingest_paths
@@ -37,6 +39,7 @@ def world(tmp_path_factory):
     home = tmp / "home"
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
+    map_os_user(home, "tester", role="admin", agency=None)  # the OS user running the tests is an admin
     video = city.videos[0]
     executor = LocalExecutor(FrameProcessor(device="cpu"))
     rep = ingest_paths(lh, [city.abspath(video.path)], camera_id=video.camera_id, start=video.start_ts,
