@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "jobs.commands.lineage",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
+    "jobs.commands.models",
 ]
 
 
