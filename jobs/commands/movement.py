@@ -45,8 +45,8 @@ def read_scope(args: argparse.Namespace, ctx: Any = None, *, need_case: bool = T
         else:
             try:
                 ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                                       purpose=args.purpose)
-            except ValueError as exc:
+                                       purpose=args.purpose, home=args.home)
+            except (ValueError, PermissionError) as exc:
                 raise CliError(str(exc), code=2) from None
     try:
         return ReadScope.of(ctx, start=getattr(args, "start", None), end=getattr(args, "end", None),

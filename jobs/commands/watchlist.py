@@ -136,8 +136,8 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
     from pipelines.watchlist.entries import list_entries
 
     try:
-        ctx = context_from_env(user=args.user, role=args.role, agency=args.agency)
-    except ValueError as exc:
+        ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, home=args.home)
+    except (ValueError, PermissionError) as exc:
         raise CliError(str(exc), code=2) from None
     rows = list_entries(Lakehouse(home=args.home), ctx, include_removed=args.all)
     out.table(rows, None if args.json else ENTRY_COLUMNS)

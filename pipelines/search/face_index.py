@@ -5,9 +5,9 @@ index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row 
 sighting id, time, camera, agency, source, offset, quality, the data file it came from).
 
 - **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
-  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``hnsw`` (default:
-  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``PESQUISA_FACE_EF_SEARCH``, default 64) or, with
-  ``PESQUISA_FACE_INDEX_KIND=ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``PESQUISA_FACE_NPROBE``,
+  (setting ``search.face_index_exact_below``, default 100,000); above it ``hnsw`` (default:
+  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``search.face_ef_search``, default 64) or, with
+  ``search.face_index_kind: ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``search.face_nprobe``,
   default 24). HNSW gives the better recall per query time one query at a time (see
   benchmarks/results/search_faces.md).
 - **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet and drops
@@ -67,10 +67,6 @@ HNSW_EF_CONSTRUCTION = 64
 DEAD_FRACTION_REBUILD = 0.2
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
-
-
 def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.asarray(distance, dtype=np.float64))
 
@@ -93,12 +89,13 @@ class FaceIndex(ManifestDir):
     ):
         self.lh = lh
         self.root = Path(root) if root is not None else index_dir(lh, "faces")
-        self.exact_below = exact_below if exact_below is not None else _env_int("PESQUISA_FACE_INDEX_EXACT_BELOW", 100_000)
-        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "hnsw").lower()
+        conf = lh.settings.search
+        self.exact_below = exact_below if exact_below is not None else conf.face_index_exact_below
+        self.ann_kind = (kind or conf.face_index_kind).lower()
         if self.ann_kind not in ("ivf", "hnsw"):
             raise ValueError(f"approximate index kind must be ivf or hnsw, got {self.ann_kind!r}")
-        self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
-        self.ef_search = ef_search if ef_search is not None else _env_int("PESQUISA_FACE_EF_SEARCH", 64)
+        self.nprobe = nprobe if nprobe is not None else conf.face_nprobe
+        self.ef_search = ef_search if ef_search is not None else conf.face_ef_search
         self.use_gpu = use_gpu
         self._loaded: tuple[str, Any, pa.Table, np.ndarray, dict[str, np.ndarray]] | None = None
         self._gpu_index: tuple[str, Any] | None = None
@@ -333,6 +330,8 @@ class FaceIndex(ManifestDir):
                     "ts": pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False),
                     "camera_id": meta["camera_id"].to_numpy(zero_copy_only=False),
                     "agency": meta["agency"].to_numpy(zero_copy_only=False),
+                    "video_id": meta["video_id"].to_numpy(zero_copy_only=False),
+                    "model_version": meta["model_version"].to_numpy(zero_copy_only=False),
                 }
                 self._loaded = (m["index_file"], index, meta, self._dead(m), cols)
                 _PROCESS_CACHE[key] = self._loaded
@@ -362,7 +361,10 @@ class FaceIndex(ManifestDir):
             raise ValueError(f"embedding has {q.shape[1]} dimensions, the index {DIM}")
         if meta.num_rows == 0 or k <= 0:
             return []
-        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None)
+        versions = getattr(flt, "versions", None)
+        versions = None if versions is None or versions.empty else versions
+        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None
+                                          or versions is not None)
         cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
         ids_all = cols["id"]
         if not restricted:
@@ -377,7 +379,10 @@ class FaceIndex(ManifestDir):
         else:
             if flt.nothing:
                 return []
-            allowed = ids_all[flt.mask(cols["ts"], cols["camera_id"], cols["agency"])].astype(np.int64)
+            keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
+            if versions is not None:  # only each source's current model version (pipelines/versions.py)
+                keep &= versions.mask(cols["video_id"], cols["model_version"])
+            allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []
             kk = min(k, len(allowed))

@@ -208,7 +208,7 @@ def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
         fuzzy = float(fuzzy or 0)
     except (TypeError, ValueError):
         raise PatternError(f"fuzzy must be a number, got {fuzzy!r}") from None
-    if fuzzy < 0 or fuzzy > MAX_FUZZY:
+    if not 0 <= fuzzy <= MAX_FUZZY:  # NaN fails every comparison: refused here, not deep in the search
         raise PatternError(f"fuzzy must be between 0 and {MAX_FUZZY:g}, got {fuzzy:g}")
     text = _SEPARATORS.sub("", plate_text.fold(str(pattern)))
     bad = sorted({c for c in text if c not in ALPHABET and c not in "?*"})

@@ -63,8 +63,9 @@ def test_half_done_reprocess_keeps_the_previous_version(lakehouse) -> None:
     assert _visible(lh, "face_sightings").num_rows == 1
 
 
-def test_rollback_and_cli(tmp_path, capsys) -> None:
+def test_rollback_and_cli(tmp_path, capsys, cli_user) -> None:
     home = tmp_path / "home"
+    cli_user(home, role="admin")  # the OS user running the tests acts as an admin (narrowed to engineer)
     lh = Lakehouse(home=home)
     _city(lh)
     rc = main(["--home", str(home), "--json", "versions", "set", "--camera", "cam-1", "--model-version", V1,
