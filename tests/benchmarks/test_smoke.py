@@ -1,5 +1,5 @@
 """Every benchmark runs end to end in its seconds-long smoke mode (``--smoke``) against today's code,
-as ``make bench`` would run it, and writes nothing under benchmarks/ (its report goes to a temp dir).
+as ``make bench`` would run it, and changes nothing under benchmarks/results (no RESULTS.md either).
 
 Each runs in its own process from the repository root, with one Ray worker and the temp dir under
 pytest's. Slow (real models, Ray, Streamlit AppTest): a few minutes on a loaded 2-core machine."""
@@ -54,7 +54,6 @@ def test_benchmark_smoke_run(name: str, tmp_path: Path) -> None:
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
     )
     assert proc.returncode == 0, f"benchmarks.{name} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-    reports = list(tmp_path.glob(f"pesquisa-smoke-{name}-*/*.md"))
-    assert reports and reports[0].read_text().startswith("## "), f"no report written by {name}"
+    assert proc.stdout.strip(), f"benchmarks.{name} --smoke printed no result"
     assert (_tree_digest(results) if results.is_dir() else {}) == before, "a smoke run changed benchmarks/results"
     assert ((HERE / "RESULTS.md").read_bytes() if summary is not None else None) == summary
