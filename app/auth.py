@@ -63,7 +63,10 @@ def default_users_file(home: str | os.PathLike[str]) -> Path:
 
 
 def users_file_from_env(home: str | os.PathLike[str]) -> Path:
-    value = os.environ.get(USERS_FILE_ENV)
+    """Setting ``app.users_file`` (``PESQUISA_USERS_FILE``), else ``HOME/users.yaml``."""
+    from lakehouse.settings import get_settings
+
+    value = get_settings(home).app.users_file
     return Path(value) if value else default_users_file(home)
 
 
@@ -71,7 +74,9 @@ def hash_password(password: str) -> str:
     """bcrypt hash (cost 12; ``PESQUISA_BCRYPT_ROUNDS`` lowers it for tests, never below 4)."""
     if not password:
         raise ValueError("password must not be empty")
-    rounds = max(4, min(16, int(os.environ.get(ROUNDS_ENV, "12"))))
+    from lakehouse.settings import get_settings
+
+    rounds = get_settings().app.bcrypt_rounds  # 4..16, validated by the settings model
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 

@@ -11,7 +11,7 @@ confusion) and a real JPEG crop in every row. The plate index is built once afte
 ingest pipeline leaves it). Then, for each query kind (exact plate, wildcard, fuzzy=1), signed in as
 a police investigator with a case open:
 
-- ``library``: ``run_plate_search`` alone (what the CLI runs);
+- ``library``: ``search_plates`` alone (what the CLI runs);
 - ``page``: one AppTest rerun of the Plate search page after pressing Search — the search, the
   crop lookup for the hits, and rendering the table, gallery and sidebar.
 
@@ -225,12 +225,13 @@ def time_page(at, pattern: str, fuzzy: int) -> tuple[float, int]:
 def time_library(home: str | Path, pattern: str, fuzzy: int) -> tuple[float, int]:
     from lakehouse import Lakehouse
     from pipelines.governance import SearchContext
-    from pipelines.search.plates import run_plate_search
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.plates import PlateQuery, search_plates
 
     ctx = SearchContext(user="ana", role="investigator", agency="police911", case_number="BENCH-1",
                         purpose="benchmark")
     t0 = time.perf_counter()
-    res = run_plate_search(Lakehouse(home=home), pattern, ctx, fuzzy=fuzzy)
+    res = search_plates(Lakehouse(home=home), PlateQuery(pattern, fuzzy=fuzzy), ReadScope(ctx))
     return time.perf_counter() - t0, len(res.hits)
 
 
@@ -267,7 +268,7 @@ def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: a
         f"write {build['write_s']:.1f} s, plate index build {build['index_s']:.1f} s. Signed in as a police "
         "investigator (agency scope applies), limit 100, whole history. `page` = one AppTest rerun of the Plate "
         "search page after pressing Search (search + crop lookup + table, gallery, sidebar); `library` = the bare "
-        f"`run_plate_search` call. Medians of {args.repeats} runs.",
+        f"`search_plates` call. Medians of {args.repeats} runs.",
         "",
         "| query | pattern | hits | library (s) | page (s) | page max (s) | page / library |",
         "|---|---|---:|---:|---:|---:|---:|",

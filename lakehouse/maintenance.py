@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from lakehouse.specs import TABLES, spec
 from lakehouse.store import Lakehouse
@@ -37,9 +38,9 @@ def _tables(names: list[str] | None) -> list[str]:
 class MaintenanceResult:
     table: str
     action: str
-    detail: dict
+    detail: dict[str, Any]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "action": self.action, **self.detail}
 
 

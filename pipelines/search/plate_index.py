@@ -55,7 +55,6 @@ POSTING_DTYPE = np.dtype([("rid", "<i4"), ("kscore", "<f2"), ("kbest", "u1"), ("
 #: per read (row order): what the filters need, in one record
 #: ``src``: code of the read's (video_id, model_version) in the segment's ``sources`` list (version filter)
 READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("src", "<i4")])
-SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
 #: new texts go to a delta vocabulary until it holds this share of the main one (or DELTA_MIN texts)
@@ -241,7 +240,7 @@ class PlateIndex(ManifestDir):
             for _, t in snap.read([path], PAYLOAD_COLUMNS):
                 batch.append((path, t))
                 rows += t.num_rows
-            if rows >= SEGMENT_READS:
+            if rows >= self.lh.settings.search.plate_segment_reads:
                 added += self._write_segment(m, batch, new_vocab)
                 batch, rows = [], 0
         if batch:
@@ -521,11 +520,11 @@ class PlateIndex(ManifestDir):
             if flt.cameras is not None:
                 ok_codes = np.flatnonzero(np.isin(cams, list(flt.cameras)))
                 keep &= np.isin(cam, ok_codes)
-            if flt.scope is not None:
-                vis = np.flatnonzero(np.isin(cams, list(flt.scope.cameras)))
-                ags = seg.meta["agencies"]
-                own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
-                keep &= np.isin(cam, vis) | (rec["agency"] == own)
+            if flt.scope is not None:  # visibility is decided by the scope itself (CameraScope.mask)
+                ags = np.array(list(seg.meta["agencies"]) + [None], dtype=object)  # code -1: no agency
+                cam_vals = np.append(cams, None)[np.where(cam < 0, len(cams), cam)]
+                ag_codes = rec["agency"]
+                keep &= flt.scope.mask(cam_vals, ags[np.where(ag_codes < 0, len(ags) - 1, ag_codes)])
         vf = getattr(flt, "versions", None)
         if vf is not None and not vf.empty:
             keep &= version_keep(seg, vf, rec["src"])
