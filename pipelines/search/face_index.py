@@ -67,6 +67,13 @@ HNSW_EF_CONSTRUCTION = 64
 DEAD_FRACTION_REBUILD = 0.2
 
 
+def _faiss() -> Any:
+    """The FAISS module (typed as Any: its SWIG bindings carry no usable annotations)."""
+    import importlib
+
+    return importlib.import_module("faiss")
+
+
 def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
     return 1.0 / (1.0 + np.asarray(distance, dtype=np.float64))
 
@@ -131,7 +138,7 @@ class FaceIndex(ManifestDir):
     def _gpu_wanted(self) -> bool:
         if self.use_gpu is False:
             return False
-        import faiss
+        faiss = _faiss()
 
         return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
 
@@ -143,7 +150,7 @@ class FaceIndex(ManifestDir):
     def update(self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
         """Bring the index up to date with the table (see module doc). Returns a summary.
         (``lh``, optional, must be the lakehouse this index belongs to.)"""
-        import faiss
+        faiss = _faiss()
 
         if lh is not None and lh.storage.root != self.lh.storage.root:
             raise ValueError(f"this face index belongs to {self.lh!r}, not {lh!r}")
@@ -235,7 +242,8 @@ class FaceIndex(ManifestDir):
         """Ids still in an HNSW graph whose rows are gone (tombstones)."""
         if not m.get("dead_file"):
             return np.zeros(0, np.int64)
-        return np.load(self.root / m["dead_file"])
+        dead: np.ndarray = np.load(self.root / m["dead_file"])
+        return dead
 
     def _empty_manifest(self) -> dict[str, Any]:
         return {
@@ -280,7 +288,7 @@ class FaceIndex(ManifestDir):
         return np.ascontiguousarray(np.vstack(vec_parts)), rows
 
     def _new_index(self, vecs: np.ndarray, kind: str) -> tuple[Any, str, int]:
-        import faiss
+        faiss = _faiss()
 
         n = len(vecs)
         if kind == "flat" or n == 0:
@@ -312,7 +320,7 @@ class FaceIndex(ManifestDir):
     # ------------------------------------------------------------------ search
     def load(self) -> tuple[dict[str, Any], Any, pa.Table]:
         """(manifest, FAISS index, metadata) of the current version (cached per instance)."""
-        import faiss
+        faiss = _faiss()
 
         m = self.manifest()
         if m is None or not m["index_file"]:
@@ -353,8 +361,9 @@ class FaceIndex(ManifestDir):
                 self._loaded = None
         return []
 
-    def _search(self, m, index, meta: pa.Table, embedding: np.ndarray, k: int, flt: RowFilter | None):
-        import faiss
+    def _search(self, m: dict[str, Any], index: Any, meta: pa.Table, embedding: np.ndarray, k: int,
+                flt: RowFilter | None) -> list[dict[str, Any]]:
+        faiss = _faiss()
 
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
         if q.shape[1] != DIM:
@@ -377,6 +386,7 @@ class FaceIndex(ManifestDir):
                 else:
                     dists, ids = self._index_for_search(m, index).search(q, kk)
         else:
+            assert flt is not None  # restricted implies a filter
             if flt.nothing:
                 return []
             keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
@@ -429,7 +439,7 @@ class FaceIndex(ManifestDir):
     def _index_for_search(self, m: dict[str, Any], index: Any) -> Any:
         if not self._gpu_wanted() or m["kind"] == "hnsw":
             return index
-        import faiss
+        faiss = _faiss()
 
         if self._gpu_index is None or self._gpu_index[0] != m["index_file"]:
             try:
@@ -449,7 +459,7 @@ def _single_thread(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    import faiss
+    faiss = _faiss()
 
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -469,7 +479,7 @@ def _empty_meta() -> pa.Table:
 
 
 def _remove(index: Any, kind: str, ids: np.ndarray) -> None:
-    import faiss
+    faiss = _faiss()
 
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if kind == "ivf":

@@ -91,6 +91,7 @@ def search_faces(
         return _search_embedding(lh, query.embedding, query, scope, index=index)
     image = query.image
     probe_name = None
+    assert image is not None  # FaceQuery holds an image or an embedding
     if not isinstance(image, np.ndarray):
         from pipelines.faces import load_image_rgb
 

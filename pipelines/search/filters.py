@@ -76,14 +76,14 @@ class RowFilter:
             conds.append(self.versions.sql_on(con) if con is not None else self.versions.sql())
         return " AND ".join(conds) if conds else "TRUE"
 
-    def dataset_expr(self):
+    def dataset_expr(self) -> Any:
         """The same conditions as a pyarrow dataset expression (None when unrestricted)."""
         import pyarrow as pa
         import pyarrow.dataset as pds
 
         expr = None
 
-        def add(e):
+        def add(e: Any) -> None:
             nonlocal expr
             expr = e if expr is None else expr & e
 
@@ -152,7 +152,8 @@ def _in(col: str, values: Iterable[str]) -> str:
 
 def camera_rows(lh: Lakehouse) -> list[dict[str, Any]]:
     """The camera registry (small table) as dicts."""
-    return lh.read("cameras", columns=["camera_id", "agency", "name", "lat", "lon", "shared_with"]).to_pylist()
+    rows: list[dict[str, Any]] = lh.read("cameras", columns=["camera_id", "agency", "name", "lat", "lon", "shared_with"]).to_pylist()
+    return rows
 
 
 def resolve_filter(

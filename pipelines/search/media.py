@@ -4,6 +4,7 @@ the crop JPEGs of a page of hits (the app's result galleries, reports)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.dataset as ds
 from lakehouse import Lakehouse
 
 
-def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict]) -> list[dict]:
+def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add ``crop_jpeg`` to search hits that lack it (searches return ids and metadata, not media).
 
     Only the hits' ``date`` partitions are touched. On local tables DuckDB reads those Parquet
@@ -27,7 +28,7 @@ def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict]) -> list[
     dataset = lh.dataset(table)
     every_dated = all(r.get("date") is not None for r in need)
     date_flt = ds.field("date").isin(pa.array(dates, pa.date32())) if every_dated else None
-    crops: dict = {}
+    crops: dict[Any, Any] = {}
     files = None
     if lh.storage.is_local:
         root = Path(lh.uri(table).removeprefix("file://"))

@@ -27,10 +27,8 @@ CTX = SearchContext(user="e2e", role="admin", agency=None, case_number="E2E-1", 
 
 
 def _ingest_paths():
-    try:
-        from pipelines.extract import ingest_paths
-    except ImportError as exc:  # the extraction library is built by another helper
-        pytest.skip(f"pipelines.extract.ingest_paths is not available yet: {exc}")
+    from pipelines.extract import ingest_paths
+
     return ingest_paths
 
 

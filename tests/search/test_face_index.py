@@ -163,8 +163,9 @@ PEOPLE = {
 
 @pytest.fixture(scope="module")
 def analyzer():
-    faces = pytest.importorskip("pipelines.faces")
-    return faces.FaceAnalyzer(device="cpu")
+    from pipelines.faces import FaceAnalyzer
+
+    return FaceAnalyzer(device="cpu")
 
 
 @pytest.mark.slow
