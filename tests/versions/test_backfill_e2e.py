@@ -24,13 +24,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from pipelines.governance.identity import map_os_user
-
     from lakehouse import Lakehouse
     from pipelines.batch import registered_sources, reprocess
     from pipelines.extract import ingest_paths
     from pipelines.extract.executors import LocalExecutor
     from pipelines.extract.frames import FrameProcessor
+    from pipelines.governance.identity import map_os_user
     from pipelines.synth.city import generate_city
 
     tmp = tmp_path_factory.mktemp("versions-e2e")
