@@ -80,8 +80,8 @@ class PlateMatcher:
                     out[int(self.lit[k])][j] = float(dd)
         for i in self.wild:
             d = pm.match_texts(self.patterns[i], texts)
-            for j in np.flatnonzero(np.isfinite(d)):
-                out[i][int(j)] = float(d[j])
+            for jj in np.flatnonzero(np.isfinite(d)):
+                out[i][int(jj)] = float(d[jj])
         return out
 
     def hits(self, reads: pa.Table, now: dt.datetime | None = None) -> list[Hit]:
