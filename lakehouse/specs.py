@@ -29,7 +29,7 @@ class TableSpec:
 
     @property
     def columns(self) -> list[str]:
-        return self.schema.names
+        return list(self.schema.names)
 
 
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -41,6 +40,7 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.ids import file_sha256, stable_id
 from lakehouse.store import sql_literal
+from lakehouse.timeutil import parse_instant
 from pipelines.extract.actors import PoolConfig, PoolError, get_pool
 from pipelines.extract.executors import Executor, RayExecutor
 from pipelines.extract.passes import PlateFilter, SourceContext, face_row, plate_row
@@ -192,10 +192,6 @@ def _mtime(path: Path) -> dt.datetime:
         return dt.datetime.now(dt.UTC)
 
 
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
-
-
 # ------------------------------------------------------------------------------------ commits
 def _run_row(o: _Outcome, model_version: str, camera_id: str) -> dict[str, Any]:
     return {
@@ -318,7 +314,7 @@ def ingest_paths(
         raise ValueError("camera_id is required")
     version = model_version or EXTRACTION_MODEL_VERSION
     if start is not None:
-        start = _utc(start)
+        start = parse_instant(start, tz=lh.settings.time.zone)
     cam = camera_settings(lh, camera_id, agency)
     fps = float(sample_fps) if sample_fps else SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS)
     if fps <= 0:
@@ -356,8 +352,7 @@ def ingest_paths(
     bar = _Progress(progress)
     try:
         if todo and executor is None:
-            env_workers = os.environ.get("PESQUISA_WORKERS")
-            workers = workers or (int(env_workers) if env_workers else None)
+            workers = workers or lh.settings.compute.workers
             try:
                 executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
             except PoolError as exc:  # no models, no extraction: every source is recorded as failed

@@ -17,6 +17,7 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 
 TABLE = "watchlist"
 KINDS = ("plate", "face")
@@ -94,11 +95,12 @@ def visible_to(row: dict[str, Any], agency: str | None) -> bool:
 
 
 def list_entries(
-    lh: Lakehouse, ctx: SearchContext, *, include_removed: bool = False, include_expired: bool = True,
+    lh: Lakehouse, scope: ReadScope | SearchContext, *, include_removed: bool = False, include_expired: bool = True,
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries ``ctx`` may see (covert ones only for their agency), without embeddings, newest first.
-    Each row carries ``status``: active | expired | removed."""
+    """Entries the reader may see (covert ones only for their agency), without embeddings, newest
+    first. Each row carries ``status``: active | expired | removed."""
+    ctx = scope.ctx if isinstance(scope, ReadScope) else scope
     now = now or dt.datetime.now(dt.UTC)
     agency = ctx.visible_agency
     out = []
