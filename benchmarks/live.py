@@ -38,6 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.smoke import HELP, smoke_dir
+
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "live.md"
 
@@ -242,7 +244,7 @@ def recorded(work: Path, m: Any, v: Any, clip: Path, events: list) -> list[float
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="seconds: the source side only, no models, no results file")
+    ap.add_argument("--smoke", action="store_true", help=HELP + "; live: the source side only, no models")
     ap.add_argument("--quick", action="store_true", help="shorter runs (60 s latency, 1-2 cameras x 45 s)")
     ap.add_argument("--seconds", type=float, help="streaming seconds per capacity step (default 90)")
     ap.add_argument("--latency-seconds", type=float, help="streaming seconds of the latency run (default 120)")
@@ -251,11 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, help="where the clip and tables go (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
+    if args.smoke:
+        print(smoke(args.work or smoke_dir("live")), flush=True)
+        return 0
     work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
     work.mkdir(parents=True, exist_ok=True)
-    if args.smoke:
-        print(smoke(work), flush=True)
-        return 0
     seconds = args.seconds or (45.0 if args.quick else 90.0)
     lat_seconds = args.latency_seconds or (60.0 if args.quick else 120.0)
     max_cams = min(args.max_cameras, 2) if args.quick else args.max_cameras
