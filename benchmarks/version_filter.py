@@ -1,6 +1,6 @@
 """Cost of the current-model-version filter on plate search (goal: < 10% added p95).
 
-    python -m benchmarks.version_filter --smoke          # 200k reads, a minute
+    python -m benchmarks.version_filter --smoke          # 20k reads, seconds
     python -m benchmarks.version_filter                  # 10M reads (run when the machine is quiet)
 
 Data: the plate-search benchmark's synthetic ``plate_reads`` (``benchmarks.search_plates.generate``:
@@ -103,8 +103,8 @@ def _pct(xs: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="200k reads (a minute)")
-    ap.add_argument("--rows", type=int, default=None, help="reads (default 10M; 200k with --smoke)")
+    ap.add_argument("--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file")
+    ap.add_argument("--rows", type=int, default=None, help="reads (default 10M; 20k with --smoke)")
     ap.add_argument("--backfill-share", type=float, default=0.02)
     ap.add_argument("--queries", type=int, default=20, help="queries per kind")
     ap.add_argument("--strategies", default="index,scan")
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated data for another run")
     ap.add_argument("--results", default=str(RESULTS))
     args = ap.parse_args(argv)
-    rows = args.rows or (200_000 if args.smoke else 10_000_000)
+    rows = args.rows or (20_000 if args.smoke else 10_000_000)
     home = Path(args.out) / f"n{rows}"
     from benchmarks.search_plates import build_index, generate
 

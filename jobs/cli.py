@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
     "jobs.commands.config",
+    "jobs.commands.models",
 ]
 
 

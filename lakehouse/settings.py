@@ -64,6 +64,16 @@ class ComputeSettings(Section):
     batch_timeout_s: float = Field(600.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
 
 
+class ModelSettings(Section):
+    """Which model back-end each task uses (``pesquisa models list`` shows the keys and defaults)."""
+
+    plates: str = Field("auto", min_length=1, description="plate reader back-end key; auto = the default for the device")
+    faces: str = Field("auto", min_length=1, description="face back-end key; auto = the default for the device")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per back-end options, by key (each back-end validates its own)"
+    )
+
+
 class SearchSettings(Section):
     plate_index_min_rows: int = Field(1_000_000, ge=0, description="reads below which plate search scans instead of the index")
     plate_segment_reads: int = Field(4_000_000, ge=1000, description="reads per plate index segment")
@@ -158,6 +168,7 @@ class Settings(Section):
     storage: StorageSettings = Field(default_factory=lambda: StorageSettings())
     time: TimeSettings = Field(default_factory=lambda: TimeSettings())
     compute: ComputeSettings = Field(default_factory=lambda: ComputeSettings())
+    models: ModelSettings = Field(default_factory=lambda: ModelSettings())
     search: SearchSettings = Field(default_factory=lambda: SearchSettings())
     app: AppSettings = Field(default_factory=lambda: AppSettings())
     paths: PathSettings = Field(default_factory=lambda: PathSettings())

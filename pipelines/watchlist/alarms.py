@@ -80,7 +80,7 @@ def raise_alerts(
             shared = _shared_alerts(lh, cam_agency, clock)
             raised_at = now or dt.datetime.now(dt.UTC)
             rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
-            lh.insert_new(TABLE, rows)
+            lh.insert_new(TABLE, rows, keys=("date", "alert_id"))  # date: partition pruning in the MERGE
         except BaseException:
             from pipelines.watchlist import cache
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ def plate_entry_row(ctx: SearchContext, pattern: str, *, reason: str, priority: 
     return row
 
 
-def face_entry_row(ctx: SearchContext, photos: list[str | Path], *, reason: str, priority: int = 3,
+def face_entry_row(ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
                    expires: Any = None, covert: bool = False, max_distance: float | None = None,
                    label: str | None = None, agency: str | None = None, analyzer: Any = None,
                    now: dt.datetime | None = None) -> dict[str, Any]:
@@ -194,7 +195,8 @@ def check_case(lh: Lakehouse, scope: ReadScope, row: dict[str, Any], photos_sha2
     if row["kind"] == "plate":
         check_search(lh, scope, "watchlist.add", plate=row["value"])
     else:
-        for sha in photos_sha256 or [None]:
+        shas: list[str | None] = [*photos_sha256] if photos_sha256 else [None]
+        for sha in shas:
             check_search(lh, scope, "watchlist.add", probe_sha256=sha)
 
 
@@ -236,7 +238,7 @@ def add_plate(lh: Lakehouse, ctx: SearchContext, pattern: str, *, reason: str, p
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
-def add_face(lh: Lakehouse, ctx: SearchContext, photos: list[str | Path], *, reason: str, priority: int = 3,
+def add_face(lh: Lakehouse, ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
              expires: Any = None, covert: bool = False, max_distance: float | None = None, label: str | None = None,
              agency: str | None = None, analyzer: Any = None, historical: bool = True,
              now: dt.datetime | None = None) -> AddResult:
@@ -290,7 +292,7 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
     for n, rec in enumerate(records, start=2):
         rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
         try:
-            common = {"reason": rec.get("reason", ""), "priority": rec.get("priority") or 3,
+            common: dict[str, Any] = {"reason": rec.get("reason", ""), "priority": rec.get("priority") or 3,
                       "expires": rec.get("expires") or None, "covert": _bool(rec.get("covert")),
                       "agency": agency, "now": now}
             if rec.get("kind") == "plate":

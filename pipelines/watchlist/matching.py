@@ -70,7 +70,8 @@ def face_hits(entries: list[Entry], sightings: pa.Table, quality_min: float, def
     out: list[Hit] = []
     for e in faces:
         limit = e.max_distance if e.max_distance is not None else default_max_distance
-        d = np.linalg.norm(mat[:, None, :] - e.embeddings[None, :, :], axis=2).min(axis=1)
+        enrolled = np.asarray(e.embeddings, dtype=np.float32)
+        d = np.linalg.norm(mat[:, None, :] - enrolled[None, :, :], axis=2).min(axis=1)
         for j in np.flatnonzero(d <= limit):
             dist = float(d[j])
             out.append(Hit(e, rows[int(j)], round(1.0 / (1.0 + dist), 4), round(dist, 4)))
