@@ -170,14 +170,19 @@ class Lakehouse:
         self._write(s, table, mode="overwrite", predicate=predicate)
         return int(table.num_rows)
 
-    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
-        """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest."""
+    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
+               target_predicate: str | None = None) -> int:
+        """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest.
+        ``target_predicate`` (on ``t.``, e.g. ``t.date IN ('2026-12-07')``) limits the target rows
+        the MERGE reads: a predicate on partition columns skips the other partitions' files."""
         s = spec(name)
         table = conform(to_arrow(data, s), s)
         if table.num_rows == 0:
             return 0
         keys = keys or s.key
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        if target_predicate:
+            on = f"{on} AND ({target_predicate})"
 
         def run() -> None:
             (
