@@ -79,7 +79,9 @@ def raise_alerts(
             shared = _shared_alerts(lh, cam_agency, clock)
             raised_at = now or dt.datetime.now(dt.UTC)
             rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
-            lh.insert_new(TABLE, rows, keys=("date", "alert_id"))  # date: partition pruning in the MERGE
+            days = sorted({r["ts"].astimezone(dt.UTC).date() for r in rows})
+            lh.insert_new(TABLE, rows, target_predicate="t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in days)
+                          + ")")  # an alert's date is its row's: only those partitions are read
         except BaseException:
             from pipelines.watchlist import cache
 
