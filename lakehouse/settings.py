@@ -182,7 +182,9 @@ class CameraSettings(Section):
     """Per-camera settings, stored in the camera registry and validated on import."""
 
     sample_fps: float | None = Field(None, gt=0, le=60, description="analysis frames per second (None: the profile's)")
-    gating: bool | None = Field(None, description="motion gating on/off (None: the profile's)")
+    gating: Literal["region", "frame", "off"] | None = Field(
+        None, description="motion gating: region, frame or off (None: region)"
+    )
     plate_format: str | None = Field(None, description="plate country preset (a prior, not a filter)")
     stream_options: dict[str, str] = Field(default_factory=dict, description="PyAV/FFmpeg options for the live source")
 

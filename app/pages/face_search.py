@@ -43,11 +43,16 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
         index, analyzer, lock = session.face_search_tools()
         with lock:
             scope = flt.read_scope(ctx, lh.settings.time.zone)
-            query = FaceQuery(image=image, k=k, cameras=flt.cameras, area=flt.area)
+            query = FaceQuery(image=image, k=k, cameras=flt.cameras, area=flt.area, photo=payload,
+                              photo_suffix=Path(name).suffix.lower() or ".jpg")
             result = search_faces(lh, query, scope, analyzer=analyzer, index=index)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
+        return
+    except PermissionError as exc:  # the case's status or warrant scope refused it (logged)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Search refused: {exc}", icon=":material/block:")
         return
     except ImageReadError as exc:
         st.session_state.pop(RESULTS_KEY, None)

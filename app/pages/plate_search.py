@@ -34,6 +34,10 @@ def run_search(pattern: str, fuzzy: int, limit: int, flt: filters.Filters) -> No
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
         return
+    except PermissionError as exc:  # the case's status or warrant scope refused it (logged)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Search refused: {exc}", icon=":material/block:")
+        return
     except ValueError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Cannot search: {exc}")

@@ -61,11 +61,17 @@ def camera_labels(cams: pd.DataFrame) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None) -> dict[str, dict]:
+def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None,
+            versions_key: tuple[int, int] = (-1, -1)) -> dict[str, dict]:
+    from pipelines.versions import version_filter
+
     if version < 0:
         return {}
     dataset = _lh.dataset(table)
     flt = (ds.field("date") >= pa.scalar(since, pa.date32())) if since else None
+    current = version_filter(_lh).dataset_expr()  # each pass once: only each source's current model version
+    if current is not None:
+        flt = current if flt is None else flt & current
     t = dataset.to_table(columns=["camera_id", "ts"], filter=flt)
     if t.num_rows == 0:
         return {}
@@ -84,8 +90,9 @@ def camera_activity(lh: Lakehouse, days: int | None, agency: str | None = None) 
     the cameras it may know of."""
     since = (datetime.now(UTC) - timedelta(days=days)).date() if days else None
     root = lh.storage.root
-    plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since)
-    faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since)
+    vkey = (table_version(lh, "processing_runs"), table_version(lh, "source_versions"))  # a switch re-counts
+    plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since, vkey)
+    faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since, vkey)
     rows = []
     visible = visible_camera_ids(lh, agency) if agency is not None else None
     for cid in sorted(set(plates) | set(faces)):

@@ -38,6 +38,8 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--from", dest="start", metavar="T", help=FROM_HELP)
     g.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
     g.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
+    g.add_argument("--model-version", metavar="V",
+                   help="read rows of model version V (default: each source's current version)")
     a = g.add_mutually_exclusive_group()
     a.add_argument("--bbox", metavar="MIN_LON,MIN_LAT,MAX_LON,MAX_LAT", help="cameras inside this box")
     a.add_argument("--near", metavar="LAT,LON,METERS", help="cameras within METERS of a point")
@@ -79,14 +81,15 @@ def area_from_args(args: argparse.Namespace):
 
 def read_scope(args: argparse.Namespace):
     """The :class:`ReadScope` of a search command: who (``search_context``), ``--from/--to`` read in
-    the home time zone (setting ``time.zone``)."""
+    the home time zone (setting ``time.zone``), ``--model-version`` (default: current versions)."""
     from lakehouse.settings import SettingsError, get_settings
     from pipelines.governance.scope import ReadScope
 
     ctx = search_context(args)
     try:
         tz = get_settings(args.home).time.zone
-        return ReadScope.of(ctx, start=args.start, end=args.end, tz=tz)
+        return ReadScope.of(ctx, start=args.start, end=args.end, tz=tz,
+                            model_version=getattr(args, "model_version", None))
     except (SettingsError, ValueError) as exc:
         raise CliError(str(exc), code=2) from None
 

@@ -54,6 +54,10 @@ class FaceQuery:
     k: int = DEFAULT_K
     cameras: tuple[str, ...] | None = None
     area: Area | None = None
+    #: the probe photo file's bytes when ``image`` is an already decoded array (the app's upload):
+    #: its SHA-256 goes into the audit row and the photo is kept with the case
+    photo: bytes | None = None
+    photo_suffix: str = ".jpg"
 
     def __post_init__(self) -> None:
         if (self.image is None) == (self.embedding is None):
@@ -92,18 +96,23 @@ def search_faces(
     image = query.image
     probe_name = None
     assert image is not None  # FaceQuery holds an image or an embedding
+    photo, suffix = query.photo, query.photo_suffix
     if not isinstance(image, np.ndarray):
         from pipelines.faces import load_image_rgb
 
         probe_name = str(image)
-        image = load_image_rgb(image)
+        image = load_image_rgb(image)  # a clear error for a missing, corrupt or oversized file
+        photo, suffix = Path(probe_name).read_bytes(), Path(probe_name).suffix or ".jpg"
+    probe_sha = keep_probe_photo(lh, scope, image, photo, suffix)
+    versions = scope.begin(lh, "faces.search", "faces", probe_sha256=probe_sha,
+                           cameras=None if query.cameras is None else list(query.cameras), area=query.area)
     det = (analyzer or default_analyzer()).probe(image)
     if det is None:
         params = _params(query, scope.time.start, scope.time.end, probe_name, face_found=False)
-        audit(lh, scope.ctx, "faces.search", params, 0)
+        audit(lh, scope, "faces.search", params, 0, result_ids=[], probe_sha256=probe_sha, versions=versions)
         return FaceSearchResult([], False, None, None, {}, time.perf_counter() - t0, params)
     res = _search_embedding(lh, det.embedding, query, scope, index=index, probe_name=probe_name,
-                            probe_quality=float(det.quality))
+                            probe_quality=float(det.quality), probe_sha256=probe_sha, versions=versions)
     res.probe_bbox = tuple(float(x) for x in det.bbox)
     res.seconds = time.perf_counter() - t0
     return res
@@ -118,9 +127,13 @@ def _search_embedding(
     index: FaceIndex | None,
     probe_name: str | None = None,
     probe_quality: float | None = None,
+    probe_sha256: str | None = None,
+    versions: dict[str, int] | None = None,
 ) -> FaceSearchResult:
     t0 = time.perf_counter()
     cameras = None if query.cameras is None else list(query.cameras)
+    if versions is None:
+        versions = scope.begin(lh, "faces.search", "faces", cameras=cameras, area=query.area)
     flt = resolve_filter(lh, scope, data_type="faces", cameras=cameras, area=query.area)
     index = index or FaceIndex(lh)
     state = index.update()
@@ -128,8 +141,27 @@ def _search_embedding(
     params = _params(query, flt.start, flt.end, probe_name, face_found=True)
     params["probe_quality"] = probe_quality
     params["index_kind"] = state.get("kind") or index.status().get("kind")
-    audit(lh, scope.ctx, "faces.search", params, len(hits))
+    audit(lh, scope, "faces.search", params, len(hits), result_ids=[h["sighting_id"] for h in hits],
+          probe_sha256=probe_sha256, versions=versions)
     return FaceSearchResult(hits, True, probe_quality, None, index.status(), time.perf_counter() - t0, params)
+
+
+def keep_probe_photo(lh: Lakehouse, scope: ReadScope, image: np.ndarray, photo: bytes | None,
+                     suffix: str = ".jpg") -> str:
+    """Keep the probe photo with the case (owner-only, under the home) and return its SHA-256, which
+    the audit row carries instead of any biometric data. A probe given only as an array is kept as
+    PNG."""
+    from pipelines.governance.cases import keep_probe
+
+    if photo is None:
+        import io
+
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(image)).save(buf, format="PNG")
+        photo, suffix = buf.getvalue(), ".png"
+    return keep_probe(lh, scope.case_number, photo, suffix=suffix)
 
 
 def _params(query: FaceQuery, start: Any, end: Any, probe_name: str | None, *, face_found: bool) -> dict[str, Any]:

@@ -165,8 +165,10 @@ def resolve_filter(
     area: Area | None = None,
     cams: list[dict[str, Any]] | None = None,
 ) -> RowFilter:
-    """The one filter of a read: ``scope``'s time range and agency visibility for ``data_type``
-    (:meth:`ReadScope.cameras`), narrowed by the query's explicit ``cameras`` and ``area``.
+    """The one filter of a read: ``scope``'s time range, agency visibility for ``data_type``
+    (:meth:`ReadScope.cameras`) and model version policy (each source's current version, or the
+    pinned one: :func:`pipelines.versions.version_filter`), narrowed by the query's explicit
+    ``cameras`` and ``area``.
 
     ``cams`` (rows of the camera registry) saves a read when the caller already has them."""
     time_range = scope.time
@@ -177,10 +179,14 @@ def resolve_filter(
         rows = cams if cams is not None else camera_rows(lh)
         inside = cameras_in_area(rows, area)
         allowed = inside if allowed is None else allowed & inside
+    from pipelines.versions import version_filter
+
+    versions = version_filter(lh, scope.versions)  # read before the rows / index (pipelines/versions.py)
     visible = scope.cameras(lh, data_type)
     return RowFilter(
         start=time_range.start,
         end=time_range.end,
         cameras=None if allowed is None else frozenset(allowed),
         scope=visible,
+        versions=versions,
     )

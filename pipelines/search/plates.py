@@ -99,6 +99,7 @@ def search_plates(
     t0 = time.perf_counter()
     p = pm.parse_pattern(query.pattern, query.fuzzy)
     cameras = None if query.cameras is None else list(query.cameras)
+    versions = scope.begin(lh, action, "plates", plate=p.text, cameras=cameras, area=query.area)
     flt = resolve_filter(lh, scope, data_type="plates", cameras=cameras, area=query.area)
     hits, total, used = find_plates(lh, p, flt, limit=query.limit, strategy=query.strategy)
     seconds = time.perf_counter() - t0
@@ -113,7 +114,7 @@ def search_plates(
         "strategy": used,
         "matched": total,
     }
-    audit(lh, scope.ctx, action, params, len(hits))
+    audit(lh, scope, action, params, len(hits), result_ids=[h["read_id"] for h in hits], versions=versions)
     return PlateSearchResult(hits=hits, total=total, strategy=used, seconds=seconds, pattern=p.text, parameters=params)
 
 

@@ -51,6 +51,7 @@ def plate_route(lh: Lakehouse, query: RouteQuery, scope: ReadScope) -> list[dict
         raise pm.PatternError("a route needs a full plate, without ? or *")
     cams = camera_rows(lh)
     cameras = None if query.cameras is None else list(query.cameras)
+    versions = scope.begin(lh, "plates.route", "plates", plate=p.text, cameras=cameras, area=query.area)
     flt = resolve_filter(lh, scope, data_type="plates", cameras=cameras, area=query.area, cams=cams)
     hits, total, used = find_plates(lh, p, flt, limit=None, strategy=query.strategy)
     route = build_route(hits, cams, max_speed_kmh=query.max_speed_kmh, min_distance_m=query.min_distance_m)
@@ -65,7 +66,8 @@ def plate_route(lh: Lakehouse, query: RouteQuery, scope: ReadScope) -> list[dict
         "strategy": used,
         "impossible_hops": sum(1 for s in route if s["impossible"]),
     }
-    audit(lh, scope.ctx, "plates.route", params, len(route))
+    audit(lh, scope, "plates.route", params, len(route), result_ids=[s["read_id"] for s in route],
+          versions=versions)
     return route
 
 

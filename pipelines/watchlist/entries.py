@@ -86,7 +86,20 @@ def read_entries(lh: Lakehouse, *, include_removed: bool = False) -> list[dict[s
 def active_entries(lh: Lakehouse, now: dt.datetime | None = None) -> list[Entry]:
     """Entries that alarm at ``now``: not removed, not expired."""
     now = now or dt.datetime.now(dt.UTC)
-    return [e for e in (Entry.from_row(r) for r in read_entries(lh)) if e.alive(now)]
+    return [e for e in current_entries(lh) if e.alive(now)]
+
+
+def current_entries(lh: Lakehouse) -> list[Entry]:
+    """Entries not removed (expired ones included: check :meth:`Entry.alive`), built once per
+    watchlist version in a process."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    got = cache.get(lh, TABLE + "#entries", version)
+    if got is None:
+        got = [Entry.from_row(r) for r in read_entries(lh)]
+        cache.put(lh, TABLE + "#entries", version, got)
+    return got
 
 
 def visible_to(row: dict[str, Any], agency: str | None) -> bool:

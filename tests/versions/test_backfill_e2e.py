@@ -29,6 +29,7 @@ def world(tmp_path_factory):
     from pipelines.extract import ingest_paths
     from pipelines.extract.executors import LocalExecutor
     from pipelines.extract.frames import FrameProcessor
+    from pipelines.governance.identity import map_os_user
     from pipelines.synth.city import generate_city
 
     tmp = tmp_path_factory.mktemp("versions-e2e")
@@ -37,6 +38,7 @@ def world(tmp_path_factory):
     home = tmp / "home"
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
+    map_os_user(home, "tester", role="admin", agency=None)  # the OS user running the tests is an admin
     video = city.videos[0]
     executor = LocalExecutor(FrameProcessor(device="cpu"))
     rep = ingest_paths(lh, [city.abspath(video.path)], camera_id=video.camera_id, start=video.start_ts,

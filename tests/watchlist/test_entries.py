@@ -59,6 +59,10 @@ def test_hygiene_warns_on_ocr_equivalent_entries_and_broad_patterns(home, police
     assert add_plate(home, police, "ABC1234", reason="stolen").warnings == []
     warn = add_plate(home, municipal, "A8C1234", reason="stolen").warnings
     assert len(warn) == 1 and "collides with entry" in warn[0] and "ABC1234" in warn[0]
+    # wildcards: a literal plate inside an existing pattern, and a pattern over an existing plate
+    add_plate(home, police, "KX?9*", reason="partial plate")
+    assert "KX?9*" in add_plate(home, police, "KX79000", reason="stolen").warnings[0]
+    assert any("KX79000" in w for w in add_plate(home, police, "KX7*", reason="fleet").warnings)
     # a covert entry of another agency is not revealed by the warning
     add_plate(home, police, "SEC7777", reason="undercover", covert=True)
     assert add_plate(home, municipal, "SEC777", reason="x", fuzzy=1).warnings == []
