@@ -2,7 +2,8 @@
 query written the obvious way, plus the daily Beam movement job on the local runner and on a
 2-worker Dask cluster.
 
-    python -m benchmarks.movement --smoke                 # 200k reads, about a minute
+    python -m benchmarks.movement --smoke                 # 200k reads, a few minutes
+    python -m benchmarks.movement --quick                 # 1M reads (benchmarks.run_all)
     python -m benchmarks.movement                         # 10M reads (when the machine is quiet)
     python -m benchmarks.movement --reads 100000000       # if memory and time allow
 
@@ -254,7 +255,8 @@ def _child(args: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help="200k reads, 5 queries, Beam over ~20k reads")
+    ap.add_argument("--smoke", action="store_true", help="200k reads, 5 queries, Beam over ~5k reads")
+    ap.add_argument("--quick", action="store_true", help="1M reads, 10 queries (what run_all uses)")
     ap.add_argument("--reads", type=int, default=10_000_000)
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--beam-reads", type=int, default=20_000)
@@ -265,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.reads, args.queries, args.beam_reads = 200_000, 5, 5_000
+    elif args.quick:
+        args.reads, args.queries, args.beam_reads = 1_000_000, 10, 5_000
     if args.phase == "generate":
         res = generate(args.home, args.reads)
         res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)

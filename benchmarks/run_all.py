@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
-BENCHMARKS = ["extraction", "search_plates", "search_faces", "crime_analytics", "app_page", "scaleout"]
+BENCHMARKS = ["extraction", "search_plates", "search_faces", "crime_analytics", "app_page", "scaleout", "movement"]
 
 
 def assemble() -> Path:
