@@ -63,7 +63,10 @@ def default_users_file(home: str | os.PathLike[str]) -> Path:
 
 
 def users_file_from_env(home: str | os.PathLike[str]) -> Path:
-    value = os.environ.get(USERS_FILE_ENV)
+    """Setting ``app.users_file`` (``PESQUISA_USERS_FILE``), else ``HOME/users.yaml``."""
+    from lakehouse.settings import get_settings
+
+    value = get_settings(home).app.users_file
     return Path(value) if value else default_users_file(home)
 
 
@@ -71,7 +74,9 @@ def hash_password(password: str) -> str:
     """bcrypt hash (cost 12; ``PESQUISA_BCRYPT_ROUNDS`` lowers it for tests, never below 4)."""
     if not password:
         raise ValueError("password must not be empty")
-    rounds = max(4, min(16, int(os.environ.get(ROUNDS_ENV, "12"))))
+    from lakehouse.settings import get_settings
+
+    rounds = get_settings().app.bcrypt_rounds  # 4..16, validated by the settings model
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
@@ -178,6 +183,20 @@ def add_user(
 
 
 MIN_PASSWORD = 10
+
+
+def set_os_users(path: str | os.PathLike[str], username: str, os_users: list[str]) -> None:
+    """Map OS accounts to ``username`` for the CLI (an account maps to one user: removed elsewhere)."""
+    path = Path(path)
+    data = _read(path)
+    if username not in data["users"]:
+        raise UsersFileError(f"no user {username!r} in {path}")
+    accounts = sorted({a.strip() for a in os_users if a and a.strip()})
+    for entry in data["users"].values():
+        if isinstance(entry, dict) and entry.get("os_users"):
+            entry["os_users"] = [a for a in entry["os_users"] if a not in accounts]
+    data["users"][username]["os_users"] = accounts
+    _write(path, data)
 
 
 def change_password(path: str | os.PathLike[str], username: str, old: str, new: str) -> User:

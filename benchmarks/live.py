@@ -1,11 +1,11 @@
 """Live video on loopback: frame-to-alert / frame-to-row latency, cameras per 2 cores, CPU per camera,
 and the recorded-file path's latency for comparison.
 
-    python -m benchmarks.live            # full: latency (UDP) + capacity sweep 1..3 cameras + recorded
+    python -m benchmarks.live            # full: latency (UDP, RTSP) + capacity sweep 1..3 cameras + recorded
     python -m benchmarks.live --smoke    # seconds: the source side only (join, decode CPU), no models
 
 A synthetic-city street clip (1280x720, 25 fps) is pre-encoded camera-like (1-s keyframes) and
-looped by ffmpeg as MPEG-TS over UDP on 127.0.0.1 (``pipelines.live.simulator``), which records when
+looped by ffmpeg on 127.0.0.1 (MPEG-TS over UDP; RTSP pushed to Pesquisa listening) (``pipelines.live.simulator``), which records when
 each pass's first readable frame was sent. ``run_streams`` reads it with the live profile (settings
 ``live:``), the clip's plates (and faces) are on the watchlist, and the alarm suppression window is
 set to 5 s so every loop's pass raises its own alert.
@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks.smoke import HELP, smoke_dir
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "live.md"
@@ -156,7 +158,7 @@ def _latencies(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, list[floa
                     break
             for b in batches:
                 al = [a for a in b["alerts"] if a["camera_id"] == cam and a["kind"] == ev.kind
-                      and lo <= a["ts"].timestamp() <= hi and (ev.kind == "face" or a["value"] == ev.value)]
+                      and lo <= a["ts"].timestamp() <= hi and a["value"] == ev.value]
                 if al:
                     when = al[0]["committed_at"]
                     when = when.timestamp() if hasattr(when, "timestamp") else float(when)
@@ -242,19 +244,20 @@ def recorded(work: Path, m: Any, v: Any, clip: Path, events: list) -> list[float
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="seconds: the source side only, no models, no results file")
+    ap.add_argument("--smoke", action="store_true", help=HELP + "; live: the source side only, no models")
     ap.add_argument("--quick", action="store_true", help="shorter runs (60 s latency, 1-2 cameras x 45 s)")
     ap.add_argument("--seconds", type=float, help="streaming seconds per capacity step (default 90)")
     ap.add_argument("--latency-seconds", type=float, help="streaming seconds of the latency run (default 120)")
     ap.add_argument("--max-cameras", type=int, default=3)
+    ap.add_argument("--protocols", default="udp,rtsp", help="latency runs (udp, rtsp)")
     ap.add_argument("--work", type=Path, help="where the clip and tables go (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
+    if args.smoke:
+        print(smoke(args.work or smoke_dir("live")), flush=True)
+        return 0
     work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
     work.mkdir(parents=True, exist_ok=True)
-    if args.smoke:
-        print(smoke(work), flush=True)
-        return 0
     seconds = args.seconds or (45.0 if args.quick else 90.0)
     lat_seconds = args.latency_seconds or (60.0 if args.quick else 120.0)
     max_cams = min(args.max_cameras, 2) if args.quick else args.max_cameras
@@ -275,15 +278,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"clip {clip.name}: {v.frames / v.fps:.0f} s, {len(events)} readable passes; {cores} cores; "
           f"load {load_before[0]:.1f}", flush=True)
 
-    # ---- latency (UDP), one camera
-    sim = SimulatedCamera(clip, fps=v.fps, frames=v.frames, events=events).start()
-    cam = dict(m.camera(v.camera_id), stream_uri=sim.url)
-    home, lh = _home(work, "home-latency", m, [cam])
-    _watch(lh, m, events, cam["agency"])
-    lat_run = _stream(lh, home, [v.camera_id], lat_seconds, None, {v.camera_id: sim})
-    sim.stop()
-    lat = _latencies(lat_run, {v.camera_id: sim})
-    print("latency:", {k: (len(x), _fmt(_pct(x, 50)), _fmt(_pct(x, 95))) for k, x in lat.items()}, flush=True)
+    # ---- latency, one camera per protocol
+    lat: dict[str, dict[str, list[float]]] = {}
+    for protocol in args.protocols.split(","):
+        sim = SimulatedCamera(clip, fps=v.fps, frames=v.frames, events=events, protocol=protocol).start()
+        cam = dict(m.camera(v.camera_id), stream_uri=sim.url)
+        home, lh = _home(work, f"home-latency-{protocol}", m, [cam])
+        _watch(lh, m, events, cam["agency"])
+        run = _stream(lh, home, [v.camera_id], lat_seconds, None, {v.camera_id: sim})
+        sim.stop()
+        lat[protocol] = _latencies(run, {v.camera_id: sim})
+        print(f"latency {protocol}:", {k: (len(x), _fmt(_pct(x, 50)), _fmt(_pct(x, 95)))
+                                       for k, x in lat[protocol].items()}, flush=True)
 
     # ---- capacity: 1..N cameras on one shared pool
     steps = []
@@ -327,24 +333,26 @@ def main(argv: list[str] | None = None) -> int:
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Model version `{EXTRACTION_MODEL_VERSION}`.",
         "",
         f"Clip: synthetic street camera, {v.frames / v.fps:.0f} s, {v.width}x{v.height}, {v.fps:g} fps, pre-encoded with "
-        f"1-s keyframes and looped by ffmpeg (`-re -stream_loop -1 -c copy`) as MPEG-TS over UDP on 127.0.0.1. Live "
+        f"1-s keyframes and looped by ffmpeg (`-re -stream_loop -1 -c copy`) on 127.0.0.1 (capacity: MPEG-TS over UDP). Live "
         f"profile: {profile.sample_fps:g} fps sampled, gating `{profile.gating}`, faces every {profile.face_every} "
         f"frames, at most {profile.max_inflight} frames per camera at the pool, commit every "
         f"{profile.commit_every_s:g} s. Model pool: one actor per core, shared by the cameras.",
         "",
-        "### Latency (UDP, one camera; first readable frame sent -> committed)",
+        "### Latency (one camera; first readable frame sent -> committed, readable by another process)",
         "",
         "| path | passes | p50 | p95 |",
         "|---|---:|---:|---:|",
     ]
-    for key, label in (("alert_plate", "live UDP: frame -> plate alert"), ("alert_face", "live UDP: frame -> face alert"),
-                       ("row_plate", "live UDP: frame -> plate row"), ("row_face", "live UDP: frame -> face row")):
-        if lat[key] or key.endswith("plate"):
-            lines.append(f"| {label} | {len(lat[key])} | {_fmt(_pct(lat[key], 50))} | {_fmt(_pct(lat[key], 95))} |")
+    for protocol, res in lat.items():
+        name = "UDP (MPEG-TS)" if protocol == "udp" else "RTSP (TCP, Pesquisa listening)"
+        for key, label in (("alert_plate", "frame -> plate alert"), ("alert_face", "frame -> face alert"),
+                           ("row_plate", "frame -> plate row"), ("row_face", "frame -> face row")):
+            if res[key] or key.endswith("plate"):
+                lines.append(f"| live {name}: {label} | {len(res[key])} | {_fmt(_pct(res[key], 50))} | "
+                             f"{_fmt(_pct(res[key], 95))} |")
     lines.append(f"| recorded file (15-s segment closed, then `ingest_paths`): frame -> row | {len(rec)} | "
                  f"{_fmt(_pct(rec, 50))} | {_fmt(_pct(rec, 95))} |")
-    lines += ["", "RTSP: not measured (the simulator streams MPEG-TS over UDP only).", "",
-              f"### Capacity ({seconds:.0f} s per step)", "",
+    lines += ["", f"### Capacity ({seconds:.0f} s per step)", "",
               "| cameras | load (1 min) | camera | lag p50 | lag p95 | lag slope (s/s) | analysed fps | dropped | "
               "decode+gate CPU | model pool CPU per camera | keeps up |",
               "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]

@@ -2,7 +2,7 @@
 query written the obvious way, plus the daily Beam movement job on the local runner and on a
 2-worker Dask cluster.
 
-    python -m benchmarks.movement --smoke                 # 200k reads, a few minutes
+    python -m benchmarks.movement --smoke                 # tiny, checks it runs (report to a temp dir)
     python -m benchmarks.movement --quick                 # 1M reads (benchmarks.run_all)
     python -m benchmarks.movement                         # 10M reads (when the machine is quiet)
     python -m benchmarks.movement --reads 100000000       # if memory and time allow
@@ -38,6 +38,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks.smoke import HELP as SMOKE_HELP
+from benchmarks.smoke import smoke_dir
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out" / "movement"
@@ -211,14 +214,14 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
     return {"queries": n_queries, "latency_s": summary, **checks}
 
 
-def run_beam(n_reads: int, seed: int = 5) -> dict[str, Any]:
+def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]:
     """The daily job over one day of ``n_reads`` simulated reads: local runner vs 2 Dask workers."""
     from lakehouse import Lakehouse
     from pipelines.movement import MovementParams, run_movement
     from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
     from pipelines.movement.simulate import simulate_traffic
 
-    home = OUT / f"beam-{n_reads}"
+    home = out_dir / f"beam-{n_reads}"
     shutil.rmtree(home, ignore_errors=True)
     lh = Lakehouse(home=home)
     day = DAY0.date()
@@ -255,7 +258,7 @@ def _child(args: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help="200k reads, 5 queries, Beam over ~5k reads")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (20k reads, 2 queries, Beam ~1k reads)")
     ap.add_argument("--quick", action="store_true", help="1M reads, 10 queries (what run_all uses)")
     ap.add_argument("--reads", type=int, default=10_000_000)
     ap.add_argument("--queries", type=int, default=20)
@@ -264,9 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--phase", choices=["generate", "queries", "beam"], help=argparse.SUPPRESS)
     ap.add_argument("--home", help=argparse.SUPPRESS)
     ap.add_argument("--windows", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    out_dir, results = (Path(args.out), RESULTS) if args.out else (OUT, RESULTS)
     if args.smoke:
-        args.reads, args.queries, args.beam_reads = 200_000, 5, 5_000
+        args.reads, args.queries, args.beam_reads = 20_000, 2, 1_000
+        if not args.out:  # smoke: data and report in a temp dir, never benchmarks/out or results
+            out_dir = smoke_dir("movement")
+        results = out_dir / "movement.md"
     elif args.quick:
         args.reads, args.queries, args.beam_reads = 1_000_000, 10, 5_000
     if args.phase == "generate":
@@ -280,9 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res))
         return 0
     if args.phase == "beam":
-        print(json.dumps(run_beam(args.beam_reads)))
+        print(json.dumps(run_beam(args.beam_reads, out_dir)))
         return 0
-    home = OUT / f"reads-{args.reads}"
+    home = out_dir / f"reads-{args.reads}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     gen = _child(["--phase", "generate", "--home", str(home), "--reads", str(args.reads)])
@@ -290,15 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     q = _child(["--phase", "queries", "--home", str(home), "--queries", str(args.queries),
                 "--windows", json.dumps(gen["windows"])])
     print(json.dumps(q["latency_s"]), file=sys.stderr)
-    beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads)])
+    beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)])
     print(json.dumps(beam), file=sys.stderr)
     if not args.keep:
         shutil.rmtree(home, ignore_errors=True)
-    write_markdown(gen, q, beam, args)
+    write_markdown(gen, q, beam, args, results)
     return 0
 
 
-def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace) -> None:
+def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, path: Path = RESULTS) -> None:
     lines = [
         "## Movement tools (movement)",
         "",
@@ -328,9 +336,9 @@ def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace) -> 
         f"{beam['convoy_planted_first']}.",
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines))
-    print(RESULTS.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    print(path.read_text())
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class TableSpec:
 
     @property
     def columns(self) -> list[str]:
-        return self.schema.names
+        return list(self.schema.names)
 
 
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
@@ -54,6 +54,8 @@ CAMERAS = TableSpec(
             _f("stream_uri", pa.string(), "live source URL, if any"),
             _f("plate_format", pa.string(), "default plate country preset for this camera"),
             _f("shared_with", pa.list_(pa.string()), "agencies this camera is shared with"),
+            _f("sample_fps", pa.float64(), "frames per second analysed at this camera (empty: its kind's rate)"),
+            _f("gating", pa.string(), "motion gating at this camera: region | frame | off (empty: region)"),
         ]
     ),
 )

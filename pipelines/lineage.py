@@ -155,7 +155,7 @@ def _plate_entries(lh: Lakehouse, now: dt.datetime) -> list[dict[str, Any]]:
     t = lh.read("watchlist")
     out = []
     for r in t.to_pylist():
-        if r.get("removed_at") or r.get("removed"):
+        if r.get("removed_at") or r.get("removed") or r.get("active") is False:  # removed entries keep their row
             continue
         if r.get("expires_at") is not None and r["expires_at"] <= now:
             continue

@@ -107,7 +107,7 @@ def card(a: dict) -> None:
         acks = a.get("acks") or {}
         if a["acknowledged"]:
             act.markdown(":green[**Acknowledged**]")
-        elif session.current_user().scope_agency is not None:
+        elif (user := session.current_user()) is not None and user.scope_agency is not None:
             act.button("Acknowledge", key=f"ack_{a['alert_id']}", type="primary", on_click=acknowledge,
                        args=(a["alert_id"],))
         if acks:

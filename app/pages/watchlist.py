@@ -132,14 +132,17 @@ def remove_form(entries: list[dict]) -> None:
     from pipelines.watchlist.manage import remove_entry
 
     user = session.current_user()
+    if user is None:
+        return
     own = [e for e in entries if e["status"] != "removed" and (user.scope_agency is None
                                                                 or e["agency"] == user.scope_agency)]
     if not own:
         return
     labels = {e["entry_id"]: f"{e['value']} ({e['kind']}, {e['entry_id']})" for e in own}
     c1, c2 = st.columns([3, 1])
-    pick = c1.selectbox("Remove an entry of your agency", list(labels), format_func=labels.get, key="wl_remove")
-    if c2.button("Remove entry", key="wl_remove_btn"):
+    pick = c1.selectbox("Remove an entry of your agency", list(labels), format_func=lambda i: labels[i],
+                        key="wl_remove")
+    if pick is not None and c2.button("Remove entry", key="wl_remove_btn"):
         try:
             remove_entry(session.lakehouse(), _ctx(), pick)
         except MissingCaseError as exc:

@@ -9,7 +9,6 @@ plain background. ``PESQUISA_MAP_STYLE`` overrides the style (a style URL, ``lig
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,9 @@ CAMERA_GREY = [140, 150, 160, 140]
 
 
 def map_style() -> str | None:
-    style = os.environ.get("PESQUISA_MAP_STYLE", "light").strip()
+    from lakehouse.settings import get_settings
+
+    style = get_settings().app.map_style.strip()
     return None if style.lower() == "none" else style
 
 

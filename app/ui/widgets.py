@@ -197,11 +197,13 @@ def fmt_ts(ts: Any) -> str:
 
 
 def time_window(prefix: str) -> tuple[date | None, date | None]:
-    """"From"/"To" UTC day pickers, both optional. The search library reads a date ``end`` as the
-    end of that day (inclusive)."""
+    """"From"/"To" day pickers, both optional, in the home time zone. ``lakehouse.timeutil`` reads
+    a date as ``--to`` as the whole of that day (inclusive), like the CLI and Dagster."""
+    from lakehouse.timeutil import FROM_HELP, TO_HELP
+
     c1, c2 = st.columns(2)
-    d0 = c1.date_input("From (UTC day)", value=None, key=f"{prefix}_from", format="YYYY-MM-DD")
-    d1 = c2.date_input("To (UTC day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD")
+    d0 = c1.date_input("From (day)", value=None, key=f"{prefix}_from", format="YYYY-MM-DD", help=FROM_HELP)
+    d1 = c2.date_input("To (day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD", help=TO_HELP)
     return (d0 if isinstance(d0, date) else None), (d1 if isinstance(d1, date) else None)
 
 

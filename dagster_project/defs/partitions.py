@@ -1,8 +1,9 @@
 """Partitions shared by the domains (DESIGN.md §12: partition by day, never by video file; at most
 ~100k partitions per asset).
 
-- ``daily``: one partition per UTC day. The first day comes from ``PESQUISA_PARTITIONS_START``
-  (default 2025-01-01); ``end_offset=1`` makes today's partition exist, so files arriving today can
+- ``daily``: one partition per UTC day. The first day comes from the setting
+  ``orchestration.partitions_start`` (``PESQUISA_PARTITIONS_START``, default 2025-01-01), read when
+  the code location loads; ``end_offset=1`` makes today's partition exist, so files arriving today can
   be processed today.
 - ``camera_groups``: dynamic partitions, one per camera GROUP of the registry
   (:func:`pipelines.batch.camera_groups`: agency x H3 cell, plus ``unregistered``). Groups, not
@@ -15,12 +16,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import dagster as dg
 
-PARTITIONS_START = os.environ.get("PESQUISA_PARTITIONS_START", "2025-01-01")
+from lakehouse.settings import get_settings
+
+PARTITIONS_START = get_settings().orchestration.partitions_start
 
 daily = dg.DailyPartitionsDefinition(start_date=PARTITIONS_START, timezone="UTC", end_offset=1)
 camera_groups = dg.DynamicPartitionsDefinition(name="camera_groups")

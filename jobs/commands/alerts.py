@@ -7,6 +7,8 @@ and acknowledges them for itself.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any, cast
 
 from jobs.output import CliError, Output
 
@@ -67,7 +69,7 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
 
     scope = ReadScope.of(_ctx(args), start=since)
     rows = list_alerts(Lakehouse(home=args.home), scope, limit=args.limit or None, unacknowledged=args.unacknowledged)
-    out.table(rows, None if args.json else COLUMNS)
+    out.table(cast("list[Mapping[str, Any]]", rows), None if args.json else COLUMNS)
     return 0
 
 

@@ -15,21 +15,15 @@ import argparse
 import datetime as dt
 
 from jobs.output import CliError, Output
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+from lakehouse.timeutil import FROM_HELP, TO_HELP, TimeRange
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("backfill", parents=[common],
                        help="re-process recorded video of a day range with a model version")
     p.add_argument("--model-version", required=True, help="extraction model version to produce")
-    p.add_argument("--from", dest="start", type=_day, help="first day (UTC, inclusive; default: earliest)")
-    p.add_argument("--to", dest="end", type=_day, help="last day (UTC, inclusive; default: latest)")
+    p.add_argument("--from", dest="start", metavar="T", help=FROM_HELP + " (default: the earliest source)")
+    p.add_argument("--to", dest="end", metavar="T", help=TO_HELP + " (default: the latest source)")
     p.add_argument("--camera", action="append", help="only this camera (repeatable)")
     p.add_argument("--sample-fps", type=float, help="frames per second to analyse (default: per camera kind)")
     p.add_argument("--workers", type=int, help="extraction workers (default: from the hardware)")
@@ -39,25 +33,31 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=run)
 
 
-def _range(lh, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date] | None:
-    if start is not None and end is not None:
-        return start, end
+def _range(lh, window: TimeRange) -> tuple[dt.date, dt.date] | None:
+    """The UTC ``date`` partitions ``window`` touches (open ends: the earliest / latest source)."""
+    first = window.start.date() if window.start is not None else None
+    last = (window.end - dt.timedelta(microseconds=1)).date() if window.end is not None else None
+    if first is not None and last is not None:
+        return first, last
     days = lh.read("videos", columns=["date"])["date"].to_pylist()
     days = [d for d in days if d is not None]
     if not days:
         return None
-    return start or min(days), end or max(days)
+    return first or min(days), last or max(days)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from lakehouse import Lakehouse
     from pipelines.batch import registered_sources, reprocess, resolve_model_version
 
-    if args.start and args.end and args.end < args.start:
-        raise CliError(f"--to {args.end} is before --from {args.start}")
     lh = Lakehouse(home=args.home)
-    span = _range(lh, args.start, args.end)
+    try:
+        window = TimeRange.parse(args.start, args.end, tz=lh.settings.time.zone)
+    except ValueError as exc:
+        raise CliError(str(exc), code=2) from None
+    span = _range(lh, window)
     sources = registered_sources(lh, *span, cameras=args.camera) if span else []
+    sources = [s for s in sources if s.start is None or window.contains(s.start)]
     where = f"{span[0]}..{span[1]}" if span else "(no videos registered)"
     cams = ",".join(args.camera) if args.camera else "all cameras"
     if args.dry_run:

@@ -143,8 +143,7 @@ def register_canvass(ps: argparse._SubParsersAction, common: argparse.ArgumentPa
                       description="Distinct plates read at --camera(s) or in an area (--near/--bbox/--h3/--polygon) "
                       "between --from and --to, with first/last time and reads. Needs a case; audited.")
     c.add_argument("--limit", type=int, default=0, metavar="N", help="at most N plates (0 = all)")
-    add_filter_args(c)
-    add_version_arg(c)
+    add_filter_args(c)  # includes --model-version
     add_identity_args(c)
     c.set_defaults(func=run_canvass)
 

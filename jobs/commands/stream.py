@@ -52,11 +52,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     from lakehouse import Lakehouse
     from pipelines.live.profile import LiveProfile
-    from pipelines.live.run import StreamError, run_streams
+    from pipelines.live.run import StreamError, live_cameras, run_streams
 
     if args.workers is not None and args.workers < 1:
         raise CliError("--workers must be >= 1")
     lh = Lakehouse(home=args.home)
+    try:
+        live_cameras(lh, args.camera)  # a bad camera list fails before Ray and the models start
+    except StreamError as exc:
+        raise CliError(str(exc)) from None
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

@@ -3,8 +3,10 @@
 MTCNN (facenet-pytorch weights, torch; batched across same-size frames) finds faces and five
 landmarks. dlib's 5-point shape predictor, run on a dlib-style square box derived from the MTCNN box,
 gives the alignment that dlib's ResNet was trained with; ``dlib.get_face_chip`` cuts the 150x150 chip
-and the ResNet turns it into the 128-d descriptor (L2 distance: same person < ~0.5). On CUDA the
-descriptor runs in the torch port of that ResNet (same weights); on CPU in dlib itself.
+and the ResNet turns it into the 128-d descriptor (L2 distance: same person < ~0.5). Which network
+computes the descriptor is the face back-end's choice (:mod:`pipelines.models`): dlib itself
+(``mtcnn-dlib``, the default on CPU) or the torch port of the same ResNet (``mtcnn-dlib-torch``, the
+default on CUDA).
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ class FaceDetection:
 class FaceAnalyzer:
     """Detect, align, score and embed faces. Models load once per process (pipelines.faces.models).
 
-    ``det_threshold`` is MTCNN's final (O-Net) probability threshold; ``embed_backend`` is ``"auto"``
-    (torch port on CUDA, dlib on CPU), ``"dlib"`` or ``"torch"``."""
+    ``det_threshold`` is MTCNN's final (O-Net) probability threshold; ``embed_backend`` is a face
+    back-end key (``pesquisa models list``; the older names ``"dlib"`` and ``"torch"`` still work),
+    None or ``"auto"`` for the ``models.faces`` setting (default: the back-end for the device)."""
 
     model_version: str
     quality_floor: float
@@ -61,22 +64,21 @@ class FaceAnalyzer:
         *,
         det_threshold: float = 0.9,
         quality_floor: float = QUALITY_FLOOR,
-        embed_backend: str = "auto",
+        embed_backend: str | None = None,
         batch_size: int | None = None,
         probe_max_side: int = 1280,
     ) -> None:
         from pipelines.device import torch_device
+        from pipelines.models import face_backend
 
         self.device = torch_device(device)
         self.min_face_px = int(min_face_px)
         self.det_threshold = float(det_threshold)
         self.quality_floor = float(quality_floor)
-        if embed_backend == "auto":
-            embed_backend = "torch" if self.device == "cuda" else "dlib"
-        if embed_backend not in ("dlib", "torch"):
-            raise ValueError(f"embed_backend must be auto, dlib or torch, not {embed_backend!r}")
-        self.embed_backend = embed_backend
-        self.batch_size = batch_size or (16 if self.device == "cuda" else 4)
+        backend = face_backend(None if embed_backend in (None, "auto") else embed_backend, self.device)
+        self.embed_backend = backend.key
+        configured = getattr(backend.settings, "mtcnn_batch_size", None)
+        self.batch_size = batch_size or configured or (16 if self.device == "cuda" else 4)
         self.probe_max_side = int(probe_max_side)
         version = MODEL_VERSION
         if self.min_face_px != 20 or abs(self.det_threshold - 0.9) > 1e-9:
@@ -85,8 +87,8 @@ class FaceAnalyzer:
         self._mtcnn = models.load_mtcnn(
             self.device, self.min_face_px, (*PNET_RNET_THRESHOLDS, self.det_threshold)
         )
-        self._dlib = models.load_dlib()
-        self._torch_net = models.load_torch_resnet(self.device) if embed_backend == "torch" else None
+        self._dlib = models.load_dlib()  # the 5-point shape predictor aligns for every back-end
+        self._embedder = backend.embedder()
 
     # ---- public API -------------------------------------------------------------------------
     def analyze(self, image: np.ndarray) -> list[FaceDetection]:
@@ -191,15 +193,8 @@ class FaceAnalyzer:
         return result
 
     def _embed(self, chips: list[np.ndarray]) -> list[np.ndarray]:
-        """128-d descriptors of aligned 150x150 chips."""
-        if not chips:
-            return []
-        if self._torch_net is not None:
-            from pipelines.faces.dlib_resnet_torch import embed_chips
-
-            return list(embed_chips(self._torch_net, chips))
-        vecs = self._dlib.face_rec.compute_face_descriptor(chips)
-        return [np.asarray(v, dtype=np.float32) for v in vecs]
+        """128-d descriptors of aligned 150x150 chips (the back-end's network)."""
+        return self._embedder.embed(chips) if chips else []
 
 
 def _as_arrays(boxes, probs, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -167,14 +167,16 @@ def audit_rows(
     case_number: str | None = None,
     user: str | None = None,
     action: str | None = None,
+    agency: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Audit rows, newest first, optionally filtered (for the app's audit page and reviews)."""
+    """Audit rows, newest first, optionally filtered (for the app's audit page and reviews).
+    ``agency``: only that agency's searches (what a supervisor of that agency may review)."""
     import pyarrow.dataset as pds
 
     expr = None
-    for col, val in (("case_number", case_number), ("user", user), ("action", action)):
+    for col, val in (("case_number", case_number), ("user", user), ("action", action), ("agency", agency)):
         if val is not None:
             e = pds.field(col) == val
             expr = e if expr is None else expr & e

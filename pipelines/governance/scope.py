@@ -286,6 +286,16 @@ class ReadScope:
             return CameraScope(agency="*", cameras=within, within=within, all_agencies=True)
         return base.narrowed(within)
 
+    def begin(self, lh: Lakehouse, action: str, data_type: str, **query: Any) -> dict[str, int]:
+        """What a search calls before it reads: refuse (logged) what the case does not allow
+        (:meth:`check`) and return the Delta versions of the tables it reads, which its audit row
+        keeps for ``pesquisa audit replay``."""
+        from pipelines.governance.audit import table_versions
+        from pipelines.governance.replay import READ_TABLES
+
+        self.check(lh, action, **query)
+        return table_versions(lh, READ_TABLES.get(data_type, ()))
+
     def check(self, lh: Lakehouse, action: str, **query: Any) -> None:
         """Refuse (logged) a search outside what its case allows: ``plate=``, ``probe_sha256=``,
         ``cameras=``, ``area=`` describe the query (see :func:`pipelines.governance.cases.check_search`)."""

@@ -1,7 +1,8 @@
 """The micro-batch committer: one per table, in the ``stream run`` driver.
 
 Every ``commit_every_s`` the driver hands it the rows the camera workers produced. Rows are
-written with MERGE on their id (:meth:`lakehouse.Lakehouse.upsert`): an open track's row is
+written with MERGE on their id (:meth:`lakehouse.Lakehouse.upsert`, reading only the batch's day partitions and
+the day before): an open track's row is
 inserted once it is confident and updated while the track grows, and re-committing a batch
 (a retry after an error, or a restart) changes nothing: no duplicate and no lost committed row.
 New live segments get their ``videos`` row first and, once the batch's rows are committed, their
@@ -84,9 +85,10 @@ class MicroBatchCommitter:
         return res
 
     def _write(self, name: str, data: Any, res: BatchResult) -> int:
-        if name == "videos":  # a segment's row is not part of the videos table's schema beyond its columns
+        if name == "videos":  # model_version goes to source_versions, not videos
             data = [{k: v for k, v in r.items() if k != "model_version"} for r in data]
-        return self._retry(lambda: self.lh.upsert(name, data), name, res)
+            return self._retry(lambda: self.lh.upsert(name, data), name, res)
+        return self._retry(lambda: self.lh.upsert(name, data, target_predicate=_days(data)), name, res)
 
     def _retry(self, fn: Any, name: str, res: BatchResult) -> int:
         for attempt in range(self.retries + 1):
@@ -110,3 +112,17 @@ class MicroBatchCommitter:
             return []
         self.alerts_raised += len(alerts)
         return alerts
+
+
+def _days(table: pa.Table) -> str | None:
+    """The MERGE's target filter: the batch's UTC days and the day before each (a track's row may
+    move to the next day while it grows), so a micro-batch reads only those partitions' files."""
+    import datetime as dt
+
+    if "date" not in table.column_names:
+        return None
+    days = {d for d in table["date"].to_pylist() if d is not None}
+    days |= {d - dt.timedelta(days=1) for d in days}
+    if not days:
+        return None
+    return "t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in sorted(days)) + ")"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.extract.actors import BATCH_TIMEOUT_S
-
 
 @dataclass(frozen=True)
 class LiveProfile:
@@ -29,16 +27,18 @@ class LiveProfile:
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
     emit_every_s: float = 1.0  # an open track's row is refreshed at most this often
-    batch_timeout_s: float = BATCH_TIMEOUT_S
+    batch_timeout_s: float = 900.0  # settings compute.batch_timeout_s
     mask_overlays: bool = True
 
     @classmethod
     def from_settings(cls, home: str | None = None, **overrides: object) -> LiveProfile:
         from lakehouse.settings import get_settings
 
-        live = get_settings(home).live
+        settings = get_settings(home)
+        live = settings.live
         values = {k: getattr(live, k) for k in ("sample_fps", "face_every", "gating", "max_inflight", "commit_every_s",
                                                 "segment_s", "open_timeout_s", "read_timeout_s", "offline_after_s",
                                                 "backoff_max_s")}
+        values["batch_timeout_s"] = settings.compute.batch_timeout_s
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -15,8 +15,10 @@
   writes the emission schedule as JSON, so another process (the benchmark, the demo) can compute
   latencies of the rows it sees.
 
-RTSP: ffmpeg cannot serve RTSP; a reader may listen (``rtsp_flags=listen``) while ffmpeg pushes.
-That mode is not simulated here (docs/EXTRACTION.md, live profile).
+RTSP (``protocol="rtsp"``): ffmpeg cannot serve RTSP, so the READER listens (a camera
+``stream_uri`` of ``rtsp://127.0.0.1:PORT/live#listen``, FFmpeg ``rtsp_flags=listen``) and ffmpeg
+pushes ``-f rtsp -rtsp_transport tcp`` to it; the pusher is restarted (0.5 s) whenever it exits
+(no listener yet, or the listener reconnecting) until :meth:`SimulatedCamera.stop`.
 """
 
 from __future__ import annotations
@@ -75,6 +77,12 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def free_tcp_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 @dataclass(frozen=True)
 class ReadableEvent:
     kind: str  # plate | face
@@ -108,13 +116,18 @@ def readable_events(manifest: Any, camera_id: str, plate_char_px: float = PLATE_
 
 
 class SimulatedCamera:
-    """``clip`` streamed in a loop to ``udp://127.0.0.1:PORT`` by ffmpeg until :meth:`stop`."""
+    """``clip`` streamed in a loop by ffmpeg until :meth:`stop`: MPEG-TS to ``udp://127.0.0.1:PORT``
+    (``protocol="udp"``), or pushed over RTSP to a listening reader (``protocol="rtsp"``)."""
 
     def __init__(self, clip: str | os.PathLike[str], *, port: int | None = None, host: str = "127.0.0.1",
-                 fps: float | None = None, frames: int | None = None, events: list[ReadableEvent] | None = None):
+                 fps: float | None = None, frames: int | None = None, events: list[ReadableEvent] | None = None,
+                 protocol: str = "udp"):
+        if protocol not in ("udp", "rtsp"):
+            raise ValueError(f"protocol must be udp or rtsp, not {protocol!r}")
+        self.protocol = protocol
         self.clip = Path(clip)
         self.host = host
-        self.port = port or free_udp_port(host)
+        self.port = port or (free_udp_port(host) if protocol == "udp" else free_tcp_port(host))
         self.events = list(events or [])
         self.proc: subprocess.Popen[str] | None = None
         self.started_at: float | None = None  # wall time at which frame 0 of loop 0 was sent
@@ -123,6 +136,7 @@ class SimulatedCamera:
             fps, frames = _probe(self.clip)
         self.fps, self.frames = float(fps), int(frames)
         self._reader: threading.Thread | None = None
+        self._keep = threading.Event()  # rtsp: keep pushing (restart the pusher when it exits)
 
     @property
     def duration_s(self) -> float:
@@ -130,22 +144,46 @@ class SimulatedCamera:
 
     @property
     def url(self) -> str:
-        """The URL a reader opens (it binds the port on loopback)."""
+        """The URL a reader opens (UDP: it binds the port on loopback; RTSP: it listens)."""
+        if self.protocol == "rtsp":
+            return f"rtsp://{self.host}:{self.port}/live#listen"
         return f"udp://{self.host}:{self.port}?localaddr={self.host}"
+
+    def _command(self) -> list[str]:
+        head = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
+                "-i", str(self.clip), "-c", "copy", "-an", "-progress", "pipe:1", "-stats_period", "0.5"]
+        if self.protocol == "rtsp":
+            return head + ["-f", "rtsp", "-rtsp_transport", "tcp", f"rtsp://{self.host}:{self.port}/live"]
+        return head + ["-f", "mpegts", f"udp://{self.host}:{self.port}?pkt_size=1316"]
+
+    def _launch(self) -> None:
+        self.started_at = None
+        self.launched_at = time.time()
+        self.proc = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     stdin=subprocess.DEVNULL, text=True, bufsize=1, start_new_session=True)
+        self._reader = threading.Thread(target=self._progress, args=(self.proc,), daemon=True)
+        self._reader.start()
 
     def start(self) -> SimulatedCamera:
         if self.proc is not None and self.proc.poll() is None:
             return self
-        cmd = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-               "-i", str(self.clip), "-c", "copy", "-an", "-f", "mpegts", "-progress", "pipe:1",
-               "-stats_period", "0.5", f"udp://{self.host}:{self.port}?pkt_size=1316"]
-        self.started_at = None
-        self.launched_at = time.time()
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                                     text=True, bufsize=1, start_new_session=True)
-        self._reader = threading.Thread(target=self._progress, args=(self.proc,), daemon=True)
-        self._reader.start()
+        self._launch()
+        if self.protocol == "rtsp":
+            self._keep.set()
+            threading.Thread(target=self._repush, daemon=True).start()
         return self
+
+    def _repush(self) -> None:
+        """RTSP: the pusher exits while nobody listens; start it again until stopped."""
+        while self._keep.is_set():
+            proc = self.proc
+            if proc is not None and proc.poll() is not None and self._keep.is_set():
+                if proc.stdout is not None:
+                    proc.stdout.close()
+                time.sleep(0.5)
+                if self._keep.is_set():
+                    self._launch()
+            time.sleep(0.1)
 
     def _progress(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stdout is not None
@@ -164,7 +202,7 @@ class SimulatedCamera:
     def wait_started(self, timeout_s: float = 10.0) -> float:
         deadline = time.time() + timeout_s
         while self.started_at is None:
-            if self.proc is None or self.proc.poll() is not None:
+            if self.protocol == "udp" and (self.proc is None or self.proc.poll() is not None):
                 raise SimulatorError("ffmpeg exited before streaming")
             if time.time() > deadline:
                 raise SimulatorError(f"ffmpeg did not start streaming within {timeout_s:.0f} s")
@@ -177,6 +215,7 @@ class SimulatedCamera:
 
     def stop(self) -> None:
         """Kill the sender (the source dies abruptly, like a camera losing power)."""
+        self._keep.clear()
         if self.proc is None:
             return
         if self.proc.poll() is None:

@@ -36,14 +36,27 @@ class LiveFrame:
     index: int  # decoded frames since the connection opened
 
 
+LISTEN_FRAGMENT = "listen"
+
+
+def split_listen(url: str) -> tuple[str, bool]:
+    """``rtsp://127.0.0.1:8554/cam#listen`` -> (``rtsp://127.0.0.1:8554/cam``, True): Pesquisa is the
+    RTSP server and the camera (or an encoder) pushes to it (FFmpeg ``rtsp_flags=listen``)."""
+    base, _, fragment = url.partition("#")
+    return (base, True) if fragment == LISTEN_FRAGMENT else (url, False)
+
+
 def source_options(url: str, read_timeout_s: float, extra: dict[str, str] | None = None) -> dict[str, str]:
     """FFmpeg options for ``url``: the protocol's I/O timeout plus per-scheme defaults; ``extra``
     (the camera's ``stream_options``) wins."""
     us = str(int(read_timeout_s * 1_000_000))
+    url, listen = split_listen(url)
     scheme = urlsplit(url).scheme.lower()
-    opts: dict[str, str] = {}
+    opts: dict[str, str] = {"rtsp_flags": "listen"} if listen and scheme == "rtsp" else {}
     if scheme in ("rtsp", "rtsps"):
         opts.update({"rtsp_transport": "tcp", "timeout": us})
+        if listen:
+            opts.pop("rtsp_transport")
     elif scheme in ("udp", "rtp", "srt", "tcp"):
         opts.update({"timeout": us, "overrun_nonfatal": "1"})
     elif scheme in ("http", "https"):
@@ -80,7 +93,7 @@ class LiveSource:
 
         opts = source_options(self.url, self.read_timeout_s, self.options)
         try:
-            self._container = av.open(self.url, mode="r", options=opts,
+            self._container = av.open(split_listen(self.url)[0], mode="r", options=opts,
                                       timeout=(self.open_timeout_s, self.read_timeout_s))
         except Exception as exc:  # noqa: BLE001 - any failure to open is an outage of this source
             raise SourceOutage(f"cannot open {self.name}: {redact_text(_why(exc), self.url)}") from None

@@ -39,6 +39,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from lakehouse import Lakehouse
+from lakehouse.timeutil import parse_instant
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.convoys import Convoys
 from pipelines.movement.counts import CameraCounts
@@ -146,11 +147,11 @@ def movement_transforms(
 
 
 def _utc(t: dt.datetime | dt.date | str) -> dt.datetime:
-    if isinstance(t, str):
-        t = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-    if not isinstance(t, dt.datetime):
-        t = dt.datetime(t.year, t.month, t.day)
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    """An instant of the half-open run interval (a date = its midnight; naive = UTC)."""
+    out = parse_instant(t)
+    if out is None:
+        raise ValueError("a movement run needs a start and an end")
+    return out
 
 
 def system_scope(start: dt.datetime, end: dt.datetime) -> ReadScope:

@@ -5,9 +5,9 @@ index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row 
 sighting id, time, camera, agency, source, offset, quality, the data file it came from).
 
 - **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
-  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``hnsw`` (default:
-  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``PESQUISA_FACE_EF_SEARCH``, default 64) or, with
-  ``PESQUISA_FACE_INDEX_KIND=ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``PESQUISA_FACE_NPROBE``,
+  (setting ``search.face_index_exact_below``, default 100,000); above it ``hnsw`` (default:
+  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``search.face_ef_search``, default 64) or, with
+  ``search.face_index_kind: ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``search.face_nprobe``,
   default 24). HNSW gives the better recall per query time one query at a time (see
   benchmarks/results/search_faces.md).
 - **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet and drops
@@ -67,8 +67,11 @@ HNSW_EF_CONSTRUCTION = 64
 DEAD_FRACTION_REBUILD = 0.2
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _faiss() -> Any:
+    """The FAISS module (typed as Any: its SWIG bindings carry no usable annotations)."""
+    import importlib
+
+    return importlib.import_module("faiss")
 
 
 def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
@@ -93,12 +96,13 @@ class FaceIndex(ManifestDir):
     ):
         self.lh = lh
         self.root = Path(root) if root is not None else index_dir(lh, "faces")
-        self.exact_below = exact_below if exact_below is not None else _env_int("PESQUISA_FACE_INDEX_EXACT_BELOW", 100_000)
-        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "hnsw").lower()
+        conf = lh.settings.search
+        self.exact_below = exact_below if exact_below is not None else conf.face_index_exact_below
+        self.ann_kind = (kind or conf.face_index_kind).lower()
         if self.ann_kind not in ("ivf", "hnsw"):
             raise ValueError(f"approximate index kind must be ivf or hnsw, got {self.ann_kind!r}")
-        self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
-        self.ef_search = ef_search if ef_search is not None else _env_int("PESQUISA_FACE_EF_SEARCH", 64)
+        self.nprobe = nprobe if nprobe is not None else conf.face_nprobe
+        self.ef_search = ef_search if ef_search is not None else conf.face_ef_search
         self.use_gpu = use_gpu
         self._loaded: tuple[str, Any, pa.Table, np.ndarray, dict[str, np.ndarray]] | None = None
         self._gpu_index: tuple[str, Any] | None = None
@@ -134,7 +138,7 @@ class FaceIndex(ManifestDir):
     def _gpu_wanted(self) -> bool:
         if self.use_gpu is False:
             return False
-        import faiss
+        faiss = _faiss()
 
         return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
 
@@ -146,7 +150,7 @@ class FaceIndex(ManifestDir):
     def update(self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
         """Bring the index up to date with the table (see module doc). Returns a summary.
         (``lh``, optional, must be the lakehouse this index belongs to.)"""
-        import faiss
+        faiss = _faiss()
 
         if lh is not None and lh.storage.root != self.lh.storage.root:
             raise ValueError(f"this face index belongs to {self.lh!r}, not {lh!r}")
@@ -238,7 +242,8 @@ class FaceIndex(ManifestDir):
         """Ids still in an HNSW graph whose rows are gone (tombstones)."""
         if not m.get("dead_file"):
             return np.zeros(0, np.int64)
-        return np.load(self.root / m["dead_file"])
+        dead: np.ndarray = np.load(self.root / m["dead_file"])
+        return dead
 
     def _empty_manifest(self) -> dict[str, Any]:
         return {
@@ -283,7 +288,7 @@ class FaceIndex(ManifestDir):
         return np.ascontiguousarray(np.vstack(vec_parts)), rows
 
     def _new_index(self, vecs: np.ndarray, kind: str) -> tuple[Any, str, int]:
-        import faiss
+        faiss = _faiss()
 
         n = len(vecs)
         if kind == "flat" or n == 0:
@@ -315,7 +320,7 @@ class FaceIndex(ManifestDir):
     # ------------------------------------------------------------------ search
     def load(self) -> tuple[dict[str, Any], Any, pa.Table]:
         """(manifest, FAISS index, metadata) of the current version (cached per instance)."""
-        import faiss
+        faiss = _faiss()
 
         m = self.manifest()
         if m is None or not m["index_file"]:
@@ -356,8 +361,9 @@ class FaceIndex(ManifestDir):
                 self._loaded = None
         return []
 
-    def _search(self, m, index, meta: pa.Table, embedding: np.ndarray, k: int, flt: RowFilter | None):
-        import faiss
+    def _search(self, m: dict[str, Any], index: Any, meta: pa.Table, embedding: np.ndarray, k: int,
+                flt: RowFilter | None) -> list[dict[str, Any]]:
+        faiss = _faiss()
 
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
         if q.shape[1] != DIM:
@@ -380,6 +386,7 @@ class FaceIndex(ManifestDir):
                 else:
                     dists, ids = self._index_for_search(m, index).search(q, kk)
         else:
+            assert flt is not None  # restricted implies a filter
             if flt.nothing:
                 return []
             keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
@@ -432,7 +439,7 @@ class FaceIndex(ManifestDir):
     def _index_for_search(self, m: dict[str, Any], index: Any) -> Any:
         if not self._gpu_wanted() or m["kind"] == "hnsw":
             return index
-        import faiss
+        faiss = _faiss()
 
         if self._gpu_index is None or self._gpu_index[0] != m["index_file"]:
             try:
@@ -452,7 +459,7 @@ def _single_thread(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    import faiss
+    faiss = _faiss()
 
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -472,7 +479,7 @@ def _empty_meta() -> pa.Table:
 
 
 def _remove(index: Any, kind: str, ids: np.ndarray) -> None:
-    import faiss
+    faiss = _faiss()
 
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if kind == "ivf":

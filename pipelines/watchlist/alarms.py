@@ -32,8 +32,8 @@ from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
 from pipelines.live.urls import redact
 from pipelines.watchlist.config import watchlist_settings
-from pipelines.watchlist.entries import Entry, active_entries
-from pipelines.watchlist.matching import Hit, face_hits, plate_hits
+from pipelines.watchlist.entries import Entry, current_entries
+from pipelines.watchlist.matching import Hit, PlateMatcher, face_hits
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +59,13 @@ def raise_alerts(
         return []
     clock = now or dt.datetime.now(dt.UTC)
     cfg = watchlist_settings(lh)
-    entries = active_entries(lh, clock)
-    if not entries:
-        return []
+    plates, faces = _matchers(lh)
+    faces = [e for e in faces if e.alive(clock)]
     hits: list[tuple[Hit, str, pa.Table]] = []
-    if _has_rows(reads):
-        hits += [(h, "plate", reads) for h in plate_hits(entries, reads)]
-    if _has_rows(sightings):
-        hits += [(h, "face", sightings) for h in face_hits(entries, sightings, cfg.face_alarm_quality_min,
+    if _has_rows(reads) and plates.entries:
+        hits += [(h, "plate", reads) for h in plates.hits(reads, clock)]
+    if _has_rows(sightings) and faces:
+        hits += [(h, "face", sightings) for h in face_hits(faces, sightings, cfg.face_alarm_quality_min,
                                                           cfg.face_max_distance)]
     if not hits:
         return []
@@ -80,7 +79,9 @@ def raise_alerts(
             shared = _shared_alerts(lh, cam_agency, clock)
             raised_at = now or dt.datetime.now(dt.UTC)
             rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
-            lh.insert_new(TABLE, rows)
+            days = sorted({r["ts"].astimezone(dt.UTC).date() for r in rows})
+            lh.insert_new(TABLE, rows, target_predicate="t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in days)
+                          + ")")  # an alert's date is its row's: only those partitions are read
         except BaseException:
             from pipelines.watchlist import cache
 
@@ -96,6 +97,20 @@ def raise_alerts(
 
 
 # ------------------------------------------------------------------ steps
+def _matchers(lh: Lakehouse) -> tuple[PlateMatcher, list[Entry]]:
+    """The plate matcher and the face entries of the current watchlist version (built once per
+    version in a process, so a large hotlist is not re-parsed every micro-batch)."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, "watchlist")
+    got = cache.get(lh, "watchlist#matchers", version)
+    if got is None:
+        entries = current_entries(lh)
+        got = (PlateMatcher(entries), [e for e in entries if e.kind == "face"])
+        cache.put(lh, "watchlist#matchers", version, got)
+    return got
+
+
 def _has_rows(t: pa.Table | None) -> bool:
     return t is not None and t.num_rows > 0
 

@@ -17,6 +17,7 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 
 TABLE = "watchlist"
 KINDS = ("plate", "face")
@@ -85,7 +86,20 @@ def read_entries(lh: Lakehouse, *, include_removed: bool = False) -> list[dict[s
 def active_entries(lh: Lakehouse, now: dt.datetime | None = None) -> list[Entry]:
     """Entries that alarm at ``now``: not removed, not expired."""
     now = now or dt.datetime.now(dt.UTC)
-    return [e for e in (Entry.from_row(r) for r in read_entries(lh)) if e.alive(now)]
+    return [e for e in current_entries(lh) if e.alive(now)]
+
+
+def current_entries(lh: Lakehouse) -> list[Entry]:
+    """Entries not removed (expired ones included: check :meth:`Entry.alive`), built once per
+    watchlist version in a process."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    got = cache.get(lh, TABLE + "#entries", version)
+    if got is None:
+        got = [Entry.from_row(r) for r in read_entries(lh)]
+        cache.put(lh, TABLE + "#entries", version, got)
+    return got
 
 
 def visible_to(row: dict[str, Any], agency: str | None) -> bool:
@@ -94,11 +108,12 @@ def visible_to(row: dict[str, Any], agency: str | None) -> bool:
 
 
 def list_entries(
-    lh: Lakehouse, ctx: SearchContext, *, include_removed: bool = False, include_expired: bool = True,
+    lh: Lakehouse, scope: ReadScope | SearchContext, *, include_removed: bool = False, include_expired: bool = True,
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries ``ctx`` may see (covert ones only for their agency), without embeddings, newest first.
-    Each row carries ``status``: active | expired | removed."""
+    """Entries the reader may see (covert ones only for their agency), without embeddings, newest
+    first. Each row carries ``status``: active | expired | removed."""
+    ctx = scope.ctx if isinstance(scope, ReadScope) else scope
     now = now or dt.datetime.now(dt.UTC)
     agency = ctx.visible_agency
     out = []

@@ -101,7 +101,7 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
     assert rc == 0 and len(out.strip().splitlines()) == 3
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--from", "last tuesday"], capsys)
-    assert rc == 1 and len(err.strip().splitlines()) == 1 and "not a date" in err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "not an ISO date" in err  # same message and code as plates search
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--type", "NO SUCH TYPE"], capsys)
     assert rc == 0 and "no incidents match" in out

@@ -158,3 +158,15 @@ def test_cli_verify_exit_codes(tmp_path, capsys, cli_user):
     assert main(["--home", str(home), "--json", "audit", "verify"]) == 1
     rec = json.loads(capsys.readouterr().out)
     assert not rec["ok"] and rec["first_broken"]["seq"] == 2
+
+
+def test_maintenance_never_touches_the_audit_log(lakehouse):
+    from lakehouse import maintenance
+
+    fill(lakehouse, 3)
+    v = lakehouse.version("audit_log")
+    maintenance.compact(lakehouse)
+    maintenance.checkpoint(lakehouse, ["audit_log"])
+    maintenance.vacuum(lakehouse, ["audit_log"], retention_hours=0)
+    maintenance.retention(lakehouse, {"audit_log": 0})
+    assert lakehouse.version("audit_log") == v and verify_chain(lakehouse).ok

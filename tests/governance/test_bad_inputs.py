@@ -44,9 +44,14 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path, capsys):
     case = ["--case", "C-1", "--purpose", "test"]
     bomb = tmp_path / "bomb.png"
     png_header_only(bomb, 20_000, 20_000)
-    for argv in (["plates", "search", "ABC123", "--fuzzy", "nan"],
-                 ["plates", "search", "ABC123", "--limit", "-5"],
-                 ["faces", "search", str(bomb)]):
-        rc = main(["--home", str(home), *argv, *case])
+    for argv in (["plates", "search", "ABC123", "--fuzzy", "nan", *case],
+                 ["plates", "search", "ABC123", "--limit", "-5", *case],
+                 ["plates", "route", "ABC123", "--max-speed", "nan", *case],
+                 ["faces", "search", str(bomb), *case],
+                 ["faces", "search", str(bomb), "--k", "-3", *case],
+                 ["alerts", "list", "--limit", "-1"],
+                 ["audit", "list", "--limit", "-1"],
+                 ["login", "--user", "x", "--hours", "inf"]):
+        rc = main(["--home", str(home), *argv])
         err = capsys.readouterr().err
         assert rc in (1, 2) and err.startswith("error:") and len(err.strip().splitlines()) == 1, (argv, err)

@@ -136,3 +136,14 @@ def test_cli_whoami_login_and_unknown_user(home, capsys):
                "--role", "admin"])
     assert rc == 2 and "widen" in capsys.readouterr().err
     assert not Lakehouse(home=home).exists("audit_log")
+
+
+def test_app_add_user_maps_an_os_account(home, capsys, monkeypatch):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
+    assert main(["--home", str(home), "app", "--add-user", "ana", "--role", "investigator", "--agency", "police911",
+                 "--os-user", os_user()]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "--json", "whoami"]) == 0
+    assert json.loads(capsys.readouterr().out)["user"] == "ana"

@@ -1,6 +1,7 @@
 """A real stream on loopback (ffmpeg, MPEG-TS over UDP) through ``run_streams`` into Delta tables:
 rows of the clip's plates (and faces, when the city has them) land in micro-batches; killing the
-source marks the camera offline within 15 s; the source coming back is picked up; the clip's
+source marks the camera offline within 15 s; the source coming back is picked up; a crashed camera
+actor is restarted by Ray and reconnects; the clip's
 watchlisted plates raise one alert per entry and pass; a second runner after a restart adds no
 duplicate row or alert and loses no committed row; credentials never reach a table or the status
 file."""
@@ -88,6 +89,15 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
 
         sim.start()  # power back: same address
         _wait("the camera live again", lambda: status().get("state") == "live", 60.0)
+
+        # the camera actor crashes: Ray restarts it (max_restarts) and it reconnects by itself
+        import os
+        import signal
+
+        pid = status()["pid"]
+        os.kill(pid, signal.SIGKILL)
+        _wait("the restarted camera actor live", lambda: status().get("state") == "live" and status().get("pid") != pid,
+              90.0)
     finally:
         stop.set()
         runner.join(180)

@@ -81,3 +81,21 @@ def test_missing_ffmpeg_fails_under_ci(monkeypatch):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception):
         require_ffmpeg()
+
+
+def test_stream_cli_status_json_and_errors(lakehouse, tmp_path, capsys):
+    from jobs.cli import main
+
+    home = tmp_path / "home"
+    lakehouse.upsert("cameras", [{"camera_id": "CAM-A", "agency": "municipal", "stream_uri": "rtsp://u:p@h/a"},
+                                 {"camera_id": "CAM-N", "agency": "municipal", "stream_uri": None}])
+    write_status(home, {"camera_id": "CAM-A", "state": "live", "last_frame_ts": time.time(), "lag_s": 0.7,
+                        "fps_analysed": 3.5, "error": None, "uri": "rtsp://***@h/a"})
+    assert main(["--home", str(home), "stream", "status", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["camera_id"], r["state"]) for r in rows] == [("CAM-A", "live")]
+    assert set(("camera_id", "state", "last_frame_ts", "fps_analysed", "lag_s", "error")) <= set(rows[0])
+    assert main(["--home", str(home), "stream", "run", "--camera", "NOPE"]) == 1
+    assert "unknown camera" in capsys.readouterr().err
+    assert main(["--home", str(home), "stream", "run", "--camera", "CAM-N"]) == 1
+    assert "without a stream_uri" in capsys.readouterr().err

@@ -95,7 +95,7 @@ def test_concurrent_writers_from_two_processes_lose_no_commits(s3, tmp_path: Pat
     assert lh.version("audit_log") >= 12
 
 
-def test_cli_on_object_storage_by_settings_only(s3, tmp_path: Path) -> None:
+def test_cli_on_object_storage_by_settings_only(s3, tmp_path: Path, cli_user) -> None:
     root = s3.uri("cli")
     lh = Lakehouse(StorageConfig(root=root, storage_options=s3.storage_options))
     lh.append("plate_reads", _reads(30, camera="CAM-CLI"))
@@ -104,6 +104,8 @@ def test_cli_on_object_storage_by_settings_only(s3, tmp_path: Path) -> None:
     env = {**os.environ, "PESQUISA_TABLES_URI": root, "PESQUISA_STORAGE_OPTIONS": json.dumps(s3.storage_options),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     home = tmp_path / "home"
+    home.mkdir()
+    cli_user(home, role="admin")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "jobs.cli", "--home", str(home), "--json", *args],
@@ -117,6 +119,15 @@ def test_cli_on_object_storage_by_settings_only(s3, tmp_path: Path) -> None:
     # the tables went to S3, not to the home directory
     assert not (home / "tables" / "cameras").exists()
     assert Lakehouse(StorageConfig(root=root, storage_options=s3.storage_options)).count("cameras") == 1
+    # search reads the S3 tables (its index is a local cache under the home)
+    r = cli("plates", "search", "AB007CD", "--case", "C-S3", "--purpose", "object storage test")
+    assert r.returncode == 0, r.stderr
+    hits = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    assert [h["read_id"] for h in hits] == ["CAM-CLI-v1-7"]
+    # upkeep and retention run against the S3 tables too
+    for job in ("compact", "vacuum", "retention"):
+        r = cli("maintain", job)
+        assert r.returncode == 0, (job, r.stderr)
 
 
 def test_server_stalled_mid_commit_gives_clear_error_and_no_partial_commit(s3) -> None:

@@ -59,6 +59,10 @@ def test_hygiene_warns_on_ocr_equivalent_entries_and_broad_patterns(home, police
     assert add_plate(home, police, "ABC1234", reason="stolen").warnings == []
     warn = add_plate(home, municipal, "A8C1234", reason="stolen").warnings
     assert len(warn) == 1 and "collides with entry" in warn[0] and "ABC1234" in warn[0]
+    # wildcards: a literal plate inside an existing pattern, and a pattern over an existing plate
+    add_plate(home, police, "KX?9*", reason="partial plate")
+    assert "KX?9*" in add_plate(home, police, "KX79000", reason="stolen").warnings[0]
+    assert any("KX79000" in w for w in add_plate(home, police, "KX7*", reason="fleet").warnings)
     # a covert entry of another agency is not revealed by the warning
     add_plate(home, police, "SEC7777", reason="undercover", covert=True)
     assert add_plate(home, municipal, "SEC777", reason="x", fuzzy=1).warnings == []
@@ -155,3 +159,23 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     capsys.readouterr()
     assert main(["--home", h, "--json", "watchlist", "remove", entry["entry_id"], *ident]) == 0
     assert json.loads(capsys.readouterr().out)["active"] is False
+
+
+def test_the_case_warrant_limits_entries_and_their_historical_window(home, police):
+    from pipelines.governance.cases import ScopeRefused, close_case, open_case
+
+    t = _now()
+    home.append("plate_reads", as_table([read_row("old", "ABC1234", t - dt.timedelta(days=20), camera="MUN-1"),
+                                         read_row("new", "ABC1234", t - dt.timedelta(days=2), camera="MUN-1")]))
+    open_case(home, police, "C-2026-7", "stolen vehicle", plates=["ABC1234"], time_from=t - dt.timedelta(days=5))
+    with pytest.raises(ScopeRefused, match="covers plates ABC1234 only"):
+        add_plate(home, police, "XYZ9876", reason="not in the warrant")
+    with pytest.raises(ScopeRefused):
+        add_plate(home, police, "ABC12*", reason="a wildcard reaches beyond the warrant's plate")
+    assert home.count("watchlist") == 0
+    res = add_plate(home, police, "ABC1234", reason="stolen")
+    assert [h["read_id"] for h in res.historical] == ["new"]  # the warrant starts 5 days ago
+    close_case(home, police, "C-2026-7")
+    with pytest.raises(ScopeRefused, match="closed"):
+        add_plate(home, police, "ABC1234", reason="stolen", priority=1)
+    assert [r["priority"] for r in home.read("watchlist").to_pylist()] == [3]

@@ -104,3 +104,33 @@ def test_watchlisted_plate_and_face_raise_one_alert_each(ingested):
 def _video_of(lh, path) -> str:
     rows = lh.read("videos", columns=["video_id", "uri"]).to_pylist()
     return next(r["video_id"] for r in rows if r["uri"] and r["uri"].endswith(str(path)))
+
+
+def test_cli_face_entry_and_csv_import_with_photos(ingested, cli_user, capsys, tmp_path):
+    from jobs.cli import main
+
+    lh, truth, faces, _ = ingested
+    home = str(lh.storage.root).removesuffix("/tables")
+    cli_user(home, role="admin")
+    ident = ["--case", "C-78", "--purpose", "wanted person", "--role", "supervisor", "--agency", "municipal"]
+    biden = faces / "examples" / "knn_examples" / "train" / "biden" / "biden2.jpg"
+    assert main(["--home", home, "--json", "watchlist", "add", "face", str(biden), "--reason", "witness",
+                 "--covert", *ident]) == 0
+    entry = json.loads(capsys.readouterr().out.strip())
+    assert entry["kind"] == "face" and entry["photos"] == 1 and entry["covert"] and entry["agency"] == "municipal"
+    # the biden still was ingested at a police camera not shared with the municipality: out of scope
+    assert entry["historical_hits"] == 0
+    no_face = tmp_path / "plate.jpg"
+    no_face.write_bytes((faces.parent.parent / "plates" / "openalpr_eu" / PLATE_PHOTO).read_bytes())
+    assert main(["--home", home, "watchlist", "add", "face", str(no_face), "--reason", "x", *ident]) == 2
+    assert "no face found" in capsys.readouterr().err
+    csv = tmp_path / "hotlist.csv"
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "o.jpg").write_bytes((faces / "examples" / "knn_examples" / "train" / "obama" /
+                                                 "obama2.jpg").read_bytes())
+    csv.write_text("kind,value,reason,priority,photos\nface,Barack O.,arrest warrant,1,photos/o.jpg\n"
+                   f"plate,{truth},stolen,2,\n")
+    assert main(["--home", home, "--json", "watchlist", "import", str(csv), *ident]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [(r["kind"], r["value"]) for r in rows] == [("face", "Barack O."), ("plate", truth)]
+    assert rows[1]["historical_hits"] == 1  # the plate still at MUN-1, the municipality's own camera

@@ -3,28 +3,16 @@ conformance, freshness per camera. The per-partition rate and null/range checks 
 ``extracted_video`` itself (assets.py); all call :mod:`pipelines.table_checks`."""
 
 import datetime as dt
-import os
 
 import dagster as dg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.resources import LakehouseResource
+from pipelines.extract.run_stats import run_stats
 
-#: highest tolerated share of failed runs for the current model version
-MAX_FAILURE_SHARE = float(os.environ.get("PESQUISA_MAX_FAILURE_SHARE", "0.05"))
 #: a camera whose newest row is older than this many hours is stale
 FRESHNESS_HOURS = 26.0
-
-
-def failure_share(runs: pa.Table, model_version: str | None = None) -> tuple[int, int, list[str]]:
-    """(runs, failed runs, up to 5 example errors), optionally for one model version."""
-    if model_version is not None:
-        runs = runs.filter(pc.equal(runs["model_version"].cast(pa.string()), model_version))
-    failed = runs.filter(pc.equal(runs["status"].cast(pa.string()), "failed"))
-    errors = [f"{r['source_uri']}: {r['error']}" for r in failed.slice(0, 5).to_pylist()]
-    return runs.num_rows, failed.num_rows, errors
 
 
 @dg.asset_check(asset=extracted_video, description="failed extraction runs stay under the threshold")
@@ -39,12 +27,13 @@ def processing_failures_below_threshold(lakehouse: LakehouseResource) -> dg.Asse
     except ImportError:
         current = None
     version = current if current in versions else None
-    total, failed, errors = failure_share(runs, version)
-    share = failed / total if total else 0.0
+    stats = run_stats(runs, version)
+    total, failed, errors, share = stats.runs, stats.failed, stats.examples, stats.failure_share
+    threshold = lh.settings.orchestration.max_failure_share  # highest tolerated share of failed runs
     return dg.AssetCheckResult(
-        passed=share <= MAX_FAILURE_SHARE,
+        passed=share <= threshold,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"runs": total, "failed": failed, "share": share, "threshold": MAX_FAILURE_SHARE,
+        metadata={"runs": total, "failed": failed, "share": share, "threshold": threshold,
                   "model_version": version or "all", "examples": "\n".join(errors)},
     )
 

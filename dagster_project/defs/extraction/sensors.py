@@ -5,7 +5,7 @@ Cameras map to their registry group (:func:`pipelines.batch.camera_groups`; came
 the registry go to ``unregistered``); groups the Dagster instance does not know yet are added as
 dynamic partitions in the same evaluation. The cursor keeps one fingerprint per day x group (names,
 sizes, modification times of its files); a changed one is requested again (the library skips the
-files it already did). Files modified less than ``PESQUISA_INBOX_SETTLE_S`` seconds ago (default 30)
+files it already did). Files modified less than ``orchestration.inbox_settle_s`` (``PESQUISA_INBOX_SETTLE_S``) seconds ago (default 30)
 are still being copied and wait for a later tick.
 """
 
@@ -23,7 +23,6 @@ from pipelines.batch import DEFAULT_GROUP_H3_RES, UNREGISTERED_GROUP, Source, gr
 
 extract_job = dg.define_asset_job("extract_video_job", selection=[extracted_video], partitions_def=day_x_group)
 
-SETTLE_S = float(os.environ.get("PESQUISA_INBOX_SETTLE_S", "30"))
 
 
 def fingerprints(sources: list[Source], groups: dict[str, str]) -> dict[str, str]:
@@ -41,7 +40,8 @@ def fingerprints(sources: list[Source], groups: dict[str, str]) -> dict[str, str
 def inbox_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResource) -> dg.SensorResult:
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     groups = group_of_camera(lakehouse.lakehouse(), DEFAULT_GROUP_H3_RES)
-    current = fingerprints(scan_inbox(lakehouse.home_path, settle_s=SETTLE_S), groups)
+    settle_s = lakehouse.lakehouse().settings.orchestration.inbox_settle_s
+    current = fingerprints(scan_inbox(lakehouse.home_path, settle_s=settle_s), groups)
     requests: list[dg.RunRequest] = []
     skipped: list[str] = []
     wanted_groups: set[str] = set()
@@ -56,7 +56,7 @@ def inbox_sensor(context: dg.SensorEvaluationContext, lakehouse: LakehouseResour
         requests.append(dg.RunRequest(run_key=f"inbox:{key}:{fp}", partition_key=partition_key(day, group),
                                       tags={"pesquisa/trigger": "inbox"}))
     if skipped:
-        context.log.warning(f"inbox days outside the partitions (PESQUISA_PARTITIONS_START): {sorted(set(skipped))}")
+        context.log.warning(f"inbox days outside the partitions (orchestration.partitions_start): {sorted(set(skipped))}")
     have = set(context.instance.get_dynamic_partitions(camera_groups.name)) if wanted_groups else set()
     new_groups = sorted(wanted_groups - have)
     cursor = json.dumps({**seen, **current}, sort_keys=True)

@@ -7,6 +7,7 @@ Delta tables ``movement_trips|flows|convoys|counts`` (lakehouse/specs.py), repla
 run of that day. Trips are cut at midnight UTC (a trip crossing it becomes two, one per day).
 """
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -18,27 +19,29 @@ from dagster_project.defs.resources import LakehouseResource
 from pipelines.movement import MovementParams, run_movement
 from pipelines.movement.store import TABLE_OF, store_movement
 
+#: the library's defaults: the one place a movement threshold's default is written
+_DEFAULTS = MovementParams()
+
 
 class MovementConfig(dg.Config):
-    gap_s: float = 900.0  # trip session gap
-    count_window_s: float = 3600.0
-    count_period_s: float | None = None
-    flow_bucket_s: float | None = 3600.0  # OD flows per departure hour
-    convoy_delta_s: float = 60.0
-    convoy_min_cameras: int = 3
-    convoy_target: str | None = None  # None: all pairs
-    min_confidence: float = 0.0
+    """Launchpad config: the fields of :class:`MovementParams` (same names, same defaults) plus
+    where and how the Beam pipeline runs."""
+
+    gap_s: float = _DEFAULTS.gap_s
+    count_window_s: float = _DEFAULTS.count_window_s
+    count_period_s: float | None = _DEFAULTS.count_period_s
+    flow_bucket_s: float | None = _DEFAULTS.flow_bucket_s
+    convoy_delta_s: float = _DEFAULTS.convoy_delta_s
+    convoy_min_cameras: int = _DEFAULTS.convoy_min_cameras
+    convoy_target: str | None = _DEFAULTS.convoy_target
+    min_confidence: float = _DEFAULTS.min_confidence
     runner: str = "FnApiRunner"  # or BundleBasedDirectRunner, DaskRunner, FlinkRunner, ...
     runner_options: list[str] = []  # e.g. ["--flink_master=flink:8081", "--environment_type=LOOPBACK"]
     staging_dir: str | None = None  # results staging; shared storage on a cluster runner
 
     def params(self) -> MovementParams:
-        return MovementParams(
-            gap_s=self.gap_s, count_window_s=self.count_window_s, count_period_s=self.count_period_s,
-            flow_bucket_s=self.flow_bucket_s, convoy_delta_s=self.convoy_delta_s,
-            convoy_min_cameras=self.convoy_min_cameras, convoy_target=self.convoy_target,
-            min_confidence=self.min_confidence,
-        )
+        names = [f.name for f in dataclasses.fields(MovementParams)]
+        return MovementParams(**{n: getattr(self, n) for n in names})
 
 
 _OUTS = {
