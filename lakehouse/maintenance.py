@@ -207,18 +207,19 @@ def retention(
     lh: Lakehouse,
     days: dict[str, int | None] | None = None,
     now: dt.datetime | None = None,
+    names: list[str] | None = None,
 ) -> list[MaintenanceResult]:
     """Erase everything past its retention (issue 12.5): per table (days from the home's
     ``retention`` settings, ``days`` overriding) turn change data feed off where the spec says so,
     delete expired rows, then :func:`purge` the table's storage and log; drop the erased rows from
     the face and plate indexes; delete expired files under ``HOME/derived``. The audit log is never
-    touched."""
+    touched. ``names`` limits it to those tables (derived files are then left alone)."""
     policy = retention_policy(lh, days)
     now = now or dt.datetime.now(dt.UTC)
     out = []
     erased: set[str] = set()
     for name, keep in policy.items():
-        if name not in TABLES:
+        if name not in TABLES or (names and name not in names):
             continue
         s = spec(name)
         if keep is None or not s.time_column or name in UNTOUCHED:
@@ -233,5 +234,6 @@ def retention(
         out.append(MaintenanceResult(name, "retention", detail))
         erased.add(name)
     out.extend(_refresh_indexes(lh, erased))
-    out.append(purge_derived(lh, policy.get("derived", lh.settings.retention.derived_days), now))
+    if not names or "derived" in names:
+        out.append(purge_derived(lh, policy.get("derived", lh.settings.retention.derived_days), now))
     return out

@@ -173,3 +173,29 @@ def test_new_biometric_tables_have_no_change_data_feed(tmp_path: Path) -> None:
     for name in ("face_sightings", "plate_reads", "alerts", "watchlist"):
         lh.ensure(name)
         assert lh.table(name).metadata().configuration.get("delta.enableChangeDataFeed") == "false", name
+
+
+def test_cli_maintain_retention_uses_the_home_settings(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "pesquisa.yaml").write_text("retention:\n  faces_days: 5\n")
+    lh = Lakehouse(home=home)
+    now = dt.datetime.now(dt.UTC)
+    lh.append("face_sightings", _sightings(["old-one"], now - dt.timedelta(days=10), [1])
+              + _sightings(["new-one"], now - dt.timedelta(days=1), [2]))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    r = subprocess.run([sys.executable, "-m", "jobs.cli", "maintain", "retention", "--home", str(home), "--json",
+                        "--table", "face_sightings"], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
+    faces = [x for x in recs if x["table"] == "face_sightings" and x["action"] == "retention"]
+    assert faces and faces[0]["keep_days"] == 5 and faces[0]["deleted"] == 1
+    assert {x["table"] for x in recs} == {"face_sightings"}
+    ids = Lakehouse(home=home).table("face_sightings").to_pyarrow_table(columns=["sighting_id"])
+    assert ids["sighting_id"].to_pylist() == ["new-one"]
+    assert not _hits(home, {"old": b"old-one"})
