@@ -203,6 +203,18 @@ def purge_derived(lh: Lakehouse, keep: int | None, now: dt.datetime) -> Maintena
     return MaintenanceResult("derived", "retention", {"keep_days": keep, "deleted_files": removed})
 
 
+def _active_holds(lh: Lakehouse) -> list[dict[str, Any]]:
+    from pipelines.governance.holds import list_holds
+
+    return list_holds(lh, active_only=True)
+
+
+def _exempt(name: str, holds: list[dict[str, Any]]) -> str | None:
+    from pipelines.governance.holds import exempt_predicate
+
+    return exempt_predicate(name, holds)
+
+
 def retention(
     lh: Lakehouse,
     days: dict[str, int | None] | None = None,
@@ -218,6 +230,7 @@ def retention(
     now = now or dt.datetime.now(dt.UTC)
     out = []
     erased: set[str] = set()
+    holds = _active_holds(lh)
     for name, keep in policy.items():
         if name not in TABLES or (names and name not in names):
             continue
@@ -228,9 +241,13 @@ def retention(
         migrated = migrate_properties(lh, name)
         cutoff = _cutoff(now, keep).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         predicate = f"{s.time_column} < '{cutoff}'"
+        held = _exempt(name, holds)
+        if held:  # rows under an active legal hold stay until it is released
+            predicate = f"{predicate} AND NOT ({held})"
         metrics = lh._with_retry(name, lambda n=name, p=predicate: lh.table(n).delete(p))
         deleted = int(metrics.get("num_deleted_rows", 0) or 0)
-        detail = {"keep_days": keep, "deleted": deleted, "cdf_turned_off": migrated, **purge(lh, name)}
+        detail = {"keep_days": keep, "deleted": deleted, "cdf_turned_off": migrated, "held": bool(held),
+                  **purge(lh, name)}
         out.append(MaintenanceResult(name, "retention", detail))
         erased.add(name)
     out.extend(_refresh_indexes(lh, erased))
