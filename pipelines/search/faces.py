@@ -3,8 +3,9 @@
 
 Hits (best first): ``sighting_id, score, distance, ts, date, camera_id, agency, source_uri,
 offset_s, quality, video_id, model_version``; ``score = 1 / (1 + L2 distance)`` (see
-:mod:`pipelines.search.face_index`). Sightings stored with ``searchable=False`` (face under the
-quality floor) are never indexed, so never returned.
+:mod:`pipelines.search.face_index`). Every face is searchable whatever its quality (a blurred
+30-px face of a person seen once may be the only evidence): ``quality`` is shown on each hit and
+``min_quality`` filters (None: every face).
 """
 
 from __future__ import annotations
@@ -64,11 +65,13 @@ def search_faces(
     area: Area | None = None,
     analyzer: Any = None,
     index: FaceIndex | None = None,
+    min_quality: float | None = None,
 ) -> list[dict[str, Any]]:
     """Sightings most similar to the face in ``image`` (RGB uint8 array or a path). No face in the
     probe -> [] (still audited, with ``face_found: false``)."""
     return run_face_search(
-        lh, image, ctx, k=k, start=start, end=end, cameras=cameras, area=area, analyzer=analyzer, index=index
+        lh, image, ctx, k=k, start=start, end=end, cameras=cameras, area=area, analyzer=analyzer, index=index,
+        min_quality=min_quality,
     ).hits
 
 
@@ -84,6 +87,7 @@ def run_face_search(
     area: Area | None = None,
     analyzer: Any = None,
     index: FaceIndex | None = None,
+    min_quality: float | None = None,
 ) -> FaceSearchResult:
     require_case(ctx)
     t0 = time.perf_counter()
@@ -99,7 +103,8 @@ def run_face_search(
         audit(lh, ctx, "faces.search", params, 0)
         return FaceSearchResult([], False, None, None, {}, time.perf_counter() - t0, params)
     res = _search_embedding(lh, det.embedding, ctx, k=k, start=start, end=end, cameras=cameras, area=area,
-                            index=index, probe_name=probe_name, probe_quality=float(det.quality))
+                            index=index, probe_name=probe_name, probe_quality=float(det.quality),
+                            min_quality=min_quality)
     res.face_found = True
     res.probe_quality = float(det.quality)
     res.probe_bbox = tuple(float(x) for x in det.bbox)
@@ -118,23 +123,26 @@ def search_faces_by_embedding(
     cameras: Iterable[str] | None = None,
     area: Area | None = None,
     index: FaceIndex | None = None,
+    min_quality: float | None = None,
 ) -> list[dict[str, Any]]:
     """Search with a known 128-d descriptor (a gallery face, a watchlist entry); audited."""
     require_case(ctx)
     return _search_embedding(lh, embedding, ctx, k=k, start=start, end=end, cameras=cameras, area=area,
-                             index=index).hits
+                             index=index, min_quality=min_quality).hits
 
 
 def _search_embedding(lh, embedding, ctx, *, k, start, end, cameras, area, index, probe_name=None,
-                      probe_quality=None) -> FaceSearchResult:
+                      probe_quality=None, min_quality=None) -> FaceSearchResult:
     t0 = time.perf_counter()
     cameras = None if cameras is None else [str(c) for c in cameras]
     flt = resolve_filter(lh, ctx, start=start, end=end, cameras=cameras, area=area)
     index = index or FaceIndex(lh)
     state = index.update()
-    hits = [] if flt.nothing else index.search(np.asarray(embedding, dtype=np.float32), int(k), flt)
+    hits = [] if flt.nothing else index.search(np.asarray(embedding, dtype=np.float32), int(k), flt,
+                                                min_quality=min_quality)
     params = _params(k, flt.start, flt.end, cameras, area, probe_name, face_found=True)
     params["probe_quality"] = probe_quality
+    params["min_quality"] = min_quality
     params["index_kind"] = state.get("kind") or index.status().get("kind")
     audit(lh, ctx, "faces.search", params, len(hits))
     return FaceSearchResult(hits, True, probe_quality, None, index.status(), time.perf_counter() - t0, params)
