@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.faces import models
+from pipelines.faces.enhance import NO_ENHANCEMENT, SmallFaceOptions, aligned_chip, describe_small, face_side
 from pipelines.faces.images import as_rgb_uint8
 from pipelines.faces.quality import QUALITY_FLOOR, QualityParts, face_quality
 
@@ -64,6 +65,7 @@ class FaceAnalyzer:
         embed_backend: str = "auto",
         batch_size: int | None = None,
         probe_max_side: int = 1280,
+        small_faces: SmallFaceOptions = NO_ENHANCEMENT,
     ) -> None:
         from pipelines.device import torch_device
 
@@ -81,6 +83,9 @@ class FaceAnalyzer:
         version = MODEL_VERSION
         if self.min_face_px != 20 or abs(self.det_threshold - 0.9) > 1e-9:
             version += f"-min{self.min_face_px}-det{self.det_threshold:g}"
+        self.small_faces = small_faces
+        if small_faces.enabled:
+            version += "-" + small_faces.tag()
         self.model_version = version
         self._mtcnn = models.load_mtcnn(
             self.device, self.min_face_px, (*PNET_RNET_THRESHOLDS, self.det_threshold)
@@ -160,11 +165,17 @@ class FaceAnalyzer:
         sp = self._dlib.shape_predictor
         pending: list[tuple[int, float, tuple[float, float, float, float], np.ndarray, np.ndarray]] = []
         chips: list[np.ndarray] = []
+        small: list[bool] = []
+        opts = self.small_faces
         for i, (im, (boxes, probs, points)) in enumerate(zip(images, detections, strict=True)):
             h, w = im.shape[:2]
             for box, prob, pts in zip(boxes, probs, points, strict=True):
-                shape = sp(im, _dlib_rect(box))
-                chip = dlib.get_face_chip(im, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+                is_small = opts.applies(box)
+                if is_small and opts.upscale_to > face_side(box):
+                    chip = aligned_chip(im, _dlib_rect(box), sp, upscale=opts.upscale_to / max(face_side(box), 1.0))
+                else:
+                    chip = dlib.get_face_chip(im, sp(im, _dlib_rect(box)), size=CHIP_SIZE, padding=CHIP_PADDING)
+                small.append(is_small)
                 clipped = (
                     float(np.clip(box[0], 0, w)),
                     float(np.clip(box[1], 0, h)),
@@ -173,7 +184,7 @@ class FaceAnalyzer:
                 )
                 pending.append((i, float(prob), clipped, pts.astype(np.float32), chip))
                 chips.append(chip)
-        embeddings = self._embed(chips)
+        embeddings = self._embed(chips, small)
         result: list[list[FaceDetection]] = [[] for _ in images]
         for (i, prob, bbox, pts, chip), emb in zip(pending, embeddings, strict=True):
             parts = face_quality(bbox, prob, pts, chip)
@@ -190,10 +201,16 @@ class FaceAnalyzer:
             )
         return result
 
-    def _embed(self, chips: list[np.ndarray]) -> list[np.ndarray]:
-        """128-d descriptors of aligned 150x150 chips."""
+    def _embed(self, chips: list[np.ndarray], small: list[bool] | None = None) -> list[np.ndarray]:
+        """128-d descriptors of aligned 150x150 chips (``small``: chips described with the
+        small-face options, jitter / flip averaging, in dlib)."""
         if not chips:
             return []
+        if small is not None and any(small) and (self.small_faces.jitter or self.small_faces.flip):
+            plain = [c for c, s in zip(chips, small, strict=True) if not s]
+            plain_vecs = iter(self._embed(plain))
+            return [describe_small(self._dlib.face_rec, c, self.small_faces) if s else next(plain_vecs)
+                    for c, s in zip(chips, small, strict=True)]
         if self._torch_net is not None:
             from pipelines.faces.dlib_resnet_torch import embed_chips
 
