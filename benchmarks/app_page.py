@@ -173,9 +173,11 @@ def build_home(home: str | Path, rows: int, *, seed: int = 7, distinct: int = 20
 
 def queries(pool: list[str]) -> dict[str, tuple[str, int]]:
     """One query per kind, built from plates that exist in the table."""
+    from pipelines.plates.text import partners
+
     p = pool[3]
-    swap = {"0": "O", "1": "I", "2": "Z", "3": "8", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
-    confused = p[:4] + swap.get(p[4], "Q") + p[5:]  # an OCR confusion in the first digit
+    swap = (partners(p[4]) or ["Q"])[0]  # the cheapest OCR confusion of the first digit (9 has none)
+    confused = p[:4] + swap + p[5:]
     return {"exact": (p, 0), "wildcard": (p[:2] + "?" + p[3] + "*", 0), "fuzzy=1": (confused, 1)}
 
 

@@ -25,9 +25,14 @@ COMMAND_MODULES = [
     "jobs.commands.faces",
     "jobs.commands.incidents",
     "jobs.commands.crime",
+    "jobs.commands.movement",
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
+    "jobs.commands.versions",
+    "jobs.commands.lineage",
+    "jobs.commands.watchlist",
+    "jobs.commands.alerts",
 ]
 
 

@@ -79,6 +79,28 @@ class AppSettings(Section):
     map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
 
 
+class WatchlistSettings(Section):
+    suppression_window_s: float = Field(
+        300.0, ge=0, le=86400, description="one alert per entry and camera within this many seconds (a pass)"
+    )
+    face_alarm_quality_min: float = Field(
+        0.3, ge=0, le=1, description="face sightings under this quality never alarm (searchable or not)"
+    )
+    face_max_distance: float = Field(0.5, gt=0, le=2, description="default L2 distance for a face entry to hit")
+    historical_days: int = Field(90, ge=0, le=3650, description="days of past reads a new entry is matched against")
+    hygiene_days: int = Field(30, ge=1, le=365, description="days of reads the plate hygiene check looks at")
+    hygiene_max_plates: int = Field(
+        3, ge=1, le=100000, description="warn when a plate entry matches more distinct plates than this"
+    )
+    webhooks: dict[str, SecretStr] = Field(
+        default_factory=dict, description="agency -> URL that receives each alert as an HTTP POST of JSON"
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, le=120, description="seconds per webhook attempt")
+    webhook_retries: int = Field(4, ge=0, le=20, description="webhook retries after the first attempt")
+    webhook_backoff_s: float = Field(0.5, ge=0, le=600, description="first retry delay (doubles each retry)")
+    feed_refresh_s: float = Field(2.0, ge=0.5, le=600, description="how often the app's alert feed refreshes")
+
+
 class Settings(Section):
     """Every setting of a Pesquisa home."""
 
@@ -87,6 +109,7 @@ class Settings(Section):
     compute: ComputeSettings = Field(default_factory=ComputeSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     app: AppSettings = Field(default_factory=AppSettings)
+    watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
 
 
 class CameraSettings(Section):
@@ -163,7 +186,7 @@ def _redact(value: Any) -> Any:
 
 
 def _coerce_env(section: str, field: str, raw: str) -> Any:
-    if field == "storage_options":
+    if field in ("storage_options", "webhooks"):
         try:
             value = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError as exc:

@@ -163,45 +163,85 @@ INCIDENTS = TableSpec(
 
 WATCHLIST = TableSpec(
     name="watchlist",
-    description="Plates and faces supervisors watch for.",
+    description="Plates and faces supervisors watch for (pipelines/watchlist). Removing an entry keeps "
+    "its row (active=false) so past alerts still name it.",
     key=("entry_id",),
     partition_by=(),
     schema=pa.schema(
         [
-            _f("entry_id", pa.string(), "entry identifier", nullable=False),
+            _f("entry_id", pa.string(), "hash of agency + kind + pattern (plates) or photos (faces)", nullable=False),
             _f("kind", pa.string(), "plate | face", nullable=False),
-            _f("value", pa.string(), "plate pattern (for plates)"),
-            _f("embedding", FLOATS, "face descriptor (for faces)"),
+            _f("value", pa.string(), "plate pattern, normalized (A-Z0-9, ? one character, * any run); "
+               "for faces a label (the photo names)"),
+            _f("fuzzy", pa.float32(), "plate: OCR-confusion edit budget (0 = exact / wildcard only)"),
+            _f("embedding", FLOATS, "face descriptor (the first enrolled photo; see embeddings)"),
+            _f("embeddings", pa.list_(FLOATS), "face: every enrolled 128-d descriptor (one per photo)"),
+            _f("max_distance", pa.float32(), "face: L2 distance at or under which a sighting hits"),
             _f("reason", pa.string(), "why it is watched"),
             _f("priority", pa.int32(), "1 (highest) .. 5"),
-            _f("expires_at", TS, "when the entry stops alarming"),
+            _f("expires_at", TS, "when the entry stops alarming (null: never)"),
             _f("created_by", pa.string(), "user"),
             _f("created_at", TS, "creation time"),
             _f("agency", pa.string(), "owning agency"),
-            _f("covert", pa.bool_(), "hidden from other agencies' operators"),
+            _f("covert", pa.bool_(), "hits are seen only by the owning agency"),
+            _f("case_number", pa.string(), "case the entry belongs to (adding and changing are audited under it)"),
+            _f("purpose", pa.string(), "stated purpose when the entry was added"),
+            _f("active", pa.bool_(), "false once removed"),
+            _f("updated_at", TS, "last change (add, import, remove)"),
+            _f("updated_by", pa.string(), "who made the last change"),
         ]
     ),
 )
 
 ALERTS = TableSpec(
     name="alerts",
-    description="Watchlist hits.",
+    description="Watchlist hits: one per entry, camera and pass (a suppression window), routed to agencies.",
     key=("alert_id",),
     partition_by=("date",),
     time_column="ts",
     schema=pa.schema(
         [
-            _f("alert_id", pa.string(), "hash of entry + read/sighting", nullable=False),
+            _f("alert_id", pa.string(), "hash of entry + camera + the first read/sighting that hit", nullable=False),
             _f("entry_id", pa.string(), "watchlist entry"),
+            _f("kind", pa.string(), "plate | face"),
+            _f("value", pa.string(), "the entry's pattern or label"),
             _f("read_id", pa.string(), "plate read that hit"),
             _f("sighting_id", pa.string(), "face sighting that hit"),
-            _f("ts", TS, "time of the hit", nullable=False),
+            _f("ts", TS, "wall-clock time of the read / sighting that hit", nullable=False),
             _f("camera_id", pa.string(), "camera"),
-            _f("score", pa.float32(), "match score"),
-            _f("agency", pa.string(), "agency of the entry"),
-            _f("acknowledged_by", pa.string(), "user who acknowledged"),
-            _f("acknowledged_at", TS, "when"),
+            _f("score", pa.float32(), "match score 0..1 (plates: search match score; faces: 1 / (1 + L2))"),
+            _f("distance", pa.float32(), "plates: weighted OCR edit distance; faces: L2 distance"),
+            _f("matched_text", pa.string(), "plates: the read or candidate text that matched"),
+            _f("agency", pa.string(), "agency of the entry (owner)"),
+            _f("camera_agency", pa.string(), "agency of the camera"),
+            _f("recipients", pa.list_(pa.string()), "agencies the alert is routed to (owner; camera's unless covert)"),
+            _f("covert", pa.bool_(), "the entry is covert: only the owner sees the alert"),
+            _f("priority", pa.int32(), "the entry's priority, 1 (highest) .. 5"),
+            _f("reason", pa.string(), "the entry's reason"),
+            _f("case_number", pa.string(), "the entry's case"),
+            _f("crop_jpeg", pa.binary(), "JPEG crop of the plate / face that hit"),
+            _f("source_uri", pa.string(), "source of the read / sighting (stream URL without credentials, or file)"),
+            _f("raised_at", TS, "wall-clock time the alert was written"),
+            _f("latency_s", pa.float64(), "raised_at - ts: seconds from the frame to the alert"),
+            _f("acknowledged_by", pa.string(), "unused: acknowledgements are per agency (table alert_acks)"),
+            _f("acknowledged_at", TS, "unused: see alert_acks"),
             _f("date", pa.date32(), "UTC day of ts (partition)"),
+        ]
+    ),
+)
+
+ALERT_ACKS = TableSpec(
+    name="alert_acks",
+    description="Acknowledgements of alerts, one per alert and agency (both agencies of a shared alert ack).",
+    key=("alert_id", "agency"),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("alert_id", pa.string(), "alert", nullable=False),
+            _f("agency", pa.string(), "acknowledging agency", nullable=False),
+            _f("user", pa.string(), "who acknowledged"),
+            _f("ts", TS, "when"),
+            _f("note", pa.string(), "optional note"),
         ]
     ),
 )
@@ -253,6 +293,57 @@ PROCESSING_RUNS = TableSpec(
     ),
 )
 
+SOURCE_VERSIONS = TableSpec(
+    name="source_versions",
+    description=(
+        "The current model version of each source (a recorded video, or a live segment): readers "
+        "show only that version's rows. Written in one commit once a re-process of the source has "
+        "committed every table (plate_reads and face_sightings), or by a rollback."
+    ),
+    key=("video_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("video_id", pa.string(), "source id (video content hash, or live segment id)", nullable=False),
+            _f("camera_id", pa.string(), "camera of the source"),
+            _f("kind", pa.string(), "recorded | live (live segments are never re-processed)"),
+            _f("model_version", pa.string(), "current model version of the source", nullable=False),
+            _f("previous_version", pa.string(), "version current before this switch"),
+            _f("start_ts", TS, "UTC start of the source (for --from/--to selections)"),
+            _f("switched_at", TS, "when this version became current"),
+            _f("switched_by", pa.string(), "who or what switched it (ingest, backfill, user name)"),
+            _f("reason", pa.string(), "why (re-process completed, rollback ...)"),
+        ]
+    ),
+)
+
+LINEAGE = TableSpec(
+    name="lineage",
+    description="What a model version changed against another, per source and in total (pesquisa lineage diff).",
+    key=("lineage_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("lineage_id", pa.string(), "hash of from/to version, selection and scope", nullable=False),
+            _f("report_id", pa.string(), "one diff run (rows of one report share it)", nullable=False),
+            _f("from_version", pa.string(), "old model version", nullable=False),
+            _f("to_version", pa.string(), "new model version", nullable=False),
+            _f("scope", pa.string(), "source | total"),
+            _f("video_id", pa.string(), "source (null for the total row)"),
+            _f("camera_id", pa.string(), "camera of the source (null for the total row)"),
+            _f("passes_added", pa.int64(), "plate passes only the new version has"),
+            _f("passes_dropped", pa.int64(), "plate passes only the old version has"),
+            _f("passes_reread", pa.int64(), "passes both have whose plate text changed"),
+            _f("passes_same", pa.int64(), "passes both read the same"),
+            _f("faces_added", pa.int64(), "face sightings only the new version has"),
+            _f("faces_dropped", pa.int64(), "face sightings only the old version has"),
+            _f("details", pa.string(), "JSON: re-read texts (old -> new), watchlist and open-case changes"),
+            _f("created_at", TS, "when the diff ran"),
+            _f("created_by", pa.string(), "who ran it"),
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -263,8 +354,11 @@ TABLES: dict[str, TableSpec] = {
         INCIDENTS,
         WATCHLIST,
         ALERTS,
+        ALERT_ACKS,
         AUDIT_LOG,
         PROCESSING_RUNS,
+        SOURCE_VERSIONS,
+        LINEAGE,
     )
 }
 

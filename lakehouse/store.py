@@ -178,6 +178,28 @@ class Lakehouse:
         self._with_retry(s.name, run)
         return table.num_rows
 
+    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
+        """MERGE that only inserts: rows whose ``keys`` (default: the table key) are already in the
+        table are left untouched (idempotent writes of deterministic ids). One commit."""
+        s = spec(name)
+        table = conform(to_arrow(data, s), s)
+        if table.num_rows == 0:
+            return 0
+        keys = keys or s.key
+        on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        self.ensure(name)
+
+        def run() -> Any:
+            return (
+                self.table(name)
+                .merge(table, predicate=on, source_alias="s", target_alias="t")
+                .when_not_matched_insert_all()
+                .execute()
+            )
+
+        metrics = self._with_retry(s.name, run) or {}
+        return int(metrics.get("num_target_rows_inserted", table.num_rows))
+
     def _write(self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None) -> None:
         self.ensure(s.name)
 

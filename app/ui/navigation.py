@@ -32,6 +32,8 @@ PAGES: tuple[PageDef, ...] = (
     PageDef("pages/cameras.py", "Cameras", ":material/videocam:", "cameras", ALL_ROLES, "Analysis"),
     PageDef("pages/ingest.py", "Ingest status", ":material/sync:", "ingest",
             frozenset({"engineer", "supervisor", "admin"}), "Operations"),
+    PageDef("pages/lineage.py", "Lineage", ":material/account_tree:", "lineage", frozenset({"engineer", "admin"}),
+            "Operations"),
     PageDef("pages/audit.py", "Audit log", ":material/fact_check:", "audit", frozenset({"supervisor", "admin"}),
             "Operations"),
 )

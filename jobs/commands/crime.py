@@ -65,6 +65,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     c.add_argument("--top", type=int, default=10, help="sites to rank (default 10)")
     c.set_defaults(func=run_coverage)
 
+    from jobs.commands.movement import register_leads
+
+    register_leads(csub, common)
+
 
 # ---------------------------------------------------------------------------------------- helpers
 def _lh(args: argparse.Namespace) -> Any:

@@ -113,6 +113,10 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     add_identity_args(r)
     r.set_defaults(func=run_route)
 
+    from jobs.commands.movement import register_canvass
+
+    register_canvass(ps, common)
+
     i = ps.add_parser("index", parents=[common], help="build / update the plate search index")
     i.add_argument("--rebuild", action="store_true", help="start over from the table")
     i.add_argument("--status", action="store_true", help="only show the index state")

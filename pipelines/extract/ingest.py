@@ -9,8 +9,10 @@ Per source (``video_id`` = SHA-256 of the file's bytes):
 3. decode + sample + motion gate + models (Ray actor pool) + tracking, entirely in memory;
 4. only when the whole source went through: its rows replace that source's rows for this model
    version (``Lakehouse.replace`` with predicate ``video_id ... AND model_version = ...``: one
-   commit per table, never delete-then-insert), then ``videos`` and ``processing_runs``
-   (``succeeded``) are upserted. Rows of another model version are never touched.
+   commit per table, never delete-then-insert), then the source switches to this version in one
+   ``source_versions`` commit (readers see only each source's current version: pipelines/versions.py),
+   then ``videos`` and ``processing_runs`` (``succeeded``) are upserted. Rows of another model
+   version are never touched.
 
 A source that fails (bad file, model error, commit error) is recorded as ``failed`` with a one-line
 reason, leaves its previous rows intact, and the others go on.
@@ -44,6 +46,7 @@ from pipelines.extract.executors import Executor, RayExecutor
 from pipelines.extract.passes import PlateFilter, SourceContext, face_row, plate_row
 from pipelines.extract.runner import RunOptions, run_images, run_video
 from pipelines.extract.version import EXTRACTION_MODEL_VERSION
+from pipelines.versions import record_switch
 from pipelines.video.decode import VideoReader
 from pipelines.video.errors import DecodeError
 from pipelines.video.sources import SourceFile, discover
@@ -243,6 +246,11 @@ def _commit(lh: Lakehouse, outcomes: list[_Outcome], model_version: str, cam: Ca
         try:
             lh.replace("plate_reads", [r for o in ok for r in o.plate_rows], predicate)
             lh.replace("face_sightings", [r for o in ok for r in o.face_rows], predicate)
+            # every table committed: the sources switch to this version in ONE commit (readers
+            # keep seeing the previous version until then; pipelines/versions.py)
+            record_switch(lh, [{"video_id": o.video_id, "camera_id": cam.camera_id, "model_version": model_version,
+                                "kind": "recorded", "start_ts": o.start} for o in ok],
+                          by="ingest", reason="re-process completed for every table")
         except Exception as exc:  # a failed commit leaves the previous rows (delta-rs commits atomically)
             log.exception("commit failed")
             for o in ok:

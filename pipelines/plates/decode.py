@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .formats import ALNUM, DIGITS, LETTERS, PlateFormat, get_format, normalize, parse_pattern
+from .formats import PlateFormat, get_format, parse_pattern
+from .text import ALPHABET as ALNUM
+from .text import DIGITS, LETTERS, TWINS, normalize
 from .words import COUNTRY_CODES, DROP_WORDS, PLATE_WORDS
 
 LOOSE_PRIOR_MIXED = 0.6  # loose match with letters and digits
@@ -33,7 +35,6 @@ DELETE_WEIGHT = 0.8  # deleting an inner character costs (1 - DELETE_WEIGHT * p)
 # p is the probability that the position holds any letter or digit at all (an ambiguous I/1 is
 # still surely a character)
 MIN_PROB = 1e-4
-TWINS = (("O", "0"), ("I", "1"))  # glyph pairs a strict pattern's class decides between
 TWIN_SWAP_COST = 0.98  # choosing the less likely twin: ties between layouts go to the read as seen
 
 

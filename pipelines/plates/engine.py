@@ -22,7 +22,7 @@ import numpy as np
 
 from pipelines.device import onnx_providers
 
-from .formats import ALNUM
+from .text import ALPHABET as ALNUM
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"

@@ -24,9 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .formats import normalize
 from .layout import overlap_ratio
 from .reader import PlateReader
+from .text import normalize, twin_equal
 
 
 @dataclass
@@ -68,8 +68,7 @@ class Score:
 
 def ocr_equal(a: str, b: str) -> bool:
     """Equal once O/0 and I/1 are the same character (label conventions differ on these)."""
-    t = str.maketrans("OI", "01")
-    return normalize(a).translate(t) == normalize(b).translate(t)
+    return twin_equal(a, b)
 
 
 def load_samples(folder: str | Path) -> list[Sample]:

@@ -1,11 +1,12 @@
 """Licence-plate text formats: normalisation, country presets, validation and OCR-confusion repair.
 
 A format is a list of *patterns*, one class per character position: ``L`` a letter, ``D`` a digit,
-``A`` either, ``[XYZ]`` one of the letters/digits listed (e.g. El Salvador's class prefixes). A read is repaired into a pattern by moving each character into the class its
-position requires along the usual OCR confusions (``O->0``, ``I->1``, ``B->8``, ``S->5``, ``Z->2``,
-``G->6``, ... and back). Formats whose plates carry no fixed class per position (US vanity plates,
-the many European layouts) also accept any ``A-Z0-9`` string of a length range, at a cost: the
-*loose* match. A strict match that needs at most one repair beats a loose one.
+``A`` either, ``[XYZ]`` one of the letters/digits listed (e.g. El Salvador's class prefixes). A read
+is repaired into a pattern by moving each character into the class its position requires along the
+OCR confusions of :mod:`pipelines.plates.text` (``O->0``, ``I->1``, ``B->8``, ``S->5``, ``Z->2``,
+``G->6``, ``U->0``, ``J->1``, ... and back). Formats whose plates carry no fixed class per position
+(US vanity plates, the many European layouts) also accept any ``A-Z0-9`` string of a length range,
+at a cost: the *loose* match. A strict match that needs at most one repair beats a loose one.
 
 The reader scores the same patterns with the recogniser's per-character probabilities
 (:mod:`pipelines.plates.decode`); this module is the text-only half, also used by search and tests.
@@ -14,50 +15,32 @@ The reader scores the same patterns with the recogniser's per-character probabil
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-DIGITS = "0123456789"
-ALNUM = DIGITS + LETTERS
+# the alphabet, the normaliser and the repairs live in .text (the one home of plate text)
+from .text import ALPHABET as ALNUM
+from .text import DIGITS, LETTERS, TO_DIGIT, TO_LETTER, normalize
 
-# A letter read where a digit must be, and the reverse. Only the classic shape confusions.
-TO_DIGIT: dict[str, str] = {
-    "O": "0",
-    "Q": "0",
-    "D": "0",
-    "U": "0",
-    "I": "1",
-    "L": "1",
-    "J": "1",
-    "T": "1",
-    "Z": "2",
-    "S": "5",
-    "G": "6",
-    "B": "8",
-    "A": "4",
-}
-TO_LETTER: dict[str, str] = {
-    "0": "O",
-    "1": "I",
-    "2": "Z",
-    "4": "A",
-    "5": "S",
-    "6": "G",
-    "7": "T",
-    "8": "B",
-}
+__all__ = [
+    "ALNUM",
+    "DIGITS",
+    "LETTERS",
+    "LOOSE_COST",
+    "PRESETS",
+    "TO_DIGIT",
+    "TO_LETTER",
+    "PlateFormat",
+    "best_format",
+    "get_format",
+    "normalize",
+    "parse_pattern",
+    "pattern_length",
+    "repair_to_pattern",
+    "validate",
+]
 
 # What one repair costs against the cost of a loose match (see best_format).
 LOOSE_COST = 1.5
-
-_NON_ALNUM = re.compile(r"[^A-Z0-9]")
-_ACCENTS = str.maketrans("ÁÀÂÄÃÅÉÈÊËÍÌÎÏÓÒÔÖÕÚÙÛÜÇÑ", "AAAAAAEEEEIIIIOOOOOUUUUCN")
-
-
-def normalize(text: str) -> str:
-    """Uppercase ``A-Z0-9`` only: separators, spaces and other symbols are dropped."""
-    return _NON_ALNUM.sub("", text.upper().translate(_ACCENTS))
 
 
 _CLASSES = {"L": LETTERS, "D": DIGITS, "A": ALNUM}

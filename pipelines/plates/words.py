@@ -8,7 +8,7 @@ whole line made of them is not a plate.
 
 from __future__ import annotations
 
-from .formats import normalize
+from .text import normalize
 
 # Words on plates themselves: Mercosur bands, country names, state/department captions.
 PLATE_WORDS: frozenset[str] = frozenset(

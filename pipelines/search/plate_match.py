@@ -6,8 +6,13 @@ to the pattern is at most ``K``:
 
 - insertion / deletion: 1
 - substitution of characters OCR confuses (0/O/D/Q, 1/I/L/T, 2/Z, 5/S, 8/B, 6/G): ``STRONG_COST`` (0.4)
-- substitution of look-alikes (4/A, 7/T, 7/1, 3/8, C/G, E/F, M/N, H/N, K/X, U/V, V/Y, P/R): ``WEAK_COST`` (0.7)
+- substitution of look-alikes (4/A, 7/T, 7/1, 3/8, C/G, E/F, M/N, H/N, K/X, U/V, V/Y, P/R, U/0,
+  J/1): ``WEAK_COST`` (0.7)
 - any other substitution: 1
+
+The costs, the alphabet and the normaliser are those of :mod:`pipelines.plates.text` (the one home
+of plate text): every repair the reader makes is a cheap confusion here, and anything the reader
+stores is a valid pattern (``AÑ123`` is stored and searched as ``AN123``).
 
 so ``--fuzzy 1`` admits one arbitrary edit or two strong confusions. Wildcards cost nothing. The
 distance between two plain texts is a metric-like score: symmetric, zero iff equal.
@@ -27,13 +32,15 @@ from functools import cache
 
 import numpy as np
 
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-STRONG_GROUPS = ("0ODQ", "1ILT", "2Z", "5S", "8B", "6G")
-WEAK_PAIRS = ("4A", "7T", "71", "38", "CG", "EF", "MN", "HN", "KX", "UV", "VY", "PR")
-STRONG_COST = 0.4
-WEAK_COST = 0.7
-SUB_COST = 1.0
-INDEL_COST = 1.0
+from pipelines.plates import text as plate_text
+from pipelines.plates.text import ALPHABET as ALPHABET
+from pipelines.plates.text import CONFUSIONS, INDEL_COST, SUB_COST
+from pipelines.plates.text import STRONG_COST as STRONG_COST
+from pipelines.plates.text import STRONG_GROUPS as STRONG_GROUPS
+from pipelines.plates.text import WEAK_COST as WEAK_COST
+from pipelines.plates.text import WEAK_PAIRS as WEAK_PAIRS
+from pipelines.plates.text import sub_cost as sub_cost
+
 MIN_SUB_COST = min(STRONG_COST, WEAK_COST)
 EPS = 1e-6
 
@@ -49,25 +56,8 @@ class PatternError(ValueError):
 
 
 # ------------------------------------------------------------------ costs
-def _build_costs() -> np.ndarray:
-    cost = np.full((128, 128), SUB_COST, dtype=np.float32)
-    np.fill_diagonal(cost, 0.0)
-    for a, b in (p for p in WEAK_PAIRS):
-        cost[ord(a), ord(b)] = cost[ord(b), ord(a)] = WEAK_COST
-    for group in STRONG_GROUPS:
-        for a in group:
-            for b in group:
-                if a != b:
-                    cost[ord(a), ord(b)] = STRONG_COST
-    return cost
-
-
-SUB_COSTS = _build_costs()
-
-
-def sub_cost(a: str, b: str) -> float:
-    """Cost of reading ``b`` where ``a`` was meant (symmetric)."""
-    return float(SUB_COSTS[ord(a) & 127, ord(b) & 127])
+#: the confusion table as a (128, 128) matrix indexed by ASCII code
+SUB_COSTS = plate_text.cost_matrix()
 
 
 def _build_classes() -> dict[str, str]:
@@ -81,7 +71,7 @@ def _build_classes() -> dict[str, str]:
             c = parent[c]
         return c
 
-    pairs = [(g[0], x) for g in STRONG_GROUPS for x in g[1:]] + [(p[0], p[1]) for p in WEAK_PAIRS]
+    pairs = [(conf.chars[0], x) for conf in CONFUSIONS if conf.cost < SUB_COST for x in conf.chars[1:]]
     for a, b in pairs:
         ra, rb = find(a), find(b)
         if ra != rb:
@@ -108,12 +98,9 @@ def canonical(text: str) -> str:
     return "".join(CANONICAL.get(c, c) for c in text)
 
 
-# ------------------------------------------------------------------ normalization and patterns
-def normalize_plate(text: str | None) -> str:
-    """Upper case, separators removed, only A-Z0-9 kept."""
-    if not text:
-        return ""
-    return re.sub(r"[^A-Z0-9]", "", str(text).upper())
+# ------------------------------------------------------------------ patterns
+#: plate text as stored and searched (the plate normaliser, under search's historical name)
+normalize_plate = plate_text.normalize
 
 
 @dataclass(frozen=True)
@@ -211,7 +198,9 @@ class PlatePattern:
 
 
 def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
-    """Normalize a user pattern: upper case, separators dropped, ``%``/``_``-free; ``**`` folds."""
+    """Normalize a user pattern like plate text (:func:`pipelines.plates.text.fold`: upper case,
+    accents folded, ``Ñ`` -> ``N``), separators dropped, ``**`` folded; any other character is
+    refused. A stored plate text is always a valid pattern that matches itself exactly."""
     if pattern is None:
         raise PatternError("empty plate pattern")
     try:
@@ -220,7 +209,7 @@ def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
         raise PatternError(f"fuzzy must be a number, got {fuzzy!r}") from None
     if fuzzy < 0 or fuzzy > MAX_FUZZY:
         raise PatternError(f"fuzzy must be between 0 and {MAX_FUZZY:g}, got {fuzzy:g}")
-    text = _SEPARATORS.sub("", str(pattern).upper())
+    text = _SEPARATORS.sub("", plate_text.fold(str(pattern)))
     bad = sorted({c for c in text if c not in ALPHABET and c not in "?*"})
     if bad:
         raise PatternError(f"plate pattern {pattern!r} has characters other than A-Z, 0-9, ? and *: {''.join(bad)}")

@@ -2,7 +2,8 @@
 top-N candidate), with whether that text is the best read and its OCR score.
 
 Both search strategies score the same postings the same way, so the index and the scan agree
-row for row.
+row for row. Texts are normalised with :func:`pipelines.plates.text.normalize_arrow` (the vectorised
+plate normaliser), so a posting key is exactly what the search pattern parser makes of the text.
 """
 
 from __future__ import annotations
@@ -13,16 +14,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.plates.text import normalize_arrow as normalize_array
 from pipelines.search import plate_match as pm
 
 #: texts longer than this are not plates (they are not indexed; the scan still sees them)
 MAX_KEY_LEN = 16
-
-
-def normalize_array(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """Arrow text -> upper-case A-Z0-9 (None stays None)."""
-    up = pc.utf8_upper(arr)
-    return pc.replace_substring_regex(up, pattern="[^A-Z0-9]", replacement="")
 
 
 @dataclass

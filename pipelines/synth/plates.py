@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pipelines.plates.text import normalize
 from pipelines.synth.fonts import plate_font
 
 __all__ = [
@@ -48,10 +49,6 @@ FORMATS: dict[str, tuple[str, tuple[int, ...], str]] = {
     "SV": ("PDDDDDD", (1, 3, 3), "EL SALVADOR"),
 }
 _REGEX = {k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$") for k, v in FORMATS.items()}
-
-
-def normalize(text: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", text.upper())
 
 
 def make_plate(fmt: str, rng: np.random.Generator, letters: str = L) -> str:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
+from pipelines.plates.text import normalize
 from pipelines.synth.manifest import CityManifest, load_manifest
 
 __all__ = ["crop_box", "decode_frames", "face_find_rate", "plate_read_rate"]
@@ -51,10 +51,6 @@ def crop_box(img: np.ndarray, box: tuple, margin: float) -> tuple[np.ndarray, in
     return img[ya:yb, xa:xb], xa, ya
 
 
-def _norm(t: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", t.upper())
-
-
 def plate_read_rate(m: CityManifest, *, complete_only: bool = True, engine=None) -> dict:
     """Exact-read counts of the plate passes, by lighting and by scene, plus the misses."""
     if engine is None:
@@ -74,7 +70,7 @@ def plate_read_rate(m: CityManifest, *, complete_only: bool = True, engine=None)
         for p in ps:
             crop, _, _ = crop_box(frames[p.best_box()[0]], p.best_box(), 0.15)
             r = engine(crop, use_det=True, use_cls=False, use_rec=True)
-            texts = [_norm(t) for t in (r.txts or ())]
+            texts = [normalize(t) for t in (r.txts or ())]
             ok = p.plate in texts or p.plate == "".join(texts)
             for key in ("all", p.lighting, f"{p.lighting}/{scene.get(p.camera_id, '?')}"):
                 stats[key][0] += ok

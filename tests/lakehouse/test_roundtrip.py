@@ -32,6 +32,8 @@ def sample_value(field: pa.Field, i: int):
         return bytes([i, 255, 0])
     if pa.types.is_list(t) and pa.types.is_struct(t.value_type):
         return [{"text": f"ABC12{i}", "score": 0.75}]
+    if pa.types.is_list(t) and pa.types.is_list(t.value_type):  # e.g. several face descriptors
+        return [[0.25 * i, 1.0], [2.0, 3.0]]
     if pa.types.is_list(t) and pa.types.is_floating(t.value_type):
         return [0.25 * i, 1.0, 2.0]
     if pa.types.is_list(t):

@@ -14,6 +14,7 @@ import av
 import numpy as np
 import pytest
 
+from pipelines.plates.text import normalize
 from pipelines.synth import load_manifest
 from pipelines.synth.geo import haversine_m
 from pipelines.synth.manifest import save_manifest
@@ -91,7 +92,7 @@ def test_day_plates_read_exactly_at_manifest_box(tiny_city):
             _pixels_fill_the_box(frames[box[0]], box)
             crop = _crop(frames[box[0]], box, 0.15)
             r = eng(crop, use_det=True, use_cls=False, use_rec=True)
-            texts = [re.sub(r"[^A-Z0-9]", "", t.upper()) for t in (r.txts or ())]
+            texts = [normalize(t) for t in (r.txts or ())]
             if p.plate in texts or p.plate == "".join(texts):
                 ok += 1
             else:

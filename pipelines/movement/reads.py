@@ -1,0 +1,102 @@
+"""The reads every movement tool sees: ``plate_reads`` narrowed by one :class:`ReadScope`.
+
+One place turns a scope (who reads -> agency cameras, ``scope.time``, ``scope.versions``) plus
+optional cameras / area into SQL over the Delta dataset, through the same filter builder plate
+search uses (:func:`pipelines.search.filters.resolve_filter`: ``date`` partition pruning, camera
+and agency conditions), so a change there (warrant limits, current model version) reaches every
+movement tool at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from lakehouse import Lakehouse
+from pipelines.governance.scope import ReadScope
+from pipelines.search.area import Area
+from pipelines.search.filters import RowFilter, resolve_filter
+
+TABLE = "plate_reads"
+
+
+@dataclass(frozen=True)
+class ScopedReads:
+    """A resolved read filter: the row filter plus the version condition."""
+
+    flt: RowFilter
+    version_sql: str
+    cams: list[dict[str, Any]]
+
+    @property
+    def nothing(self) -> bool:
+        return self.flt.nothing
+
+    def where(self) -> str:
+        return f"{self.flt.sql()} AND {self.version_sql}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.flt.as_dict(), "version": self.version_sql}
+
+
+def version_condition(lh: Lakehouse, scope: ReadScope) -> str:
+    """SQL on ``model_version`` for the scope's version policy: the current version of each source
+    (or the pinned one), from :func:`pipelines.versions.version_filter` — the filter every reader uses."""
+    from pipelines.versions import version_filter
+
+    return version_filter(lh, scope.versions).sql()
+
+
+def scoped_reads(
+    lh: Lakehouse,
+    scope: ReadScope,
+    *,
+    cameras: Iterable[str] | None = None,
+    area: Area | None = None,
+    cams: list[dict[str, Any]] | None = None,
+) -> ScopedReads:
+    """Resolve the scope (+ cameras / area) once: one read of the ``cameras`` table."""
+    cams = registry(lh) if cams is None else cams
+    flt = resolve_filter(
+        lh, scope.ctx, start=scope.time.start, end=scope.time.end,
+        cameras=None if cameras is None else [str(c) for c in cameras], area=area, cams=cams,
+    )
+    return ScopedReads(flt, version_condition(lh, scope), cams)
+
+
+@contextmanager
+def connect(lh: Lakehouse) -> Iterator[Any]:
+    """A DuckDB connection with ``plate_reads`` registered (empty table created when missing)."""
+    lh.ensure(TABLE)
+    con = lh.duckdb([TABLE])
+    con.execute("SET TimeZone = 'UTC'")
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def arrow(con: Any, sql: str) -> pa.Table:
+    """Run ``sql`` (literals inlined with :func:`lakehouse.store.sql_literal`) -> Arrow."""
+    return con.sql(sql).to_arrow_table()
+
+
+REGISTRY_COLUMNS = ["camera_id", "agency", "name", "lat", "lon", "shared_with", "kind", "heading"]
+
+
+def registry(lh: Lakehouse) -> list[dict[str, Any]]:
+    """The camera registry with what movement needs beyond search (kind, heading)."""
+    lh.ensure("cameras")
+    return lh.read("cameras", columns=REGISTRY_COLUMNS).to_pylist()
+
+
+def camera_positions(cams: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    return {c["camera_id"]: (float(c["lat"]), float(c["lon"])) for c in cams
+            if c.get("lat") is not None and c.get("lon") is not None}
+
+
+__all__ = ["ScopedReads", "arrow", "camera_positions", "connect", "registry", "scoped_reads", "version_condition"]

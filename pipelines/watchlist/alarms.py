@@ -1,0 +1,195 @@
+"""Raise alerts: new plate reads / face sightings against the active watchlist (DESIGN.md §6, §8).
+
+:func:`raise_alerts` is called after every micro-batch commit of the live readers (and may be
+called after a recorded ingest). It matches the given rows against the entries that are neither
+removed nor expired, and writes one alert per entry, camera and pass: a hit within
+``watchlist.suppression_window_s`` of an alert already raised for the same entry and camera is the
+same pass and raises nothing, however many rows match. Alert ids are a hash of entry + camera +
+the first row that hit, written with an insert-only MERGE: the same rows processed twice (a
+restarted stream, a re-run) raise nothing new.
+
+Routing: the owning agency always; the camera's agency too unless the entry is covert
+(``recipients``). Each new alert is also handed to the webhook dispatcher of every recipient
+agency with a webhook configured (background thread; never blocks).
+
+``latency_s`` of a returned alert = wall time when its commit finished - the row's wall-clock ``ts``
+(the stored ``latency_s`` is measured just before the commit, ``raised_at - ts``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections import defaultdict
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as pds
+
+from lakehouse import Lakehouse
+from lakehouse.ids import stable_id
+from pipelines.watchlist.config import watchlist_settings
+from pipelines.watchlist.entries import Entry, active_entries
+from pipelines.watchlist.matching import Hit, face_hits, plate_hits
+
+log = logging.getLogger(__name__)
+
+TABLE = "alerts"
+_LOCK = threading.Lock()  # one alert writer per process: suppression check + write are one step
+
+#: fields of a returned alert besides the table's (crop bytes are in ``crop_jpeg``)
+ALERT_FIELDS = ("alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "score", "latency_s",
+                "read_id", "sighting_id")
+
+
+def raise_alerts(
+    lh: Lakehouse,
+    *,
+    reads: pa.Table | None = None,
+    sightings: pa.Table | None = None,
+    now: dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Match new ``plate_reads`` / ``face_sightings`` rows against the active watchlist; write and
+    return the new alerts (oldest first). ``now`` (default: the wall clock) decides expiry and is
+    the alert time; pass it only to replay."""
+    if not _has_rows(reads) and not _has_rows(sightings):
+        return []
+    clock = now or dt.datetime.now(dt.UTC)
+    cfg = watchlist_settings(lh)
+    entries = active_entries(lh, clock)
+    if not entries:
+        return []
+    hits: list[tuple[Hit, str, pa.Table]] = []
+    if _has_rows(reads):
+        hits += [(h, "plate", reads) for h in plate_hits(entries, reads)]
+    if _has_rows(sightings):
+        hits += [(h, "face", sightings) for h in face_hits(entries, sightings, cfg.face_alarm_quality_min,
+                                                          cfg.face_max_distance)]
+    if not hits:
+        return []
+    candidates = [_candidate(h, kind, table) for h, kind, table in hits]
+    with _LOCK:
+        fresh = _suppress(lh, candidates, cfg.suppression_window_s)
+        if not fresh:
+            return []
+        cam_agency = _camera_agencies(lh, {c["camera_id"] for c in fresh})
+        raised_at = now or dt.datetime.now(dt.UTC)
+        rows = [_alert_row(c, cam_agency, raised_at) for c in fresh]
+        lh.insert_new(TABLE, rows)
+        committed = now or dt.datetime.now(dt.UTC)
+    for r in rows:
+        r["latency_s"] = round((committed - r["ts"]).total_seconds(), 3)
+        r["committed_at"] = committed
+    _notify(lh, rows)
+    return rows
+
+
+# ------------------------------------------------------------------ steps
+def _has_rows(t: pa.Table | None) -> bool:
+    return t is not None and t.num_rows > 0
+
+
+def _candidate(h: Hit, kind: str, table: pa.Table) -> dict[str, Any]:
+    i = h.row
+    def get(name: str) -> Any:
+        return column_value(table, name, i)
+
+    ts = get("ts")
+    if ts is not None and ts.tzinfo is None:
+        ts = ts.replace(tzinfo=dt.UTC)
+    row_id = get("read_id") if kind == "plate" else get("sighting_id")
+    return {
+        "entry": h.entry,
+        "kind": kind,
+        "row_id": row_id,
+        "ts": ts,
+        "camera_id": get("camera_id"),
+        "row_agency": get("agency"),
+        "score": h.score,
+        "distance": h.distance,
+        "matched_text": h.matched_text,
+        "crop_jpeg": get("crop_jpeg"),
+        "source_uri": get("source_uri"),
+    }
+
+
+def column_value(table: pa.Table, name: str, i: int) -> Any:
+    return table[name][i].as_py() if name in table.column_names else None
+
+
+def _suppress(lh: Lakehouse, cands: list[dict[str, Any]], window_s: float) -> list[dict[str, Any]]:
+    """Keep the first hit of each pass: none within ``window_s`` of an alert (stored or kept in
+    this batch) of the same entry and camera. Within one row-time, the best score goes first."""
+    window = dt.timedelta(seconds=window_s)
+    lo = min(c["ts"] for c in cands) - window
+    hi = max(c["ts"] for c in cands) + window
+    entry_ids = sorted({c["entry"].entry_id for c in cands})
+    flt = (
+        (pds.field("date") >= lo.date()) & (pds.field("date") <= hi.date())
+        & (pds.field("ts") >= lo) & (pds.field("ts") <= hi)
+        & pds.field("entry_id").isin(entry_ids)
+    )
+    seen: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
+    for r in lh.read(TABLE, columns=["entry_id", "camera_id", "ts"], filter=flt).to_pylist():
+        seen[(r["entry_id"], r["camera_id"])].append(r["ts"])
+    kept = []
+    for c in sorted(cands, key=lambda c: (c["ts"], -c["score"], str(c["row_id"]))):
+        key = (c["entry"].entry_id, c["camera_id"])
+        if any(abs(c["ts"] - t) <= window for t in seen[key]):
+            continue
+        seen[key].append(c["ts"])
+        kept.append(c)
+    return kept
+
+
+def _camera_agencies(lh: Lakehouse, cameras: set[str]) -> dict[str, str]:
+    rows = lh.read("cameras", columns=["camera_id", "agency"],
+                   filter=pds.field("camera_id").isin(sorted(c for c in cameras if c))).to_pylist()
+    return {r["camera_id"]: r["agency"] for r in rows}
+
+
+def recipients(entry: Entry, camera_agency: str | None) -> list[str]:
+    """Agencies an alert goes to: the owner always, the camera's agency unless the entry is covert."""
+    out = [a for a in (entry.agency,) if a]
+    if not entry.covert and camera_agency and camera_agency not in out:
+        out.append(camera_agency)
+    return out
+
+
+def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], raised_at: dt.datetime) -> dict[str, Any]:
+    e: Entry = c["entry"]
+    camera_agency = cam_agency.get(c["camera_id"]) or c["row_agency"]
+    return {
+        "alert_id": stable_id("alert", e.entry_id, c["camera_id"], c["row_id"]),
+        "entry_id": e.entry_id,
+        "kind": c["kind"],
+        "value": e.value,
+        "read_id": c["row_id"] if c["kind"] == "plate" else None,
+        "sighting_id": c["row_id"] if c["kind"] == "face" else None,
+        "ts": c["ts"],
+        "camera_id": c["camera_id"],
+        "score": c["score"],
+        "distance": c["distance"],
+        "matched_text": c["matched_text"],
+        "agency": e.agency,
+        "camera_agency": camera_agency,
+        "recipients": recipients(e, camera_agency),
+        "covert": e.covert,
+        "priority": e.priority,
+        "reason": e.reason,
+        "case_number": e.case_number,
+        "crop_jpeg": c["crop_jpeg"],
+        "source_uri": c["source_uri"],
+        "raised_at": raised_at,
+        "latency_s": round((raised_at - c["ts"]).total_seconds(), 3),
+    }
+
+
+def _notify(lh: Lakehouse, rows: list[dict[str, Any]]) -> None:
+    try:
+        from pipelines.watchlist.webhooks import dispatch_alerts
+
+        dispatch_alerts(lh, rows)
+    except Exception:  # a webhook problem never loses or blocks an alert
+        log.exception("could not queue alert webhooks")

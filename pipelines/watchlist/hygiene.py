@@ -1,0 +1,109 @@
+"""Hotlist hygiene: warnings before a plate entry goes live.
+
+- **Collision**: the new pattern and an existing active entry (that the user may see) describe the
+  same plate under OCR equivalence (``ABC1234`` vs ``A8C1234``: 8/B are one confusion class), or one
+  matches the other within two strong confusions.
+- **Too broad**: under OCR equivalence the entry matches more distinct plates seen in the last
+  ``watchlist.hygiene_days`` than ``watchlist.hygiene_max_plates`` (a wildcard that alarms all day).
+- **Look-alikes**: other plates really seen lately read like the entry (``A8C1234`` seen as well as
+  ``ABC1234``): expect false alarms, or the true plate may be the other one.
+
+Matching is the search library's (:mod:`pipelines.search.plate_match`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+
+from lakehouse import Lakehouse
+from pipelines.search import plate_match as pm
+from pipelines.watchlist.entries import read_entries, visible_to
+
+#: edit budget that stands for "the same plate under OCR equivalence": two strong confusions
+OCR_EQUIVALENCE = 2 * pm.STRONG_COST
+SHOWN = 5
+
+
+def _equivalent(a: pm.PlatePattern, b: pm.PlatePattern) -> bool:
+    if pm.canonical(a.text) == pm.canonical(b.text):
+        return True
+    for x, y in ((a, b), (b, a)):
+        if not y.has_wildcards:
+            p = pm.parse_pattern(x.text, max(x.fuzzy, OCR_EQUIVALENCE))
+            if np.isfinite(pm.match_texts(p, [y.text])[0]):
+                return True
+    return False
+
+
+def collisions(lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None,
+               exclude: str | None = None) -> list[dict[str, Any]]:
+    """Active plate entries visible to ``agency`` that are OCR-equivalent to ``pattern``."""
+    out = []
+    for r in read_entries(lh):
+        if r["kind"] != "plate" or r["entry_id"] == exclude or not visible_to(r, agency):
+            continue
+        try:
+            other = pm.parse_pattern(r["value"], r.get("fuzzy") or 0)
+        except pm.PatternError:
+            continue
+        if _equivalent(pattern, other):
+            out.append(r)
+    return out
+
+
+def seen_plates(lh: Lakehouse, since: dt.datetime) -> dict[str, int]:
+    """Distinct best-read plates since ``since`` with their read counts."""
+    con = lh.duckdb(["plate_reads"])
+    try:
+        rows = con.execute(
+            "SELECT plate, count(*) FROM plate_reads WHERE date >= ? AND ts >= ? AND plate IS NOT NULL "
+            "AND plate <> '' GROUP BY plate",
+            [since.date(), since],
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(p): int(n) for p, n in rows}
+
+
+def plate_warnings(
+    lh: Lakehouse,
+    pattern: pm.PlatePattern,
+    *,
+    agency: str | None,
+    exclude: str | None = None,
+    days: int = 30,
+    max_plates: int = 3,
+    now: dt.datetime | None = None,
+) -> list[str]:
+    """Human warnings for a plate entry (empty: nothing to say)."""
+    now = now or dt.datetime.now(dt.UTC)
+    warnings = []
+    for r in collisions(lh, pattern, agency=agency, exclude=exclude):
+        warnings.append(
+            f"collides with entry {r['entry_id']} ({r['value']}, {r.get('agency') or 'no agency'}, "
+            f"case {r.get('case_number') or '-'}) under OCR equivalence"
+        )
+    seen = seen_plates(lh, now - dt.timedelta(days=days))
+    if seen:
+        texts = sorted(seen)
+        broad = pm.parse_pattern(pattern.text, max(pattern.fuzzy, OCR_EQUIVALENCE))
+        ok = np.isfinite(pm.match_texts(broad, texts))
+        matched = [t for t, m in zip(texts, ok, strict=True) if m]
+        if len(matched) > max_plates:
+            shown = ", ".join(sorted(matched, key=lambda t: -seen[t])[:SHOWN])
+            warnings.append(
+                f"matches {len(matched)} distinct plates seen in the last {days} days under OCR equivalence "
+                f"(e.g. {shown}): it will alarm often"
+            )
+        elif not pattern.has_wildcards:
+            twins = [t for t in matched if t != pattern.text]
+            if twins:
+                listed = ", ".join(f"{t} ({seen[t]} reads)" for t in twins[:SHOWN])
+                warnings.append(
+                    f"other plates seen in the last {days} days read like {pattern.text} under OCR "
+                    f"equivalence: {listed}; check which one is meant"
+                )
+    return warnings
