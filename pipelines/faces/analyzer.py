@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.faces import models
-from pipelines.faces.enhance import NO_ENHANCEMENT, SmallFaceOptions, aligned_chip, describe_small, face_side
+from pipelines.faces.enhance import (
+    DEFAULT_SMALL_FACES,
+    SmallFaceOptions,
+    aligned_chip,
+    describe_small,
+    face_side,
+)
 from pipelines.faces.images import as_rgb_uint8
 from pipelines.faces.quality import QUALITY_FLOOR, QualityParts, face_quality
 
-MODEL_VERSION = "faces-mtcnn-dlibresnet-v1"
+MODEL_VERSION = "faces-mtcnn-dlibresnet-v2"  # v2: flip-averaged descriptors of faces under 64 px
 
 CHIP_SIZE = 150  # the ResNet's input: dlib.get_face_chip(size=150, padding=0.25)
 CHIP_PADDING = 0.25
@@ -65,7 +71,7 @@ class FaceAnalyzer:
         embed_backend: str = "auto",
         batch_size: int | None = None,
         probe_max_side: int = 1280,
-        small_faces: SmallFaceOptions = NO_ENHANCEMENT,
+        small_faces: SmallFaceOptions = DEFAULT_SMALL_FACES,
     ) -> None:
         from pipelines.device import torch_device
 
@@ -84,8 +90,8 @@ class FaceAnalyzer:
         if self.min_face_px != 20 or abs(self.det_threshold - 0.9) > 1e-9:
             version += f"-min{self.min_face_px}-det{self.det_threshold:g}"
         self.small_faces = small_faces
-        if small_faces.enabled:
-            version += "-" + small_faces.tag()
+        if small_faces != DEFAULT_SMALL_FACES:
+            version += "-" + (small_faces.tag() or "plain")
         self.model_version = version
         self._mtcnn = models.load_mtcnn(
             self.device, self.min_face_px, (*PNET_RNET_THRESHOLDS, self.det_threshold)

@@ -16,7 +16,8 @@
   under the quality floor is not searchable, so the person is missing from the gallery),
   ``plain`` (plain MTCNN + dlib: every face, one descriptor of the 150 px chip), and the
   small-face variants of :mod:`pipelines.faces.enhance` (upscaling before alignment, jittered
-  embedding, flip averaging). ``current`` is what :class:`FaceAnalyzer` does by default.
+  embedding, flip averaging; ``--all-variants``). ``current`` is what :class:`FaceAnalyzer`
+  does by default (flip averaging under 64 px).
 - **Metrics.** recall@1 / recall@5: the person's still is the nearest / among the 5 nearest
   gallery faces (L2 between dlib descriptors). Counts are printed beside the rates, and the probes
   whose top-1 result flips between ``plain`` and ``current`` are listed (paired comparison).
@@ -294,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
                     "(default: ../shared/data/faces/face_recognition_examples)")
     ap.add_argument("--rounds", type=int, default=2, help="gallery rounds (a different source photo each)")
     ap.add_argument("--json", type=Path, default=None, help="also write the full result here")
+    ap.add_argument("--all-variants", action="store_true",
+                    help="also measure every small-face variant (upscale, jitter, flip, combinations); "
+                         "default: before, plain and current only")
     args = ap.parse_args(argv)
     root = args.data
     if root is None:
@@ -306,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    res = evaluate(Path(root), rounds=args.rounds, log=lambda s: print(s, file=sys.stderr))
+    res = evaluate(Path(root), rounds=args.rounds, variants=VARIANTS if args.all_variants else {},
+                   log=lambda s: print(s, file=sys.stderr))
     print(markdown(res))
     print(f"\ncurrent = FaceAnalyzer default ({res['current']}); distractors: {res['distractors']}")
     for m, f in res["flips_vs_plain"].items():
