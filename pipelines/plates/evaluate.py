@@ -231,7 +231,7 @@ def plain_sample(reader: PlateReader, sample) -> str:
     return normalize("".join(txts))
 
 
-def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log=None) -> dict:
+def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log=None, on_set=None) -> dict:
     """Every set read by the reader at that set's camera formats and by plain RapidOCR, in one run.
 
     Per set: ``n``, ``exact``, ``equal`` (exact up to O/0 and I/1), ``found`` (a read at all), the
@@ -265,6 +265,8 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
             res["rows"].append(row)
         res["seconds"] = round(time.perf_counter() - t0, 1)
         out["sets"].append(res)
+        if on_set:
+            on_set(out)
         if log:
             log(f"{es.name}: exact {res['exact']}/{res['n']}, plain {res['plain_exact']}/{res['n']} "
                 f"({res['seconds']} s)")
@@ -399,8 +401,12 @@ def _main_sets(args: argparse.Namespace) -> int:
     if plates is None:
         print("note: ../shared/data/plates is absent: synthetic sets only", file=sys.stderr)
     sets = all_sets(plates, args.synthetic, args.sets.split(",") if args.sets else None)
+    def save(partial: dict) -> None:  # after every set: a long run's figures survive an interruption
+        if args.save:
+            args.save.write_text(json.dumps(partial, indent=1, default=str))
+
     result = evaluate_sets(sets, device=args.device, baseline=not args.no_baseline,
-                           log=lambda m: print(m, file=sys.stderr))
+                           log=lambda m: print(m, file=sys.stderr), on_set=save)
     if not args.no_negatives:
         result["negatives"] = negative_controls(device=args.device, video=video)
     previous = json.loads(args.previous.read_text()) if args.previous else None

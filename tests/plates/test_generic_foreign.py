@@ -72,3 +72,17 @@ def test_generic_reads_of_words_and_house_numbers_score_low():
         best = rank_candidates(line(chars(text)), AR_CAMERA)
         assert not best or best[0].plate_format != "generic" or best[0].score < 0.5, text
     assert np.isfinite(rank_candidates(line(chars("AB12")), AR_CAMERA)[0].score)
+
+
+def test_the_reader_records_a_rendered_plate_of_unknown_layout_at_an_ar_camera():
+    from pipelines.plates.engine import get_engine
+    from pipelines.plates.reader import PlateReader
+    from pipelines.synth.plates import render_plate
+
+    reader = PlateReader(formats=AR_CAMERA, device="cpu", engine=get_engine("cpu"))
+    read = reader.read_crop(render_plate("A123BC77", "AR", 64))  # a Russian-style number, AR-style plate
+    assert read is not None and (read.text, read.plate_format) == ("A123BC77", "generic")
+    assert read.ctc is not None and read.ctc.shape[1] == 38
+    # a Bolivian plate at the same camera is read as Bolivian, not dropped nor forced into AR
+    bo = reader.read_crop(render_plate("2345KXZ", "BO", 64))
+    assert bo is not None and (bo.text, bo.plate_format) == ("2345KXZ", "BO")
