@@ -142,14 +142,17 @@ def fuse_frames(frames: list[np.ndarray], formats: list[str] | list[PlateFormat]
     owners: dict[tuple[str, ...], tuple[str, bool, float]] = {}
     for rank, f in enumerate(fmts):
         for pat in f.patterns:
-            owners.setdefault(parse_pattern(pat), (f.name, False, 1.0 if rank == 0 else FOREIGN_PRIOR))
+            slots = parse_pattern(pat)
+            if len(slots) in near:  # only lengths some frame saw (give or take one character)
+                owners.setdefault(slots, (f.name, False, 1.0 if rank == 0 else FOREIGN_PRIOR))
         if f.loose_lengths and (rank == 0 or f.name == GENERIC):
             lo, hi = f.loose_lengths
             for n in sorted(near):
                 if lo <= n <= hi:
                     owners.setdefault((ALNUM,) * n, (f.name, True, 1.0))
+    scorer = _Scorer(logps)
     pool: dict[str, tuple[str, bool, float]] = {}
-    for _, text, slots in joint_decode(logps, list(owners), beam=beam):
+    for _, text, slots in joint_decode(scorer, list(owners), beam=beam):
         pool.setdefault(text, owners[slots])
     for s in seqs:
         for c in rank_candidates(s, fmts, top_n):
@@ -160,7 +163,7 @@ def fuse_frames(frames: list[np.ndarray], formats: list[str] | list[PlateFormat]
     n = len(frames)
     scored = []
     for text, (fname, loose, fprior) in pool.items():
-        ll = sum(ctc_log_likelihood(lp, text) for lp in logps)
+        ll = scorer.log_likelihood(text)
         prior = loose_prior(text) if loose else fprior
         scored.append((ll / n + float(np.log(prior)), text, fname, prior))
     scored.sort(key=lambda x: -x[0])
@@ -212,15 +215,14 @@ def _extend(lp: np.ndarray, pre: _Prefix, chars: str) -> list[_Prefix]:
     f, t_len, _ = lp.shape
     cols = np.array([ALNUM.index(c) + 1 for c in chars])
     y = lp[:, :, cols]  # (F, T, K)
+    both = np.logaddexp(pre.lb, pre.lnb)  # (F, T): the prefix emitted by time t (the empty one: blanks)
+    prev = np.repeat(both[:, :, None], len(cols), axis=2)
     if pre.text:
-        both = np.logaddexp(pre.lb, pre.lnb)  # (F, T)
         last = ALNUM.index(pre.text[-1]) + 1
-        prev = np.repeat(both[:, :, None], len(cols), axis=2)
         prev[:, :, cols == last] = pre.lb[:, :, None]  # a repeated character needs a blank between
         start = np.full((f, 1, len(cols)), -np.inf)
     else:
-        prev = np.full((f, t_len, len(cols)), -np.inf)
-        start = np.zeros((f, 1, len(cols)))
+        start = np.zeros((f, 1, len(cols)))  # before the first frame the empty prefix is certain
     # prev_ext[s] for s = -1 .. T-2 (state before emitting at time s + 1)
     prev_ext = np.concatenate([start, prev[:, :-1]], axis=1)  # (F, T, K)
     ycum = np.cumsum(y, axis=1)
@@ -241,25 +243,48 @@ def _full(pre: _Prefix) -> float:
     return float(np.logaddexp(pre.lb[:, -1], pre.lnb[:, -1]).sum())
 
 
-def joint_decode(logps: list[np.ndarray], slot_sets: list[tuple[str, ...]], beam: int = 8
+class _Scorer:
+    """Prefixes of candidate texts under all frames, each computed once (a trie of cached states)."""
+
+    def __init__(self, logps: list[np.ndarray]) -> None:
+        self.lp = _stack(logps)
+        f, t_len, _ = self.lp.shape
+        root = _Prefix("", np.cumsum(self.lp[:, :, BLANK], axis=1), np.full((f, t_len), -np.inf), 0.0)
+        self.prefixes: dict[str, _Prefix] = {"": root}
+        self._ext: dict[tuple[str, str], list[_Prefix]] = {}
+
+    def extend(self, pre: _Prefix, chars: str) -> list[_Prefix]:
+        key = (pre.text, chars)
+        if key not in self._ext:
+            todo = "".join(c for c in chars if pre.text + c not in self.prefixes)
+            if todo:
+                for child in _extend(self.lp, pre, todo):
+                    self.prefixes[child.text] = child
+            self._ext[key] = [self.prefixes[pre.text + c] for c in chars]
+        return self._ext[key]
+
+    def prefix(self, text: str) -> _Prefix:
+        if text not in self.prefixes:
+            self.extend(self.prefix(text[:-1]), text[-1])
+        return self.prefixes[text]
+
+    def log_likelihood(self, text: str) -> float:
+        """Summed over frames: log P(text | frame) (CTC forward, every alignment)."""
+        return _full(self.prefix(text))
+
+
+def joint_decode(logps: list[np.ndarray] | _Scorer, slot_sets: list[tuple[str, ...]], beam: int = 8
                  ) -> list[tuple[float, str, tuple[str, ...]]]:
     """The best strings that fit each slot pattern under all frames jointly: (summed
     log-likelihood, text, pattern slots), best first. Prefixes shared by patterns are computed once."""
-    lp = _stack(logps)
-    f, t_len, _ = lp.shape
-    root = _Prefix("", np.full((f, t_len), -np.inf), np.full((f, t_len), -np.inf), 0.0)
-    root.lb = np.cumsum(lp[:, :, BLANK], axis=1)
-    cache: dict[tuple[str, str], list[_Prefix]] = {}
+    scorer = logps if isinstance(logps, _Scorer) else _Scorer(logps)
     out: list[tuple[float, str, tuple[str, ...]]] = []
     for slots in slot_sets:
-        beams = [root]
+        beams = [scorer.prefixes[""]]
         for chars in slots:
             nxt: list[_Prefix] = []
             for pre in beams:
-                key = (pre.text, chars)
-                if key not in cache:
-                    cache[key] = _extend(lp, pre, chars)
-                nxt += cache[key]
+                nxt += scorer.extend(pre, chars)
             nxt.sort(key=lambda p: -p.score)
             beams = nxt[:beam]
         out += [(_full(p), p.text, slots) for p in beams]

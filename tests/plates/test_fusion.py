@@ -100,3 +100,15 @@ def test_a_track_row_is_read_from_its_frames_fused_not_from_a_vote():
     assert row["plate"] == "AB123CD" and row["plate_format"] == "AR"
     assert row["candidates"][0]["text"] == "AB123CD" and len(row["char_confidences"]) == 7
     assert row["crop_jpeg"] == b"x" and row["track_len"] == 3
+
+
+def test_the_joint_beam_scores_equal_the_ctc_forward_algorithm():
+    from pipelines.plates.fusion import _log_probs, _Scorer
+
+    rng = np.random.default_rng(0)
+    frames = [rng.dirichlet(np.ones(38) * 0.3, size=n) for n in (9, 12)]  # different lengths: padded
+    lps = [_log_probs(f) for f in frames]
+    scorer = _Scorer(lps)
+    for text in ["A", "AB", "AAB", "AA", "ABA", "1B2", "BB", "7"]:
+        want = sum(ctc_log_likelihood(lp, text) for lp in lps)
+        assert scorer.log_likelihood(text) == pytest.approx(want, rel=1e-9, abs=1e-9), text
