@@ -9,8 +9,11 @@ The file (default ``HOME/users.yaml``) looks like::
         agency: police911           # admins may leave it empty: they see every agency
         password_hash: $2b$12$...   # bcrypt; never a clear-text password
 
-:func:`ensure_users_file` writes a first file with a ``demo`` investigator and an ``admin`` user
-(the password is returned so the caller prints it once). No Streamlit import here, so the CLI and
+:func:`ensure_users_file` writes a first file: outside the demo only an ``admin`` whose random
+password must be changed at first sign-in (``must_change_password: true``); the demo home gets
+``demo`` (investigator) and ``admin`` with the published password ``pesquisa-demo``. Entries may also
+carry ``os_users`` (the OS accounts the CLI maps to this user, see
+:mod:`pipelines.governance.identity`) and ``disabled: true``. No Streamlit import here, so the CLI and
 the tests use the same code as the sign-in form.
 """
 
@@ -24,7 +27,8 @@ from pathlib import Path
 import bcrypt
 import yaml
 
-ROLES: tuple[str, ...] = ("investigator", "analyst", "supervisor", "engineer", "admin")
+from pipelines.governance.identity import ROLES  # one roles table
+
 #: fixed password for the demo home only (``pesquisa demo``); documented in the README
 DEMO_PASSWORD = "pesquisa-demo"
 USERS_FILE_ENV = "PESQUISA_USERS_FILE"
@@ -42,6 +46,7 @@ class User:
     name: str
     role: str
     agency: str | None
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -58,7 +63,10 @@ def default_users_file(home: str | os.PathLike[str]) -> Path:
 
 
 def users_file_from_env(home: str | os.PathLike[str]) -> Path:
-    value = os.environ.get(USERS_FILE_ENV)
+    """Setting ``app.users_file`` (``PESQUISA_USERS_FILE``), else ``HOME/users.yaml``."""
+    from lakehouse.settings import get_settings
+
+    value = get_settings(home).app.users_file
     return Path(value) if value else default_users_file(home)
 
 
@@ -66,7 +74,9 @@ def hash_password(password: str) -> str:
     """bcrypt hash (cost 12; ``PESQUISA_BCRYPT_ROUNDS`` lowers it for tests, never below 4)."""
     if not password:
         raise ValueError("password must not be empty")
-    rounds = max(4, min(16, int(os.environ.get(ROUNDS_ENV, "12"))))
+    from lakehouse.settings import get_settings
+
+    rounds = get_settings().app.bcrypt_rounds  # 4..16, validated by the settings model
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
@@ -93,12 +103,16 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, tuple[User, str]]:
         if role not in ROLES:
             raise UsersFileError(f"{path}: user {username!r} has role {role!r}; expected one of {', '.join(ROLES)}")
         pw_hash = str(entry.get("password_hash") or "")
-        if not pw_hash.startswith("$2"):
+        cli_only = "password_hash" not in entry and (entry.get("os_users") or entry.get("service"))
+        if not cli_only and not pw_hash.startswith("$2"):
             raise UsersFileError(f"{path}: user {username!r} needs a bcrypt password_hash")
         agency = entry.get("agency") or None
         if agency is None and role != "admin":
             raise UsersFileError(f"{path}: user {username!r} ({role}) needs an agency")
-        user = User(str(username), str(entry.get("name") or username), role, str(agency) if agency else None)
+        if entry.get("disabled"):
+            pw_hash = ""  # a disabled user cannot sign in
+        user = User(str(username), str(entry.get("name") or username), role, str(agency) if agency else None,
+                    bool(entry.get("must_change_password")))
         out[str(username)] = (user, pw_hash)
     return out
 
@@ -120,6 +134,9 @@ def authenticate(path: str | os.PathLike[str], username: str, password: str) -> 
         bcrypt.checkpw(b"x", _dummy_hash())
         return None
     user, pw_hash = entry
+    if not pw_hash:  # a CLI-only (OS user or service) entry cannot sign in to the app
+        bcrypt.checkpw(b"x", _dummy_hash())
+        return None
     try:
         ok = bcrypt.checkpw(password.encode("utf-8"), pw_hash.encode("ascii"))
     except ValueError:
@@ -134,8 +151,11 @@ def add_user(
     role: str,
     agency: str | None,
     name: str | None = None,
+    *,
+    must_change: bool = False,
 ) -> User:
-    """Add or replace one user (the password is stored only as a bcrypt hash)."""
+    """Add or replace one user (the password is stored only as a bcrypt hash; ``must_change``: the
+    password must be changed at the first sign-in)."""
     path = Path(path)
     role = role.strip().lower()
     if role not in ROLES:
@@ -146,14 +166,55 @@ def add_user(
         raise UsersFileError(f"a {role} needs an agency")
     data = _read(path) if path.exists() else {"users": {}}
     data.setdefault("users", {})
-    data["users"][username] = {
+    old = data["users"].get(username) or {}
+    entry = {
         "name": name or username,
         "role": role,
         "agency": agency,
         "password_hash": hash_password(password),
     }
+    if must_change:
+        entry["must_change_password"] = True
+    if old.get("os_users"):
+        entry["os_users"] = old["os_users"]
+    data["users"][username] = entry
     _write(path, data)
-    return User(username, name or username, role, agency)
+    return User(username, name or username, role, agency, must_change)
+
+
+MIN_PASSWORD = 10
+
+
+def set_os_users(path: str | os.PathLike[str], username: str, os_users: list[str]) -> None:
+    """Map OS accounts to ``username`` for the CLI (an account maps to one user: removed elsewhere)."""
+    path = Path(path)
+    data = _read(path)
+    if username not in data["users"]:
+        raise UsersFileError(f"no user {username!r} in {path}")
+    accounts = sorted({a.strip() for a in os_users if a and a.strip()})
+    for entry in data["users"].values():
+        if isinstance(entry, dict) and entry.get("os_users"):
+            entry["os_users"] = [a for a in entry["os_users"] if a not in accounts]
+    data["users"][username]["os_users"] = accounts
+    _write(path, data)
+
+
+def change_password(path: str | os.PathLike[str], username: str, old: str, new: str) -> User:
+    """Replace ``username``'s password after checking the old one; clears ``must_change_password``."""
+    path = Path(path)
+    user = authenticate(path, username, old)
+    if user is None:
+        raise UsersFileError("the current password is wrong")
+    if len(new or "") < MIN_PASSWORD:
+        raise UsersFileError(f"the new password needs at least {MIN_PASSWORD} characters")
+    if new == old:
+        raise UsersFileError("the new password must differ from the current one")
+    data = _read(path)
+    entry = data["users"][username]
+    entry["password_hash"] = hash_password(new)
+    entry.pop("must_change_password", None)
+    _write(path, data)
+    return User(user.username, user.name, user.role, user.agency, False)
 
 
 def _write(path: Path, data: dict) -> None:
@@ -166,16 +227,23 @@ def _write(path: Path, data: dict) -> None:
 
 
 def ensure_users_file(
-    path: str | os.PathLike[str], *, password: str | None = None, agency: str = DEFAULT_AGENCY
+    path: str | os.PathLike[str], *, password: str | None = None, agency: str = DEFAULT_AGENCY, demo: bool = False
 ) -> str | None:
-    """Create the users file with ``demo`` (investigator of ``agency``) and ``admin`` users when it
-    does not exist. Returns the password to print once (random unless given), or ``None`` when the
-    file was already there."""
+    """Create the users file when it does not exist. Returns the password to print once, or ``None``
+    when the file was already there.
+
+    Outside the demo: only ``admin``, with a random password (or ``password``) that must be changed at
+    the first sign-in. The demo (``demo=True``): ``demo`` (investigator of ``agency``) and ``admin``,
+    both with ``password`` (the published :data:`DEMO_PASSWORD`)."""
     path = Path(path)
     if path.exists():
         load_users(path)  # fail early and clearly on a broken file
         return None
-    password = password or secrets.token_urlsafe(9)
-    add_user(path, "demo", password, "investigator", agency, name="Demo Investigator")
-    add_user(path, "admin", password, "admin", None, name="Administrator")
+    if demo:
+        password = password or DEMO_PASSWORD
+        add_user(path, "demo", password, "investigator", agency, name="Demo Investigator")
+        add_user(path, "admin", password, "admin", None, name="Administrator")
+        return password
+    password = password or secrets.token_urlsafe(12)
+    add_user(path, "admin", password, "admin", None, name="Administrator", must_change=True)
     return password

@@ -20,6 +20,10 @@ user = session.current_user()
 if user is None:
     # Always call st.navigation: without it Streamlit would list app/pages/ for anyone.
     st.navigation([st.Page(widgets.sign_in_page, title="Sign in", url_path="signin")], position="hidden").run()
+elif user.must_change_password:
+    # a first admin's generated password must be replaced before anything else
+    st.navigation([st.Page(widgets.change_password_page, title="Change password", url_path="password")],
+                  position="hidden").run()
 else:
     nav = st.navigation(build_pages(user.role))
     widgets.sidebar()

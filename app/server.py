@@ -167,10 +167,17 @@ def serve_app(
     home_path = Path(home).expanduser().resolve()
     home_path.mkdir(parents=True, exist_ok=True)
     users_path = Path(users_file).resolve() if users_file else default_users_file(home_path)
-    password = ensure_users_file(users_path, password=demo_password)
-    if password is not None:
-        say(f"Created {users_path} with users 'demo' (investigator) and 'admin'.")
-        say(f"  password for both: {password}   (shown once; add users with `pesquisa app --add-user`)")
+    if demo_password is not None:
+        from pipelines.governance.signin import demo_home_check
+
+        demo_home_check(home_path)  # the published demo password never guards real data
+    password = ensure_users_file(users_path, password=demo_password, demo=demo_password is not None)
+    if password is not None and demo_password is not None:
+        say(f"Created {users_path} with the demo users 'demo' (investigator) and 'admin' (password {password}).")
+    elif password is not None:
+        say(f"Created {users_path} with the user 'admin'.")
+        say(f"  password: {password}   (shown once; it must be changed at the first sign-in; "
+            "add users with `pesquisa app --add-user`)")
     else:
         say(f"Users: {users_path} ({len(load_users(users_path))} users)")
     log_path = home_path / "logs" / "app.log"

@@ -3,6 +3,7 @@ call it makes, side by side.
 
     python -m benchmarks.app_page --quick      # 1,000,000 plate reads (a few minutes on 2 cores)
     python -m benchmarks.app_page --rows 5000000
+    python -m benchmarks.app_page --smoke      # a few thousand rows, report to a temp dir
 
 Synthetic reads are written through ``Lakehouse.write_stream`` (one commit, the product's schema,
 ``date`` partitions over 30 days) with 40 cameras of two agencies (a quarter shared), plates in the
@@ -11,7 +12,7 @@ confusion) and a real JPEG crop in every row. The plate index is built once afte
 ingest pipeline leaves it). Then, for each query kind (exact plate, wildcard, fuzzy=1), signed in as
 a police investigator with a case open:
 
-- ``library``: ``run_plate_search`` alone (what the CLI runs);
+- ``library``: ``search_plates`` alone (what the CLI runs);
 - ``page``: one AppTest rerun of the Plate search page after pressing Search — the search, the
   crop lookup for the hits, and rendering the table, gallery and sidebar.
 
@@ -34,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks import smoke
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "out" / "app_page"
@@ -225,12 +228,13 @@ def time_page(at, pattern: str, fuzzy: int) -> tuple[float, int]:
 def time_library(home: str | Path, pattern: str, fuzzy: int) -> tuple[float, int]:
     from lakehouse import Lakehouse
     from pipelines.governance import SearchContext
-    from pipelines.search.plates import run_plate_search
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.plates import PlateQuery, search_plates
 
     ctx = SearchContext(user="ana", role="investigator", agency="police911", case_number="BENCH-1",
                         purpose="benchmark")
     t0 = time.perf_counter()
-    res = run_plate_search(Lakehouse(home=home), pattern, ctx, fuzzy=fuzzy)
+    res = search_plates(Lakehouse(home=home), PlateQuery(pattern, fuzzy=fuzzy), ReadScope(ctx))
     return time.perf_counter() - t0, len(res.hits)
 
 
@@ -255,7 +259,8 @@ def measure(home: str | Path, pool: list[str], repeats: int = 5) -> list[dict[st
 
 
 # ====================================================================== report
-def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace) -> None:
+def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace,
+                   path: Path = RESULTS) -> None:
     lines = [
         "## app_page — Plate search page over a big table",
         "",
@@ -267,7 +272,7 @@ def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: a
         f"write {build['write_s']:.1f} s, plate index build {build['index_s']:.1f} s. Signed in as a police "
         "investigator (agency scope applies), limit 100, whole history. `page` = one AppTest rerun of the Plate "
         "search page after pressing Search (search + crop lookup + table, gallery, sidebar); `library` = the bare "
-        f"`run_plate_search` call. Medians of {args.repeats} runs.",
+        f"`search_plates` call. Medians of {args.repeats} runs.",
         "",
         "| query | pattern | hits | library (s) | page (s) | page max (s) | page / library |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -280,8 +285,8 @@ def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: a
         )
     if results and results[0]["page_first_s"] is not None:
         lines += ["", f"First page search in a fresh session: {results[0]['page_first_s']:.3f} s."]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,22 +295,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--keep", action="store_true", help="keep the generated home under benchmarks/out/")
+    ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     if args.quick:
         args.rows = 1_000_000
+    out_dir, results_path, distinct = OUT_DIR, RESULTS, 200_000
+    if args.smoke:
+        tmp = smoke.smoke_dir("app_page")
+        out_dir, results_path, distinct = tmp, tmp / "app_page.md", 300
+        args.rows, args.repeats = 3000, 1
     os.environ.setdefault("PESQUISA_BCRYPT_ROUNDS", "4")
-    home = OUT_DIR / f"home-{args.rows}"
+    home = out_dir / f"home-{args.rows}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     try:
-        build = build_home(home, args.rows)
+        build = build_home(home, args.rows, distinct=distinct)
         print(f"built {build['rows']:,} rows: write {build['write_s']:.1f} s, index {build['index_s']:.1f} s",
               file=sys.stderr)
         results = measure(home, build["pool"], args.repeats)
         for r in results:
             print(r, file=sys.stderr)
-        write_markdown(build, results, args)
-        print(RESULTS.read_text())
+        write_markdown(build, results, args, results_path)
+        print(results_path.read_text())
     finally:
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)

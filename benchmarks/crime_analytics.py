@@ -3,6 +3,7 @@
     python -m benchmarks.crime_analytics --quick        # 200k incidents, about a minute
     python -m benchmarks.crime_analytics                # 1M and 10M incidents
     python -m benchmarks.crime_analytics --sizes 1000000 --keep
+    python -m benchmarks.crime_analytics --smoke        # 5,000 incidents, report to a temp dir
 
 For each size, synthetic incidents (``pipelines.synth.incidents``: 5 planted hot spots holding 40%
 of the incidents, 10% near repeats, uniform background over a ~33 x 33 km city, 90 days) are written
@@ -35,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks import smoke
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "out" / "crime_analytics"
@@ -199,7 +202,7 @@ def machine() -> str:
             f"{load:.1f} at the end of the run: timings are noisy); Python {platform.python_version()}")
 
 
-def write_report(results: list[dict[str, Any]], command: str) -> Path:
+def write_report(results: list[dict[str, Any]], command: str, path: Path = RESULTS) -> Path:
     import esda
     import h3
     import pandas as pd
@@ -248,9 +251,9 @@ def write_report(results: list[dict[str, Any]], command: str) -> Path:
     lines.append("Peak RSS is the whole process (interpreter and libraries included; about "
                  f"{results[0]['pesquisa']['base_rss_gib']:.2f} GiB after imports for pesquisa, "
                  f"{results[0]['pandas']['base_rss_gib']:.2f} GiB for pandas).")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n")
-    return RESULTS
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -262,16 +265,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker", choices=IMPLS, help=argparse.SUPPRESS)
     ap.add_argument("--home", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     if args.worker:
         worker(args.worker, args.home, args.out)
         return 0
     sizes = args.sizes or ([200_000] if args.quick else [1_000_000, 10_000_000])
+    out_dir, results_path = OUT_DIR, RESULTS
+    if args.smoke:
+        out_dir = smoke.smoke_dir("crime_analytics")
+        sizes, args.repeat, results_path = [5_000], 1, out_dir / "crime_analytics.md"
     command = "python -m benchmarks.crime_analytics" + (" --quick" if args.quick and not args.sizes else "") + (
         f" --sizes {','.join(map(str, args.sizes))}" if args.sizes else "")
     results = []
     for n in sizes:
-        root = OUT_DIR / f"n{n}"
+        root = out_dir / f"n{n}"
         if root.exists() and not (root / "home" / "tables" / "incidents").exists():
             shutil.rmtree(root)
         home = root / "home"
@@ -297,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         results.append(rec)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
-    print("wrote", write_report(results, command))
+    print("wrote", write_report(results, command, results_path))
     return 0
 
 

@@ -1,6 +1,7 @@
 """Extraction throughput, side by side in one run on the same clip.
 
     python -m benchmarks.extraction [--quick] [--seconds S] [--sample-fps F] [--work DIR]
+    python -m benchmarks.extraction --smoke    # a 2 s clip at 2 fps, report to a temp dir
 
 On one synthetic street clip (720p, 25 fps, ``pipelines.synth.generate_city`` with one street camera):
 
@@ -28,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks import smoke
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "extraction.md"
@@ -128,9 +131,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--work", type=Path, help="where the clip and tables go (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     seconds = args.seconds or (12.0 if args.quick else 30.0)
     work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-extraction"
+    if args.smoke:
+        work = smoke.smoke_dir("extraction")
+        seconds, args.sample_fps, args.out = args.seconds or 2.0, 2.0, work / "extraction.md"
     work.mkdir(parents=True, exist_ok=True)
 
     from pipelines.device import torch_device

@@ -2,6 +2,7 @@
 
     python -m benchmarks.search_faces --quick     # 100k vectors, about a minute
     python -m benchmarks.search_faces             # 1M vectors (~10 min on 2 cores)
+    python -m benchmarks.search_faces --smoke     # 2,000 vectors, report to a temp dir
 
 1M synthetic 128-d "face descriptors" are written as a real Delta ``face_sightings`` table (30 daily
 partitions) and indexed by :class:`pipelines.search.FaceIndex` exactly as the product does
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks import smoke
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "out"
@@ -107,7 +110,7 @@ def _index(lh, home: str, kind: str):
     root = Path(home) / "index" / INDEX_DIRS[kind]
     if kind == "flat":
         return FaceIndex(lh, root=root, exact_below=10**12)
-    return FaceIndex(lh, root=root, kind=kind)
+    return FaceIndex(lh, root=root, kind=kind, exact_below=0)  # approximate at every size (smoke runs too)
 
 
 def build(home: str, kind: str) -> dict[str, Any]:
@@ -186,14 +189,13 @@ def _sweep(hnsw, ivf, Q, I_exact, t_exact) -> list[dict[str, Any]]:
     return rows
 
 
-def control(q: int) -> dict[str, Any]:
+def control(q: int, n: int = CONTROL_N) -> dict[str, Any]:
     """Unstructured Gaussian vectors (identity centers spread over all 128 dimensions), 200k."""
     import faiss
 
     from pipelines.search.face_index import HNSW_EF_CONSTRUCTION, HNSW_M
 
     rng = np.random.default_rng(5)
-    n = CONTROL_N
     centers = _centers(n // PER_ID, 6, intrinsic=DIM)
     xb = (centers[np.arange(n) % len(centers)] + rng.normal(0, NOISE_SD, (n, DIM))).astype(np.float32)
     qi = rng.integers(0, len(centers), q)
@@ -231,8 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(OUT_DIR / "search_faces"))
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--results", default=str(RESULTS))
+    ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     n = 100_000 if args.quick else args.size
+    control_n = CONTROL_N
+    if args.smoke:
+        tmp = smoke.smoke_dir("search_faces")
+        n, control_n, args.queries = 2_000, 2_000, 50  # the filtered timing takes 50 queries
+        args.out, args.results = str(tmp), str(tmp / "search_faces.md")
     home = Path(args.out) / f"faces_{n}"
     if not (home / "tables").exists():
         shutil.rmtree(home, ignore_errors=True)
@@ -246,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         print(kind, builds[kind], flush=True)
     res, q_rss = _phase(measure, str(home), n, args.queries)
     print("measured", json.dumps(res), flush=True)
-    ctl, ctl_rss = _phase(control, args.queries)
+    ctl, ctl_rss = _phase(control, args.queries, control_n)
     report = {"n": n, "gen": gen, "gen_rss": gen_rss, "builds": builds, "res": res, "q_rss": q_rss,
               "control": ctl, "control_rss": ctl_rss}
     Path(args.out, f"report_{n}.json").write_text(json.dumps(report, default=str))

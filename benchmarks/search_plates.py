@@ -3,6 +3,7 @@
     python -m benchmarks.search_plates --quick          # 1M reads, a couple of minutes
     python -m benchmarks.search_plates                  # 10M and 100M reads (an hour or more on 2 cores)
     python -m benchmarks.search_plates --sizes 10000000 --keep
+    python -m benchmarks.search_plates --smoke          # 4,000 reads, report to a temp dir
 
 Synthetic reads are written directly as a Delta ``plate_reads`` table (the product's schema, via
 ``lakehouse.conform``): 90 days, partitioned by ``date``, each day's file sorted by plate (what
@@ -37,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks import smoke
 
 HERE = Path(__file__).resolve().parent
 OUT_DIR = HERE / "out"
@@ -355,7 +358,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--assemble", action="store_true", help="only rewrite the markdown from saved reports")
     ap.add_argument("--index-only", action="store_true",
                     help="rebuild the index and rerun its queries on kept data; reuse the saved scan/pandas numbers")
+    ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
+    if args.smoke:
+        tmp = smoke.smoke_dir("search_plates")
+        args.out, args.results, args.sizes = str(tmp), str(tmp / "search_plates.md"), "4000"
+        args.queries, args.scan_queries, args.pandas_queries = 2, 1, 1
     if args.assemble:
         write_markdown(_all_reports(Path(args.out), []), args, Path(args.results))
         return 0

@@ -8,28 +8,23 @@ Run: ``dagster dev -m dagster_project.definitions`` (see docs/OPERATIONS.md).
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from dagster_project.defs import crime, extraction, movement
+from dagster_project.defs import crime, extraction, movement, operations, quality
 from dagster_project.defs.extraction.detector import ExtractionClient
 from dagster_project.defs.resources import DerivedParquetIOManager, LakehouseResource
-
-
-def _float_env(name: str) -> float | None:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else None
+from lakehouse.config import env_home
+from lakehouse.settings import get_settings
 
 
 def resources_for(env: str | None = None, home: str | None = None) -> dict[str, object]:
-    env = (env or os.environ.get("PESQUISA_ENV", "local")).lower()
-    home = home or os.environ.get("PESQUISA_HOME")
+    home = home or env_home()
+    settings = get_settings(home)
+    env = (env or settings.orchestration.env).lower()
     if env not in {"local", "prod"}:
         raise ValueError(f"PESQUISA_ENV must be local or prod, got {env!r}")
-    workers = int(os.environ["PESQUISA_WORKERS"]) if os.environ.get("PESQUISA_WORKERS") else None
-    detector = ExtractionClient(sample_fps=_float_env("PESQUISA_SAMPLE_FPS") if env == "local" else None,
-                                workers=workers)
+    detector = ExtractionClient(sample_fps=settings.orchestration.sample_fps if env == "local" else None,
+                                workers=settings.compute.workers)
     return {
         "lakehouse": LakehouseResource(home=home),
         "derived_io_manager": DerivedParquetIOManager(home=home),
@@ -41,5 +36,7 @@ defs = dg.Definitions.merge(
     extraction.defs,
     movement.defs,
     crime.defs,
+    operations.defs,
+    quality.defs,
     dg.Definitions(resources=resources_for()),
 )

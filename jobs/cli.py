@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "jobs.commands.synth",
     "jobs.commands.cameras",
     "jobs.commands.ingest",
+    "jobs.commands.stream",
     "jobs.commands.plates",
     "jobs.commands.faces",
     "jobs.commands.incidents",
@@ -29,10 +30,17 @@ COMMAND_MODULES = [
     "jobs.commands.app",
     "jobs.commands.maintain",
     "jobs.commands.backfill",
+    "jobs.commands.login",
+    "jobs.commands.share",
+    "jobs.commands.cases",
+    "jobs.commands.audit",
     "jobs.commands.versions",
     "jobs.commands.lineage",
+    "jobs.commands.dagster",
     "jobs.commands.watchlist",
     "jobs.commands.alerts",
+    "jobs.commands.config",
+    "jobs.commands.models",
 ]
 
 
@@ -60,14 +68,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     common = _common_parser(suppress=True)
     for mod_name in COMMAND_MODULES:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod_name:
-                continue  # command group not built yet
-            raise
-        mod.register(sub, common)
+        importlib.import_module(mod_name).register(sub, common)  # a missing module is a bug: fail loudly
     return parser
+
+
+#: integer options that count things: negative is always a mistake (0 keeps its "all" meaning)
+COUNT_OPTIONS = ("limit", "top", "k", "permutations")
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse NaN/infinite numbers and negative counts once, for every command (they crashed or were
+    silently read as "all" before)."""
+    import math
+
+    for key, value in vars(args).items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise CliError(f"{flag} must be a finite number, got {value}", code=2)
+        if key in COUNT_OPTIONS and isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise CliError(f"{flag} must be 0 or more, got {value}", code=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,11 +96,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if args.home is None:
-        args.home = os.environ.get("PESQUISA_HOME", "./data")
+        from lakehouse.config import resolve_home
+
+        args.home = str(resolve_home(None))
     level = logging.WARNING - 10 * min(int(args.verbose or 0), 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     out = Output(json_mode=bool(args.json))
     try:
+        check_numbers(args)
         rc = args.func(args, out)
     except CliError as exc:
         out.error(str(exc))
@@ -92,5 +114,38 @@ def main(argv: list[str] | None = None) -> int:
     return int(rc or 0)
 
 
+def run(argv: list[str] | None = None) -> None:
+    """The ``pesquisa`` console entry: :func:`main`, then exit with its code without running the
+    interpreter's teardown.
+
+    Arrow and delta-rs keep native thread pools whose teardown at interpreter exit can abort the
+    process ("terminate called without an active exception", exit 134) after the command's work
+    and output are complete (delta-rs #2184, polars #24169). The command has finished by then: its
+    output is flushed and its exit code is final, so we leave with ``os._exit``. A failure keeps its
+    non-zero code; an exception that escapes :func:`main` still prints its traceback and exits 1."""
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        code = exc.code
+        rc = code if isinstance(code, int) else (0 if code is None else 1)
+        if not isinstance(code, int) and code is not None:
+            print(code, file=sys.stderr)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        rc = 1
+    _flush()
+    os._exit(rc)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # closed pipe (e.g. `| head`)
+            pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

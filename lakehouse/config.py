@@ -1,26 +1,33 @@
 """Where the tables live. Local directory by default; object storage by configuration only.
 
-Settings (environment, or arguments):
-
-- ``PESQUISA_HOME``            the working directory (default ``./data``); tables go under ``HOME/tables``
-- ``PESQUISA_TABLES_URI``      overrides the table root, e.g. ``s3://bucket/pesquisa``
-- ``PESQUISA_STORAGE_OPTIONS`` JSON object handed to delta-rs (``{"AWS_REGION": ..., ...}``)
+- the home: ``--home``, else ``PESQUISA_HOME``, else ``./data`` (the one environment variable read
+  here: it says where the settings file is); tables go under ``HOME/tables``;
+- settings ``storage.tables_uri`` (``PESQUISA_TABLES_URI``) overrides the table root, e.g.
+  ``s3://bucket/pesquisa``, and ``storage.storage_options`` (``PESQUISA_STORAGE_OPTIONS``, a JSON
+  object) goes to delta-rs (:mod:`lakehouse.settings`).
 """
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HOME = "./data"
+HOME_ENV = "PESQUISA_HOME"
 
 
-def resolve_home(home: str | os.PathLike[str] | None = None, environ=None) -> Path:
-    """The ``--home`` directory: the argument, else ``$PESQUISA_HOME``, else ``./data``."""
+def env_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``PESQUISA_HOME`` when set (the home locator: the one variable read outside the settings)."""
     env = os.environ if environ is None else environ
-    value = home if home is not None else env.get("PESQUISA_HOME", DEFAULT_HOME)
+    value = env.get(HOME_ENV, "").strip()
+    return value or None
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The ``--home`` directory: the argument, else ``$PESQUISA_HOME``, else ``./data``."""
+    value = home if home is not None else (env_home(environ) or DEFAULT_HOME)
     return Path(value).expanduser().resolve()
 
 
@@ -40,12 +47,9 @@ class StorageConfig:
 
     @classmethod
     def from_home(cls, home: str | os.PathLike[str] | None = None) -> StorageConfig:
-        root = os.environ.get("PESQUISA_TABLES_URI") or str(resolve_home(home) / "tables")
-        raw = os.environ.get("PESQUISA_STORAGE_OPTIONS", "").strip()
-        try:
-            options = json.loads(raw) if raw else {}
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"PESQUISA_STORAGE_OPTIONS is not valid JSON: {exc}") from exc
-        if not isinstance(options, dict):
-            raise ValueError("PESQUISA_STORAGE_OPTIONS must be a JSON object")
-        return cls(root=root, storage_options={str(k): str(v) for k, v in options.items()})
+        from lakehouse.settings import get_settings
+
+        storage = get_settings(home).storage
+        root = storage.tables_uri or str(resolve_home(home) / "tables")
+        options = {str(k): v.get_secret_value() for k, v in storage.storage_options.items()}
+        return cls(root=root, storage_options=options)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from lakehouse.specs import TABLES, spec
 from lakehouse.store import Lakehouse
@@ -25,19 +26,27 @@ DEFAULT_RETENTION_DAYS: dict[str, int | None] = {
 }
 
 
+#: tables maintenance never touches: the audit log is append-only and hash-chained (issue 12.4)
+UNTOUCHED: frozenset[str] = frozenset({"audit_log"})
+
+
+def _tables(names: list[str] | None) -> list[str]:
+    return [n for n in (names or list(TABLES)) if n not in UNTOUCHED]
+
+
 @dataclass
 class MaintenanceResult:
     table: str
     action: str
-    detail: dict
+    detail: dict[str, Any]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"table": self.table, "action": self.action, **self.detail}
 
 
 def compact(lh: Lakehouse, names: list[str] | None = None) -> list[MaintenanceResult]:
     out = []
-    for name in names or list(TABLES):
+    for name in _tables(names):
         lh.ensure(name)
         metrics = lh._with_retry(name, lambda n=name: lh.table(n).optimize.compact())
         out.append(MaintenanceResult(name, "compact", {k: metrics.get(k) for k in ("numFilesAdded", "numFilesRemoved")}))
@@ -46,7 +55,7 @@ def compact(lh: Lakehouse, names: list[str] | None = None) -> list[MaintenanceRe
 
 def checkpoint(lh: Lakehouse, names: list[str] | None = None) -> list[MaintenanceResult]:
     out = []
-    for name in names or list(TABLES):
+    for name in _tables(names):
         lh.ensure(name)
         lh._with_retry(name, lambda n=name: lh.table(n).create_checkpoint())
         out.append(MaintenanceResult(name, "checkpoint", {"version": lh.version(name)}))
@@ -58,7 +67,7 @@ def vacuum(
 ) -> list[MaintenanceResult]:
     """Delete files no longer referenced and older than ``retention_hours`` (default 7 days)."""
     out = []
-    for name in names or list(TABLES):
+    for name in _tables(names):
         lh.ensure(name)
         removed = lh._with_retry(
             name,
@@ -82,7 +91,7 @@ def retention(
     out = []
     for name, keep in days.items():
         s = spec(name)
-        if keep is None or not s.time_column:
+        if keep is None or not s.time_column or name in UNTOUCHED:
             continue
         lh.ensure(name)
         cutoff = (now - dt.timedelta(days=keep)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

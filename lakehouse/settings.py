@@ -60,23 +60,60 @@ class ComputeSettings(Section):
     ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or host:6379); None = local Ray")
     ray_cpus: int | None = Field(None, ge=1, le=4096, description="CPUs for a local Ray; default all cores")
     workers: int | None = Field(None, ge=1, le=1024, description="extraction actors; default from the hardware")
-    actor_start_timeout_s: float = Field(600.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
-    batch_timeout_s: float = Field(900.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
+    actor_start_timeout_s: float = Field(300.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
+    batch_timeout_s: float = Field(600.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
+
+
+class ModelSettings(Section):
+    """Which model back-end each task uses (``pesquisa models list`` shows the keys and defaults)."""
+
+    plates: str = Field("auto", min_length=1, description="plate reader back-end key; auto = the default for the device")
+    faces: str = Field("auto", min_length=1, description="face back-end key; auto = the default for the device")
+    options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="per back-end options, by key (each back-end validates its own)"
+    )
 
 
 class SearchSettings(Section):
-    plate_index_min_rows: int = Field(200_000, ge=0, description="reads below which plate search scans instead of the index")
+    plate_index_min_rows: int = Field(1_000_000, ge=0, description="reads below which plate search scans instead of the index")
     plate_segment_reads: int = Field(4_000_000, ge=1000, description="reads per plate index segment")
-    face_index_kind: Literal["auto", "flat", "hnsw", "ivf"] = Field("auto", description="FAISS index kind")
+    face_index_kind: Literal["hnsw", "ivf"] = Field("hnsw", description="approximate FAISS index kind above the exact size")
     face_index_exact_below: int = Field(100_000, ge=0, description="descriptors below which face search is exact")
-    face_ef_search: int = Field(128, ge=1, le=4096, description="HNSW efSearch")
-    face_nprobe: int = Field(32, ge=1, le=65536, description="IVF nprobe")
+    face_ef_search: int = Field(64, ge=1, le=4096, description="HNSW efSearch")
+    face_nprobe: int = Field(24, ge=1, le=65536, description="IVF nprobe")
 
 
 class AppSettings(Section):
     users_file: str | None = Field(None, description="users file (bcrypt); default HOME/users.yaml")
     bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost for new passwords")
-    map_style: str | None = Field(None, description="map tile style URL (None: the built-in offline style)")
+    map_style: str = Field("light", description="base map style: a name (light, dark ...) or a style URL; none = no base map")
+
+
+class LiveSettings(Section):
+    """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
+
+    sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
+    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
+    gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
+    max_inflight: int = Field(2, ge=1, le=16, description="frames per camera at the models at once; when full, "
+                              "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)")
+    commit_every_s: float = Field(2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often")
+    segment_s: float = Field(600.0, ge=10, le=86400, description="live segment (stream x time slice) length, seconds")
+    open_timeout_s: float = Field(10.0, gt=0, le=300, description="seconds to open a live source")
+    read_timeout_s: float = Field(5.0, gt=0, le=300, description="seconds without data before a source is declared lost")
+    offline_after_s: float = Field(10.0, gt=0, le=3600, description="seconds without frames before a camera is shown offline")
+    backoff_max_s: float = Field(30.0, ge=1, le=3600, description="longest wait between reconnection attempts")
+
+
+class GovernanceSettings(Section):
+    require_registered_case: bool = Field(False, description="refuse searches whose case number is not in the cases table")
+    token_hours: float = Field(12.0, gt=0, le=24 * 31, description="lifetime of a `pesquisa login` token")
+    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60, description="app: sign out after this long without activity")
+    session_max_hours: float = Field(12.0, gt=0, le=24 * 7, description="app: sign out this long after signing in")
+    signin_max_failures: int = Field(5, ge=1, le=1000, description="app: failed sign-ins (per user name or client) before a lockout")
+    signin_window_s: float = Field(900.0, gt=0, le=86400, description="app: failures older than this are forgotten")
+    signin_lockout_s: float = Field(30.0, gt=0, le=86400, description="app: first lockout; doubles with each further failure")
+    signin_lockout_max_s: float = Field(3600.0, gt=0, le=86400, description="app: longest lockout")
 
 
 class WatchlistSettings(Section):
@@ -101,22 +138,53 @@ class WatchlistSettings(Section):
     feed_refresh_s: float = Field(2.0, ge=0.5, le=600, description="how often the app's alert feed refreshes")
 
 
+class PathSettings(Section):
+    shared_data: str | None = Field(None, description="the shared real data (default: ../shared/data next to the repository)")
+    cache_dir: str | None = Field(None, description="re-creatable caches (default ~/.cache/pesquisa)")
+
+
+class OrchestrationSettings(Section):
+    env: Literal["local", "prod"] = Field("local", description="Dagster resource set: local (this machine) or prod (cluster)")
+    sample_fps: float | None = Field(None, gt=0, le=60, description="local Dagster extraction: frames per second (None: per camera)")
+    partitions_start: str = Field("2025-01-01", description="first day of the daily partitions (YYYY-MM-DD)")
+    inbox_settle_s: float = Field(30.0, ge=0, le=86400, description="inbox files younger than this are left for the next tick")
+    max_failure_share: float = Field(0.05, ge=0, le=1, description="highest tolerated share of failed extraction runs")
+
+    @field_validator("partitions_start")
+    @classmethod
+    def _a_day(cls, v: str) -> str:
+        import datetime as dt
+
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"not a day (YYYY-MM-DD): {v!r}") from None
+        return v
+
+
 class Settings(Section):
     """Every setting of a Pesquisa home."""
 
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    time: TimeSettings = Field(default_factory=TimeSettings)
-    compute: ComputeSettings = Field(default_factory=ComputeSettings)
-    search: SearchSettings = Field(default_factory=SearchSettings)
-    app: AppSettings = Field(default_factory=AppSettings)
-    watchlist: WatchlistSettings = Field(default_factory=WatchlistSettings)
+    storage: StorageSettings = Field(default_factory=lambda: StorageSettings())
+    time: TimeSettings = Field(default_factory=lambda: TimeSettings())
+    compute: ComputeSettings = Field(default_factory=lambda: ComputeSettings())
+    models: ModelSettings = Field(default_factory=lambda: ModelSettings())
+    search: SearchSettings = Field(default_factory=lambda: SearchSettings())
+    app: AppSettings = Field(default_factory=lambda: AppSettings())
+    paths: PathSettings = Field(default_factory=lambda: PathSettings())
+    orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
+    live: LiveSettings = Field(default_factory=lambda: LiveSettings())
+    governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
+    watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
 
 
 class CameraSettings(Section):
     """Per-camera settings, stored in the camera registry and validated on import."""
 
     sample_fps: float | None = Field(None, gt=0, le=60, description="analysis frames per second (None: the profile's)")
-    gating: bool | None = Field(None, description="motion gating on/off (None: the profile's)")
+    gating: Literal["region", "frame", "off"] | None = Field(
+        None, description="motion gating: region, frame or off (None: region)"
+    )
     plate_format: str | None = Field(None, description="plate country preset (a prior, not a filter)")
     stream_options: dict[str, str] = Field(default_factory=dict, description="PyAV/FFmpeg options for the live source")
 
@@ -142,6 +210,13 @@ ENV_ALIASES: dict[str, tuple[str, str]] = {
     "PESQUISA_USERS_FILE": ("app", "users_file"),
     "PESQUISA_BCRYPT_ROUNDS": ("app", "bcrypt_rounds"),
     "PESQUISA_MAP_STYLE": ("app", "map_style"),
+    "PESQUISA_SHARED_DATA": ("paths", "shared_data"),
+    "PESQUISA_CACHE": ("paths", "cache_dir"),
+    "PESQUISA_ENV": ("orchestration", "env"),
+    "PESQUISA_SAMPLE_FPS": ("orchestration", "sample_fps"),
+    "PESQUISA_PARTITIONS_START": ("orchestration", "partitions_start"),
+    "PESQUISA_INBOX_SETTLE_S": ("orchestration", "inbox_settle_s"),
+    "PESQUISA_MAX_FAILURE_SHARE": ("orchestration", "max_failure_share"),
 }
 
 
@@ -246,15 +321,24 @@ def load_settings(home: str | os.PathLike[str] | None = None, environ: Mapping[s
     return LoadedSettings(settings, sources, home_path)
 
 
-_CACHE: dict[tuple[str, tuple[tuple[str, str], ...]], LoadedSettings] = {}
+_CACHE: dict[tuple[str, tuple[int, int], tuple[tuple[str, str], ...]], LoadedSettings] = {}
 
 
 def get_settings(home: str | os.PathLike[str] | None = None) -> LoadedSettings:
-    """:func:`load_settings` cached per home and environment (call again after changing either)."""
-    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    """:func:`load_settings` cached per home, settings file (its modification time and size) and
+    environment: an edit of ``pesquisa.yaml`` or of a ``PESQUISA*`` variable is seen on the next call."""
     from lakehouse.config import resolve_home
 
-    key = (str(resolve_home(home)), env_key)
+    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    home_path = resolve_home(home)
+    try:
+        st = (home_path / SETTINGS_FILE).stat()
+        file_key = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        file_key = (0, -1)
+    key = (str(home_path), file_key, env_key)
     if key not in _CACHE:
-        _CACHE[key] = load_settings(home)
+        if len(_CACHE) > 256:  # many test homes in one process
+            _CACHE.clear()
+        _CACHE[key] = load_settings(home_path)
     return _CACHE[key]

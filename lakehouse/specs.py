@@ -24,10 +24,12 @@ class TableSpec:
     partition_by: tuple[str, ...]
     description: str
     time_column: str | None = None  # the column the ``date`` partition is derived from
+    #: Delta table properties set at creation (and on existing tables by :meth:`Lakehouse.ensure`)
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def columns(self) -> list[str]:
-        return self.schema.names
+        return list(self.schema.names)
 
 
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
@@ -52,6 +54,8 @@ CAMERAS = TableSpec(
             _f("stream_uri", pa.string(), "live source URL, if any"),
             _f("plate_format", pa.string(), "default plate country preset for this camera"),
             _f("shared_with", pa.list_(pa.string()), "agencies this camera is shared with"),
+            _f("sample_fps", pa.float64(), "frames per second analysed at this camera (empty: its kind's rate)"),
+            _f("gating", pa.string(), "motion gating at this camera: region | frame | off (empty: region)"),
         ]
     ),
 )
@@ -248,10 +252,11 @@ ALERT_ACKS = TableSpec(
 
 AUDIT_LOG = TableSpec(
     name="audit_log",
-    description="Append-only log of every search and export.",
+    description="Append-only, hash-chained log of every search, refusal, export and administration.",
     key=("audit_id",),
     partition_by=("date",),
     time_column="ts",
+    properties=(("delta.appendOnly", "true"), ("delta.enableChangeDataFeed", "false")),
     schema=pa.schema(
         [
             _f("audit_id", pa.string(), "unique id", nullable=False),
@@ -265,6 +270,64 @@ AUDIT_LOG = TableSpec(
             _f("parameters", pa.string(), "JSON of the parameters"),
             _f("result_count", pa.int64(), "rows returned"),
             _f("date", pa.date32(), "UTC day of ts (partition)"),
+            _f("os_user", pa.string(), "OS account of the process that acted"),
+            _f("outcome", pa.string(), "ok | refused"),
+            _f("reason", pa.string(), "why it was refused"),
+            _f("result_digest", pa.string(), "SHA-256 of the sorted returned ids (no biometric data)"),
+            _f("probe_sha256", pa.string(), "SHA-256 of a face search's probe photo"),
+            _f("table_versions", pa.string(), "JSON {table: Delta version} read (for audit replay)"),
+            _f("seq", pa.int64(), "position in the hash chain (1, 2, ...)"),
+            _f("delta_version", pa.int64(), "Delta version of the commit that added this row"),
+            _f("prev_hash", pa.string(), "row_hash of the previous row in the chain"),
+            _f("row_hash", pa.string(), "SHA-256 over prev_hash and this row's fields"),
+        ]
+    ),
+)
+
+CASES = TableSpec(
+    name="cases",
+    description="Cases (investigations) searches are made under, with their optional warrant scope.",
+    key=("case_number",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("case_number", pa.string(), "case number", nullable=False),
+            _f("purpose", pa.string(), "why the case exists"),
+            _f("agency", pa.string(), "agency that owns the case"),
+            _f("opened_by", pa.string(), "user who opened it"),
+            _f("opened_at", TS, "when"),
+            _f("status", pa.string(), "open | closed"),
+            _f("closed_by", pa.string(), "user who closed it"),
+            _f("closed_at", TS, "when"),
+            _f("area", pa.string(), "warrant area as JSON (bbox / near / h3 / polygon), null = any"),
+            _f("time_from", TS, "warrant: earliest time searchable"),
+            _f("time_to", TS, "warrant: latest time searchable (exclusive)"),
+            _f("target_plates", pa.list_(pa.string()), "warrant: the only plates searchable (null = any)"),
+            _f("target_faces", pa.list_(pa.string()), "warrant: SHA-256 of the only probe photos allowed"),
+            _f("expires_at", TS, "warrant expiry: no search after it"),
+        ]
+    ),
+)
+
+SHARING_AGREEMENTS = TableSpec(
+    name="sharing_agreements",
+    description="Agency A shares data types of cameras (or all) with agency B from t1 to t2.",
+    key=("agreement_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("agreement_id", pa.string(), "stable id", nullable=False),
+            _f("from_agency", pa.string(), "agency whose data is shared", nullable=False),
+            _f("to_agency", pa.string(), "agency that may read it", nullable=False),
+            _f("data_types", pa.list_(pa.string()), "plates | faces | video | alerts | incidents"),
+            _f("cameras", pa.list_(pa.string()), "shared cameras; null = every camera of from_agency"),
+            _f("valid_from", TS, "in force from (null: always)"),
+            _f("valid_to", TS, "in force until, exclusive (null: open-ended)"),
+            _f("created_by", pa.string(), "admin who created it"),
+            _f("created_at", TS, "when"),
+            _f("revoked_by", pa.string(), "admin who revoked it"),
+            _f("revoked_at", TS, "when it was revoked (null: in force)"),
+            _f("note", pa.string(), "reference to the written agreement"),
         ]
     ),
 )
@@ -344,6 +407,101 @@ LINEAGE = TableSpec(
     ),
 )
 
+# ---- movement results (pipelines/movement/store.py writes them, one day partition per run) -------
+_MOVEMENT_COMMON = [
+    _f("agency", pa.string(), "agency owning the (first) camera of the row"),
+    _f("model_version", pa.string(), "model version(s) of the reads the run used ('+'-joined)"),
+    _f("run_id", pa.string(), "movement run that wrote the row"),
+    _f("date", pa.date32(), "UTC day the run computed (partition; a re-run replaces it)"),
+]
+
+MOVEMENT_TRIPS = TableSpec(
+    name="movement_trips",
+    description="Trips: sessions of one plate's reads (gap-separated), per day run.",
+    key=("trip_id",),
+    partition_by=("date",),
+    time_column="start",
+    schema=pa.schema(
+        [
+            _f("trip_id", pa.string(), "hash of plate + start", nullable=False),
+            _f("plate", pa.string(), "plate"),
+            _f("start", TS, "first read"),
+            _f("end", TS, "last read"),
+            _f("duration_s", pa.float64(), "end - start"),
+            _f("first_camera", pa.string(), "first camera"),
+            _f("last_camera", pa.string(), "last camera"),
+            _f("n_sightings", pa.int64(), "reads in the trip"),
+            _f("n_cameras", pa.int64(), "distinct cameras"),
+            _f("cameras", pa.list_(pa.string()), "camera sequence (repeats collapsed)"),
+            _f("camera_ts", pa.list_(TS), "time first seen at each step"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_COUNTS = TableSpec(
+    name="movement_counts",
+    description="Reads and distinct plates per camera and time window (traffic counts), per day run.",
+    key=("camera_id", "window_start", "window_end"),
+    partition_by=("date",),
+    time_column="window_start",
+    schema=pa.schema(
+        [
+            _f("camera_id", pa.string(), "camera", nullable=False),
+            _f("window_start", TS, "window start"),
+            _f("window_end", TS, "window end (exclusive)"),
+            _f("reads", pa.int64(), "reads"),
+            _f("plates", pa.int64(), "distinct plates"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_FLOWS = TableSpec(
+    name="movement_flows",
+    description="Origin-destination trips between ring porticos per departure window, per day run.",
+    key=("origin", "destination", "window_start"),
+    partition_by=("date",),
+    time_column="window_start",
+    schema=pa.schema(
+        [
+            _f("origin", pa.string(), "first portico of the trip", nullable=False),
+            _f("destination", pa.string(), "last portico of the trip", nullable=False),
+            _f("window_start", TS, "departure window start (null: the whole run)"),
+            _f("window_end", TS, "departure window end"),
+            _f("trips", pa.int64(), "trips"),
+            _f("mean_travel_s", pa.float64(), "mean origin -> destination seconds"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
+MOVEMENT_CONVOYS = TableSpec(
+    name="movement_convoys",
+    description="Convoy candidates (pairs together at >= k cameras) ranked against background, per day run. "
+    "Names plates: read it through a case.",
+    key=("plate_a", "plate_b", "date"),
+    partition_by=("date",),
+    schema=pa.schema(
+        [
+            _f("rank", pa.int64(), "1 = most significant"),
+            _f("plate_a", pa.string(), "plate (the target in a targeted run)", nullable=False),
+            _f("plate_b", pa.string(), "plate", nullable=False),
+            _f("n_cameras", pa.int64(), "distinct cameras together"),
+            _f("n_cooccurrences", pa.int64(), "read pairs within ±Δt"),
+            _f("cameras", pa.list_(pa.string()), "cameras together"),
+            _f("reads_a", pa.int64(), "reads of plate_a"),
+            _f("reads_b", pa.int64(), "reads of plate_b"),
+            _f("expected_cooccurrences", pa.float64(), "expected under independence"),
+            _f("expected_cameras", pa.float64(), "expected cameras under independence"),
+            _f("lift", pa.float64(), "observed / expected cameras"),
+            _f("p_value", pa.float64(), "chance of at least n_cameras by chance"),
+            _f("score", pa.float64(), "-log10 p_value"),
+            *_MOVEMENT_COMMON,
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -357,8 +515,14 @@ TABLES: dict[str, TableSpec] = {
         ALERT_ACKS,
         AUDIT_LOG,
         PROCESSING_RUNS,
+        CASES,
+        SHARING_AGREEMENTS,
         SOURCE_VERSIONS,
         LINEAGE,
+        MOVEMENT_TRIPS,
+        MOVEMENT_COUNTS,
+        MOVEMENT_FLOWS,
+        MOVEMENT_CONVOYS,
     )
 }
 

@@ -30,8 +30,9 @@ import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from lakehouse.config import StorageConfig
+from lakehouse.config import StorageConfig, resolve_home
 from lakehouse.conform import SchemaMismatchError, conform, to_arrow
+from lakehouse.settings import LoadedSettings, get_settings
 from lakehouse.specs import TABLES, TableSpec, spec
 
 if TYPE_CHECKING:
@@ -60,8 +61,14 @@ class Lakehouse:
     """All tables under one root. Cheap to create; holds no open handles."""
 
     def __init__(self, storage: StorageConfig | None = None, *, home: str | os.PathLike[str] | None = None):
+        self.home = resolve_home(home)
         self.storage = storage or StorageConfig.from_home(home)
         self.max_retries = 8
+
+    @property
+    def settings(self) -> LoadedSettings:
+        """The effective settings of this home (:func:`lakehouse.settings.get_settings`)."""
+        return get_settings(self.home)
 
     # ---------------------------------------------------------------- locations
     def uri(self, name: str) -> str:
@@ -100,7 +107,7 @@ class Lakehouse:
                     name=s.name,
                     description=s.description,
                     storage_options=self.storage.storage_options or None,
-                    configuration={"delta.enableChangeDataFeed": "true"},
+                    configuration={"delta.enableChangeDataFeed": "true", **dict(s.properties)},
                 )
             except Exception as exc:  # another process created it first
                 if not self.exists(name):
@@ -114,6 +121,13 @@ class Lakehouse:
 
         s = spec(name)
         dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
+        props = dict(s.properties)
+        if props and any(dt_.metadata().configuration.get(k) != v for k, v in props.items()):
+            with self._commit_lock(name):  # existing homes: e.g. make audit_log append-only
+                DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None).alter.set_table_properties(
+                    props, raise_if_not_exists=False
+                )
+            dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
         have = {f.name for f in dt_.schema().fields}
         missing = [f for f in s.schema if f.name not in have]
         if missing:
@@ -139,7 +153,7 @@ class Lakehouse:
         if table.num_rows == 0:
             return 0
         self._write(s, table, mode="append")
-        return table.num_rows
+        return int(table.num_rows)
 
     def replace(self, name: str, data: Any, predicate: str) -> int:
         """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
@@ -154,16 +168,21 @@ class Lakehouse:
             self._with_retry(s.name, lambda: self.table(name).delete(predicate))
             return 0
         self._write(s, table, mode="overwrite", predicate=predicate)
-        return table.num_rows
+        return int(table.num_rows)
 
-    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
-        """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest."""
+    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
+               target_predicate: str | None = None) -> int:
+        """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest.
+        ``target_predicate`` (on ``t.``, e.g. ``t.date IN ('2026-12-07')``) limits the target rows
+        the MERGE reads: a predicate on partition columns skips the other partitions' files."""
         s = spec(name)
         table = conform(to_arrow(data, s), s)
         if table.num_rows == 0:
             return 0
         keys = keys or s.key
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        if target_predicate:
+            on = f"{on} AND ({target_predicate})"
 
         def run() -> None:
             (
@@ -176,17 +195,21 @@ class Lakehouse:
 
         self.ensure(name)
         self._with_retry(s.name, run)
-        return table.num_rows
+        return int(table.num_rows)
 
-    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
+    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
+                   target_predicate: str | None = None) -> int:
         """MERGE that only inserts: rows whose ``keys`` (default: the table key) are already in the
-        table are left untouched (idempotent writes of deterministic ids). One commit."""
+        table are left untouched (idempotent writes of deterministic ids). One commit.
+        ``target_predicate`` limits the target rows read, as in :meth:`upsert`."""
         s = spec(name)
         table = conform(to_arrow(data, s), s)
         if table.num_rows == 0:
             return 0
         keys = keys or s.key
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        if target_predicate:
+            on = f"{on} AND ({target_predicate})"
         self.ensure(name)
 
         def run() -> Any:
@@ -207,7 +230,7 @@ class Lakehouse:
             write_deltalake(
                 self.uri(s.name),
                 data,
-                mode=mode,  # type: ignore[arg-type]
+                mode=mode,  # type: ignore[call-overload]
                 predicate=predicate,
                 partition_by=list(s.partition_by) or None,
                 storage_options=self.storage.storage_options or None,
@@ -279,7 +302,16 @@ class Lakehouse:
         version: int | None = None,
     ) -> pa.Table:
         """Read a table (or a version of it) as Arrow, with optional projection and filter."""
-        return self.dataset(name, version).to_table(columns=columns, filter=filter)
+        dataset = self.dataset(name, version)
+        try:
+            return dataset.to_table(columns=columns, filter=filter)
+        except pa.ArrowNotImplementedError:
+            # files rewritten by a MERGE store strings as string_view; pyarrow then cannot compare
+            # them with the dataset's string literals fragment by fragment: filter after the cast
+            if filter is None:
+                raise
+            table = dataset.to_table(filter=None).filter(filter)
+            return table.select(columns) if columns is not None else table
 
     def scan(self, name: str) -> pl.LazyFrame:
         """Polars lazy scan with partition pruning."""
@@ -298,7 +330,7 @@ class Lakehouse:
         return con
 
     def count(self, name: str) -> int:
-        return self.dataset(name).count_rows()
+        return int(self.dataset(name).count_rows())
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.storage.root!r})"

@@ -20,11 +20,12 @@
 
 # %%
 import datetime as dt
-import os
 import tempfile
 from pathlib import Path
 
 from lakehouse import Lakehouse
+from lakehouse.config import env_home
+from lakehouse.timeutil import TimeRange
 from pipelines.crime.heatmap import h3_counts
 from pipelines.crime.hotspots import gi_star, hot_cells
 from pipelines.crime.importer import import_incidents
@@ -32,7 +33,7 @@ from pipelines.crime.near_repeat import knox
 from pipelines.crime.temporal import hour_weekday
 from pipelines.synth.incidents import generate_incidents, write_incidents_csv
 
-home = Path(os.environ.get("PESQUISA_HOME") or tempfile.mkdtemp(prefix="pesquisa-nb-"))
+home = Path(env_home() or tempfile.mkdtemp(prefix="pesquisa-nb-"))
 lh = Lakehouse(home=home)
 
 # %% [markdown]
@@ -54,7 +55,10 @@ print("incidents:", lh.count("incidents"))
 # ## Counts per H3 cell (resolution 9, ~170 m)
 
 # %%
-counts = h3_counts(lh, res=9)
+# One meaning of a time window everywhere (lakehouse.timeutil): "--to 2026-03-31" is the whole of
+# March 31st in the home time zone (setting time.zone), as in `pesquisa crime heatmap --to`.
+window = TimeRange.parse("2026-01-01", "2026-03-31", tz=lh.settings.time.zone)
+counts = h3_counts(lh, res=9, start=window.start, end=window.end)
 print(counts.sort("count", descending=True).head(10))
 
 # %% [markdown]

@@ -64,6 +64,7 @@ class BatchReport:
     frames: int = 0
     seconds: float = 0.0
     model_version: str = ""
+    lineage: list[dict[str, Any]] = field(default_factory=list)  # one summary per previous version
 
     def add(self, report: Any) -> None:
         self.succeeded += _n(getattr(report, "succeeded", 0))
@@ -77,7 +78,8 @@ class BatchReport:
         return {"sources": self.sources, "succeeded": self.succeeded, "skipped": self.skipped,
                 "failed": len(self.failed), "plate_reads": self.plate_reads,
                 "face_sightings": self.face_sightings, "frames": self.frames,
-                "seconds": round(self.seconds, 3), "model_version": self.model_version}
+                "seconds": round(self.seconds, 3), "model_version": self.model_version,
+                **({"lineage": self.lineage} if self.lineage else {})}
 
 
 def _n(value: Any) -> int:
@@ -228,4 +230,79 @@ def run_sources(lh: Lakehouse, sources: Sequence[Source], *, model_version: str 
         done += len(group)
         if on_group is not None:
             on_group(done, len(sources), group, result)
+    return report
+
+
+# ---------------------------------------------------------------------------------------- camera groups
+#: the group of cameras that are not in the registry (inbox folders of unknown cameras)
+UNREGISTERED_GROUP = "unregistered"
+#: H3 resolution of a camera group: cameras of one agency in one cell of this size process together
+#: (7: ~5 km2; 3,000 city cameras -> tens of groups, far under Dagster's ~100k partitions per asset)
+DEFAULT_GROUP_H3_RES = 7
+_KEY_SAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def camera_group(row: dict[str, Any], resolution: int = DEFAULT_GROUP_H3_RES) -> str:
+    """``<agency>.<H3 cell>`` of a camera registry row (``<agency>.nogeo`` without a position)."""
+    import h3
+
+    agency = _KEY_SAFE.sub("_", str(row.get("agency") or "none")).strip("_") or "none"
+    lat, lon = row.get("lat"), row.get("lon")
+    if lat is None or lon is None:
+        return f"{agency}.nogeo"
+    return f"{agency}.{h3.latlng_to_cell(float(lat), float(lon), resolution)}"
+
+
+def camera_groups(lh: Lakehouse, resolution: int = DEFAULT_GROUP_H3_RES) -> dict[str, list[str]]:
+    """Group key -> its cameras, from the camera registry (sorted)."""
+    if not lh.exists("cameras"):
+        return {}
+    out: dict[str, list[str]] = {}
+    for r in lh.read("cameras", columns=["camera_id", "agency", "lat", "lon"]).to_pylist():
+        out.setdefault(camera_group(r, resolution), []).append(r["camera_id"])
+    return {g: sorted(c) for g, c in sorted(out.items())}
+
+
+def group_of_camera(lh: Lakehouse, resolution: int = DEFAULT_GROUP_H3_RES) -> dict[str, str]:
+    """Camera id -> group key (registered cameras only; others are :data:`UNREGISTERED_GROUP`)."""
+    return {c: g for g, cams in camera_groups(lh, resolution).items() for c in cams}
+
+
+def cameras_of_groups(lh: Lakehouse, groups: Iterable[str], resolution: int = DEFAULT_GROUP_H3_RES,
+                      inbox_cameras: Iterable[str] = ()) -> list[str]:
+    """The cameras of ``groups``; :data:`UNREGISTERED_GROUP` means the cameras among
+    ``inbox_cameras`` (those seen in the inbox or the videos table) that are not in the registry."""
+    groups = set(groups)
+    by_group = camera_groups(lh, resolution)
+    out = {c for g in groups for c in by_group.get(g, [])}
+    if UNREGISTERED_GROUP in groups:
+        known = {c for cams in by_group.values() for c in cams}
+        out |= {c for c in inbox_cameras if c not in known}
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------------------- backfill
+def reprocess(lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
+              lineage: bool = True, by: str = "backfill", **kwargs: Any) -> BatchReport:
+    """:func:`run_sources`, then a lineage report per previous version of the sources it switched
+    (what the new version changed: pipelines/lineage.py), stored in the ``lineage`` table. Used by
+    ``pesquisa backfill`` and Dagster's ``extracted_video`` so every backfill ends with one."""
+    from pipelines.versions import current_versions
+
+    before = current_versions(lh)
+    report = run_sources(lh, sources, model_version=model_version, **kwargs)
+    if not lineage:
+        return report
+    after = current_versions(lh)
+    switched: dict[str, list[str]] = {}
+    for vid, version in after.items():
+        prev = before.get(vid)
+        if version == report.model_version and prev is not None and prev != version:
+            switched.setdefault(prev, []).append(vid)
+    from pipelines.lineage import diff_versions, store_report
+
+    for prev, vids in sorted(switched.items()):
+        rep = diff_versions(lh, prev, report.model_version, video_ids=vids)
+        store_report(lh, rep, by=by)
+        report.lineage.append({"report_id": rep.report_id, "from_version": prev, **rep.totals()})
     return report

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from lakehouse import Lakehouse
+from lakehouse.settings import CameraSettings
 
 KINDS = {"street", "portico", "transit"}
 H3_RES = 9
@@ -39,6 +42,37 @@ def _float(value: Any, what: str, lo: float, hi: float) -> float:
     if not lo <= f <= hi:
         raise ValueError(f"{what} {f} is outside [{lo}, {hi}]")
     return f
+
+
+def known_plate_format(name: str | None) -> str | None:
+    """``name`` as the preset it names (case-insensitive), or ValueError naming the known presets."""
+    if name is None or not str(name).strip():
+        return None
+    from pipelines.plates.formats import PRESETS
+
+    by_upper = {k.upper(): k for k in PRESETS}
+    key = by_upper.get(str(name).strip().upper())
+    if key is None:
+        raise ValueError(f"plate_format {name!r} is not a known preset; known: {', '.join(PRESETS)}")
+    return key
+
+
+#: the per-camera settings the registry stores (columns of the ``cameras`` table)
+STORED_SETTINGS = ("plate_format", "sample_fps", "gating")
+
+
+def camera_settings_of(raw: dict[str, Any]) -> CameraSettings:
+    """The per-camera settings of a registry row, validated where they enter (bounds, a known plate
+    preset). Only :data:`STORED_SETTINGS` are read: the registry has no column for the others yet."""
+    try:
+        values = {k: raw[k] for k in STORED_SETTINGS if raw.get(k) not in (None, "")}
+        if isinstance(values.get("gating"), str):
+            values["gating"] = values["gating"].strip().lower()
+        settings = CameraSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValueError(problems) from None
+    return settings.model_copy(update={"plate_format": known_plate_format(settings.plate_format)})
 
 
 def _row_to_camera(raw: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +103,7 @@ def _row_to_camera(raw: dict[str, Any]) -> dict[str, Any]:
         "kind": kind,
         "heading": None if heading in (None, "") else _float(heading, "heading", 0, 360),
         "stream_uri": raw.get("stream_uri") or None,
-        "plate_format": raw.get("plate_format") or None,
+        **camera_settings_of(raw).model_dump(include=set(STORED_SETTINGS)),
         "shared_with": list(shared),
     }
 
@@ -147,7 +181,8 @@ def import_cameras(lh: Lakehouse, path: str | Path) -> CameraImport:
 
 def write_camera_csv(cameras: list[dict[str, Any]], path: str | Path) -> None:
     """Write cameras in the CSV layout :func:`read_camera_file` reads."""
-    cols = ["camera_id", "agency", "name", "lat", "lon", "kind", "heading", "stream_uri", "plate_format", "shared_with"]
+    cols = ["camera_id", "agency", "name", "lat", "lon", "kind", "heading", "stream_uri", "plate_format", "shared_with",
+            "sample_fps", "gating"]
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()

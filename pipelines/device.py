@@ -1,18 +1,25 @@
 """Pick the compute device at run time: CUDA when present, CPU otherwise (the tested path).
 
-``PESQUISA_DEVICE=cpu|cuda`` forces a choice. Nothing here imports torch at module import time.
+The ``compute.device`` setting (``auto``/``cpu``/``cuda``; file ``HOME/pesquisa.yaml`` or the
+environment, e.g. ``PESQUISA_DEVICE=cpu``, see :mod:`lakehouse.settings`) forces a choice over what
+a caller asks for. Which model runs on the device is the model back-end registry's business
+(:mod:`pipelines.models`). Nothing here imports torch at module import time.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+
+
+def configured_device() -> str:
+    """``compute.device`` from the settings: ``"auto"``, ``"cpu"`` or ``"cuda"``."""
+    from lakehouse.settings import get_settings
+
+    return str(get_settings().compute.device)
 
 
 @functools.cache
-def cuda_available() -> bool:
-    if os.environ.get("PESQUISA_DEVICE", "").lower() == "cpu":
-        return False
+def _torch_cuda() -> bool:
     try:
         import torch
 
@@ -21,27 +28,35 @@ def cuda_available() -> bool:
         return False
 
 
+def cuda_available() -> bool:
+    """A usable CUDA device, unless the settings force the CPU."""
+    return configured_device() != "cpu" and _torch_cuda()
+
+
 def torch_device(requested: str = "auto") -> str:
     """``"cuda"`` or ``"cpu"``. ``requested="cuda"`` without a GPU raises instead of hanging later."""
-    forced = os.environ.get("PESQUISA_DEVICE", "").lower()
-    requested = (forced or requested or "auto").lower()
+    forced = configured_device()
+    requested = (requested or "auto").lower() if forced == "auto" else forced
     if requested == "cpu":
         return "cpu"
     if requested in ("cuda", "gpu"):
         if not cuda_available():
             raise RuntimeError("a CUDA device was requested but none is available")
         return "cuda"
+    if requested != "auto":
+        raise ValueError(f"unknown device {requested!r}: use auto, cpu or cuda")
     return "cuda" if cuda_available() else "cpu"
 
 
-def onnx_providers(device: str = "auto") -> list[str]:
-    """onnxruntime execution providers for the device, best first."""
-    import onnxruntime as ort
+@functools.cache
+def onnx_cuda_provider() -> bool:
+    """True when onnxruntime lists the CUDA execution provider (onnxruntime-gpu with its CUDA libraries)."""
+    try:
+        import onnxruntime as ort
 
-    available = ort.get_available_providers()
-    if torch_device(device) == "cuda" and "CUDAExecutionProvider" in available:
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+        return "CUDAExecutionProvider" in ort.get_available_providers()
+    except Exception:
+        return False
 
 
 def gpu_count() -> int:

@@ -155,7 +155,7 @@ def _plate_entries(lh: Lakehouse, now: dt.datetime) -> list[dict[str, Any]]:
     t = lh.read("watchlist")
     out = []
     for r in t.to_pylist():
-        if r.get("removed_at") or r.get("removed"):
+        if r.get("removed_at") or r.get("removed") or r.get("active") is False:  # removed entries keep their row
             continue
         if r.get("expires_at") is not None and r["expires_at"] <= now:
             continue
@@ -268,8 +268,10 @@ def _case_changes(searches: list[tuple[str, str]], diffs: list[SourceDiff]) -> l
 # ------------------------------------------------------------------------------------------ diff
 def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras: Sequence[str] | None = None,
                   start: dt.datetime | None = None, end: dt.datetime | None = None,
-                  tolerance_s: float = MATCH_TOLERANCE_S, now: dt.datetime | None = None) -> LineageReport:
-    """Compare two model versions over the selection (see the module doc)."""
+                  video_ids: Sequence[str] | None = None, tolerance_s: float = MATCH_TOLERANCE_S,
+                  now: dt.datetime | None = None) -> LineageReport:
+    """Compare two model versions over the selection (see the module doc); ``video_ids`` limits it
+    to those sources (a backfill's re-processed sources)."""
     if not from_version or not to_version:
         raise ValueError("two model versions are required")
     if from_version == to_version:
@@ -277,6 +279,8 @@ def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras:
     now = now or dt.datetime.now(dt.UTC)
     versions = [from_version, to_version]
     expr = _expr(versions, cameras, start, end)
+    if video_ids is not None:
+        expr &= pds.field("video_id").isin(sorted(set(video_ids)))
     plates = lh.read("plate_reads", columns=PLATE_COLUMNS, filter=expr).to_pylist()
     faces = lh.read("face_sightings", columns=FACE_COLUMNS, filter=expr).to_pylist()
     by_src: dict[str, dict[str, Any]] = {}
@@ -289,7 +293,8 @@ def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras:
     faces_by_id = {r["sighting_id"]: np.asarray(r["embedding"], np.float32) for r in faces if r.get("embedding")}
     report = LineageReport(from_version, to_version, selection={
         "cameras": sorted(cameras) if cameras else None, "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None, "tolerance_s": tolerance_s})
+        "to": end.isoformat() if end else None, "tolerance_s": tolerance_s,
+        "sources": len(set(video_ids)) if video_ids is not None else None})
     for vid in sorted(by_src, key=lambda v: (by_src[v]["camera_id"] or "", v or "")):
         d = by_src[vid]
         s = SourceDiff(vid, d["camera_id"])

@@ -1,4 +1,5 @@
-"""Start or join Ray: local by default, a cluster when ``RAY_ADDRESS`` is set (DESIGN.md §10).
+"""Start or join Ray: local by default, a cluster when setting ``compute.ray_address`` (``RAY_ADDRESS``)
+is set.
 
 Resource requests are derived from the detected hardware: asking for a GPU that is not there makes
 Ray wait forever, so :func:`actor_resources` never does."""
@@ -19,13 +20,16 @@ def ensure_ray(num_cpus: int | None = None) -> None:
 
     if ray.is_initialized():
         return
-    address = os.environ.get("RAY_ADDRESS")
+    from lakehouse.settings import get_settings
+
+    compute = get_settings().compute
+    address = compute.ray_address
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address:
         log.info("joining Ray cluster at %s", address)
         ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
         return
-    cpus = num_cpus or int(os.environ.get("PESQUISA_RAY_CPUS", 0)) or os.cpu_count() or 1
+    cpus = num_cpus or compute.ray_cpus or os.cpu_count() or 1
     ray.init(
         num_cpus=cpus,
         num_gpus=gpu_count(),

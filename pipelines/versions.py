@@ -42,6 +42,8 @@ from lakehouse.store import sql_literal
 
 SOURCE_VERSIONS = "source_versions"
 KINDS = ("recorded", "live")
+#: above this many hidden sources, SQL readers anti-join a registered relation instead of a literal list
+SQL_LITERAL_MAX = 200
 
 
 def _policy_version(policy: Any) -> str | None:
@@ -120,6 +122,28 @@ class VersionFilter:
     def hidden_pairs(self) -> set[tuple[str, str]]:
         return {(vid, mv) for mv, vids in self.hidden for vid in vids}
 
+    def hidden_keys(self, sep: str = "\x1f") -> frozenset[str]:
+        """``video_id + sep + model_version`` of every hidden pair (how indexes key their sources)."""
+        cache = self.__dict__.setdefault("_keys", {})
+        if sep not in cache:
+            cache[sep] = frozenset(f"{vid}{sep}{mv}" for mv, vids in self.hidden for vid in vids)
+        return cache[sep]
+
+    def hidden_table(self) -> pa.Table:
+        """The hidden (video_id, model_version) pairs as an Arrow table."""
+        pairs = sorted(self.hidden_pairs)
+        return pa.table({"video_id": pa.array([p[0] for p in pairs], pa.string()),
+                         "model_version": pa.array([p[1] for p in pairs], pa.string())})
+
+    def sql_on(self, con: Any, prefix: str = "", relation: str = "_hidden_versions") -> str:
+        """Like :meth:`sql`, for a DuckDB connection: many hidden sources become an anti-join
+        against ``relation`` (registered on ``con``), far cheaper than a long literal IN list."""
+        if self.pinned is not None or sum(len(v) for _, v in self.hidden) <= SQL_LITERAL_MAX:
+            return self.sql(prefix)
+        con.register(relation, self.hidden_table())
+        return (f"coalesce(({prefix}video_id, {prefix}model_version) NOT IN "
+                f"(SELECT video_id, model_version FROM {relation}), TRUE)")
+
     def allows(self, video_id: str | None, model_version: str | None) -> bool:
         if self.pinned is not None:
             return model_version == self.pinned
@@ -192,24 +216,77 @@ class VersionFilter:
         return {"pinned": self.pinned, "hidden": {mv: len(v) for mv, v in self.hidden}}
 
 
+_FILTER_CACHE: dict[str, tuple[tuple[int, int], VersionFilter]] = {}
+
+
+def _table_version(lh: Lakehouse, name: str) -> int:
+    """A number that changes whenever the table gets a commit (-1 when it does not exist): on local
+    storage the ``_delta_log`` folder's modification time (one ``stat``), else the Delta version."""
+    if lh.storage.is_local:
+        import os
+
+        try:
+            return os.stat(os.path.join(lh.uri(name), "_delta_log")).st_mtime_ns
+        except OSError:
+            return -1
+    from deltalake import DeltaTable
+
+    try:
+        return int(DeltaTable(lh.uri(name), storage_options=lh.storage.storage_options or None).version())
+    except Exception:  # not created yet
+        return -1
+
+
 def version_filter(lh: Lakehouse, policy: Any = None) -> VersionFilter:
     """The filter for ``policy`` (None or a VersionPolicy/ReadScope with no version = current;
-    a string or a pinned policy = that version). Reads two small tables."""
+    a string or a pinned policy = that version).
+
+    Cached per lakehouse and per (processing_runs, source_versions) table version: a search pays
+    two Delta log lookups unless a run or a switch committed since the last one."""
     pinned = _policy_version(policy)
     if pinned is not None:
         return VersionFilter(pinned=pinned)
+    key = (_table_version(lh, "processing_runs"), _table_version(lh, SOURCE_VERSIONS))
+    cached = _FILTER_CACHE.get(lh.storage.root)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    vf = _compute_filter(lh) if key[0] >= 0 else VersionFilter()
+    if len(_FILTER_CACHE) > 64:
+        _FILTER_CACHE.clear()
+    _FILTER_CACHE[lh.storage.root] = (key, vf)
+    return vf
+
+
+def _compute_filter(lh: Lakehouse) -> VersionFilter:
+    """Only sources with runs of several versions can have rows to hide: find them with Arrow
+    group-bys (no Python loop over every source), then compare with their current version."""
+    import pyarrow.compute as pc
+
     runs = _runs(lh)
     if runs.num_rows == 0:
         return VersionFilter()
-    current = current_versions(lh, runs=runs)
+    runs = runs.select(["video_id", "model_version", "status", "finished"]).cast(pa.schema([
+        ("video_id", pa.string()), ("model_version", pa.string()), ("status", pa.string()),
+        ("finished", pa.timestamp("us", tz="UTC"))]))
+    pairs = runs.group_by(["video_id", "model_version"]).aggregate([])
+    per_source = pairs.group_by("video_id").aggregate([("model_version", "count")])
+    multi = per_source.filter(pc.greater(per_source["model_version_count"], 1))["video_id"]
+    if len(multi) == 0:
+        return VersionFilter()
+    pairs = pairs.filter(pc.is_in(pairs["video_id"], value_set=multi.combine_chunks()))
+    recorded = []
+    if lh.exists(SOURCE_VERSIONS):
+        import pyarrow.dataset as pds
+
+        recorded = lh.read(SOURCE_VERSIONS, columns=["video_id", "model_version"],
+                           filter=pds.field("video_id").isin(multi.to_pylist())).to_pylist()
+    sub = runs.filter(pc.is_in(runs["video_id"], value_set=multi.combine_chunks()))
+    current = current_versions(lh, runs=sub, recorded=recorded)
     hidden: dict[str, set[str]] = {}
-    for vid, versions in versions_of_sources(runs).items():
+    for vid, mv in zip(pairs["video_id"].to_pylist(), pairs["model_version"].to_pylist(), strict=True):
         cur = current.get(vid)
-        if cur is None or len(versions) < 2 and cur in versions:
-            continue
-        for mv in versions:
-            if mv != cur:
-                hidden.setdefault(mv, set()).add(vid)
+        if cur is not None and mv != cur:
+            hidden.setdefault(mv, set()).add(vid)
     return VersionFilter(hidden=tuple((mv, frozenset(v)) for mv, v in sorted(hidden.items())))
 
 

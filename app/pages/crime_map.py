@@ -22,12 +22,25 @@ if __package__ in (None, ""):  # standalone `streamlit run app/pages/crime_map.p
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from lakehouse import Lakehouse  # noqa: E402
+from lakehouse.timeutil import FROM_HELP, TO_HELP, TimeRange, zone  # noqa: E402
 from pipelines.crime.coverage import coverage_of_cells, load_cameras  # noqa: E402
+from pipelines.crime.data import incident_overview  # noqa: E402
 from pipelines.crime.density import kernel_density  # noqa: E402
 from pipelines.crime.heatmap import h3_counts  # noqa: E402
 from pipelines.crime.hotspots import gi_star  # noqa: E402
 from pipelines.crime.near_repeat import knox  # noqa: E402
 from pipelines.crime.temporal import WEEKDAYS, hour_weekday, pivot  # noqa: E402
+
+
+def _reader() -> Any:
+    """The signed-in user's context: cameras are those their agency may know of (None standalone)."""
+    try:
+        from app.ui import session
+    except ImportError:
+        return None
+    user = session.current_user()
+    return session.search_context(user, None) if user is not None else None
+
 
 LAYERS = ["Counts", "Kernel density", "Gi* hot spots"]
 HOT = {99: [180, 20, 30, 210], 95: [230, 80, 60, 190], 90: [250, 160, 120, 170]}
@@ -44,11 +57,7 @@ def _key(lh: Lakehouse) -> tuple[str, int]:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _overview(_lh: Lakehouse, key: tuple[str, int]) -> dict[str, Any]:
-    con = _lh.duckdb(["incidents"])
-    types = [r[0] for r in con.execute(
-        "SELECT type FROM incidents WHERE type IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC").fetchall()]
-    n, t0, t1 = con.execute("SELECT count(*), min(ts), max(ts) FROM incidents").fetchone()  # type: ignore[misc]
-    return {"types": types, "n": int(n), "first": t0, "last": t1}
+    return incident_overview(_lh)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -162,11 +171,13 @@ def render(lh: Lakehouse) -> None:
     f1, f2, f3, f4 = st.columns([3, 3, 1, 2])
     types = f1.multiselect("Incident types", ov["types"], default=[], key="cm_types",
                            placeholder="All types")
-    first, last = ov["first"].date(), ov["last"].date()
-    period = f2.date_input("Period (UTC days)", value=(first, last), min_value=first, max_value=last, key="cm_period")
+    home_tz = lh.settings.time.zone
+    first, last = ov["first"].astimezone(zone(home_tz)).date(), ov["last"].astimezone(zone(home_tz)).date()
+    period = f2.date_input(f"Period (days, {home_tz}; the last day included)", value=(first, last), min_value=first,
+                           max_value=last, key="cm_period", help=f"{FROM_HELP}. {TO_HELP}")
     res = int(f3.number_input("H3 res", min_value=5, max_value=10, value=8, step=1, key="cm_res"))
     layer = f4.radio("Layer", LAYERS, index=2, key="cm_layer", horizontal=False)
-    start, end = _period(period)
+    start, end = _period(period, home_tz)
     tkey = tuple(sorted(types))
 
     counts = _counts(lh, key, res, tkey, start, end)
@@ -174,7 +185,7 @@ def render(lh: Lakehouse) -> None:
         st.info("No incident matches these filters.")
         return
     gi = _gi(lh, key, res, 1, tkey, start, end)
-    cams = load_cameras(lh)
+    cams = load_cameras(lh, _reader())
     radius = 150.0
 
     m = st.columns(4)
@@ -209,7 +220,7 @@ def render(lh: Lakehouse) -> None:
     tab_hours, tab_nr, tab_cov, tab_cells = st.tabs(
         ["Hour x weekday", "Near repeat", "Camera coverage", "Hot-spot cells"])
     with tab_hours:
-        tz = st.text_input("Local time zone", value="UTC", key="cm_tz")
+        tz = st.text_input("Local time zone", value=home_tz, key="cm_tz")
         try:
             hours = _hours(lh, key, tz, tkey, start, end)
         except Exception as exc:  # an unknown zone name
@@ -250,15 +261,16 @@ def render(lh: Lakehouse) -> None:
                      .to_pandas(), hide_index=True, width="stretch")
 
 
-def _period(value: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
+def _period(value: Any, tz: str | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The picked days as ``--from`` / ``--to`` mean them (:mod:`lakehouse.timeutil`: the last day
+    is included whole), in the home time zone ``tz``."""
     if isinstance(value, tuple | list):
         d0 = value[0] if len(value) > 0 else None
         d1 = value[1] if len(value) > 1 else None
     else:
         d0, d1 = value, None
-    start = dt.datetime(d0.year, d0.month, d0.day, tzinfo=dt.UTC) if d0 else None
-    end = dt.datetime(d1.year, d1.month, d1.day, tzinfo=dt.UTC) + dt.timedelta(days=1) if d1 else None
-    return start, end
+    window = TimeRange.parse(d0, d1, tz=tz)
+    return window.start, window.end
 
 
 def main(argv: list[str] | None = None) -> None:

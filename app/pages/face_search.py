@@ -33,7 +33,7 @@ def decode_upload(name: str, payload: bytes):
 def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_quality: float = 0.0) -> None:
     from pipelines.faces import ImageReadError
     from pipelines.governance import MissingCaseError
-    from pipelines.search import run_face_search
+    from pipelines.search import FaceQuery, search_faces
 
     lh = session.lakehouse()
     ctx = session.search_context(session.current_user(), session.active_case())
@@ -42,11 +42,17 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
         image = decode_upload(name, payload)
         index, analyzer, lock = session.face_search_tools()
         with lock:
-            result = run_face_search(lh, image, ctx, k=k, analyzer=analyzer, index=index,
-                                     min_quality=min_quality or None, **flt.as_kwargs())
+            scope = flt.read_scope(ctx, lh.settings.time.zone)
+            query = FaceQuery(image=image, k=k, cameras=flt.cameras, area=flt.area, photo=payload,
+                              photo_suffix=Path(name).suffix.lower() or ".jpg", min_quality=min_quality or None)
+            result = search_faces(lh, query, scope, analyzer=analyzer, index=index)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
+        return
+    except PermissionError as exc:  # the case's status or warrant scope refused it (logged)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Search refused: {exc}", icon=":material/block:")
         return
     except ImageReadError as exc:
         st.session_state.pop(RESULTS_KEY, None)

@@ -11,7 +11,8 @@ from lakehouse import TABLES
 
 def status_view() -> None:
     lh = session.lakehouse()
-    runs = data.processing_runs(lh)
+    user = session.current_user()
+    runs = data.processing_runs(lh, user.scope_agency if user else "")
     if runs.empty:
         widgets.empty_state(
             "No extraction runs yet.",
@@ -20,40 +21,21 @@ def status_view() -> None:
         _tables(lh)
         return
 
+    from pipelines.extract.run_stats import run_stats, runs_by_version
+
+    stats = run_stats(runs)
     status = runs["status"].fillna("unknown")
-    total = runs["video_id"].nunique()
-    ok = int((status == "succeeded").sum())
-    failed = int((status == "failed").sum())
-    running = int((status == "running").sum())
     c = st.columns(5)
-    c[0].metric("Sources", total)
-    c[1].metric("Succeeded", ok)
-    c[2].metric("Failed", failed)
-    c[3].metric("Running", running)
-    c[4].metric("Model versions", runs["model_version"].nunique())
-    done = ok + failed
-    st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs finished ({failed} failed)")
+    c[0].metric("Sources", stats.sources)
+    c[1].metric("Succeeded", stats.succeeded)
+    c[2].metric("Failed", stats.failed)
+    c[3].metric("Running", stats.running)
+    c[4].metric("Model versions", stats.model_versions)
+    st.progress(stats.finished / max(stats.runs, 1),
+                text=f"{stats.finished} of {stats.runs} runs finished ({stats.failed} failed)")
 
     st.subheader("By model version")
-    agg = (
-        runs.assign(
-            succeeded=status.eq("succeeded"), failed=status.eq("failed"), running=status.eq("running")
-        )
-        .groupby("model_version", dropna=False)
-        .agg(
-            sources=("video_id", "nunique"),
-            succeeded=("succeeded", "sum"),
-            failed=("failed", "sum"),
-            running=("running", "sum"),
-            frames=("frames_processed", "sum"),
-            plate_reads=("plate_reads", "sum"),
-            face_sightings=("face_sightings", "sum"),
-            seconds=("duration_s", "sum"),
-            last_finished=("finished", "max"),
-        )
-        .reset_index()
-    )
-    agg["frames_per_s"] = (agg["frames"] / agg["seconds"].where(agg["seconds"] > 0)).round(1)
+    agg = runs_by_version(runs).to_pandas()
     st.dataframe(agg, hide_index=True, width="stretch", column_config={
         "model_version": "Model version",
         "sources": "Sources",

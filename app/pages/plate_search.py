@@ -20,17 +20,23 @@ FUZZY = {0: "Exact", 1: "1 edit (or 2 OCR confusions)", 2: "2 edits", 3: "3 edit
 
 def run_search(pattern: str, fuzzy: int, limit: int, flt: filters.Filters) -> None:
     from pipelines.governance import MissingCaseError
-    from pipelines.search.plates import run_plate_search
+    from pipelines.search.plates import PlateQuery, search_plates
 
     user = session.current_user()
     lh = session.lakehouse()
     ctx = session.search_context(user, session.active_case())
     t0 = time.perf_counter()
     try:
-        result = run_plate_search(lh, pattern, ctx, fuzzy=fuzzy, limit=limit, **flt.as_kwargs())
+        scope = flt.read_scope(ctx, lh.settings.time.zone)
+        query = PlateQuery(pattern, fuzzy=fuzzy, limit=limit, cameras=flt.cameras, area=flt.area)
+        result = search_plates(lh, query, scope)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Search refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
+        return
+    except PermissionError as exc:  # the case's status or warrant scope refused it (logged)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Search refused: {exc}", icon=":material/block:")
         return
     except ValueError as exc:
         st.session_state.pop(RESULTS_KEY, None)

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui import data, maps, session, widgets
+from lakehouse.timeutil import FROM_HELP, TO_HELP
 
 RESULTS_KEY = "route_results"
 REQUEST_KEY = "route_request"
@@ -20,16 +21,22 @@ REQUEST_KEY = "route_request"
 
 def run_route(plate: str, start, end) -> None:
     from pipelines.governance import MissingCaseError
-    from pipelines.search import plate_route
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search import RouteQuery, plate_route
 
     lh = session.lakehouse()
     ctx = session.search_context(session.current_user(), session.active_case())
     t0 = time.perf_counter()
     try:
-        rows = plate_route(lh, plate, ctx, start=start, end=end)
+        scope = ReadScope.of(ctx, start=start, end=end, tz=lh.settings.time.zone)
+        rows = plate_route(lh, RouteQuery(plate), scope)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
         st.error(f"Route refused: {exc}. Open a case in the sidebar first.", icon=":material/block:")
+        return
+    except PermissionError as exc:  # the case's status or warrant scope refused it (logged)
+        st.session_state.pop(RESULTS_KEY, None)
+        st.error(f"Route refused: {exc}", icon=":material/block:")
         return
     except ValueError as exc:
         st.session_state.pop(RESULTS_KEY, None)
@@ -154,8 +161,8 @@ def main() -> None:
     with st.form("route", border=True):
         c1, c2, c3 = st.columns([2, 1, 1])
         plate = c1.text_input("Plate", key="route_plate", placeholder="e.g. ABC1234")
-        start = c2.date_input("From (UTC day)", value=None, key="route_from", format="YYYY-MM-DD")
-        end = c3.date_input("To (UTC day, inclusive)", value=None, key="route_to", format="YYYY-MM-DD")
+        start = c2.date_input("From (day)", value=None, key="route_from", format="YYYY-MM-DD", help=FROM_HELP)
+        end = c3.date_input("To (day, inclusive)", value=None, key="route_to", format="YYYY-MM-DD", help=TO_HELP)
         submitted = st.form_submit_button("Show route", type="primary", icon=":material/route:")
     if submitted or (request and request.get("auto")):
         if not (plate or "").strip():

@@ -7,8 +7,6 @@ through the search library, which audits it.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
@@ -37,14 +35,20 @@ def _cameras(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
     return df.sort_values(["agency", "camera_id"]).reset_index(drop=True)
 
 
+def visible_camera_ids(lh: Lakehouse, agency: str | None) -> frozenset[str] | None:
+    """Registered cameras ``agency`` may know of: its own plus those of sharing agreements in force
+    (:func:`pipelines.governance.scope.registry_cameras`); None (all) for an administrator."""
+    from pipelines.governance.scope import registry_cameras
+
+    return registry_cameras(lh, agency)
+
+
 def cameras(lh: Lakehouse, agency: str | None) -> pd.DataFrame:
-    """Cameras visible to ``agency`` (its own plus those shared with it; all for ``None``)."""
+    """Cameras visible to ``agency`` (its own plus those shared with it by agreement; all for ``None``)."""
     df = _cameras(lh, lh.storage.root, table_version(lh, "cameras"))
     if agency is None or df.empty:
         return df
-    from pipelines.governance import visible_cameras
-
-    ids = visible_cameras(df[["camera_id", "agency", "shared_with"]].to_dict("records"), agency)
+    ids = visible_camera_ids(lh, agency) or frozenset()
     return df[df["camera_id"].isin(ids)].reset_index(drop=True)
 
 
@@ -57,11 +61,17 @@ def camera_labels(cams: pd.DataFrame) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None) -> dict[str, dict]:
+def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None,
+            versions_key: tuple[int, int] = (-1, -1)) -> dict[str, dict]:
+    from pipelines.versions import version_filter
+
     if version < 0:
         return {}
     dataset = _lh.dataset(table)
     flt = (ds.field("date") >= pa.scalar(since, pa.date32())) if since else None
+    current = version_filter(_lh).dataset_expr()  # each pass once: only each source's current model version
+    if current is not None:
+        flt = current if flt is None else flt & current
     t = dataset.to_table(columns=["camera_id", "ts"], filter=flt)
     if t.num_rows == 0:
         return {}
@@ -74,15 +84,20 @@ def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | N
     }
 
 
-def camera_activity(lh: Lakehouse, days: int | None) -> pd.DataFrame:
+def camera_activity(lh: Lakehouse, days: int | None, agency: str | None = None) -> pd.DataFrame:
     """Per camera: plate reads and face sightings in the last ``days`` days (all time for None),
-    and the time of the latest one. Reads only the partitions in the window."""
+    and the time of the latest one. Reads only the partitions in the window. With ``agency``, only
+    the cameras it may know of."""
     since = (datetime.now(UTC) - timedelta(days=days)).date() if days else None
     root = lh.storage.root
-    plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since)
-    faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since)
+    vkey = (table_version(lh, "processing_runs"), table_version(lh, "source_versions"))  # a switch re-counts
+    plates = _counts(lh, root, "plate_reads", table_version(lh, "plate_reads"), since, vkey)
+    faces = _counts(lh, root, "face_sightings", table_version(lh, "face_sightings"), since, vkey)
     rows = []
+    visible = visible_camera_ids(lh, agency) if agency is not None else None
     for cid in sorted(set(plates) | set(faces)):
+        if visible is not None and cid not in visible:
+            continue
         lasts = [x["last"] for x in (plates.get(cid), faces.get(cid)) if x and x["last"] is not None]
         rows.append(
             {
@@ -103,8 +118,12 @@ def _runs(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
     return _lh.read("processing_runs").to_pandas()
 
 
-def processing_runs(lh: Lakehouse) -> pd.DataFrame:
-    return _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
+def processing_runs(lh: Lakehouse, agency: str | None = None) -> pd.DataFrame:
+    """Extraction runs (ingest status); with ``agency`` only those of cameras it may know of."""
+    df = _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
+    if agency is None or df.empty:
+        return df
+    return df[df["camera_id"].isin(visible_camera_ids(lh, agency) or frozenset())].reset_index(drop=True)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -140,12 +159,10 @@ def _audit(_lh: Lakehouse, root: str, version: int, since: date, agency: str | N
         return pd.DataFrame()
     from pipelines.governance import audit_rows
 
-    rows = audit_rows(_lh, start=datetime.combine(since, datetime.min.time(), tzinfo=UTC))
+    rows = audit_rows(_lh, agency=agency, start=datetime.combine(since, datetime.min.time(), tzinfo=UTC))
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    if agency is not None:
-        df = df[df["agency"] == agency]
     if case:
         df = df[df["case_number"].fillna("").str.lower().str.contains(case.lower(), regex=False)]
     return df.drop(columns=["date"], errors="ignore").reset_index(drop=True)
@@ -157,45 +174,7 @@ def audit_entries(lh: Lakehouse, since: date, agency: str | None, case: str = ""
 
 # ------------------------------------------------------------------ media for results
 def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict]) -> list[dict]:
-    """Add ``crop_jpeg`` to search hits that lack it (searches return ids and metadata, not media).
+    """Add ``crop_jpeg`` to search hits (:func:`pipelines.search.media.attach_crops`)."""
+    from pipelines.search.media import attach_crops as attach
 
-    Only the hits' ``date`` partitions are touched. On local tables DuckDB reads those Parquet
-    files with the id filter pushed into the scan, so the crop column is decoded only where an id
-    matches (4-10x faster than a pyarrow dataset scan, which decodes every crop of the partition).
-    Called once per search; the results, crops included, stay in the session."""
-    need = [r for r in rows if r.get("crop_jpeg") is None and r.get(key) is not None]
-    if not need or not lh.exists(table):
-        return rows
-    ids = sorted({r[key] for r in need})
-    dates = sorted({r["date"] for r in need if r.get("date") is not None})
-    dataset = lh.dataset(table)
-    every_dated = all(r.get("date") is not None for r in need)
-    date_flt = ds.field("date").isin(pa.array(dates, pa.date32())) if every_dated else None
-    crops: dict = {}
-    files = None
-    if lh.storage.is_local:
-        root = Path(lh.uri(table).removeprefix("file://"))
-        files = [str(root / unquote(f.path)) for f in dataset.get_fragments(filter=date_flt)]
-        if not all(Path(f).is_file() for f in files):
-            files = None
-    if files is not None:
-        import duckdb
-
-        con = duckdb.connect()
-        try:
-            if files:
-                for rid, crop in con.execute(
-                    f"SELECT {key}, crop_jpeg FROM read_parquet(?) WHERE {key} IN (SELECT unnest(?))", [files, ids]
-                ).fetchall():
-                    crops[rid] = crop
-        finally:
-            con.close()
-    else:
-        flt = ds.field(key).isin(ids)
-        if date_flt is not None:
-            flt = date_flt & flt
-        t = dataset.to_table(columns=[key, "crop_jpeg"], filter=flt)
-        crops = dict(zip(t[key].to_pylist(), t["crop_jpeg"].to_pylist(), strict=True))
-    for r in need:
-        r["crop_jpeg"] = crops.get(r[key])
-    return rows
+    return attach(lh, table, key, rows)

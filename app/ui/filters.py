@@ -1,7 +1,8 @@
 """Search filters shared by the plate, face and route pages: time window, cameras, area.
 
-The widgets only collect values; the filtering itself happens in the search library (the same
-``start``/``end``/``cameras``/``area`` arguments the CLI passes)."""
+The widgets only collect values; the filtering itself happens in the search library: the window
+becomes the :class:`ReadScope`'s time range (:meth:`Filters.read_scope`), cameras and area go in the
+typed query, as the CLI does."""
 
 from __future__ import annotations
 
@@ -26,8 +27,12 @@ class Filters:
     area: Any  # pipelines.search.Area | None
     problem: str | None = None
 
-    def as_kwargs(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "cameras": self.cameras, "area": self.area}
+    def read_scope(self, ctx: Any, tz: str | None) -> Any:
+        """The :class:`pipelines.governance.scope.ReadScope` of a search by ``ctx`` over this
+        window (days in the home time zone ``tz``; ``To`` is that whole day)."""
+        from pipelines.governance.scope import ReadScope
+
+        return ReadScope.of(ctx, start=self.start, end=self.end, tz=tz)
 
 
 def filters(prefix: str, cams: pd.DataFrame, labels: dict[str, str]) -> Filters:

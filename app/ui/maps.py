@@ -9,7 +9,6 @@ plain background. ``PESQUISA_MAP_STYLE`` overrides the style (a style URL, ``lig
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,7 +28,9 @@ CAMERA_GREY = [140, 150, 160, 140]
 
 
 def map_style() -> str | None:
-    style = os.environ.get("PESQUISA_MAP_STYLE", "light").strip()
+    from lakehouse.settings import get_settings
+
+    style = get_settings().app.map_style.strip()
     return None if style.lower() == "none" else style
 
 
@@ -161,3 +162,23 @@ def _fmt_speed(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
     return f"{float(v):.0f} km/h"
+
+
+def alerts_deck(alerts: list[dict[str, Any]], priority_colors: dict[int, str]) -> pdk.Deck:
+    """Where the alerts happened: one dot per alert at its camera, coloured by priority (hex colours)."""
+    def rgb(hex_color: str) -> list[int]:
+        h = hex_color.lstrip("#")
+        return [int(h[i:i + 2], 16) for i in (0, 2, 4)] + [220]
+
+    data = [
+        {"lat": a["lat"], "lon": a["lon"], "value": a.get("value"), "camera": a.get("camera_name") or a["camera_id"],
+         "ts": _fmt_ts(a.get("ts")), "priority": a.get("priority"),
+         "color": rgb(priority_colors.get(a.get("priority") or 3, "#78909c"))}
+        for a in alerts if a.get("lat") is not None and a.get("lon") is not None
+    ]
+    layer = pdk.Layer("ScatterplotLayer", data, id="alerts", get_position="[lon, lat]", get_fill_color="color",
+                      get_radius=40, radius_min_pixels=6, radius_max_pixels=20, pickable=True, stroked=True,
+                      get_line_color=[255, 255, 255], line_width_min_pixels=1)
+    return pdk.Deck(layers=[layer], initial_view_state=view_for([d["lat"] for d in data], [d["lon"] for d in data]),
+                    map_style=map_style(),
+                    tooltip={"html": "<b>P{priority} {value}</b><br/>{camera}<br/>{ts} UTC"})

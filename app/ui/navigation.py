@@ -22,14 +22,24 @@ class PageDef:
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SEARCH_ROLES = frozenset({"investigator", "supervisor", "admin"})
 ALL_ROLES = frozenset({"investigator", "analyst", "supervisor", "engineer", "admin"})
+MOVEMENT_ROLES = SEARCH_ROLES  # canvass, convoy, stakeout and anomalies name plates
 
 PAGES: tuple[PageDef, ...] = (
     PageDef("pages/plate_search.py", "Plate search", ":material/directions_car:", "plates", SEARCH_ROLES, "Search"),
     PageDef("pages/face_search.py", "Face search", ":material/face:", "faces", SEARCH_ROLES, "Search"),
     PageDef("pages/route.py", "Route", ":material/route:", "route", SEARCH_ROLES, "Search"),
+    PageDef("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", SEARCH_ROLES, "Live"),
+    PageDef("pages/watchlist.py", "Watchlist", ":material/playlist_add_check:", "watchlist", SEARCH_ROLES, "Live"),
     PageDef("pages/crime.py", "Crime map", ":material/map:", "crime-map",
             frozenset({"analyst", "investigator", "supervisor", "admin"}), "Analysis"),
     PageDef("pages/cameras.py", "Cameras", ":material/videocam:", "cameras", ALL_ROLES, "Analysis"),
+    PageDef("pages/movement_canvass.py", "Canvass", ":material/groups:", "canvass", MOVEMENT_ROLES, "Movement"),
+    PageDef("pages/movement_convoy.py", "Convoy", ":material/directions_car:", "convoy", MOVEMENT_ROLES, "Movement"),
+    PageDef("pages/movement_stakeout.py", "Stakeout", ":material/visibility:", "stakeout", MOVEMENT_ROLES,
+            "Movement"),
+    PageDef("pages/movement_anomalies.py", "Anomalies", ":material/report:", "anomalies", MOVEMENT_ROLES,
+            "Movement"),
+    PageDef("pages/movement_traffic.py", "Traffic", ":material/insights:", "traffic", ALL_ROLES, "Movement"),
     PageDef("pages/ingest.py", "Ingest status", ":material/sync:", "ingest",
             frozenset({"engineer", "supervisor", "admin"}), "Operations"),
     PageDef("pages/lineage.py", "Lineage", ":material/account_tree:", "lineage", frozenset({"engineer", "admin"}),

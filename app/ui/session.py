@@ -16,9 +16,9 @@ from lakehouse.config import resolve_home
 
 USER_KEY = "pesquisa_user"
 CASE_KEY = "pesquisa_case"
-FAILED_KEY = "pesquisa_failed_signins"
-MAX_FAILED = 5
-LOCKOUT_S = 30.0
+SIGNED_IN_KEY = "pesquisa_signed_in_at"
+SEEN_KEY = "pesquisa_last_seen"
+NOTICE_KEY = "pesquisa_signout_notice"
 
 
 @dataclass(frozen=True)
@@ -64,25 +64,96 @@ def users_file() -> Path:
 
 
 # ------------------------------------------------------------------ user
+def client_address() -> str | None:
+    """The browser's address as Streamlit sees it (None in tests and when unknown)."""
+    try:
+        addr = st.context.ip_address
+    except Exception:  # older Streamlit or no request context
+        return None
+    return addr if isinstance(addr, str) and addr else None
+
+
+def _governance():
+    from lakehouse.settings import get_settings
+
+    return get_settings(home()).governance
+
+
 def current_user() -> User | None:
-    return st.session_state.get(USER_KEY)
+    """The signed-in user, re-checked on every run: still in the users file (same role and agency,
+    not disabled), within the idle and absolute timeouts. Otherwise the session is signed out."""
+    from app.auth import load_users
+    from pipelines.governance.signin import session_expired
+
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        return None
+    g = _governance()
+    now = time.time()
+    why = session_expired(st.session_state.get(SIGNED_IN_KEY, 0.0), st.session_state.get(SEEN_KEY, 0.0), now,
+                          idle_s=g.session_idle_minutes * 60, max_s=g.session_max_hours * 3600)
+    if why is None:
+        try:
+            entry = load_users(users_file()).get(user.username)
+        except Exception:  # a broken users file signs everyone out rather than trusting stale roles
+            entry = None
+        if entry is None or not entry[1]:
+            why = "Your account is no longer active. Please contact your administrator."
+        elif (entry[0].role, entry[0].agency) != (user.role, user.agency):
+            why = "Your role or agency changed. Please sign in again."
+    if why is not None:
+        sign_out()
+        st.session_state[NOTICE_KEY] = why
+        return None
+    st.session_state[SEEN_KEY] = now
+    return user
+
+
+def signout_notice() -> str | None:
+    """Why the last session ended (shown once on the sign-in page)."""
+    return st.session_state.pop(NOTICE_KEY, None)
 
 
 def sign_in(username: str, password: str) -> tuple[User | None, str | None]:
-    """Check the credentials; returns ``(user, None)`` or ``(None, reason)``. Locks the session for
-    ``LOCKOUT_S`` seconds after ``MAX_FAILED`` failures."""
-    now = time.monotonic()
-    failed = [t for t in st.session_state.get(FAILED_KEY, []) if now - t < LOCKOUT_S]
-    if len(failed) >= MAX_FAILED:
-        return None, f"Too many failed attempts. Try again in {int(LOCKOUT_S - (now - failed[0])) + 1} s."
+    """Check the credentials; returns ``(user, None)`` or ``(None, reason)``. Failures are counted per
+    user name and per client address in a limiter shared by every session (persisted under the
+    home), with a lockout that doubles with each further failure; every failure is logged."""
+    from pipelines.governance.signin import SignInLimiter
+
+    limiter = SignInLimiter(home())
+    addr = client_address()
+    wait = limiter.wait_s(username, addr)
+    if wait > 0:
+        limiter.failure(username, addr, reason="attempt while locked out")
+        return None, f"Too many failed attempts. Try again in {int(wait) + 1} s."
     user = authenticate(users_file(), username, password)
     if user is None:
-        failed.append(now)
-        st.session_state[FAILED_KEY] = failed
-        return None, "Unknown user or wrong password."
-    st.session_state[FAILED_KEY] = []
+        wait = limiter.failure(username, addr)
+        more = f" Too many failed attempts: try again in {int(wait) + 1} s." if wait > 0 else ""
+        return None, "Unknown user or wrong password." + more
+    limiter.success(username, addr)
+    now = time.time()
     st.session_state[USER_KEY] = user
+    st.session_state[SIGNED_IN_KEY] = now
+    st.session_state[SEEN_KEY] = now
     return user, None
+
+
+def change_password(old: str, new: str, repeat: str) -> str | None:
+    """Change the signed-in user's password (required at the first sign-in of a new admin)."""
+    from app.auth import UsersFileError
+    from app.auth import change_password as _change
+
+    user = st.session_state.get(USER_KEY)
+    if user is None:
+        return "Sign in first."
+    if new != repeat:
+        return "The two new passwords differ."
+    try:
+        st.session_state[USER_KEY] = _change(users_file(), user.username, old, new)
+    except UsersFileError as exc:
+        return str(exc)
+    return None
 
 
 #: results pages keep between reruns; they belong to the case they were found under

@@ -47,6 +47,9 @@ def sign_in_page() -> None:
     with mid:
         st.title("Pesquisa")
         st.caption("Forensic search over the city camera network. Sign in with your agency account.")
+        notice = session.signout_notice()
+        if notice:
+            st.info(notice)
         try:
             users_path = session.users_file()
             if not users_path.exists():
@@ -75,6 +78,29 @@ def sign_in_page() -> None:
             "audit log. Access is limited to your agency's cameras and those shared with it.</p>",
             unsafe_allow_html=True,
         )
+
+
+def change_password_page() -> None:
+    """Shown instead of every page until a first password (``must_change_password``) is replaced."""
+    inject_css()
+    _, mid, _ = st.columns([1, 1.3, 1])
+    with mid:
+        st.title("Change your password")
+        st.caption("This account was created with a generated password. Choose your own (10 characters or more).")
+        with st.form("change-password", border=True):
+            old = st.text_input("Current password", type="password", key="pw_old", autocomplete="current-password")
+            new = st.text_input("New password", type="password", key="pw_new", autocomplete="new-password")
+            again = st.text_input("New password again", type="password", key="pw_again", autocomplete="new-password")
+            submitted = st.form_submit_button("Change password", type="primary", width="stretch")
+        if submitted:
+            problem = session.change_password(old, new, again)
+            if problem:
+                st.error(problem)
+            else:
+                st.rerun()
+        if st.button("Sign out", key="pw_sign_out", type="tertiary"):
+            session.sign_out()
+            st.rerun()
 
 
 # ------------------------------------------------------------------ sidebar
@@ -171,11 +197,13 @@ def fmt_ts(ts: Any) -> str:
 
 
 def time_window(prefix: str) -> tuple[date | None, date | None]:
-    """"From"/"To" UTC day pickers, both optional. The search library reads a date ``end`` as the
-    end of that day (inclusive)."""
+    """"From"/"To" day pickers, both optional, in the home time zone. ``lakehouse.timeutil`` reads
+    a date as ``--to`` as the whole of that day (inclusive), like the CLI and Dagster."""
+    from lakehouse.timeutil import FROM_HELP, TO_HELP
+
     c1, c2 = st.columns(2)
-    d0 = c1.date_input("From (UTC day)", value=None, key=f"{prefix}_from", format="YYYY-MM-DD")
-    d1 = c2.date_input("To (UTC day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD")
+    d0 = c1.date_input("From (day)", value=None, key=f"{prefix}_from", format="YYYY-MM-DD", help=FROM_HELP)
+    d1 = c2.date_input("To (day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD", help=TO_HELP)
     return (d0 if isinstance(d0, date) else None), (d1 if isinstance(d1, date) else None)
 
 

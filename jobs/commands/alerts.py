@@ -7,6 +7,8 @@ and acknowledges them for itself.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
+from typing import Any, cast
 
 from jobs.output import CliError, Output
 
@@ -40,8 +42,8 @@ def _ctx(args: argparse.Namespace):
     from pipelines.governance import context_from_env
 
     try:
-        return context_from_env(user=args.user, role=args.role, agency=args.agency)
-    except ValueError as exc:
+        return context_from_env(user=args.user, role=args.role, agency=args.agency, home=args.home)
+    except (ValueError, PermissionError) as exc:
         raise CliError(str(exc), code=2) from None
 
 
@@ -63,9 +65,11 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
                 since = parse_instant(args.since)
         except ValueError as exc:
             raise CliError(f"--since: {exc}", code=2) from None
-    rows = list_alerts(Lakehouse(home=args.home), _ctx(args), since=since, limit=args.limit or None,
-                       unacknowledged=args.unacknowledged)
-    out.table(rows, None if args.json else COLUMNS)
+    from pipelines.governance.scope import ReadScope
+
+    scope = ReadScope.of(_ctx(args), start=since)
+    rows = list_alerts(Lakehouse(home=args.home), scope, limit=args.limit or None, unacknowledged=args.unacknowledged)
+    out.table(cast("list[Mapping[str, Any]]", rows), None if args.json else COLUMNS)
     return 0
 
 

@@ -26,11 +26,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--role", choices=ROLES, help="with --add-user: the user's role")
     p.add_argument("--agency", help="with --add-user: the user's agency (admins may omit it)")
     p.add_argument("--full-name", help="with --add-user: display name")
+    p.add_argument("--os-user", action="append", metavar="ACCOUNT",
+                   help="with --add-user: an OS account the CLI maps to this user (repeatable; root only if named)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
-    from app.auth import UsersFileError, add_user, default_users_file
+    from app.auth import UsersFileError, add_user, default_users_file, set_os_users
 
     home = Path(args.home).expanduser().resolve()
     users = Path(args.users).expanduser().resolve() if args.users else default_users_file(home)
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace, out: Output) -> int:
         password = _read_password()
         try:
             user = add_user(users, args.add_user, password, args.role, args.agency, args.full_name)
+            if args.os_user:
+                set_os_users(users, args.add_user, args.os_user)
         except (UsersFileError, ValueError) as exc:
             raise CliError(str(exc)) from exc
         out.record({"user": user.username, "role": user.role, "agency": user.agency, "users_file": str(users)},

@@ -3,8 +3,10 @@
 Re-process the recorded sources the ``videos`` table knows for a day range (and cameras) with model
 version ``V``, through the same library call as ``pesquisa ingest`` and Dagster's
 ``extracted_video`` asset (:func:`pipelines.batch.run_sources` -> ``pipelines.extract.ingest_paths``):
-each source's rows for ``V`` are replaced in one commit, sources already done with ``V`` are
-skipped, so an interrupted backfill resumes where it stopped.
+each source's rows for ``V`` are replaced in one commit and the source switches to ``V`` once every
+table has committed (readers see one version per source); sources already done with ``V`` are
+skipped, so an interrupted backfill resumes where it stopped. It ends with a lineage report per
+previous version (``pesquisa lineage list``; the app's Lineage page).
 """
 
 from __future__ import annotations
@@ -13,47 +15,49 @@ import argparse
 import datetime as dt
 
 from jobs.output import CliError, Output
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text[:10])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+from lakehouse.timeutil import FROM_HELP, TO_HELP, TimeRange
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("backfill", parents=[common],
                        help="re-process recorded video of a day range with a model version")
     p.add_argument("--model-version", required=True, help="extraction model version to produce")
-    p.add_argument("--from", dest="start", type=_day, help="first day (UTC, inclusive; default: earliest)")
-    p.add_argument("--to", dest="end", type=_day, help="last day (UTC, inclusive; default: latest)")
+    p.add_argument("--from", dest="start", metavar="T", help=FROM_HELP + " (default: the earliest source)")
+    p.add_argument("--to", dest="end", metavar="T", help=TO_HELP + " (default: the latest source)")
     p.add_argument("--camera", action="append", help="only this camera (repeatable)")
     p.add_argument("--sample-fps", type=float, help="frames per second to analyse (default: per camera kind)")
     p.add_argument("--workers", type=int, help="extraction workers (default: from the hardware)")
     p.add_argument("--dry-run", action="store_true", help="list the sources, process nothing")
+    p.add_argument("--no-lineage", action="store_true",
+                   help="skip the lineage report (what the new version changed) at the end")
     p.set_defaults(func=run)
 
 
-def _range(lh, start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date] | None:
-    if start is not None and end is not None:
-        return start, end
+def _range(lh, window: TimeRange) -> tuple[dt.date, dt.date] | None:
+    """The UTC ``date`` partitions ``window`` touches (open ends: the earliest / latest source)."""
+    first = window.start.date() if window.start is not None else None
+    last = (window.end - dt.timedelta(microseconds=1)).date() if window.end is not None else None
+    if first is not None and last is not None:
+        return first, last
     days = lh.read("videos", columns=["date"])["date"].to_pylist()
     days = [d for d in days if d is not None]
     if not days:
         return None
-    return start or min(days), end or max(days)
+    return first or min(days), last or max(days)
 
 
 def run(args: argparse.Namespace, out: Output) -> int:
     from lakehouse import Lakehouse
-    from pipelines.batch import registered_sources, resolve_model_version, run_sources
+    from pipelines.batch import registered_sources, reprocess, resolve_model_version
 
-    if args.start and args.end and args.end < args.start:
-        raise CliError(f"--to {args.end} is before --from {args.start}")
     lh = Lakehouse(home=args.home)
-    span = _range(lh, args.start, args.end)
+    try:
+        window = TimeRange.parse(args.start, args.end, tz=lh.settings.time.zone)
+    except ValueError as exc:
+        raise CliError(str(exc), code=2) from None
+    span = _range(lh, window)
     sources = registered_sources(lh, *span, cameras=args.camera) if span else []
+    sources = [s for s in sources if s.start is None or window.contains(s.start)]
     where = f"{span[0]}..{span[1]}" if span else "(no videos registered)"
     cams = ",".join(args.camera) if args.camera else "all cameras"
     if args.dry_run:
@@ -80,10 +84,14 @@ def run(args: argparse.Namespace, out: Output) -> int:
                  f"{n_reads} plate reads, {n_faces} face sightings" + (f", {failed} FAILED" if failed else ""))
 
     extra = {k: v for k, v in (("sample_fps", args.sample_fps), ("workers", args.workers)) if v is not None}
-    report = run_sources(lh, sources, model_version=args.model_version, on_group=on_group,
-                         progress=False, **extra)
+    report = reprocess(lh, sources, model_version=args.model_version, on_group=on_group,
+                       progress=False, lineage=not args.no_lineage, **extra)
     for path, reason in report.failed:
         out.info(f"failed: {path}: {reason}")
+    for lin in report.lineage:
+        out.info(f"lineage {lin['from_version']} -> {version} ({lin['report_id']}): {lin['sources']} sources, "
+                 f"passes +{lin['passes_added']} -{lin['passes_dropped']}, {lin['passes_reread']} re-read, faces "
+                 f"+{lin['faces_added']} -{lin['faces_dropped']} (pesquisa lineage list; app: Lineage)")
     summary = report.as_dict()
     out.record(summary, text=(f"backfill done: {summary['succeeded']} processed, {summary['skipped']} already "
                               f"at {version}, {summary['failed']} failed; {summary['plate_reads']} plate reads, "

@@ -11,6 +11,7 @@ import argparse
 from typing import Any
 
 from jobs.output import CliError, Output
+from lakehouse.timeutil import FROM_HELP, TO_HELP
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -20,8 +21,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--type", action="append", metavar="T",
                          help="incident type(s), repeatable or comma-separated (default: all)")
-    filters.add_argument("--from", dest="start", metavar="WHEN", help="from this UTC date/time (inclusive)")
-    filters.add_argument("--to", dest="end", metavar="WHEN", help="up to this UTC date/time (exclusive)")
+    filters.add_argument("--from", dest="start", metavar="WHEN", help=FROM_HELP)
+    filters.add_argument("--to", dest="end", metavar="WHEN", help=TO_HELP)
     filters.add_argument("--limit", type=int, help="print at most N rows")
     parents = [common, filters]
 
@@ -78,15 +79,15 @@ def _lh(args: argparse.Namespace) -> Any:
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
-    from pipelines.crime.data import parse_when
+    from lakehouse.settings import SettingsError, get_settings
+    from lakehouse.timeutil import TimeRange
 
     types = ",".join(args.type) if args.type else None
     try:
-        parse_when(args.start)
-        parse_when(args.end)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    return {"types": types, "start": args.start, "end": args.end}
+        window = TimeRange.parse(args.start, args.end, tz=get_settings(args.home).time.zone)
+    except (SettingsError, ValueError) as exc:
+        raise CliError(str(exc), code=2) from None
+    return {"types": types, "start": window.start, "end": window.end}
 
 
 def _floats(text: str, name: str) -> list[float]:
@@ -215,12 +216,13 @@ def run_near_repeat(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_coverage(args: argparse.Namespace, out: Output) -> int:
+    from jobs.commands.login import cli_context
     from pipelines.crime.coverage import camera_coverage
 
     _check_res(args.res)
     try:
         res = camera_coverage(_lh(args), radius_m=args.radius, res=args.res, k=args.k, top=args.top,
-                              **_filters(args))
+                              ctx=cli_context(args), **_filters(args))
     except ValueError as exc:
         raise CliError(str(exc)) from None
     s = res.summary

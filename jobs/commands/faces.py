@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jobs.commands.plates import add_filter_args, add_identity_args, area_from_args, search_context, time_args
+from jobs.commands.plates import add_filter_args, add_identity_args, area_from_args, read_scope
 from jobs.output import CliError, Output
 
 HIT_COLUMNS = ["score", "distance", "quality", "ts", "camera_id", "source_uri", "offset_s", "sighting_id"]
@@ -36,21 +36,21 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 
 def run_search(args: argparse.Namespace, out: Output) -> int:
-    ctx = search_context(args)
+    scope = read_scope(args)
+    ctx = scope.ctx
     area = area_from_args(args)
-    start, end = time_args(args)
     if args.k <= 0:
         raise CliError("--k must be at least 1", code=2)
     if args.min_quality is not None and not 0.0 <= args.min_quality <= 1.0:
         raise CliError("--min-quality must be between 0 and 1", code=2)
     from lakehouse import Lakehouse
     from pipelines.faces import ImageReadError
-    from pipelines.search.faces import run_face_search
+    from pipelines.search.faces import FaceQuery, search_faces
 
     lh = Lakehouse(home=args.home)
     try:
-        res = run_face_search(lh, args.image, ctx, k=args.k, start=start, end=end, cameras=args.camera, area=area,
-                              min_quality=args.min_quality)
+        query = FaceQuery(image=args.image, k=args.k, cameras=args.camera, area=area, min_quality=args.min_quality)
+        res = search_faces(lh, query, scope)
     except (ImageReadError, FileNotFoundError) as exc:
         raise CliError(f"cannot read {args.image}: {exc}") from None
     if not res.face_found:

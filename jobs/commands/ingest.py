@@ -8,17 +8,8 @@ One line per failed file (``error: PATH: reason``); exit code 1 when any source 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
 from jobs.output import CliError, Output
-
-
-def _when(text: str) -> dt.datetime:
-    try:
-        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-03-02T13:11:00Z)") from None
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 def _positive(text: str) -> float:
@@ -35,16 +26,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("ingest", parents=[common], help="recorded video and stills -> plate reads, face sightings")
     p.add_argument("paths", nargs="+", metavar="PATH", help="video or image files, or directories (recursive)")
     p.add_argument("--camera", required=True, help="camera id (its agency/kind come from the cameras table)")
-    p.add_argument("--start", type=_when,
-                   help="UTC time of the first frame (ISO 8601; naive = UTC). Default: container "
-                        "creation time / EXIF DateTimeOriginal, else file mtime")
+    p.add_argument("--start",
+                   help="time of the first frame (ISO 8601; without a zone = the home time zone). Default: "
+                        "container creation time / EXIF DateTimeOriginal, else file mtime")
     p.add_argument("--agency", help="owning agency when the camera is not registered (default municipal)")
     p.add_argument("--sample-fps", type=_positive,
                    help="frames per second to analyse (default per camera kind: street 5, portico 10)")
     p.add_argument("--workers", type=int, help="model actors (default: one per CPU, two per GPU)")
     p.add_argument("--model-version", help="write rows under this model version (backfills)")
-    p.add_argument("--gating", choices=["region", "frame", "off"], default="region",
-                   help="motion gating: detect only in moving regions (default), moving frames, or everywhere")
+    p.add_argument("--gating", choices=["region", "frame", "off"],
+                   help="motion gating: detect only in moving regions, moving frames, or everywhere "
+                        "(default: the camera's registered gating, else region)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -55,9 +47,15 @@ def run(args: argparse.Namespace, out: Output) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise CliError("--workers must be >= 1")
+    from lakehouse.timeutil import parse_instant
+
     lh = Lakehouse(home=args.home)
+    try:
+        start = parse_instant(args.start, tz=lh.settings.time.zone)
+    except ValueError as exc:
+        raise CliError(f"--start: {exc}", code=2) from None
     report = ingest_paths(
-        lh, args.paths, camera_id=args.camera, agency=args.agency, start=args.start,
+        lh, args.paths, camera_id=args.camera, agency=args.agency, start=start,
         sample_fps=args.sample_fps, progress=not args.no_progress, workers=args.workers,
         model_version=args.model_version, gating=args.gating,
     )

@@ -49,7 +49,11 @@ def run_diff(args: argparse.Namespace, out: Output) -> int:
     if not report.sources:
         raise CliError(f"no rows of {args.from_version} or {args.to_version} in the selection")
     if not args.no_store:
-        store_report(lh, report, by=context_from_env(user=args.user).user)
+        try:
+            by = context_from_env(user=args.user, home=args.home).user
+        except (ValueError, PermissionError) as exc:
+            raise CliError(str(exc), code=2) from None
+        store_report(lh, report, by=by)
     if out.json_mode:
         out.record(report.as_dict())
         return 0

@@ -45,8 +45,8 @@ def read_scope(args: argparse.Namespace, ctx: Any = None, *, need_case: bool = T
         else:
             try:
                 ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                                       purpose=args.purpose)
-            except ValueError as exc:
+                                       purpose=args.purpose, home=args.home)
+            except (ValueError, PermissionError) as exc:
                 raise CliError(str(exc), code=2) from None
     try:
         return ReadScope.of(ctx, start=getattr(args, "start", None), end=getattr(args, "end", None),
@@ -143,8 +143,7 @@ def register_canvass(ps: argparse._SubParsersAction, common: argparse.ArgumentPa
                       description="Distinct plates read at --camera(s) or in an area (--near/--bbox/--h3/--polygon) "
                       "between --from and --to, with first/last time and reads. Needs a case; audited.")
     c.add_argument("--limit", type=int, default=0, metavar="N", help="at most N plates (0 = all)")
-    add_filter_args(c)
-    add_version_arg(c)
+    add_filter_args(c)  # includes --model-version
     add_identity_args(c)
     c.set_defaults(func=run_canvass)
 

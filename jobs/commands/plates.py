@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import Any
 
 from jobs.output import CliError, Output
+from lakehouse.timeutil import FROM_HELP, TO_HELP
 
 HIT_COLUMNS = ["match_score", "plate", "matched_text", "ts", "camera_id", "confidence", "source_uri", "offset_s"]
 ROUTE_COLUMNS = ["step", "ts", "camera_id", "camera_name", "plate", "travel_s", "distance_m", "speed_kmh", "impossible"]
@@ -23,9 +23,9 @@ def add_identity_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("case and identity (every search is audited)")
     g.add_argument("--case", help="case number (or PESQUISA_CASE); required")
     g.add_argument("--purpose", help="why this search is made (or PESQUISA_PURPOSE); required")
-    g.add_argument("--user", help="who searches (or PESQUISA_USER; default the OS user)")
-    g.add_argument("--role", help="investigator|analyst|supervisor|engineer|admin (or PESQUISA_ROLE)")
-    g.add_argument("--agency", help="the searcher's agency: limits to its own and shared cameras (or PESQUISA_AGENCY)")
+    g.add_argument("--user", help="must be you (`pesquisa whoami`: login token or users file)")
+    g.add_argument("--role", help="narrow to a role with fewer permissions (never widens)")
+    g.add_argument("--agency", help="must be your agency (an admin may narrow to one agency)")
 
 
 #: southern/western coordinates start with '-': let argparse take "-25.3,-57.6,500" as a value
@@ -35,9 +35,11 @@ _COORDS = re.compile(r"^-\d+$|^-\d*\.?\d+(,\s*-?\d*\.?\d+)*$")
 def add_filter_args(p: argparse.ArgumentParser) -> None:
     p._negative_number_matcher = _COORDS  # noqa: SLF001 (argparse has no public hook for this)
     g = p.add_argument_group("filters")
-    g.add_argument("--from", dest="start", metavar="T", help="from this time (ISO; naive = UTC)")
-    g.add_argument("--to", dest="end", metavar="T", help="until this time (a bare date includes that day)")
+    g.add_argument("--from", dest="start", metavar="T", help=FROM_HELP)
+    g.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
     g.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
+    g.add_argument("--model-version", metavar="V",
+                   help="read rows of model version V (default: each source's current version)")
     a = g.add_mutually_exclusive_group()
     a.add_argument("--bbox", metavar="MIN_LON,MIN_LAT,MAX_LON,MAX_LAT", help="cameras inside this box")
     a.add_argument("--near", metavar="LAT,LON,METERS", help="cameras within METERS of a point")
@@ -51,11 +53,11 @@ def search_context(args: argparse.Namespace):
 
     try:
         ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                               purpose=args.purpose)
+                               purpose=args.purpose, home=args.home)
         require_case(ctx)
     except MissingCaseError as exc:
         raise CliError(str(exc), code=2) from None
-    except ValueError as exc:
+    except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
         raise CliError(str(exc), code=2) from None
     return ctx
 
@@ -77,12 +79,18 @@ def area_from_args(args: argparse.Namespace):
     return None
 
 
-def time_args(args: argparse.Namespace) -> tuple[Any, Any]:
-    from pipelines.search.filters import to_utc
+def read_scope(args: argparse.Namespace):
+    """The :class:`ReadScope` of a search command: who (``search_context``), ``--from/--to`` read in
+    the home time zone (setting ``time.zone``), ``--model-version`` (default: current versions)."""
+    from lakehouse.settings import SettingsError, get_settings
+    from pipelines.governance.scope import ReadScope
 
+    ctx = search_context(args)
     try:
-        return to_utc(args.start), to_utc(args.end, end=True)
-    except ValueError as exc:
+        tz = get_settings(args.home).time.zone
+        return ReadScope.of(ctx, start=args.start, end=args.end, tz=tz,
+                            model_version=getattr(args, "model_version", None))
+    except (SettingsError, ValueError) as exc:
         raise CliError(str(exc), code=2) from None
 
 
@@ -125,17 +133,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 # ------------------------------------------------------------------ handlers
 def run_search(args: argparse.Namespace, out: Output) -> int:
-    ctx = search_context(args)
+    if args.limit < 0:
+        raise CliError(f"--limit must be 0 (all) or a positive number, got {args.limit}", code=2)
+    scope = read_scope(args)
+    ctx = scope.ctx
     area = area_from_args(args)
-    start, end = time_args(args)
     from lakehouse import Lakehouse
     from pipelines.search.plate_match import PatternError
-    from pipelines.search.plates import run_plate_search
+    from pipelines.search.plates import PlateQuery, search_plates
 
     lh = Lakehouse(home=args.home)
     try:
-        res = run_plate_search(lh, args.pattern, ctx, fuzzy=args.fuzzy, start=start, end=end,
-                               cameras=args.camera, area=area, limit=args.limit, strategy=args.strategy)
+        query = PlateQuery(args.pattern, fuzzy=args.fuzzy, cameras=args.camera, area=area, limit=args.limit,
+                           strategy=args.strategy)
+        res = search_plates(lh, query, scope)
     except PatternError as exc:
         raise CliError(str(exc), code=2) from None
     if args.json:
@@ -149,17 +160,17 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_route(args: argparse.Namespace, out: Output) -> int:
-    ctx = search_context(args)
+    scope = read_scope(args)
+    ctx = scope.ctx
     area = area_from_args(args)
-    start, end = time_args(args)
     from lakehouse import Lakehouse
     from pipelines.search.plate_match import PatternError
-    from pipelines.search.route import plate_route
+    from pipelines.search.route import RouteQuery, plate_route
 
     lh = Lakehouse(home=args.home)
     try:
-        route = plate_route(lh, args.plate, ctx, fuzzy=args.fuzzy, start=start, end=end, cameras=args.camera,
-                            area=area, max_speed_kmh=args.max_speed)
+        query = RouteQuery(args.plate, fuzzy=args.fuzzy, cameras=args.camera, area=area, max_speed_kmh=args.max_speed)
+        route = plate_route(lh, query, scope)
     except PatternError as exc:
         raise CliError(str(exc), code=2) from None
     if args.json:

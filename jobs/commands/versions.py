@@ -64,8 +64,9 @@ def run_set(args: argparse.Namespace, out: Output) -> int:
 
     try:
         span = TimeRange.parse(args.start, args.end)
-        ctx = context_from_env(user=args.user, role="engineer", case_number=args.case, purpose=args.reason)
-    except ValueError as exc:
+        ctx = context_from_env(user=args.user, role="engineer", case_number=args.case, purpose=args.reason,
+                               home=args.home)
+    except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller, or not allowed to engineer
         raise CliError(str(exc), code=2) from None
     lh = Lakehouse(home=args.home)
     try:

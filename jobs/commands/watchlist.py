@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from jobs.commands.plates import add_identity_args, search_context
 from jobs.output import CliError, Output
@@ -136,11 +137,11 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
     from pipelines.watchlist.entries import list_entries
 
     try:
-        ctx = context_from_env(user=args.user, role=args.role, agency=args.agency)
-    except ValueError as exc:
+        ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, home=args.home)
+    except (ValueError, PermissionError) as exc:
         raise CliError(str(exc), code=2) from None
     rows = list_entries(Lakehouse(home=args.home), ctx, include_removed=args.all)
-    out.table(rows, None if args.json else ENTRY_COLUMNS)
+    out.table(cast("list[Mapping[str, Any]]", rows), None if args.json else ENTRY_COLUMNS)
     return 0
 
 

@@ -5,7 +5,7 @@ Lakehouse (or an in-memory incidents table) plus the same filters: ``types``, ``
 """
 
 from pipelines.crime.coverage import CoverageResult, camera_coverage
-from pipelines.crime.data import load_incidents, parse_when
+from pipelines.crime.data import load_incidents, time_range
 from pipelines.crime.density import kernel_density
 from pipelines.crime.heatmap import h3_counts
 from pipelines.crime.hotspots import gi_star, gi_star_from_counts, hot_cells
@@ -28,6 +28,6 @@ __all__ = [
     "kernel_density",
     "knox",
     "load_incidents",
-    "parse_when",
     "pivot",
+    "time_range",
 ]

@@ -32,9 +32,18 @@ class CoverageResult:
     hotspots: pl.DataFrame = field(repr=False, default_factory=pl.DataFrame)  # the full Gi* table
 
 
-def load_cameras(lh: Lakehouse) -> pl.DataFrame:
+def load_cameras(lh: Lakehouse, ctx: Any = None) -> pl.DataFrame:
+    """Registered cameras; with ``ctx`` (a SearchContext) only those its agency may know of
+    (:func:`pipelines.governance.scope.context_cameras`)."""
     lh.ensure("cameras")
-    return pl.from_arrow(lh.read("cameras", columns=["camera_id", "agency", "name", "lat", "lon"]))  # type: ignore[return-value]
+    df = pl.from_arrow(lh.read("cameras", columns=["camera_id", "agency", "name", "lat", "lon"]))
+    if ctx is not None:
+        from pipelines.governance.scope import context_cameras
+
+        visible = context_cameras(lh, ctx)
+        if visible is not None:
+            df = df.filter(pl.col("camera_id").is_in(sorted(visible)))  # type: ignore[union-attr]
+    return df  # type: ignore[return-value]
 
 
 def camera_coverage(
@@ -49,15 +58,17 @@ def camera_coverage(
     start: str | dt.datetime | dt.date | None = None,
     end: str | dt.datetime | dt.date | None = None,
     top: int = 10,
+    ctx: Any = None,
 ) -> CoverageResult:
     """Share of Gi* hot-spot cells (and of their incidents) within ``radius_m`` of a camera, and
-    the ``top`` sites to cover next. Cameras default to the Lakehouse's ``cameras`` table."""
+    the ``top`` sites to cover next. Cameras default to the Lakehouse's ``cameras`` table (those
+    ``ctx`` may know of, when given)."""
     if radius_m <= 0:
         raise ValueError("radius_m must be positive")
     if cameras is None:
         if not isinstance(source, Lakehouse):
             raise ValueError("pass cameras= when the incidents do not come from a Lakehouse")
-        cameras = load_cameras(source)
+        cameras = load_cameras(source, ctx)
     cams = pl.from_arrow(cameras) if isinstance(cameras, pa.Table) else cameras
     assert isinstance(cams, pl.DataFrame)
     cams = cams.filter(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())

@@ -16,28 +16,22 @@ import polars as pl
 import pyarrow as pa
 
 from lakehouse import Lakehouse
+from lakehouse.timeutil import TimeLike, TimeRange
 
 Source = Lakehouse | pl.DataFrame | pa.Table
 
 DEFAULT_COLUMNS = ["incident_id", "ts", "ts_end", "lat", "lon", "h3", "type"]
 
 
-def parse_when(value: str | dt.datetime | dt.date | None) -> dt.datetime | None:
-    """``2026-01-31``, ``2026-01-31T10:00``, an aware/naive datetime or a date -> aware UTC datetime
-    (naive values are taken as UTC)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        text = value.strip().replace("Z", "+00:00")
-        try:
-            value = dt.datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"not a date/time: {value!r} (use YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from exc
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = dt.datetime(value.year, value.month, value.day)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+def time_range(start: TimeLike = None, end: TimeLike = None, *, tz: str | None = None) -> TimeRange:
+    """``start`` / ``end`` as :mod:`lakehouse.timeutil` reads ``--from`` / ``--to`` (a bare date as
+    ``end`` is that whole day; naive times in ``tz``, the home time zone)."""
+    return TimeRange.parse(start, end, tz=tz)
+
+
+def home_zone(source: Source) -> str | None:
+    """The home time zone of a Lakehouse source (None: UTC for in-memory tables)."""
+    return source.settings.time.zone if isinstance(source, Lakehouse) else None
 
 
 def normalize_types(types: str | Iterable[str] | None) -> list[str] | None:
@@ -62,7 +56,8 @@ def incidents_lazy(
     the filters pushed down (``date`` partitions pruned), so aggregations stream over the table
     without materialising it."""
     type_list = normalize_types(types)
-    t0, t1 = parse_when(start), parse_when(end)
+    window = time_range(start, end, tz=home_zone(source))
+    t0, t1 = window.start, window.end
     if isinstance(source, Lakehouse):
         lf = source.scan("incidents")
         has_date = True
@@ -80,7 +75,7 @@ def incidents_lazy(
         parts.append(pl.col("ts") >= t0)
     if t1 is not None:
         if has_date:
-            parts.append(pl.col("date") <= t1.date())
+            parts.append(pl.col("date") <= (t1 - dt.timedelta(microseconds=1)).date())
         parts.append(pl.col("ts") < t1)
     if require_location:
         parts.append(pl.col("lat").is_not_null() & pl.col("lon").is_not_null())
@@ -112,11 +107,25 @@ def load_incidents(
     return lf.select(cols).collect()
 
 
-def filters_dict(types: Any = None, start: Any = None, end: Any = None) -> dict[str, Any]:
+def filters_dict(types: Any = None, start: Any = None, end: Any = None, *, tz: str | None = None) -> dict[str, Any]:
     """The filters as plain values, for reports and audit parameters."""
-    t0, t1 = parse_when(start), parse_when(end)
+    window = time_range(start, end, tz=tz)
+    t0, t1 = window.start, window.end
     return {
         "types": normalize_types(types),
         "from": t0.isoformat() if t0 else None,
         "to": t1.isoformat() if t1 else None,
     }
+
+
+def incident_overview(lh: Lakehouse) -> dict[str, Any]:
+    """What the incidents table holds: ``types`` (most frequent first), ``n`` rows, ``first`` and
+    ``last`` incident time (None when empty)."""
+    lf = lh.scan("incidents")
+    types = (
+        lf.filter(pl.col("type").is_not_null()).group_by("type").agg(pl.len().alias("n"))
+        .sort(["n", "type"], descending=[True, False]).collect()
+    )
+    span = lf.select(pl.len().alias("n"), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")).collect()
+    row = span.row(0, named=True)
+    return {"types": types["type"].to_list(), "n": int(row["n"]), "first": row["first"], "last": row["last"]}

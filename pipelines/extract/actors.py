@@ -27,8 +27,19 @@ from pipelines.extract.frames import FrameProcessor, FrameResult, FrameTask
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = float(os.environ.get("PESQUISA_ACTOR_START_TIMEOUT", 300))
-BATCH_TIMEOUT_S = float(os.environ.get("PESQUISA_BATCH_TIMEOUT", 600))
+
+def actor_start_timeout_s() -> float:
+    """Seconds to wait for the model actors to load (setting ``compute.actor_start_timeout_s``)."""
+    from lakehouse.settings import get_settings
+
+    return float(get_settings().compute.actor_start_timeout_s)
+
+
+def batch_timeout_s() -> float:
+    """Seconds before a frame batch is declared stuck (setting ``compute.batch_timeout_s``)."""
+    from lakehouse.settings import get_settings
+
+    return float(get_settings().compute.batch_timeout_s)
 
 
 class PoolError(RuntimeError):
@@ -64,12 +75,14 @@ class PoolConfig:
     device: str = "auto"
     plates: bool = True
     faces: bool = True
+    max_restarts: int = 0  # Ray restarts a crashed actor (models reloaded) this many times (live: > 0)
 
 
 class ActorPool:
     """N :class:`ExtractionWorker` actors; :meth:`submit` picks the least-loaded one."""
 
-    def __init__(self, config: PoolConfig | None = None, start_timeout_s: float = START_TIMEOUT_S):
+    def __init__(self, config: PoolConfig | None = None, start_timeout_s: float | None = None):
+        start_timeout_s = actor_start_timeout_s() if start_timeout_s is None else start_timeout_s
         import ray
 
         from pipelines.device import torch_device
@@ -90,7 +103,11 @@ class ActorPool:
             res = {"num_cpus": 1.0, "num_gpus": 0}
             device = "cpu"
         threads = max(1, int(cpus // n)) if device == "cpu" else None
-        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1)
+        # a restarted actor reloads its models; a batch it was running is retried once (frames in,
+        # detections out: running a batch twice is harmless)
+        restarts = self.config.max_restarts
+        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1, max_restarts=restarts,
+                                                      max_task_retries=1 if restarts else 0)
         self.resources = res
         self.device = device
         self.actors = [remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)]
@@ -126,14 +143,15 @@ class ActorPool:
         self.load[i] += 1
         return self.actors[i].process.remote(tasks, formats), i
 
-    def call(self, method: str, *args: Any, timeout_s: float = BATCH_TIMEOUT_S) -> Any:
+    def call(self, method: str, *args: Any, timeout_s: float | None = None) -> Any:
         """Run one actor method synchronously (on the least-loaded actor), with a timeout."""
         import ray
         from ray.exceptions import GetTimeoutError, RayActorError
 
         i = min(range(len(self.actors)), key=lambda k: self.load[k])
         try:
-            return ray.get(getattr(self.actors[i], method).remote(*args), timeout=timeout_s)
+            return ray.get(getattr(self.actors[i], method).remote(*args),
+                           timeout=batch_timeout_s() if timeout_s is None else timeout_s)
         except (RayActorError, GetTimeoutError) as exc:
             self.broken = True
             raise PoolError(f"extraction actor failed on {method}: {exc}") from exc

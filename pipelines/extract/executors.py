@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from pipelines.extract.actors import BATCH_TIMEOUT_S, ActorPool, PoolError
+from pipelines.extract.actors import ActorPool, PoolError, batch_timeout_s
 from pipelines.extract.frames import FrameProcessor, FrameResult, FrameTask
 
 
@@ -22,7 +22,7 @@ class Executor(Protocol):
 
     def pending(self) -> int: ...
 
-    def wait(self, timeout_s: float = BATCH_TIMEOUT_S) -> list[tuple[Any, list[FrameResult]]]: ...
+    def wait(self, timeout_s: float | None = None) -> list[tuple[Any, list[FrameResult]]]: ...
 
     def cancel(self) -> None: ...
 
@@ -49,7 +49,8 @@ class RayExecutor:
     def pending(self) -> int:
         return len(self._inflight)
 
-    def wait(self, timeout_s: float = BATCH_TIMEOUT_S) -> list[tuple[Any, list[FrameResult]]]:
+    def wait(self, timeout_s: float | None = None) -> list[tuple[Any, list[FrameResult]]]:
+        timeout_s = batch_timeout_s() if timeout_s is None else timeout_s
         import ray
         from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
@@ -116,7 +117,8 @@ class LocalExecutor:
     def pending(self) -> int:
         return len(self._done)
 
-    def wait(self, timeout_s: float = BATCH_TIMEOUT_S) -> list[tuple[Any, list[FrameResult]]]:
+    def wait(self, timeout_s: float | None = None) -> list[tuple[Any, list[FrameResult]]]:
+        timeout_s = batch_timeout_s() if timeout_s is None else timeout_s
         out, self._done = self._done, []
         return out
 

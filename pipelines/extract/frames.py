@@ -1,7 +1,8 @@
 """Run the models on frames: plate reading and face analysis, on whole frames or motion regions.
 
 :class:`FrameProcessor` holds one :class:`~pipelines.plates.PlateReader` per plate-format list (they
-share one OCR engine per process) and one :class:`~pipelines.faces.FaceAnalyzer`. It turns a batch
+share one OCR engine per process) and one :class:`~pipelines.faces.FaceAnalyzer`; which models they
+run is picked by model back-end key (:mod:`pipelines.models`, ``pesquisa models list``). It turns a batch
 of :class:`FrameTask` into plain, picklable detections (dicts with the crop already JPEG-encoded),
 so a Ray actor can return them cheaply and the driver never needs the frame again.
 """
@@ -133,11 +134,19 @@ class _DetectAt:
 
 
 class FrameProcessor:
-    """Plate reader + face analyzer for one process. ``plates``/``faces`` switch either off."""
+    """Plate reader + face analyzer for one process. ``plates``/``faces`` switch either off;
+    ``plate_backend``/``face_backend`` are model back-end keys (None: the ``models`` settings,
+    whose default ``auto`` picks the device's default back-end)."""
 
     def __init__(self, device: str = "auto", *, plates: bool = True, faces: bool = True,
-                 default_formats: list[str] | None = None, top_n: int = 5, threads: int | None = None):
+                 default_formats: list[str] | None = None, top_n: int = 5, threads: int | None = None,
+                 plate_backend: str | None = None, face_backend: str | None = None):
+        from pipelines import models
+
         self.device = device
+        # resolved now: an unknown key or a back-end this machine cannot run fails here, loudly
+        self.plate_model = models.plate_backend(plate_backend, device) if plates else None
+        self.face_model = models.face_backend(face_backend, device) if faces else None
         self.threads = threads  # ONNX Runtime intra-op threads (None: its default, every core)
         self.top_n = top_n
         self.default_formats = list(default_formats) if default_formats else None
@@ -154,11 +163,10 @@ class FrameProcessor:
         """The plate reader for a format list. Video frames skip the reader's high-resolution second
         pass (the next frames of the pass give it another chance); stills keep it."""
         from pipelines.plates import PlateReader
-        from pipelines.plates.engine import get_engine
 
         key = (tuple(formats) if formats else None, still)
         if key not in self._readers:
-            engine = get_engine(self.device, self.threads)  # one OCR model load, shared by every reader
+            engine = self._ocr_engine()  # one OCR model load, shared by every reader
             self._readers[key] = PlateReader(
                 formats=list(formats) if formats else self.default_formats,
                 device=self.device, top_n=self.top_n, second_pass=still,
@@ -171,9 +179,18 @@ class FrameProcessor:
         from pipelines.faces import FaceAnalyzer
 
         if still not in self._analyzers:
+            key = self.face_model.key if self.face_model is not None else None
             self._analyzers[still] = FaceAnalyzer(
-                device=self.device, min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX)
+                device=self.device, min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX,
+                embed_backend=key)
         return self._analyzers[still]
+
+    def _ocr_engine(self) -> Any:
+        """The plate back-end's OCR engine (one per process and configuration)."""
+        from pipelines import models
+
+        model = self.plate_model or models.plate_backend(None, self.device)
+        return model.engine(self.threads)
 
     def find_overlays(self, image: np.ndarray) -> list[Box]:
         """Boxes of burned-in recorder overlays (text lines holding a clock or a date) in a frame.
@@ -181,10 +198,9 @@ class FrameProcessor:
         Recorders stamp every frame with a clock (often with the camera name and date): text the
         plate reader would otherwise detect and recognise on every frame, and motion that changes
         every second. The caller masks these boxes for the rest of the source."""
-        from pipelines.plates.engine import get_engine
         from pipelines.plates.layout import crop_quad
 
-        engine = get_engine(self.device, self.threads)
+        engine = self._ocr_engine()
         bgr = np.ascontiguousarray(image[:, :, ::-1])
         quads, _ = engine.detect(bgr)
         if not len(quads):
@@ -208,7 +224,12 @@ class FrameProcessor:
     def info(self) -> dict[str, Any]:
         from pipelines.device import torch_device
 
-        return {"device": torch_device(self.device), "quality_floor": self.quality_floor}
+        return {
+            "device": torch_device(self.device),
+            "quality_floor": self.quality_floor,
+            "plate_backend": self.plate_model.key if self.plate_model is not None else None,
+            "face_backend": self.face_model.key if self.face_model is not None else None,
+        }
 
     def process(self, tasks: list[FrameTask], formats: list[str] | None = None) -> list[FrameResult]:
         import time

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -41,6 +40,7 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.ids import file_sha256, stable_id
 from lakehouse.store import sql_literal
+from lakehouse.timeutil import parse_instant
 from pipelines.extract.actors import PoolConfig, PoolError, get_pool
 from pipelines.extract.executors import Executor, RayExecutor
 from pipelines.extract.passes import PlateFilter, SourceContext, face_row, plate_row
@@ -68,6 +68,8 @@ class CameraSettings:
     kind: str
     plate_format: str | None
     registered: bool
+    sample_fps: float | None = None  # the registry's per-camera settings (lakehouse.settings.CameraSettings)
+    gating: str | None = None
 
 
 @dataclass
@@ -136,20 +138,23 @@ class _Outcome:
 
 # ------------------------------------------------------------------------------------ lookups
 def camera_settings(lh: Lakehouse, camera_id: str, agency: str | None = None) -> CameraSettings:
-    """The camera's agency, kind and plate format from the ``cameras`` table; for an unknown camera
-    the given agency (default ``municipal``), kind ``street`` and every plate format."""
+    """The camera's agency, kind and per-camera settings (plate format, sample rate, gating) from the
+    ``cameras`` table; for an unknown camera the given agency (default ``municipal``), kind
+    ``street``, every plate format and the defaults."""
     import polars as pl
 
     rows: list[dict[str, Any]] = []
     if lh.exists("cameras"):  # polars: delta-rs files may hold string_view, which pyarrow filters reject
-        rows = (lh.scan("cameras").filter(pl.col("camera_id") == camera_id)
-                .select("camera_id", "agency", "kind", "plate_format").collect().to_dicts())
+        lf = lh.scan("cameras").filter(pl.col("camera_id") == camera_id)
+        names = set(lf.collect_schema().names())
+        cols = [c for c in ("camera_id", "agency", "kind", "plate_format", "sample_fps", "gating") if c in names]
+        rows = lf.select(cols).collect().to_dicts()
     if rows:
         r = rows[0]
         if agency and r["agency"] and agency != r["agency"]:
             log.warning("camera %s belongs to %s; --agency %s ignored", camera_id, r["agency"], agency)
         return CameraSettings(camera_id, r["agency"] or agency or DEFAULT_AGENCY, (r["kind"] or "street").lower(),
-                              r["plate_format"] or None, True)
+                              r.get("plate_format") or None, True, r.get("sample_fps") or None, r.get("gating") or None)
     return CameraSettings(camera_id, agency or DEFAULT_AGENCY, "street", None, False)
 
 
@@ -190,10 +195,6 @@ def _mtime(path: Path) -> dt.datetime:
         return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
     except OSError:
         return dt.datetime.now(dt.UTC)
-
-
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
 # ------------------------------------------------------------------------------------ commits
@@ -299,7 +300,7 @@ def ingest_paths(
     progress: bool = True,
     workers: int | None = None,
     model_version: str | None = None,
-    gating: str = "region",
+    gating: str | None = None,
     device: str = "auto",
     executor: Executor | None = None,
 ) -> IngestReport:
@@ -307,10 +308,11 @@ def ingest_paths(
 
     ``camera_id``'s agency, kind and plate format come from the ``cameras`` table when it is
     registered (else ``agency``, default municipal; kind street; all plate formats). ``sample_fps``
-    overrides the per-kind rate (:data:`SAMPLE_FPS_BY_KIND`). ``workers`` Ray actors (default: one
+    overrides the camera's registered rate, else the per-kind rate (:data:`SAMPLE_FPS_BY_KIND`). ``workers`` Ray actors (default: one
     per CPU, or two per GPU; ``PESQUISA_WORKERS`` when unset). ``model_version`` writes rows under another version than
     :data:`EXTRACTION_MODEL_VERSION` (backfills). ``gating`` is the motion gate: ``region``
-    (detect in moving regions, default), ``frame`` (whole frames that move) or ``off``.
+    (detect in moving regions), ``frame`` (whole frames that move) or ``off``; default the camera's
+    registered gating, else ``region``.
     ``executor`` runs the models somewhere else than the Ray pool (e.g. in-process).
     """
     t0 = time.perf_counter()
@@ -318,12 +320,12 @@ def ingest_paths(
         raise ValueError("camera_id is required")
     version = model_version or EXTRACTION_MODEL_VERSION
     if start is not None:
-        start = _utc(start)
+        start = parse_instant(start, tz=lh.settings.time.zone)
     cam = camera_settings(lh, camera_id, agency)
-    fps = float(sample_fps) if sample_fps else SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS)
+    fps = float(sample_fps or cam.sample_fps or SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS))
     if fps <= 0:
         raise ValueError("sample_fps must be > 0")
-    opts = RunOptions(sample_fps=fps, gating=gating, formats=plate_formats(cam))
+    opts = RunOptions(sample_fps=fps, gating=gating or cam.gating or "region", formats=plate_formats(cam))
     report = IngestReport(model_version=version, camera_id=camera_id)
 
     sources, problems = discover(paths)
@@ -356,8 +358,7 @@ def ingest_paths(
     bar = _Progress(progress)
     try:
         if todo and executor is None:
-            env_workers = os.environ.get("PESQUISA_WORKERS")
-            workers = workers or (int(env_workers) if env_workers else None)
+            workers = workers or lh.settings.compute.workers
             try:
                 executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
             except PoolError as exc:  # no models, no extraction: every source is recorded as failed

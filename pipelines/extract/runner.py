@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.extract.actors import BATCH_TIMEOUT_S
 from pipelines.extract.executors import Executor
 from pipelines.extract.frames import FrameResult, FrameTask
 from pipelines.extract.motion import MotionConfig, MotionGate
@@ -33,7 +32,7 @@ class RunOptions:
     mask_overlays: bool = True  # find burned-in clock/date overlays on the first frame and mask them
     formats: list[str] | None = None  # plate format presets of the camera
     motion: MotionConfig = field(default_factory=MotionConfig)
-    timeout_s: float = BATCH_TIMEOUT_S
+    timeout_s: float | None = None  # None: setting compute.batch_timeout_s
 
     def __post_init__(self) -> None:
         if self.gating not in GATING_MODES:

@@ -3,8 +3,10 @@
 MTCNN (facenet-pytorch weights, torch; batched across same-size frames) finds faces and five
 landmarks. dlib's 5-point shape predictor, run on a dlib-style square box derived from the MTCNN box,
 gives the alignment that dlib's ResNet was trained with; ``dlib.get_face_chip`` cuts the 150x150 chip
-and the ResNet turns it into the 128-d descriptor (L2 distance: same person < ~0.5). On CUDA the
-descriptor runs in the torch port of that ResNet (same weights); on CPU in dlib itself.
+and the ResNet turns it into the 128-d descriptor (L2 distance: same person < ~0.5). Which network
+computes the descriptor is the face back-end's choice (:mod:`pipelines.models`): dlib itself
+(``mtcnn-dlib``, the default on CPU) or the torch port of the same ResNet (``mtcnn-dlib-torch``, the
+default on CUDA).
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ class FaceDetection:
 class FaceAnalyzer:
     """Detect, align, score and embed faces. Models load once per process (pipelines.faces.models).
 
-    ``det_threshold`` is MTCNN's final (O-Net) probability threshold; ``embed_backend`` is ``"auto"``
-    (torch port on CUDA, dlib on CPU), ``"dlib"`` or ``"torch"``."""
+    ``det_threshold`` is MTCNN's final (O-Net) probability threshold; ``embed_backend`` is a face
+    back-end key (``pesquisa models list``; the older names ``"dlib"`` and ``"torch"`` still work),
+    None or ``"auto"`` for the ``models.faces`` setting (default: the back-end for the device)."""
 
     model_version: str
     quality_floor: float
@@ -68,23 +71,22 @@ class FaceAnalyzer:
         *,
         det_threshold: float = 0.9,
         quality_floor: float = QUALITY_FLOOR,
-        embed_backend: str = "auto",
+        embed_backend: str | None = None,
         batch_size: int | None = None,
         probe_max_side: int = 1280,
         small_faces: SmallFaceOptions = DEFAULT_SMALL_FACES,
     ) -> None:
         from pipelines.device import torch_device
+        from pipelines.models import face_backend
 
         self.device = torch_device(device)
         self.min_face_px = int(min_face_px)
         self.det_threshold = float(det_threshold)
         self.quality_floor = float(quality_floor)
-        if embed_backend == "auto":
-            embed_backend = "torch" if self.device == "cuda" else "dlib"
-        if embed_backend not in ("dlib", "torch"):
-            raise ValueError(f"embed_backend must be auto, dlib or torch, not {embed_backend!r}")
-        self.embed_backend = embed_backend
-        self.batch_size = batch_size or (16 if self.device == "cuda" else 4)
+        backend = face_backend(None if embed_backend in (None, "auto") else embed_backend, self.device)
+        self.embed_backend = backend.key
+        configured = getattr(backend.settings, "mtcnn_batch_size", None)
+        self.batch_size = batch_size or configured or (16 if self.device == "cuda" else 4)
         self.probe_max_side = int(probe_max_side)
         version = MODEL_VERSION
         if self.min_face_px != 20 or abs(self.det_threshold - 0.9) > 1e-9:
@@ -96,8 +98,8 @@ class FaceAnalyzer:
         self._mtcnn = models.load_mtcnn(
             self.device, self.min_face_px, (*PNET_RNET_THRESHOLDS, self.det_threshold)
         )
-        self._dlib = models.load_dlib()
-        self._torch_net = models.load_torch_resnet(self.device) if embed_backend == "torch" else None
+        self._dlib = models.load_dlib()  # the 5-point shape predictor aligns for every back-end
+        self._embedder = backend.embedder()
 
     # ---- public API -------------------------------------------------------------------------
     def analyze(self, image: np.ndarray) -> list[FaceDetection]:
@@ -208,21 +210,27 @@ class FaceAnalyzer:
         return result
 
     def _embed(self, chips: list[np.ndarray], small: list[bool] | None = None) -> list[np.ndarray]:
-        """128-d descriptors of aligned 150x150 chips (``small``: chips described with the
-        small-face options, jitter / flip averaging, in dlib)."""
+        """128-d descriptors of aligned 150x150 chips (the back-end's network); ``small`` marks the
+        chips described with the small-face options (flip averaging through the back-end, jitter
+        in dlib)."""
         if not chips:
             return []
-        if small is not None and any(small) and (self.small_faces.jitter or self.small_faces.flip):
-            plain = [c for c, s in zip(chips, small, strict=True) if not s]
-            plain_vecs = iter(self._embed(plain))
-            return [describe_small(self._dlib.face_rec, c, self.small_faces) if s else next(plain_vecs)
+        opts = self.small_faces
+        if small is None or not any(small) or not (opts.jitter or opts.flip):
+            return self._embedder.embed(chips)
+        if opts.jitter:
+            plain = iter(self._embedder.embed([c for c, s in zip(chips, small, strict=True) if not s]))
+            return [describe_small(self._dlib.face_rec, c, opts) if s else next(plain)
                     for c, s in zip(chips, small, strict=True)]
-        if self._torch_net is not None:
-            from pipelines.faces.dlib_resnet_torch import embed_chips
-
-            return list(embed_chips(self._torch_net, chips))
-        vecs = self._dlib.face_rec.compute_face_descriptor(chips)
-        return [np.asarray(v, dtype=np.float32) for v in vecs]
+        mirrored = [np.ascontiguousarray(c[:, ::-1]) for c, s in zip(chips, small, strict=True) if s]
+        vecs = self._embedder.embed(list(chips) + mirrored)
+        out = [np.asarray(v, np.float32) for v in vecs[: len(chips)]]
+        k = len(chips)
+        for i, s in enumerate(small):
+            if s:
+                out[i] = ((out[i] + np.asarray(vecs[k], np.float32)) / 2.0).astype(np.float32)
+                k += 1
+        return out
 
 
 def _as_arrays(boxes, probs, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -15,6 +15,11 @@ class ImageReadError(ValueError):
     """The file is missing, not an image, truncated, or in a format that cannot be decoded."""
 
 
+#: largest still decoded (pixels): a 48 MP phone photo passes; a decompression bomb is refused before
+#: any pixel is decoded (Pillow's own MAX_IMAGE_PIXELS only warns below twice its ~89 MP default)
+MAX_PIXELS = 64_000_000
+
+
 def _to_uint8(arr: np.ndarray) -> np.ndarray:
     """Scale any numeric array to uint8 (16-bit by /257, floats in 0..1 or 0..255, others by range)."""
     if arr.dtype == np.uint8:
@@ -70,6 +75,10 @@ def load_image_rgb(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"cannot read image {p}: no such file")
     try:
         with Image.open(p) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise ImageReadError(f"cannot read image {p}: {w} x {h} pixels is more than the {MAX_PIXELS // 1_000_000} MP "
+                                     "allowed (a decompression bomb?)")
             img.load()
             try:
                 img = ImageOps.exif_transpose(img)
@@ -78,6 +87,10 @@ def load_image_rgb(path: str | Path) -> np.ndarray:
             return _pil_to_rgb(img)
     except UnidentifiedImageError as e:
         raise ImageReadError(f"cannot read image {p}: not a recognised image format") from e
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageReadError(f"cannot read image {p}: {e}") from e
     except (OSError, SyntaxError, ValueError) as e:  # truncated/corrupt data, decoder errors
         raise ImageReadError(f"cannot read image {p}: {e}") from e
 

@@ -1,16 +1,28 @@
-"""Case requirement and the append-only audit log (DESIGN.md §8).
+"""Case requirement and the tamper-evident audit log (DESIGN.md §8, issue 12.3–12.4).
 
 Every investigative search (plates, routes, faces) and every export must name a case number and a
-purpose. :func:`require_case` refuses a context without them *before* anything is read, and writes
-nothing; :func:`audit` appends one ``audit_log`` row per completed action. Both live in the library
-so the CLI, the app and notebooks are audited the same way.
+purpose. :func:`require_case` refuses a context without them *before* anything is read;
+:func:`audit` appends one ``audit_log`` row per completed action, :func:`audit_refusal` one per
+refused search, :func:`audit_admin` one per administrative change (agreements, cases).
+
+A row stores who (user, role, agency, OS user), the case, the parameters and a digest of the
+results (count + SHA-256 of the sorted returned ids, never biometric data), the table versions read
+(for ``pesquisa audit replay``) and a face search's probe photo SHA-256.
+
+Tamper evidence (:mod:`pipelines.governance.audit_chain`): the table is ``delta.appendOnly``; each
+row carries ``seq``, ``prev_hash`` and ``row_hash`` (SHA-256 over the previous hash and its fields)
+and the Delta version of the commit that added it (rows are written one commit each, under the
+table's commit lock, so concurrent writers cannot fork the chain); the head is anchored outside the
+table in a signed file per day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from lakehouse import Lakehouse
@@ -28,8 +40,14 @@ class MissingPurposeError(MissingCaseError):
     """The search names a case but no purpose."""
 
 
-def require_case(ctx: SearchContext | None) -> SearchContext:
-    """Refuse a search without a case number and purpose. Returns ``ctx`` when it is complete."""
+def _ctx(ctx: Any) -> SearchContext:
+    """A SearchContext from a context or a ReadScope."""
+    return getattr(ctx, "ctx", ctx)
+
+
+def require_case(ctx: Any) -> SearchContext:
+    """Refuse a search without a case number and purpose. Returns the context when it is complete."""
+    ctx = _ctx(ctx)
     if ctx is None or not (ctx.case_number or "").strip():
         raise MissingCaseError(CASE_REQUIRED_MESSAGE)
     if not (ctx.purpose or "").strip():
@@ -49,35 +67,98 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def audit(
-    lh: Lakehouse,
+def result_digest(ids: Iterable[Any]) -> str:
+    """SHA-256 of the sorted, newline-joined result ids (what an auditor compares on replay)."""
+    return hashlib.sha256("\n".join(sorted(str(i) for i in ids)).encode()).hexdigest()
+
+
+def table_versions(lh: Lakehouse, names: Iterable[str]) -> dict[str, int]:
+    """``{table: current Delta version}`` of the tables a search reads (for replay)."""
+    out = {}
+    for n in names:
+        if lh.exists(n):
+            out[n] = lh.version(n)
+    return out
+
+
+def _row(
     ctx: SearchContext,
     action: str,
     parameters: dict[str, Any] | None,
     result_count: int,
     *,
-    now: dt.datetime | None = None,
+    now: dt.datetime | None,
+    outcome: str = "ok",
+    reason: str | None = None,
+    result_ids: Iterable[Any] | None = None,
+    probe_sha256: str | None = None,
+    versions: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Append one audit row (one Delta commit) and return it.
+    from pipelines.governance.identity import os_user
 
-    ``parameters`` is stored as sorted-key JSON (datetimes as ISO strings). The context must pass
-    :func:`require_case`; an incomplete context raises and writes nothing."""
-    require_case(ctx)
-    ts = now or dt.datetime.now(dt.UTC)
-    row = {
+    ts = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    return {
         "audit_id": uuid.uuid4().hex,
         "ts": ts,
         "user": ctx.user,
         "role": ctx.role,
         "agency": ctx.agency,
-        "case_number": ctx.case_number.strip(),
-        "purpose": ctx.purpose.strip(),
+        "case_number": (ctx.case_number or "").strip(),
+        "purpose": (ctx.purpose or "").strip(),
         "action": action,
         "parameters": json.dumps(parameters or {}, sort_keys=True, default=_jsonable, ensure_ascii=False),
         "result_count": int(result_count),
+        "os_user": os_user(),
+        "outcome": outcome,
+        "reason": reason,
+        "result_digest": None if result_ids is None else result_digest(result_ids),
+        "probe_sha256": probe_sha256,
+        "table_versions": None if versions is None else json.dumps(versions, sort_keys=True),
     }
-    lh.append("audit_log", [row])
-    return row
+
+
+def audit(
+    lh: Lakehouse,
+    ctx: Any,
+    action: str,
+    parameters: dict[str, Any] | None,
+    result_count: int,
+    *,
+    now: dt.datetime | None = None,
+    result_ids: Iterable[Any] | None = None,
+    probe_sha256: str | None = None,
+    versions: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Append one chained audit row (one Delta commit) and return it.
+
+    ``parameters`` is stored as sorted-key JSON (datetimes as ISO strings); ``result_ids`` only as
+    their digest. The context must pass :func:`require_case`; an incomplete one raises and writes
+    nothing."""
+    from pipelines.governance.audit_chain import append_chained
+
+    ctx = require_case(ctx)
+    row = _row(ctx, action, parameters, result_count, now=now, result_ids=result_ids,
+               probe_sha256=probe_sha256, versions=versions)
+    if getattr(lh, "replaying", False):  # audit replay re-runs logged searches: they are not new searches
+        return row
+    return append_chained(lh, row)
+
+
+def audit_refusal(lh: Lakehouse, ctx: Any, action: str, reason: str, parameters: dict[str, Any] | None = None,
+                  *, probe_sha256: str | None = None) -> dict[str, Any]:
+    """Log a refused search (the case may be missing: the refusal is logged all the same)."""
+    from pipelines.governance.audit_chain import append_chained
+
+    row = _row(_ctx(ctx), action, parameters, 0, now=None, outcome="refused", reason=reason,
+               probe_sha256=probe_sha256)
+    return append_chained(lh, row)
+
+
+def audit_admin(lh: Lakehouse, ctx: Any, action: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Log an administrative change (sharing agreements, cases): no case needed."""
+    from pipelines.governance.audit_chain import append_chained
+
+    return append_chained(lh, _row(_ctx(ctx), action, parameters, 0, now=None))
 
 
 def audit_rows(
@@ -86,14 +167,16 @@ def audit_rows(
     case_number: str | None = None,
     user: str | None = None,
     action: str | None = None,
+    agency: str | None = None,
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Audit rows, newest first, optionally filtered (for the app's audit page and reviews)."""
+    """Audit rows, newest first, optionally filtered (for the app's audit page and reviews).
+    ``agency``: only that agency's searches (what a supervisor of that agency may review)."""
     import pyarrow.dataset as pds
 
     expr = None
-    for col, val in (("case_number", case_number), ("user", user), ("action", action)):
+    for col, val in (("case_number", case_number), ("user", user), ("action", action), ("agency", agency)):
         if val is not None:
             e = pds.field(col) == val
             expr = e if expr is None else expr & e
@@ -104,5 +187,5 @@ def audit_rows(
         e = (pds.field("date") <= end.date()) & (pds.field("ts") < end)
         expr = e if expr is None else expr & e
     rows = lh.read("audit_log", filter=expr).to_pylist()
-    rows.sort(key=lambda r: (r["ts"], r["audit_id"]), reverse=True)
+    rows.sort(key=lambda r: (r["ts"], r.get("seq") or 0, r["audit_id"]), reverse=True)
     return rows

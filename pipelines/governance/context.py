@@ -1,19 +1,22 @@
 """Who is searching, for which case and why: the :class:`SearchContext` every investigative search
 carries (DESIGN.md §8).
 
-``agency=None`` means "all agencies" (an administrator, or the CLI run by an operator with no
-agency set); otherwise searches are scoped to the cameras that agency may see
-(:mod:`pipelines.governance.scope`). The CLI, the app and notebooks build the context; the search
-library checks it (:func:`pipelines.governance.audit.require_case`) and audits every search.
+Only an administrator sees every agency; any other role without an agency sees nothing (no agency
+never means all agencies). Searches are scoped to the cameras and rows that agency may see
+(:mod:`pipelines.governance.scope`). The CLI and notebooks build the context from the caller's
+proven identity (:func:`context_from_env` -> :mod:`pipelines.governance.identity`), the app from the
+signed-in user; the search library checks it and audits every search.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-ROLES = ("investigator", "analyst", "supervisor", "engineer", "admin")
+from pipelines.governance.identity import ROLES, Identity, current_identity, narrow
+from pipelines.governance.identity import os_user as _os_user
+
 DEFAULT_ROLE = "investigator"
 
 ENV_USER = "PESQUISA_USER"
@@ -21,6 +24,8 @@ ENV_ROLE = "PESQUISA_ROLE"
 ENV_AGENCY = "PESQUISA_AGENCY"
 ENV_CASE = "PESQUISA_CASE"
 ENV_PURPOSE = "PESQUISA_PURPOSE"
+#: the agency of a non-admin context without one: matches no row (no agency never means all agencies)
+NO_AGENCY = "\x00no-agency"
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class SearchContext:
     agency: str | None = None
     case_number: str = ""
     purpose: str = ""
+    os_user: str = field(default_factory=_os_user)
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -39,8 +45,17 @@ class SearchContext:
 
     @property
     def sees_all_agencies(self) -> bool:
-        """Administrators and contexts without an agency see every camera."""
-        return self.role == "admin" or not self.agency
+        """Only an administrator not narrowed to one agency sees every agency (no agency never means
+        all agencies for any other role: it means none)."""
+        return self.role == "admin" and not self.agency
+
+    @property
+    def visible_agency(self) -> str | None:
+        """``None`` for an administrator who sees every agency; otherwise the agency whose rows it
+        sees (a string that matches no agency when it has none: no agency never means all)."""
+        if self.sees_all_agencies:
+            return None
+        return self.agency or NO_AGENCY
 
     def as_dict(self) -> dict[str, str | None]:
         return asdict(self)
@@ -54,10 +69,19 @@ def _clean(value: str | None) -> str | None:
 
 
 def os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry (containers)
-        return os.environ.get("USER") or "unknown"
+    """The OS user of this process (from the effective uid; see :mod:`pipelines.governance.identity`)."""
+    return _os_user()
+
+
+def context_for(identity: Identity, *, case_number: str | None = None, purpose: str | None = None) -> SearchContext:
+    return SearchContext(
+        user=identity.user,
+        role=identity.role,
+        agency=identity.agency,
+        case_number=_clean(case_number) or "",
+        purpose=_clean(purpose) or "",
+        os_user=identity.os_user,
+    )
 
 
 def context_from_env(
@@ -68,16 +92,27 @@ def context_from_env(
     case_number: str | None = None,
     purpose: str | None = None,
     environ: dict[str, str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    identity: Identity | None = None,
 ) -> SearchContext:
-    """Build a context from explicit values, falling back to ``PESQUISA_USER`` / ``PESQUISA_ROLE`` /
-    ``PESQUISA_AGENCY`` / ``PESQUISA_CASE`` / ``PESQUISA_PURPOSE`` (user defaults to the OS user,
-    role to ``investigator``, agency to None = all). A missing case number is NOT an error here:
-    the search refuses it (so the refusal happens in one place)."""
+    """The context of the caller of a CLI command or a library call for ``home``.
+
+    The identity is proven (:func:`pipelines.governance.identity.current_identity`: a login token or
+    the users file's OS-user mapping), never taken from flags or the environment: ``user`` / ``role``
+    / ``agency`` (and ``PESQUISA_USER`` / ``PESQUISA_ROLE`` / ``PESQUISA_AGENCY``) may only repeat or
+    narrow it (:func:`pipelines.governance.identity.narrow`; raises ``IdentityError`` otherwise).
+    Case number and purpose come from the arguments or ``PESQUISA_CASE`` / ``PESQUISA_PURPOSE``; a
+    missing one is NOT an error here: the search refuses it (so the refusal happens in one place)."""
+    from lakehouse.config import resolve_home
+
     env = os.environ if environ is None else environ
-    return SearchContext(
-        user=_clean(user) or _clean(env.get(ENV_USER)) or os_user(),
-        role=(_clean(role) or _clean(env.get(ENV_ROLE)) or DEFAULT_ROLE).lower(),
-        agency=_clean(agency) or _clean(env.get(ENV_AGENCY)),
-        case_number=_clean(case_number) or _clean(env.get(ENV_CASE)) or "",
-        purpose=_clean(purpose) or _clean(env.get(ENV_PURPOSE)) or "",
+    if identity is None:
+        identity = current_identity(Path(home) if home is not None else resolve_home(None, environ=env))
+    identity = narrow(identity, user=_clean(env.get(ENV_USER)), role=_clean(env.get(ENV_ROLE)),
+                      agency=_clean(env.get(ENV_AGENCY)))
+    identity = narrow(identity, user=_clean(user), role=_clean(role), agency=_clean(agency))
+    return context_for(
+        identity,
+        case_number=_clean(case_number) or _clean(env.get(ENV_CASE)),
+        purpose=_clean(purpose) or _clean(env.get(ENV_PURPOSE)),
     )

@@ -1,29 +1,43 @@
-"""Movement analytics over plate reads with Apache Beam (DESIGN.md §2, §7).
+"""Movement-pattern analysis over plate reads (DESIGN.md §2, §7).
 
-Composite transforms (no I/O, durations as parameters, bad records counted as metrics):
-:class:`ParseSightings`, :class:`Trips` (session windows per plate), :class:`CameraCounts`
-(fixed/sliding windows per camera), :class:`ODFlows` (first -> last ring portico per trip),
-:class:`Convoys` (co-occurrence within ±Δt at >= k cameras, ranked against background).
-:func:`run_movement` is the bounded run from Delta; :mod:`pipelines.movement.derived` stores the
-results as Parquet under ``HOME/derived``.
+Investigator tools, one library call each (DuckDB over the scoped ``plate_reads``; every call takes
+a :class:`~pipelines.governance.scope.ReadScope`, needs a case when it names plates, and is audited):
+:func:`~pipelines.movement.canvass.canvass`, :func:`~pipelines.movement.convoy.convoy`,
+:func:`~pipelines.movement.stakeout.stakeout`, :func:`~pipelines.movement.leads.crime_leads`,
+:func:`~pipelines.movement.anomalies.anomalies`, :func:`~pipelines.movement.traffic.ring_flows`,
+:func:`~pipelines.movement.traffic.camera_counts`.
+
+Beam composite transforms for batch and stream (no I/O, runner-portable: windows carried in keys):
+:class:`ParseSightings`, :class:`Trips`, :class:`CameraCounts`, :class:`ODFlows`, :class:`Convoys`.
+:func:`run_movement` is the bounded run (local runner or Dask); :mod:`pipelines.movement.store`
+writes its results as the Delta tables ``movement_trips|counts|flows|convoys``.
+
+Beam is imported lazily: the investigator tools do not pay for it.
 """
 
-from pipelines.movement.convoys import Convoys
-from pipelines.movement.counts import CameraCounts
-from pipelines.movement.flows import ODFlows
-from pipelines.movement.runner import MovementParams, MovementResult, pipeline_options, run_movement
-from pipelines.movement.sightings import ParseSightings, Sighting
-from pipelines.movement.trips import Trips
+from __future__ import annotations
 
-__all__ = [
-    "CameraCounts",
-    "Convoys",
-    "MovementParams",
-    "MovementResult",
-    "ODFlows",
-    "ParseSightings",
-    "Sighting",
-    "Trips",
-    "pipeline_options",
-    "run_movement",
-]
+import importlib
+from typing import Any
+
+_LAZY = {
+    "CameraCounts": "pipelines.movement.counts",
+    "Convoys": "pipelines.movement.convoys",
+    "ODFlows": "pipelines.movement.flows",
+    "MovementParams": "pipelines.movement.runner",
+    "MovementResult": "pipelines.movement.runner",
+    "pipeline_options": "pipelines.movement.runner",
+    "run_movement": "pipelines.movement.runner",
+    "ParseSightings": "pipelines.movement.sightings",
+    "Sighting": "pipelines.movement.sightings",
+    "Trips": "pipelines.movement.trips",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pipelines.movement' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

@@ -22,8 +22,8 @@ from lakehouse import Lakehouse
 from lakehouse.store import sql_literal
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
-from pipelines.movement.convoys import background, poisson_binomial_sf
 from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
+from pipelines.movement.significance import background, poisson_binomial_sf
 from pipelines.search.plate_match import normalize_plate
 
 ACTION = "movement.convoy"

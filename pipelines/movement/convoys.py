@@ -24,42 +24,28 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
-from apache_beam.transforms.combiners import ToListCombineFn
 
 from pipelines.movement.sightings import NAMESPACE, Sighting
-
-
-def poisson_binomial_sf(probs: list[float], k: int) -> float:
-    """P(X >= k) for X the number of successes of independent trials with ``probs``."""
-    if k <= 0:
-        return 1.0
-    if k > len(probs):
-        return 0.0
-    dist = [1.0] + [0.0] * len(probs)  # dist[j] = P(j successes so far)
-    for p in probs:
-        for j in range(len(dist) - 1, 0, -1):
-            dist[j] = dist[j] * (1 - p) + dist[j - 1] * p
-        dist[0] *= 1 - p
-    return min(1.0, max(0.0, sum(dist[k:])))
-
-
-def background(
-    counts_a: dict[str, int], counts_b: dict[str, int], delta_s: float, span_s: float
-) -> tuple[float, float, list[float]]:
-    """(expected co-occurrence events, expected cameras, per-camera probabilities) under independence."""
-    lambdas = [counts_a[c] * counts_b[c] * 2.0 * delta_s / span_s for c in counts_a if c in counts_b]
-    probs = [1.0 - math.exp(-lam) for lam in lambdas]
-    return sum(lambdas), sum(probs), probs
+from pipelines.movement.significance import background, poisson_binomial_sf
 
 
 class _Bucket(beam.DoFn):
-    def __init__(self, delta_s: float):
-        self.delta_s = delta_s
+    """Keys (camera, horizon, bucket): the horizon index is explicit, so pairs never cross a horizon
+    on any runner (a runner that groups without windows included)."""
 
-    def process(self, s: Sighting) -> Iterator[tuple[tuple[str, int], tuple[bool, Sighting]]]:
+    def __init__(self, delta_s: float, horizon_s: float | None):
+        self.delta_s = delta_s
+        self.horizon_s = horizon_s
+
+    def process(self, s: Sighting) -> Iterator[tuple[tuple[str, int, int], tuple[bool, Sighting]]]:
+        h = _horizon(s.ts, self.horizon_s)
         b = math.floor(s.ts / self.delta_s)
-        yield (s.camera_id, b), (True, s)  # home bucket
-        yield (s.camera_id, b + 1), (False, s)  # spill into the next bucket
+        yield (s.camera_id, h, b), (True, s)  # home bucket
+        yield (s.camera_id, h, b + 1), (False, s)  # spill into the next bucket
+
+
+def _horizon(ts: float, horizon_s: float | None) -> int:
+    return math.floor(ts / horizon_s) if horizon_s else 0
 
 
 class _PairsInBucket(beam.DoFn):
@@ -81,8 +67,8 @@ class _PairsInBucket(beam.DoFn):
             return None
         return (a.plate, b.plate) if a.plate < b.plate else (b.plate, a.plate)
 
-    def process(self, element: tuple[tuple[str, int], Iterable[tuple[bool, Sighting]]]) -> Iterator[Any]:
-        (camera, _), members = element
+    def process(self, element: tuple[tuple[str, int, int], Iterable[tuple[bool, Sighting]]]) -> Iterator[Any]:
+        (camera, h, _), members = element
         home = [s for is_home, s in members if is_home]
         spill = [s for is_home, s in members if not is_home]
         if not home:
@@ -91,11 +77,11 @@ class _PairsInBucket(beam.DoFn):
             for b in home[i + 1 :]:  # same bucket of width Δt: always within Δt
                 if (key := self._key(a, b)) is not None and abs(a.ts - b.ts) <= self.delta_s:
                     self.pairs.inc()
-                    yield key, camera
+                    yield (key, h), camera
             for b in spill:
                 if abs(a.ts - b.ts) <= self.delta_s and (key := self._key(a, b)) is not None:
                     self.pairs.inc()
-                    yield key, camera
+                    yield (key, h), camera
 
 
 class _Candidate(beam.DoFn):
@@ -103,25 +89,25 @@ class _Candidate(beam.DoFn):
         self.min_cameras = min_cameras
         self.candidates = Metrics.counter(NAMESPACE, "convoy_candidates")
 
-    def process(self, element: tuple[tuple[str, str], Iterable[str]]) -> Iterator[tuple[str, dict[str, Any]]]:
-        (a, b), cameras = element
+    def process(self, element: tuple[tuple[tuple[str, str], int], Iterable[str]]) -> Iterator[Any]:
+        ((a, b), h), cameras = element
         cams = list(cameras)
         distinct = sorted(set(cams))
         if len(distinct) >= self.min_cameras:
             self.candidates.inc()
-            yield a, {"plate_a": a, "plate_b": b, "n_cameras": len(distinct), "n_cooccurrences": len(cams),
-                      "cameras": distinct}
+            yield (a, h), {"plate_a": a, "plate_b": b, "n_cameras": len(distinct), "n_cooccurrences": len(cams),
+                           "cameras": distinct, "_h": h}
 
 
 def _attach(side: str) -> Any:
     """CoGroupByKey output -> candidate rows carrying the per-camera counts of ``side``'s plate."""
 
-    def attach(element: tuple[str, dict[str, list[Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
-        _, grouped = element
+    def attach(element: tuple[tuple[str, int], dict[str, list[Any]]]) -> Iterator[Any]:
+        (_, h), grouped = element
         counts = grouped["counts"][0] if grouped["counts"] else {}
         for cand in grouped["cand"]:
             cand = dict(cand, **{f"_counts_{side}": counts})
-            yield (cand["plate_b"] if side == "a" else cand["plate_a"]), cand
+            yield ((cand["plate_b"] if side == "a" else cand["plate_a"]), h), cand
 
     return attach
 
@@ -131,14 +117,16 @@ class _Score(beam.DoFn):
         self.delta_s = delta_s
         self.span_s = span_s
 
-    def process(self, element: tuple[str, dict[str, list[Any]]]) -> Iterator[dict[str, Any]]:
+    def process(self, element: tuple[tuple[str, int], dict[str, list[Any]]]) -> Iterator[Any]:
         _, grouped = element
         counts_b = grouped["counts"][0] if grouped["counts"] else {}
         for cand in grouped["cand"]:
+            cand = dict(cand)
             counts_a = cand.pop("_counts_a")
+            h = cand.pop("_h")
             events, expected, probs = background(counts_a, counts_b, self.delta_s, self.span_s)
             p_value = poisson_binomial_sf(probs, cand["n_cameras"])
-            yield dict(
+            yield h, dict(
                 cand,
                 reads_a=sum(counts_a.values()),
                 reads_b=sum(counts_b.values()),
@@ -150,7 +138,8 @@ class _Score(beam.DoFn):
             )
 
 
-def _rank(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _rank(element: tuple[int, Iterable[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    _, rows = element
     ordered = sorted(rows, key=lambda r: (r["p_value"], -r["lift"], r["plate_a"], r["plate_b"]))
     for i, r in enumerate(ordered, 1):
         yield dict(r, rank=i)
@@ -182,23 +171,26 @@ class Convoys(beam.PTransform):
         self.horizon_s = horizon_s
 
     def expand(self, sightings: beam.PCollection) -> beam.PCollection:
+        # Beam windows close a horizon on unbounded input; every key also carries the horizon index,
+        # so a runner that groups without windows gives the same result
         windowfn = window.FixedWindows(self.horizon_s) if self.horizon_s else window.GlobalWindows()
         s = sightings | "Window" >> beam.WindowInto(windowfn)
         candidates = (
             s
-            | "Bucket" >> beam.ParDo(_Bucket(self.delta_s))
+            | "Bucket" >> beam.ParDo(_Bucket(self.delta_s, self.horizon_s))
             | "GroupBucket" >> beam.GroupByKey()
             | "Pairs" >> beam.ParDo(_PairsInBucket(self.delta_s, self.target))
             | "GroupPair" >> beam.GroupByKey()
             | "Candidates" >> beam.ParDo(_Candidate(self.min_cameras))
         )
+        horizon = self.horizon_s
         counts = (
             s
-            | "PlateCamera" >> beam.Map(lambda x: ((x.plate, x.camera_id), 1))
+            | "PlateCamera" >> beam.Map(lambda x: ((x.plate, x.camera_id, _horizon(x.ts, horizon)), 1))
             | "CountPlateCamera" >> beam.CombinePerKey(sum)
-            | "ByPlate" >> beam.MapTuple(lambda pc, n: (pc[0], (pc[1], n)))
+            | "ByPlate" >> beam.MapTuple(lambda pch, n: ((pch[0], pch[2]), (pch[1], n)))
             | "GroupPlate" >> beam.GroupByKey()
-            | "AsDict" >> beam.MapTuple(lambda plate, cn: (plate, dict(cn)))
+            | "AsDict" >> beam.MapTuple(lambda key, cn: (key, dict(cn)))
         )
         with_a = (
             {"cand": candidates, "counts": counts}
@@ -209,7 +201,7 @@ class Convoys(beam.PTransform):
             {"cand": with_a, "counts": counts}
             | "JoinB" >> beam.CoGroupByKey()
             | "Score" >> beam.ParDo(_Score(self.delta_s, self.span_s))
-            | "Collect" >> beam.CombineGlobally(ToListCombineFn()).without_defaults()
+            | "GroupHorizon" >> beam.GroupByKey()
             | "Rank" >> beam.FlatMap(_rank)
             | "Unwindow" >> beam.WindowInto(window.GlobalWindows())
         )

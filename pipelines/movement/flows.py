@@ -8,12 +8,14 @@ in fixed windows of departure time (``bucket_s``) or over the whole input (``buc
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import window
+from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.movement.sightings import NAMESPACE, to_datetime
 
@@ -29,18 +31,25 @@ def od_of_trip(trip: dict[str, Any], porticos: frozenset[str]) -> tuple[str, str
 
 
 class _TripToOD(beam.DoFn):
-    def __init__(self, porticos: frozenset[str]):
+    def __init__(self, porticos: frozenset[str], bucket_s: float | None):
         self.porticos = porticos
+        self.bucket_s = bucket_s
         self.no_portico = Metrics.counter(NAMESPACE, "trips_without_portico")
         self.with_od = Metrics.counter(NAMESPACE, "trips_with_portico")
 
-    def process(self, trip: dict[str, Any]) -> Iterator[tuple[tuple[str, str], float | None]]:
+    def process(self, trip: dict[str, Any]) -> Iterator[Any]:
         od = od_of_trip(trip, self.porticos)
         if od is None:
             self.no_portico.inc()
             return
         self.with_od.inc()
-        yield (od[0], od[1]), od[2]
+        if self.bucket_s is None:
+            yield (od[0], od[1], None), od[2]
+            return
+        # the departure bucket is part of the key (runner-portable) and the element is stamped at
+        # the bucket's last instant, so it lands in the one Beam window that closes with the bucket
+        start = math.floor(trip["start"].timestamp() / self.bucket_s) * self.bucket_s
+        yield TimestampedValue(((od[0], od[1], start), od[2]), start + self.bucket_s - 1e-6)
 
 
 class _FlowStats(beam.CombineFn):
@@ -67,14 +76,16 @@ class _FlowStats(beam.CombineFn):
 
 
 class _FlowRow(beam.DoFn):
-    def process(self, element: Any, win=beam.DoFn.WindowParam) -> Iterator[dict[str, Any]]:
-        (origin, dest), (trips, mean_travel) = element
-        bounded = isinstance(win, window.IntervalWindow)
+    def __init__(self, bucket_s: float | None):
+        self.bucket_s = bucket_s
+
+    def process(self, element: Any) -> Iterator[dict[str, Any]]:
+        (origin, dest, start), (trips, mean_travel) = element
         yield {
             "origin": origin,
             "destination": dest,
-            "window_start": to_datetime(float(win.start)) if bounded else None,
-            "window_end": to_datetime(float(win.end)) if bounded else None,
+            "window_start": to_datetime(start) if start is not None else None,
+            "window_end": to_datetime(start + self.bucket_s) if start is not None and self.bucket_s else None,
             "trips": trips,
             "mean_travel_s": mean_travel,
         }
@@ -94,9 +105,9 @@ class ODFlows(beam.PTransform):
         windowfn = window.FixedWindows(self.bucket_s) if self.bucket_s else window.GlobalWindows()
         return (
             trips
-            | "TripToOD" >> beam.ParDo(_TripToOD(self.porticos))
+            | "TripToOD" >> beam.ParDo(_TripToOD(self.porticos, self.bucket_s))
             | "Window" >> beam.WindowInto(windowfn)
             | "Stats" >> beam.CombinePerKey(_FlowStats())
-            | "Row" >> beam.ParDo(_FlowRow())
+            | "Row" >> beam.ParDo(_FlowRow(self.bucket_s))
             | "Unwindow" >> beam.WindowInto(window.GlobalWindows())
         )

@@ -62,7 +62,7 @@ def scoped_reads(
     """Resolve the scope (+ cameras / area) once: one read of the ``cameras`` table."""
     cams = registry(lh) if cams is None else cams
     flt = resolve_filter(
-        lh, scope.ctx, start=scope.time.start, end=scope.time.end,
+        lh, scope, data_type="plates",
         cameras=None if cameras is None else [str(c) for c in cameras], area=area, cams=cams,
     )
     return ScopedReads(flt, version_condition(lh, scope), cams)

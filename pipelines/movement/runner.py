@@ -8,10 +8,16 @@ committed here: the caller (Dagster's IO manager, a notebook) is the one writer 
 Runners (``runner=``): ``FnApiRunner`` (default, in-process, batch), ``BundleBasedDirectRunner``
 (``DirectRunner`` is mapped to it: Beam's DirectRunner would otherwise try to download the Prism
 binary), ``FlinkRunner`` / ``SparkRunner`` / ``PortableRunner`` / ``DataflowRunner`` with their usual
-options (see docs/OPERATIONS.md). On a cluster runner ``staging_dir`` must be storage every worker
-and the driver can reach. ``DaskRunner`` is refused: in Beam 2.77 it groups without windows
-(sessions and fixed windows are ignored, checked 2026-11) and leaves file-sink output unfinalized,
-so every result would be silently wrong.
+options (see docs/OPERATIONS.md), and ``DaskRunner`` (``--dask_client_address=HOST:PORT`` of a
+``dask.distributed`` scheduler). On a cluster runner ``staging_dir`` must be storage every worker
+and the driver can reach.
+
+Runner portability: Beam 2.77's Dask runner groups without windows, does not finalize Beam's file
+sinks, computes only the last transform's graph and reports no metrics. The transforms therefore
+carry their window in the key (camera + window start, OD + departure bucket, plate sessions split
+by gap after grouping, convoy horizon) and the results go through one terminal sink
+(:class:`~pipelines.movement.sink.WriteTables`), so every runner gives the same tables; counters
+are empty on Dask.
 """
 
 from __future__ import annotations
@@ -28,18 +34,19 @@ from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from lakehouse import Lakehouse
+from lakehouse.timeutil import parse_instant
+from pipelines.governance.scope import ReadScope
 from pipelines.movement.convoys import Convoys
 from pipelines.movement.counts import CameraCounts
 from pipelines.movement.flows import ODFlows
 from pipelines.movement.schemas import SCHEMAS
 from pipelines.movement.sightings import NAMESPACE, ParseSightings
+from pipelines.movement.sink import WriteTables
 from pipelines.movement.trips import Trips
 
 log = logging.getLogger(__name__)
@@ -51,7 +58,7 @@ _RUNNER_ALIASES = {
     "SwitchingDirectRunner": "BundleBasedDirectRunner",
     "DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
 }
-READ_COLUMNS = ["read_id", "camera_id", "ts", "plate", "confidence"]
+READ_COLUMNS = ["read_id", "camera_id", "ts", "plate", "confidence", "agency", "model_version"]
 OUTPUTS = ("trips", "counts", "flows", "convoys")
 
 
@@ -78,6 +85,7 @@ class MovementResult:
     tables: dict[str, pa.Table]
     metrics: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    model_versions: list[str] = field(default_factory=list)  # of the reads the run used
 
     @property
     def trips(self) -> pa.Table:
@@ -107,19 +115,11 @@ class MovementResult:
         }
 
 
-#: runners whose results are wrong for event-time pipelines (see the module docstring)
-UNSUPPORTED_RUNNERS = {"apache_beam.runners.dask.dask_runner.DaskRunner": (
-    "Beam's DaskRunner (2.77) ignores windows in GroupByKey, so trips, counts and flows would be "
-    "wrong; use FnApiRunner on one machine or FlinkRunner/SparkRunner on a cluster (docs/OPERATIONS.md)")}
-
-
 def pipeline_options(
     runner: str = "FnApiRunner", options: PipelineOptions | Sequence[str] | Mapping[str, Any] | None = None
 ) -> PipelineOptions:
     """Pipeline options with the runner set explicitly (never Beam's Prism-downloading default)."""
     runner = _RUNNER_ALIASES.get(runner, runner)
-    if runner in UNSUPPORTED_RUNNERS:
-        raise ValueError(UNSUPPORTED_RUNNERS[runner])
     if isinstance(options, PipelineOptions):
         opts = options.get_all_options(drop_default=True)
         return PipelineOptions(**{**opts, "runner": runner})
@@ -147,27 +147,40 @@ def movement_transforms(
 
 
 def _utc(t: dt.datetime | dt.date | str) -> dt.datetime:
-    if isinstance(t, str):
-        t = dt.datetime.fromisoformat(t.replace("Z", "+00:00"))
-    if not isinstance(t, dt.datetime):
-        t = dt.datetime(t.year, t.month, t.day)
-    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+    """An instant of the half-open run interval (a date = its midnight; naive = UTC)."""
+    out = parse_instant(t)
+    if out is None:
+        raise ValueError("a movement run needs a start and an end")
+    return out
+
+
+def system_scope(start: dt.datetime, end: dt.datetime) -> ReadScope:
+    """The scope of a scheduled job: every agency, current model versions, ``[start, end)``."""
+    from lakehouse.timeutil import TimeRange
+    from pipelines.governance.context import SearchContext
+
+    return ReadScope(ctx=SearchContext(user="system", role="admin"), time=TimeRange(start, end))
 
 
 def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
-                     cameras: Sequence[str] | None = None) -> pa.Table:
-    """The reads of ``[start, end)`` (partition-pruned by ``date``), columns the pipelines need."""
-    ts = pa.timestamp("us", tz="UTC")
-    expr = (
-        (ds.field("date") >= pa.scalar(start.date(), pa.date32()))
-        & (ds.field("date") <= pa.scalar(end.date(), pa.date32()))
-        & (ds.field("ts") >= pa.scalar(start, ts))
-        & (ds.field("ts") < pa.scalar(end, ts))
-    )
-    table = lh.read("plate_reads", columns=READ_COLUMNS, filter=expr)
-    if cameras:  # filtered after the read: delta-rs files may hold string_view, which isin rejects
-        table = table.filter(pc.is_in(table["camera_id"].cast(pa.string()), pa.array(list(cameras))))
-    return table
+                     cameras: Sequence[str] | None = None, scope: ReadScope | None = None) -> pa.Table:
+    """The reads of ``[start, end)`` the scope may see (agency cameras, current model version;
+    ``date`` partitions pruned), columns the pipelines need."""
+    from lakehouse.timeutil import TimeRange
+    from pipelines.movement.reads import arrow, connect, scoped_reads
+
+    scope = (scope or system_scope(start, end)).replace(time=TimeRange(start, end))
+    sr = scoped_reads(lh, scope, cameras=cameras)
+    if sr.nothing:
+        return pa.table({c: pa.array([], t) for c, t in _READ_TYPES.items()})
+    with connect(lh) as con:
+        table = arrow(con, f"SELECT {', '.join(READ_COLUMNS)} FROM plate_reads WHERE {sr.where()} ORDER BY ts, read_id")
+    return table.cast(pa.schema([(c, _READ_TYPES[c]) for c in READ_COLUMNS]))
+
+
+_READ_TYPES = {"read_id": pa.string(), "camera_id": pa.string(), "ts": pa.timestamp("us", tz="UTC"),
+               "plate": pa.string(), "confidence": pa.float32(), "agency": pa.string(),
+               "model_version": pa.string()}
 
 
 def portico_ids(lh: Lakehouse) -> list[str]:
@@ -209,6 +222,7 @@ def run_movement(
     cameras: Sequence[str] | None = None,
     porticos: Sequence[str] | None = None,
     staging_dir: str | Path | None = None,
+    scope: ReadScope | None = None,
 ) -> MovementResult:
     """Run trips, counts, OD flows and convoys over the plate reads of ``[start, end)``.
 
@@ -221,7 +235,7 @@ def run_movement(
     start, end = _utc(start), _utc(end)
     if end <= start:
         raise ValueError(f"empty time range: {start} .. {end}")
-    reads = read_plate_reads(lh, start, end, cameras)
+    reads = read_plate_reads(lh, start, end, cameras, scope)
     if porticos is None:
         porticos = portico_ids(lh)
     span_s = (end - start).total_seconds()
@@ -233,12 +247,14 @@ def run_movement(
         p = beam.Pipeline(options=opts)
         rows = p | "PlateReads" >> beam.Create(reads.to_pylist(), reshuffle=False)
         outputs = movement_transforms(rows, porticos, params, span_s)
-        for name, pcoll in outputs.items():
-            _ = pcoll | f"Write{name.title()}" >> beam.io.WriteToParquet(
-                str(staging / name), SCHEMAS[name], file_name_suffix=".parquet"
-            )
+        _ = outputs | "WriteResults" >> WriteTables(staging, SCHEMAS)
         result = p.run()
-        result.wait_until_finish()
+        try:
+            result.wait_until_finish()
+        finally:
+            client = getattr(result, "client", None)  # the Dask runner's client: close it
+            if client is not None:
+                client.close()
         tables = {name: _collect(staging, name) for name in OUTPUTS}
         if tables["convoys"].num_rows:
             tables["convoys"] = tables["convoys"].sort_by("rank")
@@ -246,8 +262,9 @@ def run_movement(
     finally:
         if own_staging:
             shutil.rmtree(staging, ignore_errors=True)
+    versions = sorted({v for v in reads["model_version"].to_pylist() if v})
     res = MovementResult(start, end, opts.get_all_options()["runner"], reads.num_rows, tables, metrics,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, versions)
     log.info("movement %s", res.summary())
     return res
 

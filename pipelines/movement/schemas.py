@@ -1,7 +1,8 @@
-"""Arrow schemas of the movement results.
+"""Arrow schemas of the Beam movement results as the pipeline emits them (staging files).
 
-These are derived artifacts (Parquet files under ``HOME/derived/``, rebuilt from ``plate_reads`` at
-any time), not lakehouse tables: the tables' schemas live in :mod:`lakehouse.specs` only.
+The stored tables are ``movement_trips|counts|flows|convoys`` in :mod:`lakehouse.specs` (these
+columns plus agency, model_version, run_id and the day partition, added by
+:func:`pipelines.movement.store.store_movement`).
 """
 
 from __future__ import annotations

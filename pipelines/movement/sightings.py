@@ -15,6 +15,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
+from lakehouse.timeutil import to_epoch_s
+
 NAMESPACE = "pesquisa.movement"
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -31,16 +33,12 @@ class Sighting(NamedTuple):
 
 
 def to_epoch(value: Any) -> float:
-    """UTC epoch seconds from a datetime (naive = UTC), an ISO string, or a number."""
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return (value - EPOCH).total_seconds()
-    if isinstance(value, str):
-        return to_epoch(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise TypeError(f"not a time: {value!r}")
+    """UTC epoch seconds from a datetime (naive = UTC), an ISO string, or a number
+    (:func:`lakehouse.timeutil.to_epoch_s`)."""
+    try:
+        return to_epoch_s(value)
+    except ValueError as exc:
+        raise TypeError(f"not a time: {value!r}") from exc
 
 
 def to_datetime(epoch_s: float) -> dt.datetime:

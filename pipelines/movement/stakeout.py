@@ -26,11 +26,11 @@ from typing import Any
 
 from lakehouse import Lakehouse
 from lakehouse.store import sql_literal
-from lakehouse.timeutil import parse_instant, to_epoch_us
+from lakehouse.timeutil import TimeRange, parse_instant, to_epoch_us
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
-from pipelines.movement.convoys import poisson_binomial_sf
 from pipelines.movement.reads import TABLE, arrow, connect, version_condition
+from pipelines.movement.significance import poisson_binomial_sf
 from pipelines.search.area import Area, parse_bbox, parse_near
 from pipelines.search.filters import camera_rows, resolve_filter
 
@@ -112,7 +112,8 @@ def rank_presence(
     version = version_condition(lh, scope)
     parts, resolved = [], []
     for i, w in enumerate(windows):
-        flt = resolve_filter(lh, scope.ctx, start=w.start, end=w.end, cameras=w.cameras, area=w.area, cams=cams)
+        flt = resolve_filter(lh, scope.replace(time=TimeRange(w.start, w.end)), cameras=w.cameras, area=w.area,
+                             cams=cams)
         visible = sorted(flt.cameras) if flt.cameras is not None else None
         if flt.scope is not None and visible is not None:
             visible = [c for c in visible if c in flt.scope.cameras]
@@ -141,8 +142,8 @@ def rank_presence(
                     flt = resolved[i]["_flt"]
                     if flt.nothing:
                         continue
-                    base = resolve_filter(lh, scope.ctx, start=baseline[0], end=baseline[1], cameras=w.cameras,
-                                          area=w.area, cams=cams)
+                    base = resolve_filter(lh, scope.replace(time=TimeRange(baseline[0], baseline[1])),
+                                          cameras=w.cameras, area=w.area, cams=cams)
                     origin = _epoch_s(w.start) - slack_s
                     span = _epoch_s(w.end) - _epoch_s(w.start) + 2 * slack_s
                     q = f"""

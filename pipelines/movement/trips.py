@@ -45,38 +45,59 @@ def trip_row(plate: str, sightings: Iterable[Sighting]) -> dict[str, Any]:
     }
 
 
+def split_sessions(sightings: Iterable[Sighting], gap_s: float) -> list[list[Sighting]]:
+    """Sightings of one plate -> sessions: a new one starts after ``gap_s`` or more without a read
+    (what Beam's ``Sessions(gap_s)`` merges)."""
+    ordered = sorted(sightings, key=lambda s: (s.ts, s.camera_id))
+    out: list[list[Sighting]] = []
+    for s in ordered:
+        if out and s.ts - out[-1][-1].ts < gap_s:
+            out[-1].append(s)
+        else:
+            out.append([s])
+    return out
+
+
 class _TripFromSession(beam.DoFn):
-    def __init__(self) -> None:
+    """One trip per session in the group. With Beam session windows the group is one session; on a
+    runner that groups without windows (Dask) it holds every sighting of the plate, and the split
+    finds the same sessions: the transform is runner-portable."""
+
+    def __init__(self, gap_s: float) -> None:
+        self.gap_s = gap_s
         self.trips = Metrics.counter(NAMESPACE, "trips")
         self.sizes = Metrics.distribution(NAMESPACE, "sightings_per_trip")
 
     def process(self, element: tuple[str, Iterable[Sighting]]) -> Iterator[TimestampedValue]:
         plate, sightings = element
-        row = trip_row(plate, sightings)
-        self.trips.inc()
-        self.sizes.update(row["n_sightings"])
-        # re-stamp at the trip's start: downstream windows (flows per hour) bucket by departure
-        yield TimestampedValue(row, row["start"].timestamp())
+        for session in split_sessions(sightings, self.gap_s):
+            row = trip_row(plate, session)
+            self.trips.inc()
+            self.sizes.update(row["n_sightings"])
+            # re-stamp at the trip's start: downstream windows (flows per hour) bucket by departure
+            yield TimestampedValue(row, row["start"].timestamp())
 
 
 class Trips(beam.PTransform):
     """``Sighting`` elements (timestamped) -> trip rows, one per plate session of gap ``gap_s``.
 
-    Output elements are timestamped at the trip start and left in the global window.
+    Output elements are timestamped at the trip start and put back in the global window
+    (``global_window=False`` keeps the session windows and their pane timing, for a stream consumer).
     """
 
-    def __init__(self, gap_s: float = 900.0):
+    def __init__(self, gap_s: float = 900.0, global_window: bool = True):
         super().__init__()
+        self.global_window = global_window
         if gap_s <= 0:
             raise ValueError("gap_s must be positive")
         self.gap_s = gap_s
 
     def expand(self, sightings: beam.PCollection) -> beam.PCollection:
-        return (
+        out = (
             sightings
             | "KeyByPlate" >> beam.Map(lambda s: (s.plate, s))
             | "Sessions" >> beam.WindowInto(window.Sessions(self.gap_s))
             | "GroupSessions" >> beam.GroupByKey()
-            | "TripRow" >> beam.ParDo(_TripFromSession())
-            | "Unwindow" >> beam.WindowInto(window.GlobalWindows())
+            | "TripRow" >> beam.ParDo(_TripFromSession(self.gap_s))
         )
+        return out | "Unwindow" >> beam.WindowInto(window.GlobalWindows()) if self.global_window else out

@@ -1,5 +1,9 @@
 """The one place RapidOCR is constructed: text detection and recognition for the plate reader.
 
+Which execution provider (CPU or CUDA) an engine uses is chosen by the plate back-end that builds it
+(:mod:`pipelines.models.backends.rapidocr_onnx_cpu` / ``rapidocr_onnx_cuda``); this module only
+builds what it is told.
+
 RapidOCR 3.10 ships PP-OCRv6 small det/rec ONNX models inside the package; this module points it at
 those files explicitly (``Det.model_path``/``Rec.model_path``), so a missing file is a clear error
 and never a download. Every ``use_*`` flag is passed on each call: RapidOCR keeps a flag given to
@@ -19,8 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from pipelines.device import onnx_providers
 
 from .text import ALPHABET as ALNUM
 
@@ -55,18 +57,20 @@ class LineText:
 
 
 class OcrEngine:
-    """RapidOCR detector + recogniser on the chosen device (CUDA provider when available)."""
+    """RapidOCR detector + recogniser on ONNX Runtime's CPU or CUDA execution provider."""
 
-    def __init__(self, device: str = "auto", det_limit_side: int = DET_LIMIT_SIDE, threads: int | None = None) -> None:
+    def __init__(self, device: str = "cpu", det_limit_side: int = DET_LIMIT_SIDE, threads: int | None = None) -> None:
         from rapidocr import RapidOCR
+
+        if device not in ("cpu", "cuda"):  # the back-end decides; "auto" is resolved before here
+            raise ValueError(f"OCR engine device must be cpu or cuda (ONNX Runtime provider), not {device!r}")
 
         models = model_dir()
         det_path, rec_path = models / DET_MODEL, models / REC_MODEL
         for p in (det_path, rec_path):
             if not p.is_file():
                 raise FileNotFoundError(f"RapidOCR model {p} is missing; reinstall rapidocr==3.10.0")
-        providers = onnx_providers(device)
-        self.device = "cuda" if providers[0] == "CUDAExecutionProvider" else "cpu"
+        self.device = device
         self.det_limit_side = det_limit_side
         params = {
             "Global.use_det": True,
@@ -165,7 +169,15 @@ class OcrEngine:
 
 
 @functools.cache
-def get_engine(device: str = "auto", threads: int | None = None) -> OcrEngine:
-    """One engine per process and device (models load once, ~0.5 s); ``threads`` caps ONNX
+def load_engine(device: str = "cpu", threads: int | None = None, det_limit_side: int = DET_LIMIT_SIDE) -> OcrEngine:
+    """One engine per process and configuration (models load once, ~0.5 s); ``threads`` caps ONNX
     Runtime's intra-op threads (default: its own choice, one per core)."""
-    return OcrEngine(device, threads=threads)
+    return OcrEngine(device, det_limit_side=det_limit_side, threads=threads)
+
+
+def get_engine(device: str = "auto", threads: int | None = None, backend: str | None = None) -> OcrEngine:
+    """The OCR engine of the plate back-end ``backend`` (None: the ``models.plates`` setting, whose
+    default ``auto`` is the default back-end for ``device``), see :mod:`pipelines.models`."""
+    from pipelines.models import plate_backend
+
+    return plate_backend(backend, device).engine(threads)

@@ -96,7 +96,10 @@ def to_bgr(image: np.ndarray) -> np.ndarray:
 
 
 class PlateReader:
-    """Licence-plate detector and reader; ``formats`` are preset names tried in order of preference."""
+    """Licence-plate detector and reader; ``formats`` are preset names tried in order of preference.
+
+    The OCR engine is ``engine``, else that of the plate back-end ``backend`` (a key from
+    ``pesquisa models list``; None: the ``models.plates`` setting, by default the device's default)."""
 
     model_version: str = MODEL_VERSION
 
@@ -110,6 +113,7 @@ class PlateReader:
         min_score: float = 0.2,
         max_lines: int = 16,
         engine: OcrEngine | None = None,
+        backend: str | None = None,
     ) -> None:
         self.formats = list(formats) if formats else list(DEFAULT_FORMATS)
         self._fmts = [get_format(f) for f in self.formats]  # raises on an unknown name
@@ -117,7 +121,7 @@ class PlateReader:
         self.second_pass = second_pass
         self.min_score = min_score
         self.max_lines = max_lines
-        self.engine = engine or get_engine(device)
+        self.engine = engine or get_engine(device, backend=backend)
         self.device = self.engine.device
 
     # -- full frames -----------------------------------------------------------------------------

@@ -19,13 +19,14 @@ import numpy as np
 EARTH_RADIUS_M = 6_371_008.8
 
 
-def haversine_m(lat1, lon1, lat2, lon2) -> np.ndarray | float:
+def haversine_m(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray | float:
     """Great-circle distance in metres (vectorized)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(np.asarray(lon2) - np.asarray(lon1))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    d: np.ndarray | float = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return d
 
 
 def _points_in_ring(lon: np.ndarray, lat: np.ndarray, ring: np.ndarray) -> np.ndarray:
@@ -127,7 +128,7 @@ class Area:
                     p &= ~_points_in_ring(lon, lat, hole)
                 inside |= p
             mask &= inside
-        return mask
+        return np.asarray(mask, dtype=bool)
 
     def _in_cells(self, lat: np.ndarray, lon: np.ndarray, valid: np.ndarray) -> np.ndarray:
         import h3

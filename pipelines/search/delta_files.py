@@ -8,7 +8,6 @@ for every kind of commit delta-rs makes and needs no change data feed.
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pyarrow.dataset as pds
 from deltalake import DeltaTable
 
 from lakehouse import Lakehouse
-from lakehouse.config import resolve_home
 
 
 class Snapshot:
@@ -63,12 +61,12 @@ def snapshot(lh: Lakehouse, name: str) -> Snapshot:
 
 
 def index_dir(lh: Lakehouse, kind: str) -> Path:
-    """``HOME/index/<kind>`` next to the tables (``PESQUISA_INDEX_DIR`` overrides the parent; with
-    object-storage tables the index lives under the local ``--home``)."""
-    env = os.environ.get("PESQUISA_INDEX_DIR")
-    if env:
-        return Path(env).expanduser().resolve() / kind
+    """``HOME/index/<kind>`` next to the tables (setting ``storage.index_dir`` overrides the parent;
+    with object-storage tables the index lives under the local ``--home``)."""
+    configured = lh.settings.storage.index_dir
+    if configured:
+        return Path(configured).expanduser().resolve() / kind
     if lh.storage.is_local:
         root = lh.storage.root.removeprefix("file://")
         return Path(root).resolve().parent / "index" / kind
-    return resolve_home(None) / "index" / kind
+    return lh.home / "index" / kind

@@ -8,9 +8,9 @@ index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row 
 sighting id, time, camera, agency, source, offset, quality, the data file it came from).
 
 - **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
-  (``PESQUISA_FACE_INDEX_EXACT_BELOW``, default 100,000); above it ``hnsw`` (default:
-  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``PESQUISA_FACE_EF_SEARCH``, default 64) or, with
-  ``PESQUISA_FACE_INDEX_KIND=ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``PESQUISA_FACE_NPROBE``,
+  (setting ``search.face_index_exact_below``, default 100,000); above it ``hnsw`` (default:
+  ``IndexHNSWFlat``, M=32, ``efSearch`` from ``search.face_ef_search``, default 64) or, with
+  ``search.face_index_kind: ivf``, ``IndexIVFFlat`` (nlist ~ 4 sqrt(n), ``search.face_nprobe``,
   default 24). HNSW gives the better recall per query time one query at a time (see
   benchmarks/results/search_faces.md).
 - **Incremental.** :meth:`FaceIndex.update` adds the rows of table files not covered yet and drops
@@ -69,8 +69,11 @@ HNSW_EF_CONSTRUCTION = 64
 DEAD_FRACTION_REBUILD = 0.2
 
 
-def _env_int(name: str, default: int) -> int:
-    return int(os.environ.get(name, default))
+def _faiss() -> Any:
+    """The FAISS module (typed as Any: its SWIG bindings carry no usable annotations)."""
+    import importlib
+
+    return importlib.import_module("faiss")
 
 
 def distance_to_score(distance: np.ndarray | float) -> np.ndarray | float:
@@ -95,12 +98,13 @@ class FaceIndex(ManifestDir):
     ):
         self.lh = lh
         self.root = Path(root) if root is not None else index_dir(lh, "faces")
-        self.exact_below = exact_below if exact_below is not None else _env_int("PESQUISA_FACE_INDEX_EXACT_BELOW", 100_000)
-        self.ann_kind = (kind or os.environ.get("PESQUISA_FACE_INDEX_KIND") or "hnsw").lower()
+        conf = lh.settings.search
+        self.exact_below = exact_below if exact_below is not None else conf.face_index_exact_below
+        self.ann_kind = (kind or conf.face_index_kind).lower()
         if self.ann_kind not in ("ivf", "hnsw"):
             raise ValueError(f"approximate index kind must be ivf or hnsw, got {self.ann_kind!r}")
-        self.nprobe = nprobe if nprobe is not None else _env_int("PESQUISA_FACE_NPROBE", 24)
-        self.ef_search = ef_search if ef_search is not None else _env_int("PESQUISA_FACE_EF_SEARCH", 64)
+        self.nprobe = nprobe if nprobe is not None else conf.face_nprobe
+        self.ef_search = ef_search if ef_search is not None else conf.face_ef_search
         self.use_gpu = use_gpu
         self._loaded: tuple[str, Any, pa.Table, np.ndarray, dict[str, np.ndarray]] | None = None
         self._gpu_index: tuple[str, Any] | None = None
@@ -136,7 +140,7 @@ class FaceIndex(ManifestDir):
     def _gpu_wanted(self) -> bool:
         if self.use_gpu is False:
             return False
-        import faiss
+        faiss = _faiss()
 
         return hasattr(faiss, "get_num_gpus") and faiss.get_num_gpus() > 0
 
@@ -148,7 +152,7 @@ class FaceIndex(ManifestDir):
     def update(self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
         """Bring the index up to date with the table (see module doc). Returns a summary.
         (``lh``, optional, must be the lakehouse this index belongs to.)"""
-        import faiss
+        faiss = _faiss()
 
         if lh is not None and lh.storage.root != self.lh.storage.root:
             raise ValueError(f"this face index belongs to {self.lh!r}, not {lh!r}")
@@ -240,7 +244,8 @@ class FaceIndex(ManifestDir):
         """Ids still in an HNSW graph whose rows are gone (tombstones)."""
         if not m.get("dead_file"):
             return np.zeros(0, np.int64)
-        return np.load(self.root / m["dead_file"])
+        dead: np.ndarray = np.load(self.root / m["dead_file"])
+        return dead
 
     def _empty_manifest(self) -> dict[str, Any]:
         return {
@@ -284,7 +289,7 @@ class FaceIndex(ManifestDir):
         return np.ascontiguousarray(np.vstack(vec_parts)), rows
 
     def _new_index(self, vecs: np.ndarray, kind: str) -> tuple[Any, str, int]:
-        import faiss
+        faiss = _faiss()
 
         n = len(vecs)
         if kind == "flat" or n == 0:
@@ -316,7 +321,7 @@ class FaceIndex(ManifestDir):
     # ------------------------------------------------------------------ search
     def load(self) -> tuple[dict[str, Any], Any, pa.Table]:
         """(manifest, FAISS index, metadata) of the current version (cached per instance)."""
-        import faiss
+        faiss = _faiss()
 
         m = self.manifest()
         if m is None or not m["index_file"]:
@@ -335,6 +340,8 @@ class FaceIndex(ManifestDir):
                     "camera_id": meta["camera_id"].to_numpy(zero_copy_only=False),
                     "agency": meta["agency"].to_numpy(zero_copy_only=False),
                     "quality": pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False),
+                    "video_id": meta["video_id"].to_numpy(zero_copy_only=False),
+                    "model_version": meta["model_version"].to_numpy(zero_copy_only=False),
                 }
                 self._loaded = (m["index_file"], index, meta, self._dead(m), cols)
                 _PROCESS_CACHE[key] = self._loaded
@@ -358,18 +365,20 @@ class FaceIndex(ManifestDir):
                 self._loaded = None
         return []
 
-    def _search(self, m, index, meta: pa.Table, embedding: np.ndarray, k: int, flt: RowFilter | None,
-                min_quality: float | None = None):
-        import faiss
+    def _search(self, m: dict[str, Any], index: Any, meta: pa.Table, embedding: np.ndarray, k: int,
+                flt: RowFilter | None, min_quality: float | None = None) -> list[dict[str, Any]]:
+        faiss = _faiss()
 
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
         if q.shape[1] != DIM:
             raise ValueError(f"embedding has {q.shape[1]} dimensions, the index {DIM}")
         if meta.num_rows == 0 or k <= 0:
             return []
+        versions = getattr(flt, "versions", None)
+        versions = None if versions is None or versions.empty else versions
         by_quality = min_quality is not None and min_quality > 0
-        restricted = by_quality or (
-            flt is not None and bool(flt.start or flt.end or flt.cameras is not None or flt.scope is not None))
+        restricted = by_quality or (flt is not None and bool(
+            flt.start or flt.end or flt.cameras is not None or flt.scope is not None or versions is not None))
         cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
         ids_all = cols["id"]
         if not restricted:
@@ -385,13 +394,15 @@ class FaceIndex(ManifestDir):
             flt = flt or RowFilter()
             if flt.nothing:
                 return []
-            mask = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
-            if by_quality:
+            keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
+            if versions is not None:  # only each source's current model version (pipelines/versions.py)
+                keep &= versions.mask(cols["video_id"], cols["model_version"])
+            if by_quality:  # quality filters, never hides by default
                 quality = cols.get("quality")
                 if quality is None:
                     quality = pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False)
-                mask = mask & (quality >= float(min_quality))  # type: ignore[arg-type]
-            allowed = ids_all[mask].astype(np.int64)
+                keep &= quality >= float(min_quality)  # type: ignore[arg-type]
+            allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []
             kk = min(k, len(allowed))
@@ -438,7 +449,7 @@ class FaceIndex(ManifestDir):
     def _index_for_search(self, m: dict[str, Any], index: Any) -> Any:
         if not self._gpu_wanted() or m["kind"] == "hnsw":
             return index
-        import faiss
+        faiss = _faiss()
 
         if self._gpu_index is None or self._gpu_index[0] != m["index_file"]:
             try:
@@ -458,7 +469,7 @@ def _single_thread(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    import faiss
+    faiss = _faiss()
 
     before = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
@@ -478,7 +489,7 @@ def _empty_meta() -> pa.Table:
 
 
 def _remove(index: Any, kind: str, ids: np.ndarray) -> None:
-    import faiss
+    faiss = _faiss()
 
     ids = np.ascontiguousarray(ids, dtype=np.int64)
     if kind == "ivf":

@@ -48,13 +48,13 @@ from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3  # 3: per-read source-version code (current model version filter)
 TABLE = "plate_reads"
 #: per posting (sorted by text): the read it belongs to, the text's OCR score, whether it is the best read
 POSTING_DTYPE = np.dtype([("rid", "<i4"), ("kscore", "<f2"), ("kbest", "u1"), ("pad", "u1")])
 #: per read (row order): what the filters need, in one record
-READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("pad", "<i4")])
-SEGMENT_READS = int(os.environ.get("PESQUISA_PLATE_SEGMENT_READS", 4_000_000))
+#: ``src``: code of the read's (video_id, model_version) in the segment's ``sources`` list (version filter)
+READ_DTYPE = np.dtype([("ts", "<i8"), ("cam", "<i4"), ("agency", "<i4"), ("file", "<i4"), ("src", "<i4")])
 PAYLOAD_BATCH = 4096
 DEAD_FRACTION_REBUILD = 0.3
 #: new texts go to a delta vocabulary until it holds this share of the main one (or DELTA_MIN texts)
@@ -240,7 +240,7 @@ class PlateIndex(ManifestDir):
             for _, t in snap.read([path], PAYLOAD_COLUMNS):
                 batch.append((path, t))
                 rows += t.num_rows
-            if rows >= SEGMENT_READS:
+            if rows >= self.lh.settings.search.plate_segment_reads:
                 added += self._write_segment(m, batch, new_vocab)
                 batch, rows = [], 0
         if batch:
@@ -275,6 +275,9 @@ class PlateIndex(ManifestDir):
         reads = np.zeros(t.num_rows, READ_DTYPE)
         reads["ts"] = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
         reads["cam"], reads["agency"], reads["file"] = cam_codes, ag_codes, t["__file"].to_numpy()
+        sources, reads["src"] = _codes(pc.binary_join_element_wise(
+            pc.fill_null(t["video_id"].cast(pa.string()), ""), pc.fill_null(t["model_version"].cast(pa.string()), ""),
+            SOURCE_SEP))
         np.save(tmp / "reads.npy", reads)
         del reads
         payload = t.drop_columns(["__file"])
@@ -296,6 +299,7 @@ class PlateIndex(ManifestDir):
             "created": dt.datetime.now(dt.UTC).isoformat(),
         }
         (tmp / "meta.json").write_text(json.dumps(meta))
+        (tmp / "sources.json").write_text(json.dumps(sources))  # read only when a version filter applies
         os.replace(tmp, self.root / name)
         m["segments"].append({"name": name, "reads": t.num_rows, "postings": len(post)})
         m["reads"] += t.num_rows
@@ -516,12 +520,49 @@ class PlateIndex(ManifestDir):
             if flt.cameras is not None:
                 ok_codes = np.flatnonzero(np.isin(cams, list(flt.cameras)))
                 keep &= np.isin(cam, ok_codes)
-            if flt.scope is not None:
-                vis = np.flatnonzero(np.isin(cams, list(flt.scope.cameras)))
-                ags = seg.meta["agencies"]
-                own = ags.index(flt.scope.agency) if flt.scope.agency in ags else -2
-                keep &= np.isin(cam, vis) | (rec["agency"] == own)
+            if flt.scope is not None:  # visibility is decided by the scope itself (CameraScope.mask)
+                ags = np.array(list(seg.meta["agencies"]) + [None], dtype=object)  # code -1: no agency
+                cam_vals = np.append(cams, None)[np.where(cam < 0, len(cams), cam)]
+                ag_codes = rec["agency"]
+                keep &= flt.scope.mask(cam_vals, ags[np.where(ag_codes < 0, len(ags) - 1, ag_codes)])
+        vf = getattr(flt, "versions", None)
+        if vf is not None and not vf.empty:
+            keep &= version_keep(seg, vf, rec["src"])
         return keep
+
+
+SOURCE_SEP = "\x1f"
+_SOURCE_CODES: dict[str, dict[str, int]] = {}  # segment path -> {video_id SEP model_version: code}
+_HIDDEN_CODES: dict[tuple[str, Any], np.ndarray] = {}  # (segment path, hidden pairs) -> their codes
+
+
+def version_keep(seg: _Segment, vf: Any, src: np.ndarray) -> np.ndarray:
+    """Reads of a segment that the version filter (:class:`pipelines.versions.VersionFilter`) lets
+    through, from their source-version codes. Only the hidden pairs are looked up (few), so the cost
+    is one ``isin`` over the matched reads."""
+    key = str(seg.path)
+    codes = _SOURCE_CODES.get(key)
+    if codes is None:
+        try:
+            sources = json.loads((seg.path / "sources.json").read_text())
+        except FileNotFoundError:
+            sources = []
+        codes = {k: i for i, k in enumerate(sources)}
+        if len(_SOURCE_CODES) > 256:
+            _SOURCE_CODES.clear()
+        _SOURCE_CODES[key] = codes
+    if vf.pinned is not None:
+        suffix = SOURCE_SEP + vf.pinned
+        ok = np.array([c for k, c in codes.items() if k.endswith(suffix)], np.int32)
+        return np.isin(src, ok)
+    ck = (key, vf.hidden)
+    hidden = _HIDDEN_CODES.get(ck)
+    if hidden is None:
+        hidden = np.array(sorted(codes[k] for k in vf.hidden_keys(SOURCE_SEP) if k in codes), np.int32)
+        if len(_HIDDEN_CODES) > 256:
+            _HIDDEN_CODES.clear()
+        _HIDDEN_CODES[ck] = hidden
+    return ~np.isin(src, hidden) if len(hidden) else np.ones(len(src), bool)
 
 
 def _concat_unique(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -172,7 +172,8 @@ class PlatePattern:
         return "".join("." if t == ANY else ".*" if t == STAR else chr(t) for t in self.tokens)
 
     def literal_runs(self) -> list[str]:
-        runs, cur = [], []
+        runs: list[str] = []
+        cur: list[str] = []
         for t in self.tokens:
             if t < 0:
                 if cur:
@@ -207,7 +208,7 @@ def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
         fuzzy = float(fuzzy or 0)
     except (TypeError, ValueError):
         raise PatternError(f"fuzzy must be a number, got {fuzzy!r}") from None
-    if fuzzy < 0 or fuzzy > MAX_FUZZY:
+    if not 0 <= fuzzy <= MAX_FUZZY:  # NaN fails every comparison: refused here, not deep in the search
         raise PatternError(f"fuzzy must be between 0 and {MAX_FUZZY:g}, got {fuzzy:g}")
     text = _SEPARATORS.sub("", plate_text.fold(str(pattern)))
     bad = sorted({c for c in text if c not in ALPHABET and c not in "?*"})
@@ -319,7 +320,8 @@ def distances(p: PlatePattern | str, mat: np.ndarray, lens: np.ndarray) -> np.nd
                 diag = prev[:, j - 1] if row is None else prev[:, j - 1] + row[cols[j - 1]]
                 np.minimum(np.minimum(prev[:, j], cur[:, j - 1]) + INDEL_COST, diag, out=cur[:, j])
         prev, cur = cur, prev
-    return prev[np.arange(n), lens].astype(np.float32)
+    out: np.ndarray = prev[np.arange(n), lens].astype(np.float32)
+    return out
 
 
 def match_texts(p: PlatePattern, texts: Sequence[str] | np.ndarray) -> np.ndarray:
@@ -362,9 +364,12 @@ def read_weight(is_best: np.ndarray | bool, cand_score: np.ndarray | float) -> n
     return np.where(np.asarray(is_best, dtype=bool), 1.0, 0.5 + 0.4 * cs)
 
 
-def match_score(d, fuzzy: float, is_best, cand_score) -> np.ndarray:
+def match_score(
+    d: np.ndarray | float, fuzzy: float, is_best: np.ndarray | bool, cand_score: np.ndarray | float
+) -> np.ndarray:
     """``match_score`` of a hit = text_similarity(distance) x read_weight (0..1, higher is better)."""
-    return text_similarity(d, fuzzy) * read_weight(is_best, cand_score)
+    score: np.ndarray = np.asarray(text_similarity(d, fuzzy)) * read_weight(is_best, cand_score)
+    return score
 
 
 # ------------------------------------------------------------------ SQL prefilter
@@ -492,14 +497,14 @@ def bigram_candidates(p: PlatePattern, offsets: np.ndarray, ids: np.ndarray) -> 
     return _dedup_sorted(np.sort(np.concatenate([texts_with(x) for x in pieces])))
 
 
-def _all_runs(runs: list[str], texts_with) -> np.ndarray:
-    out = None
+def _all_runs(runs: list[str], texts_with: Callable[[str], np.ndarray]) -> np.ndarray:
+    out: np.ndarray | None = None
     for r in runs:
         t = texts_with(r)
         out = t if out is None else _intersect_sorted(out, t)
         if not len(out):
             break
-    return out
+    return out if out is not None else np.zeros(0, np.int32)
 
 
 def _dedup_sorted(a: np.ndarray) -> np.ndarray:
@@ -519,4 +524,5 @@ def _intersect_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         a, b = _dedup_sorted(b), a
     i = np.searchsorted(b, a)
     i[i == len(b)] = len(b) - 1
-    return a[b[i] == a]
+    found: np.ndarray = a[b[i] == a]
+    return found

@@ -12,7 +12,10 @@ Two strategies return the same hits:
   pieces) on the best read and every candidate, exact scoring in numpy on the survivors.
 
 ``auto`` (default) uses the index when it exists or the table holds at least
-``PESQUISA_PLATE_INDEX_MIN_ROWS`` reads (1,000,000), the scan otherwise.
+``search.plate_index_min_rows`` reads (setting; 1,000,000), the scan otherwise.
+
+One public call: :func:`search_plates` (a :class:`PlateQuery` plus the reader's
+:class:`~pipelines.governance.scope.ReadScope`).
 
 Every hit: ``read_id, plate, ts, camera_id, agency, source_uri, offset_s, confidence, candidates
 [{text, score}], video_id, model_version, date, match_score (0..1), distance, matched_text``.
@@ -23,9 +26,7 @@ candidate's OCR score).
 from __future__ import annotations
 
 import logging
-import os
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ import pyarrow as pa
 
 from lakehouse import Lakehouse
 from pipelines.governance.audit import audit, require_case
-from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.search import plate_match as pm
 from pipelines.search.area import Area
 from pipelines.search.delta_files import snapshot
@@ -48,8 +49,34 @@ DEFAULT_LIMIT = 100
 STRATEGIES = ("auto", "index", "scan")
 
 
-def index_min_rows() -> int:
-    return int(os.environ.get("PESQUISA_PLATE_INDEX_MIN_ROWS", 1_000_000))
+def index_min_rows(lh: Lakehouse) -> int:
+    """Reads below which ``auto`` scans (setting ``search.plate_index_min_rows``)."""
+    return int(lh.settings.search.plate_index_min_rows)
+
+
+@dataclass(frozen=True)
+class PlateQuery:
+    """What a plate search looks for; the reader's :class:`ReadScope` says who reads and when.
+
+    ``pattern`` a plate or a pattern (``?`` one character, ``*`` any run); ``fuzzy`` weighted edits
+    allowed (OCR confusions cost less); ``cameras`` / ``area`` narrow to those cameras (None: any
+    the reader may see); ``limit`` at most that many hits (None or 0: all); ``strategy`` one of
+    :data:`STRATEGIES`."""
+
+    pattern: str
+    fuzzy: float = 0
+    cameras: tuple[str, ...] | None = None
+    area: Area | None = None
+    limit: int | None = DEFAULT_LIMIT
+    strategy: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {self.strategy!r}")
+        if self.cameras is not None:
+            object.__setattr__(self, "cameras", tuple(str(c) for c in self.cameras))
+        limit = None if self.limit is None or int(self.limit) <= 0 else int(self.limit)
+        object.__setattr__(self, "limit", limit)
 
 
 @dataclass
@@ -63,49 +90,18 @@ class PlateSearchResult:
 
 
 def search_plates(
-    lh: Lakehouse,
-    pattern: str,
-    ctx: SearchContext,
-    *,
-    fuzzy: float = 0,
-    start: Any = None,
-    end: Any = None,
-    cameras: Iterable[str] | None = None,
-    area: Area | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-    strategy: str = "auto",
-) -> list[dict[str, Any]]:
-    """Ranked plate hits (see module doc). Needs ``ctx`` with a case number and purpose; audited."""
-    return run_plate_search(
-        lh, pattern, ctx, fuzzy=fuzzy, start=start, end=end, cameras=cameras, area=area, limit=limit,
-        strategy=strategy,
-    ).hits
-
-
-def run_plate_search(
-    lh: Lakehouse,
-    pattern: str,
-    ctx: SearchContext,
-    *,
-    fuzzy: float = 0,
-    start: Any = None,
-    end: Any = None,
-    cameras: Iterable[str] | None = None,
-    area: Area | None = None,
-    limit: int | None = DEFAULT_LIMIT,
-    strategy: str = "auto",
-    action: str = "plates.search",
+    lh: Lakehouse, query: PlateQuery, scope: ReadScope, *, action: str = "plates.search"
 ) -> PlateSearchResult:
-    """:func:`search_plates` with the total match count, strategy used and timing."""
-    require_case(ctx)
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    """Ranked plate hits (see module doc) with the total match count, strategy used and timing.
+
+    Needs a scope whose context has a case number and purpose; audited as ``action``."""
+    require_case(scope.ctx)
     t0 = time.perf_counter()
-    p = pm.parse_pattern(pattern, fuzzy)
-    limit = None if limit is None or int(limit) <= 0 else int(limit)
-    cameras = None if cameras is None else [str(c) for c in cameras]
-    flt = resolve_filter(lh, ctx, start=start, end=end, cameras=cameras, area=area)
-    hits, total, used = find_plates(lh, p, flt, limit=limit, strategy=strategy)
+    p = pm.parse_pattern(query.pattern, query.fuzzy)
+    cameras = None if query.cameras is None else list(query.cameras)
+    versions = scope.begin(lh, action, "plates", plate=p.text, cameras=cameras, area=query.area)
+    flt = resolve_filter(lh, scope, data_type="plates", cameras=cameras, area=query.area)
+    hits, total, used = find_plates(lh, p, flt, limit=query.limit, strategy=query.strategy)
     seconds = time.perf_counter() - t0
     params = {
         "pattern": p.text,
@@ -113,12 +109,12 @@ def run_plate_search(
         "from": flt.start,
         "to": flt.end,
         "cameras": cameras,
-        "area": area.as_dict() if area is not None else None,
-        "limit": limit,
+        "area": query.area.as_dict() if query.area is not None else None,
+        "limit": query.limit,
         "strategy": used,
         "matched": total,
     }
-    audit(lh, ctx, action, params, len(hits))
+    audit(lh, scope, action, params, len(hits), result_ids=[h["read_id"] for h in hits], versions=versions)
     return PlateSearchResult(hits=hits, total=total, strategy=used, seconds=seconds, pattern=p.text, parameters=params)
 
 
@@ -131,7 +127,7 @@ def find_plates(
     snap = snapshot(lh, TABLE)
     index = PlateIndex(lh)
     if strategy == "auto":
-        strategy = "index" if (snap.total_rows >= index_min_rows() or index.exists()) else "scan"
+        strategy = "index" if (snap.total_rows >= index_min_rows(lh) or index.exists()) else "scan"
     if strategy == "index":
         try:
             index.update(snap=snap)
@@ -152,7 +148,7 @@ def scan_plates(lh: Lakehouse, p: pm.PlatePattern, flt: RowFilter, limit: int | 
         cand = pm.sql_prefilter(p, "c.text")
         best = pm.sql_prefilter(p, "plate")
         sql = (
-            f"SELECT {', '.join(PAYLOAD_COLUMNS)} FROM {TABLE} WHERE {flt.sql()} "
+            f"SELECT {', '.join(PAYLOAD_COLUMNS)} FROM {TABLE} WHERE {flt.sql(con)} "
             f"AND (coalesce({best}, FALSE) OR len(list_filter(candidates, lambda c: coalesce({cand}, FALSE))) > 0)"
         )
         res = con.sql(sql).arrow()

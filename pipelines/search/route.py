@@ -5,12 +5,12 @@ and flagged: one of the two reads is a misread, or two vehicles carry the same (
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lakehouse import Lakehouse
 from pipelines.governance.audit import audit, require_case
-from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.search import plate_match as pm
 from pipelines.search.area import Area, haversine_m
 from pipelines.search.filters import camera_rows, resolve_filter
@@ -21,43 +21,53 @@ DEFAULT_MAX_SPEED_KMH = 200.0
 DEFAULT_MIN_DISTANCE_M = 100.0
 
 
-def plate_route(
-    lh: Lakehouse,
-    plate: str,
-    ctx: SearchContext,
-    *,
-    fuzzy: float = 0,
-    start: Any = None,
-    end: Any = None,
-    cameras: Iterable[str] | None = None,
-    area: Area | None = None,
-    max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH,
-    min_distance_m: float = DEFAULT_MIN_DISTANCE_M,
-    strategy: str = "auto",
-) -> list[dict[str, Any]]:
-    """Sightings of ``plate`` (best read or any candidate, within ``fuzzy``) oldest first. Each step
-    adds ``step, camera_name, lat, lon`` and, from the previous step, ``from_camera_id, travel_s,
-    distance_m, speed_kmh, impossible``. Needs a case number and purpose; audited as plates.route."""
-    require_case(ctx)
-    p = pm.parse_pattern(plate, fuzzy)
+@dataclass(frozen=True)
+class RouteQuery:
+    """Whose route: ``plate`` (a full plate, no wildcards), ``fuzzy`` to also take OCR-near reads,
+    the query's own ``cameras`` / ``area``, and when a hop is impossible (faster than
+    ``max_speed_kmh`` over at least ``min_distance_m``)."""
+
+    plate: str
+    fuzzy: float = 0
+    cameras: tuple[str, ...] | None = None
+    area: Area | None = None
+    max_speed_kmh: float = DEFAULT_MAX_SPEED_KMH
+    min_distance_m: float = DEFAULT_MIN_DISTANCE_M
+    strategy: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.cameras is not None:
+            object.__setattr__(self, "cameras", tuple(str(c) for c in self.cameras))
+
+
+def plate_route(lh: Lakehouse, query: RouteQuery, scope: ReadScope) -> list[dict[str, Any]]:
+    """Sightings of the query's plate (best read or any candidate, within ``fuzzy``) oldest first.
+    Each step adds ``step, camera_name, lat, lon`` and, from the previous step, ``from_camera_id,
+    travel_s, distance_m, speed_kmh, impossible``. Needs a case number and purpose; audited as
+    plates.route."""
+    require_case(scope.ctx)
+    p = pm.parse_pattern(query.plate, query.fuzzy)
     if p.has_wildcards:
         raise pm.PatternError("a route needs a full plate, without ? or *")
     cams = camera_rows(lh)
-    flt = resolve_filter(lh, ctx, start=start, end=end, cameras=cameras, area=area, cams=cams)
-    hits, total, used = find_plates(lh, p, flt, limit=None, strategy=strategy)
-    route = build_route(hits, cams, max_speed_kmh=max_speed_kmh, min_distance_m=min_distance_m)
+    cameras = None if query.cameras is None else list(query.cameras)
+    versions = scope.begin(lh, "plates.route", "plates", plate=p.text, cameras=cameras, area=query.area)
+    flt = resolve_filter(lh, scope, data_type="plates", cameras=cameras, area=query.area, cams=cams)
+    hits, total, used = find_plates(lh, p, flt, limit=None, strategy=query.strategy)
+    route = build_route(hits, cams, max_speed_kmh=query.max_speed_kmh, min_distance_m=query.min_distance_m)
     params = {
         "plate": p.text,
         "fuzzy": p.fuzzy,
         "from": flt.start,
         "to": flt.end,
         "cameras": sorted(cameras) if cameras is not None else None,
-        "area": area.as_dict() if area is not None else None,
-        "max_speed_kmh": max_speed_kmh,
+        "area": query.area.as_dict() if query.area is not None else None,
+        "max_speed_kmh": query.max_speed_kmh,
         "strategy": used,
         "impossible_hops": sum(1 for s in route if s["impossible"]),
     }
-    audit(lh, ctx, "plates.route", params, len(route))
+    audit(lh, scope, "plates.route", params, len(route), result_ids=[s["read_id"] for s in route],
+          versions=versions)
     return route
 
 

@@ -166,7 +166,9 @@ def _cache_file(root: Path, labels_text: str) -> Path:
     photos' sizes; delete it freely)."""
     files = sorted(p for p in root.rglob("*") if p.is_file())
     key = stable_id(CACHE_VERSION, str(root), labels_text, *[f"{p.relative_to(root)}:{p.stat().st_size}" for p in files])
-    base = Path(os.environ.get("PESQUISA_CACHE") or Path.home() / ".cache" / "pesquisa")
+    from lakehouse.settings import get_settings
+
+    base = Path(get_settings().paths.cache_dir or Path.home() / ".cache" / "pesquisa")
     return base / f"synth_faces_{key}.npz"
 
 

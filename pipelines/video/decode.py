@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lakehouse.timeutil import parse_instant
 from pipelines.video.errors import DecodeError
 
 #: containers whose duration is estimated from the bitrate, not read from a header
@@ -157,13 +158,10 @@ def _creation_time(container) -> dt.datetime | None:  # noqa: ANN001
     if not raw:
         return None
     try:
-        t = dt.datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        t = parse_instant(str(raw))  # container times without a zone are UTC by convention
     except ValueError:
         return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    t = t.astimezone(dt.UTC)
-    return t if t.year > 1971 else None  # encoders write 1970/1904 when they do not know
+    return t if t is not None and t.year > 1971 else None  # encoders write 1970/1904 when they do not know
 
 
 def _info(path: Path, container) -> VideoInfo:  # noqa: ANN001

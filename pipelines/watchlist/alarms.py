@@ -8,7 +8,8 @@ same pass and raises nothing, however many rows match. Alert ids are a hash of e
 the first row that hit, written with an insert-only MERGE: the same rows processed twice (a
 restarted stream, a re-run) raise nothing new.
 
-Routing: the owning agency always; the camera's agency too unless the entry is covert
+Routing: the owning agency always; unless the entry is covert, also the camera's agency and the
+agencies that agency shares the camera's alerts with (sharing agreements, data type ``alerts``)
 (``recipients``). Each new alert is also handed to the webhook dispatcher of every recipient
 agency with a webhook configured (background thread; never blocks).
 
@@ -29,9 +30,10 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
+from pipelines.live.urls import redact
 from pipelines.watchlist.config import watchlist_settings
-from pipelines.watchlist.entries import Entry, active_entries
-from pipelines.watchlist.matching import Hit, face_hits, plate_hits
+from pipelines.watchlist.entries import Entry, current_entries
+from pipelines.watchlist.matching import Hit, PlateMatcher, face_hits
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +59,35 @@ def raise_alerts(
         return []
     clock = now or dt.datetime.now(dt.UTC)
     cfg = watchlist_settings(lh)
-    entries = active_entries(lh, clock)
-    if not entries:
-        return []
+    plates, faces = _matchers(lh)
+    faces = [e for e in faces if e.alive(clock)]
     hits: list[tuple[Hit, str, pa.Table]] = []
-    if _has_rows(reads):
-        hits += [(h, "plate", reads) for h in plate_hits(entries, reads)]
-    if _has_rows(sightings):
-        hits += [(h, "face", sightings) for h in face_hits(entries, sightings, cfg.face_alarm_quality_min,
+    if _has_rows(reads) and plates.entries:
+        hits += [(h, "plate", reads) for h in plates.hits(reads, clock)]
+    if _has_rows(sightings) and faces:
+        hits += [(h, "face", sightings) for h in face_hits(faces, sightings, cfg.face_alarm_quality_min,
                                                           cfg.face_max_distance)]
     if not hits:
         return []
     candidates = [_candidate(h, kind, table) for h, kind, table in hits]
     with _LOCK:
-        fresh = _suppress(lh, candidates, cfg.suppression_window_s)
+        fresh, version = _suppress(lh, candidates, cfg.suppression_window_s, clock)
         if not fresh:
             return []
-        cam_agency = _camera_agencies(lh, {c["camera_id"] for c in fresh})
-        raised_at = now or dt.datetime.now(dt.UTC)
-        rows = [_alert_row(c, cam_agency, raised_at) for c in fresh]
-        lh.insert_new(TABLE, rows)
+        try:
+            cam_agency = _camera_agencies(lh, {c["camera_id"] for c in fresh})
+            shared = _shared_alerts(lh, cam_agency, clock)
+            raised_at = now or dt.datetime.now(dt.UTC)
+            rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
+            days = sorted({r["ts"].astimezone(dt.UTC).date() for r in rows})
+            lh.insert_new(TABLE, rows, target_predicate="t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in days)
+                          + ")")  # an alert's date is its row's: only those partitions are read
+        except BaseException:
+            from pipelines.watchlist import cache
+
+            cache.drop(lh, TABLE)  # it holds hits that were never written
+            raise
+        _remember(lh, version)
         committed = now or dt.datetime.now(dt.UTC)
     for r in rows:
         r["latency_s"] = round((committed - r["ts"]).total_seconds(), 3)
@@ -86,6 +97,20 @@ def raise_alerts(
 
 
 # ------------------------------------------------------------------ steps
+def _matchers(lh: Lakehouse) -> tuple[PlateMatcher, list[Entry]]:
+    """The plate matcher and the face entries of the current watchlist version (built once per
+    version in a process, so a large hotlist is not re-parsed every micro-batch)."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, "watchlist")
+    got = cache.get(lh, "watchlist#matchers", version)
+    if got is None:
+        entries = current_entries(lh)
+        got = (PlateMatcher(entries), [e for e in entries if e.kind == "face"])
+        cache.put(lh, "watchlist#matchers", version, got)
+    return got
+
+
 def _has_rows(t: pa.Table | None) -> bool:
     return t is not None and t.num_rows > 0
 
@@ -110,7 +135,7 @@ def _candidate(h: Hit, kind: str, table: pa.Table) -> dict[str, Any]:
         "distance": h.distance,
         "matched_text": h.matched_text,
         "crop_jpeg": get("crop_jpeg"),
-        "source_uri": get("source_uri"),
+        "source_uri": redact(get("source_uri")) if get("source_uri") else None,
     }
 
 
@@ -118,29 +143,57 @@ def column_value(table: pa.Table, name: str, i: int) -> Any:
     return table[name][i].as_py() if name in table.column_names else None
 
 
-def _suppress(lh: Lakehouse, cands: list[dict[str, Any]], window_s: float) -> list[dict[str, Any]]:
-    """Keep the first hit of each pass: none within ``window_s`` of an alert (stored or kept in
-    this batch) of the same entry and camera. Within one row-time, the best score goes first."""
-    window = dt.timedelta(seconds=window_s)
-    lo = min(c["ts"] for c in cands) - window
-    hi = max(c["ts"] for c in cands) + window
-    entry_ids = sorted({c["entry"].entry_id for c in cands})
-    flt = (
-        (pds.field("date") >= lo.date()) & (pds.field("date") <= hi.date())
-        & (pds.field("ts") >= lo) & (pds.field("ts") <= hi)
-        & pds.field("entry_id").isin(entry_ids)
-    )
+#: the alerts of this many seconds before now are kept in memory between calls
+RECENT_S = 86400.0
+
+
+def _recent(lh: Lakehouse, lo: dt.datetime, clock: dt.datetime) -> tuple[dict, int | None]:
+    """``{(entry_id, camera_id): [ts, ...]}`` of alerts since ``lo`` (or since a day ago, whichever is
+    earlier), from the per-version cache when the table has not changed since it was filled."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    hit = cache.get(lh, TABLE, version)
+    if hit is not None and hit[0] <= lo:
+        return hit[1], version
+    since = min(lo, clock - dt.timedelta(seconds=RECENT_S))
+    flt = (pds.field("date") >= since.date()) & (pds.field("ts") >= since)
     seen: dict[tuple[str, str], list[dt.datetime]] = defaultdict(list)
     for r in lh.read(TABLE, columns=["entry_id", "camera_id", "ts"], filter=flt).to_pylist():
         seen[(r["entry_id"], r["camera_id"])].append(r["ts"])
+    cache.put(lh, TABLE, version, (since, seen))
+    return seen, version
+
+
+def _suppress(lh: Lakehouse, cands: list[dict[str, Any]], window_s: float,
+              clock: dt.datetime) -> tuple[list[dict[str, Any]], int | None]:
+    """Keep the first hit of each pass: none within ``window_s`` of an alert (stored or kept in
+    this batch) of the same entry and camera. Within one row-time, the best score goes first.
+    Returns the kept hits and the alerts table version they were checked against."""
+    window = dt.timedelta(seconds=window_s)
+    lo = min(c["ts"] for c in cands) - window
+    seen, version = _recent(lh, lo, clock)
     kept = []
     for c in sorted(cands, key=lambda c: (c["ts"], -c["score"], str(c["row_id"]))):
         key = (c["entry"].entry_id, c["camera_id"])
-        if any(abs(c["ts"] - t) <= window for t in seen[key]):
+        if any(abs(c["ts"] - t) <= window for t in seen.get(key, ())):
             continue
-        seen[key].append(c["ts"])
         kept.append(c)
-    return kept
+        seen.setdefault(key, []).append(c["ts"])  # (the cache is dropped below unless the write lands)
+    return kept, version
+
+
+def _remember(lh: Lakehouse, version: int | None) -> None:
+    """After our insert: keep the cache (which already holds the new alerts) when ours was the only
+    commit since it was filled, else drop it."""
+    from pipelines.watchlist import cache
+
+    hit = cache.get(lh, TABLE, version)
+    now_version = cache.table_version(lh, TABLE)
+    if hit is not None and version is not None and now_version == version + 1:
+        cache.put(lh, TABLE, now_version, hit)
+    else:
+        cache.drop(lh, TABLE)
 
 
 def _camera_agencies(lh: Lakehouse, cameras: set[str]) -> dict[str, str]:
@@ -149,15 +202,33 @@ def _camera_agencies(lh: Lakehouse, cameras: set[str]) -> dict[str, str]:
     return {r["camera_id"]: r["agency"] for r in rows}
 
 
-def recipients(entry: Entry, camera_agency: str | None) -> list[str]:
-    """Agencies an alert goes to: the owner always, the camera's agency unless the entry is covert."""
-    out = [a for a in (entry.agency,) if a]
-    if not entry.covert and camera_agency and camera_agency not in out:
-        out.append(camera_agency)
+def _shared_alerts(lh: Lakehouse, cam_agency: dict[str, str], at: dt.datetime) -> dict[str, list[str]]:
+    """camera -> agencies its agency shares alerts with (sharing agreements in force at ``at``)."""
+    from pipelines.governance.agreements import Agreement, all_agreements
+
+    out: dict[str, list[str]] = defaultdict(list)
+    for a in (Agreement.from_row(r) for r in all_agreements(lh)):
+        if "alerts" not in a.data_types or not a.in_force(at):
+            continue
+        for cam, agency in cam_agency.items():
+            if a.from_agency == agency and (a.cameras is None or cam in a.cameras) and a.to_agency not in out[cam]:
+                out[cam].append(a.to_agency)
     return out
 
 
-def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], raised_at: dt.datetime) -> dict[str, Any]:
+def recipients(entry: Entry, camera_agency: str | None, shared_with: list[str] | None = None) -> list[str]:
+    """Agencies an alert goes to: the owner always; unless the entry is covert, also the camera's
+    agency and the agencies it shares the camera's alerts with (sharing agreements)."""
+    out = [a for a in (entry.agency,) if a]
+    if not entry.covert:
+        for a in [camera_agency, *sorted(shared_with or [])]:
+            if a and a not in out:
+                out.append(a)
+    return out
+
+
+def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], shared: dict[str, list[str]],
+               raised_at: dt.datetime) -> dict[str, Any]:
     e: Entry = c["entry"]
     camera_agency = cam_agency.get(c["camera_id"]) or c["row_agency"]
     return {
@@ -174,7 +245,7 @@ def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], raised_at: dt.date
         "matched_text": c["matched_text"],
         "agency": e.agency,
         "camera_agency": camera_agency,
-        "recipients": recipients(e, camera_agency),
+        "recipients": recipients(e, camera_agency, shared.get(c["camera_id"])),
         "covert": e.covert,
         "priority": e.priority,
         "reason": e.reason,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ class Enrolled:
     quality: float
 
 
-def enrol_photos(photos: list[str | Path], analyzer: Any = None) -> list[Enrolled]:
+def enrol_photos(photos: Sequence[str | Path], analyzer: Any = None) -> list[Enrolled]:
     """A descriptor per photo; a photo that cannot be read or shows no face is refused (nothing is
     enrolled)."""
     from pipelines.faces import ImageReadError, load_image_rgb

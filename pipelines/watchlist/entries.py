@@ -17,11 +17,10 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 
 TABLE = "watchlist"
 KINDS = ("plate", "face")
-#: roles that may add, change or remove entries (analysts and engineers may not)
-EDIT_ROLES = frozenset({"supervisor", "investigator", "admin"})
 
 
 class WatchlistError(ValueError):
@@ -70,18 +69,37 @@ class Entry:
 
 
 def read_entries(lh: Lakehouse, *, include_removed: bool = False) -> list[dict[str, Any]]:
-    """Every entry row (newest first); removed ones only with ``include_removed``."""
-    flt = None if include_removed else (pds.field("active") != False) | pds.field("active").is_null()  # noqa: E712
-    rows = lh.read(TABLE, filter=flt).to_pylist()
-    rows.sort(key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
-              reverse=True)
-    return rows
+    """Every entry row (newest first); removed ones only with ``include_removed``. The table is read
+    once per version in a process (:mod:`pipelines.watchlist.cache`); callers get their own dicts."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    rows = cache.get(lh, TABLE, version)
+    if rows is None:
+        rows = lh.read(TABLE).to_pylist()
+        rows.sort(key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
+                  reverse=True)
+        cache.put(lh, TABLE, version, rows)
+    return [dict(r) for r in rows if include_removed or r.get("active") is not False]
 
 
 def active_entries(lh: Lakehouse, now: dt.datetime | None = None) -> list[Entry]:
     """Entries that alarm at ``now``: not removed, not expired."""
     now = now or dt.datetime.now(dt.UTC)
-    return [e for e in (Entry.from_row(r) for r in read_entries(lh)) if e.alive(now)]
+    return [e for e in current_entries(lh) if e.alive(now)]
+
+
+def current_entries(lh: Lakehouse) -> list[Entry]:
+    """Entries not removed (expired ones included: check :meth:`Entry.alive`), built once per
+    watchlist version in a process."""
+    from pipelines.watchlist import cache
+
+    version = cache.table_version(lh, TABLE)
+    got = cache.get(lh, TABLE + "#entries", version)
+    if got is None:
+        got = [Entry.from_row(r) for r in read_entries(lh)]
+        cache.put(lh, TABLE + "#entries", version, got)
+    return got
 
 
 def visible_to(row: dict[str, Any], agency: str | None) -> bool:
@@ -90,13 +108,14 @@ def visible_to(row: dict[str, Any], agency: str | None) -> bool:
 
 
 def list_entries(
-    lh: Lakehouse, ctx: SearchContext, *, include_removed: bool = False, include_expired: bool = True,
+    lh: Lakehouse, scope: ReadScope | SearchContext, *, include_removed: bool = False, include_expired: bool = True,
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Entries ``ctx`` may see (covert ones only for their agency), without embeddings, newest first.
-    Each row carries ``status``: active | expired | removed."""
+    """Entries the reader may see (covert ones only for their agency), without embeddings, newest
+    first. Each row carries ``status``: active | expired | removed."""
+    ctx = scope.ctx if isinstance(scope, ReadScope) else scope
     now = now or dt.datetime.now(dt.UTC)
-    agency = None if ctx.sees_all_agencies else ctx.agency
+    agency = ctx.visible_agency
     out = []
     for r in read_entries(lh, include_removed=include_removed):
         if not visible_to(r, agency):
@@ -119,7 +138,8 @@ def get_entry(lh: Lakehouse, entry_id: str) -> dict[str, Any] | None:
 
 
 def check_editor(ctx: SearchContext) -> None:
-    """Refuse roles that may not keep watchlists (the case requirement is checked by the caller)."""
-    if ctx.role not in EDIT_ROLES:
-        raise PermissionError(f"role {ctx.role!r} may not change watchlists (needs one of "
-                              f"{', '.join(sorted(EDIT_ROLES))})")
+    """Refuse roles without the ``watchlist`` permission (the governance roles table); the case
+    requirement is checked by the caller. Raises ``PermissionDenied`` (a PermissionError)."""
+    from pipelines.governance.identity import require_permission
+
+    require_permission(ctx.role, "watchlist", user=ctx.user)

@@ -1,7 +1,9 @@
 """What each agency sees of the alerts, and acknowledging them (per agency).
 
 An agency sees an alert when it is among its ``recipients`` (the owner always; the camera's agency
-unless the entry is covert); an administrator (or a context without agency) sees every alert.
+unless the entry is covert), or when a sharing agreement in force shares the camera agency's
+``alerts`` with it (never a covert entry's); an administrator sees every alert, a non-admin context
+without an agency none (:mod:`pipelines.governance.scope`).
 Acknowledgements live in ``alert_acks``, one per alert and agency: each agency acknowledges a shared
 alert on its own, and each sees who of the agencies acknowledged.
 """
@@ -15,6 +17,7 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.watchlist.entries import WatchlistError
 
 TABLE = "alerts"
@@ -25,13 +28,17 @@ LIST_COLUMNS = ["alert_id", "entry_id", "kind", "value", "ts", "camera_id", "age
                 "sighting_id", "source_uri", "raised_at", "latency_s"]
 
 
-def sees(alert: dict[str, Any], agency: str | None) -> bool:
-    return agency is None or agency in (alert.get("recipients") or [])
+def sees(alert: dict[str, Any], agency: str | None, shared: Any = None) -> bool:
+    """``shared``: the reader's :class:`~pipelines.governance.scope.CameraScope` for ``alerts``."""
+    if agency is None or agency in (alert.get("recipients") or []):
+        return True
+    return shared is not None and not alert.get("covert") and shared.allows(alert.get("camera_id"),
+                                                                              alert.get("camera_agency"))
 
 
 def list_alerts(
     lh: Lakehouse,
-    ctx: SearchContext,
+    scope: ReadScope | SearchContext,
     *,
     since: dt.datetime | None = None,
     limit: int | None = 200,
@@ -39,14 +46,27 @@ def list_alerts(
     with_crops: bool = False,
     with_positions: bool = False,
 ) -> list[dict[str, Any]]:
-    """Alerts ``ctx`` may see, newest first, each with ``acks`` ({agency: user}) and ``acknowledged``
-    (by ctx's agency; any agency for an administrator). ``with_positions`` adds camera lat/lon/name."""
-    agency = None if ctx.sees_all_agencies else ctx.agency
-    flt = None
+    """Alerts the reader may see, newest first, in the scope's time range (``since`` narrows its
+    start), each with ``acks`` ({agency: user}) and ``acknowledged`` (by the reader's agency; any
+    agency for an administrator). ``with_positions`` adds the camera's lat/lon/name."""
+    if isinstance(scope, SearchContext):
+        scope = ReadScope(ctx=scope)
+    ctx = scope.ctx
+    agency = ctx.visible_agency
+    start, end = scope.time.start, scope.time.end
     if since is not None:
-        flt = (pds.field("date") >= since.date()) & (pds.field("ts") >= since)
+        start = since if start is None else max(start, since)
+    flt = None
+    if start is not None:
+        flt = (pds.field("date") >= start.date()) & (pds.field("ts") >= start)
+    if end is not None:
+        e = (pds.field("date") <= end.date()) & (pds.field("ts") < end)
+        flt = e if flt is None else flt & e
     cols = LIST_COLUMNS + (["crop_jpeg"] if with_crops else [])
-    rows = [r for r in lh.read(TABLE, columns=cols, filter=flt).to_pylist() if sees(r, agency)]
+    from pipelines.governance.scope import camera_scope
+
+    shared = None if agency is None else camera_scope(lh, ctx, "alerts")
+    rows = [r for r in lh.read(TABLE, columns=cols, filter=flt).to_pylist() if sees(r, agency, shared)]
     rows.sort(key=lambda r: (r["ts"], r["alert_id"]), reverse=True)
     if limit:
         rows = rows[: int(limit)]
@@ -85,7 +105,7 @@ def acknowledge(lh: Lakehouse, ctx: SearchContext, alert_id: str, *, agency: str
     if not who:
         raise WatchlistError("acknowledging needs an agency: pass --agency (or PESQUISA_AGENCY)")
     rows = lh.read(TABLE, columns=LIST_COLUMNS, filter=pds.field("alert_id") == alert_id).to_pylist()
-    if not rows or not (sees(rows[0], None if ctx.sees_all_agencies else ctx.agency) and who in rows[0]["recipients"]):
+    if not rows or not (sees(rows[0], ctx.visible_agency) and who in rows[0]["recipients"]):
         raise WatchlistError(f"no alert {alert_id} for agency {who}")
     ack = {"alert_id": alert_id, "agency": who, "user": ctx.user, "ts": now or dt.datetime.now(dt.UTC),
            "note": note or None}

@@ -15,19 +15,23 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
-from lakehouse.timeutil import parse_instant
+from lakehouse.timeutil import TimeRange, parse_instant
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.context import SearchContext
+from pipelines.governance.scope import ReadScope
 from pipelines.search import plate_match as pm
 from pipelines.watchlist.config import watchlist_settings
 from pipelines.watchlist.entries import TABLE, WatchlistError, check_editor, get_entry
 
+#: transient key of a face row: the photos' SHA-256 (checked against the case's warrant, not stored)
+PHOTOS_KEY = "_photos_sha256"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.IGNORECASE)
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -123,7 +127,7 @@ def plate_entry_row(ctx: SearchContext, pattern: str, *, reason: str, priority: 
     return row
 
 
-def face_entry_row(ctx: SearchContext, photos: list[str | Path], *, reason: str, priority: int = 3,
+def face_entry_row(ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
                    expires: Any = None, covert: bool = False, max_distance: float | None = None,
                    label: str | None = None, agency: str | None = None, analyzer: Any = None,
                    now: dt.datetime | None = None) -> dict[str, Any]:
@@ -143,6 +147,7 @@ def face_entry_row(ctx: SearchContext, photos: list[str | Path], *, reason: str,
         value=(label or "").strip() or ", ".join(e.name for e in enrolled),
         embedding=embs[0],
         embeddings=embs,
+        **{PHOTOS_KEY: [e.sha256 for e in enrolled]},
         max_distance=float(max_distance) if max_distance is not None else None,
     )
     return row
@@ -168,24 +173,56 @@ def _audit_params(row: dict[str, Any], warnings: list[str], n_hist: int) -> dict
     }
 
 
+def entry_scope(lh: Lakehouse, ctx: SearchContext, now: dt.datetime, days: int) -> ReadScope:
+    """What adding an entry reads: the last ``days`` of reads and sightings, clipped to the time its
+    case's warrant covers (``pipelines.governance.cases``)."""
+    from pipelines.governance.cases import get_case
+
+    start, end = now - dt.timedelta(days=days), now
+    case = get_case(lh, ctx.case_number)
+    if case is not None and (w := case.warrant()).time is not None:
+        start = max(start, w.time.start) if w.time.start is not None else start
+        end = min(end, w.time.end) if w.time.end is not None else end
+    return ReadScope(ctx=ctx, time=TimeRange(start, max(start, end)))
+
+
+def check_case(lh: Lakehouse, scope: ReadScope, row: dict[str, Any], photos_sha256: list[str] | None = None) -> None:
+    """Refuse (and log the refusal) an entry its case does not allow: an unregistered (when
+    registration is required), closed or other agency's case, an expired warrant, a plate or
+    photo outside the warrant's targets. Raises ``ScopeRefused`` (a PermissionError)."""
+    from pipelines.governance.cases import check_search
+
+    if row["kind"] == "plate":
+        check_search(lh, scope, "watchlist.add", plate=row["value"])
+    else:
+        shas: list[str | None] = [*photos_sha256] if photos_sha256 else [None]
+        for sha in shas:
+            check_search(lh, scope, "watchlist.add", probe_sha256=sha)
+
+
 def add_entry(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any], *, historical: bool = True,
               now: dt.datetime | None = None) -> AddResult:
     """Write a validated entry row (from :func:`plate_entry_row` / :func:`face_entry_row`), with
-    hygiene warnings and historical hits; audited as ``watchlist.add`` (or ``watchlist.update``)."""
+    hygiene warnings and historical hits; audited as ``watchlist.add`` (or ``watchlist.update``).
+    The case is checked first and the historical search runs before the entry is stored, so a
+    refusal or a failure writes no entry."""
     from pipelines.watchlist.historical import historical_hits
     from pipelines.watchlist.hygiene import plate_warnings
 
     _check(ctx)
     now = now or dt.datetime.now(dt.UTC)
     cfg = watchlist_settings(lh)
+    photos = row.pop(PHOTOS_KEY, None)
+    scope = entry_scope(lh, ctx, now, cfg.historical_days)
+    check_case(lh, scope, row, photos)
     warnings: list[str] = []
     if row["kind"] == "plate":
         p = pm.parse_pattern(row["value"], row.get("fuzzy") or 0)
-        warnings = plate_warnings(lh, p, agency=None if ctx.sees_all_agencies else ctx.agency,
+        warnings = plate_warnings(lh, p, agency=ctx.visible_agency,
                                   exclude=row["entry_id"], days=cfg.hygiene_days,
                                   max_plates=cfg.hygiene_max_plates, now=now)
+    hits = historical_hits(lh, scope, row) if historical and cfg.historical_days > 0 else []
     created = _store(lh, ctx, row)
-    hits = historical_hits(lh, ctx, row, now=now) if historical else []
     audit(lh, ctx, "watchlist.add" if created else "watchlist.update", _audit_params(row, warnings, len(hits)),
           len(hits), now=now)
     return AddResult(entry=_public(row), created=created, warnings=warnings, historical=hits)
@@ -201,7 +238,7 @@ def add_plate(lh: Lakehouse, ctx: SearchContext, pattern: str, *, reason: str, p
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
-def add_face(lh: Lakehouse, ctx: SearchContext, photos: list[str | Path], *, reason: str, priority: int = 3,
+def add_face(lh: Lakehouse, ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
              expires: Any = None, covert: bool = False, max_distance: float | None = None, label: str | None = None,
              agency: str | None = None, analyzer: Any = None, historical: bool = True,
              now: dt.datetime | None = None) -> AddResult:
@@ -255,7 +292,7 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
     for n, rec in enumerate(records, start=2):
         rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
         try:
-            common = {"reason": rec.get("reason", ""), "priority": rec.get("priority") or 3,
+            common: dict[str, Any] = {"reason": rec.get("reason", ""), "priority": rec.get("priority") or 3,
                       "expires": rec.get("expires") or None, "covert": _bool(rec.get("covert")),
                       "agency": agency, "now": now}
             if rec.get("kind") == "plate":
@@ -285,16 +322,20 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
             if old.get("agency") != r["agency"]:
                 raise PermissionError(f"entry {r['entry_id']} belongs to another agency")
             r["created_at"], r["created_by"] = old.get("created_at") or r["created_at"], old.get("created_by")
+    scope = entry_scope(lh, ctx, now, cfg.historical_days)
     warnings = {}
     for r in rows:
+        check_case(lh, scope, r, r.pop(PHOTOS_KEY, None))
         if r["kind"] == "plate":
             warnings[r["entry_id"]] = plate_warnings(
-                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=None if ctx.sees_all_agencies else ctx.agency,
+                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=ctx.visible_agency,
                 exclude=r["entry_id"], days=cfg.hygiene_days, max_plates=cfg.hygiene_max_plates, now=now)
+    hits = {r["entry_id"]: historical_hits(lh, scope, r) if historical and cfg.historical_days > 0 else []
+            for r in rows}
     lh.upsert(TABLE, rows)
     for r in rows:
-        hits = historical_hits(lh, ctx, r, now=now) if historical else []
-        results.append(AddResult(_public(r), olds[r["entry_id"]] is None, warnings.get(r["entry_id"], []), hits))
+        results.append(AddResult(_public(r), olds[r["entry_id"]] is None, warnings.get(r["entry_id"], []),
+                                 hits[r["entry_id"]]))
     audit(lh, ctx, "watchlist.import", {"file": str(path), "entries": ids,
                                         "created": sum(x.created for x in results)}, len(rows), now=now)
     return results

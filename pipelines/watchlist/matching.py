@@ -9,6 +9,8 @@ floor never hit, whether they are searchable or not.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,31 +30,92 @@ class Hit:
     matched_text: str | None = None
 
 
+class PlateMatcher:
+    """The plate entries of one watchlist version, grouped so that a batch is matched against a
+    large hotlist at once: exact texts by dictionary lookup; literal OCR-tolerant entries all
+    together (the weighted distance between two plain texts is symmetric, so each of the batch's
+    few texts is matched, vectorized, against every entry text with the library's prefilters);
+    wildcard patterns one by one."""
+
+    def __init__(self, entries: list[Entry]):
+        self.entries = [e for e in entries if e.kind == "plate"]
+        self.patterns: dict[int, pm.PlatePattern] = {}
+        self.exact: dict[str, list[int]] = defaultdict(list)
+        self.wild: list[int] = []
+        lit: list[int] = []
+        for i, e in enumerate(self.entries):
+            try:
+                p = pm.parse_pattern(e.value, e.fuzzy)
+            except pm.PatternError:
+                continue
+            self.patterns[i] = p
+            if p.has_wildcards:
+                self.wild.append(i)
+            elif p.is_exact:
+                self.exact[p.text].append(i)
+            else:
+                lit.append(i)
+        self.lit = np.asarray(lit, dtype=np.int64)
+        self.lit_fuzzy = np.asarray([self.patterns[i].fuzzy for i in lit], dtype=np.float32)
+        self.max_fuzzy = float(self.lit_fuzzy.max()) if len(lit) else 0.0
+        if len(lit):
+            self.lit_mat, self.lit_lens = pm.encode([self.patterns[i].text for i in lit])
+            self.lit_raw, self.lit_canon = pm.signatures(self.lit_mat)
+
+    def distances(self, texts: list[str]) -> dict[int, dict[int, float]]:
+        """entry index -> {text index: weighted distance} for every pair within the entry's budget."""
+        out: dict[int, dict[int, float]] = defaultdict(dict)
+        for j, t in enumerate(texts):
+            for i in self.exact.get(t, ()):
+                out[i][j] = 0.0
+        if len(self.lit):
+            for j, t in enumerate(texts):
+                p = pm.parse_pattern(t, self.max_fuzzy)
+                keep = np.flatnonzero(pm.prefilter_mask(p, self.lit_raw, self.lit_canon, self.lit_lens))
+                if not len(keep):
+                    continue
+                d = pm.verify(p, self.lit_mat[keep], self.lit_lens[keep])
+                ok = d <= self.lit_fuzzy[keep] + pm.EPS
+                for k, dd in zip(keep[ok], d[ok], strict=True):
+                    out[int(self.lit[k])][j] = float(dd)
+        for i in self.wild:
+            d = pm.match_texts(self.patterns[i], texts)
+            for jj in np.flatnonzero(np.isfinite(d)):
+                out[i][int(jj)] = float(d[jj])
+        return out
+
+    def hits(self, reads: pa.Table, now: dt.datetime | None = None) -> list[Hit]:
+        """Every (entry, read) pair that matches (entries alive at ``now``; all when None), with the
+        best-scoring text of the read, scored like a search hit."""
+        if not self.entries or reads is None or reads.num_rows == 0:
+            return []
+        if "candidates" not in reads.column_names:
+            reads = reads.append_column("candidates", pa.nulls(reads.num_rows, pa.list_(
+                pa.struct([("text", pa.string()), ("score", pa.float32())]))))
+        post = explode_reads(reads["plate"], reads["candidates"])
+        if not len(post):
+            return []
+        uniq, inv = np.unique(post.key, return_inverse=True)
+        out: list[Hit] = []
+        for i, by_text in self.distances([k.decode() for k in uniq]).items():
+            e = self.entries[i]
+            if now is not None and not e.alive(now):
+                continue
+            d_uniq = np.full(len(uniq), np.inf, dtype=np.float32)
+            d_uniq[list(by_text)] = list(by_text.values())
+            d = d_uniq[inv]
+            ok = np.isfinite(d)
+            rid, dist, best, cscore, key = post.rid[ok], d[ok], post.best[ok], post.score[ok], post.key[ok]
+            score = pm.match_score(dist, self.patterns[i].fuzzy, best, cscore)
+            rid, score, dist, key = best_per_read(rid, score, dist, key)
+            for r, s_, dd, k in zip(rid, score, dist, key, strict=True):
+                out.append(Hit(e, int(r), round(float(s_), 4), round(float(dd), 3), k.decode()))
+        return out
+
+
 def plate_hits(entries: list[Entry], reads: pa.Table) -> list[Hit]:
     """Every (entry, read) pair that matches, with the best-scoring text of the read."""
-    plates = [e for e in entries if e.kind == "plate"]
-    if not plates or reads is None or reads.num_rows == 0:
-        return []
-    if "candidates" not in reads.column_names:
-        reads = reads.append_column("candidates", pa.nulls(reads.num_rows, pa.list_(
-            pa.struct([("text", pa.string()), ("score", pa.float32())]))))
-    post = explode_reads(reads["plate"], reads["candidates"])
-    if not len(post):
-        return []
-    uniq, inv = np.unique(post.key, return_inverse=True)
-    out: list[Hit] = []
-    for e in plates:
-        p = pm.parse_pattern(e.value, e.fuzzy)
-        d = pm.match_texts(p, uniq)[inv]
-        ok = np.isfinite(d)
-        if not ok.any():
-            continue
-        rid, dist, best, cscore, key = post.rid[ok], d[ok], post.best[ok], post.score[ok], post.key[ok]
-        score = pm.match_score(dist, p.fuzzy, best, cscore)
-        rid, score, dist, key = best_per_read(rid, score, dist, key)
-        for r, s, dd, k in zip(rid, score, dist, key, strict=True):
-            out.append(Hit(e, int(r), round(float(s), 4), round(float(dd), 3), k.decode()))
-    return out
+    return PlateMatcher(entries).hits(reads)
 
 
 def face_hits(entries: list[Entry], sightings: pa.Table, quality_min: float, default_max_distance: float) -> list[Hit]:
@@ -70,7 +133,8 @@ def face_hits(entries: list[Entry], sightings: pa.Table, quality_min: float, def
     out: list[Hit] = []
     for e in faces:
         limit = e.max_distance if e.max_distance is not None else default_max_distance
-        d = np.linalg.norm(mat[:, None, :] - e.embeddings[None, :, :], axis=2).min(axis=1)
+        enrolled = np.asarray(e.embeddings, dtype=np.float32)
+        d = np.linalg.norm(mat[:, None, :] - enrolled[None, :, :], axis=2).min(axis=1)
         for j in np.flatnonzero(d <= limit):
             dist = float(d[j])
             out.append(Hit(e, rows[int(j)], round(1.0 / (1.0 + dist), 4), round(dist, 4)))

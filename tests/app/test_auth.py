@@ -9,6 +9,7 @@ from app.auth import (
     UsersFileError,
     add_user,
     authenticate,
+    change_password,
     ensure_users_file,
     load_users,
 )
@@ -33,16 +34,24 @@ def test_admin_scope_is_all_agencies(tmp_path):
     assert authenticate(path, "root", "pw-root-1").scope_agency is None
 
 
-def test_ensure_users_file_creates_once(tmp_path):
+def test_ensure_users_file_creates_only_admin_who_must_change_password(tmp_path):
     path = tmp_path / "home" / "users.yaml"
     pw = ensure_users_file(path)
-    assert pw and len(pw) >= 10
-    assert set(load_users(path)) == {"demo", "admin"}
-    assert authenticate(path, "demo", pw).role == "investigator"
+    assert pw and len(pw) >= 12
+    assert set(load_users(path)) == {"admin"}  # no demo account outside the demo
+    admin = authenticate(path, "admin", pw)
+    assert admin.is_admin and admin.must_change_password
     assert ensure_users_file(path) is None  # existing file: nothing printed, nothing changed
-    assert authenticate(path, "demo", pw) is not None
+    with pytest.raises(UsersFileError, match="at least"):
+        change_password(path, "admin", pw, "short")
+    with pytest.raises(UsersFileError, match="wrong"):
+        change_password(path, "admin", "not-it", "a-long-new-password")
+    assert not change_password(path, "admin", pw, "a-long-new-password").must_change_password
+    assert authenticate(path, "admin", pw) is None
+    assert not authenticate(path, "admin", "a-long-new-password").must_change_password
     fixed = tmp_path / "demo.yaml"
-    assert ensure_users_file(fixed, password=DEMO_PASSWORD) == DEMO_PASSWORD
+    assert ensure_users_file(fixed, password=DEMO_PASSWORD, demo=True) == DEMO_PASSWORD
+    assert set(load_users(fixed)) == {"demo", "admin"}
     assert authenticate(fixed, "admin", DEMO_PASSWORD).is_admin
 
 

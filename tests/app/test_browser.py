@@ -179,3 +179,69 @@ def test_engineer_ingest_page_in_chromium(server, browser):
         _shot(page, "ingest")
     finally:
         ctx.close()
+
+
+def test_alert_arrives_on_the_open_alerts_page_in_chromium(server, browser, app_home):
+    """Signed in, the Alerts page open: an alert raised meanwhile (as the live stream does after a
+    micro-batch commit) appears without any click, coloured by priority, with its crop."""
+    from datetime import UTC, datetime
+
+    from app_testkit import plate_jpeg
+    from playwright.sync_api import expect
+
+    from lakehouse import Lakehouse
+    from lakehouse.conform import conform, to_arrow
+    from lakehouse.specs import spec
+    from pipelines.governance import SearchContext
+    from pipelines.watchlist import raise_alerts
+    from pipelines.watchlist.manage import add_plate
+
+    lh = Lakehouse(home=app_home)
+    sup = SearchContext(user="sup", role="supervisor", agency="police911", case_number="C-LIVE-1",
+                        purpose="stolen vehicle, live watch")
+    add_plate(lh, sup, "LIV3001", reason="stolen vehicle", priority=1)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1100})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server.url, wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_label("User").fill("sup")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Plate search")).to_be_visible(timeout=30_000)
+        page.get_by_role("link", name="Alerts").click()
+        expect(page.get_by_role("heading", name="Alerts")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("No alerts in this period.")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+
+        now = datetime.now(UTC)
+        read = {"read_id": "live-r1", "camera_id": "MUN-A1", "video_id": "seg-MUN-A1-live", "ts": now,
+                "source_uri": "rtsp://127.0.0.1:8554/mun-a1", "plate": "LIV3001", "confidence": 0.93,
+                "candidates": [{"text": "LIV3001", "score": 0.93}], "crop_jpeg": plate_jpeg("LIV3001"),
+                "track_len": 9, "model_version": "test-v1", "agency": "municipal"}
+        table = conform(to_arrow([read], spec("plate_reads")), spec("plate_reads"))
+        lh.append("plate_reads", table)
+        (alert,) = raise_alerts(lh, reads=table)
+        t0 = datetime.now(UTC)
+        # no click, no reload: the feed's fragment refreshes by itself
+        expect(page.get_by_text("LIV3001").first).to_be_visible(timeout=20_000)
+        shown_after = (datetime.now(UTC) - t0).total_seconds()
+        metric = page.get_by_test_id("stMetric").filter(has_text="Unacknowledged")
+        expect(metric).to_contain_text("1")
+        expect(page.locator("[data-testid='stImage'] img").first).to_be_visible(timeout=10_000)  # the crop
+        body = page.inner_text("body")
+        assert "Av. España portico" in body and "stolen vehicle" in body and "C-LIVE-1" in body
+        assert shown_after < 15, shown_after
+        deck = page.get_by_test_id("stDeckGlJsonChart").first
+        expect(deck.locator("canvas").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2500)  # deck.gl draws after its first animation frames
+        reds, _ = _route_pixels(deck.screenshot())
+        assert reds > 20, f"the priority-1 alert is not drawn in red on the map ({reds} red pixels)"
+        _shot(page, "alerts")
+        page.get_by_role("button", name="Acknowledge").click()
+        expect(page.get_by_text("police911: sup")).to_be_visible(timeout=20_000)
+        assert alert["recipients"] == ["police911", "municipal"]
+        assert not errors, errors
+    finally:
+        ctx.close()

@@ -51,11 +51,11 @@ def test_pesquisa_app_first_run_serves_and_stops(tmp_path):
     proc = _pesquisa(home, "app", "--port", str(port))
     try:
         out = _read_until(proc, rf"Pesquisa app: http://localhost:{port}", timeout=150)
-        password = re.search(r"password for both: (\S+)", out).group(1)
+        password = re.search(r"password: (\S+)", out).group(1)
         users = home / "users.yaml"
-        assert set(load_users(users)) == {"demo", "admin"}
+        assert set(load_users(users)) == {"admin"}  # outside the demo: only admin, no shared demo account
         assert password not in users.read_text()
-        assert authenticate(users, "demo", password).role == "investigator"
+        assert authenticate(users, "admin", password).must_change_password
         with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=5) as r:
             assert r.status == 200 and r.read() == b"ok"
     finally:
@@ -70,7 +70,7 @@ def test_pesquisa_app_first_run_serves_and_stops(tmp_path):
     proc = _pesquisa(home, "app", "--port", str(port2))
     try:
         out = _read_until(proc, r"Pesquisa app: http://", timeout=150)
-        assert "password" not in out and "2 users" in out
+        assert "password" not in out and "1 users" in out
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

@@ -43,12 +43,13 @@ def test_engineer_sees_ingest_status_but_cannot_search(app_env):
     assert not at.exception, at.exception
     assert titles(at) == ["Ingest status"]
     m = metrics(at)
-    assert (m["Sources"], m["Succeeded"], m["Failed"], m["Running"], m["Model versions"]) == ("5", "4", "1", "0", "1")
+    # scoped to what municipal may know of: its cameras + POL-P1 (shared); not POL-P2's run (issue 12.2)
+    assert (m["Sources"], m["Succeeded"], m["Failed"], m["Running"], m["Model versions"]) == ("4", "3", "1", "0", "1")
     frames = [d.value for d in at.dataframe]
     failures = next(f for f in frames if "error" in f.columns)
     assert failures["error"].tolist() == ["moov atom not found (truncated file)"]
     by_version = next(f for f in frames if "sources" in f.columns)
-    assert by_version.iloc[0]["plate_reads"] == 8 and by_version.iloc[0]["failed"] == 1
+    assert by_version.iloc[0]["plate_reads"] == 6 and by_version.iloc[0]["failed"] == 1
     sizes = next(f for f in frames if "table" in f.columns).set_index("table")["rows"]
     assert sizes["plate_reads"] == 6 and sizes["cameras"] == 4
 
@@ -130,12 +131,15 @@ def test_every_page_of_every_role_renders(app_env, user):
     at = signed_in(user)
     role = at.session_state["pesquisa_user"].role
     defs = page_defs_for(role)
+    movement = {"canvass", "convoy", "stakeout", "anomalies", "traffic"}
     expected = {
-        "investigator": {"plates", "faces", "route", "crime-map", "cameras"},
-        "analyst": {"crime-map", "cameras"},
-        "engineer": {"cameras", "ingest"},
-        "supervisor": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
-        "admin": {"plates", "faces", "route", "crime-map", "cameras", "ingest", "audit"},
+        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"} | movement,
+        "analyst": {"crime-map", "cameras", "traffic"},
+        "engineer": {"cameras", "ingest", "lineage", "traffic"},
+        "supervisor": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit"}
+        | movement,
+        "admin": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit",
+                  "lineage"} | movement,
     }[role]
     assert {d.url_path for d in defs} == expected
     for d in defs:

@@ -59,8 +59,9 @@ def _run(args: list[str], capsys) -> tuple[int, str, str]:
     return rc, cap.out, cap.err
 
 
-def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, capsys) -> None:
+def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, capsys, cli_user) -> None:
     home = str(tmp_path / "home")
+    cli_user(home, role="admin")  # camera coverage shows the cameras the caller may know of (issue 12.2)
     csv_path = tmp_path / "incidents.csv"
     write_incidents_csv(planted.table.slice(0, 6000), csv_path)
 
@@ -100,7 +101,7 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
     assert rc == 0 and len(out.strip().splitlines()) == 3
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--from", "last tuesday"], capsys)
-    assert rc == 1 and len(err.strip().splitlines()) == 1 and "not a date" in err
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "not an ISO date" in err  # same message and code as plates search
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--type", "NO SUCH TYPE"], capsys)
     assert rc == 0 and "no incidents match" in out

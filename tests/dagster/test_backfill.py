@@ -42,5 +42,5 @@ def test_backfill_dry_run_selects_range_and_camera(tmp_path, capsys) -> None:
 def test_backfill_rejects_reversed_range(tmp_path, capsys) -> None:
     rc = main(["--home", str(tmp_path), "backfill", "--model-version", "v", "--from", "2026-03-03",
                "--to", "2026-03-01"])
-    assert rc == 1
+    assert rc == 2  # bad input, like every --from/--to error
     assert "before" in capsys.readouterr().err

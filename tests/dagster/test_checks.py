@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dagster_project.defs.extraction.checks import MAX_FAILURE_SHARE, processing_failures_below_threshold
+from dagster_project.defs.extraction.checks import processing_failures_below_threshold
 from dagster_project.defs.resources import LakehouseResource
 
 
@@ -22,7 +22,7 @@ def test_processing_failure_check(tmp_path) -> None:
     lh = Lakehouse(home=home)
     lh.upsert("processing_runs", _runs(39, 1, "old-v"))  # 2.5 % failed
     res = processing_failures_below_threshold(lakehouse=LakehouseResource(home=str(home)))
-    assert MAX_FAILURE_SHARE == 0.05
+    assert res.metadata["threshold"].value == 0.05  # setting orchestration.max_failure_share
     assert res.passed
     assert res.metadata["runs"].value == 40 and res.metadata["failed"].value == 1
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import dagster as dg
-import pytest
 
 START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 BBOX = (-57.66, -25.33, -57.56, -25.25)  # Asunción centre
 
 
 def test_materialize_crime_map(tmp_path) -> None:
-    pytest.importorskip("pipelines.crime.hotspots", reason="pipelines.crime (CRIME helper) not present")
-    pytest.importorskip("pipelines.crime.heatmap", reason="pipelines.crime (CRIME helper) not present")
     import h3
     import pyarrow.parquet as pq
 

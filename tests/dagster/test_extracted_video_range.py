@@ -23,7 +23,7 @@ class RecordingDetector(DetectorClient):
     def model_version(self) -> str:
         return "recorded-v1"
 
-    def extract(self, lh, sources, *, model_version=None, on_group=None) -> BatchReport:
+    def extract(self, lh, sources, *, model_version=None, on_group=None, lineage=True) -> BatchReport:
         CALLS.append(([s.path for s in sources], model_version))
         return BatchReport(sources=len(sources), model_version=model_version or "recorded-v1")
 
@@ -45,13 +45,15 @@ def test_single_run_backfill_over_a_range(tmp_path) -> None:
     os.utime(inbox, (time.time() - 600,) * 2)
 
     CALLS.clear()
-    result = dg.materialize(
-        [extracted_video],
-        resources={"lakehouse": LakehouseResource(home=str(home)), "detector": RecordingDetector()},
-        tags={"dagster/asset_partition_range_start": "2026-03-02",
-              "dagster/asset_partition_range_end": "2026-03-03"},
-        run_config={"ops": {"extracted_video": {"config": {"model_version": "v2"}}}},
-    )
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("camera_groups", ["unregistered"])
+        result = dg.materialize(
+            [extracted_video], instance=instance,
+            resources={"lakehouse": LakehouseResource(home=str(home)), "detector": RecordingDetector()},
+            tags={"dagster/asset_partition_range_start": "unregistered|2026-03-02",
+                  "dagster/asset_partition_range_end": "unregistered|2026-03-03"},
+            run_config={"ops": {"extracted_video": {"config": {"model_version": "v2"}}}},
+        )
     assert result.success
     assert len(CALLS) == 1  # one run, one call for the whole range
     paths, version = CALLS[0]

@@ -1,4 +1,5 @@
-"""The inbox sensor asks for one extracted_video run per day whose inbox files changed."""
+"""The inbox sensor asks for one extracted_video run per day x camera group whose inbox files changed,
+and adds the groups the instance lacks as dynamic partitions."""
 
 from __future__ import annotations
 
@@ -29,12 +30,22 @@ def test_inbox_sensor_requests_changed_days(tmp_path) -> None:
     _drop(home, "cam-1", "2026-03-02", "notes.txt")  # not a recording
     _drop(home, "cam-1", "not-a-day", "x.mp4")  # not a day folder
     _drop(home, "cam-3", "2026-03-03", "copying.mp4", age_s=0)  # still being written
+    from lakehouse import Lakehouse
+    from pipelines.batch import camera_group
+
+    cam1 = {"camera_id": "cam-1", "agency": "municipal", "lat": -25.28, "lon": -57.61}
+    Lakehouse(home=home).upsert("cameras", [cam1])  # cam-1 registered; cam-2, cam-3 are not
+    g1 = camera_group(cam1)
     resources = {"lakehouse": LakehouseResource(home=str(home))}
 
     with dg.instance_for_test() as instance:
         ctx = dg.build_sensor_context(instance=instance, resources=resources)
         res = inbox_sensor(ctx)
-        assert sorted(r.partition_key for r in res.run_requests) == ["2026-03-01", "2026-03-02"]
+        assert sorted(str(r.partition_key) for r in res.run_requests) == sorted(
+            [f"{g1}|2026-03-01", "unregistered|2026-03-01", f"{g1}|2026-03-02"])
+        (add,) = res.dynamic_partitions_requests
+        assert sorted(add.partition_keys) == sorted([g1, "unregistered"])
+        instance.add_dynamic_partitions("camera_groups", list(add.partition_keys))
         cursor = res.cursor
 
         # nothing new: skip
@@ -47,7 +58,9 @@ def test_inbox_sensor_requests_changed_days(tmp_path) -> None:
         os.utime(home / "inbox" / "cam-3" / "2026-03-03" / "copying.mp4", (time.time() - 600,) * 2)
         ctx = dg.build_sensor_context(instance=instance, cursor=res.cursor, resources=resources)
         res = inbox_sensor(ctx)
-        assert sorted(r.partition_key for r in res.run_requests) == ["2026-03-02", "2026-03-03"]
+        assert sorted(str(r.partition_key) for r in res.run_requests) == [
+            "unregistered|2026-03-02", "unregistered|2026-03-03"]
+        assert not res.dynamic_partitions_requests  # both groups known already
         assert all(r.run_key and r.run_key.startswith("inbox:") for r in res.run_requests)
 
 

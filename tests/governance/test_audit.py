@@ -1,4 +1,4 @@
-"""Case requirement, audit rows, search contexts and agency scope."""
+"""Case requirement, audit rows and agency scope (legacy shared_with read as agreements)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pipelines.governance import (
     audit,
     audit_rows,
     camera_scope,
-    context_from_env,
     require_case,
     visible_cameras,
 )
@@ -69,17 +68,6 @@ def test_audit_refuses_incomplete_context_and_writes_nothing(lakehouse):
     assert lakehouse.count("audit_log") == 0
 
 
-def test_context_from_env_precedence():
-    env = {"PESQUISA_USER": "env-user", "PESQUISA_ROLE": "Analyst", "PESQUISA_AGENCY": "municipal",
-           "PESQUISA_CASE": "E-9", "PESQUISA_PURPOSE": "env purpose"}
-    c = context_from_env(environ=env)
-    assert (c.user, c.role, c.agency, c.case_number, c.purpose) == ("env-user", "analyst", "municipal", "E-9", "env purpose")
-    c = context_from_env(user="u", role="admin", agency="police911", case_number="X", purpose="p", environ=env)
-    assert (c.user, c.role, c.agency, c.case_number, c.purpose) == ("u", "admin", "police911", "X", "p")
-    c = context_from_env(environ={})
-    assert c.role == "investigator" and c.agency is None and c.case_number == "" and c.user
-
-
 CAMS = [
     {"camera_id": "m1", "agency": "municipal", "shared_with": ["police911"]},
     {"camera_id": "m2", "agency": "municipal", "shared_with": []},
@@ -93,10 +81,12 @@ def test_visible_cameras_own_plus_shared():
     assert visible_cameras(CAMS, "transit") == frozenset()
 
 
-def test_camera_scope_admin_and_no_agency_see_all(lakehouse):
+def test_camera_scope_only_admin_sees_all_and_no_agency_sees_nothing(lakehouse):
     lakehouse.append("cameras", CAMS)
-    assert camera_scope(lakehouse, ctx(agency=None)) is None
-    assert camera_scope(lakehouse, ctx(agency="police911", role="admin")) is None
+    nobody = camera_scope(lakehouse, ctx(agency=None))
+    assert nobody is not None and not nobody.cameras and not nobody.allows("m1") and not nobody.allows("m1", "municipal")
+    assert camera_scope(lakehouse, ctx(agency=None, role="admin")) is None
+    assert camera_scope(lakehouse, ctx(agency="police911", role="admin")).cameras == {"m1", "p1"}  # narrowed
     s = camera_scope(lakehouse, ctx(agency="police911"))
     assert s.cameras == {"m1", "p1"}
     assert s.allows("m1") and not s.allows("m2") and s.allows("unregistered", "police911")

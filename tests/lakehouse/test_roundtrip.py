@@ -34,6 +34,8 @@ def sample_value(field: pa.Field, i: int):
         return [{"text": f"ABC12{i}", "score": 0.75}]
     if pa.types.is_list(t) and pa.types.is_list(t.value_type):  # e.g. several face descriptors
         return [[0.25 * i, 1.0], [2.0, 3.0]]
+    if pa.types.is_list(t) and pa.types.is_timestamp(t.value_type):  # e.g. a trip's camera times
+        return [NOW + dt.timedelta(hours=i), NOW + dt.timedelta(hours=i, minutes=5)]
     if pa.types.is_list(t) and pa.types.is_floating(t.value_type):
         return [0.25 * i, 1.0, 2.0]
     if pa.types.is_list(t):
@@ -139,3 +141,14 @@ def test_duckdb_and_polars_see_all_tables(lakehouse: Lakehouse) -> None:
     for name in TABLES:
         con.sql(f"select * from {name} limit 1").fetchall()
     assert lakehouse.scan("plate_reads").collect().height == 5
+
+
+def test_filtered_read_after_merge_updates(lakehouse: Lakehouse) -> None:
+    """A MERGE that updates rows rewrites them with string_view columns; filtered reads still work."""
+    import pyarrow.dataset as pds
+
+    rows = sample_rows("watchlist", 2)
+    lakehouse.upsert("watchlist", rows)
+    lakehouse.upsert("watchlist", [dict(r, reason="changed") for r in rows])
+    got = lakehouse.read("watchlist", columns=["entry_id", "reason"], filter=pds.field("entry_id") == rows[0]["entry_id"])
+    assert got.to_pylist() == [{"entry_id": rows[0]["entry_id"], "reason": "changed"}]

@@ -24,4 +24,4 @@ def city(tmp_path_factory):
 def ctx():
     from pipelines.governance.context import SearchContext
 
-    return SearchContext(user="ana", role="analyst", case_number="CASE-7", purpose="series of robberies")
+    return SearchContext(user="ana", role="admin", case_number="CASE-7", purpose="series of robberies")  # all agencies

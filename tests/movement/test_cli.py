@@ -23,6 +23,9 @@ def home(tmp_path_factory):
     lh.upsert("cameras", scn.cameras)
     lh.append("plate_reads", scn.rows)
     lh.append("incidents", scn.incidents)
+    from pipelines.governance.identity import map_os_user
+
+    map_os_user(h, "tester", role="admin", agency=None)  # the OS user running the tests (root in CI)
     return str(h), scn
 
 

@@ -61,4 +61,41 @@ def city(lakehouse):
 def ctx():
     from pipelines.governance import SearchContext
 
-    return SearchContext(user="ana", role="investigator", agency=None, case_number="C-2024-17", purpose="robbery")
+    return SearchContext(user="ana", role="admin", agency=None, case_number="C-2024-17", purpose="robbery")
+
+
+# The library's one public call per reader takes a typed query plus a ReadScope; these helpers keep
+# the tests short (time as keyword arguments, the query's fields as the rest).
+def scope_of(ctx, start=None, end=None, tz=None):
+    from pipelines.governance.scope import ReadScope
+
+    return ReadScope.of(ctx, start=start, end=end, tz=tz)
+
+
+def plate_result(lh, pattern, ctx, *, start=None, end=None, **query):
+    from pipelines.search import PlateQuery, search_plates
+
+    return search_plates(lh, PlateQuery(pattern, **query), scope_of(ctx, start, end))
+
+
+def plate_hits(lh, pattern, ctx, **kw):
+    return plate_result(lh, pattern, ctx, **kw).hits
+
+
+def face_hits(lh, probe, ctx, *, start=None, end=None, analyzer=None, index=None, **query):
+    """``probe`` a photo (path or RGB array) or, when 1-d, a known descriptor."""
+    import numpy as np
+
+    from pipelines.search import FaceQuery, search_faces
+
+    if isinstance(probe, np.ndarray) and probe.ndim == 1:
+        q = FaceQuery(embedding=probe, **query)
+    else:
+        q = FaceQuery(image=probe, **query)
+    return search_faces(lh, q, scope_of(ctx, start, end), analyzer=analyzer, index=index).hits
+
+
+def route_of(lh, plate, ctx, *, start=None, end=None, **query):
+    from pipelines.search import RouteQuery, plate_route
+
+    return plate_route(lh, RouteQuery(plate, **query), scope_of(ctx, start, end))

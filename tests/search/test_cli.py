@@ -25,8 +25,10 @@ def jlines(out: str) -> list[dict]:
 
 
 @pytest.fixture
-def home(city):
-    return city.storage.root.removesuffix("/tables")
+def home(city, cli_user):
+    root = city.storage.root.removesuffix("/tables")
+    cli_user(root, role="admin")  # the OS user running the tests (root in CI) acts as an admin
+    return root
 
 
 CASE = ["--case", "C-9", "--purpose", "stolen car"]
@@ -92,16 +94,20 @@ def test_search_refused_without_case(capsys, home, city, monkeypatch):
 
 
 def test_identity_from_environment(capsys, home, city, monkeypatch):
+    """The environment may narrow the proven identity (role, agency), never replace or widen it."""
     monkeypatch.setenv("PESQUISA_CASE", "ENV-7")
     monkeypatch.setenv("PESQUISA_PURPOSE", "env purpose")
     monkeypatch.setenv("PESQUISA_USER", "carla")
+    rc, out, err = run(capsys, home, "plates", "search", "ABC123", "--json")
+    assert rc == 2 and "carla" in err and not out
+    monkeypatch.setenv("PESQUISA_USER", "tester")
     monkeypatch.setenv("PESQUISA_ROLE", "analyst")
     monkeypatch.setenv("PESQUISA_AGENCY", "police911")
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--json")
     assert rc == 0 and {h["read_id"] for h in jlines(out)} == {"r1", "r3", "r6"}
     r = audit_rows(city)[0]
     assert (r["user"], r["role"], r["agency"], r["case_number"], r["purpose"]) == (
-        "carla", "analyst", "police911", "ENV-7", "env purpose")
+        "tester", "analyst", "police911", "ENV-7", "env purpose")
 
 
 def test_bad_input_is_one_line(capsys, home, city):

@@ -18,18 +18,17 @@ import pytest
 from jobs.cli import main
 from pipelines.governance import SearchContext
 from pipelines.search import plate_match as pm
-from pipelines.search import search_faces, search_plates
+
+from .conftest import face_hits, plate_hits
 
 pytestmark = [pytest.mark.slow, pytest.mark.shared_data]
 
-CTX = SearchContext(user="e2e", role="investigator", agency=None, case_number="E2E-1", purpose="evaluation")
+CTX = SearchContext(user="e2e", role="admin", agency=None, case_number="E2E-1", purpose="evaluation")
 
 
 def _ingest_paths():
-    try:
-        from pipelines.extract import ingest_paths
-    except ImportError as exc:  # the extraction library is built by another helper
-        pytest.skip(f"pipelines.extract.ingest_paths is not available yet: {exc}")
+    from pipelines.extract import ingest_paths
+
     return ingest_paths
 
 
@@ -89,7 +88,7 @@ def test_face_search_finds_another_photo_of_the_same_person(faces_home, capsys):
     ok, no_face, wrong = 0, [], []
     for probe in probes:
         person, sha = singles[probe], _sha(probe)
-        hits = search_faces(lh, probe, CTX, k=10)
+        hits = face_hits(lh, probe, CTX, k=10)
         if not hits:
             no_face.append(probe.name)
             continue
@@ -147,14 +146,14 @@ def test_plate_search_finds_each_labelled_photo(plates_home, capsys):
         best_d = min((pm.distance(label, t) for t in seen), default=99)
         if label in seen:
             exact_expected += 1
-            hits = search_plates(lh, label, CTX, limit=0)
+            hits = plate_hits(lh, label, CTX, limit=0)
             found = any(h["source_uri"] == str(photo) for h in hits)
             exact_found += found
             if not found:
                 misses.append(("exact", photo.name, label))
         if best_d <= 1:
             fuzzy_expected += 1
-            hits = search_plates(lh, label, CTX, fuzzy=1, limit=0)
+            hits = plate_hits(lh, label, CTX, fuzzy=1, limit=0)
             found = any(h["source_uri"] == str(photo) for h in hits)
             fuzzy_found += found
             if not found:

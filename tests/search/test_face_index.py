@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from pipelines.governance import MissingCaseError, audit_rows
-from pipelines.search import FaceIndex, search_faces, search_faces_by_embedding
+from pipelines.search import FaceIndex
 from pipelines.search.filters import RowFilter
 
-from .conftest import CAMERAS, T0
+from .conftest import CAMERAS, T0, face_hits
 
 RNG = np.random.default_rng(0)
 
@@ -141,7 +141,7 @@ def test_search_by_embedding_is_audited_and_scoped(lakehouse, ctx):
     lakehouse.append("cameras", CAMERAS)
     vecs, rows = sightings(30, "d")
     lakehouse.append("face_sightings", rows)
-    hits = search_faces_by_embedding(lakehouse, vecs[4], ctx, k=5)
+    hits = face_hits(lakehouse, vecs[4], ctx, k=5)
     assert hits[0]["sighting_id"] == "d4" and len(hits) == 5
     assert {"sighting_id", "score", "ts", "camera_id", "source_uri", "offset_s"} <= set(hits[0])
     assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
@@ -150,10 +150,10 @@ def test_search_by_embedding_is_audited_and_scoped(lakehouse, ctx):
     row = audit_rows(lakehouse)[0]
     assert row["action"] == "faces.search" and row["result_count"] == 5 and row["case_number"] == "C-2024-17"
     municipal = dataclasses.replace(ctx, agency="municipal")
-    hits = search_faces_by_embedding(lakehouse, vecs[2], municipal, k=30)  # d2 sits on p1
+    hits = face_hits(lakehouse, vecs[2], municipal, k=30)  # d2 sits on p1
     assert {h["camera_id"] for h in hits} == {"m1", "m2"} and len(hits) == 20
     with pytest.raises(MissingCaseError):
-        search_faces_by_embedding(lakehouse, vecs[4], dataclasses.replace(ctx, case_number=""))
+        face_hits(lakehouse, vecs[4], dataclasses.replace(ctx, case_number=""))
     assert len(audit_rows(lakehouse)) == 2
 
 
@@ -170,8 +170,9 @@ PEOPLE = {
 
 @pytest.fixture(scope="module")
 def analyzer():
-    faces = pytest.importorskip("pipelines.faces")
-    return faces.FaceAnalyzer(device="cpu")
+    from pipelines.faces import FaceAnalyzer
+
+    return FaceAnalyzer(device="cpu")
 
 
 @pytest.mark.slow
@@ -193,15 +194,15 @@ def test_face_search_with_real_photos(lakehouse, ctx, shared_data, analyzer):
                          "model_version": analyzer.model_version, "agency": "municipal"})
     lakehouse.append("face_sightings", rows)
     for f, person in who.items():
-        hits = [h for h in search_faces_by_embedding(lakehouse, emb[f], ctx, k=5) if h["sighting_id"] != f]
+        hits = [h for h in face_hits(lakehouse, emb[f], ctx, k=5) if h["sighting_id"] != f]
         assert who[hits[0]["sighting_id"]] == person, (f, hits[0])
         assert hits[0]["distance"] < 0.6 and hits[-1]["distance"] > 0.6
     # the whole path from a photo file: probe -> embedding -> index -> sightings
     probe = PEOPLE["biden"][1]
-    hits = search_faces(lakehouse, root / probe, ctx, k=3, analyzer=analyzer)
+    hits = face_hits(lakehouse, root / probe, ctx, k=3, analyzer=analyzer)
     assert hits[0]["sighting_id"] == probe and hits[0]["score"] > 0.99
     assert hits[1]["sighting_id"] == PEOPLE["biden"][0]
     blank = np.full((200, 200, 3), 127, np.uint8)
-    assert search_faces(lakehouse, blank, ctx, analyzer=analyzer) == []
+    assert face_hits(lakehouse, blank, ctx, analyzer=analyzer) == []
     last = audit_rows(lakehouse)[0]
     assert last["result_count"] == 0 and json.loads(last["parameters"])["face_found"] is False

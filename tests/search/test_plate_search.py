@@ -12,13 +12,13 @@ import h3
 import pytest
 
 from pipelines.governance import MissingCaseError, audit_rows
-from pipelines.search import Area, PlateIndex, run_plate_search, search_plates
+from pipelines.search import Area, PlateIndex
 from pipelines.search import plate_index as plate_index_mod
 from pipelines.search import plate_match as pm
 from pipelines.search.filters import resolve_filter
 from pipelines.search.plates import find_plates
 
-from .conftest import CAMERAS, T0, read
+from .conftest import CAMERAS, T0, plate_hits, plate_result, read, scope_of
 
 BOTH = pytest.mark.parametrize("strategy", ["scan", "index"])
 
@@ -29,7 +29,7 @@ def ids(hits):
 
 @BOTH
 def test_read_with_confusion_is_found_through_its_candidate(city, ctx, strategy):
-    hits = search_plates(city, "ABC123", ctx, strategy=strategy)
+    hits = plate_hits(city, "ABC123", ctx, strategy=strategy)
     assert ids(hits) == ["r3", "r6", "r2", "r1"]  # best reads newest first, then the candidate match
     r1 = hits[-1]
     assert r1["plate"] == "ABC1Z3" and r1["matched_text"] == "ABC123" and r1["distance"] == 0
@@ -43,7 +43,7 @@ def test_read_with_confusion_is_found_through_its_candidate(city, ctx, strategy)
 
 @BOTH
 def test_fuzzy_ranks_exact_over_confusion_over_arbitrary_edit(city, ctx, strategy):
-    hits = search_plates(city, "ABC123", ctx, fuzzy=1, strategy=strategy)
+    hits = plate_hits(city, "ABC123", ctx, fuzzy=1, strategy=strategy)
     by = {h["read_id"]: h for h in hits}
     assert set(by) == {"r1", "r2", "r3", "r4", "r6", "r7"}
     assert by["r4"]["distance"] == pytest.approx(0.4) and by["r7"]["distance"] == 1
@@ -52,29 +52,29 @@ def test_fuzzy_ranks_exact_over_confusion_over_arbitrary_edit(city, ctx, strateg
     assert by["r1"]["match_score"] == pytest.approx(0.8, abs=1e-3) and by["r1"]["matched_text"] == "ABC1Z3"
     scores = [h["match_score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert ids(search_plates(city, "ABC123", ctx, fuzzy=0.4, strategy=strategy)) == ["r3", "r6", "r2", "r4", "r1"]
+    assert ids(plate_hits(city, "ABC123", ctx, fuzzy=0.4, strategy=strategy)) == ["r3", "r6", "r2", "r4", "r1"]
 
 
 @BOTH
 def test_wildcards(city, ctx, strategy):
-    assert set(ids(search_plates(city, "ABC?23", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r6"}
-    assert set(ids(search_plates(city, "AB?123", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r6", "r7"}
-    assert set(ids(search_plates(city, "*987", ctx, strategy=strategy))) == {"r5"}
-    assert set(ids(search_plates(city, "A*3", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r4", "r6", "r7"}
-    assert search_plates(city, "ZZZ*", ctx, strategy=strategy) == []
+    assert set(ids(plate_hits(city, "ABC?23", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r6"}
+    assert set(ids(plate_hits(city, "AB?123", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r6", "r7"}
+    assert set(ids(plate_hits(city, "*987", ctx, strategy=strategy))) == {"r5"}
+    assert set(ids(plate_hits(city, "A*3", ctx, strategy=strategy))) == {"r1", "r2", "r3", "r4", "r6", "r7"}
+    assert plate_hits(city, "ZZZ*", ctx, strategy=strategy) == []
 
 
 @BOTH
 def test_time_camera_and_limit_filters(city, ctx, strategy):
-    day1 = search_plates(city, "ABC123", ctx, start="2024-05-01", end="2024-05-01", strategy=strategy)
+    day1 = plate_hits(city, "ABC123", ctx, start="2024-05-01", end="2024-05-01", strategy=strategy)
     assert set(ids(day1)) == {"r1", "r2", "r6"}  # a bare end date includes that day
-    window = search_plates(city, "ABC123", ctx, start=T0 + dt.timedelta(minutes=15), end=T0 + dt.timedelta(minutes=55),
+    window = plate_hits(city, "ABC123", ctx, start=T0 + dt.timedelta(minutes=15), end=T0 + dt.timedelta(minutes=55),
                            strategy=strategy)
     assert set(ids(window)) == {"r2", "r6"}
-    assert set(ids(search_plates(city, "ABC123", ctx, cameras=["m1", "p1"], strategy=strategy))) == {"r1", "r3"}
-    assert search_plates(city, "ABC123", ctx, cameras=[], strategy=strategy) == []
-    assert ids(search_plates(city, "ABC123", ctx, fuzzy=1, limit=2, strategy=strategy)) == ["r3", "r6"]
-    res = run_plate_search(city, "ABC123", ctx, fuzzy=1, limit=0, strategy=strategy)
+    assert set(ids(plate_hits(city, "ABC123", ctx, cameras=["m1", "p1"], strategy=strategy))) == {"r1", "r3"}
+    assert plate_hits(city, "ABC123", ctx, cameras=[], strategy=strategy) == []
+    assert ids(plate_hits(city, "ABC123", ctx, fuzzy=1, limit=2, strategy=strategy)) == ["r3", "r6"]
+    res = plate_result(city, "ABC123", ctx, fuzzy=1, limit=0, strategy=strategy)
     assert len(res.hits) == res.total == 6
 
 
@@ -82,19 +82,19 @@ def test_time_camera_and_limit_filters(city, ctx, strategy):
 def test_agency_scope(city, ctx, strategy):
     police = dataclasses.replace(ctx, agency="police911")
     municipal = dataclasses.replace(ctx, agency="municipal")
-    admin = dataclasses.replace(ctx, agency="police911", role="admin")
+    admin = dataclasses.replace(ctx, agency=None, role="admin")  # an admin not narrowed to one agency
     # police: own p1, shared m1 and far, and its own rows from an unregistered camera; not m2
-    assert set(ids(search_plates(city, "ABC123", police, fuzzy=1, strategy=strategy))) == {"r1", "r3", "r4", "r6"}
-    assert set(ids(search_plates(city, "ABC123", municipal, fuzzy=1, strategy=strategy))) == {"r1", "r2", "r4", "r7"}
-    assert len(search_plates(city, "ABC123", admin, fuzzy=1, strategy=strategy)) == 6
+    assert set(ids(plate_hits(city, "ABC123", police, fuzzy=1, strategy=strategy))) == {"r1", "r3", "r4", "r6"}
+    assert set(ids(plate_hits(city, "ABC123", municipal, fuzzy=1, strategy=strategy))) == {"r1", "r2", "r4", "r7"}
+    assert len(plate_hits(city, "ABC123", admin, fuzzy=1, strategy=strategy)) == 6
     # an explicit camera outside the scope stays invisible
-    assert search_plates(city, "ABC123", police, cameras=["m2"], strategy=strategy) == []
+    assert plate_hits(city, "ABC123", police, cameras=["m2"], strategy=strategy) == []
 
 
 @BOTH
 def test_areas(city, ctx, strategy):
     def found(area):
-        return set(ids(search_plates(city, "ABC123", ctx, fuzzy=1, area=area, strategy=strategy)))
+        return set(ids(plate_hits(city, "ABC123", ctx, fuzzy=1, area=area, strategy=strategy)))
 
     assert found(Area(bbox=(-57.65, -25.295, -57.62, -25.275))) == {"r1", "r2", "r7"}  # m1, m2
     assert found(Area(near=(-25.3000, -57.6000, 1000))) == {"r3"}  # p1 only; m1 is ~4 km away
@@ -123,7 +123,7 @@ def test_area_validation():
 
 
 def test_every_search_is_audited_and_refused_without_case(city, ctx):
-    hits = search_plates(city, "ABC?23", ctx, fuzzy=0, cameras=["m1", "m2"], limit=10)
+    hits = plate_hits(city, "ABC?23", ctx, fuzzy=0, cameras=["m1", "m2"], limit=10)
     rows = audit_rows(city)
     assert len(rows) == 1
     r = rows[0]
@@ -134,14 +134,14 @@ def test_every_search_is_audited_and_refused_without_case(city, ctx):
     assert params["matched"] == len(hits) == 2
     for bad in (dataclasses.replace(ctx, case_number=""), dataclasses.replace(ctx, case_number="  ")):
         with pytest.raises(MissingCaseError, match="a case number is required"):
-            search_plates(city, "ABC123", bad)
+            plate_hits(city, "ABC123", bad)
     assert len(audit_rows(city)) == 1  # refusals write nothing
     assert not PlateIndex(city).exists()
 
 
 def test_pattern_errors_are_value_errors(city, ctx):
     with pytest.raises(pm.PatternError):
-        search_plates(city, "**", ctx)
+        plate_hits(city, "**", ctx)
     assert len(audit_rows(city)) == 0
 
 
@@ -202,7 +202,7 @@ def test_index_scan_and_reference_agree(lakehouse, ctx, monkeypatch, bigrams):
     for i, (pattern, k) in enumerate(patterns):
         kw = {"start": start, "end": end, "cameras": ["m1", "p1", "cam-unregistered"]} if i % 3 == 0 else {}
         want = _reference(rows, pattern, k, kw.get("start"), kw.get("end"), kw.get("cameras"))
-        flt = resolve_filter(lakehouse, ctx, **kw)
+        flt = resolve_filter(lakehouse, scope_of(ctx, kw.get("start"), kw.get("end")), cameras=kw.get("cameras"))
         for strategy in ("index", "scan"):
             hits, total, used = find_plates(lakehouse, pm.parse_pattern(pattern, k), flt, limit=None, strategy=strategy)
             got = {h["read_id"]: h["match_score"] for h in hits}
@@ -215,39 +215,39 @@ def test_index_scan_and_reference_agree(lakehouse, ctx, monkeypatch, bigrams):
 def test_index_follows_appends_deletes_and_rewrites(city, ctx, monkeypatch):
     monkeypatch.setattr(plate_index_mod, "DEAD_FRACTION_REBUILD", 0.7)
     idx = PlateIndex(city)
-    assert ids(search_plates(city, "ABC123", ctx, strategy="index")) == ["r3", "r6", "r2", "r1"]
+    assert ids(plate_hits(city, "ABC123", ctx, strategy="index")) == ["r3", "r6", "r2", "r1"]
     st = idx.status()
     assert st["exists"] and st["reads"] == 7 and st["table_version"] == city.version("plate_reads")
     city.append("plate_reads", [read("r8", "ABC123", 90, "m2")])
-    assert "r8" in ids(search_plates(city, "ABC123", ctx, strategy="index"))
+    assert "r8" in ids(plate_hits(city, "ABC123", ctx, strategy="index"))
     assert idx.status()["reads"] == 8 and idx.status()["segments"] == 2
     city.table("plate_reads").delete("read_id = 'r5'")  # a small delete: its file is marked dead
-    assert search_plates(city, "XYZ987", ctx, strategy="index") == []
+    assert plate_hits(city, "XYZ987", ctx, strategy="index") == []
     assert idx.status()["dead_files"] == 1 and idx.status()["segments"] == 3
     monkeypatch.setattr(plate_index_mod, "DEAD_FRACTION_REBUILD", 0.3)
     city.table("plate_reads").delete("camera_id = 'm2'")  # a large one: the index rebuilds
-    hits = search_plates(city, "ABC123", ctx, strategy="index")
+    hits = plate_hits(city, "ABC123", ctx, strategy="index")
     assert "r8" not in ids(hits) and "r2" not in ids(hits) and "r3" in ids(hits)
     assert idx.status()["dead_files"] == 0
     # re-processing: the same read id now reads differently, in one commit
     city.replace("plate_reads", [read("r3", "QQQ111", 60 * 24 + 5, "p1")], "read_id = 'r3'")
-    assert "r3" not in ids(search_plates(city, "ABC123", ctx, strategy="index"))
-    assert ids(search_plates(city, "QQQ111", ctx, strategy="index")) == ["r3"]
-    before = search_plates(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="index")
+    assert "r3" not in ids(plate_hits(city, "ABC123", ctx, strategy="index"))
+    assert ids(plate_hits(city, "QQQ111", ctx, strategy="index")) == ["r3"]
+    before = plate_hits(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="index")
     summary = idx.rebuild()
     assert summary["action"] == "built" and idx.status()["dead_files"] == 0
     assert idx.status()["table_version"] == city.version("plate_reads")
-    after = search_plates(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="index")
+    after = plate_hits(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="index")
     assert [(h["read_id"], h["match_score"]) for h in after] == [(h["read_id"], h["match_score"]) for h in before]
-    assert after == search_plates(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="scan")
+    assert after == plate_hits(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="scan")
 
 
 def test_auto_uses_index_when_it_exists_or_table_is_big(city, ctx, monkeypatch):
-    assert run_plate_search(city, "ABC123", ctx).strategy == "scan"
+    assert plate_result(city, "ABC123", ctx).strategy == "scan"
     monkeypatch.setenv("PESQUISA_PLATE_INDEX_MIN_ROWS", "5")
-    assert run_plate_search(city, "ABC123", ctx).strategy == "index"
+    assert plate_result(city, "ABC123", ctx).strategy == "index"
     monkeypatch.setenv("PESQUISA_PLATE_INDEX_MIN_ROWS", "1000000")
-    assert run_plate_search(city, "ABC123", ctx).strategy == "index"  # it exists now
+    assert plate_result(city, "ABC123", ctx).strategy == "index"  # it exists now
 
 
 def test_new_texts_go_to_a_delta_vocabulary_then_merge(city, ctx, monkeypatch):
@@ -255,16 +255,16 @@ def test_new_texts_go_to_a_delta_vocabulary_then_merge(city, ctx, monkeypatch):
     idx.update()
     main = idx.manifest()["vocab"]
     city.append("plate_reads", [read("n1", "NEW999", 5, "m1", [("NEW999", 0.8), ("NEW99", 0.1)])])
-    assert ids(search_plates(city, "NEW999", ctx, strategy="index")) == ["n1"]
+    assert ids(plate_hits(city, "NEW999", ctx, strategy="index")) == ["n1"]
     m = idx.manifest()
     assert m["vocab"] == main and m["vocab_delta"] and m["vocab_size"] == idx.status()["texts"]
-    assert ids(search_plates(city, "NEW99", ctx, fuzzy=1, strategy="index")) == ["n1"]
-    assert ids(search_plates(city, "NEW*", ctx, strategy="index")) == ["n1"]
+    assert ids(plate_hits(city, "NEW99", ctx, fuzzy=1, strategy="index")) == ["n1"]
+    assert ids(plate_hits(city, "NEW*", ctx, strategy="index")) == ["n1"]
     monkeypatch.setattr(plate_index_mod, "DELTA_MIN", 0)
     monkeypatch.setattr(plate_index_mod, "DELTA_FRACTION", 0.0)
     city.append("plate_reads", [read("n2", "NEW888", 6, "m1")])
-    assert set(ids(search_plates(city, "NEW*", ctx, strategy="index"))) == {"n1", "n2"}
+    assert set(ids(plate_hits(city, "NEW*", ctx, strategy="index"))) == {"n1", "n2"}
     m = idx.manifest()
     assert m["vocab"] != main and m["vocab_delta"] is None
-    assert search_plates(city, "NEW*", ctx, fuzzy=1, limit=0, strategy="index") == search_plates(
+    assert plate_hits(city, "NEW*", ctx, fuzzy=1, limit=0, strategy="index") == plate_hits(
         city, "NEW*", ctx, fuzzy=1, limit=0, strategy="scan")

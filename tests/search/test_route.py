@@ -8,9 +8,9 @@ import json
 import pytest
 
 from pipelines.governance import MissingCaseError, audit_rows
-from pipelines.search import PatternError, haversine_m, plate_route
+from pipelines.search import PatternError, haversine_m
 
-from .conftest import read
+from .conftest import read, route_of
 
 M1_P1_M = float(haversine_m(-25.28, -57.63, -25.30, -57.60))  # ~3.75 km
 
@@ -30,7 +30,7 @@ def trip(city):
 
 
 def test_route_order_speeds_and_impossible_hops(trip, ctx):
-    route = plate_route(trip, "KLM456", ctx)
+    route = route_of(trip, "KLM456", ctx)
     assert [s["read_id"] for s in route] == ["t1", "t2", "t3", "t4", "t5", "t6"]
     assert [s["step"] for s in route] == [1, 2, 3, 4, 5, 6]
     first, second, third, fourth, fifth, sixth = route
@@ -44,23 +44,23 @@ def test_route_order_speeds_and_impossible_hops(trip, ctx):
     assert fifth["matched_text"] == "KLM456" and fifth["speed_kmh"] > 200 and fifth["impossible"]
     assert sixth["lat"] is None and sixth["speed_kmh"] is None and not sixth["impossible"]
     # a looser limit clears the 225 km/h hop but not the ~370 km/h one
-    loose = plate_route(trip, "KLM456", ctx, max_speed_kmh=300)
+    loose = route_of(trip, "KLM456", ctx, max_speed_kmh=300)
     assert [s["read_id"] for s in loose if s["impossible"]] == ["t5"]
 
 
 def test_route_is_audited_scoped_and_needs_a_full_plate(trip, ctx):
-    route = plate_route(trip, "KLM456", ctx, start="2024-05-01T08:05:00Z")
+    route = route_of(trip, "KLM456", ctx, start="2024-05-01T08:05:00Z")
     assert [s["read_id"] for s in route] == ["t2", "t3", "t4", "t5", "t6"]
     row = audit_rows(trip)[0]
     assert row["action"] == "plates.route" and row["result_count"] == 5
     assert json.loads(row["parameters"])["impossible_hops"] == 2
     police = dataclasses.replace(ctx, agency="police911")
-    assert [s["read_id"] for s in plate_route(trip, "KLM456", police)] == ["t1", "t2", "t3", "t4", "t5", "t6"]
+    assert [s["read_id"] for s in route_of(trip, "KLM456", police)] == ["t1", "t2", "t3", "t4", "t5", "t6"]
     municipal = dataclasses.replace(ctx, agency="municipal")
-    assert [s["read_id"] for s in plate_route(trip, "KLM456", municipal)] == ["t1", "t3", "t4", "t5"]
+    assert [s["read_id"] for s in route_of(trip, "KLM456", municipal)] == ["t1", "t3", "t4", "t5"]
     with pytest.raises(PatternError):
-        plate_route(trip, "KLM*", ctx)
+        route_of(trip, "KLM*", ctx)
     n = len(audit_rows(trip))
     with pytest.raises(MissingCaseError):
-        plate_route(trip, "KLM456", dataclasses.replace(ctx, case_number=""))
+        route_of(trip, "KLM456", dataclasses.replace(ctx, case_number=""))
     assert len(audit_rows(trip)) == n

@@ -51,3 +51,25 @@ def commit_source(lh: Lakehouse, video_id: str, camera_id: str, version: str,
     lh.upsert("processing_runs", [{"video_id": video_id, "model_version": version, "camera_id": camera_id,
                                    "source_uri": f"/rec/{video_id}.mp4", "status": status,
                                    "started": dt.datetime.now(dt.UTC), "finished": dt.datetime.now(dt.UTC)}])
+
+
+def commit_many(lh: Lakehouse, sources: list[tuple], minutes: float = 1.0) -> None:
+    """Many sources at once (one commit per table): ``(video_id, camera_id, version, plates, faces,
+    start)`` each, all switched to their version."""
+    from pipelines.versions import record_switch
+
+    plates, faces, videos, runs, switch = [], [], [], [], []
+    now = dt.datetime.now(dt.UTC)
+    for vid, cam, version, ps, fs, start in sources:
+        plates += [plate_row(vid, cam, version, o, p, start) for o, p in ps]
+        faces += [face_row(vid, cam, version, o, s, start) for o, s in fs]
+        videos.append({"video_id": vid, "camera_id": cam, "uri": f"/rec/{vid}.mp4", "start_ts": start,
+                       "end_ts": start + dt.timedelta(minutes=minutes), "status": "processed"})
+        runs.append({"video_id": vid, "model_version": version, "camera_id": cam, "source_uri": f"/rec/{vid}.mp4",
+                     "status": "succeeded", "started": now, "finished": now})
+        switch.append({"video_id": vid, "camera_id": cam, "model_version": version, "start_ts": start})
+    lh.append("plate_reads", plates)
+    lh.append("face_sightings", faces)
+    record_switch(lh, switch, by="test", reason="re-process completed")
+    lh.append("videos", videos)
+    lh.append("processing_runs", runs)

@@ -63,10 +63,15 @@ def test_half_done_reprocess_keeps_the_previous_version(lakehouse) -> None:
     assert _visible(lh, "face_sightings").num_rows == 1
 
 
-def test_rollback_and_cli(tmp_path, capsys) -> None:
+def test_rollback_and_cli(tmp_path, capsys, cli_user) -> None:
     home = tmp_path / "home"
     lh = Lakehouse(home=home)
     _city(lh)
+    cli_user(home, role="investigator", agency="municipal")  # investigators cannot switch versions
+    assert main(["--home", str(home), "versions", "set", "--camera", "cam-1", "--model-version", V1]) == 2
+    capsys.readouterr()
+    assert current_versions(lh) == {"vidA": V2, "vidB": V2}
+    cli_user(home, role="admin")  # the OS user running the tests acts as an admin (narrowed to engineer)
     rc = main(["--home", str(home), "--json", "versions", "set", "--camera", "cam-1", "--model-version", V1,
                "--reason", "v2 misreads cam-1"])
     assert rc == 0

@@ -56,8 +56,9 @@ def test_lineage_reports_exactly_the_planted_change(lakehouse) -> None:
     assert rep.cases_from in {"audit_log", "cases"}
 
 
-def test_lineage_cli_stores_the_report(tmp_path, capsys) -> None:
+def test_lineage_cli_stores_the_report(tmp_path, capsys, cli_user) -> None:
     home = tmp_path / "home"
+    cli_user(home, role="admin")
     lh = Lakehouse(home=home)
     _planted(lh)
     rc = main(["--home", str(home), "--json", "lineage", "diff", V1, V2, "--camera", "cam-1",

@@ -99,6 +99,19 @@ def test_shared_alert_both_agencies_see_and_acknowledge_separately(home, police,
     assert home.count("alert_acks") == 2
 
 
+def test_routing_follows_the_sharing_agreements_of_the_camera(home, municipal, police):
+    add_plate(home, municipal, "MUN4444", reason="unpaid fines, towing order")
+    t = _now()
+    with_secret = dict(read_row("a1", "MUN4444", t, camera="MUN-1"), source_uri="rtsp://cam:s3cret@10.0.0.7/live")
+    alerts = raise_alerts(home, reads=as_table([with_secret,  # MUN-1 is shared with the police
+                                                read_row("a2", "MUN4444", t, camera="MUN-2")]))  # not shared
+    got = {a["camera_id"]: a["recipients"] for a in alerts}
+    stored = {r["camera_id"]: r["source_uri"] for r in home.read("alerts").to_pylist()}
+    assert stored["MUN-1"] == "rtsp://***@10.0.0.7/live"  # stream credentials never reach a table
+    assert got == {"MUN-1": ["municipal", "police911"], "MUN-2": ["municipal"]}
+    assert [a["camera_id"] for a in list_alerts(home, police)] == ["MUN-1"]
+
+
 def test_expired_and_removed_entries_raise_nothing(home, police):
     past = _now() - dt.timedelta(days=2)
     add_plate(home, police, "EXP1234", reason="stolen", expires="1d", now=past)  # expired yesterday
@@ -114,3 +127,20 @@ def test_expired_and_removed_entries_raise_nothing(home, police):
 def test_no_entries_or_no_rows_is_cheap_and_empty(home):
     assert raise_alerts(home) == []
     assert raise_alerts(home, reads=as_table([read_row("z", "ABC1234", _now())])) == []
+
+
+def test_alerts_written_by_another_process_are_seen(home, police):
+    """The in-process cache of recent alerts follows the table: an alert another writer committed
+    suppresses the same pass here, and the cache never hides it."""
+    entry = add_plate(home, police, "ABC1234", reason="stolen").entry
+    t = _now()
+    assert len(raise_alerts(home, reads=as_table([read_row("r1", "ABC1234", t, camera="MUN-1")]))) == 1
+    other = {"alert_id": "from-another-process", "entry_id": entry["entry_id"], "kind": "plate", "value": "ABC1234",
+             "read_id": "o1", "ts": t, "camera_id": "POL-1", "score": 1.0, "agency": "police911",
+             "recipients": ["police911"]}
+    home.append("alerts", [other])
+    assert raise_alerts(home, reads=as_table([read_row("r2", "ABC1234", t + dt.timedelta(seconds=2),
+                                                       camera="POL-1")])) == []
+    assert raise_alerts(home, reads=as_table([read_row("r3", "ABC1234", t + dt.timedelta(seconds=3),
+                                                       camera="MUN-2")]))[0]["read_id"] == "r3"
+    assert home.count("alerts") == 3

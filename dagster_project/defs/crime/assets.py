@@ -16,15 +16,18 @@ incidents_table = dg.AssetSpec("incidents", group_name="tables", kinds={"delta"}
 
 class CrimeMapConfig(dg.Config):
     days: int = 90  # trailing window length
-    end: str | None = None  # ISO date/time the window ends at (exclusive); None = now
+    end: str | None = None  # like --to: a bare date = that whole day (home time zone); a date-time = up to it; None = now
     res: int = 9  # H3 resolution
     types: list[str] = []  # incident types (empty: all)
     k: int = 1  # Gi* neighbourhood: k rings
 
-    def window(self) -> tuple[dt.datetime, dt.datetime]:
-        end = dt.datetime.fromisoformat(self.end) if self.end else dt.datetime.now(dt.UTC)
-        end = end.replace(tzinfo=dt.UTC) if end.tzinfo is None else end.astimezone(dt.UTC)
-        return end - dt.timedelta(days=self.days), end
+    def window(self, tz: str | None = None) -> tuple[dt.datetime, dt.datetime]:
+        """The trailing ``days`` ending at ``end`` (:meth:`lakehouse.timeutil.TimeRange.trailing`)."""
+        from lakehouse.timeutil import TimeRange
+
+        r = TimeRange.trailing(self.days, end=self.end, tz=tz)
+        assert r.start is not None and r.end is not None
+        return r.start, r.end
 
 
 def _meta(cfg: CrimeMapConfig, start: dt.datetime, end: dt.datetime) -> dict[str, str | int]:
@@ -38,8 +41,9 @@ def crime_heatmap(context: dg.AssetExecutionContext, config: CrimeMapConfig, lak
     """Incident counts per H3 cell and type over the trailing window."""
     from pipelines.crime.heatmap import h3_counts
 
-    start, end = config.window()
-    df = h3_counts(lakehouse.lakehouse(), res=config.res, types=config.types or None, start=start, end=end,
+    lh = lakehouse.lakehouse()
+    start, end = config.window(lh.settings.time.zone)
+    df = h3_counts(lh, res=config.res, types=config.types or None, start=start, end=end,
                    by_type=True)
     total = int(df["count"].sum()) if df.height else 0
     return dg.Output(df, metadata={**_meta(config, start, end), "cells": df.height, "incidents": total})
@@ -51,8 +55,9 @@ def crime_hotspots(context: dg.AssetExecutionContext, config: CrimeMapConfig, la
     """Getis-Ord Gi* per H3 cell (hot/cold at 90/95/99 % confidence) over the trailing window."""
     from pipelines.crime.hotspots import gi_star
 
-    start, end = config.window()
-    df = gi_star(lakehouse.lakehouse(), res=config.res, k=config.k, types=config.types or None,
+    lh = lakehouse.lakehouse()
+    start, end = config.window(lh.settings.time.zone)
+    df = gi_star(lh, res=config.res, k=config.k, types=config.types or None,
                  start=start, end=end)
     hot = int(df["hot"].sum()) if df.height else 0
     return dg.Output(df, metadata={**_meta(config, start, end), "cells": df.height, "hot_cells": hot})

@@ -24,7 +24,8 @@ class DetectorClient(dg.ConfigurableResource):
         raise NotImplementedError
 
     def extract(self, lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-                on_group: Callable[[int, int, list[Source], Any], None] | None = None) -> BatchReport:
+                on_group: Callable[[int, int, list[Source], Any], None] | None = None,
+                lineage: bool = True) -> BatchReport:
         raise NotImplementedError
 
 
@@ -40,8 +41,9 @@ class ExtractionClient(DetectorClient):
         return library_model_version()
 
     def extract(self, lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-                on_group: Callable[[int, int, list[Source], Any], None] | None = None) -> BatchReport:
-        from pipelines.batch import run_sources
+                on_group: Callable[[int, int, list[Source], Any], None] | None = None,
+                lineage: bool = True) -> BatchReport:
+        from pipelines.batch import reprocess
 
-        return run_sources(lh, sources, model_version=model_version, on_group=on_group,
-                           sample_fps=self.sample_fps, workers=self.workers, progress=False)
+        return reprocess(lh, sources, model_version=model_version, on_group=on_group, lineage=lineage,
+                         sample_fps=self.sample_fps, workers=self.workers, progress=False)

@@ -1,11 +1,13 @@
 """Movement results per UTC day, computed with the Beam pipelines of :mod:`pipelines.movement`.
 
 One Beam run per partition produces all four results (trips, OD flows between ring porticos,
-convoy candidates, camera counts); the derived-Parquet IO manager stores each as
-``HOME/derived/<asset>/<day>.parquet``. Trips are cut at midnight UTC (a trip crossing it becomes
-two, one per day).
+convoy candidates, camera counts) over the day's reads of the current model version of each
+source; :func:`pipelines.movement.store.store_movement` writes them as the day's partition of the
+Delta tables ``movement_trips|flows|convoys|counts`` (lakehouse/specs.py), replacing a previous
+run of that day. Trips are cut at midnight UTC (a trip crossing it becomes two, one per day).
 """
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -15,28 +17,31 @@ from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.partitions import daily
 from dagster_project.defs.resources import LakehouseResource
 from pipelines.movement import MovementParams, run_movement
+from pipelines.movement.store import TABLE_OF, store_movement
+
+#: the library's defaults: the one place a movement threshold's default is written
+_DEFAULTS = MovementParams()
 
 
 class MovementConfig(dg.Config):
-    gap_s: float = 900.0  # trip session gap
-    count_window_s: float = 3600.0
-    count_period_s: float | None = None
-    flow_bucket_s: float | None = 3600.0  # OD flows per departure hour
-    convoy_delta_s: float = 60.0
-    convoy_min_cameras: int = 3
-    convoy_target: str | None = None  # None: all pairs
-    min_confidence: float = 0.0
+    """Launchpad config: the fields of :class:`MovementParams` (same names, same defaults) plus
+    where and how the Beam pipeline runs."""
+
+    gap_s: float = _DEFAULTS.gap_s
+    count_window_s: float = _DEFAULTS.count_window_s
+    count_period_s: float | None = _DEFAULTS.count_period_s
+    flow_bucket_s: float | None = _DEFAULTS.flow_bucket_s
+    convoy_delta_s: float = _DEFAULTS.convoy_delta_s
+    convoy_min_cameras: int = _DEFAULTS.convoy_min_cameras
+    convoy_target: str | None = _DEFAULTS.convoy_target
+    min_confidence: float = _DEFAULTS.min_confidence
     runner: str = "FnApiRunner"  # or BundleBasedDirectRunner, DaskRunner, FlinkRunner, ...
     runner_options: list[str] = []  # e.g. ["--flink_master=flink:8081", "--environment_type=LOOPBACK"]
     staging_dir: str | None = None  # results staging; shared storage on a cluster runner
 
     def params(self) -> MovementParams:
-        return MovementParams(
-            gap_s=self.gap_s, count_window_s=self.count_window_s, count_period_s=self.count_period_s,
-            flow_bucket_s=self.flow_bucket_s, convoy_delta_s=self.convoy_delta_s,
-            convoy_min_cameras=self.convoy_min_cameras, convoy_target=self.convoy_target,
-            min_confidence=self.min_confidence,
-        )
+        names = [f.name for f in dataclasses.fields(MovementParams)]
+        return MovementParams(**{n: getattr(self, n) for n in names})
 
 
 _OUTS = {
@@ -48,9 +53,7 @@ _OUTS = {
 
 
 @dg.multi_asset(
-    outs={name: dg.AssetOut(io_manager_key="derived_io_manager", is_required=True,
-                            kinds={"beam", "parquet"}) for name in _OUTS},
-    deps=[extracted_video],
+    specs=[dg.AssetSpec(name, deps=[extracted_video], kinds={"beam", "delta"}) for name in _OUTS],
     partitions_def=daily,
     group_name="movement",
 )
@@ -65,9 +68,13 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     context.log.info(f"movement {res.summary()}")
     meta = {"reads": res.reads, "runner": res.runner, "seconds": round(res.seconds, 3),
             **{f"metric_{k}": v for k, v in sorted(res.metrics.items())}}
+    day = dt.date.fromisoformat(context.partition_key)
+    written = store_movement(lakehouse.lakehouse(), res, day, run_id=context.run_id[:12])
     for asset_name, key in _OUTS.items():
         table: pa.Table = res.tables[key]
-        yield dg.Output(table, output_name=asset_name, metadata={**meta, "result_rows": table.num_rows})
+        yield dg.MaterializeResult(asset_key=asset_name, metadata={
+            **meta, "result_rows": table.num_rows, "table": TABLE_OF[key],
+            "rows_written": written[TABLE_OF[key]], "model_versions": ",".join(res.model_versions)})
 
 
 movement_job = dg.define_asset_job("movement_job", selection=dg.AssetSelection.assets(movement),

@@ -1,0 +1,153 @@
+"""Cost of the current-model-version filter on plate search (goal: < 10% added p95).
+
+    python -m benchmarks.version_filter --smoke          # 20k reads, seconds
+    python -m benchmarks.version_filter                  # 10M reads (run when the machine is quiet)
+
+Data: the plate-search benchmark's synthetic ``plate_reads`` (``benchmarks.search_plates.generate``:
+90 days, skewed vehicle activity, OCR-like candidates), every source with a succeeded ``bench-v1``
+run; then a partial backfill: ``--backfill-share`` of the sources (default 2%) re-processed as
+``bench-v2`` (their rows copied under the new version) and switched, so the filter has real work:
+hide ``bench-v1`` rows of those sources, keep everything else.
+
+For each query (exact, wildcard, fuzzy; the plate index and the DuckDB scan): latency WITHOUT the
+version filter (a plain RowFilter) and WITH it (``version_filter`` computed per search, as the
+readers do, plus the filter applied in the index mask / SQL). Reported: p50/p95 per strategy and the
+added p95 in percent; written to ``benchmarks/results/version_filter.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OUT_DIR = HERE / "out" / "version_filter"
+RESULTS = HERE / "results" / "version_filter.md"
+V1, V2 = "bench-v1", "bench-v2"
+
+
+def plant_backfill(home: str, share: float, seed: int = 7) -> dict[str, Any]:
+    """Runs for every source, a ``bench-v2`` copy of ``share`` of them, switched to v2."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as pds
+
+    from lakehouse import Lakehouse
+    from pipelines.versions import record_switch
+
+    lh = Lakehouse(home=home)
+    vids = pc.unique(lh.read("plate_reads", columns=["video_id"])["video_id"]).to_pylist()
+    now = dt.datetime.now(dt.UTC)
+    lh.append("processing_runs", [{"video_id": v, "model_version": V1, "status": "succeeded", "started": now,
+                                   "finished": now} for v in vids])
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(vids, max(1, int(len(vids) * share)), replace=False).tolist())
+    rows = lh.read("plate_reads", filter=pds.field("video_id").isin(chosen))
+    rows = rows.set_column(rows.schema.get_field_index("model_version"), "model_version",
+                           pa.array([V2] * rows.num_rows))
+    rows = rows.set_column(rows.schema.get_field_index("read_id"), "read_id",
+                           pc.binary_join_element_wise(rows["read_id"].cast(pa.string()), pa.scalar(V2), "-"))
+    lh.append("plate_reads", rows)
+    lh.append("processing_runs", [{"video_id": v, "model_version": V2, "status": "succeeded", "started": now,
+                                   "finished": now} for v in chosen])
+    record_switch(lh, [{"video_id": v, "model_version": V2} for v in chosen], by="bench", reason="planted backfill")
+    return {"sources": len(vids), "backfilled": len(chosen), "v2_rows": rows.num_rows}
+
+
+def run(home: str, per_kind: int, strategies: list[str]) -> dict[str, Any]:
+    from lakehouse import Lakehouse
+    from pipelines.search import plate_match as pm
+    from pipelines.search.filters import RowFilter
+    from pipelines.search.plates import find_plates
+    from pipelines.versions import version_filter
+
+    lh = Lakehouse(home=home)
+    queries = json.loads(Path(home, "queries.json").read_text())
+    fuzzy = {"exact": 0, "wildcard": 0, "fuzzy": 1}
+    out: dict[str, Any] = {}
+    for strategy in strategies:
+        base, with_v, extra = [], [], []
+        warm = pm.parse_pattern(queries["exact"][0])  # warm both paths (index files, source codes)
+        find_plates(lh, warm, RowFilter(), limit=100, strategy=strategy)
+        find_plates(lh, warm, RowFilter(versions=version_filter(lh)), limit=100, strategy=strategy)
+        for kind, pats in queries.items():
+            for pat in pats[:per_kind]:
+                p = pm.parse_pattern(pat, fuzzy[kind])
+                t0 = time.perf_counter()
+                h0, n0, _ = find_plates(lh, p, RowFilter(), limit=100, strategy=strategy)
+                base.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                flt = RowFilter(versions=version_filter(lh))
+                h1, n1, _ = find_plates(lh, p, flt, limit=100, strategy=strategy)
+                with_v.append(time.perf_counter() - t0)
+                extra.append(n0 - n1)
+        out[strategy] = {"base": base, "with": with_v, "hidden_total": int(sum(extra)),
+                         "p50_base": _pct(base, 50), "p95_base": _pct(base, 95),
+                         "p50_with": _pct(with_v, 50), "p95_with": _pct(with_v, 95)}
+        out[strategy]["added_p95_pct"] = 100.0 * (out[strategy]["p95_with"] / out[strategy]["p95_base"] - 1.0)
+    return out
+
+
+def _pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file")
+    ap.add_argument("--rows", type=int, default=None, help="reads (default 10M; 20k with --smoke)")
+    ap.add_argument("--backfill-share", type=float, default=0.02)
+    ap.add_argument("--queries", type=int, default=20, help="queries per kind")
+    ap.add_argument("--strategies", default="index,scan")
+    ap.add_argument("--out", default=str(OUT_DIR))
+    ap.add_argument("--keep", action="store_true", help="keep the generated data for another run")
+    ap.add_argument("--results", default=str(RESULTS))
+    args = ap.parse_args(argv)
+    rows = args.rows or (20_000 if args.smoke else 10_000_000)
+    home = Path(args.out) / f"n{rows}"
+    from benchmarks.search_plates import build_index, generate
+
+    t0 = time.perf_counter()
+    fresh = not (home / "queries.json").exists()
+    if fresh:
+        shutil.rmtree(home, ignore_errors=True)
+        generate(rows, str(home))
+        planted = plant_backfill(str(home), args.backfill_share)
+        (home / "planted.json").write_text(json.dumps(planted))
+    planted = json.loads((home / "planted.json").read_text())
+    strategies = [s for s in args.strategies.split(",") if s]
+    if "index" in strategies:
+        build_index(str(home))
+    setup_s = time.perf_counter() - t0
+    res = run(str(home), args.queries if not args.smoke else min(args.queries, 5), strategies)
+    load = os.getloadavg()
+    report = {"rows": rows, "planted": planted, "setup_s": round(setup_s, 1), "loadavg": load, "results": {
+        s: {k: v for k, v in r.items() if k not in ("base", "with")} for s, r in res.items()}}
+    print(json.dumps(report, indent=1))
+    if not args.smoke:
+        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"# Current-version filter on plate search ({rows:,} reads)", "",
+                 f"{planted['backfilled']:,} of {planted['sources']:,} sources backfilled to {V2} "
+                 f"({planted['v2_rows']:,} rows hidden under {V1}); load average {load[0]:.1f} on {os.cpu_count()} CPUs.",
+                 "", "| strategy | p50 without | p95 without | p50 with | p95 with | added p95 |", "|---|---|---|---|---|---|"]
+        for s, r in res.items():
+            lines.append(f"| {s} | {r['p50_base'] * 1000:.1f} ms | {r['p95_base'] * 1000:.1f} ms | "
+                         f"{r['p50_with'] * 1000:.1f} ms | {r['p95_with'] * 1000:.1f} ms | {r['added_p95_pct']:+.1f}% |")
+        lines += ["", f"Command: `python -m benchmarks.version_filter {' '.join(argv or sys.argv[1:])}`"]
+        Path(args.results).write_text("\n".join(lines) + "\n")
+    if not args.keep and args.smoke:
+        shutil.rmtree(home, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,148 @@
+"""``pesquisa audit replay CASE``: re-run a case's logged searches as they were (issue 12.3).
+
+Each logged search row stores its parameters and the Delta versions of the tables it read. Replay
+opens those versions (Delta time travel, :class:`PinnedLakehouse`), re-runs the search with the same
+parameters through the same library call, and reports what was seen: the count, whether the digest
+of the returned ids matches the logged one, and how many of those rows have been erased since
+(retention) — reported as erased, never shown. Replaying neither checks the case's current status
+(a closed case is the usual thing to replay) nor writes search rows: one ``audit.replay`` row is
+logged per replay. Plate searches and routes are replayed with the table scan (the index follows
+the current table only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from lakehouse import Lakehouse
+from pipelines.governance.audit import audit_admin, audit_rows, result_digest
+from pipelines.governance.context import SearchContext
+
+#: tables whose versions a search records (what it may read: rows, registry, sharing, versions)
+READ_TABLES: dict[str, tuple[str, ...]] = {
+    "plates": ("plate_reads", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
+    "faces": ("face_sightings", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
+}
+REPLAYABLE = ("plates.search", "plates.route")
+
+
+class PinnedLakehouse(Lakehouse):
+    """A read-only view of ``lh`` with some tables pinned to the versions a search read."""
+
+    replaying = True
+
+    def __init__(self, lh: Lakehouse, versions: dict[str, int]):
+        super().__init__(lh.storage)
+        if hasattr(lh, "home"):
+            self.home = lh.home
+        self.versions = dict(versions)
+
+    def table(self, name: str, version: int | None = None):
+        return super().table(name, self.versions.get(name) if version is None else version)
+
+    def version(self, name: str) -> int:
+        return self.versions.get(name, super().version(name))
+
+    def _refuse(self, *a: Any, **k: Any) -> Any:
+        raise PermissionError("replay is read-only")
+
+    append = replace = upsert = write_stream = _refuse  # type: ignore[assignment]
+
+
+def is_replay(lh: Any) -> bool:
+    return bool(getattr(lh, "replaying", False))
+
+
+def _scope_for(row: dict[str, Any], params: dict[str, Any]):
+    from pipelines.governance.scope import ReadScope
+
+    ctx = SearchContext(user=row["user"], role=row["role"] or "investigator", agency=row.get("agency"),
+                        case_number=row["case_number"], purpose=row["purpose"] or "replay")
+    return ReadScope.of(ctx, start=params.get("from"), end=params.get("to"))
+
+
+def _area(params: dict[str, Any]):
+    a = params.get("area")
+    if not a:
+        return None
+    from pipelines.search.area import Area
+
+    if a.get("polygon") is not None and "polygons" in a["polygon"]:
+        return "polygon"  # only its summary was logged
+    return Area(bbox=tuple(a["bbox"]) if a.get("bbox") else None, near=tuple(a["near"]) if a.get("near") else None,
+                h3_cells=tuple(a["h3"]) if a.get("h3") else None)
+
+
+def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any]) -> tuple[list[str], str]:
+    """Re-run one logged search; returns (ids seen, id column)."""
+    scope = _scope_for(row, params)
+    area = _area(params)
+    if area == "polygon":
+        raise LookupError("the search used a polygon whose full geometry was not logged")
+    cams = tuple(params["cameras"]) if params.get("cameras") else None
+    if row["action"] == "plates.search":
+        from pipelines.search.plates import PlateQuery, search_plates
+
+        q = PlateQuery(pattern=params["pattern"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
+                       limit=params.get("limit"), strategy="scan")
+        return [h["read_id"] for h in search_plates(pinned, q, scope).hits], "read_id"
+    from pipelines.search.route import RouteQuery, plate_route
+
+    q = RouteQuery(plate=params["plate"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
+                   max_speed_kmh=params.get("max_speed_kmh") or 200.0, strategy="scan")
+    return [s["read_id"] for s in plate_route(pinned, q, scope)], "read_id"
+
+
+def _still_there(lh: Lakehouse, table: str, col: str, ids: list[str]) -> set[str]:
+    import pyarrow.dataset as pds
+
+    if not ids or not lh.exists(table):
+        return set()
+    got = lh.read(table, columns=[col], filter=pds.field(col).isin(ids)).column(col).to_pylist()
+    return set(got)
+
+
+def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dict[str, Any]]:
+    """Replay every logged search of ``case_number`` (oldest first); one result dict per search."""
+    from pipelines.governance.identity import require_permission
+
+    require_permission(ctx.role, "audit", user=ctx.user)
+    rows = [r for r in audit_rows(lh, case_number=case_number.strip())
+            if r.get("outcome") in (None, "ok") and "." in (r.get("action") or "")
+            and r["action"].split(".")[0] in ("plates", "faces")]
+    if not ctx.sees_all_agencies:
+        rows = [r for r in rows if r.get("agency") == ctx.agency]
+    if not rows and not audit_rows(lh, case_number=case_number.strip()):
+        raise LookupError(f"no audit rows for case {case_number}")
+    rows.sort(key=lambda r: (r.get("seq") or 0, r["ts"]))
+    out = []
+    for r in rows:
+        params = json.loads(r["parameters"] or "{}")
+        rec: dict[str, Any] = {"seq": r.get("seq"), "ts": r["ts"], "action": r["action"], "user": r["user"],
+                               "logged_count": r["result_count"], "replayed_count": None, "erased": 0,
+                               "status": "not replayed", "note": None}
+        versions = json.loads(r["table_versions"]) if r.get("table_versions") else None
+        if r["action"] not in REPLAYABLE:
+            rec["note"] = f"{r['action']} is not replayable"
+        elif versions is None:
+            rec["note"] = "logged before table versions were recorded"
+        else:
+            try:
+                ids, col = _rerun(PinnedLakehouse(lh, versions), r, params)
+            except (LookupError, ValueError, OSError) as exc:
+                rec["note"] = str(exc)
+            else:
+                table = "plate_reads"
+                rec["replayed_count"] = len(ids)
+                erased = set(ids) - _still_there(lh, table, col, ids)
+                rec["erased"] = len(erased)
+                same = r.get("result_digest") is None or result_digest(ids) == r["result_digest"]
+                rec["status"] = "reproduced" if same and len(ids) == r["result_count"] else "differs"
+        out.append(rec)
+    audit_admin(lh, SearchContext(**{**ctx.as_dict(), "case_number": case_number, "purpose": "audit replay"}),
+                "audit.replay", {"case_number": case_number, "searches": len(out),
+                                 "reproduced": sum(1 for x in out if x["status"] == "reproduced"),
+                                 "at": dt.datetime.now(dt.UTC)})
+    return out

@@ -1,0 +1,44 @@
+"""The live profile: what a live camera analyses, and how it keeps up.
+
+Recorded video is processed for accuracy (every sampled frame goes through the models, however
+long it takes). A live camera must keep up instead: it decodes every frame (inter-coded video
+cannot skip), samples ``sample_fps`` of them, gates them on motion, and keeps at most
+``max_inflight`` frames at the shared model pool. When the pool is behind, the newest sampled frame
+replaces the one waiting to be sent (older frames are dropped and counted): the analysis lag stays
+bounded by ``max_inflight`` frames' model time instead of growing without end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LiveProfile:
+    sample_fps: float = 4.0
+    face_every: int = 2
+    gating: str = "region"
+    max_inflight: int = 2
+    commit_every_s: float = 2.0
+    segment_s: float = 600.0
+    open_timeout_s: float = 10.0
+    read_timeout_s: float = 5.0
+    offline_after_s: float = 10.0
+    backoff_min_s: float = 0.5
+    backoff_max_s: float = 30.0
+    emit_every_s: float = 1.0  # an open track's row is refreshed at most this often
+    batch_timeout_s: float = 900.0  # settings compute.batch_timeout_s
+    mask_overlays: bool = True
+
+    @classmethod
+    def from_settings(cls, home: str | None = None, **overrides: object) -> LiveProfile:
+        from lakehouse.settings import get_settings
+
+        settings = get_settings(home)
+        live = settings.live
+        values = {k: getattr(live, k) for k in ("sample_fps", "face_every", "gating", "max_inflight", "commit_every_s",
+                                                "segment_s", "open_timeout_s", "read_timeout_s", "offline_after_s",
+                                                "backoff_max_s")}
+        values["batch_timeout_s"] = settings.compute.batch_timeout_s
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,71 @@
+"""Model back-ends: which plate reader and which face models run, picked by key.
+
+Each back-end is one module in :mod:`pipelines.models.backends` declaring its key, task, devices,
+settings and what it needs (:mod:`pipelines.models.base`); :mod:`pipelines.models.registry`
+discovers them. The frame processor, the plate reader and the face analyzer ask here:
+
+    plate_backend(key=None, device="auto").engine(threads)   # OCR engine for PlateReader
+    face_backend(key=None, device="auto").embedder()         # descriptor net for FaceAnalyzer
+
+``key=None`` takes the ``models.plates`` / ``models.faces`` setting (``auto``: the default for the
+device: CPU -> ``rapidocr-onnx-cpu`` + ``mtcnn-dlib``; CUDA -> ``rapidocr-onnx-cuda`` (when
+onnxruntime has the CUDA provider) + ``mtcnn-dlib-torch``). ``pesquisa models list`` shows them.
+"""
+
+from __future__ import annotations
+
+from pipelines.models.base import (
+    BackendError,
+    BackendSettings,
+    BackendUnavailableError,
+    Embedder,
+    FaceBackend,
+    ModelBackend,
+    PlateBackend,
+    UnknownBackendError,
+)
+from pipelines.models.registry import (
+    BackendStatus,
+    check_choice,
+    configured_key,
+    default_key,
+    get_backend,
+    list_backends,
+    select,
+    status,
+)
+
+__all__ = [
+    "BackendError",
+    "BackendSettings",
+    "BackendStatus",
+    "BackendUnavailableError",
+    "Embedder",
+    "FaceBackend",
+    "ModelBackend",
+    "PlateBackend",
+    "UnknownBackendError",
+    "list_backends",
+    "check_choice",
+    "configured_key",
+    "default_key",
+    "face_backend",
+    "get_backend",
+    "plate_backend",
+    "select",
+    "status",
+]
+
+
+def plate_backend(key: str | None = None, device: str = "auto") -> PlateBackend:
+    """The plate back-end ``key`` (None: the ``models.plates`` setting) for ``device``."""
+    chosen = select("plates", key or configured_key("plates"), device)
+    assert isinstance(chosen, PlateBackend)
+    return chosen
+
+
+def face_backend(key: str | None = None, device: str = "auto") -> FaceBackend:
+    """The face back-end ``key`` (None: the ``models.faces`` setting) for ``device``."""
+    chosen = select("faces", key or configured_key("faces"), device)
+    assert isinstance(chosen, FaceBackend)
+    return chosen

@@ -1,0 +1,37 @@
+"""The live reader against real ffmpeg streams on loopback (no models): joining mid-stream decodes
+from the next keyframe, a killed source is an outage within the read timeout (UDP: timeout; RTSP
+listen: a quiet end), and the credentials never appear in what the reader reports."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from pipelines.live.simulator import SimulatedCamera
+from pipelines.live.source import LiveSource, SourceOutage
+
+
+@pytest.mark.parametrize("protocol", ["udp", "rtsp"])
+def test_join_read_and_outage(live_clip, protocol):
+    _city, video, clip, _events = live_clip
+    sim = SimulatedCamera(clip, fps=video.fps, frames=video.frames, protocol=protocol).start()
+    try:
+        if protocol == "udp":
+            time.sleep(1.3)  # join mid-GOP: the first packets are not decodable
+        url = sim.url.replace("://", "://cam:pw123@") if protocol == "udp" else sim.url
+        src = LiveSource(url, read_timeout_s=3.0)
+        n, killed_at, first = 0, None, None
+        with pytest.raises(SourceOutage) as err:
+            for lf in src.frames():
+                n += 1
+                first = first or lf
+                assert abs(time.time() - lf.wall_ts) < 5.0
+                if n == 30:
+                    sim.stop()
+                    killed_at = time.time()
+        assert killed_at is not None and time.time() - killed_at <= 10.0
+        assert n >= 30 and src.width == video.width and src.height == video.height
+        assert "pw123" not in str(err.value) and "pw123" not in src.name
+    finally:
+        sim.stop()
