@@ -153,12 +153,9 @@ class OrchestrationSettings(Section):
     @field_validator("partitions_start")
     @classmethod
     def _a_day(cls, v: str) -> str:
-        import datetime as dt
+        from lakehouse.timeutil import parse_day
 
-        try:
-            dt.date.fromisoformat(v)
-        except ValueError:
-            raise ValueError(f"not a day (YYYY-MM-DD): {v!r}") from None
+        parse_day(v)
         return v
 
 
