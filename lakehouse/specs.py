@@ -32,6 +32,11 @@ class TableSpec:
         return list(self.schema.names)
 
 
+#: tables holding biometric or personal data (crops, embeddings): no change data feed, since a
+#: delete would copy the deleted rows into ``_change_data/`` (DESIGN.md §13, issue 12.5)
+NO_CDF: tuple[tuple[str, str], ...] = (("delta.enableChangeDataFeed", "false"),)
+
+
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
     return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
 
@@ -86,6 +91,7 @@ VIDEOS = TableSpec(
 
 PLATE_READS = TableSpec(
     name="plate_reads",
+    properties=NO_CDF,
     description="One row per vehicle pass (a plate track) with its best read and candidates.",
     key=("read_id",),
     partition_by=("date",),
@@ -116,6 +122,7 @@ PLATE_READS = TableSpec(
 
 FACE_SIGHTINGS = TableSpec(
     name="face_sightings",
+    properties=NO_CDF,
     description="One row per person pass (a face track) with the best-quality crop and embedding.",
     key=("sighting_id",),
     partition_by=("date",),
@@ -167,6 +174,7 @@ INCIDENTS = TableSpec(
 
 WATCHLIST = TableSpec(
     name="watchlist",
+    properties=NO_CDF,
     description="Plates and faces supervisors watch for (pipelines/watchlist). Removing an entry keeps "
     "its row (active=false) so past alerts still name it.",
     key=("entry_id",),
@@ -199,6 +207,7 @@ WATCHLIST = TableSpec(
 
 ALERTS = TableSpec(
     name="alerts",
+    properties=NO_CDF,
     description="Watchlist hits: one per entry, camera and pass (a suppression window), routed to agencies.",
     key=("alert_id",),
     partition_by=("date",),
