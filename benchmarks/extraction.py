@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         f"| gating off | {p_off.found}/{p_off.passes} | {p_off.correct}/{p_off.rows} | {f_off.identified}/{f_off.passes} |",
         f"| motion gating | {p_on.found}/{p_on.passes} | {p_on.correct}/{p_on.rows} | {f_on.identified}/{f_on.passes} |",
         "",
-        f"Command: `python -m benchmarks.extraction{' --quick' if args.quick else ''}` "
+        f"Command: `python -m benchmarks.extraction{' --smoke' if args.smoke else ' --quick' if args.quick else ''}` "
         f"(`--seconds {seconds:g} --sample-fps {args.sample_fps:g}`). Wall times include hashing the file, "
         "the Delta commits and the book-keeping rows; model loading (actor start) is excluded. "
         "CPU seconds are those of the driver and the actor processes (all threads), so the last "

@@ -21,7 +21,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 #: the order of RESULTS.md; benchmark modules not listed here follow, by name
-BENCHMARKS = ["extraction", "search_plates", "search_faces", "crime_analytics", "app_page", "scaleout", "live"]
+BENCHMARKS = ["extraction", "search_plates", "search_faces", "crime_analytics", "app_page", "scaleout", "live",
+              "movement"]
 NOT_BENCHMARKS = {"__init__", "run_all", "smoke"}
 
 

@@ -197,15 +197,19 @@ class Lakehouse:
         self._with_retry(s.name, run)
         return int(table.num_rows)
 
-    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None) -> int:
+    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
+                   target_predicate: str | None = None) -> int:
         """MERGE that only inserts: rows whose ``keys`` (default: the table key) are already in the
-        table are left untouched (idempotent writes of deterministic ids). One commit."""
+        table are left untouched (idempotent writes of deterministic ids). One commit.
+        ``target_predicate`` limits the target rows read, as in :meth:`upsert`."""
         s = spec(name)
         table = conform(to_arrow(data, s), s)
         if table.num_rows == 0:
             return 0
         keys = keys or s.key
         on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
+        if target_predicate:
+            on = f"{on} AND ({target_predicate})"
         self.ensure(name)
 
         def run() -> Any:

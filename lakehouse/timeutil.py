@@ -85,9 +85,17 @@ def parse_instant(value: TimeLike, *, tz: str | dt.tzinfo | None = None, end: bo
     )
 
 
-def to_utc(value: TimeLike, *, end: bool = False, tz: str | dt.tzinfo | None = None) -> dt.datetime | None:
-    """Alias of :func:`parse_instant` (keyword order kept for existing callers)."""
-    return parse_instant(value, tz=tz, end=end)
+def parse_day(value: str | dt.date) -> dt.date:
+    """A calendar day ``YYYY-MM-DD`` (a partition key, a setting): ValueError otherwise."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    text = str(value).strip()
+    if not _DATE_ONLY.match(text):
+        raise ValueError(f"not a day (YYYY-MM-DD): {value!r}")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a day (YYYY-MM-DD): {value!r}") from None
 
 
 def to_epoch_us(t: dt.datetime) -> int:

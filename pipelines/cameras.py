@@ -58,16 +58,17 @@ def known_plate_format(name: str | None) -> str | None:
 
 
 #: the per-camera settings the registry stores (columns of the ``cameras`` table)
-STORED_SETTINGS = ("plate_format",)
+STORED_SETTINGS = ("plate_format", "sample_fps", "gating")
 
 
 def camera_settings_of(raw: dict[str, Any]) -> CameraSettings:
     """The per-camera settings of a registry row, validated where they enter (bounds, a known plate
     preset). Only :data:`STORED_SETTINGS` are read: the registry has no column for the others yet."""
     try:
-        settings = CameraSettings.model_validate(
-            {k: raw[k] for k in STORED_SETTINGS if raw.get(k) not in (None, "")}
-        )
+        values = {k: raw[k] for k in STORED_SETTINGS if raw.get(k) not in (None, "")}
+        if isinstance(values.get("gating"), str):
+            values["gating"] = values["gating"].strip().lower()
+        settings = CameraSettings.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise ValueError(problems) from None
@@ -102,7 +103,7 @@ def _row_to_camera(raw: dict[str, Any]) -> dict[str, Any]:
         "kind": kind,
         "heading": None if heading in (None, "") else _float(heading, "heading", 0, 360),
         "stream_uri": raw.get("stream_uri") or None,
-        "plate_format": camera_settings_of(raw).plate_format,
+        **camera_settings_of(raw).model_dump(include=set(STORED_SETTINGS)),
         "shared_with": list(shared),
     }
 
@@ -180,7 +181,8 @@ def import_cameras(lh: Lakehouse, path: str | Path) -> CameraImport:
 
 def write_camera_csv(cameras: list[dict[str, Any]], path: str | Path) -> None:
     """Write cameras in the CSV layout :func:`read_camera_file` reads."""
-    cols = ["camera_id", "agency", "name", "lat", "lon", "kind", "heading", "stream_uri", "plate_format", "shared_with"]
+    cols = ["camera_id", "agency", "name", "lat", "lon", "kind", "heading", "stream_uri", "plate_format", "shared_with",
+            "sample_fps", "gating"]
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()

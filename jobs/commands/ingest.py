@@ -34,8 +34,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
                    help="frames per second to analyse (default per camera kind: street 5, portico 10)")
     p.add_argument("--workers", type=int, help="model actors (default: one per CPU, two per GPU)")
     p.add_argument("--model-version", help="write rows under this model version (backfills)")
-    p.add_argument("--gating", choices=["region", "frame", "off"], default="region",
-                   help="motion gating: detect only in moving regions (default), moving frames, or everywhere")
+    p.add_argument("--gating", choices=["region", "frame", "off"],
+                   help="motion gating: detect only in moving regions, moving frames, or everywhere "
+                        "(default: the camera's registered gating, else region)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 

@@ -68,6 +68,8 @@ class CameraSettings:
     kind: str
     plate_format: str | None
     registered: bool
+    sample_fps: float | None = None  # the registry's per-camera settings (lakehouse.settings.CameraSettings)
+    gating: str | None = None
 
 
 @dataclass
@@ -136,20 +138,23 @@ class _Outcome:
 
 # ------------------------------------------------------------------------------------ lookups
 def camera_settings(lh: Lakehouse, camera_id: str, agency: str | None = None) -> CameraSettings:
-    """The camera's agency, kind and plate format from the ``cameras`` table; for an unknown camera
-    the given agency (default ``municipal``), kind ``street`` and every plate format."""
+    """The camera's agency, kind and per-camera settings (plate format, sample rate, gating) from the
+    ``cameras`` table; for an unknown camera the given agency (default ``municipal``), kind
+    ``street``, every plate format and the defaults."""
     import polars as pl
 
     rows: list[dict[str, Any]] = []
     if lh.exists("cameras"):  # polars: delta-rs files may hold string_view, which pyarrow filters reject
-        rows = (lh.scan("cameras").filter(pl.col("camera_id") == camera_id)
-                .select("camera_id", "agency", "kind", "plate_format").collect().to_dicts())
+        lf = lh.scan("cameras").filter(pl.col("camera_id") == camera_id)
+        names = set(lf.collect_schema().names())
+        cols = [c for c in ("camera_id", "agency", "kind", "plate_format", "sample_fps", "gating") if c in names]
+        rows = lf.select(cols).collect().to_dicts()
     if rows:
         r = rows[0]
         if agency and r["agency"] and agency != r["agency"]:
             log.warning("camera %s belongs to %s; --agency %s ignored", camera_id, r["agency"], agency)
         return CameraSettings(camera_id, r["agency"] or agency or DEFAULT_AGENCY, (r["kind"] or "street").lower(),
-                              r["plate_format"] or None, True)
+                              r.get("plate_format") or None, True, r.get("sample_fps") or None, r.get("gating") or None)
     return CameraSettings(camera_id, agency or DEFAULT_AGENCY, "street", None, False)
 
 
@@ -295,7 +300,7 @@ def ingest_paths(
     progress: bool = True,
     workers: int | None = None,
     model_version: str | None = None,
-    gating: str = "region",
+    gating: str | None = None,
     device: str = "auto",
     executor: Executor | None = None,
 ) -> IngestReport:
@@ -303,10 +308,11 @@ def ingest_paths(
 
     ``camera_id``'s agency, kind and plate format come from the ``cameras`` table when it is
     registered (else ``agency``, default municipal; kind street; all plate formats). ``sample_fps``
-    overrides the per-kind rate (:data:`SAMPLE_FPS_BY_KIND`). ``workers`` Ray actors (default: one
+    overrides the camera's registered rate, else the per-kind rate (:data:`SAMPLE_FPS_BY_KIND`). ``workers`` Ray actors (default: one
     per CPU, or two per GPU; ``PESQUISA_WORKERS`` when unset). ``model_version`` writes rows under another version than
     :data:`EXTRACTION_MODEL_VERSION` (backfills). ``gating`` is the motion gate: ``region``
-    (detect in moving regions, default), ``frame`` (whole frames that move) or ``off``.
+    (detect in moving regions), ``frame`` (whole frames that move) or ``off``; default the camera's
+    registered gating, else ``region``.
     ``executor`` runs the models somewhere else than the Ray pool (e.g. in-process).
     """
     t0 = time.perf_counter()
@@ -316,10 +322,10 @@ def ingest_paths(
     if start is not None:
         start = parse_instant(start, tz=lh.settings.time.zone)
     cam = camera_settings(lh, camera_id, agency)
-    fps = float(sample_fps) if sample_fps else SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS)
+    fps = float(sample_fps or cam.sample_fps or SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS))
     if fps <= 0:
         raise ValueError("sample_fps must be > 0")
-    opts = RunOptions(sample_fps=fps, gating=gating, formats=plate_formats(cam))
+    opts = RunOptions(sample_fps=fps, gating=gating or cam.gating or "region", formats=plate_formats(cam))
     report = IngestReport(model_version=version, camera_id=camera_id)
 
     sources, problems = discover(paths)
@@ -401,7 +407,9 @@ def ingest_paths(
 def _rows(o: _Outcome, cam: CameraSettings, version: str, plate_tracks: list, face_tracks: list,
           quality_floor: float, plate_filter: PlateFilter) -> None:
     assert o.start is not None
-    ctx = SourceContext(o.video_id, cam.camera_id, cam.agency, o.src.uri, o.start, version)
+    formats = plate_formats(cam)
+    ctx = SourceContext(o.video_id, cam.camera_id, cam.agency, o.src.uri, o.start, version,
+                        tuple(formats) if formats else None)
     o.plate_rows = [plate_row(t, ctx) for t in plate_tracks if plate_filter.keep(t)]
     o.face_rows = [face_row(t, ctx, quality_floor) for t in face_tracks]
 

@@ -6,8 +6,9 @@ parameters through the same library call, and reports what was seen: the count, 
 of the returned ids matches the logged one, and how many of those rows have been erased since
 (retention) — reported as erased, never shown. Replaying neither checks the case's current status
 (a closed case is the usual thing to replay) nor writes search rows: one ``audit.replay`` row is
-logged per replay. Plate searches and routes are replayed with the table scan (the index follows
-the current table only).
+logged per replay. Plate searches and routes are replayed with the table scan, face searches with an
+exact nearest-neighbour search over the pinned table from the probe photo kept with the case (the
+indexes follow the current table only; an approximate index may have ranked a few hits differently).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ READ_TABLES: dict[str, tuple[str, ...]] = {
     "plates": ("plate_reads", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
     "faces": ("face_sightings", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
 }
-REPLAYABLE = ("plates.search", "plates.route")
+REPLAYABLE = ("plates.search", "plates.route", "faces.search")
 
 
 class PinnedLakehouse(Lakehouse):
@@ -78,6 +79,7 @@ def _area(params: dict[str, Any]):
 def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any]) -> tuple[list[str], str]:
     """Re-run one logged search; returns (ids seen, id column)."""
     scope = _scope_for(row, params)
+    params = {**params, "from": params.get("from"), "to": params.get("to")}
     area = _area(params)
     if area == "polygon":
         raise LookupError("the search used a polygon whose full geometry was not logged")
@@ -88,11 +90,48 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
         q = PlateQuery(pattern=params["pattern"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
                        limit=params.get("limit"), strategy="scan")
         return [h["read_id"] for h in search_plates(pinned, q, scope).hits], "read_id"
+    if row["action"] == "faces.search":
+        return _rerun_face(pinned, row, params, scope, cams, area), "sighting_id"
     from pipelines.search.route import RouteQuery, plate_route
 
     q = RouteQuery(plate=params["plate"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
                    max_speed_kmh=params.get("max_speed_kmh") or 200.0, strategy="scan")
     return [s["read_id"] for s in plate_route(pinned, q, scope)], "read_id"
+
+
+def _rerun_face(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any], scope: Any,
+                cams: tuple[str, ...] | None, area: Any) -> list[str]:
+    import numpy as np
+    import pyarrow.dataset as pds
+
+    from pipelines.faces import load_image_rgb
+    from pipelines.governance.cases import probes_dir
+    from pipelines.search.faces import default_analyzer
+    from pipelines.search.filters import resolve_filter
+
+    sha = row.get("probe_sha256")
+    if not sha:
+        raise LookupError("an embedding search (no probe photo)")
+    photos = list(probes_dir(pinned, row["case_number"]).glob(f"{sha}.*"))
+    if not photos:
+        raise LookupError(f"the probe photo {sha[:12]}… is no longer kept with the case")
+    if not params.get("face_found", True):
+        return []
+    det = default_analyzer().probe(load_image_rgb(photos[0]))
+    if det is None:
+        return []
+    flt = resolve_filter(pinned, scope, data_type="faces", cameras=list(cams) if cams else None, area=area)
+    expr = pds.field("searchable") == True  # noqa: E712 (an Arrow expression)
+    if flt.dataset_expr() is not None:
+        expr = expr & flt.dataset_expr()
+    t = pinned.read("face_sightings", columns=["sighting_id", "embedding"], filter=expr)
+    if t.num_rows == 0:
+        return []
+    emb = np.asarray(t.column("embedding").to_pylist(), dtype=np.float32)
+    d = np.linalg.norm(emb - np.asarray(det.embedding, dtype=np.float32)[None, :], axis=1)
+    order = np.argsort(d, kind="stable")[: int(params.get("k") or 20)]
+    ids = t.column("sighting_id").to_pylist()
+    return [ids[i] for i in order]
 
 
 def _still_there(lh: Lakehouse, table: str, col: str, ids: list[str]) -> set[str]:
@@ -134,7 +173,7 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
             except (LookupError, ValueError, OSError) as exc:
                 rec["note"] = str(exc)
             else:
-                table = "plate_reads"
+                table = "face_sightings" if r["action"] == "faces.search" else "plate_reads"
                 rec["replayed_count"] = len(ids)
                 erased = set(ids) - _still_there(lh, table, col, ids)
                 rec["erased"] = len(erased)

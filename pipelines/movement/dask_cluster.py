@@ -35,9 +35,11 @@ def local_dask_cluster(n_workers: int = 2, threads_per_worker: int = 1,
             os.environ["PYTHONPATH"] = old
 
 
-def dask_options(address: str) -> list[str]:
-    """Pipeline options for :func:`pipelines.movement.run_movement` on that cluster."""
-    return [f"--dask_client_address={address}"]
+def dask_options(address: str, partitions: int | None = 4) -> list[str]:
+    """Pipeline options for :func:`pipelines.movement.run_movement` on that cluster. ``partitions``
+    sets the Dask bag partitions (Beam's default of 128 elements per partition makes thousands of
+    tiny tasks)."""
+    return [f"--dask_client_address={address}"] + ([f"--dask_npartitions={partitions}"] if partitions else [])
 
 
 __all__ = ["dask_options", "local_dask_cluster"]

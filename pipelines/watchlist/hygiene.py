@@ -27,31 +27,45 @@ OCR_EQUIVALENCE = 2 * pm.STRONG_COST
 SHOWN = 5
 
 
-def _equivalent(a: pm.PlatePattern, b: pm.PlatePattern) -> bool:
-    if pm.canonical(a.text) == pm.canonical(b.text):
-        return True
-    for x, y in ((a, b), (b, a)):
-        if not y.has_wildcards:
-            p = pm.parse_pattern(x.text, max(x.fuzzy, OCR_EQUIVALENCE))
-            if np.isfinite(pm.match_texts(p, [y.text])[0]):
-                return True
-    return False
-
-
-def collisions(lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None,
-               exclude: str | None = None) -> list[dict[str, Any]]:
-    """Active plate entries visible to ``agency`` that are OCR-equivalent to ``pattern``."""
-    out = []
+def collisions(
+    lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None, exclude: str | None = None
+) -> list[dict[str, Any]]:
+    """Active plate entries visible to ``agency`` that are OCR-equivalent to ``pattern``: the same
+    text up to confusion classes, or one within the other's budget (at least two strong confusions).
+    Literal entries are compared all at once (the distance between plain texts is symmetric)."""
+    rows = []
     for r in read_entries(lh):
         if r["kind"] != "plate" or r["entry_id"] == exclude or not visible_to(r, agency):
             continue
         try:
-            other = pm.parse_pattern(r["value"], r.get("fuzzy") or 0)
+            rows.append((r, pm.parse_pattern(r["value"], r.get("fuzzy") or 0)))
         except pm.PatternError:
             continue
-        if _equivalent(pattern, other):
-            out.append(r)
-    return out
+    if not rows:
+        return []
+    own = max(pattern.fuzzy, OCR_EQUIVALENCE)
+    canon = pm.canonical(pattern.text)
+    hit = [pm.canonical(o.text) == canon for _, o in rows]
+    literal = [i for i, (_, o) in enumerate(rows) if not o.has_wildcards]
+    if literal:
+        budgets = np.asarray([max(rows[i][1].fuzzy, OCR_EQUIVALENCE) for i in literal], dtype=np.float32)
+        if pattern.has_wildcards:  # the new pattern must reach the entry's text within its own budget
+            d = pm.match_texts(pm.parse_pattern(pattern.text, own), [rows[i][1].text for i in literal])
+            ok = np.isfinite(d)
+        else:  # either text within the other's budget
+            d = pm.match_texts(
+                pm.parse_pattern(pattern.text, max(own, float(budgets.max()))),
+                [rows[i][1].text for i in literal],
+            )
+            ok = (d <= own + pm.EPS) | (d <= budgets + pm.EPS)
+        for i, good in zip(literal, ok, strict=True):
+            hit[i] = hit[i] or bool(good)
+    if not pattern.has_wildcards:
+        for i, (_, o) in enumerate(rows):
+            if o.has_wildcards and not hit[i]:
+                p = pm.parse_pattern(o.text, max(o.fuzzy, OCR_EQUIVALENCE))
+                hit[i] = bool(np.isfinite(pm.match_texts(p, [pattern.text])[0]))
+    return [r for (r, _), h in zip(rows, hit, strict=True) if h]
 
 
 def seen_plates(lh: Lakehouse, since: dt.datetime) -> dict[str, int]:

@@ -1,15 +1,17 @@
 """Every benchmark runs end to end in its seconds-long smoke mode (``--smoke``) against today's code,
 as ``make bench`` would run it, and changes nothing under benchmarks/results (no RESULTS.md either).
 
-Each runs in its own process from the repository root, with one Ray worker and the temp dir under
-pytest's. Slow (real models, Ray, Streamlit AppTest): a few minutes on a loaded 2-core machine."""
+Each runs in its own process from the repository root, with one Ray worker and its own short temp
+dir (Ray's socket paths must stay under 108 bytes, too short for pytest's tmp_path), removed after. Slow (real models, Ray, Streamlit AppTest): a few minutes on a loaded 2-core machine."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,18 +43,22 @@ def test_benchmark_smoke_run(name: str, tmp_path: Path) -> None:
     results = HERE / "results"
     before = _tree_digest(results) if results.is_dir() else {}
     summary = (HERE / "RESULTS.md").read_bytes() if (HERE / "RESULTS.md").exists() else None
+    tmp = tempfile.mkdtemp(prefix="pq-smoke-", dir="/tmp" if os.path.isdir("/tmp") else None)
     env = {
         **os.environ,
-        "TMPDIR": str(tmp_path),
+        "TMPDIR": tmp,
         "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "PESQUISA_WORKERS": "1",
         "PESQUISA_RAY_CPUS": "1",
         "PESQUISA_HOME": str(tmp_path / "home"),
     }
-    proc = subprocess.run(
-        [sys.executable, "-m", f"benchmarks.{name}", "--smoke"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", f"benchmarks.{name}", "--smoke"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     assert proc.returncode == 0, f"benchmarks.{name} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
     assert proc.stdout.strip(), f"benchmarks.{name} --smoke printed no result"
     assert (_tree_digest(results) if results.is_dir() else {}) == before, "a smoke run changed benchmarks/results"

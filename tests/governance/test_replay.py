@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
+
 from jobs.cli import main
 from pipelines.governance import SearchContext, audit_rows
 from pipelines.governance.cases import close_case, open_case
@@ -58,3 +60,31 @@ def test_replay_reproduces_then_reports_erased_rows(lakehouse, tmp_path, capsys)
     assert [r["status"] for r in recs] == ["reproduced", "reproduced"] and recs[0]["erased"] == 1
     map_os_user(home, "ana", role="investigator", agency="police911")
     assert main(["--home", home, "audit", "replay", "K-1"]) == 3
+
+
+@pytest.mark.slow
+def test_face_search_replayed_from_the_kept_probe(lakehouse, shared_data):
+    """A real face search (dlib descriptors of real photos) is replayed from the probe photo kept with
+    the case against the pinned face_sightings version; a sighting erased since is reported."""
+    from pipelines.faces import load_image_rgb
+    from pipelines.search.faces import FaceQuery, default_analyzer, search_faces
+
+    root = shared_data / "faces" / "face_recognition_examples" / "examples" / "knn_examples" / "train"
+    photos = sorted(root.glob("*/*.jpg"))[:6]
+    assert len(photos) >= 4
+    analyzer = default_analyzer()
+    rows = []
+    for i, f in enumerate(photos):
+        det = analyzer.probe(load_image_rgb(f))
+        if det is None:
+            continue
+        rows.append({"sighting_id": f"s{i}", "camera_id": "P1", "ts": T0 + dt.timedelta(minutes=i),
+                     "embedding": det.embedding.tolist(), "searchable": True, "quality": det.quality,
+                     "source_uri": str(f), "offset_s": 0.0, "model_version": "v1", "agency": "police911"})
+    lakehouse.append("cameras", CAMS)
+    lakehouse.append("face_sightings", rows)
+    res = search_faces(lakehouse, FaceQuery(image=str(photos[0]), k=3), ReadScope.of(INV), analyzer=analyzer)
+    assert res.face_found and res.hits[0]["sighting_id"] == "s0"
+    lakehouse.replace("face_sightings", [], "sighting_id = 's0'")  # erased since (retention)
+    (out,) = replay_case(lakehouse, AUDITOR, "K-1")
+    assert (out["action"], out["status"], out["replayed_count"], out["erased"]) == ("faces.search", "reproduced", 3, 1)

@@ -82,3 +82,24 @@ def test_cameras_import_refuses_an_unknown_plate_preset(tmp_path: Path, capsys) 
     good.write_text("camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,py\n")
     assert main(["--home", home, "--json", "cameras", "import", str(good)]) == 0
     assert Lakehouse(home=home).read("cameras", columns=["plate_format"]).to_pylist() == [{"plate_format": "PY"}]
+
+
+def test_per_camera_settings_are_validated_stored_and_used(tmp_path: Path, capsys) -> None:
+    from lakehouse import Lakehouse
+    from pipelines.extract.ingest import camera_settings
+
+    home = str(tmp_path / "h")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("camera_id,agency,lat,lon,sample_fps,gating\nc1,municipal,-25.3,-57.6,0,region\n"
+                   "c2,municipal,-25.3,-57.6,5,sometimes\n")
+    assert main(["--home", home, "cameras", "import", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2: sample_fps" in err and "line 3: gating" in err
+    good = tmp_path / "ok.csv"
+    good.write_text("camera_id,agency,lat,lon,kind,sample_fps,gating\nc1,municipal,-25.3,-57.6,portico,2.5,FRAME\n"
+                    "c2,municipal,-25.3,-57.6,street,,\n")
+    assert main(["--home", home, "cameras", "import", str(good)]) == 0
+    lh = Lakehouse(home=home)
+    one, two = camera_settings(lh, "c1"), camera_settings(lh, "c2")
+    assert (one.sample_fps, one.gating, one.kind) == (2.5, "frame", "portico")
+    assert (two.sample_fps, two.gating) == (None, None)  # ingest falls back to the kind's rate and region

@@ -91,8 +91,8 @@ def test_dask_runner_two_workers_equals_local_and_reference(day_home) -> None:
     local = run_movement(lh, start, end, params=PARAMS)
     with local_dask_cluster(n_workers=2) as address:
         assert address.startswith("tcp://127.0.0.1:")
-        dask = run_movement(lh, start, end, runner="DaskRunner", options=[*dask_options(address),
-                                                                          "--dask_npartitions=4"], params=PARAMS)
+        dask = run_movement(lh, start, end, runner="DaskRunner", options=dask_options(address, partitions=4),
+                            params=PARAMS)
     assert dask.runner.endswith("DaskRunner")
     got, want, ref = _norm(dask.tables), _norm(local.tables), _reference(lh, start, end)
     for name in ref:

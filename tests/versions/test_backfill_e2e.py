@@ -150,5 +150,6 @@ def test_killed_reprocess_leaves_current_version_and_rollback_works(world, capsy
     from jobs.cli import main
 
     assert main(["--home", str(home), "versions", "set", "--camera", video.camera_id, "--model-version", V3]) == 1
+    capsys.readouterr()
     _cli(capsys, home, "versions", "set", "--camera", video.camera_id, "--model-version", V2)
     assert set(current_versions(lh).values()) == {V2}

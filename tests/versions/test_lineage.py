@@ -75,3 +75,16 @@ def test_lineage_cli_stores_the_report(tmp_path, capsys, cli_user) -> None:
     assert main(["--home", str(home), "lineage", "diff", V1, V1]) == 2
     assert main(["--home", str(home), "lineage", "diff", V1, V2, "--camera", "nowhere"]) == 1
     assert "no rows" in capsys.readouterr().err
+
+
+def test_open_cases_come_from_the_cases_table_when_it_exists(lakehouse) -> None:
+    lh = lakehouse
+    _planted(lh)
+    now = dt.datetime.now(dt.UTC)
+    lh.append("cases", [{"case_number": "C-7", "status": "closed", "opened_at": now},
+                        {"case_number": "C-8", "status": "open", "opened_at": now}])
+    rep = diff_versions(lh, V1, V2)
+    assert rep.cases_from == "cases"
+    assert rep.cases == []  # C-7's search would change, but C-7 is closed; C-8's results do not change
+    lh.upsert("cases", [{"case_number": "C-7", "status": "open", "opened_at": now}])
+    assert [c["case_number"] for c in diff_versions(lh, V1, V2).cases] == ["C-7"]
