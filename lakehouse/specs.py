@@ -511,6 +511,30 @@ MOVEMENT_CONVOYS = TableSpec(
     ),
 )
 
+HOLDS = TableSpec(
+    name="holds",
+    properties=NO_CDF,
+    description="Legal holds: data they name is kept past retention until the hold is released (issue 12.5).",
+    key=("hold_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("hold_id", pa.string(), "unique id", nullable=False),
+            _f("case_number", pa.string(), "case the hold belongs to", nullable=False),
+            _f("reason", pa.string(), "why the data is held"),
+            _f("read_ids", pa.list_(pa.string()), "plate reads held (and alerts they raised)"),
+            _f("sighting_ids", pa.list_(pa.string()), "face sightings held (and alerts they raised)"),
+            _f("camera_id", pa.string(), "camera whose data in [time_from, time_to] is held"),
+            _f("time_from", TS, "start of the held time range (with camera_id)"),
+            _f("time_to", TS, "end of the held time range (with camera_id)"),
+            _f("created_by", pa.string(), "user"),
+            _f("created_at", TS, "when the hold was placed"),
+            _f("released_by", pa.string(), "user who released it"),
+            _f("released_at", TS, "when it was released (null: active)"),
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -532,6 +556,7 @@ TABLES: dict[str, TableSpec] = {
         MOVEMENT_COUNTS,
         MOVEMENT_FLOWS,
         MOVEMENT_CONVOYS,
+        HOLDS,
     )
 }
 
