@@ -33,7 +33,9 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "alarms.md"
 ALPHA = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 BATCH = 32
-CAMERAS = [{"camera_id": "C1", "agency": "municipal", "lat": -25.28, "lon": -57.61, "shared_with": ["police911"]}]
+CAMERAS = [
+    {"camera_id": "C1", "agency": "municipal", "lat": -25.28, "lon": -57.61, "shared_with": ["police911"]}
+]
 
 
 def _plates(rng: np.random.Generator, n: int) -> list[str]:
@@ -48,9 +50,21 @@ def hotlist_rows(n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     rows = []
     for i, p in enumerate(_plates(rng, n)):
         value = p[:3] + "?" + p[4:6] + "*" if i % 100 == 99 else p
-        rows.append({"entry_id": f"h{i:07d}", "kind": "plate", "value": value, "fuzzy": 0.8 if i % 2 else 0.0,
-                     "reason": "bench", "priority": 3, "agency": "police911", "covert": False, "active": True,
-                     "case_number": "BENCH", "created_at": now})
+        rows.append(
+            {
+                "entry_id": f"h{i:07d}",
+                "kind": "plate",
+                "value": value,
+                "fuzzy": 0.8 if i % 2 else 0.0,
+                "reason": "bench",
+                "priority": 3,
+                "agency": "police911",
+                "covert": False,
+                "active": True,
+                "case_number": "BENCH",
+                "created_at": now,
+            }
+        )
     return rows
 
 
@@ -61,9 +75,18 @@ def batch(rng: np.random.Generator, hit: str | None, now: dt.datetime, tag: str)
     texts = ["".join(rng.choice(list(ALPHA), 7)) for _ in range(BATCH)]
     if hit:
         texts[0] = hit
-    rows = [{"read_id": f"{tag}-{i}", "camera_id": "C1", "ts": now, "plate": t, "model_version": "bench",
-             "candidates": [{"text": t, "score": 0.7}, {"text": t[::-1], "score": 0.2}], "agency": "municipal"}
-            for i, t in enumerate(texts)]
+    rows = [
+        {
+            "read_id": f"{tag}-{i}",
+            "camera_id": "C1",
+            "ts": now,
+            "plate": t,
+            "model_version": "bench",
+            "candidates": [{"text": t, "score": 0.7}, {"text": t[::-1], "score": 0.2}],
+            "agency": "municipal",
+        }
+        for i, t in enumerate(texts)
+    ]
     return conform(to_arrow(rows, spec("plate_reads")), spec("plate_reads"))
 
 
@@ -127,10 +150,19 @@ def run(sizes: list[int], repeats: int, work: Path) -> list[dict[str, Any]]:
             got = raise_alerts(lh, reads=b)
             hit.append(time.perf_counter() - t0)
             assert got, "a hotlisted plate must raise an alert"
-        out.append({"entries": n, "build_s": build, "grouped_p50_ms": _pct(grouped, 50),
-                    "grouped_p95_ms": _pct(grouped, 95), "naive_ms": naive * 1000,
-                    "quiet_p50_ms": _pct(quiet, 50), "quiet_p95_ms": _pct(quiet, 95),
-                    "hit_p50_ms": _pct(hit, 50), "hit_p95_ms": _pct(hit, 95)})
+        out.append(
+            {
+                "entries": n,
+                "build_s": build,
+                "grouped_p50_ms": _pct(grouped, 50),
+                "grouped_p95_ms": _pct(grouped, 95),
+                "naive_ms": naive * 1000,
+                "quiet_p50_ms": _pct(quiet, 50),
+                "quiet_p95_ms": _pct(quiet, 95),
+                "hit_p50_ms": _pct(hit, 50),
+                "hit_p95_ms": _pct(hit, 95),
+            }
+        )
         print(out[-1], flush=True)
     return out
 
@@ -152,9 +184,13 @@ def report(rows: list[dict[str, Any]], path: Path) -> None:
             f"{r['naive_ms']:.0f} | {r['naive_ms'] / max(r['grouped_p50_ms'], 1e-3):.0f}x | "
             f"{r['quiet_p50_ms']:.0f} / {r['quiet_p95_ms']:.0f} | {r['hit_p50_ms']:.0f} / {r['hit_p95_ms']:.0f} |"
         )
-    lines += ["", "The one-alert case includes the suppression check against recent alerts (kept in memory "
-              "between batches, re-read when another writer commits) and the insert-only MERGE on the alert's "
-              "day partition.", ""]
+    lines += [
+        "",
+        "The one-alert case includes the suppression check against recent alerts (kept in memory "
+        "between batches, re-read when another writer commits) and the insert-only MERGE on the alert's "
+        "day partition.",
+        "",
+    ]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
 

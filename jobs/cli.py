@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "jobs.commands.login",
     "jobs.commands.share",
     "jobs.commands.cases",
+    "jobs.commands.hold",
     "jobs.commands.audit",
     "jobs.commands.versions",
     "jobs.commands.lineage",

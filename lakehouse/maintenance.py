@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lakehouse.specs import TABLES, spec
@@ -28,6 +31,8 @@ DEFAULT_RETENTION_DAYS: dict[str, int | None] = {
 
 #: tables maintenance never touches: the audit log is append-only and hash-chained (issue 12.4)
 UNTOUCHED: frozenset[str] = frozenset({"audit_log"})
+
+_DAY = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
 def _tables(names: list[str] | None) -> list[str]:
@@ -79,23 +84,208 @@ def vacuum(
     return out
 
 
+#: which retention setting (``lakehouse.settings.RetentionSettings``) governs which table
+RETENTION_SETTING: dict[str, str] = {
+    "face_sightings": "faces_days",
+    "plate_reads": "plates_days",
+    "alerts": "alerts_days",
+    "videos": "videos_days",
+}
+
+#: log retention while purging (old commits hold column statistics of erased rows) and after it
+_PURGE_LOG_RETENTION = "interval 0 seconds"
+_NORMAL_LOG_RETENTION = "interval 30 days"
+
+
+def retention_policy(lh: Lakehouse, days: dict[str, int | None] | None = None) -> dict[str, int | None]:
+    """Days kept per table: the home's ``retention`` settings, then ``days`` overrides."""
+    conf = lh.settings.retention
+    policy = {**DEFAULT_RETENTION_DAYS, **{t: getattr(conf, k) for t, k in RETENTION_SETTING.items()}}
+    return {**policy, **(days or {})}
+
+
+def _cutoff(now: dt.datetime, keep: int) -> dt.datetime:
+    return now - dt.timedelta(days=keep)
+
+
+def migrate_properties(lh: Lakehouse, name: str) -> bool:
+    """Give an existing table its spec's properties (e.g. change data feed off on a biometric table
+    created before it was). A metadata-only commit; returns whether one was made."""
+    props = dict(spec(name).properties)
+    conf = lh.table(name).metadata().configuration
+    if not props or all(conf.get(k) == v for k, v in props.items()):
+        return False
+    lh._with_retry(name, lambda: lh.table(name).alter.set_table_properties(props, raise_if_not_exists=False))
+    log.info("%s: table properties set to %s", name, props)
+    return True
+
+
+def purge(lh: Lakehouse, name: str) -> dict[str, Any]:
+    """Remove every copy of deleted rows from a table's storage: files of older versions and
+    ``_change_data/`` (a full vacuum with no retention window), then the Delta log before a new
+    checkpoint, whose commits carry column statistics (min/max ids) of erased rows. Time travel to
+    versions before the purge is gone afterwards: that is the point."""
+    lh.ensure(name)
+    lh._with_retry(name, lambda: lh.table(name).alter.set_table_properties(
+        {"delta.logRetentionDuration": _PURGE_LOG_RETENTION}, raise_if_not_exists=False))
+    removed = lh._with_retry(name, lambda: lh.table(name).vacuum(
+        retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
+
+    def _log() -> int:
+        t = lh.table(name)
+        t.create_checkpoint()
+        version = t.version()
+        t.cleanup_metadata()  # commits and checkpoints before ``version`` (log retention 0)
+        # back to the usual log retention: later automatic checkpoints keep their history again
+        t.alter.set_table_properties({"delta.logRetentionDuration": _NORMAL_LOG_RETENTION}, raise_if_not_exists=False)
+        return version
+
+    checkpoint_version = lh._with_retry(name, _log)
+    if lh.storage.is_local:  # empty partition folders left by vacuum under _change_data/
+        cdc = Path(lh.uri(name).removeprefix("file://")) / "_change_data"
+        if cdc.is_dir() and not any(p.is_file() for p in cdc.rglob("*")):
+            shutil.rmtree(cdc, ignore_errors=True)
+    return {"files_purged": len(removed), "checkpoint": checkpoint_version}
+
+
+def _refresh_indexes(lh: Lakehouse, names: set[str]) -> list[MaintenanceResult]:
+    """Drop erased rows from the search indexes that exist (an index never built holds nothing).
+    The plate index keeps rows of files gone until a rebuild, and an HNSW face index keeps
+    tombstoned vectors: both are rebuilt so no erased entry stays on disk."""
+    out = []
+    if "face_sightings" in names:
+        from pipelines.search.face_index import FaceIndex
+
+        fi = FaceIndex(lh)
+        if fi.manifest() is not None:
+            res = fi.update()
+            if fi.status().get("tombstones"):
+                res = fi.rebuild()
+            out.append(MaintenanceResult("face_sightings", "index", {"index": "faces", "vectors": res.get("vectors")}))
+    if "plate_reads" in names:
+        from pipelines.search.plate_index import PlateIndex
+
+        pi = PlateIndex(lh)
+        if pi.manifest() is not None:
+            res = pi.rebuild()
+            out.append(MaintenanceResult("plate_reads", "index", {"index": "plates", "reads": res.get("reads")}))
+    return out
+
+
+def _day_of(name: str) -> dt.date | None:
+    m = _DAY.match(name)
+    if not m:
+        return None
+    try:
+        return dt.date.fromisoformat(m.group(1))
+    except ValueError:
+        return None
+
+
+def purge_derived(lh: Lakehouse, keep: int | None, now: dt.datetime) -> MaintenanceResult:
+    """Delete result files under ``HOME/derived`` written before the cutoff or whose partition
+    (file name ``YYYY-MM-DD...``) is a day before it."""
+    root = Path(lh.home) / "derived"
+    removed = 0
+    if keep is not None and root.is_dir():
+        cutoff = _cutoff(now, keep)
+        for p in sorted(root.rglob("*")):
+            if not p.is_file():
+                continue
+            day = _day_of(p.name)
+            old = p.stat().st_mtime < cutoff.timestamp() or (day is not None and day < cutoff.date())
+            if old:
+                p.unlink(missing_ok=True)
+                removed += 1
+        for d in sorted((d for d in root.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
+            if not any(d.iterdir()):
+                d.rmdir()
+    return MaintenanceResult("derived", "retention", {"keep_days": keep, "deleted_files": removed})
+
+
+def _video_uris(lh: Lakehouse) -> dict[str, str]:
+    t = lh.table("videos").to_pyarrow_table(columns=["video_id", "uri"])
+    return {v: u for v, u in zip(t["video_id"].to_pylist(), t["uri"].to_pylist(), strict=True) if u}
+
+
+def _delete_managed_video(lh: Lakehouse, uris: list[str]) -> dict[str, Any]:
+    """Delete the source files of erased videos that the home manages (under ``HOME``, e.g. the
+    inbox); video read where it lies elsewhere is only reported (DESIGN: video is not copied)."""
+    home = Path(lh.home).resolve()
+    removed, external = 0, []
+    for uri in uris:
+        path = Path(uri.removeprefix("file://")).expanduser()
+        if "://" in uri and not uri.startswith("file://"):
+            external.append(uri)
+            continue
+        try:
+            inside = path.resolve().is_relative_to(home)
+        except OSError:
+            inside = False
+        if inside:
+            if path.exists():
+                path.unlink()
+                removed += 1
+        else:
+            external.append(uri)
+    if external:
+        log.warning("%d source video(s) past retention lie outside the home and were left: %s",
+                    len(external), external[:5])
+    return {"video_files_deleted": removed, "external_videos_past_retention": external}
+
+
+def _active_holds(lh: Lakehouse) -> list[dict[str, Any]]:
+    from pipelines.governance.holds import list_holds
+
+    return list_holds(lh, active_only=True)
+
+
+def _exempt(name: str, holds: list[dict[str, Any]]) -> str | None:
+    from pipelines.governance.holds import exempt_predicate
+
+    return exempt_predicate(name, holds)
+
+
 def retention(
     lh: Lakehouse,
     days: dict[str, int | None] | None = None,
     now: dt.datetime | None = None,
+    names: list[str] | None = None,
 ) -> list[MaintenanceResult]:
-    """Delete rows older than each table's retention period (one delete commit per table).
-    Vacuum afterwards removes the underlying files for good."""
-    days = {**DEFAULT_RETENTION_DAYS, **(days or {})}
+    """Erase everything past its retention (issue 12.5): per table (days from the home's
+    ``retention`` settings, ``days`` overriding) turn change data feed off where the spec says so,
+    delete expired rows, then :func:`purge` the table's storage and log; drop the erased rows from
+    the face and plate indexes; delete expired files under ``HOME/derived``. The audit log is never
+    touched. ``names`` limits it to those tables (derived files are then left alone)."""
+    policy = retention_policy(lh, days)
     now = now or dt.datetime.now(dt.UTC)
     out = []
-    for name, keep in days.items():
+    erased: set[str] = set()
+    holds = _active_holds(lh)
+    for name, keep in policy.items():
+        if name not in TABLES or (names and name not in names):
+            continue
         s = spec(name)
         if keep is None or not s.time_column or name in UNTOUCHED:
             continue
         lh.ensure(name)
-        cutoff = (now - dt.timedelta(days=keep)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        migrated = migrate_properties(lh, name)
+        cutoff = _cutoff(now, keep).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         predicate = f"{s.time_column} < '{cutoff}'"
+        held = _exempt(name, holds)
+        if held:  # rows under an active legal hold stay until it is released
+            predicate = f"{predicate} AND NOT ({held})"
+        videos_before = _video_uris(lh) if name == "videos" else {}
         metrics = lh._with_retry(name, lambda n=name, p=predicate: lh.table(n).delete(p))
-        out.append(MaintenanceResult(name, "retention", {"keep_days": keep, "deleted": metrics.get("num_deleted_rows", 0)}))
+        deleted = int(metrics.get("num_deleted_rows", 0) or 0)
+        detail = {"keep_days": keep, "deleted": deleted, "cdf_turned_off": migrated, "held": bool(held),
+                  **purge(lh, name)}
+        if name == "videos" and deleted:
+            gone = {v: u for v, u in videos_before.items() if v not in _video_uris(lh)}
+            detail.update(_delete_managed_video(lh, list(gone.values())))
+        out.append(MaintenanceResult(name, "retention", detail))
+        erased.add(name)
+    out.extend(_refresh_indexes(lh, erased))
+    if not names or "derived" in names:
+        out.append(purge_derived(lh, policy.get("derived", lh.settings.retention.derived_days), now))
     return out

@@ -138,6 +138,17 @@ class WatchlistSettings(Section):
     feed_refresh_s: float = Field(2.0, ge=0.5, le=600, description="how often the app's alert feed refreshes")
 
 
+class RetentionSettings(Section):
+    """How long each data type is kept (days; empty = forever). ``pesquisa maintain retention`` deletes
+    older rows and purges every copy (change data, old versions, log statistics, indexes, derived)."""
+
+    faces_days: int | None = Field(30, ge=0, le=36500, description="face sightings (crops, embeddings)")
+    plates_days: int | None = Field(180, ge=0, le=36500, description="plate reads (crops)")
+    alerts_days: int | None = Field(365, ge=0, le=36500, description="watchlist alerts (crops)")
+    videos_days: int | None = Field(180, ge=0, le=36500, description="video segments the home manages")
+    derived_days: int | None = Field(180, ge=0, le=36500, description="derived result files under HOME/derived")
+
+
 class PathSettings(Section):
     shared_data: str | None = Field(None, description="the shared real data (default: ../shared/data next to the repository)")
     cache_dir: str | None = Field(None, description="re-creatable caches (default ~/.cache/pesquisa)")
@@ -173,6 +184,7 @@ class Settings(Section):
     live: LiveSettings = Field(default_factory=lambda: LiveSettings())
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
+    retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
 
 
 class CameraSettings(Section):

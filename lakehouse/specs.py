@@ -32,6 +32,11 @@ class TableSpec:
         return list(self.schema.names)
 
 
+#: tables holding biometric or personal data (crops, embeddings): no change data feed, since a
+#: delete would copy the deleted rows into ``_change_data/`` (DESIGN.md §13, issue 12.5)
+NO_CDF: tuple[tuple[str, str], ...] = (("delta.enableChangeDataFeed", "false"),)
+
+
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
     return pa.field(name, type_, nullable=nullable, metadata={"doc": doc})
 
@@ -86,6 +91,7 @@ VIDEOS = TableSpec(
 
 PLATE_READS = TableSpec(
     name="plate_reads",
+    properties=NO_CDF,
     description="One row per vehicle pass (a plate track) with its best read and candidates.",
     key=("read_id",),
     partition_by=("date",),
@@ -116,6 +122,7 @@ PLATE_READS = TableSpec(
 
 FACE_SIGHTINGS = TableSpec(
     name="face_sightings",
+    properties=NO_CDF,
     description="One row per person pass (a face track) with the best-quality crop and embedding.",
     key=("sighting_id",),
     partition_by=("date",),
@@ -167,6 +174,7 @@ INCIDENTS = TableSpec(
 
 WATCHLIST = TableSpec(
     name="watchlist",
+    properties=NO_CDF,
     description="Plates and faces supervisors watch for (pipelines/watchlist). Removing an entry keeps "
     "its row (active=false) so past alerts still name it.",
     key=("entry_id",),
@@ -199,6 +207,7 @@ WATCHLIST = TableSpec(
 
 ALERTS = TableSpec(
     name="alerts",
+    properties=NO_CDF,
     description="Watchlist hits: one per entry, camera and pass (a suppression window), routed to agencies.",
     key=("alert_id",),
     partition_by=("date",),
@@ -502,6 +511,30 @@ MOVEMENT_CONVOYS = TableSpec(
     ),
 )
 
+HOLDS = TableSpec(
+    name="holds",
+    properties=NO_CDF,
+    description="Legal holds: data they name is kept past retention until the hold is released (issue 12.5).",
+    key=("hold_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("hold_id", pa.string(), "unique id", nullable=False),
+            _f("case_number", pa.string(), "case the hold belongs to", nullable=False),
+            _f("reason", pa.string(), "why the data is held"),
+            _f("read_ids", pa.list_(pa.string()), "plate reads held (and alerts they raised)"),
+            _f("sighting_ids", pa.list_(pa.string()), "face sightings held (and alerts they raised)"),
+            _f("camera_id", pa.string(), "camera whose data in [time_from, time_to] is held"),
+            _f("time_from", TS, "start of the held time range (with camera_id)"),
+            _f("time_to", TS, "end of the held time range (with camera_id)"),
+            _f("created_by", pa.string(), "user"),
+            _f("created_at", TS, "when the hold was placed"),
+            _f("released_by", pa.string(), "user who released it"),
+            _f("released_at", TS, "when it was released (null: active)"),
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -523,6 +556,7 @@ TABLES: dict[str, TableSpec] = {
         MOVEMENT_COUNTS,
         MOVEMENT_FLOWS,
         MOVEMENT_CONVOYS,
+        HOLDS,
     )
 }
 

@@ -38,8 +38,10 @@ def _refresh_s() -> float:
 
 
 def main() -> None:
-    widgets.page_header("Alerts", "Watchlist hits at the cameras of the network, routed to your agency. "
-                        "The feed refreshes by itself.")
+    widgets.page_header(
+        "Alerts",
+        "Watchlist hits at the cameras of the network, routed to your agency. The feed refreshes by itself.",
+    )
     c1, c2 = st.columns([1, 1])
     period = c1.selectbox("Period", list(PERIODS), index=1, key="alerts_period")
     only_open = c2.toggle("Only unacknowledged", value=False, key="alerts_open")
@@ -53,7 +55,9 @@ def main() -> None:
         from pipelines.governance.scope import ReadScope
 
         scope = ReadScope.of(_context(), start=datetime.now(UTC) - timedelta(hours=hours))
-        alerts = list_alerts(lh, scope, limit=500, unacknowledged=only_open, with_crops=True, with_positions=True)
+        alerts = list_alerts(
+            lh, scope, limit=500, unacknowledged=only_open, with_crops=True, with_positions=True
+        )
         draw(alerts)
 
     feed()
@@ -68,8 +72,10 @@ def draw(alerts: list[dict]) -> None:
     c[2].metric("Priority 1", sum(a.get("priority") == 1 for a in alerts))
     c[3].metric("Updated (UTC)", datetime.now(UTC).strftime("%H:%M:%S"))
     if not alerts:
-        widgets.empty_state("No alerts in this period.",
-                            "Alerts appear here within seconds of a watchlisted plate or face passing a live camera.")
+        widgets.empty_state(
+            "No alerts in this period.",
+            "Alerts appear here within seconds of a watchlisted plate or face passing a live camera.",
+        )
         return
     left, right = st.columns([3, 2], gap="medium")
     with left:
@@ -79,8 +85,12 @@ def draw(alerts: list[dict]) -> None:
             st.caption(f"{len(alerts) - SHOWN} older alerts not shown; narrow the period.")
     with right:
         st.pydeck_chart(maps.alerts_deck(alerts, PRIORITY_COLORS), height=420, key="alerts_map")
-        st.caption(" · ".join(f"<span style='color:{col}'>●</span> priority {p}" for p, col in PRIORITY_COLORS.items()),
-                   unsafe_allow_html=True)
+        st.caption(
+            " · ".join(
+                f"<span style='color:{col}'>●</span> priority {p}" for p, col in PRIORITY_COLORS.items()
+            ),
+            unsafe_allow_html=True,
+        )
 
 
 def card(a: dict) -> None:
@@ -92,8 +102,11 @@ def card(a: dict) -> None:
             img.image(uri, width=110)
         what = "Plate" if a["kind"] == "plate" else "Face"
         covert = " · <b>covert</b>" if a.get("covert") else ""
-        matched = f" (read {_esc(a['matched_text'])})" if a.get("matched_text") and a["matched_text"] != a[
-            "value"] else ""
+        matched = (
+            f" (read {_esc(a['matched_text'])})"
+            if a.get("matched_text") and a["matched_text"] != a["value"]
+            else ""
+        )
         body.markdown(
             f"<div style='border-left:6px solid {color};padding-left:.6rem'>"
             f"<b>P{a.get('priority')}</b> · {what} <b>{_esc(a['value'])}</b>{matched}{covert}<br/>"
@@ -108,8 +121,13 @@ def card(a: dict) -> None:
         if a["acknowledged"]:
             act.markdown(":green[**Acknowledged**]")
         elif (user := session.current_user()) is not None and user.scope_agency is not None:
-            act.button("Acknowledge", key=f"ack_{a['alert_id']}", type="primary", on_click=acknowledge,
-                       args=(a["alert_id"],))
+            act.button(
+                "Acknowledge",
+                key=f"ack_{a['alert_id']}",
+                type="primary",
+                on_click=acknowledge,
+                args=(a["alert_id"],),
+            )
         if acks:
             act.caption(", ".join(f"{ag}: {u}" for ag, u in sorted(acks.items())))
 

@@ -30,7 +30,7 @@ def decode_upload(name: str, payload: bytes):
         return load_image_rgb(tmp.name)
 
 
-def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
+def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_quality: float = 0.0) -> None:
     from pipelines.faces import ImageReadError
     from pipelines.governance import MissingCaseError
     from pipelines.search import FaceQuery, search_faces
@@ -44,7 +44,7 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters) -> None:
         with lock:
             scope = flt.read_scope(ctx, lh.settings.time.zone)
             query = FaceQuery(image=image, k=k, cameras=flt.cameras, area=flt.area, photo=payload,
-                              photo_suffix=Path(name).suffix.lower() or ".jpg")
+                              photo_suffix=Path(name).suffix.lower() or ".jpg", min_quality=min_quality or None)
             result = search_faces(lh, query, scope, analyzer=analyzer, index=index)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
@@ -101,6 +101,8 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
             dist = r.get("distance")
             score = f"{sim:.2f}" if sim is not None else "–"
             extra = f" · d={dist:.2f}" if dist is not None else ""
+            q = r.get("quality")
+            extra += f" · quality {q:.2f}" if q is not None else ""
             st.caption(f"**#{i + 1} · similarity {score}**{extra}  \n{widgets.fmt_ts(r.get('ts'))}  \n"
                        f"{labels.get(r.get('camera_id'), r.get('camera_id'))}")
     with st.expander("As a table"):
@@ -132,6 +134,9 @@ def main() -> None:
     with c1:
         upload = st.file_uploader("Probe photo", type=IMAGE_TYPES, key="face_probe")
         k = st.slider("Results (k)", 5, 100, 20, step=5, key="face_k")
+        min_q = st.slider("Minimum face quality", 0.0, 1.0, 0.0, step=0.05, key="face_min_quality",
+                          help="0 keeps every face, small and blurred ones too (a person seen once may only "
+                               "appear in a poor image); raise it to hide low-quality faces")
     with c2:
         if upload is not None:
             st.image(upload.getvalue(), caption="probe", width="stretch")
@@ -142,7 +147,7 @@ def main() -> None:
             st.error(flt.problem)
         else:
             with st.spinner("Detecting the face and searching the index (the first search loads the models)…"):
-                run_search(upload.name, upload.getvalue(), int(k), flt)
+                run_search(upload.name, upload.getvalue(), int(k), flt, float(min_q))
     res = st.session_state.get(RESULTS_KEY)
     if res is not None:
         show_results(res, labels)

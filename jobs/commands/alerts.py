@@ -12,8 +12,19 @@ from typing import Any, cast
 
 from jobs.output import CliError, Output
 
-COLUMNS = ["alert_id", "ts", "priority", "kind", "value", "camera_id", "score", "latency_s", "agency", "recipients",
-           "acknowledged"]
+COLUMNS = [
+    "alert_id",
+    "ts",
+    "priority",
+    "kind",
+    "value",
+    "camera_id",
+    "score",
+    "latency_s",
+    "agency",
+    "recipients",
+    "acknowledged",
+]
 
 
 def _identity(p: argparse.ArgumentParser) -> None:
@@ -26,9 +37,15 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("alerts", parents=[common], help="watchlist alerts: list, acknowledge")
     s = p.add_subparsers(dest="alerts_cmd", metavar="ACTION", required=True)
     ls = s.add_parser("list", parents=[common], help="alerts routed to your agency, newest first")
-    ls.add_argument("--since", metavar="T", help="only alerts from this time (ISO, date, or a duration: 1h, 2d)")
-    ls.add_argument("--unacknowledged", action="store_true", help="only alerts your agency has not acknowledged")
-    ls.add_argument("--limit", type=int, default=200, metavar="N", help="at most N alerts (0 = all; default 200)")
+    ls.add_argument(
+        "--since", metavar="T", help="only alerts from this time (ISO, date, or a duration: 1h, 2d)"
+    )
+    ls.add_argument(
+        "--unacknowledged", action="store_true", help="only alerts your agency has not acknowledged"
+    )
+    ls.add_argument(
+        "--limit", type=int, default=200, metavar="N", help="at most N alerts (0 = all; default 200)"
+    )
     _identity(ls)
     ls.set_defaults(func=run_list)
     ack = s.add_parser("ack", parents=[common], help="acknowledge an alert for your agency")
@@ -68,7 +85,9 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
     from pipelines.governance.scope import ReadScope
 
     scope = ReadScope.of(_ctx(args), start=since)
-    rows = list_alerts(Lakehouse(home=args.home), scope, limit=args.limit or None, unacknowledged=args.unacknowledged)
+    rows = list_alerts(
+        Lakehouse(home=args.home), scope, limit=args.limit or None, unacknowledged=args.unacknowledged
+    )
     out.table(cast("list[Mapping[str, Any]]", rows), None if args.json else COLUMNS)
     return 0
 
@@ -83,7 +102,9 @@ def run_ack(args: argparse.Namespace, out: Output) -> int:
         row = acknowledge(Lakehouse(home=args.home), ctx, args.alert_id, agency=args.agency, note=args.note)
     except WatchlistError as exc:
         raise CliError(str(exc), code=2) from None
-    out.record({k: row.get(k) for k in ("alert_id", "entry_id", "kind", "value", "camera_id", "ts", "acks")},
-               text=f"acknowledged {row['alert_id']} ({row['value']} at {row['camera_id']}) for "
-               f"{', '.join(a for a in row['acks'])}")
+    out.record(
+        {k: row.get(k) for k in ("alert_id", "entry_id", "kind", "value", "camera_id", "ts", "acks")},
+        text=f"acknowledged {row['alert_id']} ({row['value']} at {row['camera_id']}) for "
+        f"{', '.join(a for a in row['acks'])}",
+    )
     return 0

@@ -11,7 +11,7 @@ import argparse
 from jobs.commands.plates import add_filter_args, add_identity_args, area_from_args, read_scope
 from jobs.output import CliError, Output
 
-HIT_COLUMNS = ["score", "distance", "ts", "camera_id", "source_uri", "offset_s", "sighting_id"]
+HIT_COLUMNS = ["score", "distance", "quality", "ts", "camera_id", "source_uri", "offset_s", "sighting_id"]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -22,6 +22,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s = ps.add_parser("search", parents=[common], help="sightings most similar to the face in a photo")
     s.add_argument("image", help="probe photo (JPEG/PNG); its largest good face is searched")
     s.add_argument("--k", type=int, default=20, metavar="N", help="hits to return (default 20)")
+    s.add_argument("--min-quality", type=float, default=None, metavar="Q",
+                   help="only faces of at least this quality (0..1; default: every face, small and blurred "
+                        "ones included, ranked by similarity with their quality shown)")
     add_filter_args(s)
     add_identity_args(s)
     s.set_defaults(func=run_search)
@@ -38,13 +41,15 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
     area = area_from_args(args)
     if args.k <= 0:
         raise CliError("--k must be at least 1", code=2)
+    if args.min_quality is not None and not 0.0 <= args.min_quality <= 1.0:
+        raise CliError("--min-quality must be between 0 and 1", code=2)
     from lakehouse import Lakehouse
     from pipelines.faces import ImageReadError
     from pipelines.search.faces import FaceQuery, search_faces
 
     lh = Lakehouse(home=args.home)
     try:
-        query = FaceQuery(image=args.image, k=args.k, cameras=args.camera, area=area)
+        query = FaceQuery(image=args.image, k=args.k, cameras=args.camera, area=area, min_quality=args.min_quality)
         res = search_faces(lh, query, scope)
     except (ImageReadError, FileNotFoundError) as exc:
         raise CliError(f"cannot read {args.image}: {exc}") from None

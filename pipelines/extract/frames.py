@@ -296,6 +296,7 @@ class FrameProcessor:
             "candidates": [(str(t), float(s)) for t, s in read.candidates],
             "char_confidences": [float(c) for c in read.char_confidences],
             "plate_format": read.plate_format,
+            "ctc": getattr(read, "ctc", None),  # per-timestep probabilities: fused over the track
             "crop_jpeg": encode_jpeg(crop) if crop.size else b"",
         }
 

@@ -407,7 +407,9 @@ def ingest_paths(
 def _rows(o: _Outcome, cam: CameraSettings, version: str, plate_tracks: list, face_tracks: list,
           quality_floor: float, plate_filter: PlateFilter) -> None:
     assert o.start is not None
-    ctx = SourceContext(o.video_id, cam.camera_id, cam.agency, o.src.uri, o.start, version)
+    formats = plate_formats(cam)
+    ctx = SourceContext(o.video_id, cam.camera_id, cam.agency, o.src.uri, o.start, version,
+                        tuple(formats) if formats else None)
     o.plate_rows = [plate_row(t, ctx) for t in plate_tracks if plate_filter.keep(t)]
     o.face_rows = [face_row(t, ctx, quality_floor) for t in face_tracks]
 

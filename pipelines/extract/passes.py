@@ -1,9 +1,13 @@
 """From detections to passes: how plate and face tracks associate, and the one row each track
 becomes in ``plate_reads`` / ``face_sightings``.
 
-Plates: a track's reading is a vote over its reads weighted by score (the text with the largest
-summed score wins); its candidates pool every read's candidates (mean score over the track's
-reads); per-character confidences, crop, box and time come from the best read of the winning text.
+Plates: a track of two or more reads is read by fusing the recogniser's per-timestep probabilities
+of its frames (:func:`pipelines.plates.fusion.fuse_frames`: CTC-aware, format-constrained, the
+camera's format first); otherwise, or when fusion finds nothing, by a vote over its reads weighted
+by score (the text with the largest summed score wins). Its candidates pool every read's
+candidates (mean score over the track's reads) behind the chosen text; per-character confidences
+come from the fusion (else the best read of the winning text); crop, box and time from the best
+read of the chosen text (else the best read).
 
 Faces: the row is the best-quality detection of the track (crop, box, quality, embedding).
 """
@@ -31,6 +35,7 @@ class SourceContext:
     source_uri: str
     start: dt.datetime  # UTC time of offset 0
     model_version: str
+    plate_formats: tuple[str, ...] | None = None  # the camera's format first (None: reader defaults)
 
 
 # ------------------------------------------------------------------------------------ text
@@ -102,22 +107,43 @@ class PlateFilter:
         return best >= (self.min_single_score if len(track) == 1 else self.min_best_score)
 
 
+#: at most this many reads of a track (the best scoring) are fused
+FUSE_MAX_READS = 12
+
+
+def fuse_track(track: Track, formats: tuple[str, ...] | None) -> Any:
+    """The fused read of a track's frames (:class:`pipelines.plates.fusion.FusedRead`), or None
+    (fewer than two reads with probabilities, or nothing fits)."""
+    reads = [o.data for o in track.obs if o.data.get("ctc") is not None]
+    if len(reads) < 2:
+        return None
+    from pipelines.plates.fusion import fuse_frames
+    from pipelines.plates.reader import DEFAULT_FORMATS
+
+    reads = sorted(reads, key=lambda d: -float(d["score"]))[:FUSE_MAX_READS]
+    return fuse_frames([d["ctc"] for d in reads], list(formats or DEFAULT_FORMATS))
+
+
 def plate_row(track: Track, ctx: SourceContext, top_n: int = 5) -> dict[str, Any]:
     votes: dict[str, float] = defaultdict(float)
     for o in track.obs:
         votes[o.data["text"]] += max(float(o.data["score"]), 1e-3)
-    text = max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
-    best = max((o for o in track.obs if o.data["text"] == text), key=lambda o: float(o.data["score"]))
+    fused = fuse_track(track, ctx.plate_formats)
+    text = fused.text if fused is not None else max(votes.items(), key=lambda kv: (kv[1], kv[0]))[0]
+    same = [o for o in track.obs if o.data["text"] == text] or list(track.obs)
+    best = max(same, key=lambda o: float(o.data["score"]))
     pooled: dict[str, float] = defaultdict(float)
     for o in track.obs:
         for cand, score in o.data["candidates"]:
             pooled[cand] += float(score)
     n = len(track.obs)
-    pooled[text] = max(pooled[text], votes[text])
+    pooled[text] = max(pooled[text], votes.get(text, 0.0), (fused.score * n) if fused is not None else 0.0)
     ranked = sorted(pooled.items(), key=lambda kv: (-kv[1], kv[0]))
     ranked = [(text, pooled[text])] + [(t, s) for t, s in ranked if t != text]
     candidates = [{"text": t, "score": float(min(1.0, s / n))} for t, s in ranked[:top_n]]
     r = best.data
+    if fused is not None:
+        r = {**r, "plate_format": fused.plate_format, "char_confidences": fused.char_confidences}
     return {
         "read_id": stable_id(ctx.video_id, "plate", track.tid, ctx.model_version),
         "camera_id": ctx.camera_id,

@@ -17,10 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pipelines.faces import models
+from pipelines.faces.enhance import (
+    DEFAULT_SMALL_FACES,
+    SmallFaceOptions,
+    aligned_chip,
+    describe_small,
+    face_side,
+)
 from pipelines.faces.images import as_rgb_uint8
 from pipelines.faces.quality import QUALITY_FLOOR, QualityParts, face_quality
 
-MODEL_VERSION = "faces-mtcnn-dlibresnet-v1"
+MODEL_VERSION = "faces-mtcnn-dlibresnet-v2"  # v2: flip-averaged descriptors of faces under 64 px
 
 CHIP_SIZE = 150  # the ResNet's input: dlib.get_face_chip(size=150, padding=0.25)
 CHIP_PADDING = 0.25
@@ -67,6 +74,7 @@ class FaceAnalyzer:
         embed_backend: str | None = None,
         batch_size: int | None = None,
         probe_max_side: int = 1280,
+        small_faces: SmallFaceOptions = DEFAULT_SMALL_FACES,
     ) -> None:
         from pipelines.device import torch_device
         from pipelines.models import face_backend
@@ -83,6 +91,9 @@ class FaceAnalyzer:
         version = MODEL_VERSION
         if self.min_face_px != 20 or abs(self.det_threshold - 0.9) > 1e-9:
             version += f"-min{self.min_face_px}-det{self.det_threshold:g}"
+        self.small_faces = small_faces
+        if small_faces != DEFAULT_SMALL_FACES:
+            version += "-" + (small_faces.tag() or "plain")
         self.model_version = version
         self._mtcnn = models.load_mtcnn(
             self.device, self.min_face_px, (*PNET_RNET_THRESHOLDS, self.det_threshold)
@@ -162,11 +173,17 @@ class FaceAnalyzer:
         sp = self._dlib.shape_predictor
         pending: list[tuple[int, float, tuple[float, float, float, float], np.ndarray, np.ndarray]] = []
         chips: list[np.ndarray] = []
+        small: list[bool] = []
+        opts = self.small_faces
         for i, (im, (boxes, probs, points)) in enumerate(zip(images, detections, strict=True)):
             h, w = im.shape[:2]
             for box, prob, pts in zip(boxes, probs, points, strict=True):
-                shape = sp(im, _dlib_rect(box))
-                chip = dlib.get_face_chip(im, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+                is_small = opts.applies(box)
+                if is_small and opts.upscale_to > face_side(box):
+                    chip = aligned_chip(im, _dlib_rect(box), sp, upscale=opts.upscale_to / max(face_side(box), 1.0))
+                else:
+                    chip = dlib.get_face_chip(im, sp(im, _dlib_rect(box)), size=CHIP_SIZE, padding=CHIP_PADDING)
+                small.append(is_small)
                 clipped = (
                     float(np.clip(box[0], 0, w)),
                     float(np.clip(box[1], 0, h)),
@@ -175,7 +192,7 @@ class FaceAnalyzer:
                 )
                 pending.append((i, float(prob), clipped, pts.astype(np.float32), chip))
                 chips.append(chip)
-        embeddings = self._embed(chips)
+        embeddings = self._embed(chips, small)
         result: list[list[FaceDetection]] = [[] for _ in images]
         for (i, prob, bbox, pts, chip), emb in zip(pending, embeddings, strict=True):
             parts = face_quality(bbox, prob, pts, chip)
@@ -192,9 +209,28 @@ class FaceAnalyzer:
             )
         return result
 
-    def _embed(self, chips: list[np.ndarray]) -> list[np.ndarray]:
-        """128-d descriptors of aligned 150x150 chips (the back-end's network)."""
-        return self._embedder.embed(chips) if chips else []
+    def _embed(self, chips: list[np.ndarray], small: list[bool] | None = None) -> list[np.ndarray]:
+        """128-d descriptors of aligned 150x150 chips (the back-end's network); ``small`` marks the
+        chips described with the small-face options (flip averaging through the back-end, jitter
+        in dlib)."""
+        if not chips:
+            return []
+        opts = self.small_faces
+        if small is None or not any(small) or not (opts.jitter or opts.flip):
+            return self._embedder.embed(chips)
+        if opts.jitter:
+            plain = iter(self._embedder.embed([c for c, s in zip(chips, small, strict=True) if not s]))
+            return [describe_small(self._dlib.face_rec, c, opts) if s else next(plain)
+                    for c, s in zip(chips, small, strict=True)]
+        mirrored = [np.ascontiguousarray(c[:, ::-1]) for c, s in zip(chips, small, strict=True) if s]
+        vecs = self._embedder.embed(list(chips) + mirrored)
+        out = [np.asarray(v, np.float32) for v in vecs[: len(chips)]]
+        k = len(chips)
+        for i, s in enumerate(small):
+            if s:
+                out[i] = ((out[i] + np.asarray(vecs[k], np.float32)) / 2.0).astype(np.float32)
+                k += 1
+        return out
 
 
 def _as_arrays(boxes, probs, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,8 +2,10 @@
 
 The score is ``size^0.5 * sharpness^0.5 * pose * det^0.5`` (each cue in 0..1), so one bad cue (a
 tiny face, heavy blur, a near-profile view, a doubtful detection) pulls the whole score down and two
-mediocre ones compound. Faces under ``QUALITY_FLOOR`` are still kept by the pipeline, but stored with
-``searchable=False``.
+mediocre ones compound. Quality ranks and filters, it never hides: every detected face is stored and
+indexed (a blurred 30-px face of a person seen once may be the only sighting); faces under
+``QUALITY_FLOOR`` are only flagged ``searchable=False`` (the floor also picks a probe's face), and
+face search shows each hit's quality and filters with ``min_quality``.
 
 Calibrated against whether the dlib descriptor still identifies the person (nearest enrolment photo
 is the right identity), on three sets: faces pasted into a synthetic city's video (correct for every

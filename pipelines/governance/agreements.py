@@ -23,6 +23,7 @@ TABLE = "sharing_agreements"
 DATA_TYPES: tuple[str, ...] = ("plates", "faces", "video", "alerts", "incidents")
 SHAREABLE: tuple[str, ...] = ("plates", "faces", "video", "alerts")
 MIGRATED_BY = "migration"
+_MIGRATED: set[tuple[str, int]] = set()  # (table root, cameras version) already migrated
 
 
 class AgreementError(ValueError):
@@ -93,14 +94,19 @@ def migrate_shared_with(lh: Lakehouse) -> int:
     revoked migrated agreement stays revoked). Returns how many were added."""
     if not lh.exists("cameras"):
         return 0
+    key = (str(lh.storage.root), lh.version("cameras"))
+    if key in _MIGRATED:  # this version of the registry was migrated already (in this process)
+        return 0
     cams = lh.read("cameras", columns=["camera_id", "agency", "shared_with"]).to_pylist()
     legacy = legacy_agreement_rows(cams)
     if not legacy:
+        _MIGRATED.add(key)
         return 0
     have = set(lh.read(TABLE, columns=["agreement_id"]).column("agreement_id").to_pylist()) if lh.exists(TABLE) else set()
     new = [r for r in legacy if r["agreement_id"] not in have]
     if new:
         lh.upsert(TABLE, new)
+    _MIGRATED.add(key)
     return len(new)
 
 

@@ -74,7 +74,7 @@ class MicroBatchCommitter:
             self._retry(lambda: record_switch(
                 self.lh, [{"video_id": s["video_id"], "camera_id": s["camera_id"], "model_version": s["model_version"],
                            "kind": "live", "start_ts": s["start_ts"]} for s in new_segments],
-                by="stream", reason="live segment opened"), "source_versions", res)
+                by=self._service_user(), reason="live segment opened"), "source_versions", res)
             self._segments.update(s["video_id"] for s in new_segments)
         res.segments = len(new_segments)
         res.committed_at = time.time()
@@ -101,6 +101,12 @@ class MicroBatchCommitter:
                     raise
                 time.sleep(0.2 * 2**attempt)
         return 0
+
+    def _service_user(self) -> str:
+        """The named service identity the stream job acts as (``svc-stream`` unless configured)."""
+        from pipelines.governance.identity import lakehouse_home, service_identity
+
+        return service_identity(lakehouse_home(self.lh), "stream").user
 
     def _raise_alerts(self, reads: pa.Table | None, sightings: pa.Table | None) -> list[dict[str, Any]]:
         from pipelines.watchlist.alarms import raise_alerts

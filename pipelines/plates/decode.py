@@ -35,7 +35,10 @@ DELETE_WEIGHT = 0.8  # deleting an inner character costs (1 - DELETE_WEIGHT * p)
 # p is the probability that the position holds any letter or digit at all (an ambiguous I/1 is
 # still surely a character)
 MIN_PROB = 1e-4
-TWIN_SWAP_COST = 0.98  # choosing the less likely twin: ties between layouts go to the read as seen
+TWIN_SWAP_COST = 0.98
+FOREIGN_PRIOR = 0.9  # a strict match of a preset other than the camera's own (formats[0])
+GENERIC = "generic"
+GENERIC_YIELD = 0.25  # a preset's candidate this close to the best generic one is preferred  # choosing the less likely twin: ties between layouts go to the read as seen
 
 
 @functools.cache
@@ -101,6 +104,7 @@ class Candidate:
     plate_format: str
     pattern: str  # the pattern matched ("A" * n for a loose match)
     char_probs: list[float] = field(default_factory=list)
+    repairs: int = 0  # characters changed from the recogniser's own choice (twins aside) or trimmed
 
 
 def _kbest(options: list[list[tuple[float, str]]], k: int) -> list[tuple[float, str, list[float]]]:
@@ -189,7 +193,13 @@ def loose_prior(text: str) -> float:
 
 
 def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n: int = 5) -> list[Candidate]:
-    """Distinct plate texts for ``seq`` under ``formats``, best first (at most ``top_n``)."""
+    """Distinct plate texts for ``seq`` under ``formats``, best first (at most ``top_n``).
+
+    ``formats[0]`` is the camera's own format (or the first regional default): its patterns and its
+    loose range have prior 1; the other presets count only as strict patterns, at
+    :data:`FOREIGN_PRIOR`; ``generic`` (any 2-9 letters/digits) at the loose prior wherever it is
+    listed. A valid foreign plate read as it is (no repair) is never displaced by a local
+    candidate that needs one (see :func:`prefer_unrepaired`)."""
     fmts = [f if isinstance(f, PlateFormat) else get_format(f) for f in formats]
     if len(seq) < 2 or not fmts:
         return []
@@ -214,14 +224,16 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
     combos: list[tuple[float, list[int], float, tuple[str, ...], str, str, float]] = []
     for idx, cost in _variants(seq):
         m = len(idx)
-        for f in fmts:
+        for rank, f in enumerate(fmts):
+            fprior = 1.0 if rank == 0 else FOREIGN_PRIOR
             for pat in f.patterns:
                 slots = parse_pattern(pat)
                 if len(slots) != m:
                     continue
-                bound = cost * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
-                combos.append((bound, idx, cost, slots, pat, f.name, 1.0))
-            if f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
+                bound = cost * fprior * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
+                combos.append((bound, idx, cost, slots, pat, f.name, fprior))
+            loose_ok = rank == 0 or f.name == GENERIC
+            if loose_ok and f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
                 top = "".join(ALNUM[int(j)] for j in seq.alt[idx].argmax(axis=1))
                 prior = loose_prior(top)
                 bound = cost * prior * float(np.prod(best(ALNUM, False)[idx]))
@@ -230,6 +242,7 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
         return []
     combos.sort(key=lambda c: -c[0])
     found: dict[str, Candidate] = {}
+    own = "".join(ALNUM[int(j)] for j in seq.alt.argmax(axis=1)) if len(seq) else ""
     for bound, idx, cost, slots, pat, fname, prior in combos[: max(4, 2 * top_n)]:
         if len(found) >= top_n and bound <= min(c.score for c in found.values()):
             break
@@ -241,5 +254,35 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
                 prior = loose_prior(text)
             score = cost * prior * p
             if text not in found or found[text].score < score:
-                found[text] = Candidate(text, score, fname, pat, probs)
-    return sorted(found.values(), key=lambda c: -c.score)[:top_n]
+                repairs = sum(not _same_glyph(c, own[i]) for c, i in zip(text, idx, strict=True)) + int(cost < 1.0)
+                found[text] = Candidate(text, score, fname, pat, probs, repairs)
+    ranked = sorted(found.values(), key=lambda c: -c.score)
+    return prefer_unrepaired(generic_last(ranked), fmts[0].name)[:top_n]
+
+
+def _same_glyph(a: str, b: str) -> bool:
+    return a == b or any({a, b} == {x, y} for x, y in TWINS)
+
+
+def generic_last(ranked: list[Candidate]) -> list[Candidate]:
+    """``generic`` is the fallback for shapes no preset knows: a preset's candidate scoring at
+    least :data:`GENERIC_YIELD` of the best generic one goes first (an 8 read where the camera's
+    layout wants a letter is a B, not a reason to call the plate generic)."""
+    if not ranked or ranked[0].plate_format != GENERIC:
+        return ranked
+    strict = next((c for c in ranked if c.plate_format != GENERIC and set(c.pattern) != {"A"}
+                   and c.score >= GENERIC_YIELD * ranked[0].score), None)
+    if strict is None:
+        return ranked
+    return [strict] + [c for c in ranked if c is not strict]
+
+
+def prefer_unrepaired(ranked: list[Candidate], local: str) -> list[Candidate]:
+    """A foreign preset's candidate read exactly as recognised goes before local candidates that
+    needed a repair: a valid BR plate at an AR camera stays BR, never "repaired" into AR."""
+    if not ranked or ranked[0].plate_format != local or ranked[0].repairs == 0:
+        return ranked
+    foreign = next((c for c in ranked if c.plate_format not in (local, GENERIC) and c.repairs == 0), None)
+    if foreign is None:
+        return ranked
+    return [foreign] + [c for c in ranked if c is not foreign]

@@ -49,6 +49,7 @@ class LineText:
     text: str  # decoded characters as the model emitted them (may hold ' ', '-', ...)
     probs: np.ndarray  # (len(text),) probability of each emitted character
     alnum_probs: np.ndarray  # (len(text), 36) probability of each of ALNUM at that character
+    ctc: np.ndarray | None = None  # (T, 38) per-timestep: blank, ALNUM (cases pooled), any other (fusion)
 
     @property
     def score(self) -> float:
@@ -157,7 +158,14 @@ class OcrEngine:
             alnum = sel[:, self._alnum_idx] + sel[:, self._alnum_lower] * self._alnum_is_letter
         else:
             alnum = np.zeros((0, len(ALNUM)), np.float32)
-        return LineText("".join(chars), np.asarray(probs, np.float32), alnum)
+        return LineText("".join(chars), np.asarray(probs, np.float32), alnum, self.reduce(p))
+
+    def reduce(self, p: np.ndarray) -> np.ndarray:
+        """A (T, C) softmax over the model's charset as (T, 38): blank, each ``A-Z0-9`` (upper and
+        lower case pooled), and everything else (separators, symbols, other scripts)."""
+        al = p[:, self._alnum_idx] + p[:, self._alnum_lower] * self._alnum_is_letter
+        other = np.clip(1.0 - p[:, 0] - al.sum(axis=1), 0.0, None)
+        return np.concatenate([p[:, :1], al, other[:, None]], axis=1).astype(np.float32)
 
 
 @functools.cache

@@ -24,8 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .formats import PRESETS
 from .layout import overlap_ratio
-from .reader import PlateReader
+from .reader import MODEL_VERSION, PlateReader
 from .text import normalize, twin_equal
 
 
@@ -205,18 +206,175 @@ def format_report(result: dict) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------------------------ several sets
+def read_sample(reader: PlateReader, sample) -> tuple[str, str, float]:
+    """(text, format, score) of the reader on one sample (full image: its best read; crop:
+    recognition only); ("", "", 0) when nothing is read."""
+    rgb = sample.rgb()
+    if sample.kind == "full":
+        reads = reader.read(rgb)
+        r = reads[0] if reads else None
+    else:
+        r = reader.read_crop(rgb)
+    return (r.text, r.plate_format, float(r.score)) if r is not None else ("", "", 0.0)
+
+
+def plain_sample(reader: PlateReader, sample) -> str:
+    """Plain RapidOCR on the same input: a full image's most confident 4-10 character line, a
+    crop's recognised text (recognition only, as RapidOCR reads a line)."""
+    rgb = sample.rgb()
+    if sample.kind == "full":
+        return baseline_read(reader, rgb)[0]
+    out = reader.engine.ocr(np.ascontiguousarray(rgb[:, :, ::-1]), use_det=False, use_cls=False, use_rec=True,
+                            return_word_box=False, return_single_char_box=False)
+    txts = getattr(out, "txts", None) or ()
+    return normalize("".join(txts))
+
+
+def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log=None, on_set=None) -> dict:
+    """Every set read by the reader at that set's camera formats and by plain RapidOCR, in one run.
+
+    Per set: ``n``, ``exact``, ``equal`` (exact up to O/0 and I/1), ``found`` (a read at all), the
+    same three for ``plain``, and per sample rows (label, read, format, plain read)."""
+    from .engine import get_engine
+
+    engine = get_engine(device)
+    readers: dict[tuple[str, ...], PlateReader] = {}
+    out = {"model_version": MODEL_VERSION, "sets": []}
+    for es in sets:
+        key = tuple(f for f in es.formats if f in PRESETS)  # a preset this version lacks: defaults
+        if key not in readers:
+            readers[key] = PlateReader(formats=list(key) or None, device=device, engine=engine)
+        reader = readers[key]
+        res = {"set": es.name, "formats": reader.formats, "n": 0, "exact": 0, "equal": 0, "found": 0,
+               "plain_exact": 0, "plain_equal": 0, "plain_found": 0, "rows": []}
+        t0 = time.perf_counter()
+        for smp in es.samples:
+            text, fmt, score = read_sample(reader, smp)
+            res["n"] += 1
+            res["exact"] += text == smp.plate
+            res["equal"] += bool(text) and twin_equal(text, smp.plate)
+            res["found"] += bool(text)
+            row = {"sample": smp.name, "label": smp.plate, "read": text, "format": fmt, "score": round(score, 3)}
+            if baseline:
+                plain = plain_sample(reader, smp)
+                res["plain_exact"] += plain == smp.plate
+                res["plain_equal"] += bool(plain) and twin_equal(plain, smp.plate)
+                res["plain_found"] += bool(plain)
+                row["plain"] = plain
+            res["rows"].append(row)
+        res["seconds"] = round(time.perf_counter() - t0, 1)
+        out["sets"].append(res)
+        if on_set:
+            on_set(out)
+        if log:
+            log(f"{es.name}: exact {res['exact']}/{res['n']}, plain {res['plain_exact']}/{res['n']} "
+                f"({res['seconds']} s)")
+    return out
+
+
+def negative_controls(*, device: str = "cpu", video: Path | None = None, signage: int = 20,
+                      every_s: float = 1.0) -> list[dict]:
+    """False plates on inputs without a readable plate, at a camera with no registered format
+    (the reader's defaults, ``generic`` included). A text counts as a false plate when the video
+    pipeline would keep its track: one read scoring >= 0.7, or two or more reads, one >= 0.5
+    (:class:`pipelines.extract.passes.PlateFilter`); per camera-minute at one frame per
+    ``every_s`` seconds."""
+    from pipelines.extract.passes import PlateFilter
+
+    from .engine import get_engine
+    from .eval_sets import signage_frames, video_frames
+
+    reader = PlateReader(device=device, engine=get_engine(device))
+    flt = PlateFilter()
+    out = []
+    controls: list[tuple[str, list[np.ndarray], float]] = []
+    if video is not None and video.is_file():
+        frames, duration = video_frames(video, every_s)
+        controls.append((f"video {video.name}", frames, duration))
+    if signage:
+        frames = signage_frames(signage)
+        controls.append(("synthetic signage", frames, len(frames) * every_s))
+    for name, frames, seconds in controls:
+        by_text: dict[str, list[float]] = {}
+        n_reads = 0
+        for fr in frames:
+            for r in reader.read(fr):
+                n_reads += 1
+                by_text.setdefault(r.text, []).append(float(r.score))
+        kept = sorted(t for t, sc in by_text.items()
+                      if max(sc) >= (flt.min_single_score if len(sc) == 1 else flt.min_best_score))
+        minutes = max(seconds / 60.0, 1e-9)
+        out.append({"control": name, "frames": len(frames), "minutes": round(minutes, 2), "reads": n_reads,
+                    "false_plates": len(kept), "per_camera_minute": round(len(kept) / minutes, 2),
+                    "texts": kept})
+    return out
+
+
+def sets_table(result: dict, previous: dict | None = None) -> str:
+    """Markdown: per set exact / O0-I1 equal / found for the reader and plain RapidOCR (and the
+    previous run's reader figures when given)."""
+    prev = {r["set"]: r for r in (previous or {}).get("sets", [])}
+    head = "| set | n | exact | exact O/0-I/1 | found | plain exact | plain O/0-I/1 | plain found |"
+    sep = "|---|---|---|---|---|---|---|---|"
+    if prev:
+        head += " before exact | before O/0-I/1 |"
+        sep += "---|---|"
+    lines = [head, sep]
+    for r in result["sets"]:
+        line = (f"| {r['set']} | {r['n']} | {r['exact']} | {r['equal']} | {r['found']} | "
+                f"{r['plain_exact']} | {r['plain_equal']} | {r['plain_found']} |")
+        if prev:
+            p = prev.get(r["set"])
+            line += f" {p['exact'] if p else '–'} | {p['equal'] if p else '–'} |"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def regressions(result: dict, previous: dict | None) -> list[str]:
+    """Sets where the reader is below plain RapidOCR or below the previous run (exact or equal)."""
+    prev = {r["set"]: r for r in (previous or {}).get("sets", [])}
+    bad = []
+    for r in result["sets"]:
+        if r["exact"] < r["plain_exact"] or r["equal"] < r["plain_equal"]:
+            bad.append(f"{r['set']}: below plain RapidOCR ({r['exact']}/{r['equal']} vs "
+                       f"{r['plain_exact']}/{r['plain_equal']})")
+        p = prev.get(r["set"])
+        if p and (r["exact"] < p["exact"] or r["equal"] < p["equal"]):
+            bad.append(f"{r['set']}: below the previous run ({r['exact']}/{r['equal']} vs {p['exact']}/{p['equal']})")
+    return bad
+
+
+def all_sets(shared_plates: Path | None, n_synth: int, only: list[str] | None = None) -> list:
+    from .eval_sets import foreign_set, real_sets, synthetic_sets
+
+    sets = (real_sets(shared_plates) if shared_plates else []) + synthetic_sets(n_synth) + [foreign_set()]
+    if only:
+        sets = [s for s in sets if any(o.lower() in s.name.lower() for o in only)]
+    return sets
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m pipelines.plates.evaluate", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("folder")
-    ap.add_argument("--formats", default="EU", help="comma-separated presets (default EU)")
+    ap.add_argument("folder", nargs="?", default=None,
+                    help="one OpenALPR-layout folder (old single-set report); default: every set")
+    ap.add_argument("--formats", default="EU", help="comma-separated presets for FOLDER (default EU)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--device", default="auto")
+    ap.add_argument("--device", default="cpu")
     ap.add_argument("--errors", action="store_true", help="list the images read wrong")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--sets", default=None, help="comma-separated substrings: only these sets")
+    ap.add_argument("--synthetic", type=int, default=12, metavar="N", help="synthetic plates per country and light")
+    ap.add_argument("--no-negatives", action="store_true", help="skip the negative controls")
+    ap.add_argument("--save", type=Path, default=None, help="write the full result (JSON) here")
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="a saved result: print its figures beside these and fail on a drop")
     args = ap.parse_args(argv)
+    if args.folder is None:
+        return _main_sets(args)
     reader = PlateReader(formats=args.formats.split(","), device=args.device)
     result = evaluate(args.folder, baseline=not args.no_baseline, reader=reader, limit=args.limit)
     if args.json:
@@ -233,6 +391,44 @@ def main(argv: list[str] | None = None) -> int:
                     f"score {row['score']:.2f} baseline {row.get('baseline', '')} cands {row['candidates'][:3]}"
                 )
     return 0
+
+
+def _main_sets(args: argparse.Namespace) -> int:
+    from pipelines.shared_data import shared_path
+
+    plates = shared_path("plates")
+    video = shared_path("video", "intel_sample_videos", "car-detection.mp4")
+    if plates is None:
+        print("note: ../shared/data/plates is absent: synthetic sets only", file=sys.stderr)
+    sets = all_sets(plates, args.synthetic, args.sets.split(",") if args.sets else None)
+    def save(partial: dict) -> None:  # after every set: a long run's figures survive an interruption
+        if args.save:
+            args.save.write_text(json.dumps(partial, indent=1, default=str))
+
+    result = evaluate_sets(sets, device=args.device, baseline=not args.no_baseline,
+                           log=lambda m: print(m, file=sys.stderr), on_set=save)
+    if not args.no_negatives:
+        result["negatives"] = negative_controls(device=args.device, video=video)
+    previous = json.loads(args.previous.read_text()) if args.previous else None
+    if args.save:
+        args.save.write_text(json.dumps(result, indent=1, default=str))
+    if args.json:
+        print(json.dumps(result, default=str))
+    else:
+        print(sets_table(result, previous))
+        for c in result.get("negatives", []):
+            print(f"negative control {c['control']}: {c['false_plates']} false plates in {c['minutes']} "
+                  f"camera-minutes ({c['per_camera_minute']}/min; {c['reads']} raw reads): {c['texts'][:12]}")
+        if args.errors:
+            for r in result["sets"]:
+                for row in r["rows"]:
+                    if row["read"] != row["label"]:
+                        print(f"  {r['set']:28} {row['sample']:16} label {row['label']:10} read "
+                              f"{row['read'] or '-':10} ({row['format']}) plain {row.get('plain', '')}")
+    bad = regressions(result, previous) if not args.no_baseline else []
+    for b in bad:
+        print(f"REGRESSION {b}", file=sys.stderr)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

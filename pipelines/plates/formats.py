@@ -125,7 +125,8 @@ def repair_to_pattern(text: str, pattern: str) -> str | None:
     return "".join(out)
 
 
-_GENERIC = (4, 8)
+#: any plate-like text no preset fits is still recorded (format ``generic``, the loose prior)
+_GENERIC = (2, 9)
 
 PRESETS: dict[str, PlateFormat] = {
     f.name: f
@@ -185,7 +186,53 @@ PRESETS: dict[str, PlateFormat] = {
             loose_lengths=(4, 9),
             examples=("AB123CD", "1B23456", "AB12CDE"),
         ),
-        PlateFormat("generic", "any 4-8 letters/digits", (), loose_lengths=_GENERIC),
+        PlateFormat(
+            "BO",
+            "Bolivia: 1234 ABC (2000-), older 123 ABC; motorcycles 1234 AB",
+            ("DDDDLLL", "DDDLLL", "DDDDLL"),
+            examples=("1234ABC", "123ABC"),
+        ),
+        PlateFormat(
+            "CL",
+            "Chile: BB CC 12 (2007-, four letters), AB 1234 (older); motorcycles BBB 12, older AB 123",
+            ("LLLLDD", "LLDDDD", "LLLDD", "LLDDD"),
+            examples=("BBCC12", "AB1234"),
+        ),
+        PlateFormat(
+            "CO",
+            "Colombia: ABC 123; motorcycles ABC 12D, older ABC 12",
+            ("LLLDDD", "LLLDDL", "LLLDD"),
+            examples=("ABC123", "ABC12D"),
+        ),
+        PlateFormat(
+            "EC",
+            "Ecuador: ABC-1234 (2012-), older ABC-123; motorcycles AB123C",
+            ("LLLDDDD", "LLLDDD", "LLDDDL"),
+            examples=("ABC1234", "ABC123", "AB123C"),
+        ),
+        PlateFormat(
+            "MX",
+            "Mexico: per state; ABC-123-D, ABC-12-34, A-123-BCD, 123-ABC, and motorcycles; other "
+            "strings of 5-7 letters/digits accepted",
+            ("LLLDDDL", "LLLDDDD", "LDDDLLL", "DDDLLL", "LLDDDDL", "DDLLLL"),
+            loose_lengths=(5, 7),
+            examples=("ABC123D", "ABC1234"),
+        ),
+        PlateFormat(
+            "GT",
+            "Guatemala: class letter (P particular, C comercial, M moto, A alquiler, O oficial, U urbano, "
+            "TC, ...) + 123 ABC",
+            ("[PCMAOUTEDN]DDDLLL", "[T][C]DDDLLL"),
+            examples=("P123ABC", "M123ABC"),
+        ),
+        PlateFormat(
+            "HN",
+            "Honduras: ABC 1234 (2015-), older AB 1234",
+            ("LLLDDDD", "LLDDDD"),
+            examples=("HAB1234",),
+        ),
+        PlateFormat("generic", "any 2-9 letters/digits no preset fits (recorded with a lower confidence)", (),
+                    loose_lengths=_GENERIC),
     )
 }
 

@@ -20,7 +20,7 @@ Reads below ``min_score`` are dropped; overlapping reads keep the best.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -42,8 +42,13 @@ from .layout import (
 )
 from .words import has_non_plate_marks, is_non_plate_text
 
-MODEL_VERSION = f"plates-{ENGINE_VERSION}-v1"
-DEFAULT_FORMATS = ["AR", "BR", "PY", "UY", "PE", "SV"]  # add "generic"/"EU"/"US" to accept free text
+MODEL_VERSION = f"plates-{ENGINE_VERSION}-v2"
+#: a camera without a registered format: the region's presets (strict patterns; the first one's
+#: loose range too) and, last, ``generic``: plate-like text of 2-9 letters/digits that no preset
+#: fits is still recorded, with the lower loose-match confidence. A camera's own format goes first
+#: (pipelines.extract.ingest.plate_formats): a prior that ranks and repairs, never a filter.
+DEFAULT_FORMATS = ["AR", "BR", "PY", "UY", "PE", "SV", "BO", "CL", "CO", "EC", "MX", "GT", "HN", "US", "EU",
+                   "generic"]
 CAPTION_PRIOR = 0.5  # a line clearly smaller than a neighbour (dealer name, country band)
 LIGHT_ON_DARK_PRIOR = 0.8  # light characters on a dark surface: signs, badges (and old dark plates)
 HEIGHT_EXPONENT = 0.25  # prior (height / tallest candidate's height) ** HEIGHT_EXPONENT
@@ -63,6 +68,9 @@ class PlateRead:
     candidates: list[tuple[str, float]]  # top-N alternatives (text, score), best first, includes `text`
     char_confidences: list[float]
     plate_format: str  # preset name, or "generic"
+    #: the recogniser's (T, 38) per-timestep distribution of the line(s) read (rows joined in
+    #: time): what a track's frames are fused on (pipelines.plates.fusion)
+    ctc: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -182,7 +190,9 @@ class PlateReader:
             prior *= CAPTION_PRIOR if g.caption else 1.0
             prior *= 1.0 if any(polarity[i] for i in g.rows) else LIGHT_ON_DARK_PRIOR
             row_h = float(np.mean([lines[i].height for i in g.rows]))
-            scored.append((row_h, _to_read(cands[: self.top_n], prior, seq.raw, g.box.rect)))
+            read = _to_read(cands[: self.top_n], prior, seq.raw, g.box.rect)
+            read.ctc = _joined_ctc([texts[i].ctc for i in g.rows])
+            scored.append((row_h, read))
         if not scored:
             return []
         tallest = max(h for h, _ in scored)
@@ -203,14 +213,16 @@ class PlateReader:
         texts = self.engine.recognize(parts)
         seqs = [CharSeq.from_line(t.text, t.alnum_probs) for t in texts]
         options = [seqs[0]] + ([CharSeq.join(seqs[1:3])] if split is not None else [])
+        ctcs = [texts[0].ctc] + ([_joined_ctc([t.ctc for t in texts[1:3]])] if split is not None else [])
         best: PlateRead | None = None
-        for seq in options:
+        for seq, ctc in zip(options, ctcs, strict=True):
             cands = [
                 c for c in rank_candidates(seq, self._fmts, self.top_n + 2) if not is_non_plate_text(c.text)
             ]
             if not cands:
                 continue
             r = _to_read(cands[: self.top_n], 1.0, seq.raw, (0.0, 0.0, float(w), float(h)))
+            r.ctc = ctc
             if best is None or r.score > best.score:
                 best = r
         return best
@@ -229,6 +241,13 @@ def _to_read(
         char_confidences=[float(p) for p in top.char_probs],
         plate_format=top.plate_format,
     )
+
+
+def _joined_ctc(parts: list[np.ndarray | None]) -> np.ndarray | None:
+    """Rows of a plate one after the other in time (top row first); None if one is missing."""
+    if not parts or any(p is None for p in parts):
+        return None
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
 def _rescale(read: PlateRead, factor: float) -> PlateRead:

@@ -1,4 +1,7 @@
-"""FAISS index over ``face_sightings`` embeddings (only ``searchable=True`` rows).
+"""FAISS index over ``face_sightings`` embeddings: every face with an embedding, whatever its
+quality (a blurred 30-px face of a person seen once is still found; quality ranks and filters the
+hits, ``min_quality``, instead of hiding the face; ``searchable=False`` only marks a face under the
+quality floor). Format 2: format-1 indexes left low-quality faces out and are rebuilt.
 
 Persisted under ``HOME/index/faces``: ``manifest.json`` (table version and data files covered,
 index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row per FAISS id:
@@ -38,7 +41,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as pds
 import pyarrow.parquet as pq
 
 from lakehouse import Lakehouse
@@ -48,7 +50,7 @@ from pipelines.search.index_dir import ManifestDir
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 TABLE = "face_sightings"
 DIM = 128
 META_COLUMNS = [
@@ -264,10 +266,9 @@ class FaceIndex(ManifestDir):
         }
 
     def _read(self, snap: Snapshot, paths: list[str], m: dict[str, Any]) -> tuple[np.ndarray, pa.Table]:
-        """Searchable rows of ``paths``: (float32 vectors n x DIM, metadata rows with file_no)."""
+        """Rows of ``paths`` (every quality): (float32 vectors n x DIM, metadata rows with file_no)."""
         vec_parts, meta_parts = [], []
-        flt = pds.field("searchable") == True  # noqa: E712 (pyarrow expression)
-        for path, t in snap.read(paths, META_COLUMNS + ["embedding"], filter=flt):
+        for path, t in snap.read(paths, META_COLUMNS + ["embedding"]):
             if t.num_rows == 0:
                 continue
             emb = t["embedding"]
@@ -338,6 +339,7 @@ class FaceIndex(ManifestDir):
                     "ts": pc.cast(meta["ts"], pa.int64()).to_numpy(zero_copy_only=False),
                     "camera_id": meta["camera_id"].to_numpy(zero_copy_only=False),
                     "agency": meta["agency"].to_numpy(zero_copy_only=False),
+                    "quality": pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False),
                     "video_id": meta["video_id"].to_numpy(zero_copy_only=False),
                     "model_version": meta["model_version"].to_numpy(zero_copy_only=False),
                 }
@@ -349,12 +351,14 @@ class FaceIndex(ManifestDir):
                 faiss.downcast_index(self._loaded[1].index).hnsw.efSearch = self.ef_search
         return m, self._loaded[1], self._loaded[2]
 
-    def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None) -> list[dict[str, Any]]:
-        """Top-``k`` sightings nearest ``embedding`` that pass ``flt``, best first."""
+    def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None,
+               min_quality: float | None = None) -> list[dict[str, Any]]:
+        """Top-``k`` sightings nearest ``embedding`` that pass ``flt`` and have at least
+        ``min_quality`` (None: any quality), best first."""
         for attempt in range(2):
             try:
                 m, index, meta = self.load()
-                return self._search(m, index, meta, embedding, k, flt)
+                return self._search(m, index, meta, embedding, k, flt, min_quality)
             except FileNotFoundError:
                 if attempt or not self.exists():
                     raise
@@ -362,7 +366,7 @@ class FaceIndex(ManifestDir):
         return []
 
     def _search(self, m: dict[str, Any], index: Any, meta: pa.Table, embedding: np.ndarray, k: int,
-                flt: RowFilter | None) -> list[dict[str, Any]]:
+                flt: RowFilter | None, min_quality: float | None = None) -> list[dict[str, Any]]:
         faiss = _faiss()
 
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
@@ -372,8 +376,9 @@ class FaceIndex(ManifestDir):
             return []
         versions = getattr(flt, "versions", None)
         versions = None if versions is None or versions.empty else versions
-        restricted = flt is not None and (flt.start or flt.end or flt.cameras is not None or flt.scope is not None
-                                          or versions is not None)
+        by_quality = min_quality is not None and min_quality > 0
+        restricted = by_quality or (flt is not None and bool(
+            flt.start or flt.end or flt.cameras is not None or flt.scope is not None or versions is not None))
         cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
         ids_all = cols["id"]
         if not restricted:
@@ -386,12 +391,17 @@ class FaceIndex(ManifestDir):
                 else:
                     dists, ids = self._index_for_search(m, index).search(q, kk)
         else:
-            assert flt is not None  # restricted implies a filter
+            flt = flt or RowFilter()
             if flt.nothing:
                 return []
             keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
             if versions is not None:  # only each source's current model version (pipelines/versions.py)
                 keep &= versions.mask(cols["video_id"], cols["model_version"])
+            if by_quality:  # quality filters, never hides by default
+                quality = cols.get("quality")
+                if quality is None:
+                    quality = pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False)
+                keep &= quality >= float(min_quality)  # type: ignore[arg-type]
             allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []

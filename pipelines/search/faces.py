@@ -3,8 +3,9 @@
 
 Hits (best first): ``sighting_id, score, distance, ts, date, camera_id, agency, source_uri,
 offset_s, quality, video_id, model_version``; ``score = 1 / (1 + L2 distance)`` (see
-:mod:`pipelines.search.face_index`). Sightings stored with ``searchable=False`` (face under the
-quality floor) are never indexed, so never returned.
+:mod:`pipelines.search.face_index`). Every face is searchable whatever its quality (a blurred
+30-px face of a person seen once may be the only evidence): ``quality`` is shown on each hit and
+``FaceQuery.min_quality`` filters (None: every face).
 
 One public call: :func:`search_faces` (a :class:`FaceQuery` — probe photo or known descriptor — plus
 the reader's :class:`~pipelines.governance.scope.ReadScope`).
@@ -58,12 +59,16 @@ class FaceQuery:
     #: its SHA-256 goes into the audit row and the photo is kept with the case
     photo: bytes | None = None
     photo_suffix: str = ".jpg"
+    #: only faces of at least this quality (0..1); None: every face, small and blurred ones too
+    min_quality: float | None = None
 
     def __post_init__(self) -> None:
         if (self.image is None) == (self.embedding is None):
             raise ValueError("a face search needs exactly one of a probe image or an embedding")
         if int(self.k) < 1:
             raise ValueError("k must be at least 1")
+        if self.min_quality is not None and not 0.0 <= float(self.min_quality) <= 1.0:
+            raise ValueError("min_quality must be between 0 and 1")
         if self.cameras is not None:
             object.__setattr__(self, "cameras", tuple(str(c) for c in self.cameras))
 
@@ -137,7 +142,8 @@ def _search_embedding(
     flt = resolve_filter(lh, scope, data_type="faces", cameras=cameras, area=query.area)
     index = index or FaceIndex(lh)
     state = index.update()
-    hits = [] if flt.nothing else index.search(np.asarray(embedding, dtype=np.float32), int(query.k), flt)
+    hits = [] if flt.nothing else index.search(np.asarray(embedding, dtype=np.float32), int(query.k), flt,
+                                                min_quality=query.min_quality)
     params = _params(query, flt.start, flt.end, probe_name, face_found=True)
     params["probe_quality"] = probe_quality
     params["index_kind"] = state.get("kind") or index.status().get("kind")
@@ -173,4 +179,5 @@ def _params(query: FaceQuery, start: Any, end: Any, probe_name: str | None, *, f
         "area": query.area.as_dict() if query.area is not None else None,
         "probe": probe_name,
         "face_found": face_found,
+        "min_quality": query.min_quality,
     }

@@ -48,12 +48,27 @@ FORMATS: dict[str, tuple[str, tuple[int, ...], str]] = {
     "PE": ("LLLDDD", (3, 3), "PERU"),
     "SV": ("PDDDDDD", (1, 3, 3), "EL SALVADOR"),
 }
-_REGEX = {k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$") for k, v in FORMATS.items()}
+#: countries the plate reader supports that the synthetic city does not put on its cars (the plate
+#: evaluation renders them: pipelines.plates.eval_sets)
+MORE_FORMATS: dict[str, tuple[str, tuple[int, ...], str]] = {
+    "BO": ("DDDDLLL", (4, 3), "BOLIVIA"),
+    "CL": ("LLLLDD", (2, 2, 2), "CHILE"),
+    "CO": ("LLLDDD", (3, 3), "COLOMBIA"),
+    "EC": ("LLLDDDD", (3, 4), "ECUADOR"),
+    "MX": ("LLLDDDL", (3, 3, 1), "MEXICO"),
+    "GT": ("PDDDLLL", (1, 3, 3), "GUATEMALA"),
+    "HN": ("LLLDDDD", (3, 4), "HONDURAS"),
+    "US": ("DLLLDDD", (1, 3, 3), "CALIFORNIA"),
+    "EU": ("LLDDDLL", (2, 3, 2), "EUROPA"),
+}
+_ALL_FORMATS = {**FORMATS, **MORE_FORMATS}
+_REGEX = {k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$")
+          for k, v in _ALL_FORMATS.items()}
 
 
 def make_plate(fmt: str, rng: np.random.Generator, letters: str = L) -> str:
     """A random valid plate of format ``fmt`` (normalized)."""
-    pattern = FORMATS[fmt][0]
+    pattern = _ALL_FORMATS[fmt][0]
     out = []
     for slot in pattern:
         if slot == "L":
@@ -70,7 +85,7 @@ def make_plate(fmt: str, rng: np.random.Generator, letters: str = L) -> str:
 def plate_display(text: str, fmt: str) -> list[str]:
     """The character groups as printed on the plate (e.g. ``AB 123 CD`` -> [AB, 123, CD])."""
     groups, i = [], 0
-    for n in FORMATS[fmt][1]:
+    for n in _ALL_FORMATS[fmt][1]:
         groups.append(text[i : i + n])
         i += n
     if i < len(text):
@@ -86,6 +101,15 @@ _STYLE = {
     "UY": ((30, 60, 150), (20, 20, 20), ""),
     "PE": ((35, 70, 160), (20, 20, 20), "-"),
     "SV": ((25, 50, 140), (15, 30, 95), "-"),
+    "BO": ((30, 110, 60), (20, 20, 20), "-"),
+    "CL": ((200, 200, 200), (20, 20, 20), ""),
+    "CO": ((60, 60, 60), (20, 20, 20), ""),
+    "EC": ((35, 70, 160), (20, 20, 20), "-"),
+    "MX": ((120, 40, 50), (20, 20, 20), "-"),
+    "GT": ((40, 80, 170), (20, 20, 20), ""),
+    "HN": ((30, 60, 150), (20, 20, 20), ""),
+    "US": ((238, 238, 232), (25, 35, 110), ""),
+    "EU": ((30, 60, 150), (20, 20, 20), "-"),
 }
 
 
@@ -137,7 +161,7 @@ def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     band = max(2, int(round(h * _BAND_FRAC)))
     img[:band] = band_col
     # country name in the band (small, white), a little flag square on the right
-    label = FORMATS[fmt][2]
+    label = _ALL_FORMATS[fmt][2]
     lab_h = max(3, int(band * 0.62))
     lab = _label_mask(label, lab_h)
     lw = min(lab.shape[1], int(w * 0.6))

@@ -14,4 +14,12 @@ from pipelines.watchlist.alarms import raise_alerts
 from pipelines.watchlist.entries import Entry, WatchlistError, active_entries, list_entries
 from pipelines.watchlist.feed import acknowledge, list_alerts
 
-__all__ = ["Entry", "WatchlistError", "acknowledge", "active_entries", "list_alerts", "list_entries", "raise_alerts"]
+__all__ = [
+    "Entry",
+    "WatchlistError",
+    "acknowledge",
+    "active_entries",
+    "list_alerts",
+    "list_entries",
+    "raise_alerts",
+]

@@ -41,8 +41,19 @@ TABLE = "alerts"
 _LOCK = threading.Lock()  # one alert writer per process: suppression check + write are one step
 
 #: fields of a returned alert besides the table's (crop bytes are in ``crop_jpeg``)
-ALERT_FIELDS = ("alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "score", "latency_s",
-                "read_id", "sighting_id")
+ALERT_FIELDS = (
+    "alert_id",
+    "entry_id",
+    "kind",
+    "value",
+    "ts",
+    "camera_id",
+    "agency",
+    "score",
+    "latency_s",
+    "read_id",
+    "sighting_id",
+)
 
 
 def raise_alerts(
@@ -65,8 +76,10 @@ def raise_alerts(
     if _has_rows(reads) and plates.entries:
         hits += [(h, "plate", reads) for h in plates.hits(reads, clock)]
     if _has_rows(sightings) and faces:
-        hits += [(h, "face", sightings) for h in face_hits(faces, sightings, cfg.face_alarm_quality_min,
-                                                          cfg.face_max_distance)]
+        hits += [
+            (h, "face", sightings)
+            for h in face_hits(faces, sightings, cfg.face_alarm_quality_min, cfg.face_max_distance)
+        ]
     if not hits:
         return []
     candidates = [_candidate(h, kind, table) for h, kind, table in hits]
@@ -80,8 +93,11 @@ def raise_alerts(
             raised_at = now or dt.datetime.now(dt.UTC)
             rows = [_alert_row(c, cam_agency, shared, raised_at) for c in fresh]
             days = sorted({r["ts"].astimezone(dt.UTC).date() for r in rows})
-            lh.insert_new(TABLE, rows, target_predicate="t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in days)
-                          + ")")  # an alert's date is its row's: only those partitions are read
+            lh.insert_new(
+                TABLE,
+                rows,
+                target_predicate="t.date IN (" + ", ".join(f"'{d.isoformat()}'" for d in days) + ")",
+            )  # an alert's date is its row's: only those partitions are read
         except BaseException:
             from pipelines.watchlist import cache
 
@@ -117,6 +133,7 @@ def _has_rows(t: pa.Table | None) -> bool:
 
 def _candidate(h: Hit, kind: str, table: pa.Table) -> dict[str, Any]:
     i = h.row
+
     def get(name: str) -> Any:
         return column_value(table, name, i)
 
@@ -165,8 +182,9 @@ def _recent(lh: Lakehouse, lo: dt.datetime, clock: dt.datetime) -> tuple[dict, i
     return seen, version
 
 
-def _suppress(lh: Lakehouse, cands: list[dict[str, Any]], window_s: float,
-              clock: dt.datetime) -> tuple[list[dict[str, Any]], int | None]:
+def _suppress(
+    lh: Lakehouse, cands: list[dict[str, Any]], window_s: float, clock: dt.datetime
+) -> tuple[list[dict[str, Any]], int | None]:
     """Keep the first hit of each pass: none within ``window_s`` of an alert (stored or kept in
     this batch) of the same entry and camera. Within one row-time, the best score goes first.
     Returns the kept hits and the alerts table version they were checked against."""
@@ -197,8 +215,11 @@ def _remember(lh: Lakehouse, version: int | None) -> None:
 
 
 def _camera_agencies(lh: Lakehouse, cameras: set[str]) -> dict[str, str]:
-    rows = lh.read("cameras", columns=["camera_id", "agency"],
-                   filter=pds.field("camera_id").isin(sorted(c for c in cameras if c))).to_pylist()
+    rows = lh.read(
+        "cameras",
+        columns=["camera_id", "agency"],
+        filter=pds.field("camera_id").isin(sorted(c for c in cameras if c)),
+    ).to_pylist()
     return {r["camera_id"]: r["agency"] for r in rows}
 
 
@@ -211,7 +232,11 @@ def _shared_alerts(lh: Lakehouse, cam_agency: dict[str, str], at: dt.datetime) -
         if "alerts" not in a.data_types or not a.in_force(at):
             continue
         for cam, agency in cam_agency.items():
-            if a.from_agency == agency and (a.cameras is None or cam in a.cameras) and a.to_agency not in out[cam]:
+            if (
+                a.from_agency == agency
+                and (a.cameras is None or cam in a.cameras)
+                and a.to_agency not in out[cam]
+            ):
                 out[cam].append(a.to_agency)
     return out
 
@@ -227,8 +252,9 @@ def recipients(entry: Entry, camera_agency: str | None, shared_with: list[str] |
     return out
 
 
-def _alert_row(c: dict[str, Any], cam_agency: dict[str, str], shared: dict[str, list[str]],
-               raised_at: dt.datetime) -> dict[str, Any]:
+def _alert_row(
+    c: dict[str, Any], cam_agency: dict[str, str], shared: dict[str, list[str]], raised_at: dt.datetime
+) -> dict[str, Any]:
     e: Entry = c["entry"]
     camera_agency = cam_agency.get(c["camera_id"]) or c["row_agency"]
     return {

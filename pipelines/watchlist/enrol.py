@@ -42,6 +42,12 @@ def enrol_photos(photos: Sequence[str | Path], analyzer: Any = None) -> list[Enr
         det = analyzer.probe(image)
         if det is None:
             raise WatchlistError(f"no face found in {path}")
-        out.append(Enrolled(path.name, hashlib.sha256(data).hexdigest(), np.asarray(det.embedding, np.float32),
-                            float(det.quality)))
+        out.append(
+            Enrolled(
+                path.name,
+                hashlib.sha256(data).hexdigest(),
+                np.asarray(det.embedding, np.float32),
+                float(det.quality),
+            )
+        )
     return out

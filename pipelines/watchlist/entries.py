@@ -77,8 +77,10 @@ def read_entries(lh: Lakehouse, *, include_removed: bool = False) -> list[dict[s
     rows = cache.get(lh, TABLE, version)
     if rows is None:
         rows = lh.read(TABLE).to_pylist()
-        rows.sort(key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
-                  reverse=True)
+        rows.sort(
+            key=lambda r: (r.get("created_at") or dt.datetime.min.replace(tzinfo=dt.UTC), r["entry_id"]),
+            reverse=True,
+        )
         cache.put(lh, TABLE, version, rows)
     return [dict(r) for r in rows if include_removed or r.get("active") is not False]
 
@@ -108,7 +110,11 @@ def visible_to(row: dict[str, Any], agency: str | None) -> bool:
 
 
 def list_entries(
-    lh: Lakehouse, scope: ReadScope | SearchContext, *, include_removed: bool = False, include_expired: bool = True,
+    lh: Lakehouse,
+    scope: ReadScope | SearchContext,
+    *,
+    include_removed: bool = False,
+    include_expired: bool = True,
     now: dt.datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Entries the reader may see (covert ones only for their agency), without embeddings, newest
@@ -120,8 +126,11 @@ def list_entries(
     for r in read_entries(lh, include_removed=include_removed):
         if not visible_to(r, agency):
             continue
-        status = "removed" if r.get("active") is False else (
-            "expired" if r.get("expires_at") is not None and r["expires_at"] <= now else "active")
+        status = (
+            "removed"
+            if r.get("active") is False
+            else ("expired" if r.get("expires_at") is not None and r["expires_at"] <= now else "active")
+        )
         if status == "expired" and not include_expired:
             continue
         embs = r.pop("embeddings", None) or []

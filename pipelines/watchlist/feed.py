@@ -23,17 +23,40 @@ from pipelines.watchlist.entries import WatchlistError
 TABLE = "alerts"
 ACKS = "alert_acks"
 #: columns of a listed alert (crops on request)
-LIST_COLUMNS = ["alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "camera_agency", "recipients",
-                "covert", "priority", "reason", "case_number", "score", "distance", "matched_text", "read_id",
-                "sighting_id", "source_uri", "raised_at", "latency_s"]
+LIST_COLUMNS = [
+    "alert_id",
+    "entry_id",
+    "kind",
+    "value",
+    "ts",
+    "camera_id",
+    "agency",
+    "camera_agency",
+    "recipients",
+    "covert",
+    "priority",
+    "reason",
+    "case_number",
+    "score",
+    "distance",
+    "matched_text",
+    "read_id",
+    "sighting_id",
+    "source_uri",
+    "raised_at",
+    "latency_s",
+]
 
 
 def sees(alert: dict[str, Any], agency: str | None, shared: Any = None) -> bool:
     """``shared``: the reader's :class:`~pipelines.governance.scope.CameraScope` for ``alerts``."""
     if agency is None or agency in (alert.get("recipients") or []):
         return True
-    return shared is not None and not alert.get("covert") and shared.allows(alert.get("camera_id"),
-                                                                              alert.get("camera_agency"))
+    return (
+        shared is not None
+        and not alert.get("covert")
+        and shared.allows(alert.get("camera_id"), alert.get("camera_agency"))
+    )
 
 
 def list_alerts(
@@ -93,11 +116,20 @@ def _acks(lh: Lakehouse, alert_ids: list[str]) -> dict[str, dict[str, str]]:
 
 
 def _cameras(lh: Lakehouse) -> dict[str, dict[str, Any]]:
-    return {r["camera_id"]: r for r in lh.read("cameras", columns=["camera_id", "name", "lat", "lon"]).to_pylist()}
+    return {
+        r["camera_id"]: r for r in lh.read("cameras", columns=["camera_id", "name", "lat", "lon"]).to_pylist()
+    }
 
 
-def acknowledge(lh: Lakehouse, ctx: SearchContext, alert_id: str, *, agency: str | None = None, note: str = "",
-                now: dt.datetime | None = None) -> dict[str, Any]:
+def acknowledge(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    alert_id: str,
+    *,
+    agency: str | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """Acknowledge an alert for ctx's agency (an administrator names ``agency``). Idempotent: a
     second acknowledgement by the same agency keeps the first."""
     who = ctx.agency if not ctx.sees_all_agencies or not agency else agency
@@ -107,8 +139,18 @@ def acknowledge(lh: Lakehouse, ctx: SearchContext, alert_id: str, *, agency: str
     rows = lh.read(TABLE, columns=LIST_COLUMNS, filter=pds.field("alert_id") == alert_id).to_pylist()
     if not rows or not (sees(rows[0], ctx.visible_agency) and who in rows[0]["recipients"]):
         raise WatchlistError(f"no alert {alert_id} for agency {who}")
-    ack = {"alert_id": alert_id, "agency": who, "user": ctx.user, "ts": now or dt.datetime.now(dt.UTC),
-           "note": note or None}
+    ack = {
+        "alert_id": alert_id,
+        "agency": who,
+        "user": ctx.user,
+        "ts": now or dt.datetime.now(dt.UTC),
+        "note": note or None,
+    }
     lh.insert_new(ACKS, [ack])
     existing = _acks(lh, [alert_id]).get(alert_id, {})
-    return {**rows[0], "acks": existing, "acknowledged": who in existing, "acknowledged_by": existing.get(who)}
+    return {
+        **rows[0],
+        "acks": existing,
+        "acknowledged": who in existing,
+        "acknowledged_by": existing.get(who),
+    }

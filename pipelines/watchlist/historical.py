@@ -22,8 +22,9 @@ LIMIT = 200
 FACE_K = 200
 
 
-def historical_hits(lh: Lakehouse, scope: ReadScope, entry: dict[str, Any], *,
-                    limit: int = LIMIT) -> list[dict[str, Any]]:
+def historical_hits(
+    lh: Lakehouse, scope: ReadScope, entry: dict[str, Any], *, limit: int = LIMIT
+) -> list[dict[str, Any]]:
     """Past hits of ``entry`` (a watchlist row) in the scope's time range, best first; each hit
     carries ``entry_id``."""
     if entry["kind"] == "plate":
@@ -38,9 +39,12 @@ def historical_hits(lh: Lakehouse, scope: ReadScope, entry: dict[str, Any], *,
         limit_d = entry.get("max_distance") or watchlist_settings(lh).face_max_distance
         best: dict[str, dict[str, Any]] = {}
         for emb in entry.get("embeddings") or []:
-            for h in search_faces(lh, FaceQuery(embedding=np.asarray(emb, dtype=np.float32), k=FACE_K), scope).hits:
-                if h["distance"] <= limit_d and (h["sighting_id"] not in best
-                                                 or h["distance"] < best[h["sighting_id"]]["distance"]):
+            for h in search_faces(
+                lh, FaceQuery(embedding=np.asarray(emb, dtype=np.float32), k=FACE_K), scope
+            ).hits:
+                if h["distance"] <= limit_d and (
+                    h["sighting_id"] not in best or h["distance"] < best[h["sighting_id"]]["distance"]
+                ):
                     best[h["sighting_id"]] = h
         hits = sorted(best.values(), key=lambda h: h["distance"])[:limit]
     for h in hits:

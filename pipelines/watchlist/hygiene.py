@@ -27,8 +27,9 @@ OCR_EQUIVALENCE = 2 * pm.STRONG_COST
 SHOWN = 5
 
 
-def collisions(lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None,
-               exclude: str | None = None) -> list[dict[str, Any]]:
+def collisions(
+    lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None, exclude: str | None = None
+) -> list[dict[str, Any]]:
     """Active plate entries visible to ``agency`` that are OCR-equivalent to ``pattern``: the same
     text up to confusion classes, or one within the other's budget (at least two strong confusions).
     Literal entries are compared all at once (the distance between plain texts is symmetric)."""
@@ -52,8 +53,10 @@ def collisions(lh: Lakehouse, pattern: pm.PlatePattern, *, agency: str | None,
             d = pm.match_texts(pm.parse_pattern(pattern.text, own), [rows[i][1].text for i in literal])
             ok = np.isfinite(d)
         else:  # either text within the other's budget
-            d = pm.match_texts(pm.parse_pattern(pattern.text, max(own, float(budgets.max()))),
-                               [rows[i][1].text for i in literal])
+            d = pm.match_texts(
+                pm.parse_pattern(pattern.text, max(own, float(budgets.max()))),
+                [rows[i][1].text for i in literal],
+            )
             ok = (d <= own + pm.EPS) | (d <= budgets + pm.EPS)
         for i, good in zip(literal, ok, strict=True):
             hit[i] = hit[i] or bool(good)

@@ -91,8 +91,16 @@ def _priority(priority: int) -> int:
     return p
 
 
-def _base_row(ctx: SearchContext, owner: str, *, reason: str, priority: int, expires: Any, covert: bool,
-              now: dt.datetime) -> dict[str, Any]:
+def _base_row(
+    ctx: SearchContext,
+    owner: str,
+    *,
+    reason: str,
+    priority: int,
+    expires: Any,
+    covert: bool,
+    now: dt.datetime,
+) -> dict[str, Any]:
     if not (reason or "").strip():
         raise WatchlistError("a reason is required (why is it watched?)")
     return {
@@ -111,9 +119,18 @@ def _base_row(ctx: SearchContext, owner: str, *, reason: str, priority: int, exp
     }
 
 
-def plate_entry_row(ctx: SearchContext, pattern: str, *, reason: str, priority: int = 3, expires: Any = None,
-                    covert: bool = False, fuzzy: float = 0.0, agency: str | None = None,
-                    now: dt.datetime | None = None) -> dict[str, Any]:
+def plate_entry_row(
+    ctx: SearchContext,
+    pattern: str,
+    *,
+    reason: str,
+    priority: int = 3,
+    expires: Any = None,
+    covert: bool = False,
+    fuzzy: float = 0.0,
+    agency: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """A validated plate entry row (not written)."""
     now = now or dt.datetime.now(dt.UTC)
     owner = _owner(ctx, agency)
@@ -122,15 +139,29 @@ def plate_entry_row(ctx: SearchContext, pattern: str, *, reason: str, priority: 
     except pm.PatternError as exc:
         raise WatchlistError(str(exc)) from None
     row = _base_row(ctx, owner, reason=reason, priority=priority, expires=expires, covert=covert, now=now)
-    row.update(entry_id=stable_id("watch", owner, "plate", p.text, f"{p.fuzzy:g}"), kind="plate", value=p.text,
-               fuzzy=p.fuzzy)
+    row.update(
+        entry_id=stable_id("watch", owner, "plate", p.text, f"{p.fuzzy:g}"),
+        kind="plate",
+        value=p.text,
+        fuzzy=p.fuzzy,
+    )
     return row
 
 
-def face_entry_row(ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
-                   expires: Any = None, covert: bool = False, max_distance: float | None = None,
-                   label: str | None = None, agency: str | None = None, analyzer: Any = None,
-                   now: dt.datetime | None = None) -> dict[str, Any]:
+def face_entry_row(
+    ctx: SearchContext,
+    photos: Sequence[str | Path],
+    *,
+    reason: str,
+    priority: int = 3,
+    expires: Any = None,
+    covert: bool = False,
+    max_distance: float | None = None,
+    label: str | None = None,
+    agency: str | None = None,
+    analyzer: Any = None,
+    now: dt.datetime | None = None,
+) -> dict[str, Any]:
     """A validated face entry row with one descriptor per photo (not written)."""
     from pipelines.watchlist.enrol import enrol_photos
 
@@ -157,7 +188,10 @@ def _store(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any]) -> bool:
     """Upsert one entry; keeps the original creator and time of an existing one. True when new."""
     old = get_entry(lh, row["entry_id"])
     if old is not None:
-        row["created_at"], row["created_by"] = old.get("created_at") or row["created_at"], old.get("created_by")
+        row["created_at"], row["created_by"] = (
+            old.get("created_at") or row["created_at"],
+            old.get("created_by"),
+        )
         if old.get("agency") != row["agency"]:
             raise PermissionError("entry belongs to another agency")
     lh.upsert(TABLE, [row])
@@ -166,9 +200,17 @@ def _store(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any]) -> bool:
 
 def _audit_params(row: dict[str, Any], warnings: list[str], n_hist: int) -> dict[str, Any]:
     return {
-        "entry_id": row["entry_id"], "kind": row["kind"], "value": row["value"], "fuzzy": row.get("fuzzy"),
-        "photos": len(row.get("embeddings") or []), "priority": row["priority"], "expires_at": row["expires_at"],
-        "covert": row["covert"], "agency": row["agency"], "reason": row["reason"], "warnings": warnings,
+        "entry_id": row["entry_id"],
+        "kind": row["kind"],
+        "value": row["value"],
+        "fuzzy": row.get("fuzzy"),
+        "photos": len(row.get("embeddings") or []),
+        "priority": row["priority"],
+        "expires_at": row["expires_at"],
+        "covert": row["covert"],
+        "agency": row["agency"],
+        "reason": row["reason"],
+        "warnings": warnings,
         "historical_hits": n_hist,
     }
 
@@ -186,7 +228,9 @@ def entry_scope(lh: Lakehouse, ctx: SearchContext, now: dt.datetime, days: int) 
     return ReadScope(ctx=ctx, time=TimeRange(start, max(start, end)))
 
 
-def check_case(lh: Lakehouse, scope: ReadScope, row: dict[str, Any], photos_sha256: list[str] | None = None) -> None:
+def check_case(
+    lh: Lakehouse, scope: ReadScope, row: dict[str, Any], photos_sha256: list[str] | None = None
+) -> None:
     """Refuse (and log the refusal) an entry its case does not allow: an unregistered (when
     registration is required), closed or other agency's case, an expired warrant, a plate or
     photo outside the warrant's targets. Raises ``ScopeRefused`` (a PermissionError)."""
@@ -200,8 +244,14 @@ def check_case(lh: Lakehouse, scope: ReadScope, row: dict[str, Any], photos_sha2
             check_search(lh, scope, "watchlist.add", probe_sha256=sha)
 
 
-def add_entry(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any], *, historical: bool = True,
-              now: dt.datetime | None = None) -> AddResult:
+def add_entry(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    row: dict[str, Any],
+    *,
+    historical: bool = True,
+    now: dt.datetime | None = None,
+) -> AddResult:
     """Write a validated entry row (from :func:`plate_entry_row` / :func:`face_entry_row`), with
     hygiene warnings and historical hits; audited as ``watchlist.add`` (or ``watchlist.update``).
     The case is checked first and the historical search runs before the entry is stored, so a
@@ -218,38 +268,95 @@ def add_entry(lh: Lakehouse, ctx: SearchContext, row: dict[str, Any], *, histori
     warnings: list[str] = []
     if row["kind"] == "plate":
         p = pm.parse_pattern(row["value"], row.get("fuzzy") or 0)
-        warnings = plate_warnings(lh, p, agency=ctx.visible_agency,
-                                  exclude=row["entry_id"], days=cfg.hygiene_days,
-                                  max_plates=cfg.hygiene_max_plates, now=now)
+        warnings = plate_warnings(
+            lh,
+            p,
+            agency=ctx.visible_agency,
+            exclude=row["entry_id"],
+            days=cfg.hygiene_days,
+            max_plates=cfg.hygiene_max_plates,
+            now=now,
+        )
     hits = historical_hits(lh, scope, row) if historical and cfg.historical_days > 0 else []
     created = _store(lh, ctx, row)
-    audit(lh, ctx, "watchlist.add" if created else "watchlist.update", _audit_params(row, warnings, len(hits)),
-          len(hits), now=now)
+    audit(
+        lh,
+        ctx,
+        "watchlist.add" if created else "watchlist.update",
+        _audit_params(row, warnings, len(hits)),
+        len(hits),
+        now=now,
+    )
     return AddResult(entry=_public(row), created=created, warnings=warnings, historical=hits)
 
 
-def add_plate(lh: Lakehouse, ctx: SearchContext, pattern: str, *, reason: str, priority: int = 3,
-              expires: Any = None, covert: bool = False, fuzzy: float = 0.0, agency: str | None = None,
-              historical: bool = True, now: dt.datetime | None = None) -> AddResult:
+def add_plate(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    pattern: str,
+    *,
+    reason: str,
+    priority: int = 3,
+    expires: Any = None,
+    covert: bool = False,
+    fuzzy: float = 0.0,
+    agency: str | None = None,
+    historical: bool = True,
+    now: dt.datetime | None = None,
+) -> AddResult:
     """Watch for a plate (exact, wildcard ``?``/``*``, or within ``fuzzy`` OCR-weighted edits)."""
     _check(ctx)
-    row = plate_entry_row(ctx, pattern, reason=reason, priority=priority, expires=expires, covert=covert,
-                          fuzzy=fuzzy, agency=agency, now=now)
+    row = plate_entry_row(
+        ctx,
+        pattern,
+        reason=reason,
+        priority=priority,
+        expires=expires,
+        covert=covert,
+        fuzzy=fuzzy,
+        agency=agency,
+        now=now,
+    )
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
-def add_face(lh: Lakehouse, ctx: SearchContext, photos: Sequence[str | Path], *, reason: str, priority: int = 3,
-             expires: Any = None, covert: bool = False, max_distance: float | None = None, label: str | None = None,
-             agency: str | None = None, analyzer: Any = None, historical: bool = True,
-             now: dt.datetime | None = None) -> AddResult:
+def add_face(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    photos: Sequence[str | Path],
+    *,
+    reason: str,
+    priority: int = 3,
+    expires: Any = None,
+    covert: bool = False,
+    max_distance: float | None = None,
+    label: str | None = None,
+    agency: str | None = None,
+    analyzer: Any = None,
+    historical: bool = True,
+    now: dt.datetime | None = None,
+) -> AddResult:
     """Watch for a person, enrolled from one or more photos."""
     _check(ctx)
-    row = face_entry_row(ctx, photos, reason=reason, priority=priority, expires=expires, covert=covert,
-                         max_distance=max_distance, label=label, agency=agency, analyzer=analyzer, now=now)
+    row = face_entry_row(
+        ctx,
+        photos,
+        reason=reason,
+        priority=priority,
+        expires=expires,
+        covert=covert,
+        max_distance=max_distance,
+        label=label,
+        agency=agency,
+        analyzer=analyzer,
+        now=now,
+    )
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
-def remove_entry(lh: Lakehouse, ctx: SearchContext, entry_id: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def remove_entry(
+    lh: Lakehouse, ctx: SearchContext, entry_id: str, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Stop an entry alarming (kept as ``active = false``); only its agency (or an admin) may."""
     _check(ctx)
     now = now or dt.datetime.now(dt.UTC)
@@ -257,21 +364,37 @@ def remove_entry(lh: Lakehouse, ctx: SearchContext, entry_id: str, *, now: dt.da
     if row is None or (row.get("covert") and not ctx.sees_all_agencies and row.get("agency") != ctx.agency):
         raise WatchlistError(f"no watchlist entry {entry_id}")
     if not ctx.sees_all_agencies and row.get("agency") != ctx.agency:
-        raise PermissionError(f"entry {entry_id} belongs to {row.get('agency')}; only that agency may remove it")
+        raise PermissionError(
+            f"entry {entry_id} belongs to {row.get('agency')}; only that agency may remove it"
+        )
     if row.get("active") is False:
         raise WatchlistError(f"entry {entry_id} was already removed")
     row.update(active=False, updated_at=now, updated_by=ctx.user)
     lh.upsert(TABLE, [row])
-    audit(lh, ctx, "watchlist.remove", {"entry_id": entry_id, "kind": row["kind"], "value": row["value"],
-                                        "agency": row.get("agency")}, 1, now=now)
+    audit(
+        lh,
+        ctx,
+        "watchlist.remove",
+        {"entry_id": entry_id, "kind": row["kind"], "value": row["value"], "agency": row.get("agency")},
+        1,
+        now=now,
+    )
     return _public(row)
 
 
 CSV_COLUMNS = ("kind", "value", "reason", "priority", "expires", "covert", "fuzzy", "photos", "max_distance")
 
 
-def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: str | None = None,
-               historical: bool = True, analyzer: Any = None, now: dt.datetime | None = None) -> list[AddResult]:
+def import_csv(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    path: str | Path,
+    *,
+    agency: str | None = None,
+    historical: bool = True,
+    analyzer: Any = None,
+    now: dt.datetime | None = None,
+) -> list[AddResult]:
     """Entries from a CSV with a header ``kind,value,reason[,priority,expires,covert,fuzzy,photos,
     max_distance]`` (``photos``: face photo paths separated by ``;``, relative to the CSV). Every row is
     validated first: one bad row imports nothing. Then one commit and one ``watchlist.import`` audit row."""
@@ -287,21 +410,33 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
         raise WatchlistError(f"cannot read {path}: {exc}") from None
     missing = {"kind", "reason"} - set(header)
     if missing:
-        raise WatchlistError(f"{path}: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(CSV_COLUMNS)}")
+        raise WatchlistError(
+            f"{path}: missing column(s) {', '.join(sorted(missing))}; expected {', '.join(CSV_COLUMNS)}"
+        )
     rows: list[dict[str, Any]] = []
     for n, rec in enumerate(records, start=2):
         rec = {(k or "").strip().lower(): (v or "").strip() for k, v in rec.items()}
         try:
-            common: dict[str, Any] = {"reason": rec.get("reason", ""), "priority": rec.get("priority") or 3,
-                      "expires": rec.get("expires") or None, "covert": _bool(rec.get("covert")),
-                      "agency": agency, "now": now}
+            common: dict[str, Any] = {
+                "reason": rec.get("reason", ""),
+                "priority": rec.get("priority") or 3,
+                "expires": rec.get("expires") or None,
+                "covert": _bool(rec.get("covert")),
+                "agency": agency,
+                "now": now,
+            }
             if rec.get("kind") == "plate":
-                rows.append(plate_entry_row(ctx, rec.get("value", ""), fuzzy=float(rec.get("fuzzy") or 0), **common))
+                rows.append(
+                    plate_entry_row(ctx, rec.get("value", ""), fuzzy=float(rec.get("fuzzy") or 0), **common)
+                )
             elif rec.get("kind") == "face":
                 photos = [path.parent / p.strip() for p in (rec.get("photos") or "").split(";") if p.strip()]
                 md = float(rec["max_distance"]) if rec.get("max_distance") else None
-                rows.append(face_entry_row(ctx, photos, label=rec.get("value"), max_distance=md, analyzer=analyzer,
-                                           **common))
+                rows.append(
+                    face_entry_row(
+                        ctx, photos, label=rec.get("value"), max_distance=md, analyzer=analyzer, **common
+                    )
+                )
             else:
                 raise WatchlistError(f"kind must be plate or face, got {rec.get('kind')!r}")
         except (WatchlistError, ValueError) as exc:
@@ -309,7 +444,9 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
     ids = [r["entry_id"] for r in rows]
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
-        raise WatchlistError(f"{path}: the same entry appears twice ({next(r['value'] for r in rows if r['entry_id'] == dup)})")
+        raise WatchlistError(
+            f"{path}: the same entry appears twice ({next(r['value'] for r in rows if r['entry_id'] == dup)})"
+        )
     results = []
     from pipelines.watchlist.historical import historical_hits
     from pipelines.watchlist.hygiene import plate_warnings
@@ -328,16 +465,33 @@ def import_csv(lh: Lakehouse, ctx: SearchContext, path: str | Path, *, agency: s
         check_case(lh, scope, r, r.pop(PHOTOS_KEY, None))
         if r["kind"] == "plate":
             warnings[r["entry_id"]] = plate_warnings(
-                lh, pm.parse_pattern(r["value"], r["fuzzy"]), agency=ctx.visible_agency,
-                exclude=r["entry_id"], days=cfg.hygiene_days, max_plates=cfg.hygiene_max_plates, now=now)
-    hits = {r["entry_id"]: historical_hits(lh, scope, r) if historical and cfg.historical_days > 0 else []
-            for r in rows}
+                lh,
+                pm.parse_pattern(r["value"], r["fuzzy"]),
+                agency=ctx.visible_agency,
+                exclude=r["entry_id"],
+                days=cfg.hygiene_days,
+                max_plates=cfg.hygiene_max_plates,
+                now=now,
+            )
+    hits = {
+        r["entry_id"]: historical_hits(lh, scope, r) if historical and cfg.historical_days > 0 else []
+        for r in rows
+    }
     lh.upsert(TABLE, rows)
     for r in rows:
-        results.append(AddResult(_public(r), olds[r["entry_id"]] is None, warnings.get(r["entry_id"], []),
-                                 hits[r["entry_id"]]))
-    audit(lh, ctx, "watchlist.import", {"file": str(path), "entries": ids,
-                                        "created": sum(x.created for x in results)}, len(rows), now=now)
+        results.append(
+            AddResult(
+                _public(r), olds[r["entry_id"]] is None, warnings.get(r["entry_id"], []), hits[r["entry_id"]]
+            )
+        )
+    audit(
+        lh,
+        ctx,
+        "watchlist.import",
+        {"file": str(path), "entries": ids, "created": sum(x.created for x in results)},
+        len(rows),
+        now=now,
+    )
     return results
 
 

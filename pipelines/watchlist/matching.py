@@ -90,8 +90,12 @@ class PlateMatcher:
         if not self.entries or reads is None or reads.num_rows == 0:
             return []
         if "candidates" not in reads.column_names:
-            reads = reads.append_column("candidates", pa.nulls(reads.num_rows, pa.list_(
-                pa.struct([("text", pa.string()), ("score", pa.float32())]))))
+            reads = reads.append_column(
+                "candidates",
+                pa.nulls(
+                    reads.num_rows, pa.list_(pa.struct([("text", pa.string()), ("score", pa.float32())]))
+                ),
+            )
         post = explode_reads(reads["plate"], reads["candidates"])
         if not len(post):
             return []
@@ -118,15 +122,22 @@ def plate_hits(entries: list[Entry], reads: pa.Table) -> list[Hit]:
     return PlateMatcher(entries).hits(reads)
 
 
-def face_hits(entries: list[Entry], sightings: pa.Table, quality_min: float, default_max_distance: float) -> list[Hit]:
+def face_hits(
+    entries: list[Entry], sightings: pa.Table, quality_min: float, default_max_distance: float
+) -> list[Hit]:
     """Every (entry, sighting) pair within the entry's distance, for sightings of alarm quality."""
     faces = [e for e in entries if e.kind == "face" and e.embeddings is not None and len(e.embeddings)]
     if not faces or sightings is None or sightings.num_rows == 0:
         return []
     emb_col = sightings["embedding"].to_pylist()
-    quality = sightings["quality"].to_pylist() if "quality" in sightings.column_names else [None] * len(emb_col)
-    rows = [i for i, (v, q) in enumerate(zip(emb_col, quality, strict=True))
-            if v and len(v) == 128 and q is not None and q >= quality_min]
+    quality = (
+        sightings["quality"].to_pylist() if "quality" in sightings.column_names else [None] * len(emb_col)
+    )
+    rows = [
+        i
+        for i, (v, q) in enumerate(zip(emb_col, quality, strict=True))
+        if v and len(v) == 128 and q is not None and q >= quality_min
+    ]
     if not rows:
         return []
     mat = np.asarray([emb_col[i] for i in rows], dtype=np.float32)
@@ -139,4 +150,3 @@ def face_hits(entries: list[Entry], sightings: pa.Table, quality_min: float, def
             dist = float(d[j])
             out.append(Hit(e, rows[int(j)], round(1.0 / (1.0 + dist), 4), round(dist, 4)))
     return out
-

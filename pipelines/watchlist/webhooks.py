@@ -29,9 +29,27 @@ log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 10_000
 #: alert fields sent (the crop travels base64-encoded as ``crop_jpeg_b64``)
-PAYLOAD_FIELDS = ("alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "camera_agency",
-                  "recipients", "score", "distance", "matched_text", "priority", "reason", "case_number",
-                  "read_id", "sighting_id", "raised_at", "latency_s")
+PAYLOAD_FIELDS = (
+    "alert_id",
+    "entry_id",
+    "kind",
+    "value",
+    "ts",
+    "camera_id",
+    "agency",
+    "camera_agency",
+    "recipients",
+    "score",
+    "distance",
+    "matched_text",
+    "priority",
+    "reason",
+    "case_number",
+    "read_id",
+    "sighting_id",
+    "raised_at",
+    "latency_s",
+)
 
 
 @dataclass
@@ -126,9 +144,12 @@ class WebhookDispatcher:
         for attempt in range(d.retries + 1):
             self.stats.attempts += 1
             try:
-                req = urllib.request.Request(d.url, data=d.body, method="POST",
-                                             headers={"Content-Type": "application/json",
-                                                      "User-Agent": "pesquisa-alerts/1"})
+                req = urllib.request.Request(
+                    d.url,
+                    data=d.body,
+                    method="POST",
+                    headers={"Content-Type": "application/json", "User-Agent": "pesquisa-alerts/1"},
+                )
                 with urllib.request.urlopen(req, timeout=d.timeout_s) as resp:  # noqa: S310 - configured URL
                     if 200 <= resp.status < 300:
                         self.stats.delivered += 1
@@ -139,14 +160,25 @@ class WebhookDispatcher:
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
                 reason = str(getattr(exc, "reason", exc))
             if attempt < d.retries:
-                log.warning("webhook %s for alert %s: %s; retry %d in %.1f s", d.agency, d.alert_id, reason,
-                            attempt + 1, delay)
+                log.warning(
+                    "webhook %s for alert %s: %s; retry %d in %.1f s",
+                    d.agency,
+                    d.alert_id,
+                    reason,
+                    attempt + 1,
+                    delay,
+                )
                 time.sleep(delay)
                 delay *= 2
         self.stats.failed += 1
         self.stats.errors.append(f"{d.agency} {d.alert_id}: {reason}")
-        log.error("webhook %s: alert %s not delivered after %d attempts: %s", d.agency, d.alert_id,
-                  d.retries + 1, reason)
+        log.error(
+            "webhook %s: alert %s not delivered after %d attempts: %s",
+            d.agency,
+            d.alert_id,
+            d.retries + 1,
+            reason,
+        )
 
 
 _DISPATCHER: WebhookDispatcher | None = None
@@ -175,6 +207,15 @@ def dispatch_alerts(lh: Lakehouse, alerts: list[dict[str, Any]]) -> int:
             if not url:
                 continue
             body = json.dumps(payload(a, agency), ensure_ascii=False).encode()
-            n += dispatcher().submit(Delivery(url, agency, body, a["alert_id"], cfg.webhook_timeout_s,
-                                              cfg.webhook_retries, cfg.webhook_backoff_s))
+            n += dispatcher().submit(
+                Delivery(
+                    url,
+                    agency,
+                    body,
+                    a["alert_id"],
+                    cfg.webhook_timeout_s,
+                    cfg.webhook_retries,
+                    cfg.webhook_backoff_s,
+                )
+            )
     return n

@@ -11,9 +11,12 @@ from app_testkit import CAMERAS, button, metrics, open_case, plate_jpeg, signed_
 
 from pipelines.governance import SearchContext
 
-POLICE = SearchContext(user="sup", role="supervisor", agency="police911", case_number="C-W-1", purpose="stolen car")
-MUNICIPAL = SearchContext(user="muni", role="supervisor", agency="municipal", case_number="M-W-2",
-                          purpose="undercover operation")
+POLICE = SearchContext(
+    user="sup", role="supervisor", agency="police911", case_number="C-W-1", purpose="stolen car"
+)
+MUNICIPAL = SearchContext(
+    user="muni", role="supervisor", agency="municipal", case_number="M-W-2", purpose="undercover operation"
+)
 
 
 def _reads(plates: list[tuple[str, str, str]], now: datetime):
@@ -23,9 +26,19 @@ def _reads(plates: list[tuple[str, str, str]], now: datetime):
     rows = []
     for i, (rid, plate, cam) in enumerate(plates):
         agency = next(c["agency"] for c in CAMERAS if c["camera_id"] == cam)
-        rows.append({"read_id": rid, "camera_id": cam, "ts": now - timedelta(seconds=5 - i), "plate": plate,
-                     "candidates": [{"text": plate, "score": 0.9}], "crop_jpeg": plate_jpeg(plate),
-                     "model_version": "test-v1", "agency": agency, "source_uri": f"rtsp://127.0.0.1/{cam}"})
+        rows.append(
+            {
+                "read_id": rid,
+                "camera_id": cam,
+                "ts": now - timedelta(seconds=5 - i),
+                "plate": plate,
+                "candidates": [{"text": plate, "score": 0.9}],
+                "crop_jpeg": plate_jpeg(plate),
+                "model_version": "test-v1",
+                "agency": agency,
+                "source_uri": f"rtsp://127.0.0.1/{cam}",
+            }
+        )
     return conform(to_arrow(rows, spec("plate_reads")), spec("plate_reads"))
 
 
@@ -38,8 +51,9 @@ def alerts_home(app_home):
     lh = Lakehouse(home=app_home)
     add_plate(lh, POLICE, "WAT1234", reason="stolen car", priority=1)
     add_plate(lh, MUNICIPAL, "COV5678", reason="undercover", priority=2, covert=True)
-    alerts = raise_alerts(lh, reads=_reads([("w1", "WAT1234", "MUN-A1"), ("w2", "COV5678", "MUN-A1")],
-                                           datetime.now(UTC)))
+    alerts = raise_alerts(
+        lh, reads=_reads([("w1", "WAT1234", "MUN-A1"), ("w2", "COV5678", "MUN-A1")], datetime.now(UTC))
+    )
     assert len(alerts) == 2
     return lh
 
@@ -50,7 +64,11 @@ def test_alerts_feed_is_per_agency_and_acknowledged_per_agency(app_env, alerts_h
     assert not at.exception, at.exception
     assert titles(at) == ["Alerts"]
     m = metrics(at)
-    assert (m["Alerts"], m["Unacknowledged"], m["Priority 1"]) == ("1", "1", "1")  # the covert hit is not theirs
+    assert (m["Alerts"], m["Unacknowledged"], m["Priority 1"]) == (
+        "1",
+        "1",
+        "1",
+    )  # the covert hit is not theirs
     page = texts(at)
     assert "WAT1234" in page and "COV5678" not in page and "Av. España portico" in page
     button(at, "Acknowledge").click()
@@ -125,10 +143,28 @@ def test_cameras_page_shows_each_live_camera_state(app_env, alerts_home):
     from pipelines.live.status import write_status
 
     now = time.time()
-    write_status(app_env, {"camera_id": "MUN-A1", "state": "live", "last_frame_ts": now - 0.4, "fps_analysed": 5.0,
-                           "lag_s": 0.4, "error": None})
-    write_status(app_env, {"camera_id": "POL-P1", "state": "reconnecting", "last_frame_ts": now - 6,
-                           "fps_analysed": 0.0, "lag_s": None, "error": "connection refused"})
+    write_status(
+        app_env,
+        {
+            "camera_id": "MUN-A1",
+            "state": "live",
+            "last_frame_ts": now - 0.4,
+            "fps_analysed": 5.0,
+            "lag_s": 0.4,
+            "error": None,
+        },
+    )
+    write_status(
+        app_env,
+        {
+            "camera_id": "POL-P1",
+            "state": "reconnecting",
+            "last_frame_ts": now - 6,
+            "fps_analysed": 0.0,
+            "lag_s": None,
+            "error": "connection refused",
+        },
+    )
     at = signed_in("sup")
     at.switch_page("pages/cameras.py").run()
     assert not at.exception, at.exception

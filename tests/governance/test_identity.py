@@ -122,6 +122,14 @@ def test_services_run_as_named_identities(home):
     assert service_identity(home, "stream").user == "svc-stream"
     with pytest.raises(IdentityError):
         service_identity(home, "root")
+    import yaml
+
+    users_file(home).write_text(yaml.safe_dump({"users": {"svc-stream": {"role": "engineer", "agency": "police911",
+                                                                         "service": True}}}))
+    svc = service_identity(home, "stream")  # the users file may configure the service identity
+    assert (svc.user, svc.agency, svc.source) == ("svc-stream", "police911", "service")
+    with pytest.raises(IdentityError):  # and a service entry never maps an OS account
+        current_identity(home)
 
 
 def test_cli_whoami_login_and_unknown_user(home, capsys):

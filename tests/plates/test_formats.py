@@ -40,7 +40,14 @@ def test_presets_named_in_the_interface_exist():
         ("SV", ["P123456", "AB12345", "M12345"], ["R123456", "P12345A", "PP1234567"]),
         ("US", ["ABC1234", "7ABC123", "GWAGEN", "AB"], ["ABCDEFGHI"]),
         ("EU", ["RK755AJ", "1B80338", "M5XSX", "WOBVWMK4"], ["ABC", "ABCDEFGHIJ"]),
-        ("generic", ["ABCD", "AB12CD34"], ["ABC", "ABCDE12345"]),
+        ("generic", ["AB", "ABC", "ABCD", "AB12CD345"], ["A", "ABCDE12345"]),
+        ("BO", ["1234ABC", "123ABC"], ["ABC1234", "12ABC"]),
+        ("CL", ["BBCC12", "AB1234", "BBB12"], ["BBCC123", "ABC123"]),
+        ("CO", ["ABC123", "ABC12D"], ["AB1234", "ABCD12"]),
+        ("EC", ["ABC1234", "ABC123", "AB123C"], ["ABCD123", "1234ABC"]),
+        ("MX", ["ABC123D", "ABC1234", "A123BCD"], ["AB", "ABCDEFGH"]),
+        ("GT", ["P123ABC", "M123ABC", "TC123ABC"], ["X123ABC", "P1234AB"]),
+        ("HN", ["HAB1234", "AB1234"], ["HAB123", "1234HAB"]),
     ],
 )
 def test_every_preset_validates_its_own_plates_and_rejects_others(fmt, good, bad):
@@ -77,7 +84,7 @@ def test_every_preset_validates_its_own_plates_and_rejects_others(fmt, good, bad
         ("RKO99AN", ["EU"], ("RK099AN", "EU")),
         ("GWAGEN", ["EU"], ("GWAGEN", "EU")),
         ("RK-O99-AN", ["EU"], ("RK099AN", "EU")),
-        # generic: no repair, just A-Z0-9 of 4..8
+        # generic: no repair, just A-Z0-9 of 2..9
         ("ab-12", ["generic"], ("AB12", "generic")),
     ],
 )

@@ -137,18 +137,23 @@ def test_faces_index_and_search(capsys, home, city, shared_data):
     vecs = np.random.default_rng(1).normal(0, 0.1, (12, 128)).astype(np.float32)
     city.append("face_sightings", [
         {"sighting_id": f"s{i}", "camera_id": CAMERAS[i % 3]["camera_id"], "ts": T0, "embedding": v.tolist(),
-         "searchable": i != 0, "model_version": "t", "source_uri": f"/v/{i}.mp4", "offset_s": 1.5}
+         "searchable": i != 0, "quality": 0.1 if i == 0 else 0.8, "model_version": "t",
+         "source_uri": f"/v/{i}.mp4", "offset_s": 1.5}
         for i, v in enumerate(vecs)])
     rc, out, _ = run(capsys, home, "faces", "index", "--json")
     rec = jlines(out)[0]
-    assert rc == 0 and rec["vectors"] == 11 and rec["kind"] == "flat"
+    assert rc == 0 and rec["vectors"] == 12 and rec["kind"] == "flat"  # low-quality faces are indexed too
     rc, out, _ = run(capsys, home, "faces", "index", "--rebuild", "--json")
     assert jlines(out)[0]["action"] == "built"
     photo = shared_data / "faces" / "face_recognition_examples" / "examples/knn_examples/train/biden/biden.jpg"
     rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "4", "--json", *CASE)
     hits = jlines(out)
-    assert rc == 0 and len(hits) == 4 and "s0" not in {h["sighting_id"] for h in hits}
-    assert {"sighting_id", "score", "ts", "camera_id", "source_uri", "offset_s"} <= set(hits[0])
+    assert rc == 0 and len(hits) == 4
+    assert {"sighting_id", "score", "quality", "ts", "camera_id", "source_uri", "offset_s"} <= set(hits[0])
+    rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "12", "--min-quality", "0.5", "--json",
+                       *CASE)
+    hits = jlines(out)
+    assert rc == 0 and len(hits) == 11 and "s0" not in {h["sighting_id"] for h in hits}
     rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "4", "--camera", "p1", "--json", *CASE)
     assert {h["camera_id"] for h in jlines(out)} == {"p1"}
     assert audit_rows(city)[0]["action"] == "faces.search"

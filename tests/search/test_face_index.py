@@ -1,5 +1,6 @@
 """FAISS face index: build, incremental update, deletes, rebuild, recorded version, kinds, filters,
-unsearchable rows excluded; face search with real dlib embeddings of real photos."""
+low-quality faces indexed (ranked and filtered by quality, never hidden); face search with real dlib
+embeddings of real photos."""
 
 from __future__ import annotations
 
@@ -47,36 +48,42 @@ def test_build_update_delete_rebuild(lakehouse):
     lakehouse.append("face_sightings", rx)
     idx = FaceIndex(lakehouse, exact_below=1000)
     s = idx.update()
-    assert s["action"] == "built" and s["kind"] == "flat" and s["vectors"] == 60
+    assert s["action"] == "built" and s["kind"] == "flat" and s["vectors"] == 80
     st = idx.status()
-    assert st["table_version"] == lakehouse.version("face_sightings") and st["vectors"] == 60
+    assert st["table_version"] == lakehouse.version("face_sightings") and st["vectors"] == 80
     assert (idx.root / "manifest.json").exists() and str(idx.root).endswith("index/faces")
     assert idx.update()["action"] == "current"
     # exact search: a stored vector finds itself first with distance 0 and score 1
     hit = idx.search(v1[7], 3)[0]
     assert hit["sighting_id"] == "a7" and hit["distance"] == 0 and hit["score"] == 1.0
-    # unsearchable rows are never returned, even for their own vector
-    assert all(not h["sighting_id"].startswith("x") for h in idx.search(vx[3], 80))
-    assert len(idx.search(vx[3], 80)) == 60
+    # faces under the quality floor are still found (ranked, quality shown) ...
+    hit = idx.search(vx[3], 1)[0]
+    assert hit["sighting_id"] == "x3" and hit["quality"] == pytest.approx(0.1)
+    assert len(idx.search(vx[3], 100)) == 80
+    # ... and min_quality filters them out
+    assert all(not h["sighting_id"].startswith("x") for h in idx.search(vx[3], 100, min_quality=0.5))
+    assert len(idx.search(vx[3], 100, min_quality=0.5)) == 60
+    assert idx.search(vx[3], 1, RowFilter(cameras=frozenset({"m1"})), min_quality=0.05)[0]["quality"] >= 0.05
     # incremental: new rows only
     v2, r2 = sightings(30, "b", hours0=100)
     lakehouse.append("face_sightings", r2)
     s = idx.update()
-    assert s["action"] == "updated" and s["vectors_added"] == 30 and s["vectors"] == 90
+    assert s["action"] == "updated" and s["vectors_added"] == 30 and s["vectors"] == 110
     assert idx.search(v2[4], 1)[0]["sighting_id"] == "b4"
     # a delete removes exactly those ids
     lakehouse.table("face_sightings").delete("sighting_id = 'a7'")
     s = idx.update()
-    assert s["files_removed"] >= 1 and s["vectors"] == 89
+    assert s["files_removed"] >= 1 and s["vectors"] == 109
     assert "a7" not in [h["sighting_id"] for h in idx.search(v1[7], 5)]
-    # a row turned unsearchable (re-processed) disappears
-    r_b4 = dict(r2[4], searchable=False)
+    # a row re-processed to a lower quality stays, with its new quality
+    r_b4 = dict(r2[4], searchable=False, quality=0.1)
     lakehouse.replace("face_sightings", [r_b4], "sighting_id = 'b4'")
     idx.update()
-    assert idx.search(v2[4], 1)[0]["sighting_id"] != "b4"
+    assert idx.search(v2[4], 1)[0]["sighting_id"] == "b4" and idx.search(v2[4], 1)[0]["quality"] == pytest.approx(0.1)
+    assert idx.search(v2[4], 1, min_quality=0.5)[0]["sighting_id"] != "b4"
     before = [(h["sighting_id"], h["distance"]) for h in idx.search(v1[3], 10)]
     s = idx.rebuild()
-    assert s["action"] == "built" and s["vectors"] == 88 == idx.size
+    assert s["action"] == "built" and s["vectors"] == 109 == idx.size
     assert [(h["sighting_id"], h["distance"]) for h in idx.search(v1[3], 10)] == before
     assert len(list(idx.root.glob("index-*.faiss"))) == 1  # old versions cleaned up
 

@@ -23,13 +23,15 @@ def home(lakehouse):
 def police():
     from pipelines.governance import SearchContext
 
-    return SearchContext(user="sara", role="supervisor", agency="police911", case_number="C-2026-7",
-                         purpose="stolen vehicle")
+    return SearchContext(
+        user="sara", role="supervisor", agency="police911", case_number="C-2026-7", purpose="stolen vehicle"
+    )
 
 
 @pytest.fixture
 def municipal():
     from pipelines.governance import SearchContext
 
-    return SearchContext(user="mario", role="supervisor", agency="municipal", case_number="M-11",
-                         purpose="stolen vehicle")
+    return SearchContext(
+        user="mario", role="supervisor", agency="municipal", case_number="M-11", purpose="stolen vehicle"
+    )

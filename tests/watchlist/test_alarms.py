@@ -11,8 +11,20 @@ from watch_testkit import as_table, read_row
 from pipelines.watchlist import acknowledge, list_alerts, raise_alerts
 from pipelines.watchlist.manage import add_plate, remove_entry
 
-REQUIRED = {"alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "score", "latency_s", "read_id",
-            "sighting_id", "crop_jpeg"}
+REQUIRED = {
+    "alert_id",
+    "entry_id",
+    "kind",
+    "value",
+    "ts",
+    "camera_id",
+    "agency",
+    "score",
+    "latency_s",
+    "read_id",
+    "sighting_id",
+    "crop_jpeg",
+}
 
 
 def _now() -> dt.datetime:
@@ -23,10 +35,15 @@ def test_one_alert_per_entry_camera_and_pass_and_reruns_raise_nothing(home, poli
     entry = add_plate(home, police, "ABC1234", reason="stolen car", priority=1).entry
     t = _now() - dt.timedelta(seconds=3)
     # one pass at MUN-1 split over three rows (two micro-batches), the plate only a candidate in one
-    batch1 = as_table([read_row("r1", "ABC1234", t, cands=[("ABC1234", 0.9)]),
-                       read_row("r2", "ABC1Z34", t + dt.timedelta(seconds=1), cands=[("ABC1Z34", 0.6),
-                                                                                     ("ABC1234", 0.3)]),
-                       read_row("x1", "XYZ9876", t)])
+    batch1 = as_table(
+        [
+            read_row("r1", "ABC1234", t, cands=[("ABC1234", 0.9)]),
+            read_row(
+                "r2", "ABC1Z34", t + dt.timedelta(seconds=1), cands=[("ABC1Z34", 0.6), ("ABC1234", 0.3)]
+            ),
+            read_row("x1", "XYZ9876", t),
+        ]
+    )
     batch2 = as_table([read_row("r3", "ABC1234", t + dt.timedelta(seconds=2))])
     home.append("plate_reads", batch1)
     alerts = raise_alerts(home, reads=batch1)
@@ -34,7 +51,12 @@ def test_one_alert_per_entry_camera_and_pass_and_reruns_raise_nothing(home, poli
     a = alerts[0]
     assert REQUIRED <= set(a)
     assert (a["entry_id"], a["kind"], a["value"], a["read_id"], a["camera_id"]) == (
-        entry["entry_id"], "plate", "ABC1234", "r1", "MUN-1")
+        entry["entry_id"],
+        "plate",
+        "ABC1234",
+        "r1",
+        "MUN-1",
+    )
     assert a["sighting_id"] is None and a["crop_jpeg"][:2] == b"\xff\xd8"
     assert a["agency"] == "police911" and a["recipients"] == ["police911", "municipal"]
     assert a["score"] == 1.0 and a["priority"] == 1 and a["case_number"] == "C-2026-7"
@@ -45,8 +67,12 @@ def test_one_alert_per_entry_camera_and_pass_and_reruns_raise_nothing(home, poli
     assert raise_alerts(home, reads=batch1) == []
     assert home.count("alerts") == 1
     # a later pass (after the suppression window), and the same plate at another camera: new alerts
-    later = as_table([read_row("r4", "ABC1234", t + dt.timedelta(minutes=10)),
-                      read_row("r5", "ABC1234", t + dt.timedelta(seconds=5), camera="POL-1")])
+    later = as_table(
+        [
+            read_row("r4", "ABC1234", t + dt.timedelta(minutes=10)),
+            read_row("r5", "ABC1234", t + dt.timedelta(seconds=5), camera="POL-1"),
+        ]
+    )
     again = raise_alerts(home, reads=later)
     assert sorted(x["read_id"] for x in again) == ["r4", "r5"]
     assert next(x for x in again if x["camera_id"] == "POL-1")["recipients"] == ["police911"]
@@ -59,9 +85,13 @@ def test_candidate_match_wildcard_and_ocr_tolerant_entries(home, police):
     wild = add_plate(home, police, "AB?12*", reason="partial plate from a witness").entry
     fuzzy = add_plate(home, police, "XYZ9876", reason="stolen", fuzzy=0.8).entry
     t = _now()
-    reads = as_table([read_row("w1", "AB712CD", t),  # wildcard
-                      read_row("f1", "XY29876", t, camera="POL-1", cands=[("XY29876", 0.7)]),  # Z/2 confusion
-                      read_row("n1", "QQQ0000", t)])
+    reads = as_table(
+        [
+            read_row("w1", "AB712CD", t),  # wildcard
+            read_row("f1", "XY29876", t, camera="POL-1", cands=[("XY29876", 0.7)]),  # Z/2 confusion
+            read_row("n1", "QQQ0000", t),
+        ]
+    )
     got = {(a["entry_id"], a["read_id"]) for a in raise_alerts(home, reads=reads)}
     assert got == {(wild["entry_id"], "w1"), (fuzzy["entry_id"], "f1")}
 
@@ -102,9 +132,18 @@ def test_shared_alert_both_agencies_see_and_acknowledge_separately(home, police,
 def test_routing_follows_the_sharing_agreements_of_the_camera(home, municipal, police):
     add_plate(home, municipal, "MUN4444", reason="unpaid fines, towing order")
     t = _now()
-    with_secret = dict(read_row("a1", "MUN4444", t, camera="MUN-1"), source_uri="rtsp://cam:s3cret@10.0.0.7/live")
-    alerts = raise_alerts(home, reads=as_table([with_secret,  # MUN-1 is shared with the police
-                                                read_row("a2", "MUN4444", t, camera="MUN-2")]))  # not shared
+    with_secret = dict(
+        read_row("a1", "MUN4444", t, camera="MUN-1"), source_uri="rtsp://cam:s3cret@10.0.0.7/live"
+    )
+    alerts = raise_alerts(
+        home,
+        reads=as_table(
+            [
+                with_secret,  # MUN-1 is shared with the police
+                read_row("a2", "MUN4444", t, camera="MUN-2"),
+            ]
+        ),
+    )  # not shared
     got = {a["camera_id"]: a["recipients"] for a in alerts}
     stored = {r["camera_id"]: r["source_uri"] for r in home.read("alerts").to_pylist()}
     assert stored["MUN-1"] == "rtsp://***@10.0.0.7/live"  # stream credentials never reach a table
@@ -135,12 +174,29 @@ def test_alerts_written_by_another_process_are_seen(home, police):
     entry = add_plate(home, police, "ABC1234", reason="stolen").entry
     t = _now()
     assert len(raise_alerts(home, reads=as_table([read_row("r1", "ABC1234", t, camera="MUN-1")]))) == 1
-    other = {"alert_id": "from-another-process", "entry_id": entry["entry_id"], "kind": "plate", "value": "ABC1234",
-             "read_id": "o1", "ts": t, "camera_id": "POL-1", "score": 1.0, "agency": "police911",
-             "recipients": ["police911"]}
+    other = {
+        "alert_id": "from-another-process",
+        "entry_id": entry["entry_id"],
+        "kind": "plate",
+        "value": "ABC1234",
+        "read_id": "o1",
+        "ts": t,
+        "camera_id": "POL-1",
+        "score": 1.0,
+        "agency": "police911",
+        "recipients": ["police911"],
+    }
     home.append("alerts", [other])
-    assert raise_alerts(home, reads=as_table([read_row("r2", "ABC1234", t + dt.timedelta(seconds=2),
-                                                       camera="POL-1")])) == []
-    assert raise_alerts(home, reads=as_table([read_row("r3", "ABC1234", t + dt.timedelta(seconds=3),
-                                                       camera="MUN-2")]))[0]["read_id"] == "r3"
+    assert (
+        raise_alerts(
+            home, reads=as_table([read_row("r2", "ABC1234", t + dt.timedelta(seconds=2), camera="POL-1")])
+        )
+        == []
+    )
+    assert (
+        raise_alerts(
+            home, reads=as_table([read_row("r3", "ABC1234", t + dt.timedelta(seconds=3), camera="MUN-2")])
+        )[0]["read_id"]
+        == "r3"
+    )
     assert home.count("alerts") == 3

@@ -34,13 +34,19 @@ def test_adding_needs_a_case_and_an_editing_role_and_writes_nothing_otherwise(ho
     assert home.count("watchlist") == 0 and home.count("audit_log") == 0
     res = add_plate(home, police, "abc-1234", reason="stolen", expires="30d")
     assert res.created and res.entry["value"] == "ABC1234" and res.entry["agency"] == "police911"
-    assert res.entry["expires_at"] == pytest.approx(_now() + dt.timedelta(days=30), abs=dt.timedelta(minutes=1))
+    assert res.entry["expires_at"] == pytest.approx(
+        _now() + dt.timedelta(days=30), abs=dt.timedelta(minutes=1)
+    )
     again = add_plate(home, police, "ABC 1234", reason="stolen, plates swapped", priority=1)
     assert not again.created and again.entry["entry_id"] == res.entry["entry_id"]
     assert home.count("watchlist") == 1
     audit = home.read("audit_log").to_pylist()
-    assert sorted(r["action"] for r in audit) == ["watchlist.add", "watchlist.historical", "watchlist.historical",
-                                                   "watchlist.update"]
+    assert sorted(r["action"] for r in audit) == [
+        "watchlist.add",
+        "watchlist.historical",
+        "watchlist.historical",
+        "watchlist.update",
+    ]
     assert {r["case_number"] for r in audit} == {"C-2026-7"}
 
 
@@ -69,8 +75,10 @@ def test_hygiene_warns_on_ocr_equivalent_entries_and_broad_patterns(home, police
     # plates seen last month: look-alikes of an exact entry, and a pattern that matches too many
     t = _now() - dt.timedelta(days=3)
     seen = ["XYZ9876", "XY29876", "KLM1001", "KLM1002", "KLM1003", "KLM1004", "KLM1005"]
-    home.append("plate_reads", as_table([read_row(f"s{i}", p, t + dt.timedelta(minutes=i))
-                                         for i, p in enumerate(seen)]))
+    home.append(
+        "plate_reads",
+        as_table([read_row(f"s{i}", p, t + dt.timedelta(minutes=i)) for i, p in enumerate(seen)]),
+    )
     twins = add_plate(home, police, "XYZ9876", reason="stolen").warnings
     assert len(twins) == 1 and "XY29876 (1 reads)" in twins[0]
     broad = add_plate(home, police, "KLM10*", reason="fleet").warnings
@@ -79,14 +87,26 @@ def test_hygiene_warns_on_ocr_equivalent_entries_and_broad_patterns(home, police
 
 def test_historical_matching_finds_past_hits_under_the_entry_case(home, police):
     t = _now() - dt.timedelta(days=2)
-    home.append("plate_reads", as_table([
-        read_row("h1", "HIS7001", t, camera="MUN-1"),
-        read_row("h2", "HI57001", t + dt.timedelta(hours=1), camera="POL-1", cands=[("HI57001", 0.6),
-                                                                                    ("HIS7001", 0.3)]),
-        read_row("h3", "HIS7001", t, camera="MUN-2"),  # not shared with the police: out of scope
-        read_row("h4", "HIS7001", t - dt.timedelta(days=200), camera="MUN-1"),  # older than the window
-        read_row("h5", "OTHER11", t, camera="MUN-1"),
-    ]))
+    home.append(
+        "plate_reads",
+        as_table(
+            [
+                read_row("h1", "HIS7001", t, camera="MUN-1"),
+                read_row(
+                    "h2",
+                    "HI57001",
+                    t + dt.timedelta(hours=1),
+                    camera="POL-1",
+                    cands=[("HI57001", 0.6), ("HIS7001", 0.3)],
+                ),
+                read_row("h3", "HIS7001", t, camera="MUN-2"),  # not shared with the police: out of scope
+                read_row(
+                    "h4", "HIS7001", t - dt.timedelta(days=200), camera="MUN-1"
+                ),  # older than the window
+                read_row("h5", "OTHER11", t, camera="MUN-1"),
+            ]
+        ),
+    )
     res = add_plate(home, police, "HIS7001", reason="stolen")
     assert sorted(h["read_id"] for h in res.historical) == ["h1", "h2"]
     assert all(h["entry_id"] == res.entry["entry_id"] for h in res.historical)
@@ -98,13 +118,17 @@ def test_historical_matching_finds_past_hits_under_the_entry_case(home, police):
 
 def test_csv_import_is_all_or_nothing_and_idempotent(home, police, tmp_path):
     bad = tmp_path / "bad.csv"
-    bad.write_text("kind,value,reason,priority,expires,covert\nplate,AAA111,stolen,1,,\nplate,BB$2,stolen,2,,\n")
+    bad.write_text(
+        "kind,value,reason,priority,expires,covert\nplate,AAA111,stolen,1,,\nplate,BB$2,stolen,2,,\n"
+    )
     with pytest.raises(WatchlistError, match="line 3"):
         import_csv(home, police, bad)
     assert home.count("watchlist") == 0
     good = tmp_path / "hot.csv"
-    good.write_text("kind,value,reason,priority,expires,covert,fuzzy\nplate,AAA111,stolen,1,30d,,\n"
-                    "plate,CCC3*,gang,2,,yes,0\nplate,DDD444,robbery,3,,,0.4\n")
+    good.write_text(
+        "kind,value,reason,priority,expires,covert,fuzzy\nplate,AAA111,stolen,1,30d,,\n"
+        "plate,CCC3*,gang,2,,yes,0\nplate,DDD444,robbery,3,,,0.4\n"
+    )
     first = import_csv(home, police, good)
     assert [r.created for r in first] == [True, True, True]
     assert [r.created for r in import_csv(home, police, good)] == [False, False, False]
@@ -128,14 +152,34 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     h = str(home.storage.root).removesuffix("/tables")
     cli_user(h, role="admin")  # the OS user is an admin: --role/--agency below narrow it (issue 12.1)
     ident = ["--case", "C-9", "--purpose", "stolen car", "--role", "supervisor", "--agency", "police911"]
-    assert main(["--home", h, "--json", "watchlist", "add", "plate", "ABC1234", "--reason", "stolen",
-                 "--priority", "1", *ident]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "--json",
+                "watchlist",
+                "add",
+                "plate",
+                "ABC1234",
+                "--reason",
+                "stolen",
+                "--priority",
+                "1",
+                *ident,
+            ]
+        )
+        == 0
+    )
     entry = json.loads(capsys.readouterr().out.strip())
     assert entry["value"] == "ABC1234" and entry["created"] and entry["historical_hits"] == 0
     assert main(["--home", h, "watchlist", "add", "plate", "A8C1234", "--reason", "stolen", *ident]) == 0
     cap = capsys.readouterr()
     assert "collides with entry" in cap.err and "added plate entry" in cap.out
-    assert main(["--home", h, "watchlist", "add", "plate", "ABC1234", "--reason", "x", "--agency", "police911"]) == 2
+    assert (
+        main(["--home", h, "watchlist", "add", "plate", "ABC1234", "--reason", "x", "--agency", "police911"])
+        == 2
+    )
     assert "case number is required" in capsys.readouterr().err
     assert main(["--home", h, "watchlist", "list", "--json", "--agency", "municipal"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
@@ -145,11 +189,24 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     (a,) = raise_alerts(home, reads=as_table([read_row("r1", "ABC1234", _now(), camera="MUN-1")]))
     assert main(["alerts", "list", "--home", h, "--json", "--agency", "municipal", "--since", "1h"]) == 0
     (listed,) = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
-    for k in ("alert_id", "entry_id", "kind", "value", "ts", "camera_id", "agency", "score", "latency_s", "read_id",
-              "sighting_id"):
+    for k in (
+        "alert_id",
+        "entry_id",
+        "kind",
+        "value",
+        "ts",
+        "camera_id",
+        "agency",
+        "score",
+        "latency_s",
+        "read_id",
+        "sighting_id",
+    ):
         assert k in listed
     assert listed["alert_id"] == a["alert_id"] and listed["acknowledged"] is False
-    assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal", "--user", "mario"]) == 2
+    assert (
+        main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal", "--user", "mario"]) == 2
+    )
     assert "mario" in capsys.readouterr().err  # --user cannot change who acts
     assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal"]) == 0
     assert "acknowledged" in capsys.readouterr().out
@@ -165,9 +222,18 @@ def test_the_case_warrant_limits_entries_and_their_historical_window(home, polic
     from pipelines.governance.cases import ScopeRefused, close_case, open_case
 
     t = _now()
-    home.append("plate_reads", as_table([read_row("old", "ABC1234", t - dt.timedelta(days=20), camera="MUN-1"),
-                                         read_row("new", "ABC1234", t - dt.timedelta(days=2), camera="MUN-1")]))
-    open_case(home, police, "C-2026-7", "stolen vehicle", plates=["ABC1234"], time_from=t - dt.timedelta(days=5))
+    home.append(
+        "plate_reads",
+        as_table(
+            [
+                read_row("old", "ABC1234", t - dt.timedelta(days=20), camera="MUN-1"),
+                read_row("new", "ABC1234", t - dt.timedelta(days=2), camera="MUN-1"),
+            ]
+        ),
+    )
+    open_case(
+        home, police, "C-2026-7", "stolen vehicle", plates=["ABC1234"], time_from=t - dt.timedelta(days=5)
+    )
     with pytest.raises(ScopeRefused, match="covers plates ABC1234 only"):
         add_plate(home, police, "XYZ9876", reason="not in the warrant")
     with pytest.raises(ScopeRefused):

@@ -29,8 +29,10 @@ def _reference(entries: list[Entry], reads) -> set[tuple[str, int, float, float]
             continue
         score = pm.match_score(d[ok], p.fuzzy, post.best[ok], post.score[ok])
         rid, score, dist = best_per_read(post.rid[ok], score, d[ok])
-        out |= {(e.entry_id, int(r), round(float(s), 4), round(float(x), 3)) for r, s, x in zip(rid, score, dist,
-                                                                                             strict=True)}
+        out |= {
+            (e.entry_id, int(r), round(float(s), 4), round(float(x), 3))
+            for r, s, x in zip(rid, score, dist, strict=True)
+        }
     return out
 
 
@@ -43,11 +45,22 @@ def _mutate(rng: np.random.Generator, text: str) -> str:
     i = int(rng.integers(len(text)))
     kind = rng.integers(3)
     if kind == 0:
-        swaps = {"0": "O", "O": "0", "8": "B", "B": "8", "5": "S", "S": "5", "1": "I", "I": "1", "2": "Z", "Z": "2"}
-        return text[:i] + swaps.get(text[i], "8") + text[i + 1:]
+        swaps = {
+            "0": "O",
+            "O": "0",
+            "8": "B",
+            "B": "8",
+            "5": "S",
+            "S": "5",
+            "1": "I",
+            "I": "1",
+            "2": "Z",
+            "Z": "2",
+        }
+        return text[:i] + swaps.get(text[i], "8") + text[i + 1 :]
     if kind == 1:
-        return text[:i] + str(rng.choice(list(ALPHA))) + text[i + 1:]
-    return text[:i] + text[i + 1:]
+        return text[:i] + str(rng.choice(list(ALPHA))) + text[i + 1 :]
+    return text[:i] + text[i + 1 :]
 
 
 def test_grouped_matcher_equals_matching_each_entry_alone():
@@ -63,8 +76,16 @@ def test_grouped_matcher_equals_matching_each_entry_alone():
         truth = base[int(rng.integers(len(base)))] if j % 3 else _plate(rng)
         best = _mutate(rng, truth) if j % 2 else truth
         cands = [{"text": best, "score": 0.6}, {"text": _mutate(rng, truth), "score": 0.3}]
-        rows.append({"read_id": f"r{j}", "camera_id": "MUN-1", "ts": None, "plate": best, "candidates": cands,
-                     "model_version": "t"})
+        rows.append(
+            {
+                "read_id": f"r{j}",
+                "camera_id": "MUN-1",
+                "ts": None,
+                "plate": best,
+                "candidates": cands,
+                "model_version": "t",
+            }
+        )
     import pyarrow as pa
 
     reads = pa.Table.from_pylist(rows)
@@ -81,15 +102,19 @@ def test_a_large_hotlist_matches_a_micro_batch_quickly():
 
     rng = np.random.default_rng(5)
     plates = sorted({_plate(rng) for _ in range(50_000)})
-    entries = [Entry(entry_id=f"h{i}", kind="plate", value=p, agency="police911", fuzzy=0.8 if i % 2 else 0.0)
-               for i, p in enumerate(plates)]
+    entries = [
+        Entry(entry_id=f"h{i}", kind="plate", value=p, agency="police911", fuzzy=0.8 if i % 2 else 0.0)
+        for i, p in enumerate(plates)
+    ]
     t0 = time.perf_counter()
     matcher = PlateMatcher(entries)  # once per watchlist version
     build_s = time.perf_counter() - t0
     now = dt.datetime.now(dt.UTC)
     wanted = [plates[1], plates[2]]  # an OCR-tolerant entry and an exact one
-    batch = as_table([read_row(f"b{i}", _plate(rng), now) for i in range(30)]
-                     + [read_row("hit1", _mutate(rng, wanted[0]), now), read_row("hit2", wanted[1], now)])
+    batch = as_table(
+        [read_row(f"b{i}", _plate(rng), now) for i in range(30)]
+        + [read_row("hit1", _mutate(rng, wanted[0]), now), read_row("hit2", wanted[1], now)]
+    )
     t0 = time.perf_counter()
     hits = matcher.hits(batch, now)
     match_s = time.perf_counter() - t0

@@ -85,7 +85,9 @@ def test_each_recipient_agency_gets_the_alert_as_json(home, police, receivers, m
     add_plate(home, police, "ABC1234", reason="stolen", priority=1)
     add_plate(home, police, "COV3R7", reason="undercover", covert=True)
     now = dt.datetime.now(dt.UTC)
-    alerts = raise_alerts(home, reads=as_table([read_row("r1", "ABC1234", now), read_row("r2", "COV3R7", now)]))
+    alerts = raise_alerts(
+        home, reads=as_table([read_row("r1", "ABC1234", now), read_row("r2", "COV3R7", now)])
+    )
     assert len(alerts) == 2
     assert dispatcher().flush(10)
     shared = next(a for a in alerts if a["value"] == "ABC1234")
@@ -97,8 +99,9 @@ def test_each_recipient_agency_gets_the_alert_as_json(home, police, receivers, m
     assert dt.datetime.fromisoformat(body["ts"]) == shared["ts"]
 
 
-def test_failing_and_dead_receivers_are_retried_in_the_background_and_never_block(home, police, receivers,
-                                                                                  monkeypatch, caplog):
+def test_failing_and_dead_receivers_are_retried_in_the_background_and_never_block(
+    home, police, receivers, monkeypatch, caplog
+):
     slow_fail = receivers(status=500, delay=1.0)
     _settings(monkeypatch, {"police911": slow_fail.url, "municipal": _dead_url()}, retries=2)
     add_plate(home, police, "ABC1234", reason="stolen")

@@ -10,12 +10,33 @@ import pyarrow as pa
 
 # Asunción: the municipal portico is shared with the police; the police street camera is not shared.
 CAMERAS = [
-    {"camera_id": "MUN-1", "agency": "municipal", "name": "Av. España portico", "lat": -25.2820, "lon": -57.6100,
-     "kind": "portico", "shared_with": ["police911"]},
-    {"camera_id": "MUN-2", "agency": "municipal", "name": "Mercado 4", "lat": -25.2950, "lon": -57.6250,
-     "kind": "street", "shared_with": []},
-    {"camera_id": "POL-1", "agency": "police911", "name": "Plaza Uruguaya", "lat": -25.2860, "lon": -57.6330,
-     "kind": "street", "shared_with": []},
+    {
+        "camera_id": "MUN-1",
+        "agency": "municipal",
+        "name": "Av. España portico",
+        "lat": -25.2820,
+        "lon": -57.6100,
+        "kind": "portico",
+        "shared_with": ["police911"],
+    },
+    {
+        "camera_id": "MUN-2",
+        "agency": "municipal",
+        "name": "Mercado 4",
+        "lat": -25.2950,
+        "lon": -57.6250,
+        "kind": "street",
+        "shared_with": [],
+    },
+    {
+        "camera_id": "POL-1",
+        "agency": "police911",
+        "name": "Plaza Uruguaya",
+        "lat": -25.2860,
+        "lon": -57.6330,
+        "kind": "street",
+        "shared_with": [],
+    },
 ]
 
 
@@ -29,15 +50,30 @@ def crop_jpeg(text: str) -> bytes:
     return buf.getvalue()
 
 
-def read_row(read_id: str, plate: str, ts: dt.datetime, camera: str = "MUN-1",
-             cands: list[tuple[str, float]] | None = None) -> dict:
+def read_row(
+    read_id: str,
+    plate: str,
+    ts: dt.datetime,
+    camera: str = "MUN-1",
+    cands: list[tuple[str, float]] | None = None,
+) -> dict:
     cands = cands if cands is not None else [(plate, 0.9)]
     agency = next(c["agency"] for c in CAMERAS if c["camera_id"] == camera)
     return {
-        "read_id": read_id, "camera_id": camera, "video_id": f"seg-{camera}", "source_uri": f"udp://127.0.0.1/{camera}",
-        "ts": ts, "offset_s": 0.0, "plate": plate, "plate_raw": plate, "confidence": cands[0][1],
-        "candidates": [{"text": t, "score": s} for t, s in cands], "crop_jpeg": crop_jpeg(plate), "track_len": 5,
-        "model_version": "test-v1", "agency": agency,
+        "read_id": read_id,
+        "camera_id": camera,
+        "video_id": f"seg-{camera}",
+        "source_uri": f"udp://127.0.0.1/{camera}",
+        "ts": ts,
+        "offset_s": 0.0,
+        "plate": plate,
+        "plate_raw": plate,
+        "confidence": cands[0][1],
+        "candidates": [{"text": t, "score": s} for t, s in cands],
+        "crop_jpeg": crop_jpeg(plate),
+        "track_len": 5,
+        "model_version": "test-v1",
+        "agency": agency,
     }
 
 
@@ -47,5 +83,3 @@ def as_table(rows: list[dict], name: str = "plate_reads") -> pa.Table:
     from lakehouse.specs import spec
 
     return conform(to_arrow(rows, spec(name)), spec(name))
-
-

@@ -36,7 +36,9 @@ def lineage_report(context: dg.AssetExecutionContext, config: LineageConfig,
     span = TimeRange.parse(config.start, config.end)
     rep = diff_versions(lh, config.from_version, config.to_version, cameras=config.cameras or None,
                         start=span.start, end=span.end)
-    store_report(lh, rep, by="dagster")
+    from pipelines.governance.identity import lakehouse_home, service_identity
+
+    store_report(lh, rep, by=service_identity(lakehouse_home(lh), "dagster").user)  # the named service identity
     t = rep.totals()
     context.log.info(f"lineage {config.from_version} -> {config.to_version}: {t}")
     return dg.MaterializeResult(metadata={"report_id": rep.report_id, **t,
