@@ -230,10 +230,21 @@ def main(argv: list[str] | None = None) -> int:
                           for (w, h) in ((1280, 720), (1920, 1080)) for n in (1, 4, 8)]
         res["knn"] = knn(device, 1_000_000, 256)
     text = json.dumps(res, indent=2)
+    # checks that can fail (the smoke run in the tests relies on them): the port reproduces dlib,
+    # exact search is exact, frames went through the models
+    problems = []
+    if res["face_parity"]["max_abs_diff"] >= 1e-4:
+        problems.append(f"torch port differs from dlib by {res['face_parity']['max_abs_diff']:.2e}")
+    if res["knn"]["recall_at_10"] < 1.0:
+        problems.append(f"exact kNN recall@10 {res['knn']['recall_at_10']}")
+    if any(s["analysed_frames"] == 0 for s in res["streams"]):
+        problems.append("no frame reached the models")
     if args.out:
         Path(args.out).write_text(text)
     print(text)
-    return 0
+    for p in problems:
+        print("FAILED:", p, file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -203,6 +203,37 @@ def purge_derived(lh: Lakehouse, keep: int | None, now: dt.datetime) -> Maintena
     return MaintenanceResult("derived", "retention", {"keep_days": keep, "deleted_files": removed})
 
 
+def _video_uris(lh: Lakehouse) -> dict[str, str]:
+    t = lh.table("videos").to_pyarrow_table(columns=["video_id", "uri"])
+    return {v: u for v, u in zip(t["video_id"].to_pylist(), t["uri"].to_pylist(), strict=True) if u}
+
+
+def _delete_managed_video(lh: Lakehouse, uris: list[str]) -> dict[str, Any]:
+    """Delete the source files of erased videos that the home manages (under ``HOME``, e.g. the
+    inbox); video read where it lies elsewhere is only reported (DESIGN: video is not copied)."""
+    home = Path(lh.home).resolve()
+    removed, external = 0, []
+    for uri in uris:
+        path = Path(uri.removeprefix("file://")).expanduser()
+        if "://" in uri and not uri.startswith("file://"):
+            external.append(uri)
+            continue
+        try:
+            inside = path.resolve().is_relative_to(home)
+        except OSError:
+            inside = False
+        if inside:
+            if path.exists():
+                path.unlink()
+                removed += 1
+        else:
+            external.append(uri)
+    if external:
+        log.warning("%d source video(s) past retention lie outside the home and were left: %s",
+                    len(external), external[:5])
+    return {"video_files_deleted": removed, "external_videos_past_retention": external}
+
+
 def _active_holds(lh: Lakehouse) -> list[dict[str, Any]]:
     from pipelines.governance.holds import list_holds
 
@@ -244,10 +275,14 @@ def retention(
         held = _exempt(name, holds)
         if held:  # rows under an active legal hold stay until it is released
             predicate = f"{predicate} AND NOT ({held})"
+        videos_before = _video_uris(lh) if name == "videos" else {}
         metrics = lh._with_retry(name, lambda n=name, p=predicate: lh.table(n).delete(p))
         deleted = int(metrics.get("num_deleted_rows", 0) or 0)
         detail = {"keep_days": keep, "deleted": deleted, "cdf_turned_off": migrated, "held": bool(held),
                   **purge(lh, name)}
+        if name == "videos" and deleted:
+            gone = {v: u for v, u in videos_before.items() if v not in _video_uris(lh)}
+            detail.update(_delete_managed_video(lh, list(gone.values())))
         out.append(MaintenanceResult(name, "retention", detail))
         erased.add(name)
     out.extend(_refresh_indexes(lh, erased))

@@ -33,7 +33,7 @@ from pipelines.extract.passes import (
 )
 from pipelines.extract.tracking import Track, Tracker
 from pipelines.live.profile import LiveProfile
-from pipelines.live.rows import LiveCamera, live_face_row, live_plate_row, segment_row, segment_start
+from pipelines.live.rows import LiveCamera, live_face_row, live_plate_row, segment_row
 from pipelines.live.source import LiveSource, SourceOutage
 from pipelines.live.urls import redact_text
 
@@ -306,8 +306,8 @@ class CameraWorker:
                 else:
                     self._faces[row["sighting_id"]] = row
                 vid = row["video_id"]
-                if vid not in self._segments:
-                    start = segment_start(row["ts"].timestamp(), p.segment_s)
+                if vid not in self._segments:  # the slice of the track's first observation
+                    start = row["ts"].timestamp() - row["offset_s"]
                     self._segments[vid] = segment_row(self.cam, vid, start, p.segment_s, self.width, self.height,
                                                       self.fps, self.version)
 

@@ -157,7 +157,6 @@ class SimulatedCamera:
         return head + ["-f", "mpegts", f"udp://{self.host}:{self.port}?pkt_size=1316"]
 
     def _launch(self) -> None:
-        self.started_at = None
         self.launched_at = time.time()
         self.proc = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      stdin=subprocess.DEVNULL, text=True, bufsize=1, start_new_session=True)
@@ -167,6 +166,7 @@ class SimulatedCamera:
     def start(self) -> SimulatedCamera:
         if self.proc is not None and self.proc.poll() is None:
             return self
+        self.started_at = None
         self._launch()
         if self.protocol == "rtsp":
             self._keep.set()
@@ -186,7 +186,10 @@ class SimulatedCamera:
             time.sleep(0.1)
 
     def _progress(self, proc: subprocess.Popen[str]) -> None:
+        """``started_at`` of the sender that is actually streaming: a re-pushed RTSP sender that
+        never got through (no listener) reports no progress and leaves the last schedule alone."""
         assert proc.stdout is not None
+        best: float | None = None
         for line in proc.stdout:
             if line.startswith("out_time_us="):
                 try:
@@ -196,8 +199,8 @@ class SimulatedCamera:
                 if out_us <= 0:
                     continue
                 t0 = time.time() - out_us / 1e6
-                if self.started_at is None or t0 < self.started_at:
-                    self.started_at = t0
+                best = t0 if best is None else min(best, t0)
+                self.started_at = best
 
     def wait_started(self, timeout_s: float = 10.0) -> float:
         deadline = time.time() + timeout_s

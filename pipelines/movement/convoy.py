@@ -13,6 +13,7 @@ tiny one. Names plates: needs a case; audited (``movement.convoy``).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,12 +41,24 @@ class ConvoyResult:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def convoy_sql(where: str, target: str, window_s: float, min_cameras: int) -> str:
-    """Co-occurring plates of ``target`` with their per-camera read counts (one query)."""
+def convoy_sql(where: str, target: str, window_s: float, min_cameras: int,
+               target_reads: list[tuple[str, dt.datetime]] | None = None) -> str:
+    """Co-occurring plates of ``target`` with their per-camera read counts (one query).
+
+    With ``target_reads`` (camera, time) known, the ±Δt join only reads the target's cameras on the
+    days around its reads (``date`` partitions pruned), and the background counts only its cameras."""
     t = sql_literal(target)
     w = f"INTERVAL {float(window_s)} SECOND"
+    near = at_cams = "TRUE"
+    if target_reads:
+        cams = ", ".join(sql_literal(c) for c in sorted({c for c, _ in target_reads}))
+        days = sorted({d for _, ts in target_reads for d in ((ts - dt.timedelta(seconds=window_s)).date(),
+                                                             (ts + dt.timedelta(seconds=window_s)).date())})
+        at_cams = f"camera_id IN ({cams})"
+        day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
+        near = f"{at_cams} AND date IN ({day_list})"
     return f"""
-WITH r AS (SELECT plate, camera_id, ts FROM {TABLE} WHERE {where} AND plate IS NOT NULL AND plate <> ''),
+WITH r AS (SELECT plate, camera_id, ts FROM {TABLE} WHERE {where} AND {near} AND plate IS NOT NULL AND plate <> ''),
 t AS (SELECT camera_id, ts FROM r WHERE plate = {t}),
 co AS (SELECT r.plate, r.camera_id, r.ts FROM t JOIN r ON r.camera_id = t.camera_id
        AND r.ts BETWEEN t.ts - {w} AND t.ts + {w} WHERE r.plate <> {t}),
@@ -53,8 +66,8 @@ cand AS (SELECT plate, count(DISTINCT camera_id) AS n_cameras, count(*) AS n_coo
          min(ts) AS first_ts, max(ts) AS last_ts, list(DISTINCT camera_id ORDER BY camera_id) AS cameras
          FROM co GROUP BY plate HAVING count(DISTINCT camera_id) >= {int(min_cameras)}),
 tc AS (SELECT camera_id, count(*) AS n FROM t GROUP BY camera_id),
-bc AS (SELECT r.plate, r.camera_id, count(*) AS n FROM r JOIN tc USING (camera_id)
-       WHERE r.plate IN (SELECT plate FROM cand) GROUP BY r.plate, r.camera_id)
+bc AS (SELECT a.plate, a.camera_id, count(*) AS n FROM {TABLE} a JOIN tc USING (camera_id)
+       WHERE {where} AND {at_cams} AND a.plate IN (SELECT plate FROM cand) GROUP BY a.plate, a.camera_id)
 SELECT cand.*, (SELECT list(struct_pack(c := camera_id, n := n)) FROM tc) AS target_counts,
        (SELECT list(struct_pack(c := bc.camera_id, n := bc.n)) FROM bc WHERE bc.plate = cand.plate) AS counts
 FROM cand
@@ -104,11 +117,13 @@ def convoy(
     if not sr.nothing:
         span_s = (scope.time.end - scope.time.start).total_seconds()
         with connect(lh) as con:
-            n_target = arrow(con, f"SELECT count(*) AS n FROM {TABLE} WHERE {sr.where()} "
-                                  f"AND plate = {sql_literal(target)}")["n"][0].as_py()
+            treads = arrow(con, f"SELECT camera_id, ts FROM {TABLE} WHERE {sr.where()} "
+                                f"AND plate = {sql_literal(target)}").to_pylist()
+            n_target = len(treads)
             if n_target:
-                rows = score_candidates(arrow(con, convoy_sql(sr.where(), target, window_s, min_cameras))
-                                        .to_pylist(), window_s, span_s)
+                sql = convoy_sql(sr.where(), target, window_s, min_cameras,
+                                 [(r["camera_id"], r["ts"]) for r in treads])
+                rows = score_candidates(arrow(con, sql).to_pylist(), window_s, span_s)
     total = len(rows)
     rows = rows[:limit] if limit else rows
     params = {**scope.time.as_dict(), "plate": target, "window_s": window_s, "min_cameras": min_cameras,

@@ -199,3 +199,24 @@ def test_cli_maintain_retention_uses_the_home_settings(tmp_path: Path) -> None:
     ids = Lakehouse(home=home).table("face_sightings").to_pyarrow_table(columns=["sighting_id"])
     assert ids["sighting_id"].to_pylist() == ["new-one"]
     assert not _hits(home, {"old": b"old-one"})
+
+
+def test_expired_managed_video_is_deleted_external_reported(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    lh = Lakehouse(home=home)
+    inbox = home / "inbox"
+    inbox.mkdir(parents=True)
+    managed, external = inbox / "old.mp4", tmp_path / "elsewhere.mp4"
+    managed.write_bytes(b"video")
+    external.write_bytes(b"video")
+    fresh = inbox / "new.mp4"
+    fresh.write_bytes(b"video")
+    rows = [{"video_id": vid, "camera_id": "cam-1", "uri": str(p), "start_ts": ts, "end_ts": ts}
+            for vid, p, ts in (("v-old", managed, OLD_PLATE_TS), ("v-ext", external, OLD_PLATE_TS),
+                               ("v-new", fresh, FRESH_TS))]
+    lh.append("videos", rows)
+    by = {(r.table, r.action): r.detail for r in maintenance.retention(lh, now=NOW)}
+    v = by[("videos", "retention")]
+    assert v["deleted"] == 2 and v["video_files_deleted"] == 1
+    assert v["external_videos_past_retention"] == [str(external)]
+    assert not managed.exists() and external.exists() and fresh.exists()

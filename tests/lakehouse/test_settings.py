@@ -71,10 +71,10 @@ def test_secrets_are_redacted_and_config_show_reports_sources(tmp_path: Path, ca
 def test_cameras_import_refuses_an_unknown_plate_preset(tmp_path: Path, capsys) -> None:
     home = str(tmp_path / "h")
     bad = tmp_path / "cams.csv"
-    bad.write_text("camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,PY\nc2,municipal,-25.3,-57.6,CO\n")
+    bad.write_text("camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,PY\nc2,municipal,-25.3,-57.6,ZZ\n")
     assert main(["--home", home, "cameras", "import", str(bad)]) == 1
     err = capsys.readouterr().err
-    assert "line 3" in err and "plate_format 'CO' is not a known preset" in err and "PY" in err
+    assert "line 3" in err and "plate_format 'ZZ' is not a known preset" in err and "PY" in err
     from lakehouse import Lakehouse
 
     assert not Lakehouse(home=home).exists("cameras") or Lakehouse(home=home).count("cameras") == 0
