@@ -11,17 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from jobs.argtypes import positive as _positive
 from jobs.output import CliError, Output
-
-
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError("must be > 0")
-    return v
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
