@@ -123,7 +123,11 @@ def run(argv: list[str] | None = None) -> None:
     process ("terminate called without an active exception", exit 134) after the command's work
     and output are complete (delta-rs #2184, polars #24169). The command has finished by then: its
     output is flushed and its exit code is final, so we leave with ``os._exit``. A failure keeps its
-    non-zero code; an exception that escapes :func:`main` still prints its traceback and exits 1."""
+    non-zero code; an exception that escapes :func:`main` still prints its traceback and exits 1.
+
+    Files the command creates are owner-only (umask 077): a home holds biometric data, and the app,
+    Dagster and stream runners started from here inherit the same mask."""
+    os.umask(0o077)
     try:
         rc = main(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

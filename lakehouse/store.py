@@ -48,6 +48,23 @@ _EVOLVED: set[tuple[str, str]] = set()  # (root, table) already checked against 
 __all__ = ["Lakehouse", "SchemaMismatchError", "sql_literal"]
 
 
+def private_mkdir(path: Path) -> None:
+    """Create ``path`` and its missing parents owner-only (0700): a home holds biometric data, so
+    what Pesquisa creates is never readable by other users of the machine (existing folders are
+    left as their owner set them)."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask; make it exact
+
+
 def sql_literal(value: Any) -> str:
     """Quote a value for a delta-rs predicate."""
     if isinstance(value, str):
@@ -98,7 +115,7 @@ class Lakehouse:
             if self.exists(name):
                 return
             if self.storage.is_local:
-                Path(self.uri(name)).mkdir(parents=True, exist_ok=True)
+                private_mkdir(Path(self.uri(name)))
             try:
                 DeltaTable.create(
                     self.uri(name),
@@ -267,7 +284,8 @@ class Lakehouse:
         with lock:
             if self.storage.is_local:
                 lock_dir = Path(self.storage.root) / "_locks"
-                lock_dir.mkdir(parents=True, exist_ok=True)
+                if not lock_dir.exists():
+                    private_mkdir(lock_dir)
                 with open(lock_dir / f"{name}.lock", "a+") as fh:
                     fcntl.flock(fh, fcntl.LOCK_EX)
                     try:
