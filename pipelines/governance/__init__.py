@@ -21,8 +21,8 @@ from pipelines.governance.audit import (
     audit_rows,
     require_case,
 )
-from pipelines.governance.context import ROLES, SearchContext, context_from_env
-from pipelines.governance.identity import IdentityError, PermissionDenied, require_permission
+from pipelines.governance.context import SearchContext, context_from_env
+from pipelines.governance.identity import ROLES, IdentityError, PermissionDenied, require_permission
 from pipelines.governance.scope import CameraScope, camera_scope, visible_cameras
 
 __all__ = [

@@ -114,7 +114,7 @@ def all_agreements(lh: Lakehouse) -> list[dict[str, Any]]:
     migrate_shared_with(lh)
     if not lh.exists(TABLE):
         return []
-    rows = lh.read(TABLE).to_pylist()
+    rows: list[dict[str, Any]] = lh.read(TABLE).to_pylist()
     rows.sort(key=lambda r: (r["from_agency"], r["to_agency"], r["agreement_id"]))
     return rows
 

@@ -42,17 +42,18 @@ class MissingPurposeError(MissingCaseError):
 
 def _ctx(ctx: Any) -> SearchContext:
     """A SearchContext from a context or a ReadScope."""
-    return getattr(ctx, "ctx", ctx)
+    inner: SearchContext = getattr(ctx, "ctx", ctx)
+    return inner
 
 
 def require_case(ctx: Any) -> SearchContext:
     """Refuse a search without a case number and purpose. Returns the context when it is complete."""
-    ctx = _ctx(ctx)
-    if ctx is None or not (ctx.case_number or "").strip():
+    c: SearchContext | None = _ctx(ctx)
+    if c is None or not (c.case_number or "").strip():
         raise MissingCaseError(CASE_REQUIRED_MESSAGE)
-    if not (ctx.purpose or "").strip():
+    if not (c.purpose or "").strip():
         raise MissingPurposeError(PURPOSE_REQUIRED_MESSAGE)
-    return ctx
+    return c
 
 
 def _jsonable(value: Any) -> Any:
@@ -186,6 +187,6 @@ def audit_rows(
     if end is not None:
         e = (pds.field("date") <= end.date()) & (pds.field("ts") < end)
         expr = e if expr is None else expr & e
-    rows = lh.read("audit_log", filter=expr).to_pylist()
+    rows: list[dict[str, Any]] = lh.read("audit_log", filter=expr).to_pylist()
     rows.sort(key=lambda r: (r["ts"], r.get("seq") or 0, r["audit_id"]), reverse=True)
     return rows

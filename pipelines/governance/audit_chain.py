@@ -26,10 +26,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse import Lakehouse
 from pipelines.governance.identity import lakehouse_home
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 TABLE = "audit_log"
 GENESIS = "0" * 64
@@ -93,13 +96,16 @@ def _key_paths(lh: Lakehouse) -> tuple[Path, Path]:
     return d / "audit-anchor.key", d / "audit-anchor.pub"
 
 
-def _signing_key(lh: Lakehouse):
+def _signing_key(lh: Lakehouse) -> Ed25519PrivateKey:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     priv, pub = _key_paths(lh)
     if priv.exists():
-        return serialization.load_pem_private_key(priv.read_bytes(), password=None)
+        loaded = serialization.load_pem_private_key(priv.read_bytes(), password=None)
+        if not isinstance(loaded, Ed25519PrivateKey):
+            raise ValueError(f"{priv} is not an Ed25519 private key")
+        return loaded
     _private(priv.parent)
     key = Ed25519PrivateKey.generate()
     fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -111,11 +117,17 @@ def _signing_key(lh: Lakehouse):
     return key
 
 
-def _public_key(lh: Lakehouse):
+def _public_key(lh: Lakehouse) -> Ed25519PublicKey | None:
     from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     _, pub = _key_paths(lh)
-    return serialization.load_pem_public_key(pub.read_bytes()) if pub.exists() else None
+    if not pub.exists():
+        return None
+    loaded = serialization.load_pem_public_key(pub.read_bytes())
+    if not isinstance(loaded, Ed25519PublicKey):
+        raise ValueError(f"{pub} is not an Ed25519 public key")
+    return loaded
 
 
 # ------------------------------------------------------------------------------------------ head

@@ -12,17 +12,22 @@ A case number that is not in the table is accepted as a free-form reference unle
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
 from pipelines.governance.identity import lakehouse_home, require_permission
+
+if TYPE_CHECKING:
+    from pipelines.governance.scope import WarrantScope
+    from pipelines.search.area import Area
 
 TABLE = "cases"
 
@@ -55,7 +60,7 @@ def area_to_json(area: Any) -> str | None:
     return json.dumps(d, sort_keys=True)
 
 
-def area_from_json(text: str | None):
+def area_from_json(text: str | None) -> Area | None:
     if not text:
         return None
     from pipelines.search.area import Area
@@ -83,7 +88,7 @@ class Case:
     def is_open(self) -> bool:
         return self.status == "open"
 
-    def warrant(self):
+    def warrant(self) -> WarrantScope:
         from lakehouse.timeutil import TimeRange
         from pipelines.governance.scope import WarrantScope
 
@@ -118,7 +123,7 @@ def list_cases(lh: Lakehouse, ctx: SearchContext, *, status: str | None = None) 
     """Cases of the caller's agency (every case for an admin), newest first."""
     if not lh.exists(TABLE):
         return []
-    rows = lh.read(TABLE).to_pylist()
+    rows: list[dict[str, Any]] = lh.read(TABLE).to_pylist()
     if not ctx.sees_all_agencies:
         rows = [r for r in rows if r.get("agency") == ctx.agency]
     if status:
@@ -183,7 +188,7 @@ def open_case(
         "expires_at": expires_at,
     }
     lh.upsert(TABLE, [row])
-    audit_admin(lh, ctx.__class__(**{**ctx.as_dict(), "case_number": case_number, "purpose": purpose}),
+    audit_admin(lh, dataclasses.replace(ctx, case_number=case_number, purpose=purpose),
                 "cases.open", {k: v for k, v in row.items() if k not in ("opened_at",)})
     return row
 
@@ -202,8 +207,8 @@ def close_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> dict[str,
         raise CaseError(f"case {case_number} is already {case.status}")
     row = {**case.row, "status": "closed", "closed_by": ctx.user, "closed_at": _now()}
     lh.upsert(TABLE, [row])
-    audit_admin(lh, ctx.__class__(**{**ctx.as_dict(), "case_number": case.case_number,
-                                     "purpose": ctx.purpose or case.purpose}),
+    audit_admin(lh, dataclasses.replace(ctx, case_number=case.case_number,
+                                         purpose=ctx.purpose or case.purpose),
                 "cases.close", {"case_number": case.case_number})
     return row
 

@@ -30,6 +30,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROLES: tuple[str, ...] = ("investigator", "analyst", "supervisor", "engineer", "admin")
 
@@ -117,7 +118,7 @@ def users_file(home: str | os.PathLike[str]) -> Path:
     return Path(configured).expanduser() if configured else home_path / "users.yaml"
 
 
-def _entries(path: Path) -> dict[str, dict]:
+def _entries(path: Path) -> dict[str, dict[str, Any]]:
     import yaml
 
     if not path.exists():
@@ -127,7 +128,7 @@ def _entries(path: Path) -> dict[str, dict]:
     return {str(k): v for k, v in (users or {}).items() if isinstance(v, dict)}
 
 
-def _identity_from_entry(name: str, entry: dict, source: str, osu: str) -> Identity:
+def _identity_from_entry(name: str, entry: dict[str, Any], source: str, osu: str) -> Identity:
     role = str(entry.get("role", "")).strip().lower()
     if role not in ROLES:
         raise IdentityError(f"user {name!r} has role {role!r}; expected one of {', '.join(ROLES)}")
@@ -139,7 +140,7 @@ def _identity_from_entry(name: str, entry: dict, source: str, osu: str) -> Ident
     return Identity(name, role, str(agency) if agency else None, source, osu)
 
 
-def user_entry(home: str | os.PathLike[str], name: str) -> dict | None:
+def user_entry(home: str | os.PathLike[str], name: str) -> dict[str, Any] | None:
     return _entries(users_file(home)).get(name)
 
 
@@ -210,14 +211,14 @@ def sign_token(home: str | os.PathLike[str], user: str, *, hours: float = DEFAUL
     return f"{body}.{sig}"
 
 
-def verify_token(home: str | os.PathLike[str], token: str, *, now: dt.datetime | None = None) -> dict:
+def verify_token(home: str | os.PathLike[str], token: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """The token's payload when its signature, home, OS user and expiry check out; else raises."""
     key = identity_key(home)
     if key is None:
         raise IdentityError("this home has no identity key: run `pesquisa login`")
     try:
         body, sig = token.strip().split(".")
-        payload = json.loads(_unb64(body))
+        payload: dict[str, Any] = json.loads(_unb64(body))
     except (ValueError, json.JSONDecodeError) as exc:
         raise IdentityError("the login token is malformed: run `pesquisa login` again") from exc
     good = _b64(hmac.new(key, body.encode(), hashlib.sha256).digest())

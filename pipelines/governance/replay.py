@@ -13,13 +13,20 @@ indexes follow the current table only; an approximate index may have ranked a fe
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lakehouse import Lakehouse
 from pipelines.governance.audit import audit_admin, audit_rows, result_digest
 from pipelines.governance.context import SearchContext
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
+
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.area import Area
 
 #: tables whose versions a search records (what it may read: rows, registry, sharing, versions)
 READ_TABLES: dict[str, tuple[str, ...]] = {
@@ -40,7 +47,7 @@ class PinnedLakehouse(Lakehouse):
             self.home = lh.home
         self.versions = dict(versions)
 
-    def table(self, name: str, version: int | None = None):
+    def table(self, name: str, version: int | None = None) -> DeltaTable:
         return super().table(name, self.versions.get(name) if version is None else version)
 
     def version(self, name: str) -> int:
@@ -49,14 +56,14 @@ class PinnedLakehouse(Lakehouse):
     def _refuse(self, *a: Any, **k: Any) -> Any:
         raise PermissionError("replay is read-only")
 
-    append = replace = upsert = write_stream = _refuse  # type: ignore[assignment]
+    append = replace = upsert = write_stream = _refuse
 
 
 def is_replay(lh: Any) -> bool:
     return bool(getattr(lh, "replaying", False))
 
 
-def _scope_for(row: dict[str, Any], params: dict[str, Any]):
+def _scope_for(row: dict[str, Any], params: dict[str, Any]) -> ReadScope:
     from pipelines.governance.scope import ReadScope
 
     ctx = SearchContext(user=row["user"], role=row["role"] or "investigator", agency=row.get("agency"),
@@ -64,7 +71,8 @@ def _scope_for(row: dict[str, Any], params: dict[str, Any]):
     return ReadScope.of(ctx, start=params.get("from"), end=params.get("to"))
 
 
-def _area(params: dict[str, Any]):
+def _area(params: dict[str, Any]) -> Area | str | None:
+    """The logged area, ``None`` without one, or ``"polygon"`` when only a polygon's summary was logged."""
     a = params.get("area")
     if not a:
         return None
@@ -81,7 +89,7 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
     scope = _scope_for(row, params)
     params = {**params, "from": params.get("from"), "to": params.get("to")}
     area = _area(params)
-    if area == "polygon":
+    if isinstance(area, str):  # "polygon"
         raise LookupError("the search used a polygon whose full geometry was not logged")
     cams = tuple(params["cameras"]) if params.get("cameras") else None
     if row["action"] == "plates.search":
@@ -94,9 +102,9 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
         return _rerun_face(pinned, row, params, scope, cams, area), "sighting_id"
     from pipelines.search.route import RouteQuery, plate_route
 
-    q = RouteQuery(plate=params["plate"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
+    rq = RouteQuery(plate=params["plate"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
                    max_speed_kmh=params.get("max_speed_kmh") or 200.0, strategy="scan")
-    return [s["read_id"] for s in plate_route(pinned, q, scope)], "read_id"
+    return [s["read_id"] for s in plate_route(pinned, rq, scope)], "read_id"
 
 
 def _rerun_face(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any], scope: Any,
@@ -180,7 +188,7 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
                 same = r.get("result_digest") is None or result_digest(ids) == r["result_digest"]
                 rec["status"] = "reproduced" if same and len(ids) == r["result_count"] else "differs"
         out.append(rec)
-    audit_admin(lh, SearchContext(**{**ctx.as_dict(), "case_number": case_number, "purpose": "audit replay"}),
+    audit_admin(lh, dataclasses.replace(ctx, case_number=case_number, purpose="audit replay"),
                 "audit.replay", {"case_number": case_number, "searches": len(out),
                                  "reproduced": sum(1 for x in out if x["status"] == "reproduced"),
                                  "at": dt.datetime.now(dt.UTC)})

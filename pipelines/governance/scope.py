@@ -17,12 +17,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pds
 from pipelines.governance.context import NO_AGENCY, SearchContext
 
 DATA_TYPES = ("plates", "faces", "video", "alerts", "incidents")
@@ -78,7 +81,7 @@ class CameraScope:
         out = "(" + " OR ".join(conds) + ")"
         return out if self.within is None else f"({out} AND {_in(camera_col, self.within)})"
 
-    def expr(self, camera_col: str = "camera_id", agency_col: str = "agency"):
+    def expr(self, camera_col: str = "camera_id", agency_col: str = "agency") -> pds.Expression:
         """The visibility as a pyarrow dataset expression."""
         import pyarrow.dataset as pds
 
@@ -106,7 +109,8 @@ class CameraScope:
         for a, cams in self.grants:
             g = agencies == a
             m |= g if cams is None else g & np.isin(camera_ids, list(cams))
-        return np.asarray(m, dtype=bool) & inside
+        visible: np.ndarray = np.asarray(m, dtype=bool) & inside
+        return visible
 
     def narrowed(self, within: frozenset[str] | None) -> CameraScope:
         """This scope limited to the ``within`` cameras (a warrant area)."""
@@ -118,7 +122,7 @@ class CameraScope:
 
 
 
-def scope_from(camera_rows: list[dict], agency: str, agreements: Iterable[Any] = ()) -> CameraScope:
+def scope_from(camera_rows: list[dict[str, Any]], agency: str, agreements: Iterable[Any] = ()) -> CameraScope:
     """The scope of ``agency`` from registry rows and the agreements in force (already filtered for
     the data type and the time)."""
     owner = {r["camera_id"]: r.get("agency") for r in camera_rows}
@@ -151,7 +155,7 @@ def _merge(grants: list[tuple[str, frozenset[str] | None]]) -> list[tuple[str, f
     return sorted(by.items(), key=lambda kv: kv[0])
 
 
-def visible_cameras(camera_rows: list[dict], agency: str, agreements: Iterable[Any] | None = None,
+def visible_cameras(camera_rows: list[dict[str, Any]], agency: str, agreements: Iterable[Any] | None = None,
                     data_type: str = "plates") -> frozenset[str]:
     """Cameras ``agency`` owns or may see through an agreement. With ``agreements=None`` the rows'
     legacy ``shared_with`` are read as the agreements they migrate to."""

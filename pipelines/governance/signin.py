@@ -16,9 +16,10 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 DEMO_MARKER = ".pesquisa-demo"
 
@@ -42,7 +43,7 @@ class SignInLimiter:
     """Failed sign-ins per user name and per client address, shared across sessions."""
 
     def __init__(self, home: str | os.PathLike[str], policy: LimiterPolicy | None = None,
-                 clock=time.time):
+                 clock: Callable[[], float] = time.time) -> None:
         self.home = Path(home)
         self.path = self.home / "app" / "signin.json"
         self.log_path = self.home / "logs" / "signin.log"
@@ -55,14 +56,14 @@ class SignInLimiter:
         return [f"user:{name}", f"addr:{(address or 'unknown')[:64]}"]
 
     @contextlib.contextmanager
-    def _state(self) -> Iterator[dict]:
+    def _state(self) -> Iterator[dict[str, list[float]]]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path.parent, 0o700)
         with open(self.path.with_suffix(".lock"), "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 try:
-                    state = json.loads(self.path.read_text())
+                    state: dict[str, list[float]] = json.loads(self.path.read_text())
                 except (OSError, ValueError):
                     state = {}
                 yield state
@@ -74,14 +75,14 @@ class SignInLimiter:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _recent(self, state: dict, key: str, now: float) -> list[float]:
+    def _recent(self, state: dict[str, list[float]], key: str, now: float) -> list[float]:
         return [t for t in state.get(key, []) if now - t < self.policy.window_s]
 
     def _wait(self, failures: list[float], now: float) -> float:
         p = self.policy
         if len(failures) < p.max_failures:
             return 0.0
-        lock = min(p.lockout_s * 2 ** (len(failures) - p.max_failures), p.lockout_max_s)
+        lock: float = min(p.lockout_s * 2 ** (len(failures) - p.max_failures), p.lockout_max_s)
         return max(0.0, failures[-1] + lock - now)
 
     def wait_s(self, username: str, address: str | None) -> float:
@@ -110,7 +111,7 @@ class SignInLimiter:
             state.pop(self.keys(username, address)[0], None)
         self._log({"ts": self.clock(), "event": "signin.ok", "user": username, "address": address})
 
-    def _log(self, rec: dict) -> None:
+    def _log(self, rec: dict[str, Any]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "a") as fh:
