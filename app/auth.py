@@ -84,7 +84,9 @@ def _read(path: Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
-        raise UsersFileError(f"users file {path} does not exist (run `pesquisa app` once to create it)") from None
+        raise UsersFileError(
+            f"users file {path} does not exist (run `pesquisa app` once to create it)"
+        ) from None
     except yaml.YAMLError as exc:
         raise UsersFileError(f"users file {path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("users", {}), dict):
@@ -101,7 +103,9 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, tuple[User, str]]:
             raise UsersFileError(f"{path}: user {username!r} must be a mapping")
         role = str(entry.get("role", "")).strip().lower()
         if role not in ROLES:
-            raise UsersFileError(f"{path}: user {username!r} has role {role!r}; expected one of {', '.join(ROLES)}")
+            raise UsersFileError(
+                f"{path}: user {username!r} has role {role!r}; expected one of {', '.join(ROLES)}"
+            )
         pw_hash = str(entry.get("password_hash") or "")
         cli_only = "password_hash" not in entry and (entry.get("os_users") or entry.get("service"))
         if not cli_only and not pw_hash.startswith("$2"):
@@ -111,8 +115,13 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, tuple[User, str]]:
             raise UsersFileError(f"{path}: user {username!r} ({role}) needs an agency")
         if entry.get("disabled"):
             pw_hash = ""  # a disabled user cannot sign in
-        user = User(str(username), str(entry.get("name") or username), role, str(agency) if agency else None,
-                    bool(entry.get("must_change_password")))
+        user = User(
+            str(username),
+            str(entry.get("name") or username),
+            role,
+            str(agency) if agency else None,
+            bool(entry.get("must_change_password")),
+        )
         out[str(username)] = (user, pw_hash)
     return out
 
@@ -227,7 +236,11 @@ def _write(path: Path, data: dict) -> None:
 
 
 def ensure_users_file(
-    path: str | os.PathLike[str], *, password: str | None = None, agency: str = DEFAULT_AGENCY, demo: bool = False
+    path: str | os.PathLike[str],
+    *,
+    password: str | None = None,
+    agency: str = DEFAULT_AGENCY,
+    demo: bool = False,
 ) -> str | None:
     """Create the users file when it does not exist. Returns the password to print once, or ``None``
     when the file was already there.

@@ -43,15 +43,27 @@ def free_port(host: str = "127.0.0.1") -> int:
 def streamlit_command(port: int, host: str) -> list[str]:
     """The ``streamlit run`` command line for the app."""
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(MAIN_SCRIPT),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", host,
-        "--server.fileWatcherType", "none",
-        "--server.runOnSave", "false",
-        "--browser.gatherUsageStats", "false",
-        "--client.toolbarMode", "minimal",
-        "--server.maxUploadSize", "25",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(MAIN_SCRIPT),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        host,
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "minimal",
+        "--server.maxUploadSize",
+        "25",
     ]
     for key, value in THEME.items():
         cmd += [f"--{key}", value]
@@ -173,11 +185,15 @@ def serve_app(
         demo_home_check(home_path)  # the published demo password never guards real data
     password = ensure_users_file(users_path, password=demo_password, demo=demo_password is not None)
     if password is not None and demo_password is not None:
-        say(f"Created {users_path} with the demo users 'demo' (investigator) and 'admin' (password {password}).")
+        say(
+            f"Created {users_path} with the demo users 'demo' (investigator) and 'admin' (password {password})."
+        )
     elif password is not None:
         say(f"Created {users_path} with the user 'admin'.")
-        say(f"  password: {password}   (shown once; it must be changed at the first sign-in; "
-            "add users with `pesquisa app --add-user`)")
+        say(
+            f"  password: {password}   (shown once; it must be changed at the first sign-in; "
+            "add users with `pesquisa app --add-user`)"
+        )
     else:
         say(f"Users: {users_path} ({len(load_users(users_path))} users)")
     log_path = home_path / "logs" / "app.log"

@@ -95,8 +95,15 @@ def plate_pool(distinct: int, seed: int) -> np.ndarray:
     return out.astype(str)
 
 
-def plate_chunks(n: int, cams: list[dict[str, Any]], pool: np.ndarray, *, seed: int = 1, days: int = 30,
-                 chunk: int = 100_000) -> Iterator[Any]:
+def plate_chunks(
+    n: int,
+    cams: list[dict[str, Any]],
+    pool: np.ndarray,
+    *,
+    seed: int = 1,
+    days: int = 30,
+    chunk: int = 100_000,
+) -> Iterator[Any]:
     """``n`` plate reads as Arrow tables of ``chunk`` rows (row ``i`` is read ``r{i}``)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -120,7 +127,10 @@ def plate_chunks(n: int, cams: list[dict[str, Any]], pool: np.ndarray, *, seed: 
         conf = rng.uniform(0.5, 0.99, m).astype(np.float32)
         inter = pa.array(np.stack([np.arange(m), np.arange(m) + m], axis=1).ravel())
         cand = pa.StructArray.from_arrays(
-            [pa.concat_arrays([plates, alt]).take(inter), pa.array(np.stack([conf, conf * 0.5], axis=1).ravel())],
+            [
+                pa.concat_arrays([plates, alt]).take(inter),
+                pa.array(np.stack([conf, conf * 0.5], axis=1).ravel()),
+            ],
             names=["text", "score"],
         )
         candidates = pa.ListArray.from_arrays(pa.array(np.arange(0, 2 * m + 1, 2, dtype=np.int32)), cand)
@@ -132,7 +142,9 @@ def plate_chunks(n: int, cams: list[dict[str, Any]], pool: np.ndarray, *, seed: 
         )
         yield pa.table(
             {
-                "read_id": pc.binary_join_element_wise("r", pc.cast(pa.array(np.arange(lo, lo + m)), pa.string()), ""),
+                "read_id": pc.binary_join_element_wise(
+                    "r", pc.cast(pa.array(np.arange(lo, lo + m)), pa.string()), ""
+                ),
                 "camera_id": cam_arr.take(idx),
                 "video_id": video_arr.take(idx),
                 "source_uri": uri_arr.take(idx),
@@ -165,13 +177,20 @@ def build_home(home: str | Path, rows: int, *, seed: int = 7, distinct: int = 20
     import_camera_rows(lh, cams)
     pool = plate_pool(distinct, seed)
     t0 = time.perf_counter()
-    lh.write_stream("plate_reads", (b for t in plate_chunks(rows, cams, pool, seed=seed + 1) for b in t.to_batches()))
+    lh.write_stream(
+        "plate_reads", (b for t in plate_chunks(rows, cams, pool, seed=seed + 1) for b in t.to_batches())
+    )
     write_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     PlateIndex(lh).update()
     index_s = time.perf_counter() - t0
     add_user(home / "users.yaml", "ana", PASSWORD, "investigator", "police911", name="Ana Benítez")
-    return {"rows": lh.count("plate_reads"), "write_s": write_s, "index_s": index_s, "pool": pool[:1000].tolist()}
+    return {
+        "rows": lh.count("plate_reads"),
+        "write_s": write_s,
+        "index_s": index_s,
+        "pool": pool[:1000].tolist(),
+    }
 
 
 def queries(pool: list[str]) -> dict[str, tuple[str, int]]:
@@ -231,8 +250,9 @@ def time_library(home: str | Path, pattern: str, fuzzy: int) -> tuple[float, int
     from pipelines.governance.scope import ReadScope
     from pipelines.search.plates import PlateQuery, search_plates
 
-    ctx = SearchContext(user="ana", role="investigator", agency="police911", case_number="BENCH-1",
-                        purpose="benchmark")
+    ctx = SearchContext(
+        user="ana", role="investigator", agency="police911", case_number="BENCH-1", purpose="benchmark"
+    )
     t0 = time.perf_counter()
     res = search_plates(Lakehouse(home=home), PlateQuery(pattern, fuzzy=fuzzy), ReadScope(ctx))
     return time.perf_counter() - t0, len(res.hits)
@@ -247,7 +267,10 @@ def measure(home: str | Path, pool: list[str], repeats: int = 5) -> list[dict[st
         page = [time_page(at, pattern, fuzzy) for _ in range(repeats)]
         out.append(
             {
-                "kind": kind, "pattern": pattern, "fuzzy": fuzzy, "hits": page[0][1],
+                "kind": kind,
+                "pattern": pattern,
+                "fuzzy": fuzzy,
+                "hits": page[0][1],
                 "library_median_s": statistics.median(x for x, _ in lib),
                 "page_median_s": statistics.median(x for x, _ in page),
                 "page_max_s": max(x for x, _ in page),
@@ -259,8 +282,9 @@ def measure(home: str | Path, pool: list[str], repeats: int = 5) -> list[dict[st
 
 
 # ====================================================================== report
-def write_markdown(build: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace,
-                   path: Path = RESULTS) -> None:
+def write_markdown(
+    build: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace, path: Path = RESULTS
+) -> None:
     lines = [
         "## app_page — Plate search page over a big table",
         "",
@@ -310,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(parents=True)
     try:
         build = build_home(home, args.rows, distinct=distinct)
-        print(f"built {build['rows']:,} rows: write {build['write_s']:.1f} s, index {build['index_s']:.1f} s",
-              file=sys.stderr)
+        print(
+            f"built {build['rows']:,} rows: write {build['write_s']:.1f} s, index {build['index_s']:.1f} s",
+            file=sys.stderr,
+        )
         results = measure(home, build["pool"], args.repeats)
         for r in results:
             print(r, file=sys.stderr)

@@ -84,8 +84,12 @@ def build(home: Path, n: int, seed: int = 1) -> dict[str, Any]:
         written += m
         part += 1
     size = sum(f.stat().st_size for f in (home / "tables" / "incidents").rglob("*.parquet"))
-    return {"seconds": time.perf_counter() - t0, "table_gib": size / 2**30, "rows": lh.count("incidents"),
-            "peak_rss_gib": _rss_gib()}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "table_gib": size / 2**30,
+        "rows": lh.count("incidents"),
+        "peak_rss_gib": _rss_gib(),
+    }
 
 
 # ------------------------------------------------------------------------------------ workers
@@ -109,8 +113,16 @@ def work_pesquisa(home: Path, out: Path) -> dict[str, float]:
     t2 = time.perf_counter()
     heat.select("h3", "count").write_parquet(out / "heat.parquet")
     gi.select("h3", "count", "z", "p").write_parquet(out / "gi.parquet")
-    return {"read": float("nan"), "heatmap": t1 - t0, "hotspots": t2 - t1, "total": t2 - t0,
-            "cells": heat.height, "lattice": gi.height, "base_rss_gib": base, "imports": imports}
+    return {
+        "read": float("nan"),
+        "heatmap": t1 - t0,
+        "hotspots": t2 - t1,
+        "total": t2 - t0,
+        "cells": heat.height,
+        "lattice": gi.height,
+        "base_rss_gib": base,
+        "imports": imports,
+    }
 
 
 def work_pandas(home: Path, out: Path) -> dict[str, float]:
@@ -151,8 +163,16 @@ def work_pandas(home: Path, out: Path) -> dict[str, float]:
     t3 = time.perf_counter()
     heat.to_parquet(out / "heat.parquet")
     gi.to_parquet(out / "gi.parquet")
-    return {"read": t1 - t0, "heatmap": t2 - t1, "hotspots": t3 - t2, "total": t3 - t0,
-            "cells": len(heat), "lattice": len(gi), "base_rss_gib": base, "imports": imports}
+    return {
+        "read": t1 - t0,
+        "heatmap": t2 - t1,
+        "hotspots": t3 - t2,
+        "total": t3 - t0,
+        "cells": len(heat),
+        "lattice": len(gi),
+        "base_rss_gib": base,
+        "imports": imports,
+    }
 
 
 def worker(impl: str, home: Path, out: Path) -> None:
@@ -164,12 +184,22 @@ def worker(impl: str, home: Path, out: Path) -> None:
 
 
 def run_impl(impl: str, home: Path, out: Path) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.crime_analytics", "--worker", impl, "--home", str(home), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.crime_analytics",
+        "--worker",
+        impl,
+        "--home",
+        str(home),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"{impl} worker failed:\n{proc.stderr[-3000:]}")
     line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def compare(a: Path, b: Path) -> dict[str, Any]:
@@ -182,8 +212,12 @@ def compare(a: Path, b: Path) -> dict[str, Any]:
     gb = pl.read_parquet(b / "gi.parquet").sort("h3")
     same_cells = ga["h3"].to_list() == gb["h3"].to_list()
     dz = float(np.max(np.abs(ga["z"].to_numpy() - gb["z"].to_numpy()))) if same_cells else float("nan")
-    return {"counts_equal": ha.equals(hb), "gi_cells_equal": same_cells, "max_abs_dz": dz,
-            "hot_cells": int(((ga["z"] > 0) & (ga["p"] < 0.05)).sum())}
+    return {
+        "counts_equal": ha.equals(hb),
+        "gi_cells_equal": same_cells,
+        "max_abs_dz": dz,
+        "hot_cells": int(((ga["z"] > 0) & (ga["p"] < 0.05)).sum()),
+    }
 
 
 # ------------------------------------------------------------------------------------ report
@@ -198,8 +232,10 @@ def machine() -> str:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     load = os.getloadavg()[0]
-    return (f"{cpu}, {os.cpu_count()} CPU cores, {mem:.0f} GiB RAM, shared with other jobs (1-min load average "
-            f"{load:.1f} at the end of the run: timings are noisy); Python {platform.python_version()}")
+    return (
+        f"{cpu}, {os.cpu_count()} CPU cores, {mem:.0f} GiB RAM, shared with other jobs (1-min load average "
+        f"{load:.1f} at the end of the run: timings are noisy); Python {platform.python_version()}"
+    )
 
 
 def write_report(results: list[dict[str, Any]], command: str, path: Path = RESULTS) -> Path:
@@ -245,12 +281,16 @@ def write_report(results: list[dict[str, Any]], command: str, path: Path = RESUL
             f"{c['hot_cells']} hot cells at p < 0.05."
         )
     lines.append("")
-    lines.append("Library imports are timed apart and not in the totals (as in a long-running app or Dagster "
-                 f"process): pesquisa {results[0]['pesquisa']['imports']:.1f} s (esda + libpysal), "
-                 f"pandas {results[0]['pandas']['imports']:.1f} s.")
-    lines.append("Peak RSS is the whole process (interpreter and libraries included; about "
-                 f"{results[0]['pesquisa']['base_rss_gib']:.2f} GiB after imports for pesquisa, "
-                 f"{results[0]['pandas']['base_rss_gib']:.2f} GiB for pandas).")
+    lines.append(
+        "Library imports are timed apart and not in the totals (as in a long-running app or Dagster "
+        f"process): pesquisa {results[0]['pesquisa']['imports']:.1f} s (esda + libpysal), "
+        f"pandas {results[0]['pandas']['imports']:.1f} s."
+    )
+    lines.append(
+        "Peak RSS is the whole process (interpreter and libraries included; about "
+        f"{results[0]['pesquisa']['base_rss_gib']:.2f} GiB after imports for pesquisa, "
+        f"{results[0]['pandas']['base_rss_gib']:.2f} GiB for pandas)."
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -275,8 +315,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         out_dir = smoke.smoke_dir("crime_analytics")
         sizes, args.repeat, results_path = [5_000], 1, out_dir / "crime_analytics.md"
-    command = "python -m benchmarks.crime_analytics" + (" --quick" if args.quick and not args.sizes else "") + (
-        f" --sizes {','.join(map(str, args.sizes))}" if args.sizes else "")
+    command = (
+        "python -m benchmarks.crime_analytics"
+        + (" --quick" if args.quick and not args.sizes else "")
+        + (f" --sizes {','.join(map(str, args.sizes))}" if args.sizes else "")
+    )
     results = []
     for n in sizes:
         root = out_dir / f"n{n}"
@@ -286,8 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         if (home / "tables" / "incidents").exists():
             from lakehouse import Lakehouse
 
-            build_info = {"seconds": float("nan"), "rows": Lakehouse(home=home).count("incidents"), "table_gib": sum(
-                f.stat().st_size for f in (home / "tables" / "incidents").rglob("*.parquet")) / 2**30}
+            build_info = {
+                "seconds": float("nan"),
+                "rows": Lakehouse(home=home).count("incidents"),
+                "table_gib": sum(f.stat().st_size for f in (home / "tables" / "incidents").rglob("*.parquet"))
+                / 2**30,
+            }
             if build_info["rows"] != n:
                 shutil.rmtree(root)
         if not (home / "tables" / "incidents").exists():
@@ -298,8 +345,11 @@ def main(argv: list[str] | None = None) -> int:
         for impl in IMPLS:
             runs = [run_impl(impl, home, root / impl) for _ in range(args.repeat)]
             rec[impl] = m = min(runs, key=lambda r: r["total"])
-            print(f"[{n:,}] {impl}: total {m['total']:.2f} s (read {m['read']:.2f}, heat {m['heatmap']:.2f}, "
-                  f"gi* {m['hotspots']:.2f}), peak {m['peak_rss_gib']:.2f} GiB", flush=True)
+            print(
+                f"[{n:,}] {impl}: total {m['total']:.2f} s (read {m['read']:.2f}, heat {m['heatmap']:.2f}, "
+                f"gi* {m['hotspots']:.2f}), peak {m['peak_rss_gib']:.2f} GiB",
+                flush=True,
+            )
         rec["check"] = compare(root / "pesquisa", root / "pandas")
         print(f"[{n:,}] check: {rec['check']}", flush=True)
         results.append(rec)

@@ -43,8 +43,17 @@ def _city(work: Path, seconds: float, seed: int):  # noqa: ANN202
     city_dir = work / f"city-street-{seconds:g}s-seed{seed}"
     if (city_dir / "manifest.json").exists():
         return load_manifest(city_dir)
-    return generate_city(city_dir, cameras=1, minutes=seconds / 60.0, seed=seed, incidents=0,
-                         width=1280, height=720, fps=25, progress=False)
+    return generate_city(
+        city_dir,
+        cameras=1,
+        minutes=seconds / 60.0,
+        seed=seed,
+        incidents=0,
+        width=1280,
+        height=720,
+        fps=25,
+        progress=False,
+    )
 
 
 def _decode_fps(path: str) -> tuple[float, int]:
@@ -79,8 +88,9 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def _models_fps(frames: list, formats: list[str] | None, batch: int,
-                threads: int | None = None) -> tuple[float, str, float]:
+def _models_fps(
+    frames: list, formats: list[str] | None, batch: int, threads: int | None = None
+) -> tuple[float, str, float]:
     """The same model calls the pipeline makes on every sampled frame (whole frames, overlay masks,
     faces on every ``face_every``-th frame), in this process, one batch after the other; with the
     libraries' own threading (``threads=None``: every core) or ``threads`` per library."""
@@ -98,8 +108,13 @@ def _models_fps(frames: list, formats: list[str] | None, batch: int,
     cpu0 = _cpu_seconds([os.getpid()])
     t = time.perf_counter()
     for i in range(0, len(frames), batch):
-        proc.process([FrameTask(i + k, f, None, faces=(i + k) % every == 0, masks=masks)
-                      for k, f in enumerate(frames[i:i + batch])], formats)
+        proc.process(
+            [
+                FrameTask(i + k, f, None, faces=(i + k) % every == 0, masks=masks)
+                for k, f in enumerate(frames[i : i + batch])
+            ],
+            formats,
+        )
     wall = time.perf_counter() - t
     return len(frames) / wall, proc.info()["device"], _cpu_seconds([os.getpid()]) - cpu0
 
@@ -113,8 +128,15 @@ def _ingest(home: Path, m, gating: str, fps: float, pids: list[int]):  # noqa: A
     lh.upsert("cameras", m.cameras)
     v = m.videos[0]
     cpu0 = _cpu_seconds(pids)
-    rep = ingest_paths(lh, [m.abspath(v.path)], camera_id=v.camera_id, start=v.start_ts,
-                       sample_fps=fps, gating=gating, progress=False)
+    rep = ingest_paths(
+        lh,
+        [m.abspath(v.path)],
+        camera_id=v.camera_id,
+        start=v.start_ts,
+        sample_fps=fps,
+        gating=gating,
+        progress=False,
+    )
     cpu = _cpu_seconds(pids) - cpu0
     if rep.failed:
         raise SystemExit(f"ingest failed: {rep.failed}")
@@ -147,8 +169,11 @@ def main(argv: list[str] | None = None) -> int:
 
     device = torch_device("auto")
     load_before = os.getloadavg()[0]
-    print(f"device: {device}; cores: {os.cpu_count()}; clip: {seconds:g} s street, 1280x720, 25 fps; "
-          f"sampling {args.sample_fps:g} fps", flush=True)
+    print(
+        f"device: {device}; cores: {os.cpu_count()}; clip: {seconds:g} s street, 1280x720, 25 fps; "
+        f"sampling {args.sample_fps:g} fps",
+        flush=True,
+    )
     t = time.perf_counter()
     m = _city(work, seconds, args.seed)
     print(f"clip ready ({time.perf_counter() - t:.0f} s)", flush=True)
@@ -164,8 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"models alone: {models_fps:.2f} frames/s on {model_device} ({models_cpu:.1f} CPU s)", flush=True)
     fps1, _, cpu1 = _models_fps(frames, formats, batch=4, threads=1)
     cores = os.cpu_count() or 1
-    print(f"models alone, one thread: {fps1:.2f} frames/s ({cpu1:.1f} CPU s); x{cores} cores: "
-          f"{fps1 * cores:.2f}", flush=True)
+    print(
+        f"models alone, one thread: {fps1:.2f} frames/s ({cpu1:.1f} CPU s); x{cores} cores: "
+        f"{fps1 * cores:.2f}",
+        flush=True,
+    )
     del frames
 
     from pipelines.ray_runtime import ensure_ray
@@ -175,13 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     pool_desc = f"{pool.size} actor(s) on {pool.device}, {pool.resources}"
     import ray
 
-    pids = [os.getpid()] + [int(i["pid"]) for i in ray.get([a.info.remote() for a in pool.actors], timeout=120)]
+    pids = [os.getpid()] + [
+        int(i["pid"]) for i in ray.get([a.info.remote() for a in pool.actors], timeout=120)
+    ]
     rep_off, plates_off, faces_off, cpu_off = _ingest(work / "home-off", m, "off", args.sample_fps, pids)
     pipe_fps = rep_off.frames_processed / rep_off.seconds
     print(f"pipeline, no gating: {pipe_fps:.2f} frames/s, RTF {rep_off.realtime_factor:.2f}", flush=True)
     rep_on, plates_on, faces_on, cpu_on = _ingest(work / "home-region", m, "region", args.sample_fps, pids)
-    print(f"pipeline, motion gating: RTF {rep_on.realtime_factor:.2f} ({rep_on.frames_processed} frames, "
-          f"{rep_on.sources[-1].get('pixels_share')} of their pixels)", flush=True)
+    print(
+        f"pipeline, motion gating: RTF {rep_on.realtime_factor:.2f} ({rep_on.frames_processed} frames, "
+        f"{rep_on.sources[-1].get('pixels_share')} of their pixels)",
+        flush=True,
+    )
     shutdown_pools()
 
     names, vecs = enrol_identities(m.identities)

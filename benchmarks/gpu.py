@@ -60,7 +60,9 @@ def reference_chips(n: int = 16) -> list[np.ndarray]:
         a, b, c = rng.uniform(0, 255, 3)
         base = np.stack([a * xx + (255 - a) * yy, b * yy, c * (1 - xx)], axis=-1)
         cx, cy, r = rng.uniform(30, 120, 2).tolist() + [rng.uniform(15, 50)]
-        blob = np.exp(-(((xx * 149 - cx) ** 2 + (yy * 149 - cy) ** 2) / (2 * r * r)))[..., None] * rng.uniform(0, 255, 3)
+        blob = np.exp(-(((xx * 149 - cx) ** 2 + (yy * 149 - cy) ** 2) / (2 * r * r)))[
+            ..., None
+        ] * rng.uniform(0, 255, 3)
         noise = rng.normal(0, 12, (150, 150, 3))
         chips.append(np.clip(0.6 * base + 0.4 * blob + noise, 0, 255).astype(np.uint8))
     return chips
@@ -70,7 +72,9 @@ def make_reference(path: Path = REFERENCE) -> Path:
     from pipelines.faces.models import load_dlib
 
     chips = reference_chips()
-    ref = np.stack([np.asarray(v, dtype=np.float32) for v in load_dlib().face_rec.compute_face_descriptor(chips)])
+    ref = np.stack(
+        [np.asarray(v, dtype=np.float32) for v in load_dlib().face_rec.compute_face_descriptor(chips)]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, embeddings=ref, seed=SEED)
     return path
@@ -95,8 +99,11 @@ def face_parity(device: str, weights: str | None) -> dict:
     t0 = time.perf_counter()
     got = embed_chips(net, chips)
     _sync(device)
-    return {"chips": len(chips), "max_abs_diff": float(np.abs(got - ref).max()),
-            "ms_per_chip": 1000 * (time.perf_counter() - t0) / len(chips)}
+    return {
+        "chips": len(chips),
+        "max_abs_diff": float(np.abs(got - ref).max()),
+        "ms_per_chip": 1000 * (time.perf_counter() - t0) / len(chips),
+    }
 
 
 def _synthetic_clip(path: Path, width: int, height: int, seconds: float, fps: int = 25) -> Path:
@@ -115,7 +122,9 @@ def _synthetic_clip(path: Path, width: int, height: int, seconds: float, fps: in
     return path
 
 
-def streams(device: str, n_streams: int, width: int, height: int, seconds: float, weights: str | None) -> dict:
+def streams(
+    device: str, n_streams: int, width: int, height: int, seconds: float, weights: str | None
+) -> dict:
     """N decode threads (OpenCV) sampling 5 fps into one batched model loop on the device."""
     import queue
 
@@ -173,9 +182,16 @@ def streams(device: str, n_streams: int, width: int, height: int, seconds: float
         _sync(device)
         wall = time.perf_counter() - t0
     fps = analysed / wall
-    return {"streams": n_streams, "resolution": f"{width}x{height}", "analysed_frames": analysed,
-            "decoded_frames": sum(decoded), "wall_s": wall, "analysed_fps": fps,
-            "cameras_at_5fps": fps / 5.0, "mtcnn": mtcnn is not None}
+    return {
+        "streams": n_streams,
+        "resolution": f"{width}x{height}",
+        "analysed_frames": analysed,
+        "decoded_frames": sum(decoded),
+        "wall_s": wall,
+        "analysed_fps": fps,
+        "cameras_at_5fps": fps / 5.0,
+        "mtcnn": mtcnn is not None,
+    }
 
 
 def knn(device: str, n: int, queries: int) -> dict:
@@ -200,16 +216,26 @@ def knn(device: str, n: int, queries: int) -> dict:
     _sync(device)
     dev_s = time.perf_counter() - t0
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(got, ref, strict=True)]))
-    return {"vectors": n, "queries": queries, "numpy_qps": queries / cpu_s, f"torch_{device}_qps": queries / dev_s,
-            "ratio": cpu_s / dev_s, "recall_at_10": recall}
+    return {
+        "vectors": n,
+        "queries": queries,
+        "numpy_qps": queries / cpu_s,
+        f"torch_{device}_qps": queries / dev_s,
+        "ratio": cpu_s / dev_s,
+        "recall_at_10": recall,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--smoke", action="store_true", help="seconds-long sizes (CPU is fine)")
-    ap.add_argument("--weights", help="dlib_face_recognition_resnet_model_v1.dat (default: the installed package's)")
-    ap.add_argument("--make-reference", action="store_true", help="recompute the reference descriptors with dlib")
+    ap.add_argument(
+        "--weights", help="dlib_face_recognition_resnet_model_v1.dat (default: the installed package's)"
+    )
+    ap.add_argument(
+        "--make-reference", action="store_true", help="recompute the reference descriptors with dlib"
+    )
     ap.add_argument("--out", help="write the JSON results here")
     args = ap.parse_args(argv)
     if args.make_reference:
@@ -226,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
         res["streams"] = [streams(device, 2, 320, 180, 1.0, args.weights)]
         res["knn"] = knn(device, 5_000, 16)
     else:
-        res["streams"] = [streams(device, n, w, h, 10.0, args.weights)
-                          for (w, h) in ((1280, 720), (1920, 1080)) for n in (1, 4, 8)]
+        res["streams"] = [
+            streams(device, n, w, h, 10.0, args.weights)
+            for (w, h) in ((1280, 720), (1920, 1080))
+            for n in (1, 4, 8)
+        ]
         res["knn"] = knn(device, 1_000_000, 256)
     text = json.dumps(res, indent=2)
     # checks that can fail (the smoke run in the tests relies on them): the port reproduces dlib,

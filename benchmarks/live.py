@@ -95,7 +95,9 @@ def _watch(lh: Any, m: Any, events: list, agency: str) -> None:
     from pipelines.governance.context import SearchContext
     from pipelines.watchlist.manage import add_face, add_plate
 
-    ctx = SearchContext(user="bench", role="supervisor", agency=agency, case_number="BENCH-LIVE", purpose="benchmark")
+    ctx = SearchContext(
+        user="bench", role="supervisor", agency=agency, case_number="BENCH-LIVE", purpose="benchmark"
+    )
     for plate in sorted({e.value for e in events if e.kind == "plate"}):
         add_plate(lh, ctx, plate, reason="benchmark", priority=1, historical=False)
     for ident in sorted({e.value for e in events if e.kind == "face"}):
@@ -104,8 +106,9 @@ def _watch(lh: Any, m: Any, events: list, agency: str) -> None:
             add_face(lh, ctx, photos, reason="benchmark", label=ident, historical=False)
 
 
-def _stream(lh: Any, home: Path, cams: list[str], seconds: float, workers: int | None,
-            sims: dict[str, Any]) -> dict[str, Any]:
+def _stream(
+    lh: Any, home: Path, cams: list[str], seconds: float, workers: int | None, sims: dict[str, Any]
+) -> dict[str, Any]:
     """Run the cameras; returns per-batch records (rows, alerts, statuses, times)."""
     import ray
 
@@ -115,13 +118,41 @@ def _stream(lh: Any, home: Path, cams: list[str], seconds: float, workers: int |
     pids: dict[str, int] = {}
 
     def on_batch(res: Any, statuses: list[dict[str, Any]]) -> None:
-        reads = res.reads.select(["read_id", "camera_id", "plate", "ts"]).to_pylist() if res.reads is not None else []
-        sights = res.sightings.select(["sighting_id", "camera_id", "ts"]).to_pylist() if res.sightings is not None else []
-        batches.append({"t": time.time(), "committed_at": res.committed_at, "reads": reads, "sightings": sights,
-                        "alerts": [{k: a.get(k) for k in ("entry_id", "kind", "value", "ts", "camera_id",
-                                                          "committed_at", "read_id", "sighting_id")}
-                                   for a in res.alerts],
-                        "status": [dict(s) for s in statuses]})
+        reads = (
+            res.reads.select(["read_id", "camera_id", "plate", "ts"]).to_pylist()
+            if res.reads is not None
+            else []
+        )
+        sights = (
+            res.sightings.select(["sighting_id", "camera_id", "ts"]).to_pylist()
+            if res.sightings is not None
+            else []
+        )
+        batches.append(
+            {
+                "t": time.time(),
+                "committed_at": res.committed_at,
+                "reads": reads,
+                "sightings": sights,
+                "alerts": [
+                    {
+                        k: a.get(k)
+                        for k in (
+                            "entry_id",
+                            "kind",
+                            "value",
+                            "ts",
+                            "camera_id",
+                            "committed_at",
+                            "read_id",
+                            "sighting_id",
+                        )
+                    }
+                    for a in res.alerts
+                ],
+                "status": [dict(s) for s in statuses],
+            }
+        )
         for s in statuses:
             if s.get("pid"):
                 pids[s["camera_id"]] = int(s["pid"])
@@ -134,8 +165,15 @@ def _stream(lh: Any, home: Path, cams: list[str], seconds: float, workers: int |
     cpu0 = _cpu(pool_pids)
     t0 = time.time()
     rep = run_streams(lh, cams, home=str(home), duration_s=seconds, workers=workers, on_batch=on_batch)
-    return {"batches": batches, "report": rep, "t0": t0, "pids": pids, "pool_cpu": _cpu(pool_pids) - cpu0,
-            "pool_size": pool.size, "wall": time.time() - t0}
+    return {
+        "batches": batches,
+        "report": rep,
+        "t0": t0,
+        "pids": pids,
+        "pool_cpu": _cpu(pool_pids) - cpu0,
+        "pool_size": pool.size,
+        "wall": time.time() - t0,
+    }
 
 
 def _latencies(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, list[float]]:
@@ -151,14 +189,25 @@ def _latencies(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, list[floa
             lo, hi = t_emit - 3.0, t_emit + (ev.t_end_s - ev.t_s) + 3.0
             for b in batches:
                 rows = b["reads"] if ev.kind == "plate" else b["sightings"]
-                hit = [r for r in rows if r["camera_id"] == cam and lo <= r["ts"].timestamp() <= hi
-                       and (ev.kind == "face" or r["plate"] == ev.value)]
+                hit = [
+                    r
+                    for r in rows
+                    if r["camera_id"] == cam
+                    and lo <= r["ts"].timestamp() <= hi
+                    and (ev.kind == "face" or r["plate"] == ev.value)
+                ]
                 if hit:
                     out[f"row_{ev.kind}"].append(b["committed_at"] - t_emit)
                     break
             for b in batches:
-                al = [a for a in b["alerts"] if a["camera_id"] == cam and a["kind"] == ev.kind
-                      and lo <= a["ts"].timestamp() <= hi and a["value"] == ev.value]
+                al = [
+                    a
+                    for a in b["alerts"]
+                    if a["camera_id"] == cam
+                    and a["kind"] == ev.kind
+                    and lo <= a["ts"].timestamp() <= hi
+                    and a["value"] == ev.value
+                ]
                 if al:
                     when = al[0]["committed_at"]
                     when = when.timestamp() if hasattr(when, "timestamp") else float(when)
@@ -175,7 +224,9 @@ def _capacity(run: dict[str, Any], seconds: float) -> list[dict[str, Any]]:
     out = []
     for cam, series in sorted(by_cam.items()):
         lags = [(t, s["lag_s"]) for t, s in series if s.get("lag_s") is not None]
-        half = [(t, lag) for t, lag in lags if t >= lags[0][0] + (lags[-1][0] - lags[0][0]) / 2] if lags else []
+        half = (
+            [(t, lag) for t, lag in lags if t >= lags[0][0] + (lags[-1][0] - lags[0][0]) / 2] if lags else []
+        )
         slope = 0.0
         if len(half) >= 3:
             ts, ls = [t for t, _ in half], [lag for _, lag in half]
@@ -185,12 +236,20 @@ def _capacity(run: dict[str, Any], seconds: float) -> list[dict[str, Any]]:
         last = series[-1][1]
         sent = max(1, int(last.get("frames_analysed", 0)) + int(last.get("frames_dropped", 0)))
         p95 = _pct([lag for _, lag in lags], 95)
-        out.append({"camera_id": cam, "lag_p50": _pct([lag for _, lag in lags], 50), "lag_p95": p95,
-                    "lag_slope": slope, "analysed": int(last.get("frames_analysed", 0)),
-                    "sampled": int(last.get("frames_sampled", 0)), "dropped": int(last.get("frames_dropped", 0)),
-                    "drop_share": int(last.get("frames_dropped", 0)) / sent,
-                    "fps_analysed": int(last.get("frames_analysed", 0)) / seconds,
-                    "keeps_up": bool(lags) and slope < 0.05 and (p95 or 99) < 3.0})
+        out.append(
+            {
+                "camera_id": cam,
+                "lag_p50": _pct([lag for _, lag in lags], 50),
+                "lag_p95": p95,
+                "lag_slope": slope,
+                "analysed": int(last.get("frames_analysed", 0)),
+                "sampled": int(last.get("frames_sampled", 0)),
+                "dropped": int(last.get("frames_dropped", 0)),
+                "drop_share": int(last.get("frames_dropped", 0)) / sent,
+                "fps_analysed": int(last.get("frames_analysed", 0)) / seconds,
+                "keeps_up": bool(lags) and slope < 0.05 and (p95 or 99) < 3.0,
+            }
+        )
     return out
 
 
@@ -221,8 +280,10 @@ def smoke(work: Path) -> str:
         cpu1 = proc.cpu_times()
         src.close()
     cpu = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
-    return (f"smoke: joined udp stream in {first:.2f} s ({src.skipped_packets} packets skipped before a keyframe), "
-            f"decoded {n} frames in {wall:.1f} s ({n / wall:.1f} fps), decode CPU {100 * cpu / wall:.0f} % of a core")
+    return (
+        f"smoke: joined udp stream in {first:.2f} s ({src.skipped_packets} packets skipped before a keyframe), "
+        f"decoded {n} frames in {wall:.1f} s ({n / wall:.1f} fps), decode CPU {100 * cpu / wall:.0f} % of a core"
+    )
 
 
 def recorded(work: Path, m: Any, v: Any, clip: Path, events: list) -> list[float]:
@@ -247,7 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--smoke", action="store_true", help=HELP + "; live: the source side only, no models")
     ap.add_argument("--quick", action="store_true", help="shorter runs (60 s latency, 1-2 cameras x 45 s)")
     ap.add_argument("--seconds", type=float, help="streaming seconds per capacity step (default 90)")
-    ap.add_argument("--latency-seconds", type=float, help="streaming seconds of the latency run (default 120)")
+    ap.add_argument(
+        "--latency-seconds", type=float, help="streaming seconds of the latency run (default 120)"
+    )
     ap.add_argument("--max-cameras", type=int, default=3)
     ap.add_argument("--protocols", default="udp,rtsp", help="latency runs (udp, rtsp)")
     ap.add_argument("--skip-recorded", action="store_true", help="no recorded-path comparison")
@@ -276,8 +339,11 @@ def main(argv: list[str] | None = None) -> int:
     profile = LiveProfile.from_settings(str(work))
     ensure_ray()
     cores = os.cpu_count() or 1
-    print(f"clip {clip.name}: {v.frames / v.fps:.0f} s, {len(events)} readable passes; {cores} cores; "
-          f"load {load_before[0]:.1f}", flush=True)
+    print(
+        f"clip {clip.name}: {v.frames / v.fps:.0f} s, {len(events)} readable passes; {cores} cores; "
+        f"load {load_before[0]:.1f}",
+        flush=True,
+    )
 
     # ---- latency, one camera per protocol
     lat: dict[str, dict[str, list[float]]] = {}
@@ -289,8 +355,11 @@ def main(argv: list[str] | None = None) -> int:
         run = _stream(lh, home, [v.camera_id], lat_seconds, None, {v.camera_id: sim})
         sim.stop()
         lat[protocol] = _latencies(run, {v.camera_id: sim})
-        print(f"latency {protocol}:", {k: (len(x), _fmt(_pct(x, 50)), _fmt(_pct(x, 95)))
-                                       for k, x in lat[protocol].items()}, flush=True)
+        print(
+            f"latency {protocol}:",
+            {k: (len(x), _fmt(_pct(x, 50)), _fmt(_pct(x, 95))) for k, x in lat[protocol].items()},
+            flush=True,
+        )
 
     # ---- capacity: 1..N cameras on one shared pool
     steps = []
@@ -310,11 +379,33 @@ def main(argv: list[str] | None = None) -> int:
         last = {st["camera_id"]: st for st in run["batches"][-1]["status"]} if run["batches"] else {}
         for c in cap:
             st = last.get(c["camera_id"], {})
-            c["cpu_share"] = (st.get("cpu_s") or 0.0) / max(time.time() - float(st.get("started_at") or time.time()), 1e-3)
-        steps.append({"cameras": n, "load": load0, "cap": cap, "pool_cpu": run["pool_cpu"], "wall": run["wall"],
-                      "pool_size": run["pool_size"]})
-        print(f"{n} camera(s):", [(c["camera_id"], _fmt(c["lag_p95"]), f"{c['lag_slope']:+.3f}",
-                                   f"{c['drop_share']:.0%}", c["keeps_up"]) for c in cap], flush=True)
+            c["cpu_share"] = (st.get("cpu_s") or 0.0) / max(
+                time.time() - float(st.get("started_at") or time.time()), 1e-3
+            )
+        steps.append(
+            {
+                "cameras": n,
+                "load": load0,
+                "cap": cap,
+                "pool_cpu": run["pool_cpu"],
+                "wall": run["wall"],
+                "pool_size": run["pool_size"],
+            }
+        )
+        print(
+            f"{n} camera(s):",
+            [
+                (
+                    c["camera_id"],
+                    _fmt(c["lag_p95"]),
+                    f"{c['lag_slope']:+.3f}",
+                    f"{c['drop_share']:.0%}",
+                    c["keeps_up"],
+                )
+                for c in cap
+            ],
+            flush=True,
+        )
 
     # ---- recorded path
     from pipelines.extract.actors import shutdown_pools
@@ -346,44 +437,72 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for protocol, res in lat.items():
         name = "UDP (MPEG-TS)" if protocol == "udp" else "RTSP (TCP, Pesquisa listening)"
-        for key, label in (("alert_plate", "frame -> plate alert"), ("alert_face", "frame -> face alert"),
-                           ("row_plate", "frame -> plate row"), ("row_face", "frame -> face row")):
+        for key, label in (
+            ("alert_plate", "frame -> plate alert"),
+            ("alert_face", "frame -> face alert"),
+            ("row_plate", "frame -> plate row"),
+            ("row_face", "frame -> face row"),
+        ):
             if res[key] or key.endswith("plate"):
-                lines.append(f"| live {name}: {label} | {len(res[key])} | {_fmt(_pct(res[key], 50))} | "
-                             f"{_fmt(_pct(res[key], 95))} |")
-    lines.append(f"| recorded file (15-s segment closed, then `ingest_paths`): frame -> row | {len(rec)} | "
-                 f"{_fmt(_pct(rec, 50))} | {_fmt(_pct(rec, 95))} |")
-    lines += ["", f"### Capacity ({seconds:.0f} s per step)", "",
-              "| cameras | load (1 min) | camera | lag p50 | lag p95 | lag slope (s/s) | analysed fps | dropped | "
-              "decode+gate CPU | model pool CPU per camera | keeps up |",
-              "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+                lines.append(
+                    f"| live {name}: {label} | {len(res[key])} | {_fmt(_pct(res[key], 50))} | "
+                    f"{_fmt(_pct(res[key], 95))} |"
+                )
+    lines.append(
+        f"| recorded file (15-s segment closed, then `ingest_paths`): frame -> row | {len(rec)} | "
+        f"{_fmt(_pct(rec, 50))} | {_fmt(_pct(rec, 95))} |"
+    )
+    lines += [
+        "",
+        f"### Capacity ({seconds:.0f} s per step)",
+        "",
+        "| cameras | load (1 min) | camera | lag p50 | lag p95 | lag slope (s/s) | analysed fps | dropped | "
+        "decode+gate CPU | model pool CPU per camera | keeps up |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for s in steps:
         pool_share = s["pool_cpu"] / max(s["wall"], 1e-3) / s["cameras"]
         for c in s["cap"]:
-            lines.append(f"| {s['cameras']} | {s['load']:.1f} | {c['camera_id']} | {_fmt(c['lag_p50'])} | "
-                         f"{_fmt(c['lag_p95'])} | {c['lag_slope']:+.3f} | {c['fps_analysed']:.2f} | "
-                         f"{c['drop_share']:.0%} | {100 * c['cpu_share']:.0f} % of a core | "
-                         f"{100 * pool_share:.0f} % of a core | {'yes' if c['keeps_up'] else 'no'} |")
+            lines.append(
+                f"| {s['cameras']} | {s['load']:.1f} | {c['camera_id']} | {_fmt(c['lag_p50'])} | "
+                f"{_fmt(c['lag_p95'])} | {c['lag_slope']:+.3f} | {c['fps_analysed']:.2f} | "
+                f"{c['drop_share']:.0%} | {100 * c['cpu_share']:.0f} % of a core | "
+                f"{100 * pool_share:.0f} % of a core | {'yes' if c['keeps_up'] else 'no'} |"
+            )
     est = []
     for s in steps:
         frames = sum(c["analysed"] for c in s["cap"])
         sent = sum(c["analysed"] + c["dropped"] for c in s["cap"])
         if frames and s["wall"] > 0:
             per_frame = s["pool_cpu"] / frames
-            demand = sent / s["wall"] / s["cameras"] * per_frame + statistics.fmean(c["cpu_share"] for c in s["cap"])
-            est.append(f"{s['cameras']} camera(s): {per_frame:.2f} CPU s per analysed frame, "
-                       f"{sent / s['wall'] / s['cameras']:.1f} frames/s per camera pass the gate -> {demand:.2f} "
-                       f"cores per camera -> **{cores / demand:.1f} cameras** on {cores} idle cores")
-    lines += ["", "If CPU-bound on idle cores (an estimate from the measured CPU costs, not a measurement): "
-              + "; ".join(est) + "."]
-    lines += ["", f"Cameras kept up with on {cores} cores: **{max(kept) if kept else 0}** (every camera's lag flat and "
-              "p95 < 3 s). The frame-drop policy (newest frame replaces the waiting one) bounds lag whatever the load, so "
-              "'keeping up' is read from lag and the share of sampled frames dropped.", "",
-              f"Command: `python -m benchmarks.live` (`--seconds {seconds:g} --latency-seconds {lat_seconds:g}`).", ""]
+            demand = sent / s["wall"] / s["cameras"] * per_frame + statistics.fmean(
+                c["cpu_share"] for c in s["cap"]
+            )
+            est.append(
+                f"{s['cameras']} camera(s): {per_frame:.2f} CPU s per analysed frame, "
+                f"{sent / s['wall'] / s['cameras']:.1f} frames/s per camera pass the gate -> {demand:.2f} "
+                f"cores per camera -> **{cores / demand:.1f} cameras** on {cores} idle cores"
+            )
+    lines += [
+        "",
+        "If CPU-bound on idle cores (an estimate from the measured CPU costs, not a measurement): "
+        + "; ".join(est)
+        + ".",
+    ]
+    lines += [
+        "",
+        f"Cameras kept up with on {cores} cores: **{max(kept) if kept else 0}** (every camera's lag flat and "
+        "p95 < 3 s). The frame-drop policy (newest frame replaces the waiting one) bounds lag whatever the load, so "
+        "'keeping up' is read from lag and the share of sampled frames dropped.",
+        "",
+        f"Command: `python -m benchmarks.live` (`--seconds {seconds:g} --latency-seconds {lat_seconds:g}`).",
+        "",
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines))
-    (args.out.with_suffix(".json")).write_text(json.dumps({"latency": lat, "recorded": rec, "steps": steps},
-                                                          default=str, indent=1))
+    (args.out.with_suffix(".json")).write_text(
+        json.dumps({"latency": lat, "recorded": rec, "steps": steps}, default=str, indent=1)
+    )
     print("wrote", args.out)
     return 0
 

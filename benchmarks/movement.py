@@ -52,10 +52,19 @@ TARGET, PARTNER, STAKE = "TGT0001", "FLW0001", "STK0001"
 
 
 def _cameras() -> list[dict[str, Any]]:
-    return [{"camera_id": f"K{x:02d}{y:02d}", "agency": "municipal" if x < 15 else "police911",
-             "name": f"cam {x},{y}", "kind": "portico" if x in (0, GX - 1) else "street",
-             "lat": -25.40 + y * 0.01, "lon": -57.70 + x * 0.01, "shared_with": []}
-            for x in range(GX) for y in range(GY)]
+    return [
+        {
+            "camera_id": f"K{x:02d}{y:02d}",
+            "agency": "municipal" if x < 15 else "police911",
+            "name": f"cam {x},{y}",
+            "kind": "portico" if x in (0, GX - 1) else "street",
+            "lat": -25.40 + y * 0.01,
+            "lon": -57.70 + x * 0.01,
+            "shared_with": [],
+        }
+        for x in range(GX)
+        for y in range(GY)
+    ]
 
 
 def generate(home: str, n_reads: int, seed: int = 11) -> dict[str, Any]:
@@ -71,9 +80,12 @@ def generate(home: str, n_reads: int, seed: int = 11) -> dict[str, Any]:
     n_trips = n_reads // hops
     vehicles = max(1000, n_reads // 40)
     letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))
-    plates = np.char.add(np.char.add(letters[rng.integers(0, len(letters), vehicles)],
-                                     letters[rng.integers(0, len(letters), vehicles)]),
-                         np.char.zfill(np.arange(vehicles).astype(str), 6))
+    plates = np.char.add(
+        np.char.add(
+            letters[rng.integers(0, len(letters), vehicles)], letters[rng.integers(0, len(letters), vehicles)]
+        ),
+        np.char.zfill(np.arange(vehicles).astype(str), 6),
+    )
     weights = 1.0 / np.arange(1, vehicles + 1) ** 0.8
     weights /= weights.sum()
     per_day = n_trips // DAYS
@@ -102,15 +114,17 @@ def generate(home: str, n_reads: int, seed: int = 11) -> dict[str, Any]:
         X, Y, T, P = X[order], Y[order], T[order], P[order]
         cams = np.char.add(np.char.add("K", np.char.zfill(X.astype(str), 2)), np.char.zfill(Y.astype(str), 2))
         k = len(T)
-        table = pa.table({
-            "read_id": pa.array(np.char.add(f"d{d:02d}-", np.arange(k).astype(str))),
-            "camera_id": pa.array(cams),
-            "ts": pa.array((T * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
-            "plate": pa.array(P),
-            "confidence": pa.array(rng.uniform(0.6, 0.99, k).astype("float32")),
-            "model_version": pa.array(np.full(k, "bench-v1")),
-            "agency": pa.array(np.where(X < 15, "municipal", "police911")),
-        })
+        table = pa.table(
+            {
+                "read_id": pa.array(np.char.add(f"d{d:02d}-", np.arange(k).astype(str))),
+                "camera_id": pa.array(cams),
+                "ts": pa.array((T * 1e6).astype("int64"), pa.timestamp("us", tz="UTC")),
+                "plate": pa.array(P),
+                "confidence": pa.array(rng.uniform(0.6, 0.99, k).astype("float32")),
+                "model_version": pa.array(np.full(k, "bench-v1")),
+                "agency": pa.array(np.where(X < 15, "municipal", "police911")),
+            }
+        )
         lh.append("plate_reads", table)
         written += k
     truth = _plant(lh, rng)
@@ -124,7 +138,9 @@ def _plant(lh, rng) -> dict[str, Any]:
     for i, (x, y) in enumerate(path):
         ts = t + dt.timedelta(minutes=4 * i)
         rows.append({"plate": TARGET, "camera_id": f"K{x:02d}{y:02d}", "ts": ts})
-        rows.append({"plate": PARTNER, "camera_id": f"K{x:02d}{y:02d}", "ts": ts + dt.timedelta(seconds=20 + 5 * i)})
+        rows.append(
+            {"plate": PARTNER, "camera_id": f"K{x:02d}{y:02d}", "ts": ts + dt.timedelta(seconds=20 + 5 * i)}
+        )
     windows = []
     for d, (x, y) in ((2, (5, 5)), (6, (8, 2)), (10, (12, 7))):
         w0 = DAY0 + dt.timedelta(days=d, hours=15)
@@ -132,8 +148,12 @@ def _plant(lh, rng) -> dict[str, Any]:
         windows.append((cams, w0, w0 + dt.timedelta(hours=1)))
         rows.append({"plate": STAKE, "camera_id": cams[0], "ts": w0 + dt.timedelta(minutes=25)})
     for i, r in enumerate(rows):
-        r.update(read_id=f"plant-{i}", confidence=0.95, model_version="bench-v1",
-                 agency="municipal" if int(r["camera_id"][1:3]) < 15 else "police911")
+        r.update(
+            read_id=f"plant-{i}",
+            confidence=0.95,
+            model_version="bench-v1",
+            agency="municipal" if int(r["camera_id"][1:3]) < 15 else "police911",
+        )
     lh.append("plate_reads", rows)
     return {"_n": len(rows), "windows": [(list(c), a.isoformat(), b.isoformat()) for c, a, b in windows]}
 
@@ -158,7 +178,9 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
     con = lh.duckdb(["plate_reads"])
     con.execute("SET TimeZone = 'UTC'")
     some = [r[0] for r in con.execute("SELECT plate FROM plate_reads USING SAMPLE 200 ROWS").fetchall()]
-    out: dict[str, dict[str, list[float]]] = {k: {"tool": [], "obvious": []} for k in ("canvass", "convoy", "stakeout")}
+    out: dict[str, dict[str, list[float]]] = {
+        k: {"tool": [], "obvious": []} for k in ("canvass", "convoy", "stakeout")
+    }
     checks = {}
     for q in range(n_queries):
         c2 = list(rng.choice(cams, 2, replace=False))
@@ -168,9 +190,11 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         canvass(lh, ReadScope.of(ctx, start=w0, end=w1), cameras=c2)
         out["canvass"]["tool"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        con.execute(f"SELECT plate, min(ts), max(ts), count(*) FROM plate_reads WHERE camera_id IN ('{c2[0]}', "
-                    f"'{c2[1]}') AND ts >= TIMESTAMPTZ '{w0.isoformat()}' AND ts < TIMESTAMPTZ '{w1.isoformat()}' "
-                    "GROUP BY plate").fetchall()
+        con.execute(
+            f"SELECT plate, min(ts), max(ts), count(*) FROM plate_reads WHERE camera_id IN ('{c2[0]}', "
+            f"'{c2[1]}') AND ts >= TIMESTAMPTZ '{w0.isoformat()}' AND ts < TIMESTAMPTZ '{w1.isoformat()}' "
+            "GROUP BY plate"
+        ).fetchall()
         out["canvass"]["obvious"].append(time.perf_counter() - t)
 
         target = TARGET if q == 0 else some[q % len(some)]
@@ -187,7 +211,9 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         out["convoy"]["obvious"].append(time.perf_counter() - t)
 
         if q == 0:
-            wins = [(tuple(c), dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)) for c, a, b in windows]
+            wins = [
+                (tuple(c), dt.datetime.fromisoformat(a), dt.datetime.fromisoformat(b)) for c, a, b in windows
+            ]
         else:
             wins = []
             for _ in range(3):
@@ -195,14 +221,17 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
                 a = DAY0 + dt.timedelta(days=int(rng.integers(0, DAYS)), hours=int(rng.integers(7, 20)))
                 wins.append((c, a, a + dt.timedelta(hours=1)))
         t = time.perf_counter()
-        res = stakeout(lh, ReadScope.of(ctx), [PlaceWindow(a, b, cameras=c) for c, a, b in wins], min_windows=2)
+        res = stakeout(
+            lh, ReadScope.of(ctx), [PlaceWindow(a, b, cameras=c) for c, a, b in wins], min_windows=2
+        )
         out["stakeout"]["tool"].append(time.perf_counter() - t)
         if q == 0:
             checks["stakeout_planted_first"] = bool(res.rows) and res.rows[0]["plate"] == STAKE
         parts = " UNION ALL ".join(
             f"SELECT DISTINCT plate, {i} AS w FROM plate_reads WHERE camera_id IN ('{c[0]}', '{c[1]}') "
             f"AND ts >= TIMESTAMPTZ '{a.isoformat()}' AND ts < TIMESTAMPTZ '{b.isoformat()}'"
-            for i, (c, a, b) in enumerate(wins))
+            for i, (c, a, b) in enumerate(wins)
+        )
         t = time.perf_counter()
         con.execute(f"SELECT plate, count(*) AS n FROM ({parts}) GROUP BY plate HAVING n >= 2").fetchall()
         out["stakeout"]["obvious"].append(time.perf_counter() - t)
@@ -240,10 +269,13 @@ def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]
         b = run_movement(lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=params)
         out["dask_s"] = round(time.perf_counter() - t, 2)
     out["dask_driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["equal"] = all(a.tables[n].num_rows == b.tables[n].num_rows for n in a.tables) and \
-        a.trips.sort_by("trip_id").equals(b.trips.sort_by("trip_id"))
-    out["convoy_planted_first"] = bool(a.convoys.num_rows) and \
-        {a.convoys["plate_a"][0].as_py(), a.convoys["plate_b"][0].as_py()} == set(sim.convoy)
+    out["equal"] = all(a.tables[n].num_rows == b.tables[n].num_rows for n in a.tables) and a.trips.sort_by(
+        "trip_id"
+    ).equals(b.trips.sort_by("trip_id"))
+    out["convoy_planted_first"] = bool(a.convoys.num_rows) and {
+        a.convoys["plate_a"][0].as_py(),
+        a.convoys["plate_b"][0].as_py(),
+    } == set(sim.convoy)
     shutil.rmtree(home, ignore_errors=True)
     return out
 
@@ -251,14 +283,21 @@ def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]
 def _child(args: list[str]) -> dict[str, Any]:
     """Run one phase in a fresh process (its own peak RSS); the last stdout line is JSON."""
     env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-    res = subprocess.run([sys.executable, "-m", "benchmarks.movement", *args], capture_output=True, text=True,
-                         env=env, check=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "benchmarks.movement", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP + " (20k reads, 2 queries, Beam ~1k reads)")
+    ap.add_argument(
+        "--smoke", action="store_true", help=SMOKE_HELP + " (20k reads, 2 queries, Beam ~1k reads)"
+    )
     ap.add_argument("--quick", action="store_true", help="1M reads, 10 queries (what run_all uses)")
     ap.add_argument("--reads", type=int, default=10_000_000)
     ap.add_argument("--queries", type=int, default=20)
@@ -295,8 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     home.mkdir(parents=True)
     gen = _child(["--phase", "generate", "--home", str(home), "--reads", str(args.reads)])
     print(f"generated {gen['reads']:,} reads in {gen['write_s']:.0f}s", file=sys.stderr)
-    q = _child(["--phase", "queries", "--home", str(home), "--queries", str(args.queries),
-                "--windows", json.dumps(gen["windows"])])
+    q = _child(
+        [
+            "--phase",
+            "queries",
+            "--home",
+            str(home),
+            "--queries",
+            str(args.queries),
+            "--windows",
+            json.dumps(gen["windows"]),
+        ]
+    )
     print(json.dumps(q["latency_s"]), file=sys.stderr)
     beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)])
     print(json.dumps(beam), file=sys.stderr)
@@ -322,8 +371,10 @@ def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, pat
         "|---|---|---|---|---|---|",
     ]
     for k, v in q["latency_s"].items():
-        lines.append(f"| {k} | {v['tool_50']:.3f} | {v['tool_95']:.3f} | {v['obvious_50']:.3f} | "
-                     f"{v['obvious_95']:.3f} | {v['ratio_p95']} |")
+        lines.append(
+            f"| {k} | {v['tool_50']:.3f} | {v['tool_95']:.3f} | {v['obvious_50']:.3f} | "
+            f"{v['obvious_95']:.3f} | {v['ratio_p95']} |"
+        )
     lines += [
         "",
         f"Planted convoy partner ranked first: {q.get('convoy_planted_first')}; planted stakeout vehicle "

@@ -38,16 +38,25 @@ def main(argv: list[str] | None = None) -> int:
     truth = city.true_accuracy()
     est = {r["camera_id"]: r for r in estimate_accuracy(city.reads, city.cameras)}
     ranked = sorted((c for c in est if est[c]["accuracy"] is not None), key=lambda c: -est[c]["accuracy"])
-    lines = [f"# Self-measured read accuracy ({cams} cameras, {vehicles} vehicles, {len(city.passes)} passes)", "",
-             "| camera | estimated | true | links | reads | note |", "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Self-measured read accuracy ({cams} cameras, {vehicles} vehicles, {len(city.passes)} passes)",
+        "",
+        "| camera | estimated | true | links | reads | note |",
+        "|---|---|---|---|---|---|",
+    ]
     for c in ranked:
         e = est[c]
-        lines.append(f"| {c} | {e['accuracy']:.2f} | {truth[c]:.2f} | {e['links']} | {e['reads']} | "
-                     f"{'dirty lens' if c == city.degraded else ''} |")
+        lines.append(
+            f"| {c} | {e['accuracy']:.2f} | {truth[c]:.2f} | {e['links']} | {e['reads']} | "
+            f"{'dirty lens' if c == city.degraded else ''} |"
+        )
     rho = spearman([truth[c] for c in ranked], [est[c]["accuracy"] for c in ranked])
-    lines += ["", f"Spearman {rho:.3f} over {len(ranked)} cameras; the dirty lens ranks "
-              f"{ranked.index(city.degraded) + 1 if city.degraded in ranked else 'unranked'} of {len(ranked)}; "
-              f"{time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f}."]
+    lines += [
+        "",
+        f"Spearman {rho:.3f} over {len(ranked)} cameras; the dirty lens ranks "
+        f"{ranked.index(city.degraded) + 1 if city.degraded in ranked else 'unranked'} of {len(ranked)}; "
+        f"{time.perf_counter() - t0:.0f} s, load average {os.getloadavg()[0]:.1f}.",
+    ]
     print("\n".join(lines))
     if not args.smoke:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)

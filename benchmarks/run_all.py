@@ -21,8 +21,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_DIR = HERE / "results"
 #: the order of RESULTS.md; benchmark modules not listed here follow, by name
-BENCHMARKS = ["extraction", "search_plates", "search_faces", "crime_analytics", "app_page", "scaleout", "live",
-              "movement"]
+BENCHMARKS = [
+    "extraction",
+    "search_plates",
+    "search_faces",
+    "crime_analytics",
+    "app_page",
+    "scaleout",
+    "live",
+    "movement",
+]
 NOT_BENCHMARKS = {"__init__", "run_all", "smoke"}
 
 
@@ -55,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--full", action="store_true", help="full sizes instead of --quick")
     ap.add_argument("--assemble", action="store_true", help="only assemble RESULTS.md")
-    ap.add_argument("--smoke", action="store_true", help="run every benchmark in smoke mode; assemble nothing")
+    ap.add_argument(
+        "--smoke", action="store_true", help="run every benchmark in smoke mode; assemble nothing"
+    )
     args = ap.parse_args(argv)
     rc = 0
     if not args.assemble:

@@ -28,20 +28,24 @@ T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 def reads(n: int, offset: int, rng: np.random.Generator) -> pa.Table:
     letters = np.array(list("ABCDEFGHJKLMNPRSTUVWXYZ"))
-    plates = ["".join(rng.choice(letters, 2)) + f"{rng.integers(0, 1000):03d}" + "".join(rng.choice(letters, 2))
-              for _ in range(min(n, 5000))]
+    plates = [
+        "".join(rng.choice(letters, 2)) + f"{rng.integers(0, 1000):03d}" + "".join(rng.choice(letters, 2))
+        for _ in range(min(n, 5000))
+    ]
     idx = rng.integers(0, len(plates), n)
     ts = [T0 + dt.timedelta(seconds=int(s)) for s in rng.integers(0, 7 * 86400, n)]
-    return pa.table({
-        "read_id": [f"r{offset + i}" for i in range(n)],
-        "camera_id": [f"CAM-{i % 50:03d}" for i in range(n)],
-        "video_id": [f"v{(offset + i) // 1000}" for i in range(n)],
-        "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-        "plate": [plates[i] for i in idx],
-        "confidence": rng.uniform(0.5, 1.0, n).astype(np.float32),
-        "model_version": ["v1"] * n,
-        "agency": ["municipal"] * n,
-    })
+    return pa.table(
+        {
+            "read_id": [f"r{offset + i}" for i in range(n)],
+            "camera_id": [f"CAM-{i % 50:03d}" for i in range(n)],
+            "video_id": [f"v{(offset + i) // 1000}" for i in range(n)],
+            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+            "plate": [plates[i] for i in idx],
+            "confidence": rng.uniform(0.5, 1.0, n).astype(np.float32),
+            "model_version": ["v1"] * n,
+            "agency": ["municipal"] * n,
+        }
+    )
 
 
 def measure(lh, total: int, commits: int) -> dict:
@@ -60,8 +64,15 @@ def measure(lh, total: int, commits: int) -> dict:
     con = lh.duckdb(["plate_reads"])
     hits = con.execute("select count(*) from plate_reads where plate like 'AB%'").fetchall()[0][0]
     query_s = time.perf_counter() - t0
-    return {"rows": n, "write_s": write_s, "read_s": read_s, "query_s": query_s, "hits": hits,
-            "write_rows_s": total / write_s, "read_rows_s": n / read_s}
+    return {
+        "rows": n,
+        "write_s": write_s,
+        "read_s": read_s,
+        "query_s": query_s,
+        "hits": hits,
+        "write_rows_s": total / write_s,
+        "read_rows_s": n / read_s,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         local = measure(Lakehouse(home=Path(tmp) / "home"), rows, commits)
     with s3_server(bucket="bench") as s3:
-        remote = measure(Lakehouse(StorageConfig(root=s3.uri("bench"), storage_options=s3.storage_options)), rows, commits)
+        remote = measure(
+            Lakehouse(StorageConfig(root=s3.uri("bench"), storage_options=s3.storage_options)), rows, commits
+        )
     assert local["rows"] == remote["rows"] == rows and local["hits"] == remote["hits"]
     load = os.getloadavg()[0]
     lines = [

@@ -77,20 +77,28 @@ def generate(n: int, home: str, seed: int = 1) -> dict[str, Any]:
         m = hi - lo
         ident = np.arange(lo, hi) % n_ids
         vec = (centers[ident] + rng.normal(0, NOISE_SD, (m, DIM))).astype(np.float32)
-        ts = np.datetime64(start.date() + dt.timedelta(days=day), "us") + rng.integers(0, 86_400_000_000, m).astype("timedelta64[us]")
-        t = pa.table({
-            "sighting_id": pa.array([f"s{i:08d}" for i in range(lo, hi)]),
-            "camera_id": pa.array([f"cam-{c:03d}" for c in rng.integers(0, 200, m)]),
-            "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
-            "offset_s": pa.array(rng.uniform(0, 600, m)),
-            "quality": pa.array(rng.uniform(0.5, 1, m).astype(np.float32)),
-            "searchable": pa.array(np.ones(m, bool)),
-            "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vec.ravel()), DIM).cast(pa.list_(pa.float32())),
-            "source_uri": pa.array([f"/recordings/day{day:02d}.mp4"] * m),
-            "model_version": pa.array(["bench-v1"] * m),
-            "agency": pa.array(["municipal"] * m),
-        })
-        write_deltalake(lh.uri("face_sightings"), conform(t, FACE_SIGHTINGS), mode="append", partition_by=["date"])
+        ts = np.datetime64(start.date() + dt.timedelta(days=day), "us") + rng.integers(
+            0, 86_400_000_000, m
+        ).astype("timedelta64[us]")
+        t = pa.table(
+            {
+                "sighting_id": pa.array([f"s{i:08d}" for i in range(lo, hi)]),
+                "camera_id": pa.array([f"cam-{c:03d}" for c in rng.integers(0, 200, m)]),
+                "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
+                "offset_s": pa.array(rng.uniform(0, 600, m)),
+                "quality": pa.array(rng.uniform(0.5, 1, m).astype(np.float32)),
+                "searchable": pa.array(np.ones(m, bool)),
+                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(vec.ravel()), DIM).cast(
+                    pa.list_(pa.float32())
+                ),
+                "source_uri": pa.array([f"/recordings/day{day:02d}.mp4"] * m),
+                "model_version": pa.array(["bench-v1"] * m),
+                "agency": pa.array(["municipal"] * m),
+            }
+        )
+        write_deltalake(
+            lh.uri("face_sightings"), conform(t, FACE_SIGHTINGS), mode="append", partition_by=["date"]
+        )
     return {"rows": n, "identities": n_ids, "seconds": time.perf_counter() - t0}
 
 
@@ -136,9 +144,14 @@ def measure(home: str, n: int, q: int) -> dict[str, Any]:
     idx = {k: _index(lh, home, k) for k in INDEX_DIRS}
     raw = {k: i.load()[1] for k, i in idx.items()}
     Q, ident = _queries(n, q)
-    out: dict[str, Any] = {"threads": faiss.omp_get_max_threads(), "loadavg": os.getloadavg()[0],
-                           "ef_search": idx["hnsw"].ef_search, "nprobe": idx["ivf"].nprobe,
-                           "nlist": idx["ivf"].load()[0]["nlist"], "batch_queries": q}
+    out: dict[str, Any] = {
+        "threads": faiss.omp_get_max_threads(),
+        "loadavg": os.getloadavg()[0],
+        "ef_search": idx["hnsw"].ef_search,
+        "nprobe": idx["ivf"].nprobe,
+        "nlist": idx["ivf"].load()[0]["nlist"],
+        "batch_queries": q,
+    }
     # one query at a time, through the product's search (metadata rows included)
     n_single = min(q, 200)
     single: dict[str, Any] = {"queries": n_single}
@@ -149,10 +162,13 @@ def measure(home: str, n: int, q: int) -> dict[str, Any]:
         single[f"{kind}_qps"] = n_single / (time.perf_counter() - t0)
     for kind in ("hnsw", "ivf"):
         single[f"{kind}_recall10"] = _recall(hits[kind], hits["flat"])
-        single[f"{kind}_top1_identity"] = float(np.mean(
-            [int(h[0][1:]) % (n // PER_ID) == ident[i] for i, h in enumerate(hits[kind])]))
+        single[f"{kind}_top1_identity"] = float(
+            np.mean([int(h[0][1:]) % (n // PER_ID) == ident[i] for i, h in enumerate(hits[kind])])
+        )
     out["single"] = single
-    flt = RowFilter(start=dt.datetime(2024, 3, 10, tzinfo=dt.UTC), end=dt.datetime(2024, 3, 11, tzinfo=dt.UTC))
+    flt = RowFilter(
+        start=dt.datetime(2024, 3, 10, tzinfo=dt.UTC), end=dt.datetime(2024, 3, 11, tzinfo=dt.UTC)
+    )
     t0 = time.perf_counter()
     for i in range(50):
         idx["hnsw"].search(Q[i], 10, flt)
@@ -176,16 +192,30 @@ def _sweep(hnsw, ivf, Q, I_exact, t_exact) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         _, ii = hnsw.search(Q, 10)
         t = time.perf_counter() - t0
-        rows.append({"index": "HNSW", "param": f"efSearch {ef}", "recall10": _recall(ii, I_exact), "qps": len(Q) / t,
-                     "speedup": t_exact / t})
+        rows.append(
+            {
+                "index": "HNSW",
+                "param": f"efSearch {ef}",
+                "recall10": _recall(ii, I_exact),
+                "qps": len(Q) / t,
+                "speedup": t_exact / t,
+            }
+        )
     core = faiss.extract_index_ivf(ivf)
     for npb in (8, 24, 64, 128):
         core.nprobe = npb
         t0 = time.perf_counter()
         _, ii = ivf.search(Q, 10)
         t = time.perf_counter() - t0
-        rows.append({"index": "IVF", "param": f"nprobe {npb}", "recall10": _recall(ii, I_exact), "qps": len(Q) / t,
-                     "speedup": t_exact / t})
+        rows.append(
+            {
+                "index": "IVF",
+                "param": f"nprobe {npb}",
+                "recall10": _recall(ii, I_exact),
+                "qps": len(Q) / t,
+                "speedup": t_exact / t,
+            }
+        )
     return rows
 
 
@@ -255,8 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     res, q_rss = _phase(measure, str(home), n, args.queries)
     print("measured", json.dumps(res), flush=True)
     ctl, ctl_rss = _phase(control, args.queries, control_n)
-    report = {"n": n, "gen": gen, "gen_rss": gen_rss, "builds": builds, "res": res, "q_rss": q_rss,
-              "control": ctl, "control_rss": ctl_rss}
+    report = {
+        "n": n,
+        "gen": gen,
+        "gen_rss": gen_rss,
+        "builds": builds,
+        "res": res,
+        "q_rss": q_rss,
+        "control": ctl,
+        "control_rss": ctl_rss,
+    }
     Path(args.out, f"report_{n}.json").write_text(json.dumps(report, default=str))
     write_markdown(report, Path(args.results))
     if not args.keep:
@@ -298,15 +336,22 @@ def write_markdown(r: dict[str, Any], path: Path) -> None:
         "|---|---|---|---|---|",
     ]
     for w in res["sweep"]:
-        lines.append(f"| {w['index']} | {w['param']} | {w['recall10']:.3f} | {w['qps']:.0f} | {w['speedup']:.1f}x |")
+        lines.append(
+            f"| {w['index']} | {w['param']} | {w['recall10']:.3f} | {w['qps']:.0f} | {w['speedup']:.1f}x |"
+        )
     c = r["control"]
     lines.append(
         f"\nControl: {c['n']:,} vectors whose identities spread over all 128 dimensions (no low-dimensional "
         "structure; the hardest case for any ANN), batch of queries: "
-        + "; ".join(f"{x['index']} {x['param']}: recall@10 {x['recall10']:.3f} at {x['speedup']:.1f}x" for x in c["rows"])
+        + "; ".join(
+            f"{x['index']} {x['param']}: recall@10 {x['recall10']:.3f} at {x['speedup']:.1f}x"
+            for x in c["rows"]
+        )
         + ".\n"
     )
-    lines.append(f"Peak RSS: table writing {r['gen_rss']:.2f} GiB, queries {r['q_rss']:.2f} GiB, control {r['control_rss']:.2f} GiB.\n")
+    lines.append(
+        f"Peak RSS: table writing {r['gen_rss']:.2f} GiB, queries {r['q_rss']:.2f} GiB, control {r['control_rss']:.2f} GiB.\n"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n")
     print("wrote", path)

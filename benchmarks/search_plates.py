@@ -83,8 +83,13 @@ def _vehicles(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
     return mat, lens, activity / activity.sum()
 
 
-def _mutate(mat: np.ndarray, lens: np.ndarray, rng: np.random.Generator, confusion_share: float,
-            partners: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _mutate(
+    mat: np.ndarray,
+    lens: np.ndarray,
+    rng: np.random.Generator,
+    confusion_share: float,
+    partners: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
     """One substitution per row at a random position: an OCR confusion partner when the character
     has one (with probability ``confusion_share``), else a random character."""
     table, count = partners
@@ -152,14 +157,20 @@ def _day_table(day: int, n: int, veh: tuple, rng: np.random.Generator, partners)
     hour = (secs // 3_600_000_000).astype(np.int64)
     cam_names = np.array([f"cam-{i:03d}" for i in range(CAMERAS)], dtype=object)
     src_key = cam * 24 + hour
-    src_dict = pa.array([f"/recordings/cam-{k // 24:03d}/{date.isoformat()}/{k % 24:02d}.mp4" for k in range(CAMERAS * 24)])
+    src_dict = pa.array(
+        [f"/recordings/cam-{k // 24:03d}/{date.isoformat()}/{k % 24:02d}.mp4" for k in range(CAMERAS * 24)]
+    )
     vid_dict = pa.array([f"{date.isoformat()}-{k:05d}" for k in range(CAMERAS * 24)])
     t = pa.table(
         {
             "read_id": read_id,
             "camera_id": pa.array(cam_names[cam]),
-            "video_id": pa.DictionaryArray.from_arrays(pa.array(src_key.astype(np.int32)), vid_dict).cast(pa.string()),
-            "source_uri": pa.DictionaryArray.from_arrays(pa.array(src_key.astype(np.int32)), src_dict).cast(pa.string()),
+            "video_id": pa.DictionaryArray.from_arrays(pa.array(src_key.astype(np.int32)), vid_dict).cast(
+                pa.string()
+            ),
+            "source_uri": pa.DictionaryArray.from_arrays(pa.array(src_key.astype(np.int32)), src_dict).cast(
+                pa.string()
+            ),
             "ts": pa.array(ts, pa.timestamp("us", tz="UTC")),
             "offset_s": pa.array((secs % 3_600_000_000) / 1e6),
             "plate": _strings(best),
@@ -191,14 +202,19 @@ def generate(n_rows: int, home: str, seed: int = 7) -> dict[str, Any]:
     for day in range(DAYS):
         n = per_day if day < DAYS - 1 else n_rows - written
         t = _day_table(day, n, veh, rng, partners)
-        write_deltalake(uri, t, mode="append", partition_by=["date"], writer_properties=props,
-                        target_file_size=1 << 31)
+        write_deltalake(
+            uri, t, mode="append", partition_by=["date"], writer_properties=props, target_file_size=1 << 31
+        )
         written += n
     lh.table("plate_reads").create_checkpoint()
     queries = _queries(veh, rng, partners)
     Path(home, "queries.json").write_text(json.dumps(queries))
-    return {"rows": written, "vehicles": len(veh[0]), "seconds": time.perf_counter() - t0,
-            "table_bytes": _du(Path(uri))}
+    return {
+        "rows": written,
+        "vehicles": len(veh[0]),
+        "seconds": time.perf_counter() - t0,
+        "table_bytes": _du(Path(uri)),
+    }
 
 
 def _queries(veh, rng: np.random.Generator, partners, per_kind: int = 40) -> dict[str, list[str]]:
@@ -245,7 +261,9 @@ def run_queries(home: str, strategy: str, per_kind: int) -> dict[str, Any]:
     lh = Lakehouse(home=home)
     queries = json.loads(Path(home, "queries.json").read_text())
     out: dict[str, Any] = {"loadavg": os.getloadavg()[0]}
-    find_plates(lh, pm.parse_pattern(queries["exact"][-1]), RowFilter(), limit=100, strategy=strategy)  # warm-up
+    find_plates(
+        lh, pm.parse_pattern(queries["exact"][-1]), RowFilter(), limit=100, strategy=strategy
+    )  # warm-up
     for kind, pats in queries.items():
         lat, hits, totals = [], [], []
         again = []
@@ -260,12 +278,20 @@ def run_queries(home: str, strategy: str, per_kind: int) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 find_plates(lh, p, RowFilter(), limit=100, strategy=strategy)
                 again.append(time.perf_counter() - t0)
-        out[kind] = {"latencies": lat, "repeat": again, "hits": hits, "totals": totals, "patterns": pats[:per_kind]}
+        out[kind] = {
+            "latencies": lat,
+            "repeat": again,
+            "hits": hits,
+            "totals": totals,
+            "patterns": pats[:per_kind],
+        }
     # a time-windowed query: one day, exact
     p = pm.parse_pattern(queries["exact"][0])
     day = START + dt.timedelta(days=DAYS // 2)
-    flt = RowFilter(start=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC),
-                    end=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1))
+    flt = RowFilter(
+        start=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC),
+        end=dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC) + dt.timedelta(days=1),
+    )
     lat = []
     for pat in queries["exact"][:per_kind]:
         t0 = time.perf_counter()
@@ -295,21 +321,29 @@ def pandas_scan(home: str, per_kind: int, days: int | None) -> dict[str, Any]:
             p = parse_pattern(pat, KIND_FUZZY[kind])
             rx = re.compile(p.regex())
             if kind == "exact":
+
                 def hit(t, p=p):
                     return t == p.text
             elif kind == "wildcard":
+
                 def hit(t, rx=rx):
                     return rx.fullmatch(t) is not None
             else:
+
                 def hit(t, p=p):
                     return abs(len(t) - len(p.text)) <= 1 and distance(p, t) <= p.fuzzy + 1e-6
+
             t0 = time.perf_counter()
             found = []
             rows_seen = 0
             for f in used:
-                df = pq.read_table(f, columns=["read_id", "plate", "ts", "camera_id", "candidates"]).to_pandas()
+                df = pq.read_table(
+                    f, columns=["read_id", "plate", "ts", "camera_id", "candidates"]
+                ).to_pandas()
                 rows_seen += len(df)
-                m = df["plate"].map(hit) | df["candidates"].map(lambda cs, hit=hit: any(hit(c["text"]) for c in cs))
+                m = df["plate"].map(hit) | df["candidates"].map(
+                    lambda cs, hit=hit: any(hit(c["text"]) for c in cs)
+                )
                 found.append(df[m])
             import pandas as pd
 
@@ -350,14 +384,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=30, help="index queries per kind")
     ap.add_argument("--scan-queries", type=int, default=3, help="DuckDB scan queries per kind (2 above 10M)")
     ap.add_argument("--pandas-queries", type=int, default=2, help="pandas queries per kind")
-    ap.add_argument("--pandas-days", type=int, default=None,
-                    help="days the pandas baseline reads (default: all up to 10M reads, else 3)")
+    ap.add_argument(
+        "--pandas-days",
+        type=int,
+        default=None,
+        help="days the pandas baseline reads (default: all up to 10M reads, else 3)",
+    )
     ap.add_argument("--out", default=str(OUT_DIR / "search_plates"), help="where the Delta tables go")
     ap.add_argument("--keep", action="store_true", help="keep (and reuse) generated data")
     ap.add_argument("--results", default=str(RESULTS))
     ap.add_argument("--assemble", action="store_true", help="only rewrite the markdown from saved reports")
-    ap.add_argument("--index-only", action="store_true",
-                    help="rebuild the index and rerun its queries on kept data; reuse the saved scan/pandas numbers")
+    ap.add_argument(
+        "--index-only",
+        action="store_true",
+        help="rebuild the index and rerun its queries on kept data; reuse the saved scan/pandas numbers",
+    )
     ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     if args.smoke:
@@ -367,9 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.assemble:
         write_markdown(_all_reports(Path(args.out), []), args, Path(args.results))
         return 0
-    sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else ([1_000_000] if args.quick else [10_000_000, 100_000_000])
+    sizes = (
+        [int(float(s)) for s in args.sizes.split(",")]
+        if args.sizes
+        else ([1_000_000] if args.quick else [10_000_000, 100_000_000])
+    )
     if args.quick:
-        args.queries, args.scan_queries, args.pandas_queries = min(args.queries, 10), min(args.scan_queries, 3), 1
+        args.queries, args.scan_queries, args.pandas_queries = (
+            min(args.queries, 10),
+            min(args.scan_queries, 3),
+            1,
+        )
     report: list[dict[str, Any]] = []
     for n in sizes:
         home = Path(args.out) / f"reads_{n}"
@@ -378,13 +427,18 @@ def main(argv: list[str] | None = None) -> int:
         if not (home / "queries.json").exists():
             if free < need:
                 print(f"skip {n:,}: {free / 1e9:.0f} GB free, need ~{need / 1e9:.0f} GB", flush=True)
-                report.append({"rows": n, "skipped": f"only {free / 1e9:.0f} GB free of ~{need / 1e9:.0f} GB needed"})
+                report.append(
+                    {"rows": n, "skipped": f"only {free / 1e9:.0f} GB free of ~{need / 1e9:.0f} GB needed"}
+                )
                 continue
             shutil.rmtree(home, ignore_errors=True)
             print(f"[{n:,}] generating", flush=True)
             gen, gen_rss = _phase(generate, n, str(home))
         else:
-            gen, gen_rss = {"rows": n, "seconds": float("nan"), "table_bytes": _du(home / "tables")}, float("nan")
+            gen, gen_rss = (
+                {"rows": n, "seconds": float("nan"), "table_bytes": _du(home / "tables")},
+                float("nan"),
+            )
         print(f"[{n:,}] generated {gen}", flush=True)
         idx, idx_rss = _phase(build_index, str(home))
         print(f"[{n:,}] index {idx}", flush=True)
@@ -393,20 +447,42 @@ def main(argv: list[str] | None = None) -> int:
         saved = Path(args.out, f"report_{n}.json")
         if args.index_only and saved.exists():  # keep the earlier run's generation, scan and pandas numbers
             old = json.loads(saved.read_text())
-            old.update({"index": idx, "index_rss": idx_rss, "q_index": q_idx, "q_index_rss": q_idx_rss,
-                        "index_cmd": _cmd()})
+            old.update(
+                {
+                    "index": idx,
+                    "index_rss": idx_rss,
+                    "q_index": q_idx,
+                    "q_index_rss": q_idx_rss,
+                    "index_cmd": _cmd(),
+                }
+            )
             report.append(old)
             saved.write_text(json.dumps(old, default=str))
             write_markdown(_all_reports(Path(args.out), report), args, Path(args.results))
             continue
-        q_scan, q_scan_rss = _phase(run_queries, str(home), "scan", args.scan_queries if n <= 10_000_000 else 2)
+        q_scan, q_scan_rss = _phase(
+            run_queries, str(home), "scan", args.scan_queries if n <= 10_000_000 else 2
+        )
         print(f"[{n:,}] scan queries done", flush=True)
         days = args.pandas_days if args.pandas_days is not None else (None if n <= 10_000_000 else 3)
         pd_res, pd_rss = _phase(pandas_scan, str(home), args.pandas_queries, days)
         print(f"[{n:,}] pandas done", flush=True)
-        report.append({"rows": n, "cmd": _cmd(), "gen": gen, "gen_rss": gen_rss, "index": idx, "index_rss": idx_rss,
-                       "q_index": q_idx, "q_index_rss": q_idx_rss, "q_scan": q_scan, "q_scan_rss": q_scan_rss,
-                       "pandas": pd_res, "pandas_rss": pd_rss})
+        report.append(
+            {
+                "rows": n,
+                "cmd": _cmd(),
+                "gen": gen,
+                "gen_rss": gen_rss,
+                "index": idx,
+                "index_rss": idx_rss,
+                "q_index": q_idx,
+                "q_index_rss": q_idx_rss,
+                "q_scan": q_scan,
+                "q_scan_rss": q_scan_rss,
+                "pandas": pd_res,
+                "pandas_rss": pd_rss,
+            }
+        )
         Path(args.out, f"report_{n}.json").write_text(json.dumps(report[-1], default=str))
         if not args.keep:
             shutil.rmtree(home, ignore_errors=True)
@@ -461,8 +537,10 @@ def write_markdown(report: list[dict[str, Any]], args: argparse.Namespace, path:
             f"({idx['texts']:,} distinct texts), built in {idx['seconds']:.0f} s "
             f"(peak RSS {r['index_rss']:.2f} GiB). Generation {r['gen']['seconds']:.0f} s (peak {r['gen_rss']:.2f} GiB).\n"
         )
-        lines.append("| query | index p50 | index p95 | index p95, repeated | scan p50 | scan p95 | pandas (per query) | "
-                     "speed-up vs pandas | median hits (total) |")
+        lines.append(
+            "| query | index p50 | index p95 | index p95, repeated | scan p50 | scan p95 | pandas (per query) | "
+            "speed-up vs pandas | median hits (total) |"
+        )
         lines.append("|---|---|---|---|---|---|---|---|---|")
         for kind in ("exact", "wildcard", "fuzzy", "exact, 1-day window"):
             qi = r["q_index"].get(kind, {})

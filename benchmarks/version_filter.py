@@ -48,19 +48,35 @@ def plant_backfill(home: str, share: float, seed: int = 7) -> dict[str, Any]:
     lh = Lakehouse(home=home)
     vids = pc.unique(lh.read("plate_reads", columns=["video_id"])["video_id"]).to_pylist()
     now = dt.datetime.now(dt.UTC)
-    lh.append("processing_runs", [{"video_id": v, "model_version": V1, "status": "succeeded", "started": now,
-                                   "finished": now} for v in vids])
+    lh.append(
+        "processing_runs",
+        [
+            {"video_id": v, "model_version": V1, "status": "succeeded", "started": now, "finished": now}
+            for v in vids
+        ],
+    )
     rng = np.random.default_rng(seed)
     chosen = sorted(rng.choice(vids, max(1, int(len(vids) * share)), replace=False).tolist())
     rows = lh.read("plate_reads", filter=pds.field("video_id").isin(chosen))
-    rows = rows.set_column(rows.schema.get_field_index("model_version"), "model_version",
-                           pa.array([V2] * rows.num_rows))
-    rows = rows.set_column(rows.schema.get_field_index("read_id"), "read_id",
-                           pc.binary_join_element_wise(rows["read_id"].cast(pa.string()), pa.scalar(V2), "-"))
+    rows = rows.set_column(
+        rows.schema.get_field_index("model_version"), "model_version", pa.array([V2] * rows.num_rows)
+    )
+    rows = rows.set_column(
+        rows.schema.get_field_index("read_id"),
+        "read_id",
+        pc.binary_join_element_wise(rows["read_id"].cast(pa.string()), pa.scalar(V2), "-"),
+    )
     lh.append("plate_reads", rows)
-    lh.append("processing_runs", [{"video_id": v, "model_version": V2, "status": "succeeded", "started": now,
-                                   "finished": now} for v in chosen])
-    record_switch(lh, [{"video_id": v, "model_version": V2} for v in chosen], by="bench", reason="planted backfill")
+    lh.append(
+        "processing_runs",
+        [
+            {"video_id": v, "model_version": V2, "status": "succeeded", "started": now, "finished": now}
+            for v in chosen
+        ],
+    )
+    record_switch(
+        lh, [{"video_id": v, "model_version": V2} for v in chosen], by="bench", reason="planted backfill"
+    )
     return {"sources": len(vids), "backfilled": len(chosen), "v2_rows": rows.num_rows}
 
 
@@ -95,9 +111,15 @@ def run(home: str, per_kind: int, strategies: list[str], repeat: int = 3) -> dic
                 base.append(min(tb))
                 with_v.append(min(tw))
                 extra.append(n0 - n1)
-        out[strategy] = {"base": base, "with": with_v, "hidden_total": int(sum(extra)),
-                         "p50_base": _pct(base, 50), "p95_base": _pct(base, 95),
-                         "p50_with": _pct(with_v, 50), "p95_with": _pct(with_v, 95)}
+        out[strategy] = {
+            "base": base,
+            "with": with_v,
+            "hidden_total": int(sum(extra)),
+            "p50_base": _pct(base, 50),
+            "p95_base": _pct(base, 95),
+            "p50_with": _pct(with_v, 50),
+            "p95_with": _pct(with_v, 95),
+        }
         out[strategy]["added_p95_pct"] = 100.0 * (out[strategy]["p95_with"] / out[strategy]["p95_base"] - 1.0)
     return out
 
@@ -108,7 +130,9 @@ def _pct(xs: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file")
+    ap.add_argument(
+        "--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file"
+    )
     ap.add_argument("--rows", type=int, default=None, help="reads (default 10M; 20k with --smoke)")
     ap.add_argument("--backfill-share", type=float, default=0.02)
     ap.add_argument("--queries", type=int, default=20, help="queries per kind")
@@ -136,18 +160,30 @@ def main(argv: list[str] | None = None) -> int:
     setup_s = time.perf_counter() - t0
     res = run(str(home), args.queries if not args.smoke else min(args.queries, 5), strategies, args.repeat)
     load = os.getloadavg()
-    report = {"rows": rows, "planted": planted, "setup_s": round(setup_s, 1), "loadavg": load, "results": {
-        s: {k: v for k, v in r.items() if k not in ("base", "with")} for s, r in res.items()}}
+    report = {
+        "rows": rows,
+        "planted": planted,
+        "setup_s": round(setup_s, 1),
+        "loadavg": load,
+        "results": {s: {k: v for k, v in r.items() if k not in ("base", "with")} for s, r in res.items()},
+    }
     print(json.dumps(report, indent=1))
     if not args.smoke:
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"# Current-version filter on plate search ({rows:,} reads)", "",
-                 f"{planted['backfilled']:,} of {planted['sources']:,} sources backfilled to {V2} "
-                 f"({planted['v2_rows']:,} rows hidden under {V1}); load average {load[0]:.1f} on {os.cpu_count()} CPUs.",
-                 "", "| strategy | p50 without | p95 without | p50 with | p95 with | added p95 |", "|---|---|---|---|---|---|"]
+        lines = [
+            f"# Current-version filter on plate search ({rows:,} reads)",
+            "",
+            f"{planted['backfilled']:,} of {planted['sources']:,} sources backfilled to {V2} "
+            f"({planted['v2_rows']:,} rows hidden under {V1}); load average {load[0]:.1f} on {os.cpu_count()} CPUs.",
+            "",
+            "| strategy | p50 without | p95 without | p50 with | p95 with | added p95 |",
+            "|---|---|---|---|---|---|",
+        ]
         for s, r in res.items():
-            lines.append(f"| {s} | {r['p50_base'] * 1000:.1f} ms | {r['p95_base'] * 1000:.1f} ms | "
-                         f"{r['p50_with'] * 1000:.1f} ms | {r['p95_with'] * 1000:.1f} ms | {r['added_p95_pct']:+.1f}% |")
+            lines.append(
+                f"| {s} | {r['p50_base'] * 1000:.1f} ms | {r['p95_base'] * 1000:.1f} ms | "
+                f"{r['p50_with'] * 1000:.1f} ms | {r['p95_with'] * 1000:.1f} ms | {r['added_p95_pct']:+.1f}% |"
+            )
         lines += ["", f"Command: `python -m benchmarks.version_filter {' '.join(argv or sys.argv[1:])}`"]
         Path(args.results).write_text("\n".join(lines) + "\n")
     if not args.keep and args.smoke:

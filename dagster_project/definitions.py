@@ -23,8 +23,10 @@ def resources_for(env: str | None = None, home: str | None = None) -> dict[str, 
     env = (env or settings.orchestration.env).lower()
     if env not in {"local", "prod"}:
         raise ValueError(f"PESQUISA_ENV must be local or prod, got {env!r}")
-    detector = ExtractionClient(sample_fps=settings.orchestration.sample_fps if env == "local" else None,
-                                workers=settings.compute.workers)
+    detector = ExtractionClient(
+        sample_fps=settings.orchestration.sample_fps if env == "local" else None,
+        workers=settings.compute.workers,
+    )
     return {
         "lakehouse": LakehouseResource(home=home),
         "derived_io_manager": DerivedParquetIOManager(home=home),

@@ -53,10 +53,19 @@ def _common_parser(suppress: bool) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     default = argparse.SUPPRESS if suppress else None
     p.add_argument("--home", default=default, help="working directory (default $PESQUISA_HOME, else ./data)")
-    p.add_argument("--json", action="store_true", default=argparse.SUPPRESS if suppress else False,
-                   help="print JSON lines on stdout (logs and progress go to stderr)")
-    p.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS if suppress else 0,
-                   help="more logging on stderr")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="print JSON lines on stdout (logs and progress go to stderr)",
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more logging on stderr",
+    )
     return p
 
 

@@ -39,7 +39,9 @@ def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] =
         say(f"[1/5] reusing synthetic city at {city_dir}")
         city = load_manifest(city_dir)
     else:
-        say(f"[1/5] generating synthetic city ({opts.cameras} cameras, {opts.minutes} min each) at {city_dir}")
+        say(
+            f"[1/5] generating synthetic city ({opts.cameras} cameras, {opts.minutes} min each) at {city_dir}"
+        )
         city = generate_city(
             city_dir, cameras=opts.cameras, minutes=opts.minutes, seed=opts.seed, incidents=opts.incidents
         )
@@ -62,7 +64,9 @@ def build_demo(home: str | Path, opts: DemoOptions, say: Callable[[str], None] =
         say(f"[4/5] extracting plates and faces from {len(city.videos)} clips (Ray, CPU/GPU auto)")
         for i, v in enumerate(city.videos, 1):
             say(f"      clip {i}/{len(city.videos)}: {v.path} (camera {v.camera_id})")
-            rep = ingest_paths(lh, [city.abspath(v.path)], camera_id=v.camera_id, start=v.start_ts, progress=True)
+            rep = ingest_paths(
+                lh, [city.abspath(v.path)], camera_id=v.camera_id, start=v.start_ts, progress=True
+            )
             failed += [f"{p}: {why}" for p, why in rep.failed]
         say("[5/5] building the face index")
         from pipelines.search import FaceIndex
@@ -135,7 +139,9 @@ def _live_video(city: Any) -> Any:
     return max(city.videos, key=score)
 
 
-def start_live_demo(home: str | Path, city: Any, say: Callable[[str], None] = print, workers: int = 1) -> LiveDemo:
+def start_live_demo(
+    home: str | Path, city: Any, say: Callable[[str], None] = print, workers: int = 1
+) -> LiveDemo:
     """Stream one of the city's clips on loopback as camera ``<CAM>-LIVE``, watch a plate and a face
     of that clip, and start ``pesquisa stream run`` for it (a child process, its log in
     ``HOME/logs/stream.log``)."""
@@ -164,16 +170,35 @@ def start_live_demo(home: str | Path, city: Any, say: Callable[[str], None] = pr
     log_path = log_dir / "stream.log"
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
     runner = subprocess.Popen(
-        [sys.executable, "-m", "jobs.cli", "--home", str(home_path), "stream", "run", "--camera", cam_id,
-         "--workers", str(workers)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jobs.cli",
+            "--home",
+            str(home_path),
+            "stream",
+            "run",
+            "--camera",
+            cam_id,
+            "--workers",
+            str(workers),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     log.close()
-    say(f"[live] stream run for {cam_id} started (pid {runner.pid}, log {log_path}); "
-        f"watchlist: {', '.join(entries) or 'none'}")
+    say(
+        f"[live] stream run for {cam_id} started (pid {runner.pid}, log {log_path}); "
+        f"watchlist: {', '.join(entries) or 'none'}"
+    )
     return LiveDemo(cam_id, sim.url, sim, runner, log_path)
 
 
-def demo_watchlist(lh: Lakehouse, city: Any, cam: dict[str, Any], events: list, say: Callable[[str], None]) -> list[str]:
+def demo_watchlist(
+    lh: Lakehouse, city: Any, cam: dict[str, Any], events: list, say: Callable[[str], None]
+) -> list[str]:
     """Watch one plate and one face that appear in the live clip (case DEMO-LIVE-0001, owned by the
     camera's agency). Face enrolment loads the face models, so it runs in a short child process:
     the demo holds no model while it serves the app."""
@@ -188,11 +213,19 @@ def demo_watchlist(lh: Lakehouse, city: Any, cam: dict[str, Any], events: list, 
 
     from pipelines.live.status import home_of
 
-    spec = {"home": str(home_of(lh)),
-            "agency": cam.get("agency") or "municipal", "plates": plates[:1], "face_photos": photos,
-            "face_label": faces[0] if faces else None}
-    proc = subprocess.run([sys.executable, "-m", "jobs.demo", "watchlist", json.dumps(spec)],
-                          capture_output=True, text=True, timeout=600)
+    spec = {
+        "home": str(home_of(lh)),
+        "agency": cam.get("agency") or "municipal",
+        "plates": plates[:1],
+        "face_photos": photos,
+        "face_label": faces[0] if faces else None,
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "jobs.demo", "watchlist", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if proc.returncode != 0:
         say(f"[live] demo watchlist not created: {(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
         return []
@@ -204,15 +237,27 @@ def _add_demo_watchlist(spec: dict[str, Any]) -> list[str]:
     from pipelines.watchlist.manage import add_face, add_plate
 
     lh = Lakehouse(home=spec["home"])
-    ctx = SearchContext(user="demo-supervisor", role="supervisor", agency=spec["agency"], case_number=DEMO_CASE,
-                        purpose="demo: live alarms on the simulated camera")
+    ctx = SearchContext(
+        user="demo-supervisor",
+        role="supervisor",
+        agency=spec["agency"],
+        case_number=DEMO_CASE,
+        purpose="demo: live alarms on the simulated camera",
+    )
     out = []
     for plate in spec["plates"]:
         add_plate(lh, ctx, plate, reason="demo: reported stolen (simulated)", priority=1, historical=False)
         out.append(f"plate {plate}")
     if spec["face_photos"]:
-        add_face(lh, ctx, spec["face_photos"], reason="demo: wanted person (simulated)", priority=1,
-                 label=spec["face_label"], historical=False)
+        add_face(
+            lh,
+            ctx,
+            spec["face_photos"],
+            reason="demo: wanted person (simulated)",
+            priority=1,
+            label=spec["face_label"],
+            historical=False,
+        )
         out.append(f"face {spec['face_label']}")
     return out
 

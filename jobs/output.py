@@ -39,7 +39,9 @@ class Output:
         if self.json_mode:
             print(json.dumps(dict(rec), default=_default, ensure_ascii=False), file=self.stream, flush=True)
         else:
-            print(text if text is not None else "  ".join(f"{k}={v}" for k, v in rec.items()), file=self.stream)
+            print(
+                text if text is not None else "  ".join(f"{k}={v}" for k, v in rec.items()), file=self.stream
+            )
 
     def records(self, recs: Iterable[Mapping[str, Any]]) -> int:
         n = 0

@@ -25,7 +25,9 @@ def env_home(environ: Mapping[str, str] | None = None) -> str | None:
     return value or None
 
 
-def resolve_home(home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Path:
+def resolve_home(
+    home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
     """The ``--home`` directory: the argument, else ``$PESQUISA_HOME``, else ``./data``."""
     value = home if home is not None else (env_home(environ) or DEFAULT_HOME)
     return Path(value).expanduser().resolve()

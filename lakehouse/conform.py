@@ -16,7 +16,9 @@ class SchemaMismatchError(ValueError):
     """Incoming data does not fit the table's schema."""
 
 
-def to_arrow(data: pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]] | Any, spec: TableSpec) -> pa.Table:
+def to_arrow(
+    data: pa.Table | pa.RecordBatch | Sequence[Mapping[str, Any]] | Any, spec: TableSpec
+) -> pa.Table:
     if isinstance(data, pa.Table):
         return data
     if isinstance(data, pa.RecordBatch):
@@ -61,7 +63,9 @@ def conform(table: pa.Table, spec: TableSpec) -> pa.Table:
                         f"{spec.name}.{field.name}: cannot store {col.type} as {field.type}: {exc}"
                     ) from exc
             if not field.nullable and col.null_count:
-                raise SchemaMismatchError(f"{spec.name}.{field.name}: {col.null_count} null value(s) in a required column")
+                raise SchemaMismatchError(
+                    f"{spec.name}.{field.name}: {col.null_count} null value(s) in a required column"
+                )
         else:
             if not field.nullable:
                 raise SchemaMismatchError(f"{spec.name}: required column {field.name!r} is missing")

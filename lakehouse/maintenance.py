@@ -54,7 +54,11 @@ def compact(lh: Lakehouse, names: list[str] | None = None) -> list[MaintenanceRe
     for name in _tables(names):
         lh.ensure(name)
         metrics = lh._with_retry(name, lambda n=name: lh.table(n).optimize.compact())
-        out.append(MaintenanceResult(name, "compact", {k: metrics.get(k) for k in ("numFilesAdded", "numFilesRemoved")}))
+        out.append(
+            MaintenanceResult(
+                name, "compact", {k: metrics.get(k) for k in ("numFilesAdded", "numFilesRemoved")}
+            )
+        )
     return out
 
 
@@ -77,7 +81,9 @@ def vacuum(
         removed = lh._with_retry(
             name,
             lambda n=name: lh.table(n).vacuum(
-                retention_hours=retention_hours, dry_run=dry_run, enforce_retention_duration=retention_hours >= 168
+                retention_hours=retention_hours,
+                dry_run=dry_run,
+                enforce_retention_duration=retention_hours >= 168,
             ),
         )
         out.append(MaintenanceResult(name, "vacuum", {"files": len(removed), "dry_run": dry_run}))
@@ -126,10 +132,18 @@ def purge(lh: Lakehouse, name: str) -> dict[str, Any]:
     checkpoint, whose commits carry column statistics (min/max ids) of erased rows. Time travel to
     versions before the purge is gone afterwards: that is the point."""
     lh.ensure(name)
-    lh._with_retry(name, lambda: lh.table(name).alter.set_table_properties(
-        {"delta.logRetentionDuration": _PURGE_LOG_RETENTION}, raise_if_not_exists=False))
-    removed = lh._with_retry(name, lambda: lh.table(name).vacuum(
-        retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True))
+    lh._with_retry(
+        name,
+        lambda: lh.table(name).alter.set_table_properties(
+            {"delta.logRetentionDuration": _PURGE_LOG_RETENTION}, raise_if_not_exists=False
+        ),
+    )
+    removed = lh._with_retry(
+        name,
+        lambda: lh.table(name).vacuum(
+            retention_hours=0, dry_run=False, enforce_retention_duration=False, full=True
+        ),
+    )
 
     def _log() -> int:
         t = lh.table(name)
@@ -137,7 +151,9 @@ def purge(lh: Lakehouse, name: str) -> dict[str, Any]:
         version = t.version()
         t.cleanup_metadata()  # commits and checkpoints before ``version`` (log retention 0)
         # back to the usual log retention: later automatic checkpoints keep their history again
-        t.alter.set_table_properties({"delta.logRetentionDuration": _NORMAL_LOG_RETENTION}, raise_if_not_exists=False)
+        t.alter.set_table_properties(
+            {"delta.logRetentionDuration": _NORMAL_LOG_RETENTION}, raise_if_not_exists=False
+        )
         return version
 
     checkpoint_version = lh._with_retry(name, _log)
@@ -161,14 +177,20 @@ def _refresh_indexes(lh: Lakehouse, names: set[str]) -> list[MaintenanceResult]:
             res = fi.update()
             if fi.status().get("tombstones"):
                 res = fi.rebuild()
-            out.append(MaintenanceResult("face_sightings", "index", {"index": "faces", "vectors": res.get("vectors")}))
+            out.append(
+                MaintenanceResult(
+                    "face_sightings", "index", {"index": "faces", "vectors": res.get("vectors")}
+                )
+            )
     if "plate_reads" in names:
         from pipelines.search.plate_index import PlateIndex
 
         pi = PlateIndex(lh)
         if pi.manifest() is not None:
             res = pi.rebuild()
-            out.append(MaintenanceResult("plate_reads", "index", {"index": "plates", "reads": res.get("reads")}))
+            out.append(
+                MaintenanceResult("plate_reads", "index", {"index": "plates", "reads": res.get("reads")})
+            )
     return out
 
 
@@ -229,8 +251,11 @@ def _delete_managed_video(lh: Lakehouse, uris: list[str]) -> dict[str, Any]:
         else:
             external.append(uri)
     if external:
-        log.warning("%d source video(s) past retention lie outside the home and were left: %s",
-                    len(external), external[:5])
+        log.warning(
+            "%d source video(s) past retention lie outside the home and were left: %s",
+            len(external),
+            external[:5],
+        )
     return {"video_files_deleted": removed, "external_videos_past_retention": external}
 
 
@@ -278,8 +303,13 @@ def retention(
         videos_before = _video_uris(lh) if name == "videos" else {}
         metrics = lh._with_retry(name, lambda n=name, p=predicate: lh.table(n).delete(p))
         deleted = int(metrics.get("num_deleted_rows", 0) or 0)
-        detail = {"keep_days": keep, "deleted": deleted, "cdf_turned_off": migrated, "held": bool(held),
-                  **purge(lh, name)}
+        detail = {
+            "keep_days": keep,
+            "deleted": deleted,
+            "cdf_turned_off": migrated,
+            "held": bool(held),
+            **purge(lh, name),
+        }
         if name == "videos" and deleted:
             gone = {v: u for v, u in videos_before.items() if v not in _video_uris(lh)}
             detail.update(_delete_managed_video(lh, list(gone.values())))

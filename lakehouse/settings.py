@@ -36,15 +36,20 @@ class Section(BaseModel):
 
 
 class StorageSettings(Section):
-    tables_uri: str | None = Field(None, description="table root; default HOME/tables; s3://bucket/prefix for object storage")
+    tables_uri: str | None = Field(
+        None, description="table root; default HOME/tables; s3://bucket/prefix for object storage"
+    )
     storage_options: dict[str, SecretStr] = Field(
-        default_factory=dict, description="delta-rs / object_store options (endpoint, keys, region, AWS_ALLOW_HTTP)"
+        default_factory=dict,
+        description="delta-rs / object_store options (endpoint, keys, region, AWS_ALLOW_HTTP)",
     )
     index_dir: str | None = Field(None, description="where search indexes live; default HOME/index")
 
 
 class TimeSettings(Section):
-    zone: str = Field("UTC", description="home time zone (IANA name): bare dates and local times are read in it")
+    zone: str = Field(
+        "UTC", description="home time zone (IANA name): bare dates and local times are read in it"
+    )
 
     @field_validator("zone")
     @classmethod
@@ -56,29 +61,49 @@ class TimeSettings(Section):
 
 
 class ComputeSettings(Section):
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="model device; auto = CUDA when present")
-    ray_address: str | None = Field(None, description="Ray cluster address (ray://host:10001 or host:6379); None = local Ray")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="model device; auto = CUDA when present"
+    )
+    ray_address: str | None = Field(
+        None, description="Ray cluster address (ray://host:10001 or host:6379); None = local Ray"
+    )
     ray_cpus: int | None = Field(None, ge=1, le=4096, description="CPUs for a local Ray; default all cores")
-    workers: int | None = Field(None, ge=1, le=1024, description="extraction actors; default from the hardware")
-    actor_start_timeout_s: float = Field(300.0, gt=0, le=7200, description="seconds to wait for a model actor to load")
-    batch_timeout_s: float = Field(600.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck")
+    workers: int | None = Field(
+        None, ge=1, le=1024, description="extraction actors; default from the hardware"
+    )
+    actor_start_timeout_s: float = Field(
+        300.0, gt=0, le=7200, description="seconds to wait for a model actor to load"
+    )
+    batch_timeout_s: float = Field(
+        600.0, gt=0, le=86400, description="seconds before a frame batch is declared stuck"
+    )
 
 
 class ModelSettings(Section):
     """Which model back-end each task uses (``pesquisa models list`` shows the keys and defaults)."""
 
-    plates: str = Field("auto", min_length=1, description="plate reader back-end key; auto = the default for the device")
-    faces: str = Field("auto", min_length=1, description="face back-end key; auto = the default for the device")
+    plates: str = Field(
+        "auto", min_length=1, description="plate reader back-end key; auto = the default for the device"
+    )
+    faces: str = Field(
+        "auto", min_length=1, description="face back-end key; auto = the default for the device"
+    )
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per back-end options, by key (each back-end validates its own)"
     )
 
 
 class SearchSettings(Section):
-    plate_index_min_rows: int = Field(1_000_000, ge=0, description="reads below which plate search scans instead of the index")
+    plate_index_min_rows: int = Field(
+        1_000_000, ge=0, description="reads below which plate search scans instead of the index"
+    )
     plate_segment_reads: int = Field(4_000_000, ge=1000, description="reads per plate index segment")
-    face_index_kind: Literal["hnsw", "ivf"] = Field("hnsw", description="approximate FAISS index kind above the exact size")
-    face_index_exact_below: int = Field(100_000, ge=0, description="descriptors below which face search is exact")
+    face_index_kind: Literal["hnsw", "ivf"] = Field(
+        "hnsw", description="approximate FAISS index kind above the exact size"
+    )
+    face_index_exact_below: int = Field(
+        100_000, ge=0, description="descriptors below which face search is exact"
+    )
     face_ef_search: int = Field(64, ge=1, le=4096, description="HNSW efSearch")
     face_nprobe: int = Field(24, ge=1, le=65536, description="IVF nprobe")
 
@@ -86,7 +111,9 @@ class SearchSettings(Section):
 class AppSettings(Section):
     users_file: str | None = Field(None, description="users file (bcrypt); default HOME/users.yaml")
     bcrypt_rounds: int = Field(12, ge=4, le=16, description="bcrypt cost for new passwords")
-    map_style: str = Field("light", description="base map style: a name (light, dark ...) or a style URL; none = no base map")
+    map_style: str = Field(
+        "light", description="base map style: a name (light, dark ...) or a style URL; none = no base map"
+    )
 
 
 class LiveSettings(Section):
@@ -95,24 +122,51 @@ class LiveSettings(Section):
     sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
     face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
-    max_inflight: int = Field(2, ge=1, le=16, description="frames per camera at the models at once; when full, "
-                              "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)")
-    commit_every_s: float = Field(2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often")
-    segment_s: float = Field(600.0, ge=10, le=86400, description="live segment (stream x time slice) length, seconds")
+    max_inflight: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="frames per camera at the models at once; when full, "
+        "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)",
+    )
+    commit_every_s: float = Field(
+        2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often"
+    )
+    segment_s: float = Field(
+        600.0, ge=10, le=86400, description="live segment (stream x time slice) length, seconds"
+    )
     open_timeout_s: float = Field(10.0, gt=0, le=300, description="seconds to open a live source")
-    read_timeout_s: float = Field(5.0, gt=0, le=300, description="seconds without data before a source is declared lost")
-    offline_after_s: float = Field(10.0, gt=0, le=3600, description="seconds without frames before a camera is shown offline")
-    backoff_max_s: float = Field(30.0, ge=1, le=3600, description="longest wait between reconnection attempts")
+    read_timeout_s: float = Field(
+        5.0, gt=0, le=300, description="seconds without data before a source is declared lost"
+    )
+    offline_after_s: float = Field(
+        10.0, gt=0, le=3600, description="seconds without frames before a camera is shown offline"
+    )
+    backoff_max_s: float = Field(
+        30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
+    )
 
 
 class GovernanceSettings(Section):
-    require_registered_case: bool = Field(False, description="refuse searches whose case number is not in the cases table")
+    require_registered_case: bool = Field(
+        False, description="refuse searches whose case number is not in the cases table"
+    )
     token_hours: float = Field(12.0, gt=0, le=24 * 31, description="lifetime of a `pesquisa login` token")
-    session_idle_minutes: float = Field(30.0, gt=0, le=24 * 60, description="app: sign out after this long without activity")
-    session_max_hours: float = Field(12.0, gt=0, le=24 * 7, description="app: sign out this long after signing in")
-    signin_max_failures: int = Field(5, ge=1, le=1000, description="app: failed sign-ins (per user name or client) before a lockout")
-    signin_window_s: float = Field(900.0, gt=0, le=86400, description="app: failures older than this are forgotten")
-    signin_lockout_s: float = Field(30.0, gt=0, le=86400, description="app: first lockout; doubles with each further failure")
+    session_idle_minutes: float = Field(
+        30.0, gt=0, le=24 * 60, description="app: sign out after this long without activity"
+    )
+    session_max_hours: float = Field(
+        12.0, gt=0, le=24 * 7, description="app: sign out this long after signing in"
+    )
+    signin_max_failures: int = Field(
+        5, ge=1, le=1000, description="app: failed sign-ins (per user name or client) before a lockout"
+    )
+    signin_window_s: float = Field(
+        900.0, gt=0, le=86400, description="app: failures older than this are forgotten"
+    )
+    signin_lockout_s: float = Field(
+        30.0, gt=0, le=86400, description="app: first lockout; doubles with each further failure"
+    )
     signin_lockout_max_s: float = Field(3600.0, gt=0, le=86400, description="app: longest lockout")
 
 
@@ -123,8 +177,12 @@ class WatchlistSettings(Section):
     face_alarm_quality_min: float = Field(
         0.3, ge=0, le=1, description="face sightings under this quality never alarm (searchable or not)"
     )
-    face_max_distance: float = Field(0.5, gt=0, le=2, description="default L2 distance for a face entry to hit")
-    historical_days: int = Field(90, ge=0, le=3650, description="days of past reads a new entry is matched against")
+    face_max_distance: float = Field(
+        0.5, gt=0, le=2, description="default L2 distance for a face entry to hit"
+    )
+    historical_days: int = Field(
+        90, ge=0, le=3650, description="days of past reads a new entry is matched against"
+    )
     hygiene_days: int = Field(30, ge=1, le=365, description="days of reads the plate hygiene check looks at")
     hygiene_max_plates: int = Field(
         3, ge=1, le=100000, description="warn when a plate entry matches more distinct plates than this"
@@ -146,20 +204,32 @@ class RetentionSettings(Section):
     plates_days: int | None = Field(180, ge=0, le=36500, description="plate reads (crops)")
     alerts_days: int | None = Field(365, ge=0, le=36500, description="watchlist alerts (crops)")
     videos_days: int | None = Field(180, ge=0, le=36500, description="video segments the home manages")
-    derived_days: int | None = Field(180, ge=0, le=36500, description="derived result files under HOME/derived")
+    derived_days: int | None = Field(
+        180, ge=0, le=36500, description="derived result files under HOME/derived"
+    )
 
 
 class PathSettings(Section):
-    shared_data: str | None = Field(None, description="the shared real data (default: ../shared/data next to the repository)")
+    shared_data: str | None = Field(
+        None, description="the shared real data (default: ../shared/data next to the repository)"
+    )
     cache_dir: str | None = Field(None, description="re-creatable caches (default ~/.cache/pesquisa)")
 
 
 class OrchestrationSettings(Section):
-    env: Literal["local", "prod"] = Field("local", description="Dagster resource set: local (this machine) or prod (cluster)")
-    sample_fps: float | None = Field(None, gt=0, le=60, description="local Dagster extraction: frames per second (None: per camera)")
+    env: Literal["local", "prod"] = Field(
+        "local", description="Dagster resource set: local (this machine) or prod (cluster)"
+    )
+    sample_fps: float | None = Field(
+        None, gt=0, le=60, description="local Dagster extraction: frames per second (None: per camera)"
+    )
     partitions_start: str = Field("2025-01-01", description="first day of the daily partitions (YYYY-MM-DD)")
-    inbox_settle_s: float = Field(30.0, ge=0, le=86400, description="inbox files younger than this are left for the next tick")
-    max_failure_share: float = Field(0.05, ge=0, le=1, description="highest tolerated share of failed extraction runs")
+    inbox_settle_s: float = Field(
+        30.0, ge=0, le=86400, description="inbox files younger than this are left for the next tick"
+    )
+    max_failure_share: float = Field(
+        0.05, ge=0, le=1, description="highest tolerated share of failed extraction runs"
+    )
 
     @field_validator("partitions_start")
     @classmethod
@@ -190,12 +260,16 @@ class Settings(Section):
 class CameraSettings(Section):
     """Per-camera settings, stored in the camera registry and validated on import."""
 
-    sample_fps: float | None = Field(None, gt=0, le=60, description="analysis frames per second (None: the profile's)")
+    sample_fps: float | None = Field(
+        None, gt=0, le=60, description="analysis frames per second (None: the profile's)"
+    )
     gating: Literal["region", "frame", "off"] | None = Field(
         None, description="motion gating: region, frame or off (None: region)"
     )
     plate_format: str | None = Field(None, description="plate country preset (a prior, not a filter)")
-    stream_options: dict[str, str] = Field(default_factory=dict, description="PyAV/FFmpeg options for the live source")
+    stream_options: dict[str, str] = Field(
+        default_factory=dict, description="PyAV/FFmpeg options for the live source"
+    )
 
 
 #: Short environment names kept for compatibility -> (section, field).
@@ -281,7 +355,9 @@ def _coerce_env(section: str, field: str, raw: str) -> Any:
     return raw
 
 
-def load_settings(home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> LoadedSettings:
+def load_settings(
+    home: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> LoadedSettings:
     """Defaults, then ``HOME/pesquisa.yaml``, then environment overrides; validated."""
     from lakehouse.config import resolve_home
 
@@ -338,7 +414,9 @@ def get_settings(home: str | os.PathLike[str] | None = None) -> LoadedSettings:
     environment: an edit of ``pesquisa.yaml`` or of a ``PESQUISA*`` variable is seen on the next call."""
     from lakehouse.config import resolve_home
 
-    env_key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS"))
+    env_key = tuple(
+        sorted((k, v) for k, v in os.environ.items() if k.startswith("PESQUISA") or k == "RAY_ADDRESS")
+    )
     home_path = resolve_home(home)
     try:
         st = (home_path / SETTINGS_FILE).stat()

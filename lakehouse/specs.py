@@ -59,7 +59,11 @@ CAMERAS = TableSpec(
             _f("stream_uri", pa.string(), "live source URL, if any"),
             _f("plate_format", pa.string(), "default plate country preset for this camera"),
             _f("shared_with", pa.list_(pa.string()), "agencies this camera is shared with"),
-            _f("sample_fps", pa.float64(), "frames per second analysed at this camera (empty: its kind's rate)"),
+            _f(
+                "sample_fps",
+                pa.float64(),
+                "frames per second analysed at this camera (empty: its kind's rate)",
+            ),
             _f("gating", pa.string(), "motion gating at this camera: region | frame | off (empty: region)"),
         ]
     ),
@@ -181,10 +185,19 @@ WATCHLIST = TableSpec(
     partition_by=(),
     schema=pa.schema(
         [
-            _f("entry_id", pa.string(), "hash of agency + kind + pattern (plates) or photos (faces)", nullable=False),
+            _f(
+                "entry_id",
+                pa.string(),
+                "hash of agency + kind + pattern (plates) or photos (faces)",
+                nullable=False,
+            ),
             _f("kind", pa.string(), "plate | face", nullable=False),
-            _f("value", pa.string(), "plate pattern, normalized (A-Z0-9, ? one character, * any run); "
-               "for faces a label (the photo names)"),
+            _f(
+                "value",
+                pa.string(),
+                "plate pattern, normalized (A-Z0-9, ? one character, * any run); "
+                "for faces a label (the photo names)",
+            ),
             _f("fuzzy", pa.float32(), "plate: OCR-confusion edit budget (0 = exact / wildcard only)"),
             _f("embedding", FLOATS, "face descriptor (the first enrolled photo; see embeddings)"),
             _f("embeddings", pa.list_(FLOATS), "face: every enrolled 128-d descriptor (one per photo)"),
@@ -196,7 +209,11 @@ WATCHLIST = TableSpec(
             _f("created_at", TS, "creation time"),
             _f("agency", pa.string(), "owning agency"),
             _f("covert", pa.bool_(), "hits are seen only by the owning agency"),
-            _f("case_number", pa.string(), "case the entry belongs to (adding and changing are audited under it)"),
+            _f(
+                "case_number",
+                pa.string(),
+                "case the entry belongs to (adding and changing are audited under it)",
+            ),
             _f("purpose", pa.string(), "stated purpose when the entry was added"),
             _f("active", pa.bool_(), "false once removed"),
             _f("updated_at", TS, "last change (add, import, remove)"),
@@ -214,7 +231,12 @@ ALERTS = TableSpec(
     time_column="ts",
     schema=pa.schema(
         [
-            _f("alert_id", pa.string(), "hash of entry + camera + the first read/sighting that hit", nullable=False),
+            _f(
+                "alert_id",
+                pa.string(),
+                "hash of entry + camera + the first read/sighting that hit",
+                nullable=False,
+            ),
             _f("entry_id", pa.string(), "watchlist entry"),
             _f("kind", pa.string(), "plate | face"),
             _f("value", pa.string(), "the entry's pattern or label"),
@@ -227,13 +249,21 @@ ALERTS = TableSpec(
             _f("matched_text", pa.string(), "plates: the read or candidate text that matched"),
             _f("agency", pa.string(), "agency of the entry (owner)"),
             _f("camera_agency", pa.string(), "agency of the camera"),
-            _f("recipients", pa.list_(pa.string()), "agencies the alert is routed to (owner; camera's unless covert)"),
+            _f(
+                "recipients",
+                pa.list_(pa.string()),
+                "agencies the alert is routed to (owner; camera's unless covert)",
+            ),
             _f("covert", pa.bool_(), "the entry is covert: only the owner sees the alert"),
             _f("priority", pa.int32(), "the entry's priority, 1 (highest) .. 5"),
             _f("reason", pa.string(), "the entry's reason"),
             _f("case_number", pa.string(), "the entry's case"),
             _f("crop_jpeg", pa.binary(), "JPEG crop of the plate / face that hit"),
-            _f("source_uri", pa.string(), "source of the read / sighting (stream URL without credentials, or file)"),
+            _f(
+                "source_uri",
+                pa.string(),
+                "source of the read / sighting (stream URL without credentials, or file)",
+            ),
             _f("raised_at", TS, "wall-clock time the alert was written"),
             _f("latency_s", pa.float64(), "raised_at - ts: seconds from the frame to the alert"),
             _f("acknowledged_by", pa.string(), "unused: acknowledgements are per agency (table alert_acks)"),
@@ -348,7 +378,12 @@ PROCESSING_RUNS = TableSpec(
     partition_by=(),
     schema=pa.schema(
         [
-            _f("video_id", pa.string(), "content hash of the source (or of its path when unreadable)", nullable=False),
+            _f(
+                "video_id",
+                pa.string(),
+                "content hash of the source (or of its path when unreadable)",
+                nullable=False,
+            ),
             _f("model_version", pa.string(), "extraction model version", nullable=False),
             _f("source_uri", pa.string(), "absolute path or URL"),
             _f("camera_id", pa.string(), "camera"),

@@ -97,7 +97,9 @@ class Lakehouse:
 
     def table(self, name: str, version: int | None = None) -> DeltaTable:
         self.ensure(name)
-        return DeltaTable(self.uri(name), version=version, storage_options=self.storage.storage_options or None)
+        return DeltaTable(
+            self.uri(name), version=version, storage_options=self.storage.storage_options or None
+        )
 
     def version(self, name: str) -> int:
         return self.table(name).version()
@@ -141,9 +143,9 @@ class Lakehouse:
         props = dict(s.properties)
         if props and any(dt_.metadata().configuration.get(k) != v for k, v in props.items()):
             with self._commit_lock(name):  # existing homes: e.g. make audit_log append-only
-                DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None).alter.set_table_properties(
-                    props, raise_if_not_exists=False
-                )
+                DeltaTable(
+                    self.uri(name), storage_options=self.storage.storage_options or None
+                ).alter.set_table_properties(props, raise_if_not_exists=False)
             dt_ = DeltaTable(self.uri(name), storage_options=self.storage.storage_options or None)
         have = {f.name for f in dt_.schema().fields}
         missing = [f for f in s.schema if f.name not in have]
@@ -187,8 +189,9 @@ class Lakehouse:
         self._write(s, table, mode="overwrite", predicate=predicate)
         return int(table.num_rows)
 
-    def upsert(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
-               target_predicate: str | None = None) -> int:
+    def upsert(
+        self, name: str, data: Any, keys: tuple[str, ...] | None = None, target_predicate: str | None = None
+    ) -> int:
         """MERGE rows on ``keys`` (default: the table key): update matches, insert the rest.
         ``target_predicate`` (on ``t.``, e.g. ``t.date IN ('2026-12-07')``) limits the target rows
         the MERGE reads: a predicate on partition columns skips the other partitions' files."""
@@ -214,8 +217,9 @@ class Lakehouse:
         self._with_retry(s.name, run)
         return int(table.num_rows)
 
-    def insert_new(self, name: str, data: Any, keys: tuple[str, ...] | None = None,
-                   target_predicate: str | None = None) -> int:
+    def insert_new(
+        self, name: str, data: Any, keys: tuple[str, ...] | None = None, target_predicate: str | None = None
+    ) -> int:
         """MERGE that only inserts: rows whose ``keys`` (default: the table key) are already in the
         table are left untouched (idempotent writes of deterministic ids). One commit.
         ``target_predicate`` limits the target rows read, as in :meth:`upsert`."""
@@ -240,7 +244,9 @@ class Lakehouse:
         metrics = self._with_retry(s.name, run) or {}
         return int(metrics.get("num_target_rows_inserted", table.num_rows))
 
-    def _write(self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None) -> None:
+    def _write(
+        self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None
+    ) -> None:
         self.ensure(s.name)
 
         def run() -> None:
@@ -352,4 +358,3 @@ class Lakehouse:
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.storage.root!r})"
-

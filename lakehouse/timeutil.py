@@ -47,7 +47,9 @@ def _day_start(d: dt.date, tz: dt.tzinfo) -> dt.datetime:
     return dt.datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC)
 
 
-def parse_instant(value: TimeLike, *, tz: str | dt.tzinfo | None = None, end: bool = False) -> dt.datetime | None:
+def parse_instant(
+    value: TimeLike, *, tz: str | dt.tzinfo | None = None, end: bool = False
+) -> dt.datetime | None:
     """A datetime, date, epoch seconds or ISO string -> aware UTC datetime (None for None/"").
 
     Naive values are local to ``tz`` (the home zone). With ``end=True`` a bare date means the end
@@ -123,7 +125,9 @@ class TimeRange:
     end: dt.datetime | None = None
 
     @classmethod
-    def parse(cls, start: TimeLike = None, end: TimeLike = None, *, tz: str | dt.tzinfo | None = None) -> TimeRange:
+    def parse(
+        cls, start: TimeLike = None, end: TimeLike = None, *, tz: str | dt.tzinfo | None = None
+    ) -> TimeRange:
         """``--from`` / ``--to`` as a person gives them (see the module doc for their meaning)."""
         s = parse_instant(start, tz=tz)
         e = parse_instant(end, tz=tz, end=True)

@@ -30,8 +30,9 @@ import pyarrow.dataset as ds
 from lakehouse import Lakehouse
 from lakehouse.config import resolve_home
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".avi", ".mov", ".ts", ".m4v", ".webm", ".mpg", ".mpeg",
-                            ".jpg", ".jpeg", ".png"})
+VIDEO_SUFFIXES = frozenset(
+    {".mp4", ".mkv", ".avi", ".mov", ".ts", ".m4v", ".webm", ".mpg", ".mpeg", ".jpg", ".jpeg", ".png"}
+)
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _STAMP_IN_NAME = re.compile(r"(?<!\d)(\d{8})T(\d{2})(\d{2})(\d{2})(?!\d)")
 _TIME_AT_START = re.compile(r"^()(\d{2})[-_:]?(\d{2})[-_:]?(\d{2})(?!\d)")
@@ -75,11 +76,18 @@ class BatchReport:
         self.seconds += float(getattr(report, "seconds", 0.0) or 0.0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sources": self.sources, "succeeded": self.succeeded, "skipped": self.skipped,
-                "failed": len(self.failed), "plate_reads": self.plate_reads,
-                "face_sightings": self.face_sightings, "frames": self.frames,
-                "seconds": round(self.seconds, 3), "model_version": self.model_version,
-                **({"lineage": self.lineage} if self.lineage else {})}
+        return {
+            "sources": self.sources,
+            "succeeded": self.succeeded,
+            "skipped": self.skipped,
+            "failed": len(self.failed),
+            "plate_reads": self.plate_reads,
+            "face_sightings": self.face_sightings,
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "model_version": self.model_version,
+            **({"lineage": self.lineage} if self.lineage else {}),
+        }
 
 
 def _n(value: Any) -> int:
@@ -111,9 +119,14 @@ def start_from_name(day: dt.date, name: str) -> dt.datetime | None:
         return None
 
 
-def scan_inbox(home: str | os.PathLike[str] | None = None, *, days: Iterable[dt.date] | None = None,
-               cameras: Sequence[str] | None = None, settle_s: float = 0.0,
-               now: float | None = None) -> list[Source]:
+def scan_inbox(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    days: Iterable[dt.date] | None = None,
+    cameras: Sequence[str] | None = None,
+    settle_s: float = 0.0,
+    now: float | None = None,
+) -> list[Source]:
     """Recorded files under ``HOME/inbox/<camera_id>/<YYYY-MM-DD>/``, sorted by camera, day, name.
 
     Files modified less than ``settle_s`` seconds ago are left for later (still being copied);
@@ -141,17 +154,27 @@ def scan_inbox(home: str | os.PathLike[str] | None = None, *, days: Iterable[dt.
                 st = f.stat()
                 if now - st.st_mtime < settle_s:
                     continue
-                out.append(Source(str(f.resolve()), cam_dir.name, day, start_from_name(day, f.name),
-                                  size=st.st_size, mtime_ns=st.st_mtime_ns))
+                out.append(
+                    Source(
+                        str(f.resolve()),
+                        cam_dir.name,
+                        day,
+                        start_from_name(day, f.name),
+                        size=st.st_size,
+                        mtime_ns=st.st_mtime_ns,
+                    )
+                )
     return out
 
 
 # ---------------------------------------------------------------------------------------- videos table
-def registered_sources(lh: Lakehouse, first_day: dt.date, last_day: dt.date,
-                       cameras: Sequence[str] | None = None) -> list[Source]:
+def registered_sources(
+    lh: Lakehouse, first_day: dt.date, last_day: dt.date, cameras: Sequence[str] | None = None
+) -> list[Source]:
     """Sources in the ``videos`` table whose start falls on ``first_day`` .. ``last_day`` (inclusive)."""
-    expr = ((ds.field("date") >= pa.scalar(first_day, pa.date32()))
-            & (ds.field("date") <= pa.scalar(last_day, pa.date32())))
+    expr = (ds.field("date") >= pa.scalar(first_day, pa.date32())) & (
+        ds.field("date") <= pa.scalar(last_day, pa.date32())
+    )
     cols = ["video_id", "camera_id", "agency", "uri", "start_ts", "date"]
     rows = lh.read("videos", columns=cols, filter=expr).to_pylist()
     wanted = set(cameras) if cameras else None
@@ -207,9 +230,15 @@ def _groups(sources: Sequence[Source]) -> list[list[Source]]:
     return sorted(groups, key=lambda g: (g[0].camera_id, g[0].day or dt.date.min, g[0].path))
 
 
-def run_sources(lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-                ingest: IngestFn | None = None, on_group: Progress | None = None,
-                **ingest_kwargs: Any) -> BatchReport:
+def run_sources(
+    lh: Lakehouse,
+    sources: Sequence[Source],
+    *,
+    model_version: str | None = None,
+    ingest: IngestFn | None = None,
+    on_group: Progress | None = None,
+    **ingest_kwargs: Any,
+) -> BatchReport:
     """Extract ``sources`` with ``ingest`` (default :func:`pipelines.extract.ingest_paths`), one call
     per camera group; ``on_group(done, total, group, report)`` after each call. ``ingest_kwargs``
     (``sample_fps``, ``workers``, ``progress`` ...) go to every call."""
@@ -224,8 +253,14 @@ def run_sources(lh: Lakehouse, sources: Sequence[Source], *, model_version: str 
     done = 0
     for group in groups:
         first = group[0]
-        result = ingest(lh, [s.path for s in group], camera_id=first.camera_id, agency=first.agency,
-                        start=first.start if len(group) == 1 else None, **extra)
+        result = ingest(
+            lh,
+            [s.path for s in group],
+            camera_id=first.camera_id,
+            agency=first.agency,
+            start=first.start if len(group) == 1 else None,
+            **extra,
+        )
         report.add(result)
         done += len(group)
         if on_group is not None:
@@ -268,8 +303,12 @@ def group_of_camera(lh: Lakehouse, resolution: int = DEFAULT_GROUP_H3_RES) -> di
     return {c: g for g, cams in camera_groups(lh, resolution).items() for c in cams}
 
 
-def cameras_of_groups(lh: Lakehouse, groups: Iterable[str], resolution: int = DEFAULT_GROUP_H3_RES,
-                      inbox_cameras: Iterable[str] = ()) -> list[str]:
+def cameras_of_groups(
+    lh: Lakehouse,
+    groups: Iterable[str],
+    resolution: int = DEFAULT_GROUP_H3_RES,
+    inbox_cameras: Iterable[str] = (),
+) -> list[str]:
     """The cameras of ``groups``; :data:`UNREGISTERED_GROUP` means the cameras among
     ``inbox_cameras`` (those seen in the inbox or the videos table) that are not in the registry."""
     groups = set(groups)
@@ -282,8 +321,15 @@ def cameras_of_groups(lh: Lakehouse, groups: Iterable[str], resolution: int = DE
 
 
 # ---------------------------------------------------------------------------------------- backfill
-def reprocess(lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-              lineage: bool = True, by: str = "backfill", **kwargs: Any) -> BatchReport:
+def reprocess(
+    lh: Lakehouse,
+    sources: Sequence[Source],
+    *,
+    model_version: str | None = None,
+    lineage: bool = True,
+    by: str = "backfill",
+    **kwargs: Any,
+) -> BatchReport:
     """:func:`run_sources`, then a lineage report per previous version of the sources it switched
     (what the new version changed: pipelines/lineage.py), stored in the ``lineage`` table. Used by
     ``pesquisa backfill`` and Dagster's ``extracted_video`` so every backfill ends with one."""

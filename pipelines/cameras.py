@@ -132,7 +132,9 @@ def read_camera_file(path: str | Path) -> list[dict[str, Any]]:
                 reader = csv.DictReader(fh)
                 missing = {"camera_id", "agency", "lat", "lon"} - set(reader.fieldnames or [])
                 if missing:
-                    raise CameraFileError(f"{p}: missing column(s) {sorted(missing)}; found {reader.fieldnames}")
+                    raise CameraFileError(
+                        f"{p}: missing column(s) {sorted(missing)}; found {reader.fieldnames}"
+                    )
                 for i, row in enumerate(reader, 2):
                     raws.append((f"line {i}", row))
     except (UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
@@ -181,8 +183,20 @@ def import_cameras(lh: Lakehouse, path: str | Path) -> CameraImport:
 
 def write_camera_csv(cameras: list[dict[str, Any]], path: str | Path) -> None:
     """Write cameras in the CSV layout :func:`read_camera_file` reads."""
-    cols = ["camera_id", "agency", "name", "lat", "lon", "kind", "heading", "stream_uri", "plate_format", "shared_with",
-            "sample_fps", "gating"]
+    cols = [
+        "camera_id",
+        "agency",
+        "name",
+        "lat",
+        "lon",
+        "kind",
+        "heading",
+        "stream_uri",
+        "plate_format",
+        "shared_with",
+        "sample_fps",
+        "gating",
+    ]
     with Path(path).open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()

@@ -57,19 +57,33 @@ class SourceDiff:
 
     @property
     def changed(self) -> bool:
-        return bool(self.passes_added or self.passes_dropped or self.passes_reread or self.faces_added
-                    or self.faces_dropped)
+        return bool(
+            self.passes_added
+            or self.passes_dropped
+            or self.passes_reread
+            or self.faces_added
+            or self.faces_dropped
+        )
 
     def counts(self) -> dict[str, int]:
-        return {"passes_added": len(self.passes_added), "passes_dropped": len(self.passes_dropped),
-                "passes_reread": len(self.passes_reread), "passes_same": self.passes_same,
-                "faces_added": len(self.faces_added), "faces_dropped": len(self.faces_dropped)}
+        return {
+            "passes_added": len(self.passes_added),
+            "passes_dropped": len(self.passes_dropped),
+            "passes_reread": len(self.passes_reread),
+            "passes_same": self.passes_same,
+            "faces_added": len(self.faces_added),
+            "faces_dropped": len(self.faces_dropped),
+        }
 
     def as_dict(self) -> dict[str, Any]:
-        return {"video_id": self.video_id, "camera_id": self.camera_id, **self.counts(),
-                "reread": self.passes_reread,
-                "added": [p["plate"] for p in self.passes_added],
-                "dropped": [p["plate"] for p in self.passes_dropped]}
+        return {
+            "video_id": self.video_id,
+            "camera_id": self.camera_id,
+            **self.counts(),
+            "reread": self.passes_reread,
+            "added": [p["plate"] for p in self.passes_added],
+            "dropped": [p["plate"] for p in self.passes_dropped],
+        }
 
 
 @dataclass
@@ -88,36 +102,54 @@ class LineageReport:
         for s in self.sources:
             for k, v in s.counts().items():
                 out[k] = out.get(k, 0) + v
-        for k in ("passes_added", "passes_dropped", "passes_reread", "passes_same", "faces_added", "faces_dropped"):
+        for k in (
+            "passes_added",
+            "passes_dropped",
+            "passes_reread",
+            "passes_same",
+            "faces_added",
+            "faces_dropped",
+        ):
             out.setdefault(k, 0)
         out["watchlist_changes"] = len(self.watchlist)
         out["case_changes"] = len(self.cases)
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {"report_id": self.report_id, "from_version": self.from_version, "to_version": self.to_version,
-                "selection": self.selection, "totals": self.totals(),
-                "sources": [s.as_dict() for s in self.sources], "watchlist": self.watchlist,
-                "cases": self.cases, "cases_from": self.cases_from}
+        return {
+            "report_id": self.report_id,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "selection": self.selection,
+            "totals": self.totals(),
+            "sources": [s.as_dict() for s in self.sources],
+            "watchlist": self.watchlist,
+            "cases": self.cases,
+            "cases_from": self.cases_from,
+        }
 
 
 # ------------------------------------------------------------------------------------------ read
-def _expr(versions: Sequence[str], cameras: Sequence[str] | None, start: dt.datetime | None,
-          end: dt.datetime | None) -> Any:
+def _expr(
+    versions: Sequence[str], cameras: Sequence[str] | None, start: dt.datetime | None, end: dt.datetime | None
+) -> Any:
     e = pds.field("model_version").isin(list(versions))
     if cameras:
         e &= pds.field("camera_id").isin(list(cameras))
     ts = pa.timestamp("us", tz="UTC")
     if start is not None:
-        e &= (pds.field("date") >= pa.scalar(start.date(), pa.date32())) & (pds.field("ts") >= pa.scalar(start, ts))
+        e &= (pds.field("date") >= pa.scalar(start.date(), pa.date32())) & (
+            pds.field("ts") >= pa.scalar(start, ts)
+        )
     if end is not None:
         last = (end - dt.timedelta(microseconds=1)).date()
         e &= (pds.field("date") <= pa.scalar(last, pa.date32())) & (pds.field("ts") < pa.scalar(end, ts))
     return e
 
 
-def match_passes(old: list[dict[str, Any]], new: list[dict[str, Any]],
-                 tol: float = MATCH_TOLERANCE_S) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
+def match_passes(
+    old: list[dict[str, Any]], new: list[dict[str, Any]], tol: float = MATCH_TOLERANCE_S
+) -> tuple[list[tuple[dict, dict]], list[dict], list[dict]]:
     """One-to-one matching by ``offset_s`` (nearest pairs first). Returns (pairs, only old, only new)."""
     cand = []
     for i, a in enumerate(old):
@@ -136,12 +168,20 @@ def match_passes(old: list[dict[str, Any]], new: list[dict[str, Any]],
         used_a.add(i)
         used_b.add(j)
         pairs.append((old[i], new[j]))
-    return (pairs, [a for i, a in enumerate(old) if i not in used_a],
-            [b for j, b in enumerate(new) if j not in used_b])
+    return (
+        pairs,
+        [a for i, a in enumerate(old) if i not in used_a],
+        [b for j, b in enumerate(new) if j not in used_b],
+    )
 
 
 def _pass(r: dict[str, Any]) -> dict[str, Any]:
-    return {"ts": r["ts"], "offset_s": r.get("offset_s"), "plate": r.get("plate"), "read_id": r.get("read_id")}
+    return {
+        "ts": r["ts"],
+        "offset_s": r.get("offset_s"),
+        "plate": r.get("plate"),
+        "read_id": r.get("read_id"),
+    }
 
 
 def _face(r: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +195,9 @@ def _plate_entries(lh: Lakehouse, now: dt.datetime) -> list[dict[str, Any]]:
     t = lh.read("watchlist")
     out = []
     for r in t.to_pylist():
-        if r.get("removed_at") or r.get("removed") or r.get("active") is False:  # removed entries keep their row
+        if (
+            r.get("removed_at") or r.get("removed") or r.get("active") is False
+        ):  # removed entries keep their row
             continue
         if r.get("expires_at") is not None and r["expires_at"] <= now:
             continue
@@ -188,8 +230,11 @@ def open_case_searches(lh: Lakehouse) -> tuple[list[tuple[str, str]], str]:
     source = "audit_log"
     if "cases" in TABLES and lh.exists("cases"):
         rows = lh.read("cases").to_pylist()
-        open_cases = {r.get("case_number") or r.get("case_id") for r in rows
-                      if str(r.get("status") or "open").lower() == "open"}
+        open_cases = {
+            r.get("case_number") or r.get("case_id")
+            for r in rows
+            if str(r.get("status") or "open").lower() == "open"
+        }
         open_cases.discard(None)
         source = "cases"
     if not lh.exists("audit_log"):
@@ -210,8 +255,9 @@ def open_case_searches(lh: Lakehouse) -> tuple[list[tuple[str, str]], str]:
     return sorted(out), source
 
 
-def _watchlist_changes(lh: Lakehouse, diffs: list[SourceDiff], faces_by_id: dict[str, np.ndarray],
-                       now: dt.datetime) -> list[dict[str, Any]]:
+def _watchlist_changes(
+    lh: Lakehouse, diffs: list[SourceDiff], faces_by_id: dict[str, np.ndarray], now: dt.datetime
+) -> list[dict[str, Any]]:
     entries = _plate_entries(lh, now)
     out: list[dict[str, Any]] = []
     for e in entries:
@@ -220,15 +266,27 @@ def _watchlist_changes(lh: Lakehouse, diffs: list[SourceDiff], faces_by_id: dict
             if hit is None:
                 continue
             for s in diffs:
-                changes = ([(p["plate"], None, p) for p in s.passes_dropped]
-                           + [(None, p["plate"], p) for p in s.passes_added]
-                           + [(p["old"], p["new"], p) for p in s.passes_reread])
+                changes = (
+                    [(p["plate"], None, p) for p in s.passes_dropped]
+                    + [(None, p["plate"], p) for p in s.passes_added]
+                    + [(p["old"], p["new"], p) for p in s.passes_reread]
+                )
                 for old, new, p in changes:
                     h_old, h_new = hit(old), hit(new)
                     if h_old != h_new:
-                        out.append({"entry_id": e["entry_id"], "kind": "plate", "value": e["value"],
-                                    "change": "gained" if h_new else "lost", "video_id": s.video_id,
-                                    "camera_id": s.camera_id, "ts": p["ts"], "old": old, "new": new})
+                        out.append(
+                            {
+                                "entry_id": e["entry_id"],
+                                "kind": "plate",
+                                "value": e["value"],
+                                "change": "gained" if h_new else "lost",
+                                "video_id": s.video_id,
+                                "camera_id": s.camera_id,
+                                "ts": p["ts"],
+                                "old": old,
+                                "new": new,
+                            }
+                        )
         elif e.get("kind") == "face" and e.get("embedding"):
             probe = np.asarray(e["embedding"], np.float32)
             for s in diffs:
@@ -236,9 +294,19 @@ def _watchlist_changes(lh: Lakehouse, diffs: list[SourceDiff], faces_by_id: dict
                     for f in rows:
                         vec = faces_by_id.get(f["sighting_id"])
                         if vec is not None and float(np.linalg.norm(vec - probe)) <= FACE_MATCH_DISTANCE:
-                            out.append({"entry_id": e["entry_id"], "kind": "face", "value": None, "change": change,
-                                        "video_id": s.video_id, "camera_id": s.camera_id, "ts": f["ts"],
-                                        "old": None, "new": None})
+                            out.append(
+                                {
+                                    "entry_id": e["entry_id"],
+                                    "kind": "face",
+                                    "value": None,
+                                    "change": change,
+                                    "video_id": s.video_id,
+                                    "camera_id": s.camera_id,
+                                    "ts": f["ts"],
+                                    "old": None,
+                                    "new": None,
+                                }
+                            )
     return out
 
 
@@ -250,12 +318,20 @@ def _case_changes(searches: list[tuple[str, str]], diffs: list[SourceDiff]) -> l
             continue
         gained, lost = [], []
         for s in diffs:
-            changes = ([(p["plate"], None, p) for p in s.passes_dropped]
-                       + [(None, p["plate"], p) for p in s.passes_added]
-                       + [(p["old"], p["new"], p) for p in s.passes_reread])
+            changes = (
+                [(p["plate"], None, p) for p in s.passes_dropped]
+                + [(None, p["plate"], p) for p in s.passes_added]
+                + [(p["old"], p["new"], p) for p in s.passes_reread]
+            )
             for old, new, p in changes:
                 h_old, h_new = hit(old), hit(new)
-                item = {"video_id": s.video_id, "camera_id": s.camera_id, "ts": p["ts"], "old": old, "new": new}
+                item = {
+                    "video_id": s.video_id,
+                    "camera_id": s.camera_id,
+                    "ts": p["ts"],
+                    "old": old,
+                    "new": new,
+                }
                 if h_new and not h_old:
                     gained.append(item)
                 elif h_old and not h_new:
@@ -266,10 +342,18 @@ def _case_changes(searches: list[tuple[str, str]], diffs: list[SourceDiff]) -> l
 
 
 # ------------------------------------------------------------------------------------------ diff
-def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras: Sequence[str] | None = None,
-                  start: dt.datetime | None = None, end: dt.datetime | None = None,
-                  video_ids: Sequence[str] | None = None, tolerance_s: float = MATCH_TOLERANCE_S,
-                  now: dt.datetime | None = None) -> LineageReport:
+def diff_versions(
+    lh: Lakehouse,
+    from_version: str,
+    to_version: str,
+    *,
+    cameras: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    video_ids: Sequence[str] | None = None,
+    tolerance_s: float = MATCH_TOLERANCE_S,
+    now: dt.datetime | None = None,
+) -> LineageReport:
     """Compare two model versions over the selection (see the module doc); ``video_ids`` limits it
     to those sources (a backfill's re-processed sources)."""
     if not from_version or not to_version:
@@ -290,11 +374,20 @@ def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras:
     for r in faces:
         d = by_src.setdefault(r["video_id"], {"camera_id": r["camera_id"], "p": ([], []), "f": ([], [])})
         d["f"][versions.index(r["model_version"])].append(r)
-    faces_by_id = {r["sighting_id"]: np.asarray(r["embedding"], np.float32) for r in faces if r.get("embedding")}
-    report = LineageReport(from_version, to_version, selection={
-        "cameras": sorted(cameras) if cameras else None, "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None, "tolerance_s": tolerance_s,
-        "sources": len(set(video_ids)) if video_ids is not None else None})
+    faces_by_id = {
+        r["sighting_id"]: np.asarray(r["embedding"], np.float32) for r in faces if r.get("embedding")
+    }
+    report = LineageReport(
+        from_version,
+        to_version,
+        selection={
+            "cameras": sorted(cameras) if cameras else None,
+            "from": start.isoformat() if start else None,
+            "to": end.isoformat() if end else None,
+            "tolerance_s": tolerance_s,
+            "sources": len(set(video_ids)) if video_ids is not None else None,
+        },
+    )
     for vid in sorted(by_src, key=lambda v: (by_src[v]["camera_id"] or "", v or "")):
         d = by_src[vid]
         s = SourceDiff(vid, d["camera_id"])
@@ -302,9 +395,16 @@ def diff_versions(lh: Lakehouse, from_version: str, to_version: str, *, cameras:
         pairs, only_old, only_new = match_passes(old, new, tolerance_s)
         for a, b in pairs:
             if (a.get("plate") or "") != (b.get("plate") or ""):
-                s.passes_reread.append({"ts": b["ts"], "offset_s": b.get("offset_s"), "old": a.get("plate"),
-                                        "new": b.get("plate"), "old_read_id": a.get("read_id"),
-                                        "new_read_id": b.get("read_id")})
+                s.passes_reread.append(
+                    {
+                        "ts": b["ts"],
+                        "offset_s": b.get("offset_s"),
+                        "old": a.get("plate"),
+                        "new": b.get("plate"),
+                        "old_read_id": a.get("read_id"),
+                        "new_read_id": b.get("read_id"),
+                    }
+                )
             else:
                 s.passes_same += 1
         s.passes_dropped = [_pass(r) for r in only_old]
@@ -333,21 +433,63 @@ def store_report(lh: Lakehouse, report: LineageReport, *, by: str, now: dt.datet
     """The report as ``lineage`` rows (one per source, one total), in one commit."""
     now = now or dt.datetime.now(dt.UTC)
     rows = []
-    base = {"report_id": report.report_id, "from_version": report.from_version, "to_version": report.to_version,
-            "created_at": now, "created_by": by}
+    base = {
+        "report_id": report.report_id,
+        "from_version": report.from_version,
+        "to_version": report.to_version,
+        "created_at": now,
+        "created_by": by,
+    }
     for s in report.sources:
         c = s.counts()
-        rows.append({**base, "lineage_id": stable_id(report.report_id, s.video_id), "scope": "source",
-                     "video_id": s.video_id, "camera_id": s.camera_id, **c,
-                     "details": _json({"reread": s.passes_reread, "added": s.passes_added,
-                                       "dropped": s.passes_dropped,
-                                       "watchlist": [w for w in report.watchlist if w["video_id"] == s.video_id]})})
+        rows.append(
+            {
+                **base,
+                "lineage_id": stable_id(report.report_id, s.video_id),
+                "scope": "source",
+                "video_id": s.video_id,
+                "camera_id": s.camera_id,
+                **c,
+                "details": _json(
+                    {
+                        "reread": s.passes_reread,
+                        "added": s.passes_added,
+                        "dropped": s.passes_dropped,
+                        "watchlist": [w for w in report.watchlist if w["video_id"] == s.video_id],
+                    }
+                ),
+            }
+        )
     t = report.totals()
-    rows.append({**base, "lineage_id": stable_id(report.report_id, "total"), "scope": "total", "video_id": None,
-                 "camera_id": None, **{k: t[k] for k in ("passes_added", "passes_dropped", "passes_reread",
-                                                          "passes_same", "faces_added", "faces_dropped")},
-                 "details": _json({"selection": report.selection, "totals": t, "watchlist": report.watchlist,
-                                   "cases": report.cases, "cases_from": report.cases_from})})
+    rows.append(
+        {
+            **base,
+            "lineage_id": stable_id(report.report_id, "total"),
+            "scope": "total",
+            "video_id": None,
+            "camera_id": None,
+            **{
+                k: t[k]
+                for k in (
+                    "passes_added",
+                    "passes_dropped",
+                    "passes_reread",
+                    "passes_same",
+                    "faces_added",
+                    "faces_dropped",
+                )
+            },
+            "details": _json(
+                {
+                    "selection": report.selection,
+                    "totals": t,
+                    "watchlist": report.watchlist,
+                    "cases": report.cases,
+                    "cases_from": report.cases_from,
+                }
+            ),
+        }
+    )
     return lh.append("lineage", rows)
 
 
@@ -367,7 +509,9 @@ def lineage_reports(lh: Lakehouse, limit: int = 50) -> list[dict[str, Any]]:
 
 def report_sources(lh: Lakehouse, report_id: str) -> list[dict[str, Any]]:
     """The per-source rows of one stored report (details decoded)."""
-    rows = lh.read("lineage", filter=(pds.field("report_id") == report_id) & (pds.field("scope") == "source")).to_pylist()
+    rows = lh.read(
+        "lineage", filter=(pds.field("report_id") == report_id) & (pds.field("scope") == "source")
+    ).to_pylist()
     for r in rows:
         r["details"] = json.loads(r["details"] or "{}")
     return sorted(rows, key=lambda r: (r["camera_id"] or "", r["video_id"] or ""))
@@ -380,6 +524,9 @@ def lineage_overview(lh: Lakehouse, report_id: str | None = None, limit: int = 5
 
     reports = lineage_reports(lh, limit)
     chosen = report_id or (reports[0]["report_id"] if reports else None)
-    return {"reports": reports, "report_id": chosen,
-            "sources": report_sources(lh, chosen) if chosen else [],
-            "versions": version_summary(lh)}
+    return {
+        "reports": reports,
+        "report_id": chosen,
+        "sources": report_sources(lh, chosen) if chosen else [],
+        "versions": version_summary(lh),
+    }

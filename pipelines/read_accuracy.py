@@ -61,8 +61,15 @@ def _haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return float(2 * r * np.arcsin(np.sqrt(h)))
 
 
-def link_pair(ts_c: np.ndarray, txt_c: list[str], ts_d: np.ndarray, txt_d: list[str], lo_s: float, hi_s: float,
-              min_similarity: float) -> tuple[int, int]:
+def link_pair(
+    ts_c: np.ndarray,
+    txt_c: list[str],
+    ts_d: np.ndarray,
+    txt_d: list[str],
+    lo_s: float,
+    hi_s: float,
+    min_similarity: float,
+) -> tuple[int, int]:
     """(links, agreeing links) between two cameras' reads (times in seconds, ``ts_d`` sorted)."""
     cand = []
     for i, (t, a) in enumerate(zip(ts_c, txt_c, strict=True)):
@@ -87,11 +94,18 @@ def link_pair(ts_c: np.ndarray, txt_c: list[str], ts_d: np.ndarray, txt_d: list[
     return links, agree
 
 
-def estimate_accuracy(reads: pa.Table | list[dict[str, Any]], cameras: list[dict[str, Any]],
-                      params: AccuracyParams = AccuracyParams()) -> list[dict[str, Any]]:
+def estimate_accuracy(
+    reads: pa.Table | list[dict[str, Any]],
+    cameras: list[dict[str, Any]],
+    params: AccuracyParams = AccuracyParams(),
+) -> list[dict[str, Any]]:
     """Per-camera accuracy estimates from ``reads`` (camera_id, ts, plate) and camera positions."""
     rows = reads.to_pylist() if isinstance(reads, pa.Table) else list(reads)
-    pos = {c["camera_id"]: (c["lat"], c["lon"]) for c in cameras if c.get("lat") is not None and c.get("lon") is not None}
+    pos = {
+        c["camera_id"]: (c["lat"], c["lon"])
+        for c in cameras
+        if c.get("lat") is not None and c.get("lon") is not None
+    }
     by_cam: dict[str, list[tuple[float, str]]] = {}
     for r in rows:
         if r.get("plate") and r["camera_id"] in pos and r.get("ts") is not None:
@@ -129,7 +143,9 @@ def estimate_accuracy(reads: pa.Table | list[dict[str, Any]], cameras: list[dict
             A[r, i] = A[r, j] = 1.0
             y[r] = np.log((k + 0.5) / (n + 1.0))
             w[r] = np.sqrt(n)
-        for i in range(len(cams)):  # a weak prior towards 'as good as it agrees' keeps isolated cameras defined
+        for i in range(
+            len(cams)
+        ):  # a weak prior towards 'as good as it agrees' keeps isolated cameras defined
             r = len(pairs) + i
             A[r, i] = 1.0
             y[r] = np.log((agree[i] + 0.5) / (links[i] + 1.0))
@@ -140,10 +156,17 @@ def estimate_accuracy(reads: pa.Table | list[dict[str, Any]], cameras: list[dict
     for c in cams:
         i = idx[c]
         ok = links[i] >= params.min_links
-        out.append({"camera_id": c, "reads": len(data[c][1]), "links": int(links[i]),
-                    "agreeing": int(agree[i]), "agreement": float(agree[i] / links[i]) if links[i] else None,
-                    "link_share": min(1.0, float(links[i] / len(data[c][1]))) if data[c][1] else 0.0,
-                    "accuracy": float(np.exp(x[i])) if ok and np.isfinite(x[i]) else None})
+        out.append(
+            {
+                "camera_id": c,
+                "reads": len(data[c][1]),
+                "links": int(links[i]),
+                "agreeing": int(agree[i]),
+                "agreement": float(agree[i] / links[i]) if links[i] else None,
+                "link_share": min(1.0, float(links[i] / len(data[c][1]))) if data[c][1] else 0.0,
+                "accuracy": float(np.exp(x[i])) if ok and np.isfinite(x[i]) else None,
+            }
+        )
     ranked = sorted((r for r in out if r["accuracy"] is not None), key=lambda r: -r["accuracy"])
     for k, r in enumerate(ranked, 1):
         r["rank"] = k
@@ -152,15 +175,23 @@ def estimate_accuracy(reads: pa.Table | list[dict[str, Any]], cameras: list[dict
     return out
 
 
-def camera_read_accuracy(lh: Lakehouse, *, start: dt.datetime | None = None, end: dt.datetime | None = None,
-                         cameras: Sequence[str] | None = None, params: AccuracyParams = AccuracyParams()) -> list[dict[str, Any]]:
+def camera_read_accuracy(
+    lh: Lakehouse,
+    *,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    cameras: Sequence[str] | None = None,
+    params: AccuracyParams = AccuracyParams(),
+) -> list[dict[str, Any]]:
     """:func:`estimate_accuracy` over the tables: current-version plate reads in ``[start, end)``."""
     from pipelines.versions import version_filter
 
     expr = None
     ts = pa.timestamp("us", tz="UTC")
     if start is not None:
-        expr = (pds.field("date") >= pa.scalar(start.date(), pa.date32())) & (pds.field("ts") >= pa.scalar(start, ts))
+        expr = (pds.field("date") >= pa.scalar(start.date(), pa.date32())) & (
+            pds.field("ts") >= pa.scalar(start, ts)
+        )
     if end is not None:
         last = (end - dt.timedelta(microseconds=1)).date()
         e = (pds.field("date") <= pa.scalar(last, pa.date32())) & (pds.field("ts") < pa.scalar(end, ts))

@@ -60,10 +60,18 @@ def _policy_version(policy: Any) -> str | None:
 # ------------------------------------------------------------------------------------------ map
 def _runs(lh: Lakehouse) -> pa.Table:
     if not lh.exists("processing_runs"):
-        return pa.table({"video_id": pa.array([], pa.string()), "model_version": pa.array([], pa.string()),
-                         "status": pa.array([], pa.string()), "finished": pa.array([], pa.timestamp("us", tz="UTC")),
-                         "camera_id": pa.array([], pa.string())})
-    return lh.read("processing_runs", columns=["video_id", "model_version", "status", "finished", "camera_id"])
+        return pa.table(
+            {
+                "video_id": pa.array([], pa.string()),
+                "model_version": pa.array([], pa.string()),
+                "status": pa.array([], pa.string()),
+                "finished": pa.array([], pa.timestamp("us", tz="UTC")),
+                "camera_id": pa.array([], pa.string()),
+            }
+        )
+    return lh.read(
+        "processing_runs", columns=["video_id", "model_version", "status", "finished", "camera_id"]
+    )
 
 
 def _recorded(lh: Lakehouse) -> list[dict[str, Any]]:
@@ -72,8 +80,9 @@ def _recorded(lh: Lakehouse) -> list[dict[str, Any]]:
     return lh.read(SOURCE_VERSIONS).to_pylist()
 
 
-def current_versions(lh: Lakehouse, *, runs: pa.Table | None = None,
-                     recorded: list[dict[str, Any]] | None = None) -> dict[str, str]:
+def current_versions(
+    lh: Lakehouse, *, runs: pa.Table | None = None, recorded: list[dict[str, Any]] | None = None
+) -> dict[str, str]:
     """``video_id -> current model version`` for every source that has one.
 
     From ``source_versions``; a source without a row there takes its latest succeeded run."""
@@ -132,8 +141,12 @@ class VersionFilter:
     def hidden_table(self) -> pa.Table:
         """The hidden (video_id, model_version) pairs as an Arrow table."""
         pairs = sorted(self.hidden_pairs)
-        return pa.table({"video_id": pa.array([p[0] for p in pairs], pa.string()),
-                         "model_version": pa.array([p[1] for p in pairs], pa.string())})
+        return pa.table(
+            {
+                "video_id": pa.array([p[0] for p in pairs], pa.string()),
+                "model_version": pa.array([p[1] for p in pairs], pa.string()),
+            }
+        )
 
     def sql_on(self, con: Any, prefix: str = "", relation: str = "_hidden_versions") -> str:
         """Like :meth:`sql`, for a DuckDB connection: many hidden sources become an anti-join
@@ -141,8 +154,10 @@ class VersionFilter:
         if self.pinned is not None or sum(len(v) for _, v in self.hidden) <= SQL_LITERAL_MAX:
             return self.sql(prefix)
         con.register(relation, self.hidden_table())
-        return (f"coalesce(({prefix}video_id, {prefix}model_version) NOT IN "
-                f"(SELECT video_id, model_version FROM {relation}), TRUE)")
+        return (
+            f"coalesce(({prefix}video_id, {prefix}model_version) NOT IN "
+            f"(SELECT video_id, model_version FROM {relation}), TRUE)"
+        )
 
     def allows(self, video_id: str | None, model_version: str | None) -> bool:
         if self.pinned is not None:
@@ -265,9 +280,16 @@ def _compute_filter(lh: Lakehouse) -> VersionFilter:
     runs = _runs(lh)
     if runs.num_rows == 0:
         return VersionFilter()
-    runs = runs.select(["video_id", "model_version", "status", "finished"]).cast(pa.schema([
-        ("video_id", pa.string()), ("model_version", pa.string()), ("status", pa.string()),
-        ("finished", pa.timestamp("us", tz="UTC"))]))
+    runs = runs.select(["video_id", "model_version", "status", "finished"]).cast(
+        pa.schema(
+            [
+                ("video_id", pa.string()),
+                ("model_version", pa.string()),
+                ("status", pa.string()),
+                ("finished", pa.timestamp("us", tz="UTC")),
+            ]
+        )
+    )
     pairs = runs.group_by(["video_id", "model_version"]).aggregate([])
     per_source = pairs.group_by("video_id").aggregate([("model_version", "count")])
     multi = per_source.filter(pc.greater(per_source["model_version_count"], 1))["video_id"]
@@ -278,8 +300,11 @@ def _compute_filter(lh: Lakehouse) -> VersionFilter:
     if lh.exists(SOURCE_VERSIONS):
         import pyarrow.dataset as pds
 
-        recorded = lh.read(SOURCE_VERSIONS, columns=["video_id", "model_version"],
-                           filter=pds.field("video_id").isin(multi.to_pylist())).to_pylist()
+        recorded = lh.read(
+            SOURCE_VERSIONS,
+            columns=["video_id", "model_version"],
+            filter=pds.field("video_id").isin(multi.to_pylist()),
+        ).to_pylist()
     sub = runs.filter(pc.is_in(runs["video_id"], value_set=multi.combine_chunks()))
     current = current_versions(lh, runs=sub, recorded=recorded)
     hidden: dict[str, set[str]] = {}
@@ -291,8 +316,9 @@ def _compute_filter(lh: Lakehouse) -> VersionFilter:
 
 
 # ------------------------------------------------------------------------------------------ switch
-def record_switch(lh: Lakehouse, sources: Iterable[dict[str, Any]], *, by: str, reason: str,
-                  now: dt.datetime | None = None) -> int:
+def record_switch(
+    lh: Lakehouse, sources: Iterable[dict[str, Any]], *, by: str, reason: str, now: dt.datetime | None = None
+) -> int:
     """Make each source's ``model_version`` current, all in ONE commit.
 
     ``sources``: dicts with ``video_id``, ``model_version`` and optionally ``camera_id``, ``kind``
@@ -309,9 +335,19 @@ def record_switch(lh: Lakehouse, sources: Iterable[dict[str, Any]], *, by: str, 
             raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(KINDS)}")
         if not r.get("video_id") or not r.get("model_version"):
             raise ValueError("a source switch needs video_id and model_version")
-        out.append({"video_id": r["video_id"], "camera_id": r.get("camera_id"), "kind": kind,
-                    "model_version": r["model_version"], "previous_version": prev.get(r["video_id"]),
-                    "start_ts": r.get("start_ts"), "switched_at": now, "switched_by": by, "reason": reason})
+        out.append(
+            {
+                "video_id": r["video_id"],
+                "camera_id": r.get("camera_id"),
+                "kind": kind,
+                "model_version": r["model_version"],
+                "previous_version": prev.get(r["video_id"]),
+                "start_ts": r.get("start_ts"),
+                "switched_at": now,
+                "switched_by": by,
+                "reason": reason,
+            }
+        )
     return lh.upsert(SOURCE_VERSIONS, out)
 
 
@@ -325,8 +361,12 @@ class SwitchPlan:
     missing: list[dict[str, Any]] = field(default_factory=list)  # selected sources without that version
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model_version": self.model_version, "switched": len(self.switched),
-                "unchanged": self.unchanged, "without_version": len(self.missing)}
+        return {
+            "model_version": self.model_version,
+            "switched": len(self.switched),
+            "unchanged": self.unchanged,
+            "without_version": len(self.missing),
+        }
 
 
 def _sources(lh: Lakehouse) -> dict[str, dict[str, Any]]:
@@ -345,10 +385,19 @@ def _sources(lh: Lakehouse) -> dict[str, dict[str, Any]]:
     return out
 
 
-def set_version(lh: Lakehouse, model_version: str, *, cameras: Sequence[str] | None = None,
-                start: dt.datetime | None = None, end: dt.datetime | None = None,
-                video_ids: Sequence[str] | None = None, by: str, reason: str = "set by operator",
-                dry_run: bool = False, ctx: Any = None) -> SwitchPlan:
+def set_version(
+    lh: Lakehouse,
+    model_version: str,
+    *,
+    cameras: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    video_ids: Sequence[str] | None = None,
+    by: str,
+    reason: str = "set by operator",
+    dry_run: bool = False,
+    ctx: Any = None,
+) -> SwitchPlan:
     """Switch the selected recorded sources to ``model_version`` (rollback or roll forward), in one
     commit. Selected: the sources of ``cameras`` (all when None) whose start is in
     ``[start, end)``, or exactly ``video_ids``. Only sources that have a SUCCEEDED run of the version
@@ -358,7 +407,11 @@ def set_version(lh: Lakehouse, model_version: str, *, cameras: Sequence[str] | N
     if not version:
         raise ValueError("model version must not be empty")
     runs = _runs(lh)
-    have = {r["video_id"] for r in runs.to_pylist() if r["model_version"] == version and r["status"] == "succeeded"}
+    have = {
+        r["video_id"]
+        for r in runs.to_pylist()
+        if r["model_version"] == version and r["status"] == "succeeded"
+    }
     current = current_versions(lh, runs=runs)
     plan = SwitchPlan(model_version=version)
     wanted_cams = set(cameras) if cameras else None
@@ -380,24 +433,43 @@ def set_version(lh: Lakehouse, model_version: str, *, cameras: Sequence[str] | N
                 continue
         if vid not in have:
             if vid in current:
-                plan.missing.append({"video_id": vid, "camera_id": info.get("camera_id"), "current": current.get(vid)})
+                plan.missing.append(
+                    {"video_id": vid, "camera_id": info.get("camera_id"), "current": current.get(vid)}
+                )
             continue
         if current.get(vid) == version:
             plan.unchanged += 1
             continue
         plan.switched.append({"video_id": vid, "camera_id": info.get("camera_id"), "from": current.get(vid)})
-        todo.append({"video_id": vid, "camera_id": info.get("camera_id"), "model_version": version,
-                     "kind": info.get("kind") or "recorded", "start_ts": info.get("start_ts")})
+        todo.append(
+            {
+                "video_id": vid,
+                "camera_id": info.get("camera_id"),
+                "model_version": version,
+                "kind": info.get("kind") or "recorded",
+                "start_ts": info.get("start_ts"),
+            }
+        )
     if not dry_run and todo:
         record_switch(lh, todo, by=by, reason=reason)
     if ctx is not None and not dry_run:
         from pipelines.governance.audit import audit
 
-        audit(lh, ctx, "versions.set",
-              {"model_version": version, "cameras": sorted(cameras) if cameras else None,
-               "from": start, "to": end, "video_ids": sorted(video_ids) if video_ids else None,
-               "reason": reason, "switched": [s["video_id"] for s in plan.switched]},
-              len(plan.switched))
+        audit(
+            lh,
+            ctx,
+            "versions.set",
+            {
+                "model_version": version,
+                "cameras": sorted(cameras) if cameras else None,
+                "from": start,
+                "to": end,
+                "video_ids": sorted(video_ids) if video_ids else None,
+                "reason": reason,
+                "switched": [s["video_id"] for s in plan.switched],
+            },
+            len(plan.switched),
+        )
     return plan
 
 
@@ -410,9 +482,16 @@ def version_summary(lh: Lakehouse, cameras: Sequence[str] | None = None) -> list
     for r in runs.to_pylist():
         if r["status"] != "succeeded" or (wanted is not None and r["camera_id"] not in wanted):
             continue
-        a = agg.setdefault((r["camera_id"] or "", r["model_version"]),
-                           {"camera_id": r["camera_id"], "model_version": r["model_version"], "sources": 0,
-                            "current": 0, "last_run": None})
+        a = agg.setdefault(
+            (r["camera_id"] or "", r["model_version"]),
+            {
+                "camera_id": r["camera_id"],
+                "model_version": r["model_version"],
+                "sources": 0,
+                "current": 0,
+                "last_run": None,
+            },
+        )
         a["sources"] += 1
         a["current"] += int(current.get(r["video_id"]) == r["model_version"])
         if r["finished"] and (a["last_run"] is None or r["finished"] > a["last_run"]):
@@ -425,4 +504,6 @@ def switch_history(lh: Lakehouse, cameras: Sequence[str] | None = None) -> list[
     rows = _recorded(lh)
     if cameras:
         rows = [r for r in rows if r["camera_id"] in set(cameras)]
-    return sorted(rows, key=lambda r: (r["switched_at"] or dt.datetime.min.replace(tzinfo=dt.UTC)), reverse=True)
+    return sorted(
+        rows, key=lambda r: r["switched_at"] or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True
+    )

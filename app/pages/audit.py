@@ -15,9 +15,13 @@ from app.ui import data, session, widgets
 def main() -> None:
     user = session.current_user()
     lh = session.lakehouse()
-    widgets.page_header("Audit log", "Every search and export, with the user, case number and purpose behind it.")
+    widgets.page_header(
+        "Audit log", "Every search and export, with the user, case number and purpose behind it."
+    )
     c1, c2 = st.columns([1, 2])
-    days = c1.selectbox("Period", [1, 7, 30, 365], index=1, format_func=lambda d: f"last {d} days", key="audit_days")
+    days = c1.selectbox(
+        "Period", [1, 7, 30, 365], index=1, format_func=lambda d: f"last {d} days", key="audit_days"
+    )
     case = c2.text_input("Case number contains", key="audit_case")
     since = (datetime.now(UTC) - timedelta(days=days)).date()
     entries = data.audit_entries(lh, since, user.scope_agency, case)
@@ -30,8 +34,11 @@ def main() -> None:
     c[2].metric("Cases", entries["case_number"].nunique())
     entries["parameters"] = entries["parameters"].map(_short)
     st.dataframe(
-        entries[["ts", "user", "role", "agency", "case_number", "purpose", "action", "parameters", "result_count"]],
-        hide_index=True, width="stretch",
+        entries[
+            ["ts", "user", "role", "agency", "case_number", "purpose", "action", "parameters", "result_count"]
+        ],
+        hide_index=True,
+        width="stretch",
         column_config={
             "ts": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
             "case_number": "Case",

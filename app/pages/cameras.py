@@ -18,7 +18,9 @@ def live_status(lh) -> pd.DataFrame:
     from pipelines.live.status import read_status
 
     rows = read_status(lh)
-    frame = pd.DataFrame(rows, columns=["camera_id", "state", "last_frame_ts", "lag_s", "fps_analysed", "error"])
+    frame = pd.DataFrame(
+        rows, columns=["camera_id", "state", "last_frame_ts", "lag_s", "fps_analysed", "error"]
+    )
     frame["stream"] = frame["state"].map(lambda s: STATE_LABELS.get(s, s))
     frame["last_frame_ts"] = pd.to_datetime(frame["last_frame_ts"], utc=True, errors="coerce")
     return frame
@@ -61,22 +63,38 @@ def main() -> None:
 
     st.pydeck_chart(maps.cameras_deck(shown, activity), height=460, key="cameras_map")
     colors = maps.agency_colors(cams["agency"].tolist())
-    st.caption(" · ".join(f"<span style='color:rgb{tuple(colors[a])}'>●</span> {a}" for a in agencies),
-               unsafe_allow_html=True)
+    st.caption(
+        " · ".join(f"<span style='color:rgb{tuple(colors[a])}'>●</span> {a}" for a in agencies),
+        unsafe_allow_html=True,
+    )
 
     table = shown.merge(activity, on="camera_id", how="left")
     table["plate_reads"] = table["plate_reads"].fillna(0).astype(int)
     table["face_sightings"] = table["face_sightings"].fillna(0).astype(int)
     table["shared_with"] = table["shared_with"].map(lambda s: ", ".join(s))
-    columns = ["camera_id", "name", "agency", "kind", "shared_with", "plate_reads", "face_sightings", "last_seen",
-               "lat", "lon"]
+    columns = [
+        "camera_id",
+        "name",
+        "agency",
+        "kind",
+        "shared_with",
+        "plate_reads",
+        "face_sightings",
+        "last_seen",
+        "lat",
+        "lon",
+    ]
     status = live_status(lh)
     if not status.empty:
-        table = table.merge(status[["camera_id", "stream", "last_frame_ts", "lag_s"]], on="camera_id", how="left")
+        table = table.merge(
+            status[["camera_id", "stream", "last_frame_ts", "lag_s"]], on="camera_id", how="left"
+        )
         columns[1:1] = ["stream", "last_frame_ts", "lag_s"]
         states = status[status["camera_id"].isin(shown["camera_id"])]["state"]
-        st.caption(f"Live cameras: {int((states == 'live').sum())} live · "
-                   f"{int((states == 'reconnecting').sum())} reconnecting · {int((states == 'offline').sum())} offline")
+        st.caption(
+            f"Live cameras: {int((states == 'live').sum())} live · "
+            f"{int((states == 'reconnecting').sum())} reconnecting · {int((states == 'offline').sum())} offline"
+        )
     st.dataframe(
         table[columns],
         hide_index=True,
@@ -93,7 +111,9 @@ def main() -> None:
             "lat": st.column_config.NumberColumn("Lat", format="%.5f"),
             "lon": st.column_config.NumberColumn("Lon", format="%.5f"),
             "stream": "Stream",
-            "last_frame_ts": st.column_config.DatetimeColumn("Last frame (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+            "last_frame_ts": st.column_config.DatetimeColumn(
+                "Last frame (UTC)", format="YYYY-MM-DD HH:mm:ss"
+            ),
             "lag_s": st.column_config.NumberColumn("Lag (s)", format="%.1f"),
         },
     )
@@ -107,17 +127,28 @@ def _read_accuracy() -> None:
     day, rows = latest_estimates(session.home())
     st.subheader("Plate-read accuracy (self-measured)")
     if not rows:
-        st.caption("Not computed yet: materialize the `camera_read_accuracy` asset in Dagster (`make dagster`).")
+        st.caption(
+            "Not computed yet: materialize the `camera_read_accuracy` asset in Dagster (`make dagster`)."
+        )
         return
-    st.caption(f"Estimated on {day} from how often each camera's plate text agrees with neighbouring cameras' "
-               "reads of the same vehicle (no ground truth needed). A dirty lens or a badly aimed camera ranks last.")
+    st.caption(
+        f"Estimated on {day} from how often each camera's plate text agrees with neighbouring cameras' "
+        "reads of the same vehicle (no ground truth needed). A dirty lens or a badly aimed camera ranks last."
+    )
     st.dataframe(
-        [{k: r.get(k) for k in ("rank", "camera_id", "accuracy", "agreement", "links", "reads")} for r in rows],
-        hide_index=True, width="stretch",
-        column_config={"accuracy": st.column_config.ProgressColumn("Estimated accuracy", min_value=0, max_value=1,
-                                                                   format="%.2f"),
-                       "agreement": st.column_config.NumberColumn("Agreement", format="%.2f"),
-                       "camera_id": "Camera"},
+        [
+            {k: r.get(k) for k in ("rank", "camera_id", "accuracy", "agreement", "links", "reads")}
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "accuracy": st.column_config.ProgressColumn(
+                "Estimated accuracy", min_value=0, max_value=1, format="%.2f"
+            ),
+            "agreement": st.column_config.NumberColumn("Agreement", format="%.2f"),
+            "camera_id": "Camera",
+        },
     )
 
 

@@ -11,7 +11,9 @@ def main() -> None:
     except ModuleNotFoundError as exc:
         if exc.name != "app.pages.crime_map":
             raise
-        widgets.page_header("Crime map", "Hot spots, heat tables and near-repeat patterns of reported incidents.")
+        widgets.page_header(
+            "Crime map", "Hot spots, heat tables and near-repeat patterns of reported incidents."
+        )
         widgets.empty_state("The crime map is not installed in this build.")
         return
     render(session.lakehouse())

@@ -45,8 +45,16 @@ def _reader() -> Any:
 LAYERS = ["Counts", "Kernel density", "Gi* hot spots"]
 HOT = {99: [180, 20, 30, 210], 95: [230, 80, 60, 190], 90: [250, 160, 120, 170]}
 COLD = {99: [30, 70, 170, 210], 95: [70, 130, 210, 190], 90: [150, 190, 235, 170]}
-RAMP = [[255, 255, 204], [255, 237, 160], [254, 217, 118], [254, 178, 76], [253, 141, 60], [252, 78, 42],
-        [227, 26, 28], [177, 0, 38]]
+RAMP = [
+    [255, 255, 204],
+    [255, 237, 160],
+    [254, 217, 118],
+    [254, 178, 76],
+    [253, 141, 60],
+    [252, 78, 42],
+    [227, 26, 28],
+    [177, 0, 38],
+]
 
 
 # ----------------------------------------------------------------------------------- cached compute
@@ -61,30 +69,37 @@ def _overview(_lh: Lakehouse, key: tuple[str, int]) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _counts(_lh: Lakehouse, key: tuple[str, int], res: int, types: tuple[str, ...], start: Any, end: Any) -> pl.DataFrame:
+def _counts(
+    _lh: Lakehouse, key: tuple[str, int], res: int, types: tuple[str, ...], start: Any, end: Any
+) -> pl.DataFrame:
     return h3_counts(_lh, res=res, types=list(types) or None, start=start, end=end)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _gi(_lh: Lakehouse, key: tuple[str, int], res: int, k: int, types: tuple[str, ...], start: Any,
-        end: Any) -> pl.DataFrame:
+def _gi(
+    _lh: Lakehouse, key: tuple[str, int], res: int, k: int, types: tuple[str, ...], start: Any, end: Any
+) -> pl.DataFrame:
     return gi_star(_lh, res=res, k=k, types=list(types) or None, start=start, end=end)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _kde(_lh: Lakehouse, key: tuple[str, int], res: int, bw: float, types: tuple[str, ...], start: Any,
-         end: Any) -> pl.DataFrame:
+def _kde(
+    _lh: Lakehouse, key: tuple[str, int], res: int, bw: float, types: tuple[str, ...], start: Any, end: Any
+) -> pl.DataFrame:
     return kernel_density(_lh, res=res, bandwidth_m=bw, types=list(types) or None, start=start, end=end)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _hours(_lh: Lakehouse, key: tuple[str, int], tz: str, types: tuple[str, ...], start: Any, end: Any) -> pl.DataFrame:
+def _hours(
+    _lh: Lakehouse, key: tuple[str, int], tz: str, types: tuple[str, ...], start: Any, end: Any
+) -> pl.DataFrame:
     return hour_weekday(_lh, tz=tz, types=list(types) or None, start=start, end=end)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _knox(_lh: Lakehouse, key: tuple[str, int], perms: int, types: tuple[str, ...], start: Any,
-          end: Any) -> tuple[pl.DataFrame, dict[str, Any], int]:
+def _knox(
+    _lh: Lakehouse, key: tuple[str, int], perms: int, types: tuple[str, ...], start: Any, end: Any
+) -> tuple[pl.DataFrame, dict[str, Any], int]:
     r = knox(_lh, permutations=perms, types=list(types) or None, start=start, end=end)
     return r.table, r.close, r.n
 
@@ -106,9 +121,13 @@ def _view(lats: list[float], lons: list[float]) -> pdk.ViewState:
         return pdk.ViewState(latitude=0, longitude=0, zoom=1)
     import math
 
-    span = max(max(lats) - min(lats), (max(lons) - min(lons)) * math.cos(math.radians(sum(lats) / len(lats))), 1e-3)
+    span = max(
+        max(lats) - min(lats), (max(lons) - min(lons)) * math.cos(math.radians(sum(lats) / len(lats))), 1e-3
+    )
     zoom = max(3.0, min(15.0, math.log2(360.0 / span) + 0.2))  # fits the span in a ~480 px tall map
-    return pdk.ViewState(latitude=(max(lats) + min(lats)) / 2, longitude=(max(lons) + min(lons)) / 2, zoom=zoom)
+    return pdk.ViewState(
+        latitude=(max(lats) + min(lats)) / 2, longitude=(max(lons) + min(lons)) / 2, zoom=zoom
+    )
 
 
 def _map_style() -> str | None:
@@ -120,26 +139,58 @@ def _map_style() -> str | None:
         return None
 
 
-def hex_deck(cells: list[dict[str, Any]], tooltip: str, cameras: list[dict[str, Any]] | None = None,
-             radius_m: float = 150.0) -> pdk.Deck:
+def hex_deck(
+    cells: list[dict[str, Any]],
+    tooltip: str,
+    cameras: list[dict[str, Any]] | None = None,
+    radius_m: float = 150.0,
+) -> pdk.Deck:
     """H3HexagonLayer of ``cells`` (each with ``h3`` and ``color``), cameras drawn on top with their
     coverage radius."""
     layers = [
-        pdk.Layer("H3HexagonLayer", cells, id="cells", get_hexagon="h3", get_fill_color="color", extruded=False,
-                  pickable=True, stroked=True, get_line_color=[255, 255, 255, 90], line_width_min_pixels=0.5),
+        pdk.Layer(
+            "H3HexagonLayer",
+            cells,
+            id="cells",
+            get_hexagon="h3",
+            get_fill_color="color",
+            extruded=False,
+            pickable=True,
+            stroked=True,
+            get_line_color=[255, 255, 255, 90],
+            line_width_min_pixels=0.5,
+        ),
     ]
     if cameras:
         layers += [
-            pdk.Layer("ScatterplotLayer", cameras, id="camera-radius", get_position="[lon, lat]",
-                      get_radius=radius_m, get_fill_color=[20, 120, 200, 40], get_line_color=[20, 120, 200, 160],
-                      stroked=True, line_width_min_pixels=1, pickable=False),
-            pdk.Layer("ScatterplotLayer", cameras, id="cameras", get_position="[lon, lat]", get_radius=25,
-                      radius_min_pixels=4, get_fill_color=[20, 60, 140, 230], pickable=True),
+            pdk.Layer(
+                "ScatterplotLayer",
+                cameras,
+                id="camera-radius",
+                get_position="[lon, lat]",
+                get_radius=radius_m,
+                get_fill_color=[20, 120, 200, 40],
+                get_line_color=[20, 120, 200, 160],
+                stroked=True,
+                line_width_min_pixels=1,
+                pickable=False,
+            ),
+            pdk.Layer(
+                "ScatterplotLayer",
+                cameras,
+                id="cameras",
+                get_position="[lon, lat]",
+                get_radius=25,
+                radius_min_pixels=4,
+                get_fill_color=[20, 60, 140, 230],
+                pickable=True,
+            ),
         ]
     lats = [c["lat"] for c in cells] or [c["lat"] for c in cameras or []]
     lons = [c["lon"] for c in cells] or [c["lon"] for c in cameras or []]
-    return pdk.Deck(layers=layers, initial_view_state=_view(lats, lons), map_style=_map_style(),
-                    tooltip={"html": tooltip})
+    return pdk.Deck(
+        layers=layers, initial_view_state=_view(lats, lons), map_style=_map_style(), tooltip={"html": tooltip}
+    )
 
 
 def _heat_style(wide: pl.DataFrame) -> Any:
@@ -160,8 +211,10 @@ def _heat_style(wide: pl.DataFrame) -> Any:
 def render(lh: Lakehouse) -> None:
     """The crime map page (no ``st.set_page_config``: the app or :func:`main` sets it)."""
     st.title("Crime map")
-    st.caption("Reported incidents on H3 hexagons: counts, kernel density and Getis-Ord Gi* hot spots; "
-               "hour x weekday heat table; near-repeat (Knox) test; camera coverage of hot spots.")
+    st.caption(
+        "Reported incidents on H3 hexagons: counts, kernel density and Getis-Ord Gi* hot spots; "
+        "hour x weekday heat table; near-repeat (Knox) test; camera coverage of hot spots."
+    )
     key = _key(lh)
     ov = _overview(lh, key)
     if ov["n"] == 0:
@@ -169,12 +222,17 @@ def render(lh: Lakehouse) -> None:
         return
 
     f1, f2, f3, f4 = st.columns([3, 3, 1, 2])
-    types = f1.multiselect("Incident types", ov["types"], default=[], key="cm_types",
-                           placeholder="All types")
+    types = f1.multiselect("Incident types", ov["types"], default=[], key="cm_types", placeholder="All types")
     home_tz = lh.settings.time.zone
     first, last = ov["first"].astimezone(zone(home_tz)).date(), ov["last"].astimezone(zone(home_tz)).date()
-    period = f2.date_input(f"Period (days, {home_tz}; the last day included)", value=(first, last), min_value=first,
-                           max_value=last, key="cm_period", help=f"{FROM_HELP}. {TO_HELP}")
+    period = f2.date_input(
+        f"Period (days, {home_tz}; the last day included)",
+        value=(first, last),
+        min_value=first,
+        max_value=last,
+        key="cm_period",
+        help=f"{FROM_HELP}. {TO_HELP}",
+    )
     res = int(f3.number_input("H3 res", min_value=5, max_value=10, value=8, step=1, key="cm_res"))
     layer = f4.radio("Layer", LAYERS, index=2, key="cm_layer", horizontal=False)
     start, end = _period(period, home_tz)
@@ -218,7 +276,8 @@ def render(lh: Lakehouse) -> None:
     st.pydeck_chart(deck, height=480, key="cm_map")
 
     tab_hours, tab_nr, tab_cov, tab_cells = st.tabs(
-        ["Hour x weekday", "Near repeat", "Camera coverage", "Hot-spot cells"])
+        ["Hour x weekday", "Near repeat", "Camera coverage", "Hot-spot cells"]
+    )
     with tab_hours:
         tz = st.text_input("Local time zone", value=home_tz, key="cm_tz")
         try:
@@ -226,8 +285,10 @@ def render(lh: Lakehouse) -> None:
         except Exception as exc:  # an unknown zone name
             st.error(f"Cannot use time zone {tz!r}: {exc}")
         else:
-            st.caption(f"Incidents per local hour and weekday ({tz}); incidents known only by a time window "
-                       f"are spread over it (aoristic): {hours['windowed'].sum():.1f} of {hours['count'].sum():.0f}.")
+            st.caption(
+                f"Incidents per local hour and weekday ({tz}); incidents known only by a time window "
+                f"are spread over it (aoristic): {hours['windowed'].sum():.1f} of {hours['count'].sum():.0f}."
+            )
             st.dataframe(_heat_style(pivot(hours)), width="stretch", height=880)
             by_day = hours.group_by("weekday").agg(pl.col("count").sum()).sort("weekday")
             st.caption(" · ".join(f"{WEEKDAYS[d]} {c:.0f}" for d, c in by_day.iter_rows()))
@@ -241,7 +302,8 @@ def render(lh: Lakehouse) -> None:
             st.markdown(
                 f"**Knox test** on {n:,} incidents: pairs within {close['distance_m']:g} m and {close['days']:g} "
                 f"days — observed {close['observed']:,}, expected {close['expected']:,.1f}, "
-                f"ratio {close['ratio'] or float('nan'):.2f}, p = {close['p']:.3f}.")
+                f"ratio {close['ratio'] or float('nan'):.2f}, p = {close['p']:.3f}."
+            )
             st.dataframe(table.to_pandas(), hide_index=True, width="stretch")
     with tab_cov:
         if cams.height == 0:
@@ -251,14 +313,21 @@ def render(lh: Lakehouse) -> None:
         s = cov.summary
         c = st.columns(3)
         c[0].metric("Hot cells covered", f"{s['covered_cells']} / {s['hot_cells']}")
-        c[1].metric("Share of hot-spot incidents covered",
-                    "-" if s["share_incidents"] is None else f"{100 * s['share_incidents']:.0f}%")
+        c[1].metric(
+            "Share of hot-spot incidents covered",
+            "-" if s["share_incidents"] is None else f"{100 * s['share_incidents']:.0f}%",
+        )
         c[2].metric("Radius", f"{radius:g} m")
         st.markdown("**Cover first** (greedy: each site adds the most uncovered hot-spot incidents)")
         st.dataframe(cov.priorities.to_pandas(), hide_index=True, width="stretch")
     with tab_cells:
-        st.dataframe(gi.filter(pl.col("confidence") > 0).select("h3", "count", "z", "p", "confidence", "lat", "lon")
-                     .to_pandas(), hide_index=True, width="stretch")
+        st.dataframe(
+            gi.filter(pl.col("confidence") > 0)
+            .select("h3", "count", "z", "p", "confidence", "lat", "lon")
+            .to_pandas(),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 def _period(value: Any, tz: str | None = None) -> tuple[dt.datetime | None, dt.datetime | None]:

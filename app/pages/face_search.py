@@ -43,8 +43,15 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
         index, analyzer, lock = session.face_search_tools()
         with lock:
             scope = flt.read_scope(ctx, lh.settings.time.zone)
-            query = FaceQuery(image=image, k=k, cameras=flt.cameras, area=flt.area, photo=payload,
-                              photo_suffix=Path(name).suffix.lower() or ".jpg", min_quality=min_quality or None)
+            query = FaceQuery(
+                image=image,
+                k=k,
+                cameras=flt.cameras,
+                area=flt.area,
+                photo=payload,
+                photo_suffix=Path(name).suffix.lower() or ".jpg",
+                min_quality=min_quality or None,
+            )
             result = search_faces(lh, query, scope, analyzer=analyzer, index=index)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
@@ -64,8 +71,13 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
         return
     rows = data.attach_crops(lh, "face_sightings", "sighting_id", result.hits)
     st.session_state[RESULTS_KEY] = {
-        "name": name, "rows": rows, "k": k, "seconds": time.perf_counter() - t0, "case": ctx.case_number,
-        "face_found": result.face_found, "probe_quality": result.probe_quality,
+        "name": name,
+        "rows": rows,
+        "k": k,
+        "seconds": time.perf_counter() - t0,
+        "case": ctx.case_number,
+        "face_found": result.face_found,
+        "probe_quality": result.probe_quality,
         "index": result.index,
     }
 
@@ -78,8 +90,11 @@ def similarity(r: dict) -> float | None:
 def show_results(res: dict, labels: dict[str, str]) -> None:
     rows = res["rows"]
     if not res["face_found"]:
-        st.warning(f"No face was found in `{res['name']}`. Use a sharper, frontal photo where the face is at "
-                   "least 40 pixels wide. (The attempt is in the audit log.)", icon=":material/face_retouching_off:")
+        st.warning(
+            f"No face was found in `{res['name']}`. Use a sharper, frontal photo where the face is at "
+            "least 40 pixels wide. (The attempt is in the audit log.)",
+            icon=":material/face_retouching_off:",
+        )
         return
     index = res.get("index") or {}
     st.markdown(
@@ -90,8 +105,10 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
     if not rows:
         widgets.empty_state("No face sighting to compare with in the cameras and time you can see.")
         return
-    st.caption("Similarity is a ranking aid, not an identification: a person must review every candidate. "
-               "Faces of the same person are usually within distance 0.5 (similarity above 0.67).")
+    st.caption(
+        "Similarity is a ranking aid, not an identification: a person must review every candidate. "
+        "Faces of the same person are usually within distance 0.5 (similarity above 0.67)."
+    )
     cols = st.columns(5)
     for i, r in enumerate(rows):
         with cols[i % 5]:
@@ -103,8 +120,10 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
             extra = f" · d={dist:.2f}" if dist is not None else ""
             q = r.get("quality")
             extra += f" · quality {q:.2f}" if q is not None else ""
-            st.caption(f"**#{i + 1} · similarity {score}**{extra}  \n{widgets.fmt_ts(r.get('ts'))}  \n"
-                       f"{labels.get(r.get('camera_id'), r.get('camera_id'))}")
+            st.caption(
+                f"**#{i + 1} · similarity {score}**{extra}  \n{widgets.fmt_ts(r.get('ts'))}  \n"
+                f"{labels.get(r.get('camera_id'), r.get('camera_id'))}"
+            )
     with st.expander("As a table"):
         st.dataframe(
             pd.DataFrame(
@@ -118,7 +137,8 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                     "source": [f"{r.get('source_uri') or ''} @ {r.get('offset_s') or 0:.1f}s" for r in rows],
                 }
             ),
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
             column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
         )
 
@@ -126,27 +146,40 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
 def main() -> None:
     user = session.current_user()
     lh = session.lakehouse()
-    widgets.page_header("Face search", "Upload a photo of a face; see the most similar faces the cameras recorded.",
-                        needs_case=True)
+    widgets.page_header(
+        "Face search",
+        "Upload a photo of a face; see the most similar faces the cameras recorded.",
+        needs_case=True,
+    )
     cams = data.cameras(lh, user.scope_agency)
     labels = data.camera_labels(cams)
     c1, c2 = st.columns([3, 1])
     with c1:
         upload = st.file_uploader("Probe photo", type=IMAGE_TYPES, key="face_probe")
         k = st.slider("Results (k)", 5, 100, 20, step=5, key="face_k")
-        min_q = st.slider("Minimum face quality", 0.0, 1.0, 0.0, step=0.05, key="face_min_quality",
-                          help="0 keeps every face, small and blurred ones too (a person seen once may only "
-                               "appear in a poor image); raise it to hide low-quality faces")
+        min_q = st.slider(
+            "Minimum face quality",
+            0.0,
+            1.0,
+            0.0,
+            step=0.05,
+            key="face_min_quality",
+            help="0 keeps every face, small and blurred ones too (a person seen once may only "
+            "appear in a poor image); raise it to hide low-quality faces",
+        )
     with c2:
         if upload is not None:
             st.image(upload.getvalue(), caption="probe", width="stretch")
     flt = filters.filters("faces", cams, labels)
-    if st.button("Search faces", type="primary", icon=":material/search:", key="face_search",
-                 disabled=upload is None):
+    if st.button(
+        "Search faces", type="primary", icon=":material/search:", key="face_search", disabled=upload is None
+    ):
         if flt.problem:
             st.error(flt.problem)
         else:
-            with st.spinner("Detecting the face and searching the index (the first search loads the models)…"):
+            with st.spinner(
+                "Detecting the face and searching the index (the first search loads the models)…"
+            ):
                 run_search(upload.name, upload.getvalue(), int(k), flt, float(min_q))
     res = st.session_state.get(RESULTS_KEY)
     if res is not None:

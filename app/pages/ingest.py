@@ -31,24 +31,33 @@ def status_view() -> None:
     c[2].metric("Failed", stats.failed)
     c[3].metric("Running", stats.running)
     c[4].metric("Model versions", stats.model_versions)
-    st.progress(stats.finished / max(stats.runs, 1),
-                text=f"{stats.finished} of {stats.runs} runs finished ({stats.failed} failed)")
+    st.progress(
+        stats.finished / max(stats.runs, 1),
+        text=f"{stats.finished} of {stats.runs} runs finished ({stats.failed} failed)",
+    )
 
     st.subheader("By model version")
     agg = runs_by_version(runs).to_pandas()
-    st.dataframe(agg, hide_index=True, width="stretch", column_config={
-        "model_version": "Model version",
-        "sources": "Sources",
-        "succeeded": "Succeeded",
-        "failed": "Failed",
-        "running": "Running",
-        "frames": "Frames",
-        "plate_reads": "Plate reads",
-        "face_sightings": "Faces",
-        "last_finished": st.column_config.DatetimeColumn("Last finished (UTC)", format="YYYY-MM-DD HH:mm"),
-        "seconds": st.column_config.NumberColumn("Wall s", format="%.1f"),
-        "frames_per_s": st.column_config.NumberColumn("Frames/s", format="%.1f"),
-    })
+    st.dataframe(
+        agg,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "model_version": "Model version",
+            "sources": "Sources",
+            "succeeded": "Succeeded",
+            "failed": "Failed",
+            "running": "Running",
+            "frames": "Frames",
+            "plate_reads": "Plate reads",
+            "face_sightings": "Faces",
+            "last_finished": st.column_config.DatetimeColumn(
+                "Last finished (UTC)", format="YYYY-MM-DD HH:mm"
+            ),
+            "seconds": st.column_config.NumberColumn("Wall s", format="%.1f"),
+            "frames_per_s": st.column_config.NumberColumn("Frames/s", format="%.1f"),
+        },
+    )
 
     st.subheader("Failures")
     failures = runs[status == "failed"].sort_values("finished", ascending=False)
@@ -57,7 +66,8 @@ def status_view() -> None:
     else:
         st.dataframe(
             failures[["source_uri", "camera_id", "model_version", "finished", "error"]],
-            hide_index=True, width="stretch",
+            hide_index=True,
+            width="stretch",
             column_config={
                 "source_uri": "Source",
                 "camera_id": "Camera",
@@ -70,9 +80,21 @@ def status_view() -> None:
     st.subheader("Recent runs")
     recent = runs.sort_values("started", ascending=False).head(200)
     st.dataframe(
-        recent[["status", "source_uri", "camera_id", "model_version", "started", "duration_s",
-                "frames_processed", "plate_reads", "face_sightings"]],
-        hide_index=True, width="stretch",
+        recent[
+            [
+                "status",
+                "source_uri",
+                "camera_id",
+                "model_version",
+                "started",
+                "duration_s",
+                "frames_processed",
+                "plate_reads",
+                "face_sightings",
+            ]
+        ],
+        hide_index=True,
+        width="stretch",
         column_config={
             "status": "Status",
             "source_uri": "Source",
@@ -91,15 +113,21 @@ def status_view() -> None:
 def _tables(lh) -> None:
     st.subheader("Tables")
     sizes = data.table_sizes(lh, list(TABLES))
-    st.dataframe(sizes, hide_index=True, width="content",
-                 column_config={"rows": st.column_config.NumberColumn("Rows", format="%d")})
+    st.dataframe(
+        sizes,
+        hide_index=True,
+        width="content",
+        column_config={"rows": st.column_config.NumberColumn("Rows", format="%d")},
+    )
     vs = data.video_status(lh)
     if not vs.empty:
         st.caption("Videos by status: " + ", ".join(f"{r.status}: {r.videos}" for r in vs.itertuples()))
 
 
 def main() -> None:
-    widgets.page_header("Ingest status", "Extraction runs over recorded video: progress, failures and model versions.")
+    widgets.page_header(
+        "Ingest status", "Extraction runs over recorded video: progress, failures and model versions."
+    )
     live = st.toggle("Refresh every 10 s", key="ingest_live", value=False)
     if live:
         st.fragment(run_every=10)(status_view)()

@@ -18,19 +18,25 @@ def main() -> None:
     from pipelines.movement.anomalies import anomalies
 
     lh = session.lakehouse()
-    widgets.page_header("Anomalies", "Circling, repeated night visits and cloned plates, each explained.",
-                        needs_case=True)
+    widgets.page_header(
+        "Anomalies", "Circling, repeated night visits and cloned plates, each explained.", needs_case=True
+    )
     with st.form("anomalies"):
-        kinds = st.multiselect("Kinds", list(KINDS), default=list(KINDS), key="anomaly_kinds",
-                               format_func=KINDS.get)
+        kinds = st.multiselect(
+            "Kinds", list(KINDS), default=list(KINDS), key="anomaly_kinds", format_func=KINDS.get
+        )
         start, end = movement.window_inputs("anomaly")
         go = st.form_submit_button("Find anomalies", type="primary", icon=":material/report:")
     if go:
         if start is None or not kinds:
             st.error("Pick kinds and both days.")
         else:
-            res = movement.run(lambda: anomalies(lh, movement.read_scope(start, end), kinds=tuple(kinds),
-                                                 tz=movement.home_zone()), "Anomalies")
+            res = movement.run(
+                lambda: anomalies(
+                    lh, movement.read_scope(start, end), kinds=tuple(kinds), tz=movement.home_zone()
+                ),
+                "Anomalies",
+            )
             st.session_state[RESULTS] = None if res is None else {"res": res, "start": start, "end": end}
     got = st.session_state.get(RESULTS)
     if not got:
@@ -46,8 +52,12 @@ def main() -> None:
         return
     df = pd.DataFrame(res.rows)[["kind", "plate", "first_ts", "last_ts", "events", "explanation"]]
     st.dataframe(df, hide_index=True, width="stretch", key="anomaly_table")
-    pick = st.selectbox("Hit", list(range(len(df))), key="anomaly_pick",
-                        format_func=lambda i: f"{KINDS[df['kind'][i]]}: {df['plate'][i]}")
+    pick = st.selectbox(
+        "Hit",
+        list(range(len(df))),
+        key="anomaly_pick",
+        format_func=lambda i: f"{KINDS[df['kind'][i]]}: {df['plate'][i]}",
+    )
     if st.button("Open route", icon=":material/route:"):
         movement.open_route(df["plate"][pick], got["start"], got["end"])
 

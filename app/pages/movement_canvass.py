@@ -19,19 +19,24 @@ def main() -> None:
 
     user = session.current_user()
     lh = session.lakehouse()
-    widgets.page_header("Canvass", "Who passed here: every vehicle read at these cameras in a time window.",
-                        needs_case=True)
+    widgets.page_header(
+        "Canvass", "Who passed here: every vehicle read at these cameras in a time window.", needs_case=True
+    )
     cams = data.cameras(lh, user.scope_agency)
     labels = data.camera_labels(cams)
     with st.form("canvass"):
-        picked = st.multiselect("Cameras", list(labels), key="canvass_cameras", format_func=lambda c: labels[c])
+        picked = st.multiselect(
+            "Cameras", list(labels), key="canvass_cameras", format_func=lambda c: labels[c]
+        )
         start, end = movement.window_inputs("canvass")
         go = st.form_submit_button("Who passed here", type="primary", icon=":material/groups:")
     if go:
         if not picked or start is None:
             st.error("Pick at least one camera and both days.")
         else:
-            res = movement.run(lambda: canvass(lh, movement.read_scope(start, end), cameras=picked), "Canvass")
+            res = movement.run(
+                lambda: canvass(lh, movement.read_scope(start, end), cameras=picked), "Canvass"
+            )
             st.session_state[RESULTS] = None if res is None else {"res": res, "start": start, "end": end}
     got = st.session_state.get(RESULTS)
     if not got:

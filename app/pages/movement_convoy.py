@@ -18,8 +18,9 @@ def main() -> None:
     from pipelines.movement.convoy import convoy
 
     lh = session.lakehouse()
-    widgets.page_header("Convoy", "Vehicles travelling with a plate, ranked by how unlikely the company is.",
-                        needs_case=True)
+    widgets.page_header(
+        "Convoy", "Vehicles travelling with a plate, ranked by how unlikely the company is.", needs_case=True
+    )
     request = st.session_state.pop(movement.CONVOY_REQUEST, None)
     if request:
         st.session_state["convoy_plate"] = request["plate"]
@@ -36,8 +37,12 @@ def main() -> None:
         if not (plate or "").strip() or start is None:
             st.error("Enter a plate and both days.")
         else:
-            res = movement.run(lambda: convoy(lh, movement.read_scope(start, end), plate, window_s=float(window),
-                                              min_cameras=int(k)), "Convoy")
+            res = movement.run(
+                lambda: convoy(
+                    lh, movement.read_scope(start, end), plate, window_s=float(window), min_cameras=int(k)
+                ),
+                "Convoy",
+            )
             st.session_state[RESULTS] = None if res is None else {"res": res, "start": start, "end": end}
     got = st.session_state.get(RESULTS)
     if not got:
@@ -45,16 +50,36 @@ def main() -> None:
             widgets.empty_state("Enter a plate, or open a convoy from a canvass or a route.")
         return
     res = got["res"]
-    st.markdown(f"**{len(res.rows)} vehicle(s)** with **{res.target}** ({res.target_reads} reads) · "
-                f"{res.seconds:.2f} s · audited")
+    st.markdown(
+        f"**{len(res.rows)} vehicle(s)** with **{res.target}** ({res.target_reads} reads) · "
+        f"{res.seconds:.2f} s · audited"
+    )
     if not res.rows:
         widgets.empty_state("No vehicle was with this plate at enough cameras.")
         return
-    df = pd.DataFrame(res.rows)[["rank", "plate", "n_cameras", "n_cooccurrences", "expected_cameras", "p_value",
-                                 "score", "first_ts", "last_ts", "cameras"]]
-    chart = alt.Chart(df.head(20)).mark_bar().encode(
-        x=alt.X("score:Q", title="-log10 p (higher = less likely by chance)"),
-        y=alt.Y("plate:N", sort="-x", title=None), tooltip=["plate", "n_cameras", "p_value"])
+    df = pd.DataFrame(res.rows)[
+        [
+            "rank",
+            "plate",
+            "n_cameras",
+            "n_cooccurrences",
+            "expected_cameras",
+            "p_value",
+            "score",
+            "first_ts",
+            "last_ts",
+            "cameras",
+        ]
+    ]
+    chart = (
+        alt.Chart(df.head(20))
+        .mark_bar()
+        .encode(
+            x=alt.X("score:Q", title="-log10 p (higher = less likely by chance)"),
+            y=alt.Y("plate:N", sort="-x", title=None),
+            tooltip=["plate", "n_cameras", "p_value"],
+        )
+    )
     st.altair_chart(chart, width="stretch")
     st.dataframe(df, hide_index=True, width="stretch", key="convoy_table")
     pick = st.selectbox("Vehicle", list(df["plate"]), key="convoy_pick")

@@ -27,8 +27,23 @@ def _show(rows: list[dict], label: str, seconds: float) -> None:
     if not rows:
         widgets.empty_state(f"No vehicle is in enough {label}.")
         return
-    cols = [c for c in ("rank", "plate", "windows_hit", "incidents_hit", "incidents", "windows", "p_value",
-                        "expected_windows", "reads", "first_ts", "last_ts") if c in rows[0]]
+    cols = [
+        c
+        for c in (
+            "rank",
+            "plate",
+            "windows_hit",
+            "incidents_hit",
+            "incidents",
+            "windows",
+            "p_value",
+            "expected_windows",
+            "reads",
+            "first_ts",
+            "last_ts",
+        )
+        if c in rows[0]
+    ]
     st.dataframe(pd.DataFrame(rows)[cols], hide_index=True, width="stretch", key="stakeout_table")
 
 
@@ -38,15 +53,20 @@ def main() -> None:
 
     user = session.current_user()
     lh = session.lakehouse()
-    widgets.page_header("Stakeout", "Vehicles present in several places and times: windows or a crime series.",
-                        needs_case=True)
+    widgets.page_header(
+        "Stakeout",
+        "Vehicles present in several places and times: windows or a crime series.",
+        needs_case=True,
+    )
     cams = data.cameras(lh, user.scope_agency)
     labels = data.camera_labels(cams)
     windows: list[dict] = st.session_state.setdefault(WINDOWS, [])
     tab_w, tab_i = st.tabs(["Place x time windows", "Crime series"])
     with tab_w:
         with st.form("stakeout_add"):
-            picked = st.multiselect("Cameras", list(labels), key="stakeout_cameras", format_func=lambda c: labels[c])
+            picked = st.multiselect(
+                "Cameras", list(labels), key="stakeout_cameras", format_func=lambda c: labels[c]
+            )
             start, end = movement.window_inputs("stakeout")
             add = st.form_submit_button("Add window", icon=":material/add:")
         if add:
@@ -55,9 +75,16 @@ def main() -> None:
             else:
                 windows.append({"cameras": list(picked), "start": start, "end": end})
         if windows:
-            st.dataframe(pd.DataFrame([{"#": i + 1, "cameras": ", ".join(w["cameras"]), "from": w["start"],
-                                        "to": w["end"]} for i, w in enumerate(windows)]),
-                         hide_index=True, key="stakeout_windows_table")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {"#": i + 1, "cameras": ", ".join(w["cameras"]), "from": w["start"], "to": w["end"]}
+                        for i, w in enumerate(windows)
+                    ]
+                ),
+                hide_index=True,
+                key="stakeout_windows_table",
+            )
         c1, c2, c3 = st.columns([1, 1, 2])
         k = c1.number_input("In at least", 1, 20, 2, key="stakeout_min")
         if c2.button("Clear windows"):
@@ -70,8 +97,10 @@ def main() -> None:
             else:
                 scope = movement.read_scope()
                 tz = movement.home_zone()
-                wins = [PlaceWindow(_utc(w["start"], tz), _utc(w["end"], tz), cameras=tuple(w["cameras"]))
-                        for w in windows]
+                wins = [
+                    PlaceWindow(_utc(w["start"], tz), _utc(w["end"], tz), cameras=tuple(w["cameras"]))
+                    for w in windows
+                ]
                 res = movement.run(lambda: stakeout(lh, scope, wins, min_windows=int(k)), "Stakeout")
                 st.session_state[RESULTS] = None if res is None else ("windows", res.rows, res.seconds)
     with tab_i:
@@ -84,8 +113,17 @@ def main() -> None:
             k_inc = c3.number_input("Near at least", 1, 20, 2, key="leads_min")
             go = st.form_submit_button("Find leads", type="primary", icon=":material/travel_explore:")
         if go:
-            res = movement.run(lambda: crime_leads(lh, movement.read_scope(), incident_ids=ids, radius_m=float(radius),
-                                                   window_s=60.0 * minutes, min_incidents=int(k_inc)), "Leads")
+            res = movement.run(
+                lambda: crime_leads(
+                    lh,
+                    movement.read_scope(),
+                    incident_ids=ids,
+                    radius_m=float(radius),
+                    window_s=60.0 * minutes,
+                    min_incidents=int(k_inc),
+                ),
+                "Leads",
+            )
             st.session_state[RESULTS] = None if res is None else ("incidents", res.rows, res.seconds)
     got = st.session_state.get(RESULTS)
     if got:

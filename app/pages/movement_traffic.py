@@ -17,7 +17,9 @@ def main() -> None:
     from pipelines.movement.traffic import camera_counts, ring_flows
 
     lh = session.lakehouse()
-    widgets.page_header("Traffic", "Counts per camera and hour, ring entries and exits, origin-destination flows.")
+    widgets.page_header(
+        "Traffic", "Counts per camera and hour, ring entries and exits, origin-destination flows."
+    )
     with st.form("traffic"):
         start, end = movement.window_inputs("traffic")
         go = st.form_submit_button("Show traffic", type="primary", icon=":material/insights:")
@@ -42,16 +44,32 @@ def main() -> None:
     c[3].metric("Entered, not left", flows.stayed)
     st.subheader("Reads per camera and hour")
     if len(counts):
-        st.altair_chart(alt.Chart(counts).mark_line().encode(
-            x=alt.X("hour:T", title="hour"), y=alt.Y("reads:Q"), color=alt.Color("camera_id:N", legend=None),
-            tooltip=["camera_id", "hour:T", "reads", "plates"]), width="stretch")
+        st.altair_chart(
+            alt.Chart(counts)
+            .mark_line()
+            .encode(
+                x=alt.X("hour:T", title="hour"),
+                y=alt.Y("reads:Q"),
+                color=alt.Color("camera_id:N", legend=None),
+                tooltip=["camera_id", "hour:T", "reads", "plates"],
+            ),
+            width="stretch",
+        )
     st.subheader("Origin-destination between porticos")
     od = pd.DataFrame(flows.od)
     if len(od):
         mat = od.groupby(["origin", "destination"], as_index=False)["trips"].sum()
-        st.altair_chart(alt.Chart(mat).mark_rect().encode(
-            x="destination:N", y="origin:N", color=alt.Color("trips:Q", scale=alt.Scale(scheme="blues")),
-            tooltip=["origin", "destination", "trips"]), width="stretch")
+        st.altair_chart(
+            alt.Chart(mat)
+            .mark_rect()
+            .encode(
+                x="destination:N",
+                y="origin:N",
+                color=alt.Color("trips:Q", scale=alt.Scale(scheme="blues")),
+                tooltip=["origin", "destination", "trips"],
+            ),
+            width="stretch",
+        )
         st.dataframe(mat, hide_index=True, key="traffic_od")
     else:
         widgets.empty_state("No trip through the ring porticos in this window.")

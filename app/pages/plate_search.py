@@ -95,12 +95,16 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
         )
         return
     if res["total"] > len(rows):
-        st.warning(f"Showing the best {len(rows)} of {res['total']:,} matching reads; narrow the search or "
-                   "raise the limit.")
+        st.warning(
+            f"Showing the best {len(rows)} of {res['total']:,} matching reads; narrow the search or "
+            "raise the limit."
+        )
 
     c1, c2, _ = st.columns([2, 1, 2], vertical_alignment="bottom")
     pick = c1.selectbox(
-        "Open the route of", list(plates.index), key="route_pick",
+        "Open the route of",
+        list(plates.index),
+        key="route_pick",
         format_func=lambda p: f"{p} ({plates[p]} read{'s' if plates[p] != 1 else ''})",
     )
     if c2.button("Open route", type="primary", key="open_route", icon=":material/route:"):
@@ -118,11 +122,13 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                 "crop": st.column_config.ImageColumn("Crop", width="medium"),
                 "plate": "Plate",
                 "matched": "Matched text",
-                "score": st.column_config.NumberColumn("Match", format="%.2f",
-                                                       help="1 = the best read equals the pattern"),
+                "score": st.column_config.NumberColumn(
+                    "Match", format="%.2f", help="1 = the best read equals the pattern"
+                ),
                 "distance": st.column_config.NumberColumn("Edit distance", format="%.1f"),
-                "confidence": st.column_config.ProgressColumn("Confidence", min_value=0.0, max_value=1.0,
-                                                              format="%.2f"),
+                "confidence": st.column_config.ProgressColumn(
+                    "Confidence", min_value=0.0, max_value=1.0, format="%.2f"
+                ),
                 "ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
                 "camera": "Camera",
                 "agency": "Agency",
@@ -136,8 +142,10 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
             with cols[i % 4]:
                 if r.get("crop_jpeg"):
                     st.image(r["crop_jpeg"], width="stretch")
-                st.caption(f"**{r.get('plate')}** · {widgets.fmt_ts(r.get('ts'))}  \n"
-                           f"{labels.get(r.get('camera_id'), r.get('camera_id'))}")
+                st.caption(
+                    f"**{r.get('plate')}** · {widgets.fmt_ts(r.get('ts'))}  \n"
+                    f"{labels.get(r.get('camera_id'), r.get('camera_id'))}"
+                )
 
 
 def main() -> None:
@@ -155,7 +163,9 @@ def main() -> None:
         flt = filters.filters("plates", cams, labels)
     with form_box, st.form("plate-search", border=True):
         c1, c2, c3 = st.columns([3, 2, 1])
-        pattern = c1.text_input("Plate or pattern", key="plate_pattern", placeholder="e.g. ABC1234, AB1?3*, *123CD")
+        pattern = c1.text_input(
+            "Plate or pattern", key="plate_pattern", placeholder="e.g. ABC1234, AB1?3*, *123CD"
+        )
         fuzzy = c2.select_slider("Tolerance", options=list(FUZZY), format_func=FUZZY.get, key="plate_fuzzy")
         limit = c3.number_input("Limit", 1, 5000, 100, step=50, key="plate_limit")
         submitted = st.form_submit_button("Search", type="primary", icon=":material/search:")

@@ -44,7 +44,10 @@ def run_route(plate: str, start, end) -> None:
         return
     rows = data.attach_crops(lh, "plate_reads", "read_id", rows)
     st.session_state[RESULTS_KEY] = {
-        "plate": plate, "rows": rows, "seconds": time.perf_counter() - t0, "case": ctx.case_number,
+        "plate": plate,
+        "rows": rows,
+        "seconds": time.perf_counter() - t0,
+        "case": ctx.case_number,
     }
 
 
@@ -79,15 +82,26 @@ def _first(r: dict, *keys: str):
 def timeline(df: pd.DataFrame) -> alt.Chart:
     base = alt.Chart(df).encode(
         x=alt.X("ts:T", title="time (UTC)"),
-        y=alt.Y("camera:N", title=None, sort=alt.EncodingSortField("ts", order="ascending"),
-                axis=alt.Axis(labelLimit=260)),
+        y=alt.Y(
+            "camera:N",
+            title=None,
+            sort=alt.EncodingSortField("ts", order="ascending"),
+            axis=alt.Axis(labelLimit=260),
+        ),
     )
     line = base.mark_line(color="#9fb3c8", strokeWidth=1.5).encode(order="n:Q")
     points = base.mark_circle(size=140, opacity=1).encode(
-        color=alt.Color("impossible:N", scale=alt.Scale(domain=[False, True], range=["#1f5f99", "#dc2828"]),
-                        legend=alt.Legend(title="impossible hop")),
-        tooltip=[alt.Tooltip("n:Q", title="#"), alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M:%S"), "camera:N",
-                 alt.Tooltip("speed_kmh:Q", format=".0f", title="km/h")],
+        color=alt.Color(
+            "impossible:N",
+            scale=alt.Scale(domain=[False, True], range=["#1f5f99", "#dc2828"]),
+            legend=alt.Legend(title="impossible hop"),
+        ),
+        tooltip=[
+            alt.Tooltip("n:Q", title="#"),
+            alt.Tooltip("ts:T", format="%Y-%m-%d %H:%M:%S"),
+            "camera:N",
+            alt.Tooltip("speed_kmh:Q", format=".0f", title="km/h"),
+        ],
     )
     labels = base.mark_text(dy=-12, fontSize=11).encode(text="n:Q")
     return (line + points + labels).properties(height=max(160, 38 * df["camera"].nunique()))
@@ -95,10 +109,14 @@ def timeline(df: pd.DataFrame) -> alt.Chart:
 
 def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
     rows = res["rows"]
-    st.markdown(f"Route of **{res['plate']}** · {len(rows)} sightings · {res['seconds']:.2f} s · case {res['case']}")
+    st.markdown(
+        f"Route of **{res['plate']}** · {len(rows)} sightings · {res['seconds']:.2f} s · case {res['case']}"
+    )
     if not rows:
-        widgets.empty_state(f"No sighting of {res['plate']} in the cameras you can see.",
-                            "Check the plate, or search it with a fuzzy tolerance on the Plate search page.")
+        widgets.empty_state(
+            f"No sighting of {res['plate']} in the cameras you can see.",
+            "Check the plate, or search it with a fuzzy tolerance on the Plate search page.",
+        )
         return
     df = hops_frame(rows, labels)
     n_bad = int(df["impossible"].sum())
@@ -111,7 +129,8 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
     if n_bad:
         st.error(
             f"{n_bad} hop{'s' if n_bad != 1 else ''} would need an impossible speed: a cloned plate or a misread. "
-            "They are drawn in red.", icon=":material/warning:"
+            "They are drawn in red.",
+            icon=":material/warning:",
         )
     left, right = st.columns([3, 2])
     with left:
@@ -121,7 +140,10 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
         st.altair_chart(timeline(df), width="stretch")
     st.subheader("Sightings")
     st.dataframe(
-        df, hide_index=True, width="stretch", row_height=48,
+        df,
+        hide_index=True,
+        width="stretch",
+        row_height=48,
         column_config={
             "n": st.column_config.NumberColumn("#", width="small"),
             "crop": st.column_config.ImageColumn("Crop", width="medium"),
@@ -149,8 +171,9 @@ def _fmt_span(seconds: float) -> str:
 def main() -> None:
     user = session.current_user()
     lh = session.lakehouse()
-    widgets.page_header("Route", "Where a vehicle was seen, in order, with travel times between cameras.",
-                        needs_case=True)
+    widgets.page_header(
+        "Route", "Where a vehicle was seen, in order, with travel times between cameras.", needs_case=True
+    )
     cams = data.cameras(lh, user.scope_agency)
     labels = data.camera_labels(cams)
     request = st.session_state.pop(REQUEST_KEY, None)
@@ -162,7 +185,9 @@ def main() -> None:
         c1, c2, c3 = st.columns([2, 1, 1])
         plate = c1.text_input("Plate", key="route_plate", placeholder="e.g. ABC1234")
         start = c2.date_input("From (day)", value=None, key="route_from", format="YYYY-MM-DD", help=FROM_HELP)
-        end = c3.date_input("To (day, inclusive)", value=None, key="route_to", format="YYYY-MM-DD", help=TO_HELP)
+        end = c3.date_input(
+            "To (day, inclusive)", value=None, key="route_to", format="YYYY-MM-DD", help=TO_HELP
+        )
         submitted = st.form_submit_button("Show route", type="primary", icon=":material/route:")
     if submitted or (request and request.get("auto")):
         if not (plate or "").strip():

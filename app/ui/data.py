@@ -61,8 +61,14 @@ def camera_labels(cams: pd.DataFrame) -> dict[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _counts(_lh: Lakehouse, root: str, table: str, version: int, since: date | None,
-            versions_key: tuple[int, int] = (-1, -1)) -> dict[str, dict]:
+def _counts(
+    _lh: Lakehouse,
+    root: str,
+    table: str,
+    version: int,
+    since: date | None,
+    versions_key: tuple[int, int] = (-1, -1),
+) -> dict[str, dict]:
     from pipelines.versions import version_filter
 
     if version < 0:
@@ -143,7 +149,9 @@ def table_sizes(lh: Lakehouse, names: list[str]) -> pd.DataFrame:
     rows = []
     for name in names:
         v = table_version(lh, name)
-        rows.append({"table": name, "version": v if v >= 0 else None, "rows": _count(lh, lh.storage.root, name, v)})
+        rows.append(
+            {"table": name, "version": v if v >= 0 else None, "rows": _count(lh, lh.storage.root, name, v)}
+        )
     return pd.DataFrame(rows)
 
 
@@ -154,7 +162,9 @@ def _count(_lh: Lakehouse, root: str, name: str, version: int) -> int:
 
 # ------------------------------------------------------------------ audit log
 @st.cache_data(show_spinner=False, max_entries=16)
-def _audit(_lh: Lakehouse, root: str, version: int, since: date, agency: str | None, case: str) -> pd.DataFrame:
+def _audit(
+    _lh: Lakehouse, root: str, version: int, since: date, agency: str | None, case: str
+) -> pd.DataFrame:
     if version < 0:
         return pd.DataFrame()
     from pipelines.governance import audit_rows

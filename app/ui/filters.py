@@ -40,7 +40,9 @@ def filters(prefix: str, cams: pd.DataFrame, labels: dict[str, str]) -> Filters:
     with st.expander("Time, cameras and area", expanded=False):
         start, end = widgets.time_window(prefix)
         picked = st.multiselect(
-            "Cameras (none = every camera you can see)", list(labels), format_func=lambda c: labels.get(c, c),
+            "Cameras (none = every camera you can see)",
+            list(labels),
+            format_func=lambda c: labels.get(c, c),
             key=f"{prefix}_cameras",
         )
         area, problem = area_picker(prefix, cams, labels)
@@ -56,7 +58,9 @@ def area_picker(prefix: str, cams: pd.DataFrame, labels: dict[str, str]) -> tupl
     try:
         if kind == "Around a camera":
             c1, c2 = st.columns([2, 1])
-            cid = c1.selectbox("Camera", list(labels), format_func=lambda c: labels.get(c, c), key=f"{prefix}_area_cam")
+            cid = c1.selectbox(
+                "Camera", list(labels), format_func=lambda c: labels.get(c, c), key=f"{prefix}_area_cam"
+            )
             radius = c2.number_input("Radius (m)", 50, 50_000, 1000, step=100, key=f"{prefix}_area_cam_r")
             if cid is None:
                 return None, None

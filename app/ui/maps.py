@@ -65,25 +65,58 @@ def cameras_deck(cams: pd.DataFrame, activity: pd.DataFrame | None = None) -> pd
     df["radius"] = df["kind"].map(lambda k: 45 if k == "portico" else 30)
     df["label"] = df["name"].fillna(df["camera_id"])
     df["shared"] = df["shared_with"].map(lambda s: ", ".join(s) if len(s) else "-")
-    data = df[["camera_id", "label", "agency", "kind", "lat", "lon", "color", "radius", "shared",
-               "plate_reads", "face_sightings"]].to_dict("records")
+    data = df[
+        [
+            "camera_id",
+            "label",
+            "agency",
+            "kind",
+            "lat",
+            "lon",
+            "color",
+            "radius",
+            "shared",
+            "plate_reads",
+            "face_sightings",
+        ]
+    ].to_dict("records")
     layers = [
         pdk.Layer(
-            "ScatterplotLayer", data, id="cameras", get_position="[lon, lat]", get_fill_color="color",
-            get_radius="radius", radius_min_pixels=5, radius_max_pixels=18, pickable=True,
-            stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
+            "ScatterplotLayer",
+            data,
+            id="cameras",
+            get_position="[lon, lat]",
+            get_fill_color="color",
+            get_radius="radius",
+            radius_min_pixels=5,
+            radius_max_pixels=18,
+            pickable=True,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=1,
         ),
         pdk.Layer(
-            "TextLayer", data, id="camera-labels", get_position="[lon, lat]", get_text="camera_id",
-            get_size=11, get_color=[40, 40, 40], get_pixel_offset=[0, -16], billboard=True,
+            "TextLayer",
+            data,
+            id="camera-labels",
+            get_position="[lon, lat]",
+            get_text="camera_id",
+            get_size=11,
+            get_color=[40, 40, 40],
+            get_pixel_offset=[0, -16],
+            billboard=True,
         ),
     ]
     tooltip = {
         "html": "<b>{label}</b><br/>{camera_id} · {agency} · {kind}<br/>shared with: {shared}"
         "<br/>plate reads: {plate_reads} · faces: {face_sightings}",
     }
-    return pdk.Deck(layers=layers, initial_view_state=view_for(df["lat"], df["lon"]),
-                    map_style=map_style(), tooltip=tooltip)
+    return pdk.Deck(
+        layers=layers,
+        initial_view_state=view_for(df["lat"], df["lon"]),
+        map_style=map_style(),
+        tooltip=tooltip,
+    )
 
 
 def route_deck(route: list[dict[str, Any]], cams: pd.DataFrame) -> pdk.Deck:
@@ -123,29 +156,65 @@ def route_deck(route: list[dict[str, Any]], cams: pd.DataFrame) -> pdk.Deck:
         prev = p
     layers = [
         pdk.Layer(
-            "ScatterplotLayer", cams[["camera_id", "lat", "lon"]].to_dict("records"), id="all-cameras",
-            get_position="[lon, lat]", get_fill_color=CAMERA_GREY, get_radius=25, radius_min_pixels=3,
+            "ScatterplotLayer",
+            cams[["camera_id", "lat", "lon"]].to_dict("records"),
+            id="all-cameras",
+            get_position="[lon, lat]",
+            get_fill_color=CAMERA_GREY,
+            get_radius=25,
+            radius_min_pixels=3,
         ),
         pdk.Layer(
-            "LineLayer", hops, id="hops", get_source_position="from", get_target_position="to",
-            get_color="color", get_width=5, width_min_pixels=3, pickable=True,
+            "LineLayer",
+            hops,
+            id="hops",
+            get_source_position="from",
+            get_target_position="to",
+            get_color="color",
+            get_width=5,
+            width_min_pixels=3,
+            pickable=True,
         ),
         pdk.Layer(
-            "ScatterplotLayer", points, id="sightings", get_position="[lon, lat]",
-            get_fill_color="impossible ? [220, 40, 40] : [31, 95, 153]", get_radius=40, radius_min_pixels=9,
-            stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=2, pickable=True,
+            "ScatterplotLayer",
+            points,
+            id="sightings",
+            get_position="[lon, lat]",
+            get_fill_color="impossible ? [220, 40, 40] : [31, 95, 153]",
+            get_radius=40,
+            radius_min_pixels=9,
+            stroked=True,
+            get_line_color=[255, 255, 255],
+            line_width_min_pixels=2,
+            pickable=True,
         ),
         pdk.Layer(
-            "TextLayer", points, id="order", get_position="[lon, lat]", get_text="n", get_size=13,
-            get_color=[255, 255, 255], get_text_anchor="'middle'", get_alignment_baseline="'center'",
+            "TextLayer",
+            points,
+            id="order",
+            get_position="[lon, lat]",
+            get_text="n",
+            get_size=13,
+            get_color=[255, 255, 255],
+            get_text_anchor="'middle'",
+            get_alignment_baseline="'center'",
         ),
         pdk.Layer(
-            "TextLayer", points, id="place", get_position="[lon, lat]", get_text="label", get_size=11,
-            get_color=[40, 40, 40], get_pixel_offset=[0, -20], get_text_anchor="'middle'",
+            "TextLayer",
+            points,
+            id="place",
+            get_position="[lon, lat]",
+            get_text="label",
+            get_size=11,
+            get_color=[40, 40, 40],
+            get_pixel_offset=[0, -20],
+            get_text_anchor="'middle'",
         ),
     ]
     tooltip = {"html": "<b>{n}. {camera_id}</b> {time}{label} {speed} <b>{impossible}</b>"}
-    view = view_for([p["lat"] for p in points] or cams["lat"].tolist(), [p["lon"] for p in points] or cams["lon"].tolist())
+    view = view_for(
+        [p["lat"] for p in points] or cams["lat"].tolist(), [p["lon"] for p in points] or cams["lon"].tolist()
+    )
     return pdk.Deck(layers=layers, initial_view_state=view, map_style=map_style(), tooltip=tooltip)
 
 
@@ -166,19 +235,41 @@ def _fmt_speed(v: Any) -> str:
 
 def alerts_deck(alerts: list[dict[str, Any]], priority_colors: dict[int, str]) -> pdk.Deck:
     """Where the alerts happened: one dot per alert at its camera, coloured by priority (hex colours)."""
+
     def rgb(hex_color: str) -> list[int]:
         h = hex_color.lstrip("#")
-        return [int(h[i:i + 2], 16) for i in (0, 2, 4)] + [220]
+        return [int(h[i : i + 2], 16) for i in (0, 2, 4)] + [220]
 
     data = [
-        {"lat": a["lat"], "lon": a["lon"], "value": a.get("value"), "camera": a.get("camera_name") or a["camera_id"],
-         "ts": _fmt_ts(a.get("ts")), "priority": a.get("priority"),
-         "color": rgb(priority_colors.get(a.get("priority") or 3, "#78909c"))}
-        for a in alerts if a.get("lat") is not None and a.get("lon") is not None
+        {
+            "lat": a["lat"],
+            "lon": a["lon"],
+            "value": a.get("value"),
+            "camera": a.get("camera_name") or a["camera_id"],
+            "ts": _fmt_ts(a.get("ts")),
+            "priority": a.get("priority"),
+            "color": rgb(priority_colors.get(a.get("priority") or 3, "#78909c")),
+        }
+        for a in alerts
+        if a.get("lat") is not None and a.get("lon") is not None
     ]
-    layer = pdk.Layer("ScatterplotLayer", data, id="alerts", get_position="[lon, lat]", get_fill_color="color",
-                      get_radius=40, radius_min_pixels=6, radius_max_pixels=20, pickable=True, stroked=True,
-                      get_line_color=[255, 255, 255], line_width_min_pixels=1)
-    return pdk.Deck(layers=[layer], initial_view_state=view_for([d["lat"] for d in data], [d["lon"] for d in data]),
-                    map_style=map_style(),
-                    tooltip={"html": "<b>P{priority} {value}</b><br/>{camera}<br/>{ts} UTC"})
+    layer = pdk.Layer(
+        "ScatterplotLayer",
+        data,
+        id="alerts",
+        get_position="[lon, lat]",
+        get_fill_color="color",
+        get_radius=40,
+        radius_min_pixels=6,
+        radius_max_pixels=20,
+        pickable=True,
+        stroked=True,
+        get_line_color=[255, 255, 255],
+        line_width_min_pixels=1,
+    )
+    return pdk.Deck(
+        layers=[layer],
+        initial_view_state=view_for([d["lat"] for d in data], [d["lon"] for d in data]),
+        map_style=map_style(),
+        tooltip={"html": "<b>P{priority} {value}</b><br/>{camera}<br/>{ts} UTC"},
+    )

@@ -25,27 +25,76 @@ ALL_ROLES = frozenset({"investigator", "analyst", "supervisor", "engineer", "adm
 MOVEMENT_ROLES = SEARCH_ROLES  # canvass, convoy, stakeout and anomalies name plates
 
 PAGES: tuple[PageDef, ...] = (
-    PageDef("pages/plate_search.py", "Plate search", ":material/directions_car:", "plates", SEARCH_ROLES, "Search"),
+    PageDef(
+        "pages/plate_search.py", "Plate search", ":material/directions_car:", "plates", SEARCH_ROLES, "Search"
+    ),
     PageDef("pages/face_search.py", "Face search", ":material/face:", "faces", SEARCH_ROLES, "Search"),
     PageDef("pages/route.py", "Route", ":material/route:", "route", SEARCH_ROLES, "Search"),
     PageDef("pages/alerts.py", "Alerts", ":material/notifications_active:", "alerts", SEARCH_ROLES, "Live"),
-    PageDef("pages/watchlist.py", "Watchlist", ":material/playlist_add_check:", "watchlist", SEARCH_ROLES, "Live"),
-    PageDef("pages/crime.py", "Crime map", ":material/map:", "crime-map",
-            frozenset({"analyst", "investigator", "supervisor", "admin"}), "Analysis"),
+    PageDef(
+        "pages/watchlist.py", "Watchlist", ":material/playlist_add_check:", "watchlist", SEARCH_ROLES, "Live"
+    ),
+    PageDef(
+        "pages/crime.py",
+        "Crime map",
+        ":material/map:",
+        "crime-map",
+        frozenset({"analyst", "investigator", "supervisor", "admin"}),
+        "Analysis",
+    ),
     PageDef("pages/cameras.py", "Cameras", ":material/videocam:", "cameras", ALL_ROLES, "Analysis"),
-    PageDef("pages/movement_canvass.py", "Canvass", ":material/groups:", "canvass", MOVEMENT_ROLES, "Movement"),
-    PageDef("pages/movement_convoy.py", "Convoy", ":material/directions_car:", "convoy", MOVEMENT_ROLES, "Movement"),
-    PageDef("pages/movement_stakeout.py", "Stakeout", ":material/visibility:", "stakeout", MOVEMENT_ROLES,
-            "Movement"),
-    PageDef("pages/movement_anomalies.py", "Anomalies", ":material/report:", "anomalies", MOVEMENT_ROLES,
-            "Movement"),
+    PageDef(
+        "pages/movement_canvass.py", "Canvass", ":material/groups:", "canvass", MOVEMENT_ROLES, "Movement"
+    ),
+    PageDef(
+        "pages/movement_convoy.py",
+        "Convoy",
+        ":material/directions_car:",
+        "convoy",
+        MOVEMENT_ROLES,
+        "Movement",
+    ),
+    PageDef(
+        "pages/movement_stakeout.py",
+        "Stakeout",
+        ":material/visibility:",
+        "stakeout",
+        MOVEMENT_ROLES,
+        "Movement",
+    ),
+    PageDef(
+        "pages/movement_anomalies.py",
+        "Anomalies",
+        ":material/report:",
+        "anomalies",
+        MOVEMENT_ROLES,
+        "Movement",
+    ),
     PageDef("pages/movement_traffic.py", "Traffic", ":material/insights:", "traffic", ALL_ROLES, "Movement"),
-    PageDef("pages/ingest.py", "Ingest status", ":material/sync:", "ingest",
-            frozenset({"engineer", "supervisor", "admin"}), "Operations"),
-    PageDef("pages/lineage.py", "Lineage", ":material/account_tree:", "lineage", frozenset({"engineer", "admin"}),
-            "Operations"),
-    PageDef("pages/audit.py", "Audit log", ":material/fact_check:", "audit", frozenset({"supervisor", "admin"}),
-            "Operations"),
+    PageDef(
+        "pages/ingest.py",
+        "Ingest status",
+        ":material/sync:",
+        "ingest",
+        frozenset({"engineer", "supervisor", "admin"}),
+        "Operations",
+    ),
+    PageDef(
+        "pages/lineage.py",
+        "Lineage",
+        ":material/account_tree:",
+        "lineage",
+        frozenset({"engineer", "admin"}),
+        "Operations",
+    ),
+    PageDef(
+        "pages/audit.py",
+        "Audit log",
+        ":material/fact_check:",
+        "audit",
+        frozenset({"supervisor", "admin"}),
+        "Operations",
+    ),
 )
 
 
@@ -67,5 +116,7 @@ def page_defs_for(role: str) -> list[PageDef]:
 def build_pages(role: str) -> dict[str, list]:
     sections: dict[str, list] = {}
     for p in page_defs_for(role):
-        sections.setdefault(p.section, []).append(st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path))
+        sections.setdefault(p.section, []).append(
+            st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path)
+        )
     return sections

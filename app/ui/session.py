@@ -90,8 +90,13 @@ def current_user() -> User | None:
         return None
     g = _governance()
     now = time.time()
-    why = session_expired(st.session_state.get(SIGNED_IN_KEY, 0.0), st.session_state.get(SEEN_KEY, 0.0), now,
-                          idle_s=g.session_idle_minutes * 60, max_s=g.session_max_hours * 3600)
+    why = session_expired(
+        st.session_state.get(SIGNED_IN_KEY, 0.0),
+        st.session_state.get(SEEN_KEY, 0.0),
+        now,
+        idle_s=g.session_idle_minutes * 60,
+        max_s=g.session_max_hours * 3600,
+    )
     if why is None:
         try:
             entry = load_users(users_file()).get(user.username)

@@ -53,15 +53,18 @@ def sign_in_page() -> None:
         try:
             users_path = session.users_file()
             if not users_path.exists():
-                st.error(f"No users file at `{users_path}`. Start the app with `pesquisa app`, which creates one.")
+                st.error(
+                    f"No users file at `{users_path}`. Start the app with `pesquisa app`, which creates one."
+                )
                 return
         except UsersFileError as exc:
             st.error(str(exc))
             return
         with st.form("sign-in", border=True):
             username = st.text_input("User", key="signin_user", autocomplete="username")
-            password = st.text_input("Password", type="password", key="signin_password",
-                                     autocomplete="current-password")
+            password = st.text_input(
+                "Password", type="password", key="signin_password", autocomplete="current-password"
+            )
             submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
         if submitted:
             try:
@@ -86,11 +89,17 @@ def change_password_page() -> None:
     _, mid, _ = st.columns([1, 1.3, 1])
     with mid:
         st.title("Change your password")
-        st.caption("This account was created with a generated password. Choose your own (10 characters or more).")
+        st.caption(
+            "This account was created with a generated password. Choose your own (10 characters or more)."
+        )
         with st.form("change-password", border=True):
-            old = st.text_input("Current password", type="password", key="pw_old", autocomplete="current-password")
+            old = st.text_input(
+                "Current password", type="password", key="pw_old", autocomplete="current-password"
+            )
             new = st.text_input("New password", type="password", key="pw_new", autocomplete="new-password")
-            again = st.text_input("New password again", type="password", key="pw_again", autocomplete="new-password")
+            again = st.text_input(
+                "New password again", type="password", key="pw_again", autocomplete="new-password"
+            )
             submitted = st.form_submit_button("Change password", type="primary", width="stretch")
         if submitted:
             problem = session.change_password(old, new, again)
@@ -141,8 +150,9 @@ def case_panel() -> None:
         return
     with st.form("open-case", border=False):
         number = st.text_input("Case number", key="case_number_input", placeholder="e.g. 2026-001234")
-        purpose = st.text_area("Purpose", key="case_purpose_input", height=70,
-                               placeholder="e.g. robbery on Av. España, 12 Nov")
+        purpose = st.text_area(
+            "Purpose", key="case_purpose_input", height=70, placeholder="e.g. robbery on Av. España, 12 Nov"
+        )
         ok = st.form_submit_button("Open case", type="primary")
     if ok:
         problem = session.open_case(number, purpose)
@@ -197,13 +207,15 @@ def fmt_ts(ts: Any) -> str:
 
 
 def time_window(prefix: str) -> tuple[date | None, date | None]:
-    """"From"/"To" day pickers, both optional, in the home time zone. ``lakehouse.timeutil`` reads
+    """ "From"/"To" day pickers, both optional, in the home time zone. ``lakehouse.timeutil`` reads
     a date as ``--to`` as the whole of that day (inclusive), like the CLI and Dagster."""
     from lakehouse.timeutil import FROM_HELP, TO_HELP
 
     c1, c2 = st.columns(2)
     d0 = c1.date_input("From (day)", value=None, key=f"{prefix}_from", format="YYYY-MM-DD", help=FROM_HELP)
-    d1 = c2.date_input("To (day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD", help=TO_HELP)
+    d1 = c2.date_input(
+        "To (day, inclusive)", value=None, key=f"{prefix}_to", format="YYYY-MM-DD", help=TO_HELP
+    )
     return (d0 if isinstance(d0, date) else None), (d1 if isinstance(d1, date) else None)
 
 

@@ -38,8 +38,9 @@ def missing_groups(instance: dg.DagsterInstance, groups: Iterable[str]) -> list[
     return sorted({g for g in groups if g not in have})
 
 
-def sync_camera_groups(instance: dg.DagsterInstance, lh, resolution: int | None = None,
-                       extra: Iterable[str] = ()) -> list[str]:
+def sync_camera_groups(
+    instance: dg.DagsterInstance, lh, resolution: int | None = None, extra: Iterable[str] = ()
+) -> list[str]:
     """Add the registry's camera groups (and ``extra``) that the instance lacks. Returns the added."""
     from pipelines.batch import DEFAULT_GROUP_H3_RES, UNREGISTERED_GROUP
     from pipelines.batch import camera_groups as registry_groups

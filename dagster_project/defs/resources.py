@@ -32,7 +32,9 @@ def _to_arrow(obj: Any) -> pa.Table:
         return obj
     if hasattr(obj, "to_arrow"):  # polars DataFrame
         return obj.to_arrow()
-    raise TypeError(f"derived results must be a pyarrow Table or a polars DataFrame, got {type(obj).__name__}")
+    raise TypeError(
+        f"derived results must be a pyarrow Table or a polars DataFrame, got {type(obj).__name__}"
+    )
 
 
 class DerivedParquetIOManager(dg.ConfigurableIOManager):

@@ -20,14 +20,20 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("app", parents=[common], help="serve the Streamlit app (search, maps, ingest status)")
     p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument("--host", default="localhost", help="address to bind (default localhost; 0.0.0.0 for all)")
-    p.add_argument("--users", metavar="FILE", help="users file (default HOME/users.yaml, created on first run)")
+    p.add_argument(
+        "--users", metavar="FILE", help="users file (default HOME/users.yaml, created on first run)"
+    )
     p.add_argument("--open", action="store_true", help="open a browser once the app is up")
     p.add_argument("--add-user", metavar="NAME", help="add or reset a user in the users file, then exit")
     p.add_argument("--role", choices=ROLES, help="with --add-user: the user's role")
     p.add_argument("--agency", help="with --add-user: the user's agency (admins may omit it)")
     p.add_argument("--full-name", help="with --add-user: display name")
-    p.add_argument("--os-user", action="append", metavar="ACCOUNT",
-                   help="with --add-user: an OS account the CLI maps to this user (repeatable; root only if named)")
+    p.add_argument(
+        "--os-user",
+        action="append",
+        metavar="ACCOUNT",
+        help="with --add-user: an OS account the CLI maps to this user (repeatable; root only if named)",
+    )
     p.set_defaults(func=run)
 
 
@@ -46,8 +52,10 @@ def run(args: argparse.Namespace, out: Output) -> int:
                 set_os_users(users, args.add_user, args.os_user)
         except (UsersFileError, ValueError) as exc:
             raise CliError(str(exc)) from exc
-        out.record({"user": user.username, "role": user.role, "agency": user.agency, "users_file": str(users)},
-                   text=f"saved user {user.username} ({user.role}, {user.agency or 'all agencies'}) in {users}")
+        out.record(
+            {"user": user.username, "role": user.role, "agency": user.agency, "users_file": str(users)},
+            text=f"saved user {user.username} ({user.role}, {user.agency or 'all agencies'}) in {users}",
+        )
         return 0
     if not 0 < args.port < 65536:
         raise CliError(f"--port {args.port} is not a valid port")
@@ -55,8 +63,9 @@ def run(args: argparse.Namespace, out: Output) -> int:
     from app.server import serve_app
 
     try:
-        return serve_app(home, port=args.port, open_browser=args.open, users_file=users, host=args.host,
-                         say=out.info)
+        return serve_app(
+            home, port=args.port, open_browser=args.open, users_file=users, host=args.host, say=out.info
+        )
     except (UsersFileError, TimeoutError, RuntimeError) as exc:
         raise CliError(str(exc)) from exc
 

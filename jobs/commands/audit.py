@@ -12,7 +12,18 @@ import argparse
 from jobs.commands.login import cli_context
 from jobs.output import CliError, Output
 
-LIST_COLUMNS = ["seq", "ts", "user", "os_user", "agency", "case_number", "action", "outcome", "result_count", "reason"]
+LIST_COLUMNS = [
+    "seq",
+    "ts",
+    "user",
+    "os_user",
+    "agency",
+    "case_number",
+    "action",
+    "outcome",
+    "result_count",
+    "reason",
+]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -49,7 +60,8 @@ def run_verify(args: argparse.Namespace, out: Output) -> int:
         text = f"audit log intact: {rep.chained} chained rows ({rep.legacy} sealed legacy rows), {rep.anchors} anchors"
     else:
         text = f"AUDIT LOG TAMPERED: {rep.first_broken['problem']}" + (
-            f"\n  and {len(rep.problems) - 1} more problem(s)" if len(rep.problems) > 1 else "")
+            f"\n  and {len(rep.problems) - 1} more problem(s)" if len(rep.problems) > 1 else ""
+        )
     out.record(rep.as_dict(), text=text)
     return 0 if rep.ok else 1
 
@@ -78,9 +90,15 @@ def run_replay(args: argparse.Namespace, out: Output) -> int:
     except (LookupError, PermissionError) as exc:
         raise CliError(str(exc), code=2) from None
     for r in results:
-        out.record(r, text=(f"#{r['seq']} {r['action']} {r['ts']}: {r['status']} — logged {r['logged_count']}, "
-                            f"replayed {r['replayed_count']}" + (f", erased since {r['erased']}" if r.get("erased") else "")
-                            + (f" ({r['note']})" if r.get("note") else "")))
+        out.record(
+            r,
+            text=(
+                f"#{r['seq']} {r['action']} {r['ts']}: {r['status']} — logged {r['logged_count']}, "
+                f"replayed {r['replayed_count']}"
+                + (f", erased since {r['erased']}" if r.get("erased") else "")
+                + (f" ({r['note']})" if r.get("note") else "")
+            ),
+        )
     if not results:
         out.info(f"case {args.case} has no logged searches")
     return 0

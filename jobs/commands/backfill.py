@@ -19,8 +19,9 @@ from lakehouse.timeutil import FROM_HELP, TO_HELP, TimeRange
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("backfill", parents=[common],
-                       help="re-process recorded video of a day range with a model version")
+    p = sub.add_parser(
+        "backfill", parents=[common], help="re-process recorded video of a day range with a model version"
+    )
     p.add_argument("--model-version", required=True, help="extraction model version to produce")
     p.add_argument("--from", dest="start", metavar="T", help=FROM_HELP + " (default: the earliest source)")
     p.add_argument("--to", dest="end", metavar="T", help=TO_HELP + " (default: the latest source)")
@@ -28,8 +29,11 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--sample-fps", type=float, help="frames per second to analyse (default: per camera kind)")
     p.add_argument("--workers", type=int, help="extraction workers (default: from the hardware)")
     p.add_argument("--dry-run", action="store_true", help="list the sources, process nothing")
-    p.add_argument("--no-lineage", action="store_true",
-                   help="skip the lineage report (what the new version changed) at the end")
+    p.add_argument(
+        "--no-lineage",
+        action="store_true",
+        help="skip the lineage report (what the new version changed) at the end",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,8 +66,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
     cams = ",".join(args.camera) if args.camera else "all cameras"
     if args.dry_run:
         out.info(f"backfill dry run: {len(sources)} sources, {where}, {cams}")
-        out.table([{"camera_id": s.camera_id, "day": s.day, "start": s.start, "video_id": s.video_id,
-                    "uri": s.path} for s in sources], ["camera_id", "day", "start", "video_id", "uri"])
+        out.table(
+            [
+                {
+                    "camera_id": s.camera_id,
+                    "day": s.day,
+                    "start": s.start,
+                    "video_id": s.video_id,
+                    "uri": s.path,
+                }
+                for s in sources
+            ],
+            ["camera_id", "day", "start", "video_id", "uri"],
+        )
         return 0
     try:
         version = resolve_model_version(args.model_version)
@@ -80,20 +95,36 @@ def run(args: argparse.Namespace, out: Output) -> int:
         n_reads = getattr(result, "plate_reads", 0)
         n_faces = getattr(result, "face_sightings", 0)
         failed = len(getattr(result, "failed", []) or [])
-        out.info(f"[{done}/{total}] {group[0].camera_id} {group[0].day}: {len(group)} source(s), "
-                 f"{n_reads} plate reads, {n_faces} face sightings" + (f", {failed} FAILED" if failed else ""))
+        out.info(
+            f"[{done}/{total}] {group[0].camera_id} {group[0].day}: {len(group)} source(s), "
+            f"{n_reads} plate reads, {n_faces} face sightings" + (f", {failed} FAILED" if failed else "")
+        )
 
     extra = {k: v for k, v in (("sample_fps", args.sample_fps), ("workers", args.workers)) if v is not None}
-    report = reprocess(lh, sources, model_version=args.model_version, on_group=on_group,
-                       progress=False, lineage=not args.no_lineage, **extra)
+    report = reprocess(
+        lh,
+        sources,
+        model_version=args.model_version,
+        on_group=on_group,
+        progress=False,
+        lineage=not args.no_lineage,
+        **extra,
+    )
     for path, reason in report.failed:
         out.info(f"failed: {path}: {reason}")
     for lin in report.lineage:
-        out.info(f"lineage {lin['from_version']} -> {version} ({lin['report_id']}): {lin['sources']} sources, "
-                 f"passes +{lin['passes_added']} -{lin['passes_dropped']}, {lin['passes_reread']} re-read, faces "
-                 f"+{lin['faces_added']} -{lin['faces_dropped']} (pesquisa lineage list; app: Lineage)")
+        out.info(
+            f"lineage {lin['from_version']} -> {version} ({lin['report_id']}): {lin['sources']} sources, "
+            f"passes +{lin['passes_added']} -{lin['passes_dropped']}, {lin['passes_reread']} re-read, faces "
+            f"+{lin['faces_added']} -{lin['faces_dropped']} (pesquisa lineage list; app: Lineage)"
+        )
     summary = report.as_dict()
-    out.record(summary, text=(f"backfill done: {summary['succeeded']} processed, {summary['skipped']} already "
-                              f"at {version}, {summary['failed']} failed; {summary['plate_reads']} plate reads, "
-                              f"{summary['face_sightings']} face sightings in {summary['seconds']} s"))
+    out.record(
+        summary,
+        text=(
+            f"backfill done: {summary['succeeded']} processed, {summary['skipped']} already "
+            f"at {version}, {summary['failed']} failed; {summary['plate_reads']} plate reads, "
+            f"{summary['face_sightings']} face sightings in {summary['seconds']} s"
+        ),
+    )
     return 1 if report.failed else 0

@@ -36,7 +36,11 @@ def run_import(args: argparse.Namespace, out: Output) -> int:
 def run_list(args: argparse.Namespace, out: Output) -> int:
     from lakehouse import Lakehouse
 
-    rows = Lakehouse(home=args.home).read("cameras", columns=["camera_id", "agency", "kind", "name", "lat", "lon"]).to_pylist()
+    rows = (
+        Lakehouse(home=args.home)
+        .read("cameras", columns=["camera_id", "agency", "kind", "name", "lat", "lon"])
+        .to_pylist()
+    )
     if args.agency:
         rows = [r for r in rows if r["agency"] == args.agency]
     out.table(sorted(rows, key=lambda r: r["camera_id"]))

@@ -12,8 +12,18 @@ import argparse
 from jobs.commands.login import cli_context
 from jobs.output import CliError, Output
 
-COLUMNS = ["case_number", "status", "agency", "opened_by", "opened_at", "purpose", "time_from", "time_to",
-           "target_plates", "expires_at"]
+COLUMNS = [
+    "case_number",
+    "status",
+    "agency",
+    "opened_by",
+    "opened_at",
+    "purpose",
+    "time_from",
+    "time_to",
+    "target_plates",
+    "expires_at",
+]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -29,12 +39,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     a = w.add_mutually_exclusive_group()
     a.add_argument("--bbox", metavar="MIN_LON,MIN_LAT,MAX_LON,MAX_LAT", help="only cameras inside this box")
     a.add_argument("--near", metavar="LAT,LON,METERS", help="only cameras within METERS of a point")
-    a.add_argument("--h3", nargs="+", action="extend", metavar="CELL", help="only cameras inside these H3 cells")
+    a.add_argument(
+        "--h3", nargs="+", action="extend", metavar="CELL", help="only cameras inside these H3 cells"
+    )
     a.add_argument("--polygon", metavar="FILE.geojson", help="only cameras inside this polygon")
     w.add_argument("--from", dest="start", metavar="T", help="only data from this time")
     w.add_argument("--to", dest="end", metavar="T", help="only data until this time (a bare date: that day)")
     w.add_argument("--plate", action="append", metavar="PLATE", help="only this plate (repeatable)")
-    w.add_argument("--face", action="append", metavar="PHOTO", help="only this probe photo (repeatable; kept with the case)")
+    w.add_argument(
+        "--face",
+        action="append",
+        metavar="PHOTO",
+        help="only this probe photo (repeatable; kept with the case)",
+    )
     w.add_argument("--expires", metavar="T", help="no search after this time")
     o.set_defaults(func=run_open)
     c = ps.add_parser("close", parents=[common], help="close a case: its searches stop")
@@ -57,8 +74,18 @@ def run_open(args: argparse.Namespace, out: Output) -> int:
     try:
         tr = TimeRange.parse(args.start, args.end)
         expires = parse_instant(args.expires) if args.expires else None
-        row = open_case(Lakehouse(home=args.home), ctx, args.case, args.purpose, area=area, time_from=tr.start,
-                        time_to=tr.end, plates=args.plate, faces=args.face, expires_at=expires)
+        row = open_case(
+            Lakehouse(home=args.home),
+            ctx,
+            args.case,
+            args.purpose,
+            area=area,
+            time_from=tr.start,
+            time_to=tr.end,
+            plates=args.plate,
+            faces=args.face,
+            expires_at=expires,
+        )
     except PermissionDenied as exc:
         raise CliError(str(exc), code=3) from None
     except (CaseError, ValueError, OSError) as exc:

@@ -38,8 +38,10 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
         out.records(rows)
     else:
         out.table([{**r, "value": _text(r["value"])} for r in rows], COLUMNS)
-        out.info(f"home {loaded.home}; file {loaded.home / 'pesquisa.yaml'}"
-                 + ("" if (loaded.home / "pesquisa.yaml").exists() else " (absent: defaults and environment)"))
+        out.info(
+            f"home {loaded.home}; file {loaded.home / 'pesquisa.yaml'}"
+            + ("" if (loaded.home / "pesquisa.yaml").exists() else " (absent: defaults and environment)")
+        )
     return 0
 
 

@@ -19,8 +19,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     csub = p.add_subparsers(dest="crime_cmd", metavar="ACTION", required=True)
 
     filters = argparse.ArgumentParser(add_help=False)
-    filters.add_argument("--type", action="append", metavar="T",
-                         help="incident type(s), repeatable or comma-separated (default: all)")
+    filters.add_argument(
+        "--type",
+        action="append",
+        metavar="T",
+        help="incident type(s), repeatable or comma-separated (default: all)",
+    )
     filters.add_argument("--from", dest="start", metavar="WHEN", help=FROM_HELP)
     filters.add_argument("--to", dest="end", metavar="WHEN", help=TO_HELP)
     filters.add_argument("--limit", type=int, help="print at most N rows")
@@ -35,10 +39,16 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     g = csub.add_parser("hotspots", parents=parents, help="Getis-Ord Gi* hot and cold spots on H3 cells")
     g.add_argument("--res", type=int, default=9, help="H3 resolution (default 9)")
     g.add_argument("--k", type=int, default=1, help="k-ring neighbourhood (default 1)")
-    g.add_argument("--distance", type=float, metavar="M", help="distance-band weights in metres instead of k-ring")
+    g.add_argument(
+        "--distance", type=float, metavar="M", help="distance-band weights in metres instead of k-ring"
+    )
     g.add_argument("--permutations", type=int, default=0, help="also a permutation p (p_sim) with N shuffles")
-    g.add_argument("--all", action="store_true", help="every cell of the study area, not only significant ones")
-    g.add_argument("--alpha", type=float, default=0.05, help="significance level for the listing (default 0.05)")
+    g.add_argument(
+        "--all", action="store_true", help="every cell of the study area, not only significant ones"
+    )
+    g.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level for the listing (default 0.05)"
+    )
     g.set_defaults(func=run_hotspots)
 
     d = csub.add_parser("density", parents=parents, help="kernel density surface at H3 cell centres")
@@ -51,7 +61,9 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     hr.add_argument("--no-aoristic", action="store_true", help="count windows at their start instead")
     hr.set_defaults(func=run_hours)
 
-    nr = csub.add_parser("near-repeat", parents=parents, help="Knox near-repeat test with Monte Carlo p-values")
+    nr = csub.add_parser(
+        "near-repeat", parents=parents, help="Knox near-repeat test with Monte Carlo p-values"
+    )
     nr.add_argument("--distances", default="0,100,200,400,800", help="distance band edges in metres")
     nr.add_argument("--days", default="0,7,14,21,28", help="time band edges in days")
     nr.add_argument("--close", default="200,7", help="cumulative close pair test: METRES,DAYS")
@@ -59,10 +71,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     nr.add_argument("--seed", type=int, default=0)
     nr.set_defaults(func=run_near_repeat)
 
-    c = csub.add_parser("coverage", parents=parents, help="camera coverage of Gi* hot spots; cells to cover first")
+    c = csub.add_parser(
+        "coverage", parents=parents, help="camera coverage of Gi* hot spots; cells to cover first"
+    )
     c.add_argument("--res", type=int, default=9, help="H3 resolution (default 9)")
     c.add_argument("--k", type=int, default=1, help="k-ring neighbourhood for Gi* (default 1)")
-    c.add_argument("--radius", type=float, default=150.0, metavar="M", help="camera radius in metres (default 150)")
+    c.add_argument(
+        "--radius", type=float, default=150.0, metavar="M", help="camera radius in metres (default 150)"
+    )
     c.add_argument("--top", type=int, default=10, help="sites to rank (default 10)")
     c.set_defaults(func=run_coverage)
 
@@ -121,7 +137,9 @@ def run_heatmap(args: argparse.Namespace, out: Output) -> int:
         return _empty(out, "heatmap")
     rows = _limit(table.to_dicts(), args)
     if not out.json_mode:
-        out.info(f"{int(table['count'].sum())} incidents in {table['h3'].n_unique()} H3 cells (res {args.res})")
+        out.info(
+            f"{int(table['count'].sum())} incidents in {table['h3'].n_unique()} H3 cells (res {args.res})"
+        )
     cols = ["h3"] + [c for c in ("type", "period") if c in table.columns] + ["count", "lat", "lon"]
     out.table(rows, cols)
     return 0
@@ -134,8 +152,14 @@ def run_hotspots(args: argparse.Namespace, out: Output) -> int:
 
     _check_res(args.res)
     try:
-        table = gi_star(_lh(args), res=args.res, k=args.k, distance_m=args.distance,
-                        permutations=args.permutations, **_filters(args))
+        table = gi_star(
+            _lh(args),
+            res=args.res,
+            k=args.k,
+            distance_m=args.distance,
+            permutations=args.permutations,
+            **_filters(args),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if table.height == 0:
@@ -144,13 +168,22 @@ def run_hotspots(args: argparse.Namespace, out: Output) -> int:
     shown = table if args.all else sig
     if not out.json_mode:
         hot = int((sig["z"] > 0).sum())
-        out.info(f"Gi* on {table.height} cells (res {args.res}, "
-                 + (f"distance {args.distance:g} m" if args.distance else f"k={args.k}")
-                 + f"): {hot} hot and {sig.height - hot} cold at p < {args.alpha} (two-sided normal approximation)")
-    cols = ["h3", "count", "z", "p"] + (["p_sim"] if "p_sim" in table.columns else []) + ["confidence", "lat", "lon"]
+        out.info(
+            f"Gi* on {table.height} cells (res {args.res}, "
+            + (f"distance {args.distance:g} m" if args.distance else f"k={args.k}")
+            + f"): {hot} hot and {sig.height - hot} cold at p < {args.alpha} (two-sided normal approximation)"
+        )
+    cols = (
+        ["h3", "count", "z", "p"]
+        + (["p_sim"] if "p_sim" in table.columns else [])
+        + ["confidence", "lat", "lon"]
+    )
     rows = [{**r, "kind": "hot" if r["z"] > 0 else "cold"} for r in _limit(shown.to_dicts(), args)]
     if not out.json_mode:
-        rows = [{**r, "p": f"{r['p']:.2g}", **({"p_sim": f"{r['p_sim']:.3f}"} if "p_sim" in r else {})} for r in rows]
+        rows = [
+            {**r, "p": f"{r['p']:.2g}", **({"p_sim": f"{r['p_sim']:.3f}"} if "p_sim" in r else {})}
+            for r in rows
+        ]
     out.table(rows, ["h3", "kind", *cols[1:]])
     return 0
 
@@ -182,11 +215,15 @@ def run_hours(args: argparse.Namespace, out: Output) -> int:
         out.table(table.to_dicts(), ["weekday", "day", "hour", "count", "exact", "windowed"])
         return 0
     total = float(table["count"].sum())
-    out.info(f"{total:.0f} incidents by local hour ({args.tz}) and weekday; windowed share "
-             f"{float(table['windowed'].sum()):.1f} spread aoristically")
+    out.info(
+        f"{total:.0f} incidents by local hour ({args.tz}) and weekday; windowed share "
+        f"{float(table['windowed'].sum()):.1f} spread aoristically"
+    )
     wide = pivot(table)
     rows = [{k: (round(v, 1) if isinstance(v, float) else v) for k, v in r.items()} for r in wide.to_dicts()]
-    out.table([{k: (f"{v:g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows], wide.columns)
+    out.table(
+        [{k: (f"{v:g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows], wide.columns
+    )
     return 0
 
 
@@ -197,9 +234,15 @@ def run_near_repeat(args: argparse.Namespace, out: Output) -> int:
     if len(close) != 2:
         raise CliError("--close must be METRES,DAYS")
     try:
-        res = knox(_lh(args), distance_bands_m=_floats(args.distances, "--distances"),
-                   time_bands_days=_floats(args.days, "--days"), close=(close[0], close[1]),
-                   permutations=args.permutations, seed=args.seed, **_filters(args))
+        res = knox(
+            _lh(args),
+            distance_bands_m=_floats(args.distances, "--distances"),
+            time_bands_days=_floats(args.days, "--days"),
+            close=(close[0], close[1]),
+            permutations=args.permutations,
+            seed=args.seed,
+            **_filters(args),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     if out.json_mode:
@@ -208,10 +251,15 @@ def run_near_repeat(args: argparse.Namespace, out: Output) -> int:
         out.record({"kind": "close", "n": res.n, "permutations": res.permutations, **res.close})
         return 0
     c = res.close
-    out.info(f"Knox test on {res.n} incidents, {res.permutations} shuffles of the times. Pairs within "
-             f"{c['distance_m']:g} m and {c['days']:g} days: observed {c['observed']}, expected "
-             f"{c['expected']:.1f}, ratio {c['ratio'] or float('nan'):.2f}, p = {c['p']:.3f}")
-    out.table(_limit(res.table.to_dicts(), args), ["distance_band", "time_band", "observed", "expected", "ratio", "p"])
+    out.info(
+        f"Knox test on {res.n} incidents, {res.permutations} shuffles of the times. Pairs within "
+        f"{c['distance_m']:g} m and {c['days']:g} days: observed {c['observed']}, expected "
+        f"{c['expected']:.1f}, ratio {c['ratio'] or float('nan'):.2f}, p = {c['p']:.3f}"
+    )
+    out.table(
+        _limit(res.table.to_dicts(), args),
+        ["distance_band", "time_band", "observed", "expected", "ratio", "p"],
+    )
     return 0
 
 
@@ -221,8 +269,15 @@ def run_coverage(args: argparse.Namespace, out: Output) -> int:
 
     _check_res(args.res)
     try:
-        res = camera_coverage(_lh(args), radius_m=args.radius, res=args.res, k=args.k, top=args.top,
-                              ctx=cli_context(args), **_filters(args))
+        res = camera_coverage(
+            _lh(args),
+            radius_m=args.radius,
+            res=args.res,
+            k=args.k,
+            top=args.top,
+            ctx=cli_context(args),
+            **_filters(args),
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     s = res.summary
@@ -236,9 +291,14 @@ def run_coverage(args: argparse.Namespace, out: Output) -> int:
     if s["hot_cells"] == 0:
         out.info("no Gi* hot-spot cells with these filters")
         return 0
-    out.info(f"{s['covered_cells']} of {s['hot_cells']} hot-spot cells ({100 * (s['share_cells'] or 0):.0f}%) and "
-             f"{s['covered_incidents']} of {s['hot_incidents']} of their incidents "
-             f"({100 * (s['share_incidents'] or 0):.0f}%) are within {s['radius_m']:g} m of one of "
-             f"{s['cameras']} cameras. Cover first:")
-    out.table(res.priorities.to_dicts(), ["rank", "h3", "gain_incidents", "gain_cells", "cumulative_share", "lat", "lon"])
+    out.info(
+        f"{s['covered_cells']} of {s['hot_cells']} hot-spot cells ({100 * (s['share_cells'] or 0):.0f}%) and "
+        f"{s['covered_incidents']} of {s['hot_incidents']} of their incidents "
+        f"({100 * (s['share_incidents'] or 0):.0f}%) are within {s['radius_m']:g} m of one of "
+        f"{s['cameras']} cameras. Cover first:"
+    )
+    out.table(
+        res.priorities.to_dicts(),
+        ["rank", "h3", "gain_incidents", "gain_cells", "cumulative_share", "lat", "lon"],
+    )
     return 0

@@ -20,10 +20,14 @@ from jobs.output import CliError, Output
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("dagster", parents=[common], help="start dagster dev (127.0.0.1) with this project loaded")
+    p = sub.add_parser(
+        "dagster", parents=[common], help="start dagster dev (127.0.0.1) with this project loaded"
+    )
     p.add_argument("--port", type=int, default=0, help="web UI port (0: a free one)")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
-    p.add_argument("--check", action="store_true", help="load the definitions and sync camera groups, start nothing")
+    p.add_argument(
+        "--check", action="store_true", help="load the definitions and sync camera groups, start nothing"
+    )
     p.set_defaults(func=run)
 
 
@@ -62,13 +66,25 @@ def run(args: argparse.Namespace, out: Output) -> int:
         raise CliError(f"the Dagster code location does not load: {type(exc).__name__}: {exc}") from exc
     assets = len(repo.asset_graph.get_all_asset_keys())
     if args.check:
-        out.record({"dagster_home": str(dagster_home), "assets": assets, "camera_groups_added": added},
-                   text=f"definitions load ({assets} assets); DAGSTER_HOME={dagster_home}; groups added: {added}")
+        out.record(
+            {"dagster_home": str(dagster_home), "assets": assets, "camera_groups_added": added},
+            text=f"definitions load ({assets} assets); DAGSTER_HOME={dagster_home}; groups added: {added}",
+        )
         return 0
     port = args.port or free_port(args.host)
     out.info(f"Dagster UI: http://{args.host}:{port}  (DAGSTER_HOME={dagster_home}; Ctrl-C stops)")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "dagster_project.definitions", "-h", args.host,
-           "-p", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "dagster_project.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(port),
+    ]
     root = Path(__file__).resolve().parents[2]
     path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
     try:

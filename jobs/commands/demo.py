@@ -23,9 +23,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--incidents", type=int, default=5000)
     p.add_argument("--no-video", action="store_true", help="only cameras and incidents (seconds)")
-    p.add_argument("--no-live", action="store_true",
-                   help="with --open: no simulated live camera (default: one clip looped on loopback, streamed "
-                        "by `stream run`, with a demo watchlist)")
+    p.add_argument(
+        "--no-live",
+        action="store_true",
+        help="with --open: no simulated live camera (default: one clip looped on loopback, streamed "
+        "by `stream run`, with a demo watchlist)",
+    )
     p.set_defaults(func=run)
 
 

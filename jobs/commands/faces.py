@@ -22,9 +22,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     s = ps.add_parser("search", parents=[common], help="sightings most similar to the face in a photo")
     s.add_argument("image", help="probe photo (JPEG/PNG); its largest good face is searched")
     s.add_argument("--k", type=int, default=20, metavar="N", help="hits to return (default 20)")
-    s.add_argument("--min-quality", type=float, default=None, metavar="Q",
-                   help="only faces of at least this quality (0..1; default: every face, small and blurred "
-                        "ones included, ranked by similarity with their quality shown)")
+    s.add_argument(
+        "--min-quality",
+        type=float,
+        default=None,
+        metavar="Q",
+        help="only faces of at least this quality (0..1; default: every face, small and blurred "
+        "ones included, ranked by similarity with their quality shown)",
+    )
     add_filter_args(s)
     add_identity_args(s)
     s.set_defaults(func=run_search)
@@ -49,7 +54,9 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
     lh = Lakehouse(home=args.home)
     try:
-        query = FaceQuery(image=args.image, k=args.k, cameras=args.camera, area=area, min_quality=args.min_quality)
+        query = FaceQuery(
+            image=args.image, k=args.k, cameras=args.camera, area=area, min_quality=args.min_quality
+        )
         res = search_faces(lh, query, scope)
     except (ImageReadError, FileNotFoundError) as exc:
         raise CliError(f"cannot read {args.image}: {exc}") from None
@@ -60,8 +67,10 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
         out.records(res.hits)
     else:
         out.table(res.hits, HIT_COLUMNS)
-    out.info(f"{len(res.hits)} sightings (probe quality {res.probe_quality:.2f}, index {res.index.get('kind')}, "
-             f"{res.index.get('vectors')} faces) — {res.seconds:.2f}s, case {ctx.case_number} (audited)")
+    out.info(
+        f"{len(res.hits)} sightings (probe quality {res.probe_quality:.2f}, index {res.index.get('kind')}, "
+        f"{res.index.get('vectors')} faces) — {res.seconds:.2f}s, case {ctx.case_number} (audited)"
+    )
     return 0
 
 

@@ -8,8 +8,18 @@ import argparse
 from jobs.commands.login import cli_context
 from jobs.output import CliError, Output
 
-COLUMNS = ["hold_id", "case_number", "camera_id", "time_from", "time_to", "read_ids", "sighting_ids",
-           "created_by", "created_at", "released_at"]
+COLUMNS = [
+    "hold_id",
+    "case_number",
+    "camera_id",
+    "time_from",
+    "time_to",
+    "read_ids",
+    "sighting_ids",
+    "created_by",
+    "created_at",
+    "released_at",
+]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -17,10 +27,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
     p = sub.add_parser("hold", parents=[common], help="legal holds: keep data past retention")
     ps = p.add_subparsers(dest="hold_cmd", metavar="ACTION", required=True)
-    a = ps.add_parser("add", parents=[common], help="hold reads, sightings or a camera's data in a time range")
+    a = ps.add_parser(
+        "add", parents=[common], help="hold reads, sightings or a camera's data in a time range"
+    )
     a.add_argument("--case", required=True, help="case the hold belongs to")
     a.add_argument("--reads", nargs="+", action="extend", metavar="READ_ID", help="plate reads to keep")
-    a.add_argument("--sightings", nargs="+", action="extend", metavar="SIGHTING_ID", help="face sightings to keep")
+    a.add_argument(
+        "--sightings", nargs="+", action="extend", metavar="SIGHTING_ID", help="face sightings to keep"
+    )
     a.add_argument("--camera", help="keep this camera's data in --from/--to")
     a.add_argument("--from", dest="start", metavar="T", help=FROM_HELP)
     a.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
@@ -45,9 +59,17 @@ def run_add(args: argparse.Namespace, out: Output) -> int:
         tr = TimeRange.parse(args.start, args.end) if (args.start or args.end) else None
         if tr is not None and (tr.start is None or tr.end is None):
             raise HoldError("a camera hold needs both --from and --to")
-        row = add_hold(Lakehouse(home=args.home), ctx, args.case, read_ids=args.reads, sighting_ids=args.sightings,
-                       camera_id=args.camera, time_from=tr.start if tr else None, time_to=tr.end if tr else None,
-                       reason=args.reason)
+        row = add_hold(
+            Lakehouse(home=args.home),
+            ctx,
+            args.case,
+            read_ids=args.reads,
+            sighting_ids=args.sightings,
+            camera_id=args.camera,
+            time_from=tr.start if tr else None,
+            time_to=tr.end if tr else None,
+            reason=args.reason,
+        )
     except PermissionDenied as exc:
         raise CliError(str(exc), code=3) from None
     except (HoldError, ValueError) as exc:

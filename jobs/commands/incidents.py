@@ -27,13 +27,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     imp.add_argument("--type-col", help="incident type column")
     imp.add_argument("--id-col", help="source id column (default: recognised, else a hash of the row)")
     imp.add_argument("--desc-col", help="description column")
-    imp.add_argument("--tz", help="time zone of times without offset (IANA name; default UTC, "
-                                  "or the portal's zone for a recognised city layout)")
+    imp.add_argument(
+        "--tz",
+        help="time zone of times without offset (IANA name; default UTC, "
+        "or the portal's zone for a recognised city layout)",
+    )
     imp.add_argument("--time-format", help="strftime format of the time column, when it is not recognised")
     imp.add_argument("--agency", help="reporting agency (also prefixes the ids)")
     imp.add_argument("--id-prefix", help="prefix for incident ids, to keep two portals' ids apart")
-    imp.add_argument("--replace", action="store_true",
-                     help="replace every row previously imported from this file name (one commit)")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace every row previously imported from this file name (one commit)",
+    )
     imp.add_argument("--dry-run", action="store_true", help="read and validate only; write nothing")
     imp.set_defaults(func=run_import)
     summ = isub.add_parser("summary", parents=[common], help="incidents per type, with the time span")
@@ -81,6 +87,8 @@ def run_summary(args: argparse.Namespace, out: Output) -> int:
         "SELECT coalesce(type, '(none)') AS type, count(*) AS incidents, min(ts) AS first, max(ts) AS last "
         "FROM incidents GROUP BY 1 ORDER BY 2 DESC, 1"
     ).fetchall()
-    out.table([{"type": t, "incidents": n, "first": a, "last": b} for t, n, a, b in rows],
-              ["type", "incidents", "first", "last"])
+    out.table(
+        [{"type": t, "incidents": n, "first": a, "last": b} for t, n, a, b in rows],
+        ["type", "incidents", "first", "last"],
+    )
     return 0

@@ -19,7 +19,9 @@ def cli_context(args: argparse.Namespace, *, case: str | None = None, purpose: s
 
     try:
         return context_from_env(
-            user=getattr(args, "user", None), role=getattr(args, "role", None), agency=getattr(args, "agency", None),
+            user=getattr(args, "user", None),
+            role=getattr(args, "role", None),
+            agency=getattr(args, "agency", None),
             case_number=case if case is not None else getattr(args, "case", None),
             purpose=purpose if purpose is not None else getattr(args, "purpose", None),
             home=args.home,
@@ -29,7 +31,9 @@ def cli_context(args: argparse.Namespace, *, case: str | None = None, purpose: s
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("login", parents=[common], help="sign in as a Pesquisa user (writes an expiring token)")
+    p = sub.add_parser(
+        "login", parents=[common], help="sign in as a Pesquisa user (writes an expiring token)"
+    )
     p.add_argument("--user", required=True, help="user name in the users file")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (scripts)")
     p.add_argument("--hours", type=float, help="token lifetime (default: setting governance.token_hours)")
@@ -56,8 +60,10 @@ def run_login(args: argparse.Namespace, out: Output) -> int:
         path = login(args.home, args.user, password, hours=hours)
     except IdentityError as exc:
         raise CliError(str(exc), code=3) from None
-    out.record({"user": args.user, "token": str(path), "hours": hours},
-               text=f"signed in as {args.user} for {hours:g} h (token {path})")
+    out.record(
+        {"user": args.user, "token": str(path), "hours": hours},
+        text=f"signed in as {args.user} for {hours:g} h (token {path})",
+    )
     return 0
 
 
@@ -76,8 +82,17 @@ def run_whoami(args: argparse.Namespace, out: Output) -> int:
         ident = current_identity(args.home)
     except IdentityError as exc:
         raise CliError(str(exc), code=2) from None
-    rec = {"user": ident.user, "role": ident.role, "agency": ident.agency, "source": ident.source,
-           "os_user": ident.os_user, "may": sorted(permissions_of(ident.role))}
-    out.record(rec, text=f"{ident.user} ({ident.role}, agency {ident.agency or 'all'}) via {ident.source} "
-                         f"as OS user {ident.os_user}; may {', '.join(rec['may'])}")
+    rec = {
+        "user": ident.user,
+        "role": ident.role,
+        "agency": ident.agency,
+        "source": ident.source,
+        "os_user": ident.os_user,
+        "may": sorted(permissions_of(ident.role)),
+    }
+    out.record(
+        rec,
+        text=f"{ident.user} ({ident.role}, agency {ident.agency or 'all'}) via {ident.source} "
+        f"as OS user {ident.os_user}; may {', '.join(rec['may'])}",
+    )
     return 0

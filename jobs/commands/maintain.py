@@ -14,9 +14,14 @@ from jobs.output import Output
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("maintain", parents=[common], help="compact, checkpoint, vacuum, enforce retention")
     p.add_argument("action", choices=["compact", "checkpoint", "vacuum", "retention"])
-    p.add_argument("--table", action="append",
-                   help="limit to these tables (repeatable; retention: 'derived' for HOME/derived files)")
-    p.add_argument("--retention-hours", type=int, default=168, help="vacuum: keep unreferenced files this long")
+    p.add_argument(
+        "--table",
+        action="append",
+        help="limit to these tables (repeatable; retention: 'derived' for HOME/derived files)",
+    )
+    p.add_argument(
+        "--retention-hours", type=int, default=168, help="vacuum: keep unreferenced files this long"
+    )
     p.add_argument("--dry-run", action="store_true", help="vacuum: only list files")
     p.set_defaults(func=run)
 

@@ -18,8 +18,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "can run on this machine (and why not), the default for this machine's device, and the one the "
         "settings select (models.plates / models.faces in HOME/pesquisa.yaml; auto = the default).",
     )
-    ls.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
-                    help="device to show defaults for (default: the compute.device setting)")
+    ls.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default=None,
+        help="device to show defaults for (default: the compute.device setting)",
+    )
     ls.set_defaults(func=run_list)
 
 

@@ -25,7 +25,9 @@ def add_time_args(p: argparse.ArgumentParser, required: bool = True) -> None:
 
 
 def add_version_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model-version", metavar="V", help="read this model version (default: each source's current)")
+    p.add_argument(
+        "--model-version", metavar="V", help="read this model version (default: each source's current)"
+    )
 
 
 def home_zone(home: Any) -> str:
@@ -44,13 +46,24 @@ def read_scope(args: argparse.Namespace, ctx: Any = None, *, need_case: bool = T
             ctx = search_context(args)
         else:
             try:
-                ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                                       purpose=args.purpose, home=args.home)
+                ctx = context_from_env(
+                    user=args.user,
+                    role=args.role,
+                    agency=args.agency,
+                    case_number=args.case,
+                    purpose=args.purpose,
+                    home=args.home,
+                )
             except (ValueError, PermissionError) as exc:
                 raise CliError(str(exc), code=2) from None
     try:
-        return ReadScope.of(ctx, start=getattr(args, "start", None), end=getattr(args, "end", None),
-                            tz=home_zone(args.home), model_version=getattr(args, "model_version", None))
+        return ReadScope.of(
+            ctx,
+            start=getattr(args, "start", None),
+            end=getattr(args, "end", None),
+            tz=home_zone(args.home),
+            model_version=getattr(args, "model_version", None),
+        )
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None
 
@@ -91,10 +104,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     ms = p.add_subparsers(dest="movement_command", metavar="ACTION")
     ms.required = True
 
-    c = ms.add_parser("convoy", parents=[common], help="vehicles travelling with a plate, ranked against background")
+    c = ms.add_parser(
+        "convoy", parents=[common], help="vehicles travelling with a plate, ranked against background"
+    )
     c.add_argument("plate")
     c.add_argument("--window", type=parse_duration, default=60.0, metavar="DT", help="±Δt (default 60s)")
-    c.add_argument("--min-cameras", type=int, default=3, metavar="K", help="distinct cameras together (default 3)")
+    c.add_argument(
+        "--min-cameras", type=int, default=3, metavar="K", help="distinct cameras together (default 3)"
+    )
     c.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (0 = all)")
     add_time_args(c)
     add_version_arg(c)
@@ -102,18 +119,32 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     c.set_defaults(func=run_convoy)
 
     s = ms.add_parser("stakeout", parents=[common], help="vehicles present in several place x time windows")
-    s.add_argument("--at", action="append", required=True, metavar="PLACE@FROM..TO",
-                   help="CAM[,CAM]@FROM..TO, near:LAT,LON,M@FROM..TO or bbox:W,S,E,N@FROM..TO (repeat)")
-    s.add_argument("--min", type=int, default=2, metavar="N", help="present in at least N windows (default 2)")
-    s.add_argument("--baseline-days", type=int, default=14, metavar="D",
-                   help="days around the windows for the rarity baseline (default 14)")
+    s.add_argument(
+        "--at",
+        action="append",
+        required=True,
+        metavar="PLACE@FROM..TO",
+        help="CAM[,CAM]@FROM..TO, near:LAT,LON,M@FROM..TO or bbox:W,S,E,N@FROM..TO (repeat)",
+    )
+    s.add_argument(
+        "--min", type=int, default=2, metavar="N", help="present in at least N windows (default 2)"
+    )
+    s.add_argument(
+        "--baseline-days",
+        type=int,
+        default=14,
+        metavar="D",
+        help="days around the windows for the rarity baseline (default 14)",
+    )
     s.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (0 = all)")
     add_version_arg(s)
     add_identity_args(s)
     s.set_defaults(func=run_stakeout)
 
     f = ms.add_parser("flows", parents=[common], help="ring entries/exits, OD per hour, time inside")
-    f.add_argument("--plates", action="store_true", help="list vehicles that entered and did not leave (needs a case)")
+    f.add_argument(
+        "--plates", action="store_true", help="list vehicles that entered and did not leave (needs a case)"
+    )
     add_time_args(f)
     add_version_arg(f)
     add_identity_args(f)
@@ -128,8 +159,12 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     n.set_defaults(func=run_counts)
 
     a = ms.add_parser("anomalies", parents=[common], help="circling, repeated night visits, cloned plates")
-    a.add_argument("--kind", action="append", choices=["circling", "night_visits", "clone"],
-                   help="only this kind (repeatable; default all)")
+    a.add_argument(
+        "--kind",
+        action="append",
+        choices=["circling", "night_visits", "clone"],
+        help="only this kind (repeatable; default all)",
+    )
     a.add_argument("--max-speed", type=float, default=200.0, metavar="KMH", help="clone speed (default 200)")
     add_time_args(a)
     add_version_arg(a)
@@ -139,9 +174,13 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def register_canvass(ps: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """``plates canvass`` (called by :mod:`jobs.commands.plates`)."""
-    c = ps.add_parser("canvass", parents=[common], help="who passed here: every plate at cameras / in an area",
-                      description="Distinct plates read at --camera(s) or in an area (--near/--bbox/--h3/--polygon) "
-                      "between --from and --to, with first/last time and reads. Needs a case; audited.")
+    c = ps.add_parser(
+        "canvass",
+        parents=[common],
+        help="who passed here: every plate at cameras / in an area",
+        description="Distinct plates read at --camera(s) or in an area (--near/--bbox/--h3/--polygon) "
+        "between --from and --to, with first/last time and reads. Needs a case; audited.",
+    )
     c.add_argument("--limit", type=int, default=0, metavar="N", help="at most N plates (0 = all)")
     add_filter_args(c)  # includes --model-version
     add_identity_args(c)
@@ -150,12 +189,18 @@ def register_canvass(ps: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 def register_leads(cs: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """``crime leads`` (called by :mod:`jobs.commands.crime`)."""
-    c = cs.add_parser("leads", parents=[common], help="vehicles seen near several incidents of a series",
-                      description="Pick a series by --incident IDs or by --type with --from/--to; vehicles read "
-                      "within --radius and ±--window of at least --min incidents, rarest first. Audited.")
+    c = cs.add_parser(
+        "leads",
+        parents=[common],
+        help="vehicles seen near several incidents of a series",
+        description="Pick a series by --incident IDs or by --type with --from/--to; vehicles read "
+        "within --radius and ±--window of at least --min incidents, rarest first. Audited.",
+    )
     c.add_argument("--incident", action="append", metavar="ID", help="incident id (repeatable)")
     c.add_argument("--type", dest="incident_type", metavar="TYPE", help="incident type (with --from/--to)")
-    c.add_argument("--radius", type=float, default=500.0, metavar="M", help="metres around each incident (500)")
+    c.add_argument(
+        "--radius", type=float, default=500.0, metavar="M", help="metres around each incident (500)"
+    )
     c.add_argument("--window", type=parse_duration, default=1800.0, metavar="DT", help="± time (default 30m)")
     c.add_argument("--min", type=int, default=2, metavar="K", help="near at least K incidents (default 2)")
     c.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (0 = all)")
@@ -181,14 +226,18 @@ def run_canvass(args: argparse.Namespace, out: Output) -> int:
     scope = read_scope(args)
     area = area_from_args(args)
     if not args.camera and area is None:
-        raise CliError("a canvass needs --camera ID (repeatable) or an area (--near, --bbox, --h3, --polygon)", 2)
+        raise CliError(
+            "a canvass needs --camera ID (repeatable) or an area (--near, --bbox, --h3, --polygon)", 2
+        )
     if scope.time.start is None or scope.time.end is None:
         raise CliError("a canvass needs --from and --to", 2)
     from pipelines.movement.canvass import COLUMNS, canvass
 
     res = _call(canvass, _lakehouse(args), scope, cameras=args.camera, area=area, limit=_lim(args.limit))
     _show(out, args, res.rows, COLUMNS)
-    out.info(f"{res.total} plates in {res.reads} reads — {res.seconds:.2f}s, case {scope.case_number} (audited)")
+    out.info(
+        f"{res.total} plates in {res.reads} reads — {res.seconds:.2f}s, case {scope.case_number} (audited)"
+    )
     return 0
 
 
@@ -196,11 +245,20 @@ def run_convoy(args: argparse.Namespace, out: Output) -> int:
     scope = read_scope(args)
     from pipelines.movement.convoy import COLUMNS, convoy
 
-    res = _call(convoy, _lakehouse(args), scope, args.plate, window_s=args.window, min_cameras=args.min_cameras,
-                limit=_lim(args.limit))
+    res = _call(
+        convoy,
+        _lakehouse(args),
+        scope,
+        args.plate,
+        window_s=args.window,
+        min_cameras=args.min_cameras,
+        limit=_lim(args.limit),
+    )
     _show(out, args, res.rows, COLUMNS)
-    out.info(f"{len(res.rows)} vehicle(s) with {res.target} at >= {args.min_cameras} cameras within ±{args.window:g}s "
-             f"({res.target_reads} reads of the target) — {res.seconds:.2f}s, case {scope.case_number} (audited)")
+    out.info(
+        f"{len(res.rows)} vehicle(s) with {res.target} at >= {args.min_cameras} cameras within ±{args.window:g}s "
+        f"({res.target_reads} reads of the target) — {res.seconds:.2f}s, case {scope.case_number} (audited)"
+    )
     return 0
 
 
@@ -210,11 +268,20 @@ def run_stakeout(args: argparse.Namespace, out: Output) -> int:
 
     zone = home_zone(args.home)
     windows = [_call(PlaceWindow.parse, w, tz=zone) for w in args.at]
-    res = _call(stakeout, _lakehouse(args), scope, windows, min_windows=args.min, baseline_days=args.baseline_days,
-                limit=_lim(args.limit))
+    res = _call(
+        stakeout,
+        _lakehouse(args),
+        scope,
+        windows,
+        min_windows=args.min,
+        baseline_days=args.baseline_days,
+        limit=_lim(args.limit),
+    )
     _show(out, args, res.rows, COLUMNS)
-    out.info(f"{len(res.rows)} vehicle(s) in >= {args.min} of {len(windows)} windows — {res.seconds:.2f}s, "
-             f"case {scope.case_number} (audited)")
+    out.info(
+        f"{len(res.rows)} vehicle(s) in >= {args.min} of {len(windows)} windows — {res.seconds:.2f}s, "
+        f"case {scope.case_number} (audited)"
+    )
     return 0
 
 
@@ -224,15 +291,26 @@ def run_flows(args: argparse.Namespace, out: Output) -> int:
 
     res = _call(ring_flows, _lakehouse(args), scope, include_plates=args.plates)
     if args.json:
-        out.record({"entries": res.entries, "exits": res.exits, "trips": res.trips, "stayed": res.stayed,
-                    "inside_s": res.inside_s, "per_portico": res.per_portico, "od": res.od,
-                    "stayed_plates": res.stayed_plates})
+        out.record(
+            {
+                "entries": res.entries,
+                "exits": res.exits,
+                "trips": res.trips,
+                "stayed": res.stayed,
+                "inside_s": res.inside_s,
+                "per_portico": res.per_portico,
+                "od": res.od,
+                "stayed_plates": res.stayed_plates,
+            }
+        )
         return 0
     out.table(res.od, OD_COLUMNS)
     if res.stayed_plates:
         out.table(res.stayed_plates, ["plate", "entered_at", "portico"])
-    out.info(f"{res.entries} entries, {res.exits} exits, {res.trips} trips inside (median "
-             f"{res.inside_s['median'] or 0:.0f}s), {res.stayed} entered and did not leave — {res.seconds:.2f}s")
+    out.info(
+        f"{res.entries} entries, {res.exits} exits, {res.trips} trips inside (median "
+        f"{res.inside_s['median'] or 0:.0f}s), {res.stayed} entered and did not leave — {res.seconds:.2f}s"
+    )
     return 0
 
 
@@ -251,8 +329,14 @@ def run_anomalies(args: argparse.Namespace, out: Output) -> int:
     scope = read_scope(args)
     from pipelines.movement.anomalies import COLUMNS, KINDS, AnomalyParams, anomalies
 
-    res = _call(anomalies, _lakehouse(args), scope, kinds=tuple(args.kind or KINDS),
-                params=AnomalyParams(max_speed_kmh=args.max_speed), tz=home_zone(args.home))
+    res = _call(
+        anomalies,
+        _lakehouse(args),
+        scope,
+        kinds=tuple(args.kind or KINDS),
+        params=AnomalyParams(max_speed_kmh=args.max_speed),
+        tz=home_zone(args.home),
+    )
     _show(out, args, res.rows, COLUMNS)
     counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
     out.info(f"{len(res.rows)} anomalies ({counts}) — {res.seconds:.2f}s, case {scope.case_number} (audited)")
@@ -265,9 +349,20 @@ def run_leads(args: argparse.Namespace, out: Output) -> int:
         raise CliError("pick the series: --incident ID (repeatable), or --type with --from and --to", 2)
     from pipelines.movement.leads import COLUMNS, crime_leads
 
-    res = _call(crime_leads, _lakehouse(args), scope, incident_ids=args.incident, incident_type=args.incident_type,
-                radius_m=args.radius, window_s=args.window, min_incidents=args.min, limit=_lim(args.limit))
+    res = _call(
+        crime_leads,
+        _lakehouse(args),
+        scope,
+        incident_ids=args.incident,
+        incident_type=args.incident_type,
+        radius_m=args.radius,
+        window_s=args.window,
+        min_incidents=args.min,
+        limit=_lim(args.limit),
+    )
     _show(out, args, res.rows, COLUMNS)
-    out.info(f"{len(res.rows)} vehicle(s) near >= {args.min} of {len(res.incidents)} incidents — {res.seconds:.2f}s, "
-             f"case {scope.case_number} (audited)")
+    out.info(
+        f"{len(res.rows)} vehicle(s) near >= {args.min} of {len(res.incidents)} incidents — {res.seconds:.2f}s, "
+        f"case {scope.case_number} (audited)"
+    )
     return 0

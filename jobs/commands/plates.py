@@ -14,8 +14,27 @@ import re
 from jobs.output import CliError, Output
 from lakehouse.timeutil import FROM_HELP, TO_HELP
 
-HIT_COLUMNS = ["match_score", "plate", "matched_text", "ts", "camera_id", "confidence", "source_uri", "offset_s"]
-ROUTE_COLUMNS = ["step", "ts", "camera_id", "camera_name", "plate", "travel_s", "distance_m", "speed_kmh", "impossible"]
+HIT_COLUMNS = [
+    "match_score",
+    "plate",
+    "matched_text",
+    "ts",
+    "camera_id",
+    "confidence",
+    "source_uri",
+    "offset_s",
+]
+ROUTE_COLUMNS = [
+    "step",
+    "ts",
+    "camera_id",
+    "camera_name",
+    "plate",
+    "travel_s",
+    "distance_m",
+    "speed_kmh",
+    "impossible",
+]
 
 
 # ------------------------------------------------------------------ shared with `faces`
@@ -38,8 +57,11 @@ def add_filter_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--from", dest="start", metavar="T", help=FROM_HELP)
     g.add_argument("--to", dest="end", metavar="T", help=TO_HELP)
     g.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
-    g.add_argument("--model-version", metavar="V",
-                   help="read rows of model version V (default: each source's current version)")
+    g.add_argument(
+        "--model-version",
+        metavar="V",
+        help="read rows of model version V (default: each source's current version)",
+    )
     a = g.add_mutually_exclusive_group()
     a.add_argument("--bbox", metavar="MIN_LON,MIN_LAT,MAX_LON,MAX_LAT", help="cameras inside this box")
     a.add_argument("--near", metavar="LAT,LON,METERS", help="cameras within METERS of a point")
@@ -52,8 +74,14 @@ def search_context(args: argparse.Namespace):
     from pipelines.governance.audit import MissingCaseError
 
     try:
-        ctx = context_from_env(user=args.user, role=args.role, agency=args.agency, case_number=args.case,
-                               purpose=args.purpose, home=args.home)
+        ctx = context_from_env(
+            user=args.user,
+            role=args.role,
+            agency=args.agency,
+            case_number=args.case,
+            purpose=args.purpose,
+            home=args.home,
+        )
         require_case(ctx)
     except MissingCaseError as exc:
         raise CliError(str(exc), code=2) from None
@@ -88,8 +116,9 @@ def read_scope(args: argparse.Namespace):
     ctx = search_context(args)
     try:
         tz = get_settings(args.home).time.zone
-        return ReadScope.of(ctx, start=args.start, end=args.end, tz=tz,
-                            model_version=getattr(args, "model_version", None))
+        return ReadScope.of(
+            ctx, start=args.start, end=args.end, tz=tz, model_version=getattr(args, "model_version", None)
+        )
     except (SettingsError, ValueError) as exc:
         raise CliError(str(exc), code=2) from None
 
@@ -100,23 +129,41 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     ps = p.add_subparsers(dest="plates_command", metavar="ACTION")
     ps.required = True
 
-    s = ps.add_parser("search", parents=[common], help="every sighting of a plate (wildcards ? *, OCR-fuzzy)",
-                      description="Exact, wildcard (? one character, * any run) and OCR-confusion fuzzy search "
-                      "over every read's candidates, ranked by match quality then time.")
+    s = ps.add_parser(
+        "search",
+        parents=[common],
+        help="every sighting of a plate (wildcards ? *, OCR-fuzzy)",
+        description="Exact, wildcard (? one character, * any run) and OCR-confusion fuzzy search "
+        "over every read's candidates, ranked by match quality then time.",
+    )
     s.add_argument("pattern", help="plate or pattern, e.g. ABC123, AB?12*, *123")
-    s.add_argument("--fuzzy", type=float, default=0, metavar="K",
-                   help="allow weighted edits up to K (OCR confusions like 0/O, 8/B cost 0.4; others 1)")
-    s.add_argument("--limit", type=int, default=100, metavar="N", help="at most N hits (0 = all; default 100)")
+    s.add_argument(
+        "--fuzzy",
+        type=float,
+        default=0,
+        metavar="K",
+        help="allow weighted edits up to K (OCR confusions like 0/O, 8/B cost 0.4; others 1)",
+    )
+    s.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most N hits (0 = all; default 100)"
+    )
     s.add_argument("--strategy", choices=["auto", "index", "scan"], default="auto", help=argparse.SUPPRESS)
     add_filter_args(s)
     add_identity_args(s)
     s.set_defaults(func=run_search)
 
-    r = ps.add_parser("route", parents=[common], help="a vehicle's sightings in order, speeds, impossible hops")
+    r = ps.add_parser(
+        "route", parents=[common], help="a vehicle's sightings in order, speeds, impossible hops"
+    )
     r.add_argument("plate")
     r.add_argument("--fuzzy", type=float, default=0, metavar="K", help="also OCR-near reads (default exact)")
-    r.add_argument("--max-speed", type=float, default=200.0, metavar="KMH",
-                   help="flag hops faster than this (default 200 km/h)")
+    r.add_argument(
+        "--max-speed",
+        type=float,
+        default=200.0,
+        metavar="KMH",
+        help="flag hops faster than this (default 200 km/h)",
+    )
     add_filter_args(r)
     add_identity_args(r)
     r.set_defaults(func=run_route)
@@ -144,8 +191,14 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
     lh = Lakehouse(home=args.home)
     try:
-        query = PlateQuery(args.pattern, fuzzy=args.fuzzy, cameras=args.camera, area=area, limit=args.limit,
-                           strategy=args.strategy)
+        query = PlateQuery(
+            args.pattern,
+            fuzzy=args.fuzzy,
+            cameras=args.camera,
+            area=area,
+            limit=args.limit,
+            strategy=args.strategy,
+        )
         res = search_plates(lh, query, scope)
     except PatternError as exc:
         raise CliError(str(exc), code=2) from None
@@ -154,8 +207,11 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
     else:
         out.table(res.hits, HIT_COLUMNS)
     shown = f"{len(res.hits)} of {res.total}" if res.total > len(res.hits) else f"{len(res.hits)}"
-    out.info(f"{shown} reads match {res.pattern}" + (f" (fuzzy {args.fuzzy:g})" if args.fuzzy else "")
-             + f" — {res.strategy}, {res.seconds:.2f}s, case {ctx.case_number} (audited)")
+    out.info(
+        f"{shown} reads match {res.pattern}"
+        + (f" (fuzzy {args.fuzzy:g})" if args.fuzzy else "")
+        + f" — {res.strategy}, {res.seconds:.2f}s, case {ctx.case_number} (audited)"
+    )
     return 0
 
 
@@ -169,7 +225,9 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
 
     lh = Lakehouse(home=args.home)
     try:
-        query = RouteQuery(args.plate, fuzzy=args.fuzzy, cameras=args.camera, area=area, max_speed_kmh=args.max_speed)
+        query = RouteQuery(
+            args.plate, fuzzy=args.fuzzy, cameras=args.camera, area=area, max_speed_kmh=args.max_speed
+        )
         route = plate_route(lh, query, scope)
     except PatternError as exc:
         raise CliError(str(exc), code=2) from None
@@ -178,9 +236,11 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
     else:
         out.table(route, ROUTE_COLUMNS)
     bad = sum(1 for s in route if s["impossible"])
-    out.info(f"{len(route)} sightings of {args.plate.upper()}"
-             + (f"; {bad} impossible hop(s) over {args.max_speed:g} km/h (misread or cloned plate)" if bad else "")
-             + f" — case {ctx.case_number} (audited)")
+    out.info(
+        f"{len(route)} sightings of {args.plate.upper()}"
+        + (f"; {bad} impossible hop(s) over {args.max_speed:g} km/h (misread or cloned plate)" if bad else "")
+        + f" — case {ctx.case_number} (audited)"
+    )
     return 0
 
 

@@ -12,18 +12,33 @@ import argparse
 from jobs.commands.login import cli_context
 from jobs.output import CliError, Output
 
-COLUMNS = ["agreement_id", "from_agency", "to_agency", "data_types", "cameras", "valid_from", "valid_to",
-           "created_by", "revoked_at"]
+COLUMNS = [
+    "agreement_id",
+    "from_agency",
+    "to_agency",
+    "data_types",
+    "cameras",
+    "valid_from",
+    "valid_to",
+    "created_by",
+    "revoked_at",
+]
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("share", parents=[common], help="sharing agreements between agencies (admins)")
     ps = p.add_subparsers(dest="share_cmd", metavar="ACTION", required=True)
     a = ps.add_parser("add", parents=[common], help="agency FROM shares data types with agency TO")
-    a.add_argument("--from", dest="from_agency", required=True, metavar="AGENCY", help="agency whose data is shared")
+    a.add_argument(
+        "--from", dest="from_agency", required=True, metavar="AGENCY", help="agency whose data is shared"
+    )
     a.add_argument("--to", dest="to_agency", required=True, metavar="AGENCY", help="agency that may read it")
-    a.add_argument("--types", default="plates", metavar="T[,T]", help="plates,faces,video,alerts (default plates)")
-    a.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable; default all)")
+    a.add_argument(
+        "--types", default="plates", metavar="T[,T]", help="plates,faces,video,alerts (default plates)"
+    )
+    a.add_argument(
+        "--camera", action="append", metavar="ID", help="only this camera (repeatable; default all)"
+    )
     a.add_argument("--valid-from", metavar="T", help="in force from (ISO time/date; default now)")
     a.add_argument("--valid-to", metavar="T", help="in force until (a bare date includes that day)")
     a.add_argument("--note", default="", help="reference to the written agreement")
@@ -44,16 +59,27 @@ def run_add(args: argparse.Namespace, out: Output) -> int:
     ctx = cli_context(args)
     try:
         tr = TimeRange.parse(args.valid_from, args.valid_to)
-        row = add_agreement(Lakehouse(home=args.home), ctx, from_agency=args.from_agency, to_agency=args.to_agency,
-                            data_types=args.types.split(","), cameras=args.camera, valid_from=tr.start,
-                            valid_to=tr.end, note=args.note)
+        row = add_agreement(
+            Lakehouse(home=args.home),
+            ctx,
+            from_agency=args.from_agency,
+            to_agency=args.to_agency,
+            data_types=args.types.split(","),
+            cameras=args.camera,
+            valid_from=tr.start,
+            valid_to=tr.end,
+            note=args.note,
+        )
     except PermissionDenied as exc:
         raise CliError(str(exc), code=3) from None
     except (AgreementError, ValueError) as exc:
         raise CliError(str(exc), code=2) from None
-    out.record(row, text=f"agreement {row['agreement_id']}: {row['from_agency']} shares "
-                         f"{','.join(row['data_types'])} of {','.join(row['cameras'] or ['all cameras'])} "
-                         f"with {row['to_agency']}")
+    out.record(
+        row,
+        text=f"agreement {row['agreement_id']}: {row['from_agency']} shares "
+        f"{','.join(row['data_types'])} of {','.join(row['cameras'] or ['all cameras'])} "
+        f"with {row['to_agency']}",
+    )
     return 0
 
 

@@ -19,12 +19,19 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p = sub.add_parser("stream", parents=[common], help="live cameras -> tables and alerts; their status")
     ss = p.add_subparsers(dest="stream_command", metavar="SUBCOMMAND")
     r = ss.add_parser("run", parents=[common], help="read the registry's live cameras until stopped")
-    r.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable; default: every "
-                   "camera with a stream_uri)")
+    r.add_argument(
+        "--camera",
+        action="append",
+        metavar="ID",
+        help="only this camera (repeatable; default: every camera with a stream_uri)",
+    )
     r.add_argument("--duration", type=_positive, metavar="S", help="stop after S seconds of streaming")
     r.add_argument("--workers", type=int, help="model actors shared by the cameras (default: one per CPU)")
-    r.add_argument("--sample-fps", type=_positive, help="analysed frames per second per camera (default: live "
-                   "profile, settings live.sample_fps)")
+    r.add_argument(
+        "--sample-fps",
+        type=_positive,
+        help="analysed frames per second per camera (default: live profile, settings live.sample_fps)",
+    )
     r.set_defaults(func=run)
     s = ss.add_parser("status", parents=[common], help="each live camera's state, last frame, fps, lag")
     s.set_defaults(func=status)
@@ -71,24 +78,49 @@ def run(args: argparse.Namespace, out: Output) -> int:
         last_say[0] = time.time()
         for s in statuses:
             lag = s.get("lag_s")
-            out.info(f"  {s['camera_id']}: {s['state']}, {s.get('fps_analysed') or 0:.1f} fps analysed, "
-                     f"lag {lag:.1f} s" if lag is not None else f"  {s['camera_id']}: {s['state']}")
+            out.info(
+                f"  {s['camera_id']}: {s['state']}, {s.get('fps_analysed') or 0:.1f} fps analysed, "
+                f"lag {lag:.1f} s"
+                if lag is not None
+                else f"  {s['camera_id']}: {s['state']}"
+            )
 
     try:
-        report = run_streams(lh, args.camera, duration_s=args.duration, home=args.home, profile=profile,
-                             workers=args.workers, stop=stop, on_batch=on_batch, say=out.info)
+        report = run_streams(
+            lh,
+            args.camera,
+            duration_s=args.duration,
+            home=args.home,
+            profile=profile,
+            workers=args.workers,
+            stop=stop,
+            on_batch=on_batch,
+            say=out.info,
+        )
     except StreamError as exc:
         raise CliError(str(exc)) from None
     summary = {
-        "cameras": report.cameras, "seconds": round(report.seconds, 1), "batches": report.batches,
-        "plate_read_writes": report.plate_reads, "face_sighting_writes": report.face_sightings,
-        "device": report.device, "errors": report.errors,
-        "status": [{k: s.get(k) for k in ("camera_id", "frames_decoded", "frames_analysed", "frames_dropped",
-                                          "reconnects")} for s in report.status],
+        "cameras": report.cameras,
+        "seconds": round(report.seconds, 1),
+        "batches": report.batches,
+        "plate_read_writes": report.plate_reads,
+        "face_sighting_writes": report.face_sightings,
+        "device": report.device,
+        "errors": report.errors,
+        "status": [
+            {
+                k: s.get(k)
+                for k in ("camera_id", "frames_decoded", "frames_analysed", "frames_dropped", "reconnects")
+            }
+            for s in report.status
+        ],
     }
-    out.record(summary, text=f"streamed {len(report.cameras)} camera(s) for {report.seconds:.0f} s: "
-               f"{report.batches} micro-batches, {report.plate_reads} plate-read and {report.face_sightings} "
-               f"face-sighting writes" + (f"; errors: {report.errors}" if report.errors else ""))
+    out.record(
+        summary,
+        text=f"streamed {len(report.cameras)} camera(s) for {report.seconds:.0f} s: "
+        f"{report.batches} micro-batches, {report.plate_reads} plate-read and {report.face_sightings} "
+        f"face-sighting writes" + (f"; errors: {report.errors}" if report.errors else ""),
+    )
     return 1 if report.errors else 0
 
 

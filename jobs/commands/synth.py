@@ -15,14 +15,23 @@ from jobs.output import CliError, Output
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("synth", parents=[common], help="generate synthetic data with ground truth")
     ssub = p.add_subparsers(dest="synth_command", metavar="WHAT", required=True)
-    c = ssub.add_parser("city", parents=[common], help="a synthetic city: cameras, clips, incidents, manifest")
+    c = ssub.add_parser(
+        "city", parents=[common], help="a synthetic city: cameras, clips, incidents, manifest"
+    )
     c.add_argument("out", metavar="OUT", help="output directory (created; manifest.json goes there)")
     c.add_argument("--cameras", type=int, default=6, help="number of cameras (default 6)")
-    c.add_argument("--minutes", type=float, default=0.5, help="length of each camera's clip in minutes (default 0.5)")
+    c.add_argument(
+        "--minutes", type=float, default=0.5, help="length of each camera's clip in minutes (default 0.5)"
+    )
     c.add_argument("--seed", type=int, default=7, help="random seed (same seed, same city)")
-    c.add_argument("--city", default="asuncion",
-                   help="asuncion | buenos_aires | lima, or a bbox min_lon,min_lat,max_lon,max_lat")
-    c.add_argument("--bbox", default=None, help="min_lon,min_lat,max_lon,max_lat (overrides the preset's box)")
+    c.add_argument(
+        "--city",
+        default="asuncion",
+        help="asuncion | buenos_aires | lima, or a bbox min_lon,min_lat,max_lon,max_lat",
+    )
+    c.add_argument(
+        "--bbox", default=None, help="min_lon,min_lat,max_lon,max_lat (overrides the preset's box)"
+    )
     c.add_argument("--difficulty", choices=["easy", "default", "hard"], default="default")
     c.add_argument("--incidents", type=int, default=2000, help="synthetic incident reports (0: none)")
     c.add_argument("--fps", type=float, default=25.0)
@@ -39,9 +48,19 @@ def run(args: argparse.Namespace, out: Output) -> int:
     t0 = time.perf_counter()
     try:
         m = generate_city(
-            args.out, cameras=args.cameras, minutes=args.minutes, seed=args.seed, city=args.city, bbox=args.bbox,
-            difficulty=args.difficulty, fps=args.fps, width=args.width, height=args.height,
-            incidents=args.incidents, progress=not args.no_progress, workers=args.workers,
+            args.out,
+            cameras=args.cameras,
+            minutes=args.minutes,
+            seed=args.seed,
+            city=args.city,
+            bbox=args.bbox,
+            difficulty=args.difficulty,
+            fps=args.fps,
+            width=args.width,
+            height=args.height,
+            incidents=args.incidents,
+            progress=not args.no_progress,
+            workers=args.workers,
         )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -69,13 +88,16 @@ def run(args: argparse.Namespace, out: Output) -> int:
     if out.json_mode:
         out.record(rec)
     else:
-        out.record(rec, text=(
-            f"wrote {rec['out']}: {rec['cameras']} cameras ({rec['porticos']} porticos; {', '.join(agencies)}), "
-            f"{rec['videos']} clips / {rec['frames']} frames, {rec['plate_passes']} plate passes "
-            f"({rec['routed_vehicles']} vehicles seen at 2+ cameras, {rec['convoys']} convoys), "
-            f"{rec['face_passes']} face passes of {rec['identities']} identities, "
-            f"incidents: {rec['incidents_csv'] or 'none'}; manifest {rec['manifest']} ({rec['seconds']} s)"
-        ))
+        out.record(
+            rec,
+            text=(
+                f"wrote {rec['out']}: {rec['cameras']} cameras ({rec['porticos']} porticos; {', '.join(agencies)}), "
+                f"{rec['videos']} clips / {rec['frames']} frames, {rec['plate_passes']} plate passes "
+                f"({rec['routed_vehicles']} vehicles seen at 2+ cameras, {rec['convoys']} convoys), "
+                f"{rec['face_passes']} face passes of {rec['identities']} identities, "
+                f"incidents: {rec['incidents_csv'] or 'none'}; manifest {rec['manifest']} ({rec['seconds']} s)"
+            ),
+        )
         for note in m.notes:
             out.info(f"note: {note}")
     return 0

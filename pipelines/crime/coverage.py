@@ -27,8 +27,8 @@ from pipelines.crime.hotspots import gi_star
 @dataclass
 class CoverageResult:
     summary: dict[str, Any]
-    cells: pl.DataFrame          # hot cells: h3, count, z, p, lat, lon, covered, nearest_camera, distance_m
-    priorities: pl.DataFrame     # rank, h3, lat, lon, gain_incidents, gain_cells, cumulative_share
+    cells: pl.DataFrame  # hot cells: h3, count, z, p, lat, lon, covered, nearest_camera, distance_m
+    priorities: pl.DataFrame  # rank, h3, lat, lon, gain_incidents, gain_cells, cumulative_share
     hotspots: pl.DataFrame = field(repr=False, default_factory=pl.DataFrame)  # the full Gi* table
 
 
@@ -79,7 +79,12 @@ def camera_coverage(
 
 
 def coverage_of_cells(
-    hot: pl.DataFrame, cams: pl.DataFrame, *, radius_m: float, top: int = 10, hotspots: pl.DataFrame | None = None
+    hot: pl.DataFrame,
+    cams: pl.DataFrame,
+    *,
+    radius_m: float,
+    top: int = 10,
+    hotspots: pl.DataFrame | None = None,
 ) -> CoverageResult:
     """Coverage of given hot cells (columns h3, count, lat, lon, ...) by cameras (camera_id, lat, lon)."""
     n_hot = hot.height
@@ -112,14 +117,33 @@ def coverage_of_cells(
         "share_incidents": float(counts[covered].sum() / total) if total else None,
     }
     priorities = _greedy(hot, hx, hy, counts, covered, radius_m, top, total)
-    return CoverageResult(summary=summary, cells=cells, priorities=priorities,
-                          hotspots=hotspots if hotspots is not None else hot)
+    return CoverageResult(
+        summary=summary,
+        cells=cells,
+        priorities=priorities,
+        hotspots=hotspots if hotspots is not None else hot,
+    )
 
 
-def _greedy(hot: pl.DataFrame, hx: np.ndarray, hy: np.ndarray, counts: np.ndarray, covered: np.ndarray,
-            radius_m: float, top: int, total: float) -> pl.DataFrame:
-    schema = {"rank": pl.Int64, "h3": pl.String, "lat": pl.Float64, "lon": pl.Float64, "gain_incidents": pl.Int64,
-              "gain_cells": pl.Int64, "cumulative_share": pl.Float64}
+def _greedy(
+    hot: pl.DataFrame,
+    hx: np.ndarray,
+    hy: np.ndarray,
+    counts: np.ndarray,
+    covered: np.ndarray,
+    radius_m: float,
+    top: int,
+    total: float,
+) -> pl.DataFrame:
+    schema = {
+        "rank": pl.Int64,
+        "h3": pl.String,
+        "lat": pl.Float64,
+        "lon": pl.Float64,
+        "gain_incidents": pl.Int64,
+        "gain_cells": pl.Int64,
+        "cumulative_share": pl.Float64,
+    }
     if hot.height == 0:
         return pl.DataFrame(schema=schema)
     tree = cKDTree(np.column_stack([hx, hy]))
@@ -135,9 +159,15 @@ def _greedy(hot: pl.DataFrame, hx: np.ndarray, hy: np.ndarray, counts: np.ndarra
         newly = [m for m in reach[best] if not done[m]]
         done[newly] = True
         cum += gains[best]
-        rows.append({
-            "rank": rank, "h3": hot["h3"][best], "lat": float(hot["lat"][best]), "lon": float(hot["lon"][best]),
-            "gain_incidents": int(gains[best]), "gain_cells": len(newly),
-            "cumulative_share": cum / total if total else None,
-        })
+        rows.append(
+            {
+                "rank": rank,
+                "h3": hot["h3"][best],
+                "lat": float(hot["lat"][best]),
+                "lon": float(hot["lon"][best]),
+                "gain_incidents": int(gains[best]),
+                "gain_cells": len(newly),
+                "cumulative_share": cum / total if total else None,
+            }
+        )
     return pl.DataFrame(rows, schema=schema)

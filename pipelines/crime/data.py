@@ -107,7 +107,9 @@ def load_incidents(
     return lf.select(cols).collect()
 
 
-def filters_dict(types: Any = None, start: Any = None, end: Any = None, *, tz: str | None = None) -> dict[str, Any]:
+def filters_dict(
+    types: Any = None, start: Any = None, end: Any = None, *, tz: str | None = None
+) -> dict[str, Any]:
     """The filters as plain values, for reports and audit parameters."""
     window = time_range(start, end, tz=tz)
     t0, t1 = window.start, window.end
@@ -123,9 +125,14 @@ def incident_overview(lh: Lakehouse) -> dict[str, Any]:
     ``last`` incident time (None when empty)."""
     lf = lh.scan("incidents")
     types = (
-        lf.filter(pl.col("type").is_not_null()).group_by("type").agg(pl.len().alias("n"))
-        .sort(["n", "type"], descending=[True, False]).collect()
+        lf.filter(pl.col("type").is_not_null())
+        .group_by("type")
+        .agg(pl.len().alias("n"))
+        .sort(["n", "type"], descending=[True, False])
+        .collect()
     )
-    span = lf.select(pl.len().alias("n"), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")).collect()
+    span = lf.select(
+        pl.len().alias("n"), pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last")
+    ).collect()
     row = span.row(0, named=True)
     return {"types": types["type"].to_list(), "n": int(row["n"]), "first": row["first"], "last": row["last"]}

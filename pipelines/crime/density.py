@@ -40,15 +40,22 @@ def kernel_density(
     incident: columns ``h3, lat, lon, density`` (incidents/km^2), ``expected`` (incidents in the
     cell); cells under ``min_share`` of the maximum density are left out; sorted by density."""
     df = load_incidents(source, types=types, start=start, end=end, columns=["lat", "lon"])
-    return density_from_points(df["lat"].to_numpy(), df["lon"].to_numpy(), bandwidth_m=bandwidth_m, res=res,
-                               min_share=min_share)
+    return density_from_points(
+        df["lat"].to_numpy(), df["lon"].to_numpy(), bandwidth_m=bandwidth_m, res=res, min_share=min_share
+    )
 
 
 def density_from_points(
     lat: np.ndarray, lon: np.ndarray, *, bandwidth_m: float = 250.0, res: int = 9, min_share: float = 1e-3
 ) -> pl.DataFrame:
     """:func:`kernel_density` on coordinate arrays."""
-    schema = {"h3": pl.String, "lat": pl.Float64, "lon": pl.Float64, "density": pl.Float64, "expected": pl.Float64}
+    schema = {
+        "h3": pl.String,
+        "lat": pl.Float64,
+        "lon": pl.Float64,
+        "density": pl.Float64,
+        "expected": pl.Float64,
+    }
     if bandwidth_m <= 0:
         raise ValueError("bandwidth_m must be positive")
     lat = np.asarray(lat, dtype=float)
@@ -121,7 +128,14 @@ def _binned_kde(x: np.ndarray, y: np.ndarray, bandwidth_m: float) -> _Grid:
     wx = fx - j0
     wy = fy - i0
     mass = np.zeros(ny * nx)
-    for di, dj, w in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx), (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
+    for di, dj, w in (
+        (0, 0, (1 - wy) * (1 - wx)),
+        (0, 1, (1 - wy) * wx),
+        (1, 0, wy * (1 - wx)),
+        (1, 1, wy * wx),
+    ):
         mass += np.bincount((i0 + di) * nx + (j0 + dj), weights=w, minlength=ny * nx)
-    smooth = ndimage.gaussian_filter(mass.reshape(ny, nx), sigma=bandwidth_m / step, mode="constant", truncate=4.0)
+    smooth = ndimage.gaussian_filter(
+        mass.reshape(ny, nx), sigma=bandwidth_m / step, mode="constant", truncate=4.0
+    )
     return _Grid(smooth / (step * step), x0, y0, step)

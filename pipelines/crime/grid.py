@@ -18,13 +18,16 @@ STORED_RES = 9
 M_PER_DEG_LAT = 111_320.0
 
 
-def latlng_to_cells(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, res: int) -> list[str | None]:
+def latlng_to_cells(
+    lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, res: int
+) -> list[str | None]:
     """H3 cell of each point (None where a coordinate is missing or not finite)."""
     return cells_series(lat, lon, res).to_list()
 
 
-def cells_series(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, res: int,
-                 name: str = "cell") -> pl.Series:
+def cells_series(
+    lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.ndarray, res: int, name: str = "cell"
+) -> pl.Series:
     """H3 cells (strings) of points as a Polars Series, null where a coordinate is missing.
 
     One h3 call per point with the integer API (about twice as fast as the string one); the hex
@@ -36,8 +39,11 @@ def cells_series(lat: Sequence[float] | np.ndarray, lon: Sequence[float] | np.nd
     if ok.any():
         f = _h3_int.latlng_to_cell
         n_ok = int(ok.sum())
-        out[ok] = np.fromiter((f(a, b, res) for a, b in zip(la[ok].tolist(), lo[ok].tolist(), strict=True)),
-                              dtype=np.uint64, count=n_ok)
+        out[ok] = np.fromiter(
+            (f(a, b, res) for a, b in zip(la[ok].tolist(), lo[ok].tolist(), strict=True)),
+            dtype=np.uint64,
+            count=n_ok,
+        )
     ints = pl.Series(name, out, dtype=pl.UInt64)
     distinct = ints.unique().to_list()
     mapping = {c: h3.int_to_str(c) for c in distinct if c}
@@ -121,8 +127,9 @@ def neighbor_pairs(
     return focal, neigh
 
 
-def haversine_m(lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray,
-                lon2: float | np.ndarray) -> np.ndarray:
+def haversine_m(
+    lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float | np.ndarray, lon2: float | np.ndarray
+) -> np.ndarray:
     """Great-circle distance in metres."""
     r = 6_371_008.8
     p1, p2 = np.radians(lat1), np.radians(lat2)
@@ -132,8 +139,9 @@ def haversine_m(lat1: float | np.ndarray, lon1: float | np.ndarray, lat2: float 
     return 2 * r * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def project_m(lat: np.ndarray, lon: np.ndarray, lat0: float | None = None,
-              lon0: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float]:
+def project_m(
+    lat: np.ndarray, lon: np.ndarray, lat0: float | None = None, lon0: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Local equirectangular projection to metres around (lat0, lon0) (default: the data centre).
     Accurate to well under 1% over a city; returns x, y, lat0, lon0."""
     lat = np.asarray(lat, dtype=float)

@@ -44,8 +44,12 @@ def cell_counts(
     count = pl.len().cast(pl.Int64).alias("count")
     parts: list[pl.DataFrame] = []
     if res == STORED_RES:
-        parts.append(lf.filter(pl.col("h3").is_not_null()).group_by(["h3", *extra]).agg(count)
-                     .collect(engine="streaming"))
+        parts.append(
+            lf.filter(pl.col("h3").is_not_null())
+            .group_by(["h3", *extra])
+            .agg(count)
+            .collect(engine="streaming")
+        )
         by_point = lf.filter(pl.col("h3").is_null())  # rows some other writer left without a cell
     else:
         by_point = lf
@@ -82,7 +86,9 @@ def h3_counts(
     if centers:
         uniq = out["h3"].unique().to_list()
         lat, lon = cell_centers(uniq)
-        cen = pl.DataFrame({"h3": uniq, "lat": lat, "lon": lon},
-                           schema={"h3": pl.String, "lat": pl.Float64, "lon": pl.Float64})
+        cen = pl.DataFrame(
+            {"h3": uniq, "lat": lat, "lon": lon},
+            schema={"h3": pl.String, "lat": pl.Float64, "lon": pl.Float64},
+        )
         out = out.join(cen, on="h3", how="left", maintain_order="left")
     return out

@@ -86,8 +86,9 @@ def gi_star_from_counts(
     graph = Graph.from_arrays(focal, neigh, weight)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # constant y gives 0/0 z-scores (NaN)
-        g = G_Local(y, graph, transform="B", star=True, permutations=permutations, seed=seed,
-                    keep_simulations=False)
+        g = G_Local(
+            y, graph, transform="B", star=True, permutations=permutations, seed=seed, keep_simulations=False
+        )
     # esda orders results by the graph's unique ids, which are our indices 0..n-1 (sorted)
     order = np.asarray(graph.unique_ids)
     z = np.full(n, np.nan)
@@ -124,8 +125,16 @@ def empty_table(with_p_sim: bool = False) -> pl.DataFrame:
     schema = {"h3": pl.String, "count": pl.Int64, "z": pl.Float64, "p": pl.Float64}
     if with_p_sim:
         schema["p_sim"] = pl.Float64
-    schema.update({"hot": pl.Boolean, "cold": pl.Boolean, "confidence": pl.Int64, "neighbors": pl.Int64,
-                   "lat": pl.Float64, "lon": pl.Float64})
+    schema.update(
+        {
+            "hot": pl.Boolean,
+            "cold": pl.Boolean,
+            "confidence": pl.Int64,
+            "neighbors": pl.Int64,
+            "lat": pl.Float64,
+            "lon": pl.Float64,
+        }
+    )
     return pl.DataFrame(schema=schema)
 
 

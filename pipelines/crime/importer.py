@@ -58,20 +58,86 @@ ALIASES: dict[str, list[str]] = {
     "lat": ["latitude", "lat", "latitud", "lat_wgs84", "y_lat", "point_y", "lat_y"],
     "lon": ["longitude", "lon", "lng", "long", "longitud", "lon_wgs84", "x_lon", "point_x", "long_x"],
     "time": [
-        "date", "ts", "datetime", "date_time", "timestamp", "occurred", "occurred_on", "occurred_at",
-        "occurred_date", "date_occurred", "date_occ", "incident_datetime", "incident_date", "offense_date",
-        "crime_date", "report_date", "reported_date", "date_reported", "cmplnt_fr_dt", "from_date",
-        "fecha", "fecha_hora", "fecha_hecho", "fecha_ocurrencia", "fecha_del_hecho", "fecha_denuncia",
+        "date",
+        "ts",
+        "datetime",
+        "date_time",
+        "timestamp",
+        "occurred",
+        "occurred_on",
+        "occurred_at",
+        "occurred_date",
+        "date_occurred",
+        "date_occ",
+        "incident_datetime",
+        "incident_date",
+        "offense_date",
+        "crime_date",
+        "report_date",
+        "reported_date",
+        "date_reported",
+        "cmplnt_fr_dt",
+        "from_date",
+        "fecha",
+        "fecha_hora",
+        "fecha_hecho",
+        "fecha_ocurrencia",
+        "fecha_del_hecho",
+        "fecha_denuncia",
     ],
-    "time_end": ["date_end", "ts_end", "end_date", "date_to", "to_date", "occurred_to", "cmplnt_to_dt",
-                 "fecha_fin", "fecha_hasta"],
-    "type": ["primary_type", "type", "incident_type", "offense", "offense_type", "offense_category",
-             "crime_type", "category", "incident_category", "ofns_desc", "crm_cd_desc", "crime",
-             "tipo", "tipo_delito", "delito", "tipo_hecho", "categoria"],
-    "id": ["id", "incident_id", "incident_number", "incident_no", "objectid", "cmplnt_num", "dr_no",
-           "event_id", "case_id", "id_caso", "id_hecho", "numero"],
-    "description": ["description", "descript", "incident_description", "pd_desc", "details",
-                    "descripcion", "detalle"],
+    "time_end": [
+        "date_end",
+        "ts_end",
+        "end_date",
+        "date_to",
+        "to_date",
+        "occurred_to",
+        "cmplnt_to_dt",
+        "fecha_fin",
+        "fecha_hasta",
+    ],
+    "type": [
+        "primary_type",
+        "type",
+        "incident_type",
+        "offense",
+        "offense_type",
+        "offense_category",
+        "crime_type",
+        "category",
+        "incident_category",
+        "ofns_desc",
+        "crm_cd_desc",
+        "crime",
+        "tipo",
+        "tipo_delito",
+        "delito",
+        "tipo_hecho",
+        "categoria",
+    ],
+    "id": [
+        "id",
+        "incident_id",
+        "incident_number",
+        "incident_no",
+        "objectid",
+        "cmplnt_num",
+        "dr_no",
+        "event_id",
+        "case_id",
+        "id_caso",
+        "id_hecho",
+        "numero",
+    ],
+    "description": [
+        "description",
+        "descript",
+        "incident_description",
+        "pd_desc",
+        "details",
+        "descripcion",
+        "detalle",
+    ],
     "agency": ["agency", "agencia", "organismo"],
 }
 # Houston's NIBRS export names (occurrence date + hour, map coordinates, incident number)
@@ -80,12 +146,32 @@ ALIASES["lon"] += ["maplongitude", "map_longitude"]
 ALIASES["time"] += ["occurrence_date", "rms_occurrence_date"]
 ALIASES["type"] += ["nibrs_description", "offense_description"]
 ALIASES["id"] += ["incident", "incident_num", "incident_nbr"]
-TIME_OF_DAY_COLUMNS = ["time", "hora", "hour_time", "time_occ", "cmplnt_fr_tm", "occurred_time", "hora_hecho",
-                       "occurrence_hour", "rms_occurrence_hour", "hour"]
+TIME_OF_DAY_COLUMNS = [
+    "time",
+    "hora",
+    "hour_time",
+    "time_occ",
+    "cmplnt_fr_tm",
+    "occurred_time",
+    "hora_hecho",
+    "occurrence_hour",
+    "rms_occurrence_hour",
+    "hour",
+]
 POINT_COLUMNS = ["location", "geom", "the_geom", "geometry", "point", "coordinates", "geo_point"]
 
 LAYOUTS: dict[str, set[str]] = {
-    "chicago": {"id", "case_number", "date", "primary_type", "iucr", "fbi_code", "beat", "latitude", "longitude"},
+    "chicago": {
+        "id",
+        "case_number",
+        "date",
+        "primary_type",
+        "iucr",
+        "fbi_code",
+        "beat",
+        "latitude",
+        "longitude",
+    },
     "pesquisa-synthetic": {"id", "date", "date_end", "primary_type", "latitude", "longitude", "agency"},
     "socrata": {"id", "case_number", "date", "primary_type", "latitude", "longitude"},
 }
@@ -93,10 +179,26 @@ LAYOUTS: dict[str, set[str]] = {
 # time formats, grouped by how they order the date parts; the family that parses most wins
 AWARE_FORMATS = ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%d %H:%M%z"]
 NAIVE_FAMILIES: dict[str, list[str]] = {
-    "ymd": ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M",
-            "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"],
-    "dmy": ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p",
-            "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y"],
+    "ymd": [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+    ],
+    "dmy": [
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y %I:%M:%S %p",
+        "%d/%m/%Y %I:%M %p",
+        "%d-%m-%Y %H:%M:%S",
+        "%d-%m-%Y %H:%M",
+        "%d/%m/%Y",
+        "%d-%m-%Y",
+    ],
     "mdy": ["%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y"],
 }
 DATE_ONLY = {"%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%d-%m-%Y", "%m/%d/%Y"}
@@ -133,8 +235,11 @@ class ImportReport:
             f"{self.source}: {self.rows_read} rows read ({self.layout} layout); "
             f"{self.missing_coords} without usable coordinates, {self.missing_time} without usable time "
             f"-> {self.skipped} skipped; "
-            + (f"{self.duplicate_rows} identical to an earlier row (kept as separate reports); "
-               if self.duplicate_rows else "")
+            + (
+                f"{self.duplicate_rows} identical to an earlier row (kept as separate reports); "
+                if self.duplicate_rows
+                else ""
+            )
             + (f"{self.duplicate_ids} repeated source ids (last kept); " if self.duplicate_ids else "")
             + f"{self.written} written ({self.added} new, {self.updated} updated"
             + (f", {self.replaced} replaced" if self.mode == "replace" else "")
@@ -180,7 +285,8 @@ def _read_csv(text: str, path: Path) -> tuple[pl.DataFrame, str, str]:
     if df.width < 2:
         raise IncidentImportError(
             f"{path.name}: not a CSV with incident columns (found one column {df.columns[0]!r})"
-            if df.width else f"{path.name}: no columns"
+            if df.width
+            else f"{path.name}: no columns"
         )
     return df, "csv", delim
 
@@ -199,8 +305,10 @@ def _read_geojson(text: str, path: Path) -> pl.DataFrame:
     rows: list[dict[str, str | None]] = []
     for f in features:
         props = f.get("properties") or {}
-        row = {str(k): (None if v is None else (json.dumps(v) if isinstance(v, dict | list) else str(v)))
-               for k, v in props.items()}
+        row = {
+            str(k): (None if v is None else (json.dumps(v) if isinstance(v, dict | list) else str(v)))
+            for k, v in props.items()
+        }
         geom = f.get("geometry") or {}
         lon = lat = None
         if geom.get("type") == "Point":
@@ -294,7 +402,9 @@ def parse_times(raw: pl.Series, tz: str, time_format: str | None = None) -> tupl
         return pl.Series(raw.name, [None] * len(raw), dtype=utc), pl.Series([False] * len(raw)), "none"
 
     def localize(naive: pl.Series) -> pl.Series:
-        return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+        return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null").dt.convert_time_zone(
+            "UTC"
+        )
 
     if time_format:
         parsed = s.str.to_datetime(time_format, strict=False, time_unit="us")
@@ -306,7 +416,10 @@ def parse_times(raw: pl.Series, tz: str, time_format: str | None = None) -> tupl
 
     # epoch numbers (seconds or milliseconds)
     nums = s.cast(pl.Float64, strict=False)
-    if int(nums.is_not_null().sum()) == n_present and s.str.contains(r"^\d{9,13}(\.\d+)?$").fill_null(True).all():
+    if (
+        int(nums.is_not_null().sum()) == n_present
+        and s.str.contains(r"^\d{9,13}(\.\d+)?$").fill_null(True).all()
+    ):
         unit_ms = float(nums.drop_nulls().median()) > 1e11  # type: ignore[arg-type]
         us = (nums * (1_000 if unit_ms else 1_000_000)).cast(pl.Int64)
         return us.cast(utc), pl.Series([False] * len(raw)), "epoch-ms" if unit_ms else "epoch-s"
@@ -315,7 +428,11 @@ def parse_times(raw: pl.Series, tz: str, time_format: str | None = None) -> tupl
     for fmt in AWARE_FORMATS:
         got = s.str.to_datetime(fmt, strict=False, time_unit="us")
         if got.dtype != utc:
-            got = got.dt.convert_time_zone("UTC") if isinstance(got.dtype, pl.Datetime) and got.dtype.time_zone else None
+            got = (
+                got.dt.convert_time_zone("UTC")
+                if isinstance(got.dtype, pl.Datetime) and got.dtype.time_zone
+                else None
+            )
         if got is not None:
             aware = aware.fill_null(got)
     best: tuple[int, str, pl.Series, pl.Series] | None = None
@@ -340,7 +457,9 @@ def parse_times(raw: pl.Series, tz: str, time_format: str | None = None) -> tupl
     if int(aware.is_not_null().sum()):
         used.append("ISO 8601 with offset")
     if score:
-        used.append({"ymd": "YYYY-MM-DD", "dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY"}[family] + f" local ({tz})")
+        used.append(
+            {"ymd": "YYYY-MM-DD", "dmy": "DD/MM/YYYY", "mdy": "MM/DD/YYYY"}[family] + f" local ({tz})"
+        )
     date_only = date_only & aware.is_null()
     return out.rename(raw.name), date_only, " + ".join(used) or "unrecognised"
 
@@ -372,8 +491,15 @@ def import_incidents(
         _check_tz(tz)
     path = Path(path)
     df, file_format, delim = read_table(path)
-    explicit = {"lat": lat_col, "lon": lon_col, "time": time_col, "time_end": end_col, "type": type_col,
-                "id": id_col, "description": desc_col}
+    explicit = {
+        "lat": lat_col,
+        "lon": lon_col,
+        "time": time_col,
+        "time_end": end_col,
+        "type": type_col,
+        "id": id_col,
+        "description": desc_col,
+    }
     mapping, layout = detect_columns(df.columns, explicit)
     notes: list[str] = []
     if tz is None:
@@ -408,21 +534,37 @@ def import_incidents(
     _check_numeric(mapping["lat"] or "lat", raw_lat, lat, name)
     _check_numeric(mapping["lon"] or "lon", raw_lon, lon, name)
     coords_ok = (
-        lat.is_not_null() & lon.is_not_null() & lat.is_finite() & lon.is_finite()
-        & (lat.abs() <= 90) & (lon.abs() <= 180) & ~((lat == 0) & (lon == 0))
+        lat.is_not_null()
+        & lon.is_not_null()
+        & lat.is_finite()
+        & lon.is_finite()
+        & (lat.abs() <= 90)
+        & (lon.abs() <= 180)
+        & ~((lat == 0) & (lon == 0))
     ).fill_null(False)
 
     # time (optionally DATE+TIME columns; a separate time-of-day column is joined automatically)
     tcols = mapping["time"].split("+")
     if len(tcols) == 1:
         tod = next((c for c in df.columns if _norm(c) in TIME_OF_DAY_COLUMNS and c != tcols[0]), None)
-        if tod is not None and df[tcols[0]].str.contains(r"^\s*\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\s*$").fill_null(False).mean() > 0.5:  # type: ignore[operator]
+        if (
+            tod is not None
+            and df[tcols[0]].str.contains(r"^\s*\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\s*$").fill_null(False).mean()
+            > 0.5
+        ):  # type: ignore[operator]
             tcols.append(tod)
             mapping["time"] = "+".join(tcols)
             notes.append(f"date and time of day joined from {tcols[0]!r} and {tod!r}")
-    raw_time = df[tcols[0]] if len(tcols) == 1 else df.select(
-        pl.concat_str([_as_time_of_day(pl.col(c)) if i else pl.col(c).fill_null("") for i, c in enumerate(tcols)],
-                      separator=" ").alias("t"))["t"]
+    raw_time = (
+        df[tcols[0]]
+        if len(tcols) == 1
+        else df.select(
+            pl.concat_str(
+                [_as_time_of_day(pl.col(c)) if i else pl.col(c).fill_null("") for i, c in enumerate(tcols)],
+                separator=" ",
+            ).alias("t")
+        )["t"]
+    )
     ts, date_only, used_format = parse_times(raw_time, tz, time_format)
     present = raw_time.str.strip_chars().fill_null("") != ""
     n_present = int(present.sum())
@@ -448,9 +590,19 @@ def import_incidents(
 
     keep = coords_ok & time_ok
     report = ImportReport(
-        path=str(path.resolve()), source=source, file_format=file_format, layout=layout, columns=mapping, tz=tz,
-        time_format=used_format, rows_read=df.height, missing_coords=int((~coords_ok).sum()),
-        missing_time=int((~time_ok).sum()), skipped=int((~keep).sum()), mode=mode, notes=notes,
+        path=str(path.resolve()),
+        source=source,
+        file_format=file_format,
+        layout=layout,
+        columns=mapping,
+        tz=tz,
+        time_format=used_format,
+        rows_read=df.height,
+        missing_coords=int((~coords_ok).sum()),
+        missing_time=int((~time_ok).sum()),
+        skipped=int((~keep).sum()),
+        mode=mode,
+        notes=notes,
     )
 
     # ids
@@ -493,7 +645,9 @@ def import_incidents(
     out = out.unique(subset=["incident_id"], keep="last", maintain_order=True)
     report.duplicate_ids = before - out.height
     out = out.with_columns(
-        pl.Series("h3", latlng_to_cells(out["lat"].to_numpy(), out["lon"].to_numpy(), STORED_RES), dtype=pl.String)
+        pl.Series(
+            "h3", latlng_to_cells(out["lat"].to_numpy(), out["lon"].to_numpy(), STORED_RES), dtype=pl.String
+        )
     )
     report.written = out.height
     if dry_run:
@@ -509,8 +663,9 @@ def _row_hash_ids(df: pl.DataFrame, counted: pl.Series) -> tuple[pl.Series, int]
     The first occurrence keeps ``h-<hash>`` (the id earlier versions gave every copy), the k-th
     identical row gets ``h-<hash>~k``. Returns the ids and how many ``counted`` rows repeated an
     earlier one."""
-    row_hash = df.select(pl.concat_str([pl.col(c).fill_null("") for c in sorted(df.columns)],
-                                       separator="\x1f").alias("r"))["r"]
+    row_hash = df.select(
+        pl.concat_str([pl.col(c).fill_null("") for c in sorted(df.columns)], separator="\x1f").alias("r")
+    )["r"]
     seen: dict[str, int] = {}
     out: list[str] = []
     repeats = 0
@@ -566,7 +721,9 @@ def _check_tz(tz: str) -> None:
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise IncidentImportError(f"unknown time zone {tz!r} (use an IANA name such as America/Chicago)") from exc
+        raise IncidentImportError(
+            f"unknown time zone {tz!r} (use an IANA name such as America/Chicago)"
+        ) from exc
 
 
 def expected_columns() -> dict[str, list[str]]:
@@ -574,4 +731,11 @@ def expected_columns() -> dict[str, list[str]]:
     return {k: list(v) for k, v in ALIASES.items()}
 
 
-__all__ = ["ImportReport", "IncidentImportError", "detect_columns", "import_incidents", "parse_times", "read_table"]
+__all__ = [
+    "ImportReport",
+    "IncidentImportError",
+    "detect_columns",
+    "import_incidents",
+    "parse_times",
+    "read_table",
+]

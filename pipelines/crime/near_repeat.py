@@ -44,7 +44,9 @@ class KnoxResult:
     close: dict[str, Any] = field(default_factory=dict)
 
     def cell(self, distance_band: str, time_band: str) -> dict[str, Any]:
-        rows = self.table.filter((pl.col("distance_band") == distance_band) & (pl.col("time_band") == time_band))
+        rows = self.table.filter(
+            (pl.col("distance_band") == distance_band) & (pl.col("time_band") == time_band)
+        )
         if rows.height != 1:
             raise KeyError(f"no cell {distance_band!r} x {time_band!r}")
         return rows.row(0, named=True)
@@ -74,8 +76,16 @@ def knox(
     df = df.filter(pl.col("ts").is_not_null())
     x, y, _, _ = project_m(df["lat"].to_numpy(), df["lon"].to_numpy())
     t = df["ts"].dt.epoch("us").to_numpy().astype(np.float64) / 86_400e6
-    return knox_from_arrays(x, y, t, distance_bands_m=distance_bands_m, time_bands_days=time_bands_days,
-                            close=close, permutations=permutations, seed=seed)
+    return knox_from_arrays(
+        x,
+        y,
+        t,
+        distance_bands_m=distance_bands_m,
+        time_bands_days=time_bands_days,
+        close=close,
+        permutations=permutations,
+        seed=seed,
+    )
 
 
 def knox_from_arrays(
@@ -141,7 +151,9 @@ def knox_from_arrays(
     p = (1 + exceed) / (1 + permutations)
 
     d_labels = [_label(d_edges[a], d_edges[a + 1], "m") for a in range(nd)] + [_label(d_edges[-1], None, "m")]
-    t_labels = [_label(t_edges[b], t_edges[b + 1], "d") for b in range(nt - 1)] + [_label(t_edges[-1], None, "d")]
+    t_labels = [_label(t_edges[b], t_edges[b + 1], "d") for b in range(nt - 1)] + [
+        _label(t_edges[-1], None, "d")
+    ]
     rows = []
     for a in range(nd + 1):
         for b in range(nt):
@@ -156,8 +168,17 @@ def knox_from_arrays(
                     "p": float(p[a, b]),
                 }
             )
-    table = pl.DataFrame(rows, schema={"distance_band": pl.String, "time_band": pl.String, "observed": pl.Int64,
-                                       "expected": pl.Float64, "ratio": pl.Float64, "p": pl.Float64})
+    table = pl.DataFrame(
+        rows,
+        schema={
+            "distance_band": pl.String,
+            "time_band": pl.String,
+            "observed": pl.Int64,
+            "expected": pl.Float64,
+            "ratio": pl.Float64,
+            "p": pl.Float64,
+        },
+    )
     close_info: dict[str, Any] = {}
     if close is not None:
         e = float(sims_close.mean())
@@ -169,7 +190,9 @@ def knox_from_arrays(
             "ratio": obs_close / e if e > 0 else None,
             "p": float((1 + np.count_nonzero(sims_close >= obs_close)) / (1 + permutations)),
         }
-    return KnoxResult(table=table, n=n, pairs_within=int(len(pairs)), permutations=permutations, close=close_info)
+    return KnoxResult(
+        table=table, n=n, pairs_within=int(len(pairs)), permutations=permutations, close=close_info
+    )
 
 
 def _pairs_within(x: np.ndarray, y: np.ndarray, r: float) -> np.ndarray:

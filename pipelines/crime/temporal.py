@@ -32,8 +32,9 @@ def hour_weekday(
     """168 rows: ``weekday`` (0 = Monday), ``day`` (Mon..Sun), ``hour`` (0..23), ``count``
     (float: aoristic shares), ``exact`` (incidents with an exact time), ``windowed`` (aoristic
     share from windows). With ``aoristic=False`` windows count 1 at their start."""
-    df = load_incidents(source, types=types, start=start, end=end, columns=["ts", "ts_end"],
-                        require_location=False)
+    df = load_incidents(
+        source, types=types, start=start, end=end, columns=["ts", "ts_end"], require_location=False
+    )
     return hour_weekday_from_frame(df, tz=tz, aoristic=aoristic)
 
 
@@ -57,13 +58,17 @@ def hour_weekday_from_frame(df: pl.DataFrame, *, tz: str = "UTC", aoristic: bool
     short = windows.filter((pl.col("t1") - pl.col("t0")) < pl.duration(hours=WEEK_H))
     spread = (
         short.with_columns(
-            pl.datetime_ranges(pl.col("t0").dt.truncate("1h"), pl.col("t1"), interval="1h", closed="left").alias("b")
+            pl.datetime_ranges(
+                pl.col("t0").dt.truncate("1h"), pl.col("t1"), interval="1h", closed="left"
+            ).alias("b")
         )
         .explode("b")
         .with_columns(
             (
-                (pl.min_horizontal(pl.col("b") + pl.duration(hours=1), pl.col("t1"))
-                 - pl.max_horizontal(pl.col("b"), pl.col("t0"))).dt.total_microseconds()
+                (
+                    pl.min_horizontal(pl.col("b") + pl.duration(hours=1), pl.col("t1"))
+                    - pl.max_horizontal(pl.col("b"), pl.col("t0"))
+                ).dt.total_microseconds()
                 / (pl.col("t1") - pl.col("t0")).dt.total_microseconds()
             ).alias("w")
         )
@@ -85,8 +90,10 @@ def hour_weekday_from_frame(df: pl.DataFrame, *, tz: str = "UTC", aoristic: bool
         .join(win, on=["weekday", "hour"], how="left")
         .with_columns(pl.col("exact").fill_null(0.0), pl.col("windowed").fill_null(0.0))
         .with_columns((pl.col("windowed") + long.height / WEEK_H).alias("windowed"))
-        .with_columns((pl.col("exact") + pl.col("windowed")).alias("count"),
-                      pl.col("weekday").replace_strict(dict(enumerate(WEEKDAYS)), return_dtype=pl.String).alias("day"))
+        .with_columns(
+            (pl.col("exact") + pl.col("windowed")).alias("count"),
+            pl.col("weekday").replace_strict(dict(enumerate(WEEKDAYS)), return_dtype=pl.String).alias("day"),
+        )
         .select("weekday", "day", "hour", "count", "exact", "windowed")
         .sort("weekday", "hour")
     )

@@ -106,14 +106,19 @@ class ActorPool:
         # a restarted actor reloads its models; a batch it was running is retried once (frames in,
         # detections out: running a batch twice is harmless)
         restarts = self.config.max_restarts
-        remote = ray.remote(ExtractionWorker).options(**res, max_concurrency=1, max_restarts=restarts,
-                                                      max_task_retries=1 if restarts else 0)
+        remote = ray.remote(ExtractionWorker).options(
+            **res, max_concurrency=1, max_restarts=restarts, max_task_retries=1 if restarts else 0
+        )
         self.resources = res
         self.device = device
-        self.actors = [remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)]
+        self.actors = [
+            remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)
+        ]
         self.load = [0] * n
         self.broken = False
-        ready, waiting = ray.wait([a.info.remote() for a in self.actors], num_returns=n, timeout=start_timeout_s)
+        ready, waiting = ray.wait(
+            [a.info.remote() for a in self.actors], num_returns=n, timeout=start_timeout_s
+        )
         if waiting:
             self.shutdown()
             raise PoolError(
@@ -150,8 +155,10 @@ class ActorPool:
 
         i = min(range(len(self.actors)), key=lambda k: self.load[k])
         try:
-            return ray.get(getattr(self.actors[i], method).remote(*args),
-                           timeout=batch_timeout_s() if timeout_s is None else timeout_s)
+            return ray.get(
+                getattr(self.actors[i], method).remote(*args),
+                timeout=batch_timeout_s() if timeout_s is None else timeout_s,
+            )
         except (RayActorError, GetTimeoutError) as exc:
             self.broken = True
             raise PoolError(f"extraction actor failed on {method}: {exc}") from exc

@@ -56,8 +56,9 @@ def _video_camera(manifest: Any) -> dict[str, str]:
     return {v.camera_id: v.path for v in manifest.videos}
 
 
-def score_plates(manifest: Any, rows: Iterable[Mapping[str, Any]], *, tolerance_s: float = 0.5,
-                 complete_only: bool = True) -> PlateScore:
+def score_plates(
+    manifest: Any, rows: Iterable[Mapping[str, Any]], *, tolerance_s: float = 0.5, complete_only: bool = True
+) -> PlateScore:
     """Plate passes found and rows correct. Passes cut by the clip's ends (``complete=False``) are
     not required, but a row reading them right still counts as correct."""
     rows = list(rows)
@@ -65,8 +66,10 @@ def score_plates(manifest: Any, rows: Iterable[Mapping[str, Any]], *, tolerance_
     required = [p for p in passes if p.complete or not complete_only]
 
     def belongs(r: Mapping[str, Any], p: Any) -> bool:
-        return (r["camera_id"] == p.camera_id
-                and p.t_start_s - tolerance_s <= r["offset_s"] <= p.t_end_s + tolerance_s)
+        return (
+            r["camera_id"] == p.camera_id
+            and p.t_start_s - tolerance_s <= r["offset_s"] <= p.t_end_s + tolerance_s
+        )
 
     found, misses = 0, []
     for p in required:
@@ -84,7 +87,9 @@ def score_plates(manifest: Any, rows: Iterable[Mapping[str, Any]], *, tolerance_
     return PlateScore(len(required), found, len(rows), correct, misses, wrong)
 
 
-def enrol_identities(identities: Mapping[str, list[str]], analyzer: Any | None = None) -> tuple[list[str], np.ndarray]:
+def enrol_identities(
+    identities: Mapping[str, list[str]], analyzer: Any | None = None
+) -> tuple[list[str], np.ndarray]:
     """(identity per embedding, embeddings) of the enrolment photos (one probe face per photo)."""
     from pipelines.faces import FaceAnalyzer, load_image_rgb
 
@@ -110,23 +115,37 @@ def nearest_identity(embedding: Any, names: list[str], vecs: np.ndarray) -> tupl
     return names[i], float(d[i])
 
 
-def score_faces(manifest: Any, rows: Iterable[Mapping[str, Any]], names: list[str], vecs: np.ndarray, *,
-                tolerance_s: float = 0.5, min_face_px: float = 0.0, complete_only: bool = True) -> FaceScore:
+def score_faces(
+    manifest: Any,
+    rows: Iterable[Mapping[str, Any]],
+    names: list[str],
+    vecs: np.ndarray,
+    *,
+    tolerance_s: float = 0.5,
+    min_face_px: float = 0.0,
+    complete_only: bool = True,
+) -> FaceScore:
     """Face passes (largest face >= ``min_face_px``) identified by a sighting in their window."""
     rows = list(rows)
-    required = [p for p in manifest.face_passes
-                if (p.complete or not complete_only) and p.face_px >= min_face_px]
+    required = [
+        p for p in manifest.face_passes if (p.complete or not complete_only) and p.face_px >= min_face_px
+    ]
     ident = [nearest_identity(r["embedding"], names, vecs)[0] for r in rows]
     identified = detected = 0
     misses = []
     for p in required:
-        inside = [i for i, r in enumerate(rows)
-                  if r["camera_id"] == p.camera_id
-                  and p.t_start_s - tolerance_s <= r["offset_s"] <= p.t_end_s + tolerance_s]
+        inside = [
+            i
+            for i, r in enumerate(rows)
+            if r["camera_id"] == p.camera_id
+            and p.t_start_s - tolerance_s <= r["offset_s"] <= p.t_end_s + tolerance_s
+        ]
         detected += bool(inside)
         if any(ident[i] == p.identity for i in inside):
             identified += 1
         else:
-            misses.append(f"{p.camera_id} {p.identity} {p.t_start_s:.1f}-{p.t_end_s:.1f}s "
-                          f"({p.face_px:.0f}px) got {[ident[i] for i in inside]}")
+            misses.append(
+                f"{p.camera_id} {p.identity} {p.t_start_s:.1f}-{p.t_end_s:.1f}s "
+                f"({p.face_px:.0f}px) got {[ident[i] for i in inside]}"
+            )
     return FaceScore(len(required), identified, detected, len(rows), misses)

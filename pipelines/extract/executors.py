@@ -62,8 +62,11 @@ class RayExecutor:
             self.cancel()
             raise PoolError(f"no batch came back from the extraction actors within {timeout_s:.0f} s")
         # take everything else that is already done too
-        more, _ = ray.wait([r for r in self._inflight if r not in ready], num_returns=len(self._inflight) - len(ready),
-                           timeout=0)
+        more, _ = ray.wait(
+            [r for r in self._inflight if r not in ready],
+            num_returns=len(self._inflight) - len(ready),
+            timeout=0,
+        )
         out = []
         for ref in list(ready) + list(more):
             actor = self._inflight.pop(ref)

@@ -138,9 +138,18 @@ class FrameProcessor:
     ``plate_backend``/``face_backend`` are model back-end keys (None: the ``models`` settings,
     whose default ``auto`` picks the device's default back-end)."""
 
-    def __init__(self, device: str = "auto", *, plates: bool = True, faces: bool = True,
-                 default_formats: list[str] | None = None, top_n: int = 5, threads: int | None = None,
-                 plate_backend: str | None = None, face_backend: str | None = None):
+    def __init__(
+        self,
+        device: str = "auto",
+        *,
+        plates: bool = True,
+        faces: bool = True,
+        default_formats: list[str] | None = None,
+        top_n: int = 5,
+        threads: int | None = None,
+        plate_backend: str | None = None,
+        face_backend: str | None = None,
+    ):
         from pipelines import models
 
         self.device = device
@@ -169,7 +178,9 @@ class FrameProcessor:
             engine = self._ocr_engine()  # one OCR model load, shared by every reader
             self._readers[key] = PlateReader(
                 formats=list(formats) if formats else self.default_formats,
-                device=self.device, top_n=self.top_n, second_pass=still,
+                device=self.device,
+                top_n=self.top_n,
+                second_pass=still,
                 engine=engine if still else _DetectAt(engine, VIDEO_PLATE_DET_SIDE),
             )
         return self._readers[key]
@@ -181,8 +192,10 @@ class FrameProcessor:
         if still not in self._analyzers:
             key = self.face_model.key if self.face_model is not None else None
             self._analyzers[still] = FaceAnalyzer(
-                device=self.device, min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX,
-                embed_backend=key)
+                device=self.device,
+                min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX,
+                embed_backend=key,
+            )
         return self._analyzers[still]
 
     def _ocr_engine(self) -> Any:
@@ -214,7 +227,9 @@ class FrameProcessor:
             x1, y1 = float(q[:, 0].min()), float(q[:, 1].min())
             x2, y2 = float(q[:, 0].max()), float(q[:, 1].max())
             pad = 0.3 * (y2 - y1)
-            boxes.append((max(0.0, x1 - pad), max(0.0, y1 - pad), min(float(w), x2 + pad), min(float(h), y2 + pad)))
+            boxes.append(
+                (max(0.0, x1 - pad), max(0.0, y1 - pad), min(float(w), x2 + pad), min(float(h), y2 + pad))
+            )
         return boxes
 
     @property
@@ -259,7 +274,9 @@ class FrameProcessor:
                     # a region is detected at the scale the whole frame would be
                     full = max(tasks[i].image.shape[:2])
                     reader.engine.det_limit_side = max(
-                        160, min(VIDEO_PLATE_DET_SIDE, round(max(crop.shape[:2]) * VIDEO_PLATE_DET_SIDE / full)))
+                        160,
+                        min(VIDEO_PLATE_DET_SIDE, round(max(crop.shape[:2]) * VIDEO_PLATE_DET_SIDE / full)),
+                    )
                 for r in reader.read(crop):
                     if is_overlay_text(r.raw):
                         continue

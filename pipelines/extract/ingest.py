@@ -147,14 +147,23 @@ def camera_settings(lh: Lakehouse, camera_id: str, agency: str | None = None) ->
     if lh.exists("cameras"):  # polars: delta-rs files may hold string_view, which pyarrow filters reject
         lf = lh.scan("cameras").filter(pl.col("camera_id") == camera_id)
         names = set(lf.collect_schema().names())
-        cols = [c for c in ("camera_id", "agency", "kind", "plate_format", "sample_fps", "gating") if c in names]
+        cols = [
+            c for c in ("camera_id", "agency", "kind", "plate_format", "sample_fps", "gating") if c in names
+        ]
         rows = lf.select(cols).collect().to_dicts()
     if rows:
         r = rows[0]
         if agency and r["agency"] and agency != r["agency"]:
             log.warning("camera %s belongs to %s; --agency %s ignored", camera_id, r["agency"], agency)
-        return CameraSettings(camera_id, r["agency"] or agency or DEFAULT_AGENCY, (r["kind"] or "street").lower(),
-                              r.get("plate_format") or None, True, r.get("sample_fps") or None, r.get("gating") or None)
+        return CameraSettings(
+            camera_id,
+            r["agency"] or agency or DEFAULT_AGENCY,
+            (r["kind"] or "street").lower(),
+            r.get("plate_format") or None,
+            True,
+            r.get("sample_fps") or None,
+            r.get("gating") or None,
+        )
     return CameraSettings(camera_id, agency or DEFAULT_AGENCY, "street", None, False)
 
 
@@ -174,10 +183,16 @@ def _succeeded_ids(lh: Lakehouse, model_version: str, ids: Sequence[str]) -> set
 
     if not ids or not lh.exists("processing_runs"):
         return set()
-    done = (lh.scan("processing_runs")
-            .filter((pl.col("model_version") == model_version) & (pl.col("status") == "succeeded")
-                    & pl.col("video_id").is_in(list(ids)))
-            .select("video_id").collect())
+    done = (
+        lh.scan("processing_runs")
+        .filter(
+            (pl.col("model_version") == model_version)
+            & (pl.col("status") == "succeeded")
+            & pl.col("video_id").is_in(list(ids))
+        )
+        .select("video_id")
+        .collect()
+    )
     return set(done["video_id"].to_list())
 
 
@@ -249,9 +264,21 @@ def _commit(lh: Lakehouse, outcomes: list[_Outcome], model_version: str, cam: Ca
             lh.replace("face_sightings", [r for o in ok for r in o.face_rows], predicate)
             # every table committed: the sources switch to this version in ONE commit (readers
             # keep seeing the previous version until then; pipelines/versions.py)
-            record_switch(lh, [{"video_id": o.video_id, "camera_id": cam.camera_id, "model_version": model_version,
-                                "kind": "recorded", "start_ts": o.start} for o in ok],
-                          by="ingest", reason="re-process completed for every table")
+            record_switch(
+                lh,
+                [
+                    {
+                        "video_id": o.video_id,
+                        "camera_id": cam.camera_id,
+                        "model_version": model_version,
+                        "kind": "recorded",
+                        "start_ts": o.start,
+                    }
+                    for o in ok
+                ],
+                by="ingest",
+                reason="re-process completed for every table",
+            )
         except Exception as exc:  # a failed commit leaves the previous rows (delta-rs commits atomically)
             log.exception("commit failed")
             for o in ok:
@@ -275,8 +302,15 @@ class _Progress:
         if self.enabled:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total or None, desc=desc[:40], unit=unit, file=sys.stderr,
-                            dynamic_ncols=True, leave=False, mininterval=0.5)
+            self.bar = tqdm(
+                total=total or None,
+                desc=desc[:40],
+                unit=unit,
+                file=sys.stderr,
+                dynamic_ncols=True,
+                leave=False,
+                mininterval=0.5,
+            )
 
     def update(self, n: int) -> None:
         if self.bar is not None:
@@ -340,8 +374,14 @@ def ingest_paths(
         vid, hashed = _video_id(src)
         if hashed and vid in seen:
             report.skipped.append(src.uri)
-            report.sources.append({"path": src.uri, "video_id": vid, "status": "skipped",
-                                   "reason": f"same content as {seen[vid]}"})
+            report.sources.append(
+                {
+                    "path": src.uri,
+                    "video_id": vid,
+                    "status": "skipped",
+                    "reason": f"same content as {seen[vid]}",
+                }
+            )
             continue
         seen[vid] = src.uri
         todo.append(_Outcome(src, vid, hashed))
@@ -350,8 +390,14 @@ def ingest_paths(
         if o.hashed and o.video_id in done_ids:
             todo.remove(o)
             report.skipped.append(o.src.uri)
-            report.sources.append({"path": o.src.uri, "video_id": o.video_id, "status": "skipped",
-                                   "reason": f"already processed with model version {version}"})
+            report.sources.append(
+                {
+                    "path": o.src.uri,
+                    "video_id": o.video_id,
+                    "status": "skipped",
+                    "reason": f"already processed with model version {version}",
+                }
+            )
     if outcomes:  # paths that are no source at all: recorded as failed
         _commit(lh, outcomes, version, cam)
 
@@ -376,7 +422,7 @@ def ingest_paths(
             _ingest_video(lh, o, cam, version, start, opts, executor, bar)
             outcomes.append(o)
         for i in range(0, len(stills), STILLS_PER_COMMIT):
-            chunk = stills[i:i + STILLS_PER_COMMIT]
+            chunk = stills[i : i + STILLS_PER_COMMIT]
             _ingest_stills(lh, chunk, cam, version, start, opts, executor, bar)
             outcomes.extend(chunk)
     finally:
@@ -394,28 +440,57 @@ def ingest_paths(
         report.frames_processed += o.frames_processed
         if o.src.kind == "video" and o.end and o.start:
             report.video_seconds += (o.end - o.start).total_seconds()
-        report.sources.append({
-            "path": o.src.uri, "video_id": o.video_id, "status": o.status, "reason": o.error,
-            "plate_reads": len(o.plate_rows), "face_sightings": len(o.face_rows),
-            "frames_decoded": o.frames_decoded, "frames_processed": o.frames_processed,
-            "pixels_share": round(o.pixels_share, 3),
-        })
+        report.sources.append(
+            {
+                "path": o.src.uri,
+                "video_id": o.video_id,
+                "status": o.status,
+                "reason": o.error,
+                "plate_reads": len(o.plate_rows),
+                "face_sightings": len(o.face_rows),
+                "frames_decoded": o.frames_decoded,
+                "frames_processed": o.frames_processed,
+                "pixels_share": round(o.pixels_share, 3),
+            }
+        )
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _rows(o: _Outcome, cam: CameraSettings, version: str, plate_tracks: list, face_tracks: list,
-          quality_floor: float, plate_filter: PlateFilter) -> None:
+def _rows(
+    o: _Outcome,
+    cam: CameraSettings,
+    version: str,
+    plate_tracks: list,
+    face_tracks: list,
+    quality_floor: float,
+    plate_filter: PlateFilter,
+) -> None:
     assert o.start is not None
     formats = plate_formats(cam)
-    ctx = SourceContext(o.video_id, cam.camera_id, cam.agency, o.src.uri, o.start, version,
-                        tuple(formats) if formats else None)
+    ctx = SourceContext(
+        o.video_id,
+        cam.camera_id,
+        cam.agency,
+        o.src.uri,
+        o.start,
+        version,
+        tuple(formats) if formats else None,
+    )
     o.plate_rows = [plate_row(t, ctx) for t in plate_tracks if plate_filter.keep(t)]
     o.face_rows = [face_row(t, ctx, quality_floor) for t in face_tracks]
 
 
-def _ingest_video(lh: Lakehouse, o: _Outcome, cam: CameraSettings, version: str, start: dt.datetime | None,
-                  opts: RunOptions, executor: Executor, bar: _Progress) -> None:
+def _ingest_video(
+    lh: Lakehouse,
+    o: _Outcome,
+    cam: CameraSettings,
+    version: str,
+    start: dt.datetime | None,
+    opts: RunOptions,
+    executor: Executor,
+    bar: _Progress,
+) -> None:
     reader: VideoReader | None = None
     try:
         _mark_running(lh, [o], version, cam.camera_id)
@@ -452,8 +527,16 @@ def _ingest_video(lh: Lakehouse, o: _Outcome, cam: CameraSettings, version: str,
     _commit(lh, [o], version, cam)
 
 
-def _ingest_stills(lh: Lakehouse, chunk: list[_Outcome], cam: CameraSettings, version: str,
-                   start: dt.datetime | None, opts: RunOptions, executor: Executor, bar: _Progress) -> None:
+def _ingest_stills(
+    lh: Lakehouse,
+    chunk: list[_Outcome],
+    cam: CameraSettings,
+    version: str,
+    start: dt.datetime | None,
+    opts: RunOptions,
+    executor: Executor,
+    bar: _Progress,
+) -> None:
     _mark_running(lh, chunk, version, cam.camera_id)
     bar.start(f"{len(chunk)} stills", len(chunk), unit="image")
 
@@ -493,7 +576,15 @@ def _ingest_stills(lh: Lakehouse, chunk: list[_Outcome], cam: CameraSettings, ve
         plates = [Track(k, [plate_observation(0, 0.0, p)]) for k, p in enumerate(r.plates)]
         faces = [Track(k, [face_observation(0, 0.0, f)]) for k, f in enumerate(r.faces)]
         # a still is one frame: every read is its own pass; keep the reader's own score threshold
-        _rows(o, cam, version, plates, faces, executor.quality_floor, PlateFilter(min_best_score=0.0, min_single_score=0.0))
+        _rows(
+            o,
+            cam,
+            version,
+            plates,
+            faces,
+            executor.quality_floor,
+            PlateFilter(min_best_score=0.0, min_single_score=0.0),
+        )
         o.status = "succeeded"
     for o in chunk:
         if o.start is None:

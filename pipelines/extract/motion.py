@@ -99,7 +99,7 @@ class MotionGate:
             keep = np.ones(shape, np.uint8)
             sx, sy = shape[1] / self.frame_width, shape[0] / self.frame_height
             for b in self.ignore:
-                keep[int(b[1] * sy):int(np.ceil(b[3] * sy)), int(b[0] * sx):int(np.ceil(b[2] * sx))] = 0
+                keep[int(b[1] * sy) : int(np.ceil(b[3] * sy)), int(b[0] * sx) : int(np.ceil(b[2] * sx))] = 0
             self._keep = keep
         return self._keep
 
@@ -125,12 +125,14 @@ class MotionGate:
             if bw * bh < min_px:
                 continue
             pad = cfg.pad * max(bw * sx, bh * sy) + cfg.pad_px
-            boxes.append((
-                max(0.0, x * sx - pad),
-                max(0.0, y * sy - pad),
-                min(float(self.frame_width), (x + bw) * sx + pad),
-                min(float(self.frame_height), (y + bh) * sy + pad),
-            ))
+            boxes.append(
+                (
+                    max(0.0, x * sx - pad),
+                    max(0.0, y * sy - pad),
+                    min(float(self.frame_width), (x + bw) * sx + pad),
+                    min(float(self.frame_height), (y + bh) * sy + pad),
+                )
+            )
         return _merge(boxes)
 
 

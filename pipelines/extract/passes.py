@@ -85,9 +85,13 @@ def _plate_similarity(track: Track, o: Observation) -> float:
 
 
 def plate_tracker(max_gap_s: float = 1.2) -> Tracker:
-    return Tracker(_plate_similarity, TrackerConfig(max_gap_s=max_gap_s, max_gap_similar_s=3.0,
-                                                    sim_floor=0.3, sim_gate=0.6, strong_sim=0.8),
-                   on_add=_plate_on_add)
+    return Tracker(
+        _plate_similarity,
+        TrackerConfig(
+            max_gap_s=max_gap_s, max_gap_similar_s=3.0, sim_floor=0.3, sim_gate=0.6, strong_sim=0.8
+        ),
+        on_add=_plate_on_add,
+    )
 
 
 def plate_observation(seq: int, t: float, read: dict[str, Any]) -> Observation:
@@ -196,10 +200,18 @@ def _face_on_add(track: Track, o: Observation) -> None:
 
 
 def face_tracker(max_gap_s: float = 1.2) -> Tracker:
-    return Tracker(_face_similarity, TrackerConfig(max_gap_s=max_gap_s, max_gap_similar_s=3.0,
-                                                   sim_floor=0.2, sim_gate=0.5, strong_sim=0.75,
-                                                   high_score=0.95),
-                   on_add=_face_on_add)
+    return Tracker(
+        _face_similarity,
+        TrackerConfig(
+            max_gap_s=max_gap_s,
+            max_gap_similar_s=3.0,
+            sim_floor=0.2,
+            sim_gate=0.5,
+            strong_sim=0.75,
+            high_score=0.95,
+        ),
+        on_add=_face_on_add,
+    )
 
 
 def face_observation(seq: int, t: float, face: dict[str, Any]) -> Observation:

@@ -81,5 +81,7 @@ def runs_by_version(runs: Any) -> pl.DataFrame:
         .sort("model_version", nulls_last=True)
     )
     return out.with_columns(
-        pl.when(pl.col("seconds") > 0).then((pl.col("frames") / pl.col("seconds")).round(1)).alias("frames_per_s")
+        pl.when(pl.col("seconds") > 0)
+        .then((pl.col("frames") / pl.col("seconds")).round(1))
+        .alias("frames_per_s")
     )

@@ -76,8 +76,13 @@ class _Ordered:
             self.next += 1
 
 
-def run_video(path: str, executor: Executor, opts: RunOptions,
-              on_frames: Callable[[int], None] | None = None, reader: VideoReader | None = None) -> VideoRun:
+def run_video(
+    path: str,
+    executor: Executor,
+    opts: RunOptions,
+    on_frames: Callable[[int], None] | None = None,
+    reader: VideoReader | None = None,
+) -> VideoRun:
     """Decode, gate, infer and track one video. Raises :class:`~pipelines.video.DecodeError` for bad
     input and :class:`~pipelines.extract.actors.PoolError` when the actors fail; nothing is kept
     from a source that raised."""
@@ -116,14 +121,19 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
                     continue
                 if opts.gating == "region" and d.regions is not None:
                     regions = d.regions
-                    pixels_seen += sum((b[2] - b[0]) * (b[3] - b[1]) for b in regions) / (info.width * info.height)
+                    pixels_seen += sum((b[2] - b[0]) * (b[3] - b[1]) for b in regions) / (
+                        info.width * info.height
+                    )
                 else:
                     pixels_seen += 1.0
             else:
                 pixels_seen += 1.0
             order.times[seq] = frame.offset_s
-            batch.append(FrameTask(seq, frame.rgb(), regions, faces=seq % max(1, opts.face_every) == 0,
-                                   masks=masks or None))
+            batch.append(
+                FrameTask(
+                    seq, frame.rgb(), regions, faces=seq % max(1, opts.face_every) == 0, masks=masks or None
+                )
+            )
             frame.release()
             seq += 1
             if len(batch) >= opts.batch_size:
@@ -163,8 +173,12 @@ def run_video(path: str, executor: Executor, opts: RunOptions,
     )
 
 
-def run_images(images: Iterable[tuple[Any, Any]], executor: Executor, opts: RunOptions,
-               on_done: Callable[[int], None] | None = None) -> dict[Any, FrameResult]:
+def run_images(
+    images: Iterable[tuple[Any, Any]],
+    executor: Executor,
+    opts: RunOptions,
+    on_done: Callable[[int], None] | None = None,
+) -> dict[Any, FrameResult]:
     """Run the models on stills: ``images`` is ``[(key, rgb)]``; returns ``{key: FrameResult}``.
     Each still is read with the reader's extra high-resolution pass."""
     keys: dict[int, Any] = {}

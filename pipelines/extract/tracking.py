@@ -110,8 +110,12 @@ class TrackerConfig:
 class Tracker:
     """Associate observations frame by frame; :meth:`finish` returns every track in start order."""
 
-    def __init__(self, similarity: Similarity | None = None, config: TrackerConfig | None = None,
-                 on_add: Callable[[Track, Observation], None] | None = None):
+    def __init__(
+        self,
+        similarity: Similarity | None = None,
+        config: TrackerConfig | None = None,
+        on_add: Callable[[Track, Observation], None] | None = None,
+    ):
         self.similarity = similarity
         self.config = config or TrackerConfig()
         self.on_add = on_add

@@ -180,9 +180,13 @@ class FaceAnalyzer:
             for box, prob, pts in zip(boxes, probs, points, strict=True):
                 is_small = opts.applies(box)
                 if is_small and opts.upscale_to > face_side(box):
-                    chip = aligned_chip(im, _dlib_rect(box), sp, upscale=opts.upscale_to / max(face_side(box), 1.0))
+                    chip = aligned_chip(
+                        im, _dlib_rect(box), sp, upscale=opts.upscale_to / max(face_side(box), 1.0)
+                    )
                 else:
-                    chip = dlib.get_face_chip(im, sp(im, _dlib_rect(box)), size=CHIP_SIZE, padding=CHIP_PADDING)
+                    chip = dlib.get_face_chip(
+                        im, sp(im, _dlib_rect(box)), size=CHIP_SIZE, padding=CHIP_PADDING
+                    )
                 small.append(is_small)
                 clipped = (
                     float(np.clip(box[0], 0, w)),
@@ -220,8 +224,10 @@ class FaceAnalyzer:
             return self._embedder.embed(chips)
         if opts.jitter:
             plain = iter(self._embedder.embed([c for c, s in zip(chips, small, strict=True) if not s]))
-            return [describe_small(self._dlib.face_rec, c, opts) if s else next(plain)
-                    for c, s in zip(chips, small, strict=True)]
+            return [
+                describe_small(self._dlib.face_rec, c, opts) if s else next(plain)
+                for c, s in zip(chips, small, strict=True)
+            ]
         mirrored = [np.ascontiguousarray(c[:, ::-1]) for c, s in zip(chips, small, strict=True) if s]
         vecs = self._embedder.embed(list(chips) + mirrored)
         out = [np.asarray(v, np.float32) for v in vecs[: len(chips)]]

@@ -80,12 +80,20 @@ def aligned_chip(image: np.ndarray, rect: Any, shape_predictor: Any, upscale: fl
     x0, y0 = max(0, rect.left() - margin), max(0, rect.top() - margin)
     x1, y1 = min(w, rect.right() + margin + 1), min(h, rect.bottom() + margin + 1)
     crop = image[y0:y1, x0:x1]
-    big = cv2.resize(crop, (max(1, round(crop.shape[1] * upscale)), max(1, round(crop.shape[0] * upscale))),
-                     interpolation=cv2.INTER_CUBIC)
-    r = dlib.rectangle(round((rect.left() - x0) * upscale), round((rect.top() - y0) * upscale),
-                       round((rect.right() - x0) * upscale), round((rect.bottom() - y0) * upscale))
-    return dlib.get_face_chip(np.ascontiguousarray(big), shape_predictor(big, r), size=CHIP_SIZE,
-                              padding=CHIP_PADDING)
+    big = cv2.resize(
+        crop,
+        (max(1, round(crop.shape[1] * upscale)), max(1, round(crop.shape[0] * upscale))),
+        interpolation=cv2.INTER_CUBIC,
+    )
+    r = dlib.rectangle(
+        round((rect.left() - x0) * upscale),
+        round((rect.top() - y0) * upscale),
+        round((rect.right() - x0) * upscale),
+        round((rect.bottom() - y0) * upscale),
+    )
+    return dlib.get_face_chip(
+        np.ascontiguousarray(big), shape_predictor(big, r), size=CHIP_SIZE, padding=CHIP_PADDING
+    )
 
 
 def describe_small(face_rec: Any, chip: np.ndarray, opts: SmallFaceOptions) -> np.ndarray:
@@ -94,9 +102,20 @@ def describe_small(face_rec: Any, chip: np.ndarray, opts: SmallFaceOptions) -> n
     vec = np.asarray(face_rec.compute_face_descriptor(chip, num_jitters=max(opts.jitter, 0) or 0), np.float32)
     if opts.flip:
         mirrored = np.ascontiguousarray(chip[:, ::-1])
-        vec = (vec + np.asarray(face_rec.compute_face_descriptor(mirrored, num_jitters=max(opts.jitter, 0) or 0),
-                                np.float32)) / 2.0
+        vec = (
+            vec
+            + np.asarray(
+                face_rec.compute_face_descriptor(mirrored, num_jitters=max(opts.jitter, 0) or 0), np.float32
+            )
+        ) / 2.0
     return vec
 
 
-__all__ = ["DEFAULT_SMALL_FACES", "NO_ENHANCEMENT", "SmallFaceOptions", "aligned_chip", "describe_small", "face_side"]
+__all__ = [
+    "DEFAULT_SMALL_FACES",
+    "NO_ENHANCEMENT",
+    "SmallFaceOptions",
+    "aligned_chip",
+    "describe_small",
+    "face_side",
+]

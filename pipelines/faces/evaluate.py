@@ -94,8 +94,14 @@ class Outcome:
         self.top1[key] = rank == 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "recall@1": round(self.hits1 / max(self.n, 1), 3), "hits@1": self.hits1,
-                "recall@5": round(self.hits5 / max(self.n, 1), 3), "hits@5": self.hits5, "missing": self.missing}
+        return {
+            "n": self.n,
+            "recall@1": round(self.hits1 / max(self.n, 1), 3),
+            "hits@1": self.hits1,
+            "recall@5": round(self.hits5 / max(self.n, 1), 3),
+            "hits@5": self.hits5,
+            "missing": self.missing,
+        }
 
 
 def load_people(root: Path) -> list[Person]:
@@ -126,13 +132,16 @@ def degrade(image: np.ndarray, face_side: float, cond: Condition, seed: int) -> 
     if cond.noise > 0:
         small = small + rng.normal(0.0, cond.noise, small.shape)
     out = np.clip(np.rint(small), 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, cond.jpeg])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, cond.jpeg]
+    )
     assert ok
     out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     pad_y, pad_x = max(0, 200 - out.shape[0]), max(0, 200 - out.shape[1])
     if pad_y or pad_x:  # a CCTV frame is larger than the shrunk photo: replicate its border
-        out = cv2.copyMakeBorder(out, pad_y // 2, pad_y - pad_y // 2, pad_x // 2, pad_x - pad_x // 2,
-                                 cv2.BORDER_REPLICATE)
+        out = cv2.copyMakeBorder(
+            out, pad_y // 2, pad_y - pad_y // 2, pad_x // 2, pad_x - pad_x // 2, cv2.BORDER_REPLICATE
+        )
     return np.ascontiguousarray(out)
 
 
@@ -179,8 +188,14 @@ def _distractors(root: Path, analyzers: dict[str, Any]) -> dict[str, list[np.nda
     return out
 
 
-def evaluate(root: Path, *, rounds: int = 2, conditions: list[Condition] | None = None,
-             variants: dict[str, SmallFaceOptions] | None = None, log=print) -> dict[str, Any]:
+def evaluate(
+    root: Path,
+    *,
+    rounds: int = 2,
+    conditions: list[Condition] | None = None,
+    variants: dict[str, SmallFaceOptions] | None = None,
+    log=print,
+) -> dict[str, Any]:
     """Run the evaluation; returns per method and condition the counts and rates, and the flips."""
     from pipelines.faces import load_image_rgb
     from pipelines.faces.quality import QUALITY_FLOOR
@@ -200,8 +215,10 @@ def evaluate(root: Path, *, rounds: int = 2, conditions: list[Condition] | None 
     no_face = sorted(rel for rel, (_, f) in clean.items() if f is None)
     # a probe is large: the small-face options never apply to it, one descriptor serves every method
     distract = _distractors(root, analyzers)
-    log(f"{len(people)} people, {len(clean)} distinct photos ({len(no_face)} without a detected face: {no_face}); "
-        f"{len(distract['plain'])} distractor faces")
+    log(
+        f"{len(people)} people, {len(clean)} distinct photos ({len(no_face)} without a detected face: {no_face}); "
+        f"{len(distract['plain'])} distractor faces"
+    )
 
     results: dict[str, dict[str, Outcome]] = {m: {c.name: Outcome() for c in conditions} for m in methods}
     for ci, cond in enumerate(conditions):
@@ -223,7 +240,8 @@ def evaluate(root: Path, *, rounds: int = 2, conditions: list[Condition] | None 
                     gallery[m][p.identity] = None if f is None else f.embedding
                     if m == "plain":
                         gallery["before"][p.identity] = (
-                            None if f is None or f.quality < QUALITY_FLOOR else f.embedding)
+                            None if f is None or f.quality < QUALITY_FLOOR else f.embedding
+                        )
             for p in people:
                 if p.identity not in sources:
                     continue
@@ -231,13 +249,16 @@ def evaluate(root: Path, *, rounds: int = 2, conditions: list[Condition] | None 
                 probes = probes or [sources[p.identity]]  # one photo only: probed with itself, clean
                 for rel in probes:
                     q = clean[rel][1].embedding
-                    key = f"{cond.name} | round {r} | {p.identity} | {rel}" + (" (self)" if rel == sources[p.identity]
-                                                                               else "")
+                    key = f"{cond.name} | round {r} | {p.identity} | {rel}" + (
+                        " (self)" if rel == sources[p.identity] else ""
+                    )
                     for m in methods:
                         rank = _rank(q, p.identity, gallery[m], distract["plain" if m == "before" else m])
                         results[m][cond.name].add(key, rank)
-        log(f"  {cond.name}: " + ", ".join(
-            f"{m} {results[m][cond.name].hits1}/{results[m][cond.name].n}" for m in methods))
+        log(
+            f"  {cond.name}: "
+            + ", ".join(f"{m} {results[m][cond.name].hits1}/{results[m][cond.name].n}" for m in methods)
+        )
 
     table = {m: {c: o.as_dict() for c, o in per.items()} for m, per in results.items()}
     for m, per in results.items():
@@ -258,14 +279,21 @@ def evaluate(root: Path, *, rounds: int = 2, conditions: list[Condition] | None 
             gained += [k for k in a if b[k] and not a[k]]
             lost += [k for k in a if a[k] and not b[k]]
         flips[m] = {"gained": gained, "lost": lost}
-    return {"methods": methods, "conditions": [c.name for c in conditions], "rounds": rounds,
-            "table": table, "flips_vs_plain": flips, "no_face_photos": no_face,
-            "distractors": len(distract["plain"]),
-            "current": analyzers["current"].small_faces.tag() or "plain"}
+    return {
+        "methods": methods,
+        "conditions": [c.name for c in conditions],
+        "rounds": rounds,
+        "table": table,
+        "flips_vs_plain": flips,
+        "no_face_photos": no_face,
+        "distractors": len(distract["plain"]),
+        "current": analyzers["current"].small_faces.tag() or "plain",
+    }
 
 
-def _rank(q: np.ndarray, identity: str, gallery: dict[str, np.ndarray | None],
-          distractors: list[np.ndarray]) -> int | None:
+def _rank(
+    q: np.ndarray, identity: str, gallery: dict[str, np.ndarray | None], distractors: list[np.ndarray]
+) -> int | None:
     """0-based rank of ``identity``'s still among all gallery faces by L2 distance; None: not there."""
     mine = gallery.get(identity)
     if mine is None:
@@ -277,8 +305,10 @@ def _rank(q: np.ndarray, identity: str, gallery: dict[str, np.ndarray | None],
 
 def markdown(res: dict[str, Any]) -> str:
     methods = res["methods"]
-    lines = ["| condition | n | " + " | ".join(f"{m} r@1 | {m} r@5" for m in methods) + " |",
-             "|---|---|" + "---|---|" * len(methods)]
+    lines = [
+        "| condition | n | " + " | ".join(f"{m} r@1 | {m} r@5" for m in methods) + " |",
+        "|---|---|" + "---|---|" * len(methods),
+    ]
     for c in [*res["conditions"], "all"]:
         row = res["table"][methods[0]][c]
         cells = []
@@ -290,14 +320,23 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.faces.evaluate", description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=None, help="face_recognition_examples folder "
-                    "(default: ../shared/data/faces/face_recognition_examples)")
+    ap = argparse.ArgumentParser(
+        prog="python -m pipelines.faces.evaluate", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="face_recognition_examples folder (default: ../shared/data/faces/face_recognition_examples)",
+    )
     ap.add_argument("--rounds", type=int, default=2, help="gallery rounds (a different source photo each)")
     ap.add_argument("--json", type=Path, default=None, help="also write the full result here")
-    ap.add_argument("--all-variants", action="store_true",
-                    help="also measure every small-face variant (upscale, jitter, flip, combinations); "
-                         "default: before, plain and current only")
+    ap.add_argument(
+        "--all-variants",
+        action="store_true",
+        help="also measure every small-face variant (upscale, jitter, flip, combinations); "
+        "default: before, plain and current only",
+    )
     args = ap.parse_args(argv)
     root = args.data
     if root is None:
@@ -310,13 +349,19 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    res = evaluate(Path(root), rounds=args.rounds, variants=VARIANTS if args.all_variants else {},
-                   log=lambda s: print(s, file=sys.stderr))
+    res = evaluate(
+        Path(root),
+        rounds=args.rounds,
+        variants=VARIANTS if args.all_variants else {},
+        log=lambda s: print(s, file=sys.stderr),
+    )
     print(markdown(res))
     print(f"\ncurrent = FaceAnalyzer default ({res['current']}); distractors: {res['distractors']}")
     for m, f in res["flips_vs_plain"].items():
         if f["gained"] or f["lost"]:
-            print(f"{m} vs plain, top-1 gained {len(f['gained'])}: {f['gained']}; lost {len(f['lost'])}: {f['lost']}")
+            print(
+                f"{m} vs plain, top-1 gained {len(f['gained'])}: {f['gained']}; lost {len(f['lost'])}: {f['lost']}"
+            )
     if args.json:
         args.json.write_text(json.dumps(res, indent=1, default=str))
     return 0

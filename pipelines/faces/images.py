@@ -77,8 +77,10 @@ def load_image_rgb(path: str | Path) -> np.ndarray:
         with Image.open(p) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:
-                raise ImageReadError(f"cannot read image {p}: {w} x {h} pixels is more than the {MAX_PIXELS // 1_000_000} MP "
-                                     "allowed (a decompression bomb?)")
+                raise ImageReadError(
+                    f"cannot read image {p}: {w} x {h} pixels is more than the {MAX_PIXELS // 1_000_000} MP "
+                    "allowed (a decompression bomb?)"
+                )
             img.load()
             try:
                 img = ImageOps.exif_transpose(img)

@@ -74,18 +74,20 @@ def legacy_agreement_rows(camera_rows: Iterable[dict[str, Any]]) -> list[dict[st
         for to in r.get("shared_with") or []:
             if not to or to == r.get("agency"):
                 continue
-            out.append({
-                "agreement_id": stable_id("shared_with", r["camera_id"], r["agency"], to),
-                "from_agency": r["agency"],
-                "to_agency": str(to),
-                "data_types": list(DATA_TYPES),
-                "cameras": [r["camera_id"]],
-                "valid_from": None,
-                "valid_to": None,
-                "created_by": MIGRATED_BY,
-                "created_at": _now(),
-                "note": "migrated from cameras.shared_with",
-            })
+            out.append(
+                {
+                    "agreement_id": stable_id("shared_with", r["camera_id"], r["agency"], to),
+                    "from_agency": r["agency"],
+                    "to_agency": str(to),
+                    "data_types": list(DATA_TYPES),
+                    "cameras": [r["camera_id"]],
+                    "valid_from": None,
+                    "valid_to": None,
+                    "created_by": MIGRATED_BY,
+                    "created_at": _now(),
+                    "note": "migrated from cameras.shared_with",
+                }
+            )
     return out
 
 
@@ -102,7 +104,11 @@ def migrate_shared_with(lh: Lakehouse) -> int:
     if not legacy:
         _MIGRATED.add(key)
         return 0
-    have = set(lh.read(TABLE, columns=["agreement_id"]).column("agreement_id").to_pylist()) if lh.exists(TABLE) else set()
+    have = (
+        set(lh.read(TABLE, columns=["agreement_id"]).column("agreement_id").to_pylist())
+        if lh.exists(TABLE)
+        else set()
+    )
     new = [r for r in legacy if r["agreement_id"] not in have]
     if new:
         lh.upsert(TABLE, new)
@@ -119,7 +125,9 @@ def all_agreements(lh: Lakehouse) -> list[dict[str, Any]]:
     return rows
 
 
-def agreements_for(lh: Lakehouse, to_agency: str, data_type: str, *, at: dt.datetime | None = None) -> list[Agreement]:
+def agreements_for(
+    lh: Lakehouse, to_agency: str, data_type: str, *, at: dt.datetime | None = None
+) -> list[Agreement]:
     """Agreements in force at ``at`` (default now) that share ``data_type`` with ``to_agency``."""
     at = at or _now()
     out = []
@@ -134,7 +142,9 @@ def _check_types(types: Iterable[str]) -> list[str]:
     types = sorted({t.strip().lower() for t in types if t and t.strip()})
     bad = [t for t in types if t not in DATA_TYPES]
     if bad or not types:
-        raise AgreementError(f"data types must be some of {', '.join(SHAREABLE)} (got {', '.join(bad) or 'none'})")
+        raise AgreementError(
+            f"data types must be some of {', '.join(SHAREABLE)} (got {', '.join(bad) or 'none'})"
+        )
     return types
 
 
@@ -167,8 +177,9 @@ def add_agreement(
         raise AgreementError("the agreement ends before it starts")
     now = _now()
     row = {
-        "agreement_id": stable_id("agreement", from_agency, to_agency, ",".join(types), ",".join(cams or ["*"]),
-                                  now.isoformat()),
+        "agreement_id": stable_id(
+            "agreement", from_agency, to_agency, ",".join(types), ",".join(cams or ["*"]), now.isoformat()
+        ),
         "from_agency": from_agency,
         "to_agency": to_agency,
         "data_types": types,
@@ -199,6 +210,14 @@ def revoke_agreement(lh: Lakehouse, ctx: SearchContext, agreement_id: str) -> di
         raise AgreementError(f"agreement {agreement_id} was already revoked at {row['revoked_at']}")
     row = {**row, "revoked_by": ctx.user, "revoked_at": _now()}
     lh.upsert(TABLE, [row])
-    audit_admin(lh, ctx, "share.revoke", {"agreement_id": row["agreement_id"], "from_agency": row["from_agency"],
-                                           "to_agency": row["to_agency"]})
+    audit_admin(
+        lh,
+        ctx,
+        "share.revoke",
+        {
+            "agreement_id": row["agreement_id"],
+            "from_agency": row["from_agency"],
+            "to_agency": row["to_agency"],
+        },
+    )
     return row

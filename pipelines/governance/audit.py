@@ -138,24 +138,49 @@ def audit(
     from pipelines.governance.audit_chain import append_chained
 
     ctx = require_case(ctx)
-    row = _row(ctx, action, parameters, result_count, now=now, result_ids=result_ids,
-               probe_sha256=probe_sha256, versions=versions)
+    row = _row(
+        ctx,
+        action,
+        parameters,
+        result_count,
+        now=now,
+        result_ids=result_ids,
+        probe_sha256=probe_sha256,
+        versions=versions,
+    )
     if getattr(lh, "replaying", False):  # audit replay re-runs logged searches: they are not new searches
         return row
     return append_chained(lh, row)
 
 
-def audit_refusal(lh: Lakehouse, ctx: Any, action: str, reason: str, parameters: dict[str, Any] | None = None,
-                  *, probe_sha256: str | None = None) -> dict[str, Any]:
+def audit_refusal(
+    lh: Lakehouse,
+    ctx: Any,
+    action: str,
+    reason: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    probe_sha256: str | None = None,
+) -> dict[str, Any]:
     """Log a refused search (the case may be missing: the refusal is logged all the same)."""
     from pipelines.governance.audit_chain import append_chained
 
-    row = _row(_ctx(ctx), action, parameters, 0, now=None, outcome="refused", reason=reason,
-               probe_sha256=probe_sha256)
+    row = _row(
+        _ctx(ctx),
+        action,
+        parameters,
+        0,
+        now=None,
+        outcome="refused",
+        reason=reason,
+        probe_sha256=probe_sha256,
+    )
     return append_chained(lh, row)
 
 
-def audit_admin(lh: Lakehouse, ctx: Any, action: str, parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+def audit_admin(
+    lh: Lakehouse, ctx: Any, action: str, parameters: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Log an administrative change (sharing agreements, cases): no case needed."""
     from pipelines.governance.audit_chain import append_chained
 

@@ -37,9 +37,25 @@ if TYPE_CHECKING:
 TABLE = "audit_log"
 GENESIS = "0" * 64
 CHAIN_FIELDS = (
-    "audit_id", "ts", "user", "role", "agency", "case_number", "purpose", "action", "parameters",
-    "result_count", "os_user", "outcome", "reason", "result_digest", "probe_sha256", "table_versions",
-    "seq", "delta_version", "prev_hash",
+    "audit_id",
+    "ts",
+    "user",
+    "role",
+    "agency",
+    "case_number",
+    "purpose",
+    "action",
+    "parameters",
+    "result_count",
+    "os_user",
+    "outcome",
+    "reason",
+    "result_digest",
+    "probe_sha256",
+    "table_versions",
+    "seq",
+    "delta_version",
+    "prev_hash",
 )
 
 
@@ -56,7 +72,9 @@ def _canon(v: Any) -> Any:
 
 
 def row_hash(row: dict[str, Any]) -> str:
-    payload = json.dumps([_canon(row.get(f)) for f in CHAIN_FIELDS], ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps(
+        [_canon(row.get(f)) for f in CHAIN_FIELDS], ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -64,8 +82,18 @@ def legacy_seal(rows: list[dict[str, Any]]) -> str:
     """``prev_hash`` of the first chained row: seals the rows written before the chain existed."""
     if not rows:
         return GENESIS
-    fields = ("audit_id", "ts", "user", "role", "agency", "case_number", "purpose", "action", "parameters",
-              "result_count")
+    fields = (
+        "audit_id",
+        "ts",
+        "user",
+        "role",
+        "agency",
+        "case_number",
+        "purpose",
+        "action",
+        "parameters",
+        "result_count",
+    )
     h = hashlib.sha256()
     for r in sorted(rows, key=lambda r: r["audit_id"]):
         h.update(json.dumps([_canon(r.get(f)) for f in fields], ensure_ascii=False).encode("utf-8"))
@@ -110,10 +138,16 @@ def _signing_key(lh: Lakehouse) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                   serialization.NoEncryption()))
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo))
+        fh.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+    pub.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     return key
 
 
@@ -167,12 +201,19 @@ def append_chained(lh: Lakehouse, row: dict[str, Any]) -> dict[str, Any]:
         seq, prev = _read_head(lh, version)
         row = {**row, "seq": seq + 1, "prev_hash": prev, "delta_version": version + 1}
         row["row_hash"] = row_hash(row)
-        write_deltalake(uri, conform(to_arrow([row], s), s), mode="append",
-                        partition_by=list(s.partition_by) or None, storage_options=opts)
+        write_deltalake(
+            uri,
+            conform(to_arrow([row], s), s),
+            mode="append",
+            partition_by=list(s.partition_by) or None,
+            storage_options=opts,
+        )
         got = DeltaTable(uri, storage_options=opts).version()
         if got != version + 1:
-            raise AuditChainError(f"audit_log moved from version {version} to {got} during one append: "
-                                  "another writer bypassed the lock; run `pesquisa audit verify`")
+            raise AuditChainError(
+                f"audit_log moved from version {version} to {got} during one append: "
+                "another writer bypassed the lock; run `pesquisa audit verify`"
+            )
         _private(audit_dir(lh))
         head = {"seq": row["seq"], "row_hash": row["row_hash"], "delta_version": got}
         _head_path(lh).write_text(json.dumps(head))
@@ -184,8 +225,12 @@ def write_anchor(lh: Lakehouse, head: dict[str, Any], *, day: dt.date) -> Path:
     """Sign and write the day's head anchor (overwritten as the day's head moves)."""
     import base64
 
-    body = {"date": day.isoformat(), "seq": int(head["seq"]), "row_hash": head["row_hash"],
-            "delta_version": int(head["delta_version"])}
+    body = {
+        "date": day.isoformat(),
+        "seq": int(head["seq"]),
+        "row_hash": head["row_hash"],
+        "delta_version": int(head["delta_version"]),
+    }
     msg = json.dumps(body, sort_keys=True).encode()
     sig = _signing_key(lh).sign(msg)
     _private(anchors_dir(lh))
@@ -216,8 +261,15 @@ class VerifyReport:
             self.first_broken = {"problem": problem, **where}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "rows": self.rows, "chained": self.chained, "legacy": self.legacy,
-                "anchors": self.anchors, "first_broken": self.first_broken, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "rows": self.rows,
+            "chained": self.chained,
+            "legacy": self.legacy,
+            "anchors": self.anchors,
+            "first_broken": self.first_broken,
+            "problems": self.problems,
+        }
 
 
 def _log_removes(lh: Lakehouse) -> list[int]:
@@ -259,26 +311,37 @@ def verify_chain(lh: Lakehouse) -> VerifyReport:
             continue
         by_seq[seq] = r
         if seq != expect_seq:
-            rep.add(f"rows seq {expect_seq}..{seq - 1} are missing (deleted rows)" if seq > expect_seq
-                    else f"row seq {seq} is out of order", **where)
+            rep.add(
+                f"rows seq {expect_seq}..{seq - 1} are missing (deleted rows)"
+                if seq > expect_seq
+                else f"row seq {seq} is out of order",
+                **where,
+            )
         if r.get("prev_hash") != prev:
             rep.add(f"row seq {seq} does not link to the previous row (prev_hash mismatch)", **where)
         if row_hash(r) != r.get("row_hash"):
             rep.add(f"row seq {seq} was edited (its hash does not match its fields)", **where)
         dv = r.get("delta_version")
         if dv is None or int(dv) <= last_version:
-            rep.add(f"row seq {seq} claims Delta version {dv}, not after {last_version} (rewritten or inserted)", **where)
+            rep.add(
+                f"row seq {seq} claims Delta version {dv}, not after {last_version} (rewritten or inserted)",
+                **where,
+            )
         last_version = int(dv) if dv is not None else last_version
         prev, expect_seq = r.get("row_hash"), seq + 1
     if lh.table(TABLE).metadata().configuration.get("delta.appendOnly") != "true":
         rep.add("the audit table is no longer append-only (delta.appendOnly was turned off)")
     for v in _log_removes(lh):
-        rep.add(f"Delta log version {v} removed audit data files (rows deleted or rewritten)", delta_version=v)
+        rep.add(
+            f"Delta log version {v} removed audit data files (rows deleted or rewritten)", delta_version=v
+        )
     _verify_anchors(lh, rep, by_seq, expect_seq - 1)
     return rep
 
 
-def _verify_anchors(lh: Lakehouse, rep: VerifyReport, by_seq: dict[int, dict[str, Any]], last_seq: int) -> None:
+def _verify_anchors(
+    lh: Lakehouse, rep: VerifyReport, by_seq: dict[int, dict[str, Any]], last_seq: int
+) -> None:
     import base64
 
     from cryptography.exceptions import InvalidSignature
@@ -304,7 +367,14 @@ def _verify_anchors(lh: Lakehouse, rep: VerifyReport, by_seq: dict[int, dict[str
         seq = int(a["seq"])
         row = by_seq.get(seq)
         if row is None:
-            rep.add(f"anchor {f.name} names row seq {seq}, which is gone (the log was truncated)", anchor=f.name, seq=seq)
+            rep.add(
+                f"anchor {f.name} names row seq {seq}, which is gone (the log was truncated)",
+                anchor=f.name,
+                seq=seq,
+            )
         elif row.get("row_hash") != a["row_hash"]:
-            rep.add(f"row seq {seq} differs from the signed anchor {f.name} (the table was edited and re-chained)",
-                    anchor=f.name, seq=seq)
+            rep.add(
+                f"row seq {seq} differs from the signed anchor {f.name} (the table was edited and re-chained)",
+                anchor=f.name,
+                seq=seq,
+            )

@@ -116,7 +116,14 @@ def get_case(lh: Lakehouse, case_number: str) -> Case | None:
     if not rows:
         return None
     r = rows[0]
-    return Case(r["case_number"], r.get("purpose") or "", r.get("agency"), r.get("opened_by") or "", r.get("status") or "open", r)
+    return Case(
+        r["case_number"],
+        r.get("purpose") or "",
+        r.get("agency"),
+        r.get("opened_by") or "",
+        r.get("status") or "open",
+        r,
+    )
 
 
 def list_cases(lh: Lakehouse, ctx: SearchContext, *, status: str | None = None) -> list[dict[str, Any]]:
@@ -183,13 +190,19 @@ def open_case(
         "area": area_to_json(area),
         "time_from": time_from,
         "time_to": time_to,
-        "target_plates": None if plates is None else sorted({_normalize_plate(p) for p in plates if p.strip()}),
+        "target_plates": None
+        if plates is None
+        else sorted({_normalize_plate(p) for p in plates if p.strip()}),
         "target_faces": face_hashes,
         "expires_at": expires_at,
     }
     lh.upsert(TABLE, [row])
-    audit_admin(lh, dataclasses.replace(ctx, case_number=case_number, purpose=purpose),
-                "cases.open", {k: v for k, v in row.items() if k not in ("opened_at",)})
+    audit_admin(
+        lh,
+        dataclasses.replace(ctx, case_number=case_number, purpose=purpose),
+        "cases.open",
+        {k: v for k, v in row.items() if k not in ("opened_at",)},
+    )
     return row
 
 
@@ -207,9 +220,12 @@ def close_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> dict[str,
         raise CaseError(f"case {case_number} is already {case.status}")
     row = {**case.row, "status": "closed", "closed_by": ctx.user, "closed_at": _now()}
     lh.upsert(TABLE, [row])
-    audit_admin(lh, dataclasses.replace(ctx, case_number=case.case_number,
-                                         purpose=ctx.purpose or case.purpose),
-                "cases.close", {"case_number": case.case_number})
+    audit_admin(
+        lh,
+        dataclasses.replace(ctx, case_number=case.case_number, purpose=ctx.purpose or case.purpose),
+        "cases.close",
+        {"case_number": case.case_number},
+    )
     return row
 
 
@@ -265,7 +281,11 @@ def refusal_reason(
         return f"{ctx.user} ({ctx.role}) may not search"
     case = get_case(lh, ctx.case_number)
     if case is None:
-        return f"case {ctx.case_number} is not registered (open it with `pesquisa cases open`)" if _require_registered(lh) else None
+        return (
+            f"case {ctx.case_number} is not registered (open it with `pesquisa cases open`)"
+            if _require_registered(lh)
+            else None
+        )
     now = now or _now()
     if not case.is_open:
         return f"case {case.case_number} is {case.status}"
@@ -279,12 +299,18 @@ def refusal_reason(
         if (w.time.start is not None and (t.start is None or t.start < w.time.start)) or (
             w.time.end is not None and (t.end is None or t.end > w.time.end)
         ):
-            return (f"case {case.case_number}'s warrant covers {w.time.start} to {w.time.end} only: "
-                    "pass --from/--to inside it")
+            return (
+                f"case {case.case_number}'s warrant covers {w.time.start} to {w.time.end} only: "
+                "pass --from/--to inside it"
+            )
     if w.area is not None and (cameras is not None or area is not None):
         from pipelines.search.area import cameras_in_area
 
-        rows = lh.read("cameras", columns=["camera_id", "lat", "lon"]).to_pylist() if lh.exists("cameras") else []
+        rows = (
+            lh.read("cameras", columns=["camera_id", "lat", "lon"]).to_pylist()
+            if lh.exists("cameras")
+            else []
+        )
         inside = cameras_in_area(rows, w.area)
         asked = set(cameras) if cameras is not None else None
         if area is not None:
@@ -324,6 +350,12 @@ def check_search(lh: Lakehouse, scope: Any, action: str, **query: Any) -> None:
         return
     from pipelines.governance.audit import audit_refusal
 
-    audit_refusal(lh, scope.ctx, action, reason, {k: v for k, v in query.items() if v is not None and k != "area"}
-                  | ({"area": query["area"].as_dict()} if query.get("area") is not None else {}))
+    audit_refusal(
+        lh,
+        scope.ctx,
+        action,
+        reason,
+        {k: v for k, v in query.items() if v is not None and k != "area"}
+        | ({"area": query["area"].as_dict()} if query.get("area") is not None else {}),
+    )
     raise ScopeRefused(reason)

@@ -73,7 +73,9 @@ def os_user() -> str:
     return _os_user()
 
 
-def context_for(identity: Identity, *, case_number: str | None = None, purpose: str | None = None) -> SearchContext:
+def context_for(
+    identity: Identity, *, case_number: str | None = None, purpose: str | None = None
+) -> SearchContext:
     return SearchContext(
         user=identity.user,
         role=identity.role,
@@ -108,8 +110,12 @@ def context_from_env(
     env = os.environ if environ is None else environ
     if identity is None:
         identity = current_identity(Path(home) if home is not None else resolve_home(None, environ=env))
-    identity = narrow(identity, user=_clean(env.get(ENV_USER)), role=_clean(env.get(ENV_ROLE)),
-                      agency=_clean(env.get(ENV_AGENCY)))
+    identity = narrow(
+        identity,
+        user=_clean(env.get(ENV_USER)),
+        role=_clean(env.get(ENV_ROLE)),
+        agency=_clean(env.get(ENV_AGENCY)),
+    )
     identity = narrow(identity, user=_clean(user), role=_clean(role), agency=_clean(agency))
     return context_for(
         identity,

@@ -72,8 +72,12 @@ def add_hold(
         "released_at": None,
     }
     lh.append(TABLE, [row])
-    audit_admin(lh, ctx.__class__(**{**ctx.as_dict(), "case_number": case_number}), "holds.add",
-                {k: v for k, v in row.items() if k not in ("created_at", "released_by", "released_at")})
+    audit_admin(
+        lh,
+        ctx.__class__(**{**ctx.as_dict(), "case_number": case_number}),
+        "holds.add",
+        {k: v for k, v in row.items() if k not in ("created_at", "released_by", "released_at")},
+    )
     return row
 
 
@@ -99,8 +103,12 @@ def release_hold(lh: Lakehouse, ctx: Any, hold_id: str) -> dict[str, Any]:
         raise HoldError(f"hold {hold_id} was already released at {row['released_at'].isoformat()}")
     row = {**row, "released_by": ctx.user, "released_at": _now()}
     lh.upsert(TABLE, [row])
-    audit_admin(lh, ctx.__class__(**{**ctx.as_dict(), "case_number": row["case_number"]}), "holds.release",
-                {"hold_id": hold_id})
+    audit_admin(
+        lh,
+        ctx.__class__(**{**ctx.as_dict(), "case_number": row["case_number"]}),
+        "holds.release",
+        {"hold_id": hold_id},
+    )
     return row
 
 
@@ -117,6 +125,8 @@ def exempt_predicate(table: str, holds: list[dict[str, Any]]) -> str | None:
                 parts.append(f"{col} IN ({', '.join(sql_literal(i) for i in ids)})")
         if h.get("camera_id") and "camera_id" in cols and s.time_column:
             tc = s.time_column
-            parts.append(f"(camera_id = {sql_literal(h['camera_id'])} AND {tc} >= '{_ts(h['time_from'])}' "
-                         f"AND {tc} <= '{_ts(h['time_to'])}')")
+            parts.append(
+                f"(camera_id = {sql_literal(h['camera_id'])} AND {tc} >= '{_ts(h['time_from'])}' "
+                f"AND {tc} <= '{_ts(h['time_to'])}')"
+            )
     return " OR ".join(parts) if parts else None

@@ -193,8 +193,14 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign_token(home: str | os.PathLike[str], user: str, *, hours: float = DEFAULT_TOKEN_HOURS,
-               now: dt.datetime | None = None, osu: str | None = None) -> str:
+def sign_token(
+    home: str | os.PathLike[str],
+    user: str,
+    *,
+    hours: float = DEFAULT_TOKEN_HOURS,
+    now: dt.datetime | None = None,
+    osu: str | None = None,
+) -> str:
     key = identity_key(home, create=True)
     assert key is not None
     now = now or dt.datetime.now(dt.UTC)
@@ -211,7 +217,9 @@ def sign_token(home: str | os.PathLike[str], user: str, *, hours: float = DEFAUL
     return f"{body}.{sig}"
 
 
-def verify_token(home: str | os.PathLike[str], token: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+def verify_token(
+    home: str | os.PathLike[str], token: str, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """The token's payload when its signature, home, OS user and expiry check out; else raises."""
     key = identity_key(home)
     if key is None:
@@ -234,7 +242,9 @@ def verify_token(home: str | os.PathLike[str], token: str, *, now: dt.datetime |
     return payload
 
 
-def login(home: str | os.PathLike[str], user: str, password: str, *, hours: float = DEFAULT_TOKEN_HOURS) -> Path:
+def login(
+    home: str | os.PathLike[str], user: str, password: str, *, hours: float = DEFAULT_TOKEN_HOURS
+) -> Path:
     """Check ``user``'s password against the users file and write a signed token for this OS user.
     Returns the token's path. Raises :class:`IdentityError` on a wrong name or password."""
     from app.auth import authenticate
@@ -277,13 +287,18 @@ def current_identity(home: str | os.PathLike[str]) -> Identity:
             raise IdentityError(f"user {payload['user']!r} is disabled")
         return _identity_from_entry(str(payload["user"]), entry, "token", osu)
     matches = [
-        name for name, e in entries.items()
-        if osu in [str(x) for x in (e.get("os_users") or [])] and not e.get("service") and not e.get("disabled")
+        name
+        for name, e in entries.items()
+        if osu in [str(x) for x in (e.get("os_users") or [])]
+        and not e.get("service")
+        and not e.get("disabled")
     ]
     if len(matches) == 1:
         return _identity_from_entry(matches[0], entries[matches[0]], "users-file", osu)
     if len(matches) > 1:
-        raise IdentityError(f"OS user {osu!r} is mapped to several users ({', '.join(sorted(matches))}): fix the users file")
+        raise IdentityError(
+            f"OS user {osu!r} is mapped to several users ({', '.join(sorted(matches))}): fix the users file"
+        )
     raise IdentityError(
         f"OS user {osu!r} is not a known Pesquisa user: run `pesquisa login --user NAME`, or add "
         f"`os_users: [{osu}]` to a user in {users_file(home)}"
@@ -302,14 +317,17 @@ def service_identity(home: str | os.PathLike[str], service: str) -> Identity:
     return Identity(name, role, agency, "service", os_user())
 
 
-def narrow(identity: Identity, *, user: str | None = None, role: str | None = None,
-           agency: str | None = None) -> Identity:
+def narrow(
+    identity: Identity, *, user: str | None = None, role: str | None = None, agency: str | None = None
+) -> Identity:
     """Apply ``--user/--role/--agency``: each may repeat the identity or narrow it, never widen it.
 
     ``user`` must be the identity's user; ``role`` must be one whose permissions are a subset of the
     identity's; ``agency`` must be the identity's agency (an admin may narrow to any one agency)."""
     if user and user.strip() and user.strip() != identity.user:
-        raise IdentityError(f"you are {identity.user!r} ({identity.source}); --user {user.strip()!r} is not allowed")
+        raise IdentityError(
+            f"you are {identity.user!r} ({identity.source}); --user {user.strip()!r} is not allowed"
+        )
     new_role = identity.role
     if role and role.strip():
         r = role.strip().lower()
@@ -341,8 +359,14 @@ def lakehouse_home(lh: object) -> Path:
     return resolve_home(None)
 
 
-def map_os_user(home: str | os.PathLike[str], name: str, *, role: str, agency: str | None,
-                os_users: list[str] | None = None) -> Identity:
+def map_os_user(
+    home: str | os.PathLike[str],
+    name: str,
+    *,
+    role: str,
+    agency: str | None,
+    os_users: list[str] | None = None,
+) -> Identity:
     """Add (or update) users-file entry ``name`` mapped to ``os_users`` (default: this process's OS
     user) with ``role`` and ``agency``; keeps its password hash if it has one. For operators and
     tests; an entry without a password cannot sign in to the app."""

@@ -66,8 +66,13 @@ def is_replay(lh: Any) -> bool:
 def _scope_for(row: dict[str, Any], params: dict[str, Any]) -> ReadScope:
     from pipelines.governance.scope import ReadScope
 
-    ctx = SearchContext(user=row["user"], role=row["role"] or "investigator", agency=row.get("agency"),
-                        case_number=row["case_number"], purpose=row["purpose"] or "replay")
+    ctx = SearchContext(
+        user=row["user"],
+        role=row["role"] or "investigator",
+        agency=row.get("agency"),
+        case_number=row["case_number"],
+        purpose=row["purpose"] or "replay",
+    )
     return ReadScope.of(ctx, start=params.get("from"), end=params.get("to"))
 
 
@@ -80,8 +85,11 @@ def _area(params: dict[str, Any]) -> Area | str | None:
 
     if a.get("polygon") is not None and "polygons" in a["polygon"]:
         return "polygon"  # only its summary was logged
-    return Area(bbox=tuple(a["bbox"]) if a.get("bbox") else None, near=tuple(a["near"]) if a.get("near") else None,
-                h3_cells=tuple(a["h3"]) if a.get("h3") else None)
+    return Area(
+        bbox=tuple(a["bbox"]) if a.get("bbox") else None,
+        near=tuple(a["near"]) if a.get("near") else None,
+        h3_cells=tuple(a["h3"]) if a.get("h3") else None,
+    )
 
 
 def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any]) -> tuple[list[str], str]:
@@ -95,20 +103,38 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
     if row["action"] == "plates.search":
         from pipelines.search.plates import PlateQuery, search_plates
 
-        q = PlateQuery(pattern=params["pattern"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
-                       limit=params.get("limit"), strategy="scan")
+        q = PlateQuery(
+            pattern=params["pattern"],
+            fuzzy=params.get("fuzzy") or 0,
+            cameras=cams,
+            area=area,
+            limit=params.get("limit"),
+            strategy="scan",
+        )
         return [h["read_id"] for h in search_plates(pinned, q, scope).hits], "read_id"
     if row["action"] == "faces.search":
         return _rerun_face(pinned, row, params, scope, cams, area), "sighting_id"
     from pipelines.search.route import RouteQuery, plate_route
 
-    rq = RouteQuery(plate=params["plate"], fuzzy=params.get("fuzzy") or 0, cameras=cams, area=area,
-                   max_speed_kmh=params.get("max_speed_kmh") or 200.0, strategy="scan")
+    rq = RouteQuery(
+        plate=params["plate"],
+        fuzzy=params.get("fuzzy") or 0,
+        cameras=cams,
+        area=area,
+        max_speed_kmh=params.get("max_speed_kmh") or 200.0,
+        strategy="scan",
+    )
     return [s["read_id"] for s in plate_route(pinned, rq, scope)], "read_id"
 
 
-def _rerun_face(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any], scope: Any,
-                cams: tuple[str, ...] | None, area: Any) -> list[str]:
+def _rerun_face(
+    pinned: PinnedLakehouse,
+    row: dict[str, Any],
+    params: dict[str, Any],
+    scope: Any,
+    cams: tuple[str, ...] | None,
+    area: Any,
+) -> list[str]:
     import numpy as np
     import pyarrow.dataset as pds
 
@@ -156,9 +182,13 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
     from pipelines.governance.identity import require_permission
 
     require_permission(ctx.role, "audit", user=ctx.user)
-    rows = [r for r in audit_rows(lh, case_number=case_number.strip())
-            if r.get("outcome") in (None, "ok") and "." in (r.get("action") or "")
-            and r["action"].split(".")[0] in ("plates", "faces")]
+    rows = [
+        r
+        for r in audit_rows(lh, case_number=case_number.strip())
+        if r.get("outcome") in (None, "ok")
+        and "." in (r.get("action") or "")
+        and r["action"].split(".")[0] in ("plates", "faces")
+    ]
     if not ctx.sees_all_agencies:
         rows = [r for r in rows if r.get("agency") == ctx.agency]
     if not rows and not audit_rows(lh, case_number=case_number.strip()):
@@ -167,9 +197,17 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
     out = []
     for r in rows:
         params = json.loads(r["parameters"] or "{}")
-        rec: dict[str, Any] = {"seq": r.get("seq"), "ts": r["ts"], "action": r["action"], "user": r["user"],
-                               "logged_count": r["result_count"], "replayed_count": None, "erased": 0,
-                               "status": "not replayed", "note": None}
+        rec: dict[str, Any] = {
+            "seq": r.get("seq"),
+            "ts": r["ts"],
+            "action": r["action"],
+            "user": r["user"],
+            "logged_count": r["result_count"],
+            "replayed_count": None,
+            "erased": 0,
+            "status": "not replayed",
+            "note": None,
+        }
         versions = json.loads(r["table_versions"]) if r.get("table_versions") else None
         if r["action"] not in REPLAYABLE:
             rec["note"] = f"{r['action']} is not replayable"
@@ -188,8 +226,15 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
                 same = r.get("result_digest") is None or result_digest(ids) == r["result_digest"]
                 rec["status"] = "reproduced" if same and len(ids) == r["result_count"] else "differs"
         out.append(rec)
-    audit_admin(lh, dataclasses.replace(ctx, case_number=case_number, purpose="audit replay"),
-                "audit.replay", {"case_number": case_number, "searches": len(out),
-                                 "reproduced": sum(1 for x in out if x["status"] == "reproduced"),
-                                 "at": dt.datetime.now(dt.UTC)})
+    audit_admin(
+        lh,
+        dataclasses.replace(ctx, case_number=case_number, purpose="audit replay"),
+        "audit.replay",
+        {
+            "case_number": case_number,
+            "searches": len(out),
+            "reproduced": sum(1 for x in out if x["status"] == "reproduced"),
+            "at": dt.datetime.now(dt.UTC),
+        },
+    )
     return out

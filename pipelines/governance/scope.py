@@ -77,7 +77,11 @@ class CameraScope:
         if self.unowned:
             conds.append(f"({agency_col} IS NULL AND {_in(camera_col, self.unowned)})")
         for a, cams in self.grants:
-            conds.append(f"{agency_col} = {_q(a)}" if cams is None else f"({agency_col} = {_q(a)} AND {_in(camera_col, cams)})")
+            conds.append(
+                f"{agency_col} = {_q(a)}"
+                if cams is None
+                else f"({agency_col} = {_q(a)} AND {_in(camera_col, cams)})"
+            )
         out = "(" + " OR ".join(conds) + ")"
         return out if self.within is None else f"({out} AND {_in(camera_col, self.within)})"
 
@@ -99,10 +103,16 @@ class CameraScope:
         """Vectorized visibility over parallel arrays (object/str arrays; ``None`` agencies allowed)."""
         camera_ids = np.asarray(camera_ids, dtype=object)
         agencies = np.asarray(agencies, dtype=object)
-        inside = np.ones(len(camera_ids), bool) if self.within is None else np.isin(camera_ids, list(self.within))
+        inside = (
+            np.ones(len(camera_ids), bool) if self.within is None else np.isin(camera_ids, list(self.within))
+        )
         if self.all_agencies:
             return inside
-        null = np.array([a is None or a != a for a in agencies], dtype=bool) if len(agencies) else np.zeros(0, bool)
+        null = (
+            np.array([a is None or a != a for a in agencies], dtype=bool)
+            if len(agencies)
+            else np.zeros(0, bool)
+        )
         m = agencies == self.agency
         if self.unowned:
             m |= null & np.isin(camera_ids, list(self.unowned))
@@ -118,8 +128,6 @@ class CameraScope:
             return self
         w = within if self.within is None else self.within & within
         return dataclasses.replace(self, within=w, cameras=self.cameras & w if not self.all_agencies else w)
-
-
 
 
 def scope_from(camera_rows: list[dict[str, Any]], agency: str, agreements: Iterable[Any] = ()) -> CameraScope:
@@ -142,7 +150,9 @@ def scope_from(camera_rows: list[dict[str, Any]], agency: str, agreements: Itera
         visible |= theirs
         unowned |= {c for c in theirs if owner.get(c) == ag.from_agency}
     grants = _merge(grants)
-    return CameraScope(agency=agency, cameras=frozenset(visible), grants=tuple(grants), unowned=frozenset(unowned))
+    return CameraScope(
+        agency=agency, cameras=frozenset(visible), grants=tuple(grants), unowned=frozenset(unowned)
+    )
 
 
 def _merge(grants: list[tuple[str, frozenset[str] | None]]) -> list[tuple[str, frozenset[str] | None]]:
@@ -155,8 +165,12 @@ def _merge(grants: list[tuple[str, frozenset[str] | None]]) -> list[tuple[str, f
     return sorted(by.items(), key=lambda kv: kv[0])
 
 
-def visible_cameras(camera_rows: list[dict[str, Any]], agency: str, agreements: Iterable[Any] | None = None,
-                    data_type: str = "plates") -> frozenset[str]:
+def visible_cameras(
+    camera_rows: list[dict[str, Any]],
+    agency: str,
+    agreements: Iterable[Any] | None = None,
+    data_type: str = "plates",
+) -> frozenset[str]:
     """Cameras ``agency`` owns or may see through an agreement. With ``agreements=None`` the rows'
     legacy ``shared_with`` are read as the agreements they migrate to."""
     if agreements is None:
@@ -167,8 +181,9 @@ def visible_cameras(camera_rows: list[dict[str, Any]], agency: str, agreements: 
     return scope_from(camera_rows, agency, agreements).cameras
 
 
-def camera_scope(lh: Lakehouse, ctx: SearchContext, data_type: str = "plates", *,
-                 at: dt.datetime | None = None) -> CameraScope | None:
+def camera_scope(
+    lh: Lakehouse, ctx: SearchContext, data_type: str = "plates", *, at: dt.datetime | None = None
+) -> CameraScope | None:
     """The scope of ``ctx`` for ``data_type`` (None: unrestricted, administrators only)."""
     from pipelines.governance.agreements import agreements_for
 
@@ -186,6 +201,7 @@ def camera_scope(lh: Lakehouse, ctx: SearchContext, data_type: str = "plates", *
 # --------------------------------------------------------------------------------------------------
 # The one read scope every reader takes.
 # --------------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class VersionPolicy:
@@ -314,7 +330,9 @@ class ReadScope:
         return {**self.ctx.as_dict(), **self.time.as_dict(), **self.versions.as_dict()}
 
 
-def registry_cameras(lh: Lakehouse, agency: str | None, *, at: dt.datetime | None = None) -> frozenset[str] | None:
+def registry_cameras(
+    lh: Lakehouse, agency: str | None, *, at: dt.datetime | None = None
+) -> frozenset[str] | None:
     """The registered cameras ``agency`` may know of (its own plus those of any agreement in force,
     whatever the data type): for camera lists, maps, crime-map coverage and ingest status.
     ``None`` agency (an administrator): every camera (returns None)."""
@@ -324,7 +342,11 @@ def registry_cameras(lh: Lakehouse, agency: str | None, *, at: dt.datetime | Non
         return None
     at = at or dt.datetime.now(dt.UTC)
     rows = lh.read("cameras", columns=["camera_id", "agency"]).to_pylist() if lh.exists("cameras") else []
-    agreements = [a for a in (Agreement.from_row(r) for r in all_agreements(lh)) if a.to_agency == agency and a.in_force(at)]
+    agreements = [
+        a
+        for a in (Agreement.from_row(r) for r in all_agreements(lh))
+        if a.to_agency == agency and a.in_force(at)
+    ]
     registered = {r["camera_id"] for r in rows}
     return frozenset(c for c in scope_from(rows, agency, agreements).cameras if c in registered)
 

@@ -42,8 +42,12 @@ class LimiterPolicy:
 class SignInLimiter:
     """Failed sign-ins per user name and per client address, shared across sessions."""
 
-    def __init__(self, home: str | os.PathLike[str], policy: LimiterPolicy | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str],
+        policy: LimiterPolicy | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.home = Path(home)
         self.path = self.home / "app" / "signin.json"
         self.log_path = self.home / "logs" / "signin.log"
@@ -102,8 +106,16 @@ class SignInLimiter:
                 waits.append(self._wait(recent, now))
             for k in [k for k, v in state.items() if not self._recent(state, k, now)]:
                 del state[k]
-        self._log({"ts": now, "event": "signin.failed", "user": (username or "")[:128], "address": address,
-                   "reason": reason, "locked_s": round(max(waits), 1)})
+        self._log(
+            {
+                "ts": now,
+                "event": "signin.failed",
+                "user": (username or "")[:128],
+                "address": address,
+                "reason": reason,
+                "locked_s": round(max(waits), 1),
+            }
+        )
         return max(waits)
 
     def success(self, username: str, address: str | None) -> None:
@@ -118,7 +130,9 @@ class SignInLimiter:
             fh.write(json.dumps(rec) + "\n")
 
 
-def session_expired(signed_in_at: float, last_seen: float, now: float, *, idle_s: float, max_s: float) -> str | None:
+def session_expired(
+    signed_in_at: float, last_seen: float, now: float, *, idle_s: float, max_s: float
+) -> str | None:
     """Why a session must end (idle or absolute timeout), or None."""
     if now - signed_in_at >= max_s:
         return "Your session reached its maximum length. Please sign in again."

@@ -43,8 +43,15 @@ log = logging.getLogger(__name__)
 class CameraWorker:
     """Ray actor body for one live camera (``num_cpus=0``: decoding and gating are light)."""
 
-    def __init__(self, cam: LiveCamera, models: list[Any], profile: LiveProfile, model_version: str,
-                 quality_floor: float, autostart: bool = True):
+    def __init__(
+        self,
+        cam: LiveCamera,
+        models: list[Any],
+        profile: LiveProfile,
+        model_version: str,
+        quality_floor: float,
+        autostart: bool = True,
+    ):
         self.cam = cam
         self.models = list(models)
         self.profile = profile
@@ -88,8 +95,12 @@ class CameraWorker:
     def drain(self) -> dict[str, Any]:
         """Rows produced since the last call (each id once, latest version) and the status."""
         with self._lock:
-            out = {"plates": list(self._plates.values()), "faces": list(self._faces.values()),
-                   "segments": list(self._segments.values()), "status": self._status()}
+            out = {
+                "plates": list(self._plates.values()),
+                "faces": list(self._faces.values()),
+                "segments": list(self._segments.values()),
+                "status": self._status(),
+            }
             self._plates, self._faces, self._segments = {}, {}, {}
         return out
 
@@ -122,8 +133,9 @@ class CameraWorker:
         backoff = self.profile.backoff_min_s
         cpu0 = time.thread_time()
         while not self._stop.is_set():
-            src = LiveSource(self.cam.url, self.profile.open_timeout_s, self.profile.read_timeout_s,
-                             dict(self.cam.options))
+            src = LiveSource(
+                self.cam.url, self.profile.open_timeout_s, self.profile.read_timeout_s, dict(self.cam.options)
+            )
             got_frames = False
             try:
                 src.open()
@@ -237,7 +249,11 @@ class CameraWorker:
             return
         ready, _ = ray.wait(list(self._inflight), num_returns=len(self._inflight), timeout=timeout_s)
         now = time.time()
-        stuck = [r for r in self._inflight if r not in ready and now - self._sent_at[r] > self.profile.batch_timeout_s]
+        stuck = [
+            r
+            for r in self._inflight
+            if r not in ready and now - self._sent_at[r] > self.profile.batch_timeout_s
+        ]
         for ref in list(ready) + stuck:
             seqs = self._inflight.pop(ref)
             self._sent_at.pop(ref, None)
@@ -308,8 +324,9 @@ class CameraWorker:
                 vid = row["video_id"]
                 if vid not in self._segments:  # the slice of the track's first observation
                     start = row["ts"].timestamp() - row["offset_s"]
-                    self._segments[vid] = segment_row(self.cam, vid, start, p.segment_s, self.width, self.height,
-                                                      self.fps, self.version)
+                    self._segments[vid] = segment_row(
+                        self.cam, vid, start, p.segment_s, self.width, self.height, self.fps, self.version
+                    )
 
     def _keep(self, tr: Track, kind: str) -> bool:
         return self.filter.keep(tr) if kind == "plate" else True

@@ -56,10 +56,13 @@ class MicroBatchCommitter:
         unique = {r[key]: r for r in rows}  # last version of each id wins
         return conform(to_arrow(list(unique.values()), spec(name)), spec(name))
 
-    def commit(self, plates: list[dict[str, Any]], faces: list[dict[str, Any]],
-               segments: list[dict[str, Any]]) -> BatchResult:
+    def commit(
+        self, plates: list[dict[str, Any]], faces: list[dict[str, Any]], segments: list[dict[str, Any]]
+    ) -> BatchResult:
         res = BatchResult()
-        new_segments = [s for s in {s["video_id"]: s for s in segments}.values() if s["video_id"] not in self._segments]
+        new_segments = [
+            s for s in {s["video_id"]: s for s in segments}.values() if s["video_id"] not in self._segments
+        ]
         if new_segments:
             self._write("videos", new_segments, res)
         res.reads = self.table("plate_reads", plates)
@@ -71,10 +74,25 @@ class MicroBatchCommitter:
         if new_segments:  # every table committed: the segments' version is current (pipelines/versions.py)
             from pipelines.versions import record_switch
 
-            self._retry(lambda: record_switch(
-                self.lh, [{"video_id": s["video_id"], "camera_id": s["camera_id"], "model_version": s["model_version"],
-                           "kind": "live", "start_ts": s["start_ts"]} for s in new_segments],
-                by=self._service_user(), reason="live segment opened"), "source_versions", res)
+            self._retry(
+                lambda: record_switch(
+                    self.lh,
+                    [
+                        {
+                            "video_id": s["video_id"],
+                            "camera_id": s["camera_id"],
+                            "model_version": s["model_version"],
+                            "kind": "live",
+                            "start_ts": s["start_ts"],
+                        }
+                        for s in new_segments
+                    ],
+                    by=self._service_user(),
+                    reason="live segment opened",
+                ),
+                "source_versions",
+                res,
+            )
             self._segments.update(s["video_id"] for s in new_segments)
         res.segments = len(new_segments)
         res.committed_at = time.time()

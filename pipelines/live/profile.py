@@ -36,9 +36,21 @@ class LiveProfile:
 
         settings = get_settings(home)
         live = settings.live
-        values = {k: getattr(live, k) for k in ("sample_fps", "face_every", "gating", "max_inflight", "commit_every_s",
-                                                "segment_s", "open_timeout_s", "read_timeout_s", "offline_after_s",
-                                                "backoff_max_s")}
+        values = {
+            k: getattr(live, k)
+            for k in (
+                "sample_fps",
+                "face_every",
+                "gating",
+                "max_inflight",
+                "commit_every_s",
+                "segment_s",
+                "open_timeout_s",
+                "read_timeout_s",
+                "offline_after_s",
+                "backoff_max_s",
+            )
+        }
         values["batch_timeout_s"] = settings.compute.batch_timeout_s
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

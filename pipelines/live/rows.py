@@ -60,8 +60,9 @@ def _key(track: Track) -> tuple[int, tuple[int, ...]]:
 
 def _ctx(cam: LiveCamera, track: Track, segment_s: float, version: str) -> tuple[SourceContext, float]:
     start = segment_start(track.first.t, segment_s)
-    return SourceContext(segment_id(cam.camera_id, start), cam.camera_id, cam.agency, cam.source_uri,
-                         EPOCH, version), start
+    return SourceContext(
+        segment_id(cam.camera_id, start), cam.camera_id, cam.agency, cam.source_uri, EPOCH, version
+    ), start
 
 
 def live_plate_row(track: Track, cam: LiveCamera, segment_s: float, version: str) -> dict[str, Any]:
@@ -73,7 +74,9 @@ def live_plate_row(track: Track, cam: LiveCamera, segment_s: float, version: str
     return row
 
 
-def live_face_row(track: Track, cam: LiveCamera, segment_s: float, version: str, quality_floor: float) -> dict[str, Any]:
+def live_face_row(
+    track: Track, cam: LiveCamera, segment_s: float, version: str, quality_floor: float
+) -> dict[str, Any]:
     ctx, start = _ctx(cam, track, segment_s, version)
     row = face_row(track, ctx, quality_floor)
     row["sighting_id"] = stable_id(ctx.video_id, "face", *_key(track), version)
@@ -82,8 +85,16 @@ def live_face_row(track: Track, cam: LiveCamera, segment_s: float, version: str,
     return row
 
 
-def segment_row(cam: LiveCamera, video_id: str, start_epoch: float, segment_s: float, width: int, height: int,
-                fps: float, version: str) -> dict[str, Any]:
+def segment_row(
+    cam: LiveCamera,
+    video_id: str,
+    start_epoch: float,
+    segment_s: float,
+    width: int,
+    height: int,
+    fps: float,
+    version: str,
+) -> dict[str, Any]:
     """The ``videos`` row of a live segment."""
     return {
         "video_id": video_id,

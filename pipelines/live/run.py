@@ -54,7 +54,12 @@ def live_cameras(lh: Lakehouse, camera_ids: Sequence[str] | None = None) -> list
 
     rows: list[dict[str, Any]] = []
     if lh.exists("cameras"):
-        rows = lh.scan("cameras").select("camera_id", "agency", "kind", "plate_format", "stream_uri").collect().to_dicts()
+        rows = (
+            lh.scan("cameras")
+            .select("camera_id", "agency", "kind", "plate_format", "stream_uri")
+            .collect()
+            .to_dicts()
+        )
     by_id = {r["camera_id"]: r for r in rows}
     if camera_ids:
         unknown = [c for c in camera_ids if c not in by_id]
@@ -67,14 +72,29 @@ def live_cameras(lh: Lakehouse, camera_ids: Sequence[str] | None = None) -> list
     else:
         chosen = [r for r in rows if r["stream_uri"]]
         if not chosen:
-            raise StreamError("no camera in the registry has a stream_uri (import cameras with a stream_uri column)")
+            raise StreamError(
+                "no camera in the registry has a stream_uri (import cameras with a stream_uri column)"
+            )
     out = []
     for r in chosen:
-        cs = CameraSettings(r["camera_id"], r["agency"] or "municipal", (r["kind"] or "street").lower(),
-                            r["plate_format"] or None, True)
+        cs = CameraSettings(
+            r["camera_id"],
+            r["agency"] or "municipal",
+            (r["kind"] or "street").lower(),
+            r["plate_format"] or None,
+            True,
+        )
         formats = plate_formats(cs)
-        out.append(LiveCamera(cs.camera_id, cs.agency, cs.kind, r["stream_uri"], redact(r["stream_uri"]),
-                              tuple(formats) if formats else None))
+        out.append(
+            LiveCamera(
+                cs.camera_id,
+                cs.agency,
+                cs.kind,
+                r["stream_uri"],
+                redact(r["stream_uri"]),
+                tuple(formats) if formats else None,
+            )
+        )
     return out
 
 
@@ -110,18 +130,32 @@ def run_streams(
         lh.ensure(name)
 
     for cam in cams:  # the models take a while to load: say so instead of "not started"
-        write_status(home_path, {"camera_id": cam.camera_id, "uri": cam.source_uri, "state": "reconnecting",
-                                 "worker_state": "connecting", "error": "starting: loading the models",
-                                 "last_frame_ts": None, "lag_s": None, "fps_analysed": None,
-                                 "commit_every_s": max(profile.commit_every_s, 60.0)})
+        write_status(
+            home_path,
+            {
+                "camera_id": cam.camera_id,
+                "uri": cam.source_uri,
+                "state": "reconnecting",
+                "worker_state": "connecting",
+                "error": "starting: loading the models",
+                "last_frame_ts": None,
+                "lag_s": None,
+                "fps_analysed": None,
+                "commit_every_s": max(profile.commit_every_s, 60.0),
+            },
+        )
     ensure_ray()
     pool = get_pool(PoolConfig(workers=workers, device=device, max_restarts=MODEL_RESTARTS))
     report.device = pool.device
-    say(f"model pool: {pool.size} actor(s) on {pool.device}; {len(cams)} camera(s): "
-        + ", ".join(f"{c.camera_id} ({c.source_uri})" for c in cams))
+    say(
+        f"model pool: {pool.size} actor(s) on {pool.device}; {len(cams)} camera(s): "
+        + ", ".join(f"{c.camera_id} ({c.source_uri})" for c in cams)
+    )
     remote = ray.remote(CameraWorker).options(num_cpus=0, max_restarts=CAMERA_RESTARTS, max_concurrency=4)
-    workers_by_cam = {c.camera_id: remote.remote(c, pool.actors, profile, EXTRACTION_MODEL_VERSION,
-                                                 pool.quality_floor) for c in cams}
+    workers_by_cam = {
+        c.camera_id: remote.remote(c, pool.actors, profile, EXTRACTION_MODEL_VERSION, pool.quality_floor)
+        for c in cams
+    }
     last: dict[str, dict[str, Any]] = {}
     committer = MicroBatchCommitter(lh)
     carry: tuple[list, list, list] = ([], [], [])
@@ -164,12 +198,24 @@ def run_streams(
         now = time.time()
         out = []
         for cam in cams:
-            st = dict(last.get(cam.camera_id) or {"camera_id": cam.camera_id, "worker_state": "connecting",
-                                                   "last_frame_ts": None, "started_at": t0})
+            st = dict(
+                last.get(cam.camera_id)
+                or {
+                    "camera_id": cam.camera_id,
+                    "worker_state": "connecting",
+                    "last_frame_ts": None,
+                    "started_at": t0,
+                }
+            )
             st["uri"] = cam.source_uri
-            st["state"] = camera_state("stopped" if final else st.get("worker_state", "connecting"),
-                                       st.get("last_frame_ts"), float(st.get("started_at") or t0), now,
-                                       profile.offline_after_s, st.get("last_arrival_ts"))
+            st["state"] = camera_state(
+                "stopped" if final else st.get("worker_state", "connecting"),
+                st.get("last_frame_ts"),
+                float(st.get("started_at") or t0),
+                now,
+                profile.offline_after_s,
+                st.get("last_arrival_ts"),
+            )
             if final:
                 st["error"] = "stream runner stopped"
             st["commit_every_s"] = profile.commit_every_s

@@ -51,18 +51,50 @@ def ffmpeg_path() -> str:
     return path
 
 
-def prepare_clip(src: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, *, gop: int = 25,
-                 height: int = 720) -> Path:
+def prepare_clip(
+    src: str | os.PathLike[str],
+    out: str | os.PathLike[str] | None = None,
+    *,
+    gop: int = 25,
+    height: int = 720,
+) -> Path:
     """Pre-encode ``src`` camera-like (once; reused while newer than ``src``)."""
     src = Path(src)
     out = Path(out) if out else src.with_name(f"{src.stem}.live-g{gop}.mp4")
     if out.exists() and out.stat().st_mtime >= src.stat().st_mtime and out.stat().st_size > 0:
         return out
     tmp = out.with_name(f".{out.name}.tmp.mp4")
-    cmd = [ffmpeg_path(), "-nostdin", "-y", "-loglevel", "error", "-i", str(src), "-an",
-           "-vf", f"scale=-2:{height}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-bf", "0",
-           "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-pix_fmt", "yuv420p",
-           "-threads", "2", str(tmp)]
+    cmd = [
+        ffmpeg_path(),
+        "-nostdin",
+        "-y",
+        "-loglevel",
+        "error",
+        "-i",
+        str(src),
+        "-an",
+        "-vf",
+        f"scale=-2:{height}",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "21",
+        "-bf",
+        "0",
+        "-g",
+        str(gop),
+        "-keyint_min",
+        str(gop),
+        "-sc_threshold",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "2",
+        str(tmp),
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
@@ -92,8 +124,9 @@ class ReadableEvent:
     pass_id: str
 
 
-def readable_events(manifest: Any, camera_id: str, plate_char_px: float = PLATE_CHAR_PX,
-                    face_px: float = FACE_PX) -> list[ReadableEvent]:
+def readable_events(
+    manifest: Any, camera_id: str, plate_char_px: float = PLATE_CHAR_PX, face_px: float = FACE_PX
+) -> list[ReadableEvent]:
     """The first readable frame of each plate and face pass of ``camera_id`` (manifest truth)."""
     v = manifest.video_for(camera_id)
     out = []
@@ -119,9 +152,17 @@ class SimulatedCamera:
     """``clip`` streamed in a loop by ffmpeg until :meth:`stop`: MPEG-TS to ``udp://127.0.0.1:PORT``
     (``protocol="udp"``), or pushed over RTSP to a listening reader (``protocol="rtsp"``)."""
 
-    def __init__(self, clip: str | os.PathLike[str], *, port: int | None = None, host: str = "127.0.0.1",
-                 fps: float | None = None, frames: int | None = None, events: list[ReadableEvent] | None = None,
-                 protocol: str = "udp"):
+    def __init__(
+        self,
+        clip: str | os.PathLike[str],
+        *,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        fps: float | None = None,
+        frames: int | None = None,
+        events: list[ReadableEvent] | None = None,
+        protocol: str = "udp",
+    ):
         if protocol not in ("udp", "rtsp"):
             raise ValueError(f"protocol must be udp or rtsp, not {protocol!r}")
         self.protocol = protocol
@@ -150,16 +191,40 @@ class SimulatedCamera:
         return f"udp://{self.host}:{self.port}?localaddr={self.host}"
 
     def _command(self) -> list[str]:
-        head = [ffmpeg_path(), "-nostdin", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1",
-                "-i", str(self.clip), "-c", "copy", "-an", "-progress", "pipe:1", "-stats_period", "0.5"]
+        head = [
+            ffmpeg_path(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-re",
+            "-stream_loop",
+            "-1",
+            "-i",
+            str(self.clip),
+            "-c",
+            "copy",
+            "-an",
+            "-progress",
+            "pipe:1",
+            "-stats_period",
+            "0.5",
+        ]
         if self.protocol == "rtsp":
             return head + ["-f", "rtsp", "-rtsp_transport", "tcp", f"rtsp://{self.host}:{self.port}/live"]
         return head + ["-f", "mpegts", f"udp://{self.host}:{self.port}?pkt_size=1316"]
 
     def _launch(self) -> None:
         self.launched_at = time.time()
-        self.proc = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                     stdin=subprocess.DEVNULL, text=True, bufsize=1, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self._command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
         self._reader = threading.Thread(target=self._progress, args=(self.proc,), daemon=True)
         self._reader.start()
 
@@ -250,9 +315,15 @@ class SimulatedCamera:
         """Write the emission schedule (atomically) for other processes."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"clip": str(self.clip), "url": self.url, "started_at": self.started_at, "duration_s": self.duration_s,
-                "fps": self.fps, "pid": self.proc.pid if self.proc else None,
-                "events": [asdict(e) for e in self.events]}
+        data = {
+            "clip": str(self.clip),
+            "url": self.url,
+            "started_at": self.started_at,
+            "duration_s": self.duration_s,
+            "fps": self.fps,
+            "pid": self.proc.pid if self.proc else None,
+            "events": [asdict(e) for e in self.events],
+        }
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(data, indent=1))
         os.replace(tmp, path)

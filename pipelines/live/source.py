@@ -32,7 +32,9 @@ class SourceOutage(RuntimeError):
 @dataclass
 class LiveFrame:
     frame: Any  # av.VideoFrame
-    wall_ts: float  # epoch seconds at which the frame was sent (its timestamp anchored at the fastest arrival)
+    wall_ts: (
+        float  # epoch seconds at which the frame was sent (its timestamp anchored at the fastest arrival)
+    )
     index: int  # decoded frames since the connection opened
 
 
@@ -93,8 +95,12 @@ class LiveSource:
 
         opts = source_options(self.url, self.read_timeout_s, self.options)
         try:
-            self._container = av.open(split_listen(self.url)[0], mode="r", options=opts,
-                                      timeout=(self.open_timeout_s, self.read_timeout_s))
+            self._container = av.open(
+                split_listen(self.url)[0],
+                mode="r",
+                options=opts,
+                timeout=(self.open_timeout_s, self.read_timeout_s),
+            )
         except Exception as exc:  # noqa: BLE001 - any failure to open is an outage of this source
             raise SourceOutage(f"cannot open {self.name}: {redact_text(_why(exc), self.url)}") from None
         if not self._container.streams.video:

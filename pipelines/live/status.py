@@ -44,8 +44,14 @@ def home_of(lh: Lakehouse) -> Path:
     return resolve_home(None)
 
 
-def camera_state(worker_state: str, last_frame_ts: float | None, started_at: float, now: float,
-                 offline_after_s: float, last_arrival_ts: float | None = None) -> str:
+def camera_state(
+    worker_state: str,
+    last_frame_ts: float | None,
+    started_at: float,
+    now: float,
+    offline_after_s: float,
+    last_arrival_ts: float | None = None,
+) -> str:
     """``live`` while frames arrive; ``offline`` once the last frame was *sent* ``offline_after_s``
     ago or more and none arrives any more (a backlog being decoded is not an outage);
     ``reconnecting`` in between."""
@@ -92,7 +98,10 @@ def read_status(lh: Lakehouse, home: str | os.PathLike[str] | None = None) -> li
             updated = float(raw.get("updated_at") or 0.0)
             state = raw.get("state", "offline")
             error = raw.get("error")
-            if now - updated > max(STALE_AFTER_S, 3 * float(raw.get("commit_every_s") or 2.0)) and state != "offline":
+            if (
+                now - updated > max(STALE_AFTER_S, 3 * float(raw.get("commit_every_s") or 2.0))
+                and state != "offline"
+            ):
                 state, error = "offline", "stream runner not running"
             out[raw["camera_id"]] = {
                 **{k: raw.get(k) for k in raw if k not in ("state", "error")},
@@ -103,8 +112,15 @@ def read_status(lh: Lakehouse, home: str | os.PathLike[str] | None = None) -> li
             }
     for cam in _registry_streams(lh):
         if cam not in out:
-            out[cam] = {"camera_id": cam, "state": "offline", "last_frame_ts": None, "fps_analysed": None,
-                        "lag_s": None, "error": "not started (no stream runner has reported)", "updated_at": None}
+            out[cam] = {
+                "camera_id": cam,
+                "state": "offline",
+                "last_frame_ts": None,
+                "fps_analysed": None,
+                "lag_s": None,
+                "error": "not started (no stream runner has reported)",
+                "updated_at": None,
+            }
     return [out[k] for k in sorted(out)]
 
 
@@ -113,8 +129,12 @@ def _registry_streams(lh: Lakehouse) -> list[str]:
         return []
     import polars as pl
 
-    df = lh.scan("cameras").filter(pl.col("stream_uri").is_not_null() & (pl.col("stream_uri") != "")) \
-        .select("camera_id").collect()
+    df = (
+        lh.scan("cameras")
+        .filter(pl.col("stream_uri").is_not_null() & (pl.col("stream_uri") != ""))
+        .select("camera_id")
+        .collect()
+    )
     return df["camera_id"].to_list()
 
 

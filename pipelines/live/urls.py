@@ -12,7 +12,9 @@ import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 #: query keys whose values are secrets
-SECRET_KEYS = frozenset({"password", "pass", "passwd", "pwd", "token", "key", "secret", "auth", "user", "username"})
+SECRET_KEYS = frozenset(
+    {"password", "pass", "passwd", "pwd", "token", "key", "secret", "auth", "user", "username"}
+)
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 
 

@@ -46,7 +46,9 @@ def _discover() -> dict[str, type[ModelBackend]]:
             raise TypeError(f"model back-end {cls.key!r} declares unknown task {cls.task!r}")
         other = found.get(cls.key)
         if other is not None and other is not cls:
-            raise TypeError(f"two model back-ends use the key {cls.key!r}: {other.__module__}, {cls.__module__}")
+            raise TypeError(
+                f"two model back-ends use the key {cls.key!r}: {other.__module__}, {cls.__module__}"
+            )
         found[cls.key] = cls
     return dict(sorted(found.items()))
 
@@ -101,7 +103,9 @@ def select(
     chosen = get_backend(key, task) if key and key != AUTO else get_backend(default_key(task, want), task)
     why = chosen.missing()
     if why is not None:
-        raise BackendUnavailableError(f"model back-end {chosen.key!r} is not available on this machine: {why}")
+        raise BackendUnavailableError(
+            f"model back-end {chosen.key!r} is not available on this machine: {why}"
+        )
     if chosen.supports(want):
         run_on: Device = want
     elif "cpu" in chosen.devices:  # a CPU back-end runs anywhere (e.g. CPU OCR next to GPU faces)

@@ -28,8 +28,19 @@ from pipelines.movement.significance import background, poisson_binomial_sf
 from pipelines.search.plate_match import normalize_plate
 
 ACTION = "movement.convoy"
-COLUMNS = ["rank", "plate", "n_cameras", "n_cooccurrences", "expected_cameras", "lift", "p_value", "score",
-           "first_ts", "last_ts", "cameras"]
+COLUMNS = [
+    "rank",
+    "plate",
+    "n_cameras",
+    "n_cooccurrences",
+    "expected_cameras",
+    "lift",
+    "p_value",
+    "score",
+    "first_ts",
+    "last_ts",
+    "cameras",
+]
 
 
 @dataclass
@@ -41,8 +52,13 @@ class ConvoyResult:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def convoy_sql(where: str, target: str, window_s: float, min_cameras: int,
-               target_reads: list[tuple[str, dt.datetime]] | None = None) -> str:
+def convoy_sql(
+    where: str,
+    target: str,
+    window_s: float,
+    min_cameras: int,
+    target_reads: list[tuple[str, dt.datetime]] | None = None,
+) -> str:
     """Co-occurring plates of ``target`` with their per-camera read counts (one query).
 
     With ``target_reads`` (camera, time) known, the ±Δt join only reads the target's cameras on the
@@ -52,8 +68,16 @@ def convoy_sql(where: str, target: str, window_s: float, min_cameras: int,
     near = at_cams = "TRUE"
     if target_reads:
         cams = ", ".join(sql_literal(c) for c in sorted({c for c, _ in target_reads}))
-        days = sorted({d for _, ts in target_reads for d in ((ts - dt.timedelta(seconds=window_s)).date(),
-                                                             (ts + dt.timedelta(seconds=window_s)).date())})
+        days = sorted(
+            {
+                d
+                for _, ts in target_reads
+                for d in (
+                    (ts - dt.timedelta(seconds=window_s)).date(),
+                    (ts + dt.timedelta(seconds=window_s)).date(),
+                )
+            }
+        )
         at_cams = f"camera_id IN ({cams})"
         day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
         near = f"{at_cams} AND date IN ({day_list})"
@@ -82,9 +106,17 @@ def score_candidates(rows: list[dict[str, Any]], window_s: float, span_s: float)
         counts_b = {x["c"]: int(x["n"]) for x in r.pop("counts") or []}
         events, expected, probs = background(counts_t, counts_b, window_s, span_s)
         p = poisson_binomial_sf(probs, int(r["n_cameras"]))
-        out.append(dict(r, reads=sum(counts_b.values()), expected_cooccurrences=events,
-                        expected_cameras=expected, lift=r["n_cameras"] / expected if expected > 0 else math.inf,
-                        p_value=p, score=-math.log10(max(p, 1e-300))))
+        out.append(
+            dict(
+                r,
+                reads=sum(counts_b.values()),
+                expected_cooccurrences=events,
+                expected_cameras=expected,
+                lift=r["n_cameras"] / expected if expected > 0 else math.inf,
+                p_value=p,
+                score=-math.log10(max(p, 1e-300)),
+            )
+        )
     out.sort(key=lambda r: (r["p_value"], -r["n_cameras"], -r["lift"], r["plate"]))
     for i, r in enumerate(out, 1):
         r["rank"] = i
@@ -117,17 +149,26 @@ def convoy(
     if not sr.nothing:
         span_s = (scope.time.end - scope.time.start).total_seconds()
         with connect(lh) as con:
-            treads = arrow(con, f"SELECT camera_id, ts FROM {TABLE} WHERE {sr.where()} "
-                                f"AND plate = {sql_literal(target)}").to_pylist()
+            treads = arrow(
+                con, f"SELECT camera_id, ts FROM {TABLE} WHERE {sr.where()} AND plate = {sql_literal(target)}"
+            ).to_pylist()
             n_target = len(treads)
             if n_target:
-                sql = convoy_sql(sr.where(), target, window_s, min_cameras,
-                                 [(r["camera_id"], r["ts"]) for r in treads])
+                sql = convoy_sql(
+                    sr.where(), target, window_s, min_cameras, [(r["camera_id"], r["ts"]) for r in treads]
+                )
                 rows = score_candidates(arrow(con, sql).to_pylist(), window_s, span_s)
     total = len(rows)
     rows = rows[:limit] if limit else rows
-    params = {**scope.time.as_dict(), "plate": target, "window_s": window_s, "min_cameras": min_cameras,
-              "model_version": scope.versions.model_version, "candidates": total, "target_reads": n_target}
+    params = {
+        **scope.time.as_dict(),
+        "plate": target,
+        "window_s": window_s,
+        "min_cameras": min_cameras,
+        "model_version": scope.versions.model_version,
+        "candidates": total,
+        "target_reads": n_target,
+    }
     audit(lh, scope.ctx, ACTION, params, len(rows))
     return ConvoyResult(target, rows, n_target, time.perf_counter() - t0, params)
 

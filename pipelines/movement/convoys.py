@@ -95,8 +95,17 @@ class _Candidate(beam.DoFn):
         distinct = sorted(set(cams))
         if len(distinct) >= self.min_cameras:
             self.candidates.inc()
-            yield (a, h), {"plate_a": a, "plate_b": b, "n_cameras": len(distinct), "n_cooccurrences": len(cams),
-                           "cameras": distinct, "_h": h}
+            yield (
+                (a, h),
+                {
+                    "plate_a": a,
+                    "plate_b": b,
+                    "n_cameras": len(distinct),
+                    "n_cooccurrences": len(cams),
+                    "cameras": distinct,
+                    "_h": h,
+                },
+            )
 
 
 def _attach(side: str) -> Any:
@@ -126,15 +135,18 @@ class _Score(beam.DoFn):
             h = cand.pop("_h")
             events, expected, probs = background(counts_a, counts_b, self.delta_s, self.span_s)
             p_value = poisson_binomial_sf(probs, cand["n_cameras"])
-            yield h, dict(
-                cand,
-                reads_a=sum(counts_a.values()),
-                reads_b=sum(counts_b.values()),
-                expected_cooccurrences=events,
-                expected_cameras=expected,
-                lift=cand["n_cameras"] / expected if expected > 0 else math.inf,
-                p_value=p_value,
-                score=-math.log10(max(p_value, 1e-300)),
+            yield (
+                h,
+                dict(
+                    cand,
+                    reads_a=sum(counts_a.values()),
+                    reads_b=sum(counts_b.values()),
+                    expected_cooccurrences=events,
+                    expected_cameras=expected,
+                    lift=cand["n_cameras"] / expected if expected > 0 else math.inf,
+                    p_value=p_value,
+                    score=-math.log10(max(p_value, 1e-300)),
+                ),
             )
 
 
@@ -158,8 +170,14 @@ class Convoys(beam.PTransform):
             None analyses the whole input at once.
     """
 
-    def __init__(self, delta_s: float = 60.0, min_cameras: int = 3, span_s: float | None = None,
-                 target: str | None = None, horizon_s: float | None = None):
+    def __init__(
+        self,
+        delta_s: float = 60.0,
+        min_cameras: int = 3,
+        span_s: float | None = None,
+        target: str | None = None,
+        horizon_s: float | None = None,
+    ):
         super().__init__()
         span = span_s if span_s is not None else horizon_s
         if delta_s <= 0 or min_cameras < 1 or not span or span <= 0:

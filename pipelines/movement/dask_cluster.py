@@ -15,8 +15,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def local_dask_cluster(n_workers: int = 2, threads_per_worker: int = 1,
-                       memory_limit: str = "2GiB") -> Iterator[str]:
+def local_dask_cluster(
+    n_workers: int = 2, threads_per_worker: int = 1, memory_limit: str = "2GiB"
+) -> Iterator[str]:
     """Start a loopback cluster; yields the scheduler address (``tcp://127.0.0.1:PORT``)."""
     from distributed import LocalCluster
 
@@ -24,9 +25,15 @@ def local_dask_cluster(n_workers: int = 2, threads_per_worker: int = 1,
     parts = [str(REPO_ROOT)] + ([old] if old else [])
     os.environ["PYTHONPATH"] = os.pathsep.join(parts)
     try:
-        with LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True,
-                          host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                          memory_limit=memory_limit) as cluster:
+        with LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=True,
+            host="127.0.0.1",
+            scheduler_port=0,
+            dashboard_address=None,
+            memory_limit=memory_limit,
+        ) as cluster:
             yield cluster.scheduler_address
     finally:
         if old is None:

@@ -31,8 +31,9 @@ def derived_path(home: str | os.PathLike[str] | None, name: str, partition: str 
     return base / name / f"{_SAFE.sub('_', partition)}.parquet"
 
 
-def write_derived(home: str | os.PathLike[str] | None, name: str, table: pa.Table,
-                  partition: str | None = None) -> Path:
+def write_derived(
+    home: str | os.PathLike[str] | None, name: str, table: pa.Table, partition: str | None = None
+) -> Path:
     """Write (replace) one result file atomically; returns its path."""
     path = derived_path(home, name, partition)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,8 +43,9 @@ def write_derived(home: str | os.PathLike[str] | None, name: str, table: pa.Tabl
     return path
 
 
-def read_derived(home: str | os.PathLike[str] | None, name: str,
-                 partitions: list[str] | None = None) -> pa.Table | None:
+def read_derived(
+    home: str | os.PathLike[str] | None, name: str, partitions: list[str] | None = None
+) -> pa.Table | None:
     """One result, or the given partitions of it (all when None) concatenated; None when absent."""
     single = derived_path(home, name)
     if partitions is None and single.exists():

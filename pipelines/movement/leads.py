@@ -39,7 +39,11 @@ class LeadsResult:
 
 
 def series_incidents(
-    lh: Lakehouse, scope: ReadScope, *, incident_ids: Sequence[str] | None = None, incident_type: str | None = None
+    lh: Lakehouse,
+    scope: ReadScope,
+    *,
+    incident_ids: Sequence[str] | None = None,
+    incident_type: str | None = None,
 ) -> list[dict[str, Any]]:
     """The incidents of a series: by ids, or by type within ``scope.time``."""
     if not lh.exists("incidents"):
@@ -51,9 +55,11 @@ def series_incidents(
         if not incident_type or scope.time.start is None or scope.time.end is None:
             raise ValueError("pick the series by --incident IDs, or by --type with --from and --to")
         ts_type = pa.timestamp("us", tz="UTC")
-        expr = ((pds.field("type") == incident_type.strip().upper())
-                & (pds.field("ts") >= pa.scalar(scope.time.start, ts_type))
-                & (pds.field("ts") < pa.scalar(scope.time.end, ts_type)))
+        expr = (
+            (pds.field("type") == incident_type.strip().upper())
+            & (pds.field("ts") >= pa.scalar(scope.time.start, ts_type))
+            & (pds.field("ts") < pa.scalar(scope.time.end, ts_type))
+        )
     rows = lh.read("incidents", columns=cols, filter=expr).to_pylist()
     rows.sort(key=lambda r: (r["ts"] or dt.datetime.min.replace(tzinfo=dt.UTC), r["incident_id"]))
     return rows
@@ -85,12 +91,19 @@ def crime_leads(
     if len(usable) < min_incidents:
         raise ValueError(f"{len(usable)} incident(s) with a time and a place; need at least {min_incidents}")
     pad = dt.timedelta(seconds=window_s)
-    windows = [PlaceWindow(r["ts"] - pad, (r["ts_end"] or r["ts"]) + pad,
-                           area=Area(near=(float(r["lat"]), float(r["lon"]), float(radius_m))),
-                           label=r["incident_id"]) for r in usable]
+    windows = [
+        PlaceWindow(
+            r["ts"] - pad,
+            (r["ts_end"] or r["ts"]) + pad,
+            area=Area(near=(float(r["lat"]), float(r["lon"]), float(radius_m))),
+            label=r["incident_id"],
+        )
+        for r in usable
+    ]
     # the baseline is around the incidents, not the series pick range
-    rows, resolved = rank_presence(lh, scope.replace(time=TimeRange()), windows,
-                                   min_windows=min_incidents, baseline_days=baseline_days)
+    rows, resolved = rank_presence(
+        lh, scope.replace(time=TimeRange()), windows, min_windows=min_incidents, baseline_days=baseline_days
+    )
     ids = [r["incident_id"] for r in usable]
     for r in rows:
         r["incidents_hit"] = r.pop("windows_hit")
@@ -98,9 +111,17 @@ def crime_leads(
     inc = [dict(r, cameras=w["resolved_cameras"]) for r, w in zip(usable, resolved, strict=True)]
     total = len(rows)
     rows = rows[:limit] if limit else rows
-    params = {"incident_ids": list(incident_ids) if incident_ids else None, "type": incident_type,
-              **scope.time.as_dict(), "radius_m": radius_m, "window_s": window_s, "min_incidents": min_incidents,
-              "incidents": ids, "model_version": scope.versions.model_version, "candidates": total}
+    params = {
+        "incident_ids": list(incident_ids) if incident_ids else None,
+        "type": incident_type,
+        **scope.time.as_dict(),
+        "radius_m": radius_m,
+        "window_s": window_s,
+        "min_incidents": min_incidents,
+        "incidents": ids,
+        "model_version": scope.versions.model_version,
+        "candidates": total,
+    }
     audit(lh, scope.ctx, ACTION, params, len(rows))
     return LeadsResult(rows, inc, time.perf_counter() - t0, params)
 

@@ -62,8 +62,12 @@ def scoped_reads(
     """Resolve the scope (+ cameras / area) once: one read of the ``cameras`` table."""
     cams = registry(lh) if cams is None else cams
     flt = resolve_filter(
-        lh, scope, data_type="plates",
-        cameras=None if cameras is None else [str(c) for c in cameras], area=area, cams=cams,
+        lh,
+        scope,
+        data_type="plates",
+        cameras=None if cameras is None else [str(c) for c in cameras],
+        area=area,
+        cams=cams,
     )
     return ScopedReads(flt, version_condition(lh, scope), cams)
 
@@ -95,8 +99,19 @@ def registry(lh: Lakehouse) -> list[dict[str, Any]]:
 
 
 def camera_positions(cams: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    return {c["camera_id"]: (float(c["lat"]), float(c["lon"])) for c in cams
-            if c.get("lat") is not None and c.get("lon") is not None}
+    return {
+        c["camera_id"]: (float(c["lat"]), float(c["lon"]))
+        for c in cams
+        if c.get("lat") is not None and c.get("lon") is not None
+    }
 
 
-__all__ = ["ScopedReads", "arrow", "camera_positions", "connect", "registry", "scoped_reads", "version_condition"]
+__all__ = [
+    "ScopedReads",
+    "arrow",
+    "camera_positions",
+    "connect",
+    "registry",
+    "scoped_reads",
+    "version_condition",
+]

@@ -26,25 +26,42 @@ from pipelines.movement.significance import background, poisson_binomial_sf
 def _sightings(reads: pa.Table, min_confidence: float) -> pl.DataFrame:
     df = pl.from_arrow(reads.select(["plate", "camera_id", "ts", "confidence"]))
     assert isinstance(df, pl.DataFrame)
-    df = df.with_columns(pl.col("plate").str.strip_chars().str.to_uppercase(),
-                         pl.col("confidence").fill_null(1.0))
-    return df.filter(pl.col("plate").is_not_null() & (pl.col("plate") != "") & pl.col("camera_id").is_not_null()
-                     & pl.col("ts").is_not_null() & (pl.col("confidence") >= min_confidence))
+    df = df.with_columns(
+        pl.col("plate").str.strip_chars().str.to_uppercase(), pl.col("confidence").fill_null(1.0)
+    )
+    return df.filter(
+        pl.col("plate").is_not_null()
+        & (pl.col("plate") != "")
+        & pl.col("camera_id").is_not_null()
+        & pl.col("ts").is_not_null()
+        & (pl.col("confidence") >= min_confidence)
+    )
 
 
 def reference_trips(s: pl.DataFrame, gap_s: float) -> pl.DataFrame:
     """plate, session start/end, n_sightings, first/last camera, camera sequence (repeats collapsed)."""
     s = s.sort(["plate", "ts", "camera_id"]).with_columns(
         ((pl.col("ts").diff().over("plate").dt.total_microseconds() / 1e6 >= gap_s).fill_null(True))
-        .cum_sum().over("plate").alias("session"))
-    collapsed = s.filter(pl.col("camera_id") != pl.col("camera_id").shift(1).over(["plate", "session"]).fill_null(""))
-    seq = collapsed.group_by(["plate", "session"]).agg(pl.col("camera_id").alias("cameras"),
-                                                       pl.col("ts").alias("camera_ts"))
+        .cum_sum()
+        .over("plate")
+        .alias("session")
+    )
+    collapsed = s.filter(
+        pl.col("camera_id") != pl.col("camera_id").shift(1).over(["plate", "session"]).fill_null("")
+    )
+    seq = collapsed.group_by(["plate", "session"]).agg(
+        pl.col("camera_id").alias("cameras"), pl.col("ts").alias("camera_ts")
+    )
     agg = s.group_by(["plate", "session"]).agg(
-        pl.col("ts").min().alias("start"), pl.col("ts").max().alias("end"), pl.len().alias("n_sightings"),
-        pl.col("camera_id").n_unique().alias("n_cameras"))
+        pl.col("ts").min().alias("start"),
+        pl.col("ts").max().alias("end"),
+        pl.len().alias("n_sightings"),
+        pl.col("camera_id").n_unique().alias("n_cameras"),
+    )
     return agg.join(seq, on=["plate", "session"]).with_columns(
-        pl.col("cameras").list.first().alias("first_camera"), pl.col("cameras").list.last().alias("last_camera"))
+        pl.col("cameras").list.first().alias("first_camera"),
+        pl.col("cameras").list.last().alias("last_camera"),
+    )
 
 
 def reference_counts(reads: pa.Table, size_s: float, period_s: float | None) -> pa.Table:
@@ -79,20 +96,27 @@ def reference_flows(trips: pl.DataFrame, porticos: Iterable[str], bucket_s: floa
     return sorted(rows, key=lambda r: (r[0], r[1], r[2] or 0))
 
 
-def reference_convoys(s: pl.DataFrame, delta_s: float, min_cameras: int, span_s: float,
-                      target: str | None = None) -> list[dict[str, Any]]:
+def reference_convoys(
+    s: pl.DataFrame, delta_s: float, min_cameras: int, span_s: float, target: str | None = None
+) -> list[dict[str, Any]]:
     con = duckdb.connect()
     con.register("s", s.to_arrow())
     cond = "a.plate < b.plate" if target is None else f"a.plate = '{target}' AND b.plate <> a.plate"
     try:
-        pairs = con.sql(f"""
+        pairs = (
+            con.sql(f"""
             SELECT a.plate AS plate_a, b.plate AS plate_b, count(DISTINCT a.camera_id) AS n_cameras,
                    count(*) AS n_cooccurrences, list(DISTINCT a.camera_id ORDER BY a.camera_id) AS cameras
             FROM s a JOIN s b ON a.camera_id = b.camera_id AND {cond}
                  AND abs(epoch(a.ts) - epoch(b.ts)) <= {delta_s}
-            GROUP BY ALL HAVING count(DISTINCT a.camera_id) >= {min_cameras}""").to_arrow_table().to_pylist()
+            GROUP BY ALL HAVING count(DISTINCT a.camera_id) >= {min_cameras}""")
+            .to_arrow_table()
+            .to_pylist()
+        )
         counts: dict[str, dict[str, int]] = {}
-        for r in con.sql("SELECT plate, camera_id, count(*) AS n FROM s GROUP BY ALL").to_arrow_table().to_pylist():
+        for r in (
+            con.sql("SELECT plate, camera_id, count(*) AS n FROM s GROUP BY ALL").to_arrow_table().to_pylist()
+        ):
             counts.setdefault(r["plate"], {})[r["camera_id"]] = r["n"]
     finally:
         con.close()
@@ -103,8 +127,9 @@ def reference_convoys(s: pl.DataFrame, delta_s: float, min_cameras: int, span_s:
     return sorted(pairs, key=lambda r: (r["p_value"], r["plate_a"], r["plate_b"]))
 
 
-def reference_movement(reads: pa.Table, porticos: Iterable[str], params: MovementParams,
-                       span_s: float) -> dict[str, Any]:
+def reference_movement(
+    reads: pa.Table, porticos: Iterable[str], params: MovementParams, span_s: float
+) -> dict[str, Any]:
     """{trips: DataFrame, counts: Table, flows: [(o, d, bucket, trips, mean)], convoys: [dict]}."""
     s = _sightings(reads, params.min_confidence)
     trips = reference_trips(s, params.gap_s)
@@ -112,10 +137,17 @@ def reference_movement(reads: pa.Table, porticos: Iterable[str], params: Movemen
         "trips": trips,
         "counts": reference_counts(s.to_arrow(), params.count_window_s, params.count_period_s),
         "flows": reference_flows(trips, porticos, params.flow_bucket_s),
-        "convoys": reference_convoys(s, params.convoy_delta_s, params.convoy_min_cameras, span_s,
-                                     params.convoy_target),
+        "convoys": reference_convoys(
+            s, params.convoy_delta_s, params.convoy_min_cameras, span_s, params.convoy_target
+        ),
     }
 
 
-__all__ = ["SCHEMAS", "reference_convoys", "reference_counts", "reference_flows", "reference_movement",
-           "reference_trips"]
+__all__ = [
+    "SCHEMAS",
+    "reference_convoys",
+    "reference_counts",
+    "reference_flows",
+    "reference_movement",
+    "reference_trips",
+]

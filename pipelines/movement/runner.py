@@ -142,7 +142,9 @@ def movement_transforms(
         "flows": trips | "Flows" >> ODFlows(porticos, params.flow_bucket_s),
         "convoys": sightings
         | "Convoys"
-        >> Convoys(params.convoy_delta_s, params.convoy_min_cameras, span_s=span_s, target=params.convoy_target),
+        >> Convoys(
+            params.convoy_delta_s, params.convoy_min_cameras, span_s=span_s, target=params.convoy_target
+        ),
     }
 
 
@@ -162,8 +164,13 @@ def system_scope(start: dt.datetime, end: dt.datetime) -> ReadScope:
     return ReadScope(ctx=SearchContext(user="system", role="admin"), time=TimeRange(start, end))
 
 
-def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
-                     cameras: Sequence[str] | None = None, scope: ReadScope | None = None) -> pa.Table:
+def read_plate_reads(
+    lh: Lakehouse,
+    start: dt.datetime,
+    end: dt.datetime,
+    cameras: Sequence[str] | None = None,
+    scope: ReadScope | None = None,
+) -> pa.Table:
     """The reads of ``[start, end)`` the scope may see (agency cameras, current model version;
     ``date`` partitions pruned), columns the pipelines need."""
     from lakehouse.timeutil import TimeRange
@@ -174,13 +181,21 @@ def read_plate_reads(lh: Lakehouse, start: dt.datetime, end: dt.datetime,
     if sr.nothing:
         return pa.table({c: pa.array([], t) for c, t in _READ_TYPES.items()})
     with connect(lh) as con:
-        table = arrow(con, f"SELECT {', '.join(READ_COLUMNS)} FROM plate_reads WHERE {sr.where()} ORDER BY ts, read_id")
+        table = arrow(
+            con, f"SELECT {', '.join(READ_COLUMNS)} FROM plate_reads WHERE {sr.where()} ORDER BY ts, read_id"
+        )
     return table.cast(pa.schema([(c, _READ_TYPES[c]) for c in READ_COLUMNS]))
 
 
-_READ_TYPES = {"read_id": pa.string(), "camera_id": pa.string(), "ts": pa.timestamp("us", tz="UTC"),
-               "plate": pa.string(), "confidence": pa.float32(), "agency": pa.string(),
-               "model_version": pa.string()}
+_READ_TYPES = {
+    "read_id": pa.string(),
+    "camera_id": pa.string(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "plate": pa.string(),
+    "confidence": pa.float32(),
+    "agency": pa.string(),
+    "model_version": pa.string(),
+}
 
 
 def portico_ids(lh: Lakehouse) -> list[str]:
@@ -263,10 +278,25 @@ def run_movement(
         if own_staging:
             shutil.rmtree(staging, ignore_errors=True)
     versions = sorted({v for v in reads["model_version"].to_pylist() if v})
-    res = MovementResult(start, end, opts.get_all_options()["runner"], reads.num_rows, tables, metrics,
-                         time.perf_counter() - t0, versions)
+    res = MovementResult(
+        start,
+        end,
+        opts.get_all_options()["runner"],
+        reads.num_rows,
+        tables,
+        metrics,
+        time.perf_counter() - t0,
+        versions,
+    )
     log.info("movement %s", res.summary())
     return res
 
 
-__all__ = ["MovementParams", "MovementResult", "pipeline_options", "portico_ids", "read_plate_reads", "run_movement"]
+__all__ = [
+    "MovementParams",
+    "MovementResult",
+    "pipeline_options",
+    "portico_ids",
+    "read_plate_reads",
+    "run_movement",
+]

@@ -50,7 +50,9 @@ class Window:
 
 @dataclass
 class Truth:
-    convoys: list[tuple[str, str, dt.datetime, dt.datetime]] = field(default_factory=list)  # target, partner, from, to
+    convoys: list[tuple[str, str, dt.datetime, dt.datetime]] = field(
+        default_factory=list
+    )  # target, partner, from, to
     convoy_decoys: dict[str, str] = field(default_factory=dict)  # target -> plate meeting it at two cameras
     stakeouts: list[tuple[str, list[Window]]] = field(default_factory=list)  # planted plate, its windows
     crime_series: list[tuple[str, list[str]]] = field(default_factory=list)  # offender plate, incident ids
@@ -64,8 +66,11 @@ class Truth:
     commuters: list[str] = field(default_factory=list)
 
     def anomalies(self) -> set[tuple[str, str]]:
-        return ({("circling", p) for p in self.circling} | {("night_visits", p) for p in self.night_visits}
-                | {("clone", p) for p in self.clones})
+        return (
+            {("circling", p) for p in self.circling}
+            | {("night_visits", p) for p in self.night_visits}
+            | {("clone", p) for p in self.clones}
+        )
 
 
 @dataclass
@@ -90,26 +95,45 @@ class _City:
                 cid = f"C{y:02d}{x:02d}"
                 self.grid[(x, y)] = cid
                 agency = AGENCIES[1] if (x >= cols - 2 and y >= rows - 2) else AGENCIES[0]
-                self.cameras.append({
-                    "camera_id": cid, "agency": agency, "name": f"street {x},{y}", "kind": "street",
-                    "lat": ORIGIN[0] + y * SPACING_DEG, "lon": ORIGIN[1] + x * SPACING_DEG,
-                    "heading": None, "shared_with": [],
-                })
+                self.cameras.append(
+                    {
+                        "camera_id": cid,
+                        "agency": agency,
+                        "name": f"street {x},{y}",
+                        "kind": "street",
+                        "lat": ORIGIN[0] + y * SPACING_DEG,
+                        "lon": ORIGIN[1] + x * SPACING_DEG,
+                        "heading": None,
+                        "shared_with": [],
+                    }
+                )
         self.pos = {v: k for k, v in self.grid.items()}
         self.street = [c["camera_id"] for c in self.cameras]
         # ring porticos on the four sides: one camera per direction of travel (heading = travel direction)
         cy, cx = ORIGIN[0] + (rows - 1) * SPACING_DEG / 2, ORIGIN[1] + (cols - 1) * SPACING_DEG / 2
-        self.porticos: dict[str, tuple[str, str, str]] = {}  # name -> (in camera, out camera, street neighbour)
-        sides = {"N": (cx, cy + (rows / 2 + 0.5) * SPACING_DEG, 180.0, (cols // 2, rows - 1)),
-                 "S": (cx, cy - (rows / 2 + 0.5) * SPACING_DEG, 0.0, (cols // 2, 0)),
-                 "E": (cx + (cols / 2 + 0.5) * SPACING_DEG, cy, 270.0, (cols - 1, rows // 2)),
-                 "W": (cx - (cols / 2 + 0.5) * SPACING_DEG, cy, 90.0, (0, rows // 2))}
+        self.porticos: dict[
+            str, tuple[str, str, str]
+        ] = {}  # name -> (in camera, out camera, street neighbour)
+        sides = {
+            "N": (cx, cy + (rows / 2 + 0.5) * SPACING_DEG, 180.0, (cols // 2, rows - 1)),
+            "S": (cx, cy - (rows / 2 + 0.5) * SPACING_DEG, 0.0, (cols // 2, 0)),
+            "E": (cx + (cols / 2 + 0.5) * SPACING_DEG, cy, 270.0, (cols - 1, rows // 2)),
+            "W": (cx - (cols / 2 + 0.5) * SPACING_DEG, cy, 90.0, (0, rows // 2)),
+        }
         for name, (lon, lat, inward, cell) in sides.items():
             for d, heading in (("in", inward), ("out", (inward + 180.0) % 360)):
-                self.cameras.append({
-                    "camera_id": f"P{name}-{d}", "agency": AGENCIES[0], "name": f"portico {name} {d}bound",
-                    "kind": "portico", "lat": lat, "lon": lon, "heading": heading, "shared_with": [],
-                })
+                self.cameras.append(
+                    {
+                        "camera_id": f"P{name}-{d}",
+                        "agency": AGENCIES[0],
+                        "name": f"portico {name} {d}bound",
+                        "kind": "portico",
+                        "lat": lat,
+                        "lon": lon,
+                        "heading": heading,
+                        "shared_with": [],
+                    }
+                )
             self.porticos[name] = (f"P{name}-in", f"P{name}-out", self.grid[cell])
 
     def neighbours(self, cam: str) -> list[str]:
@@ -144,7 +168,9 @@ class _Plates:
 
     def new(self) -> str:
         while True:
-            p = "".join(self.rng.choices(string.ascii_uppercase, k=3)) + "".join(self.rng.choices(string.digits, k=3))
+            p = "".join(self.rng.choices(string.ascii_uppercase, k=3)) + "".join(
+                self.rng.choices(string.digits, k=3)
+            )
             if p not in self.used:
                 self.used.add(p)
                 return p
@@ -188,23 +214,38 @@ def simulate_city(
     busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = defaultdict(list)
     gap = dt.timedelta(minutes=30)  # between two trips of one vehicle: never a physically impossible hop
 
-    def read(plate: str, cam: str, ts: dt.datetime, *, conf: float | None = None,
-             candidates: list[tuple[str, float]] | None = None, track: bool = True) -> None:
+    def read(
+        plate: str,
+        cam: str,
+        ts: dt.datetime,
+        *,
+        conf: float | None = None,
+        candidates: list[tuple[str, float]] | None = None,
+        track: bool = True,
+    ) -> None:
         if track:
             busy[plate].append((ts, ts))
         if not (start <= ts < end):
             return
         c = round(rng.uniform(0.75, 0.99), 3) if conf is None else conf
         cands = candidates or [(plate, c)]
-        out.append({
-            "read_id": stable_id("scn", plate, cam, ts.isoformat(), len(out)), "camera_id": cam, "ts": ts,
-            "plate": plate, "plate_raw": plate, "confidence": c,
-            "candidates": [{"text": t, "score": s} for t, s in cands],
-            "model_version": MODEL_VERSION, "agency": where[cam]["agency"],
-        })
+        out.append(
+            {
+                "read_id": stable_id("scn", plate, cam, ts.isoformat(), len(out)),
+                "camera_id": cam,
+                "ts": ts,
+                "plate": plate,
+                "plate_raw": plate,
+                "confidence": c,
+                "candidates": [{"text": t, "score": s} for t, s in cands],
+                "model_version": MODEL_VERSION,
+                "agency": where[cam]["agency"],
+            }
+        )
 
-    def drive(plate: str, path: list[str], t: dt.datetime, hop: tuple[float, float] = (120, 360),
-              shift: bool = True) -> list[dt.datetime]:
+    def drive(
+        plate: str, path: list[str], t: dt.datetime, hop: tuple[float, float] = (120, 360), shift: bool = True
+    ) -> list[dt.datetime]:
         """One trip; with ``shift`` it starts later if the vehicle is still busy (one car, one place)."""
         offsets = [0.0]
         for a, b in zip(path, path[1:], strict=False):  # never faster than ~45 km/h between cameras
@@ -279,7 +320,7 @@ def simulate_city(
         times = drive(target, path, t0, shift=False)
         follow = rng.randint(3, len(path))
         j0 = rng.randint(0, len(path) - follow)
-        for cam, t in list(zip(path, times, strict=True))[j0:j0 + follow]:
+        for cam, t in list(zip(path, times, strict=True))[j0 : j0 + follow]:
             read(partner, cam, t + dt.timedelta(seconds=rng.uniform(10, 50)))
         for cam, t in rng.sample(list(zip(path, times, strict=True)), 2):
             read(decoy, cam, t - dt.timedelta(seconds=rng.uniform(5, 40)))
@@ -287,7 +328,9 @@ def simulate_city(
             for dd in rng.sample(range(days), min(days, 3)):
                 if dd != d:
                     drive(p, city.walk(rng.randint(3, 5)), at(dd, day_hour()))
-        truth.convoys.append((target, partner, times[0] - dt.timedelta(hours=1), times[-1] + dt.timedelta(hours=1)))
+        truth.convoys.append(
+            (target, partner, times[0] - dt.timedelta(hours=1), times[-1] + dt.timedelta(hours=1))
+        )
         truth.convoy_decoys[target] = decoy
 
     # ---- planted stakeout vehicles: present in 3 place x time windows
@@ -317,11 +360,19 @@ def simulate_city(
             ts = at(rng.randrange(days), rng.uniform(8, 22))
             iid = f"INC-{s:02d}-{k}"
             ids.append(iid)
-            incidents.append({
-                "incident_id": iid, "ts": ts, "ts_end": None, "lat": c["lat"] + rng.uniform(-0.001, 0.001),
-                "lon": c["lon"] + rng.uniform(-0.001, 0.001), "type": "ROBBERY", "description": f"series {s}",
-                "source": "scenario", "agency": "police911",
-            })
+            incidents.append(
+                {
+                    "incident_id": iid,
+                    "ts": ts,
+                    "ts_end": None,
+                    "lat": c["lat"] + rng.uniform(-0.001, 0.001),
+                    "lon": c["lon"] + rng.uniform(-0.001, 0.001),
+                    "type": "ROBBERY",
+                    "description": f"series {s}",
+                    "source": "scenario",
+                    "agency": "police911",
+                }
+            )
             if k in hit:
                 read(p, cam, ts + dt.timedelta(minutes=rng.uniform(-20, 20)))
         for dd in rng.sample(range(days), 2):
@@ -355,9 +406,15 @@ def simulate_city(
         drive(p, city.walk(3, start=rng.choice(east)), at(d, h + rng.uniform(0.01, 0.03)), shift=False)
         truth.clones.add(p)
 
-    planted = ({p for c in truth.convoys for p in c[:2]} | set(truth.convoy_decoys.values())
-               | {p for p, _ in truth.stakeouts} | {p for p, _ in truth.crime_series}
-               | truth.circling | truth.night_visits | truth.clones)
+    planted = (
+        {p for c in truth.convoys for p in c[:2]}
+        | set(truth.convoy_decoys.values())
+        | {p for p, _ in truth.stakeouts}
+        | {p for p, _ in truth.crime_series}
+        | truth.circling
+        | truth.night_visits
+        | truth.clones
+    )
 
     # ---- OCR misreads: a read of one vehicle whose best text is another active plate
     # the wrong text is a plate read a few minutes away at another camera: a would-be impossible hop
@@ -369,18 +426,27 @@ def simulate_city(
         i = rng.randrange(len(out))
         j = min(len(out) - 1, max(0, i + rng.randint(-30, 30)))
         victim, other = out[i], out[j]
-        if (victim["plate"] == other["plate"] or victim["camera_id"] == other["camera_id"]
-                or victim["plate"] in protected or other["plate"] in protected
-                or victim["confidence"] < 0.7 or len(victim["candidates"]) > 1
-                or "portico" in (where[victim["camera_id"]]["kind"], where[other["camera_id"]]["kind"])):
+        if (
+            victim["plate"] == other["plate"]
+            or victim["camera_id"] == other["camera_id"]
+            or victim["plate"] in protected
+            or other["plate"] in protected
+            or victim["confidence"] < 0.7
+            or len(victim["candidates"]) > 1
+            or "portico" in (where[victim["camera_id"]]["kind"], where[other["camera_id"]]["kind"])
+        ):
             continue
         true_text, wrong = victim["plate"], other["plate"]
         if rng.random() < 0.5:
             conf, cands = round(rng.uniform(0.35, 0.55), 3), [(wrong, 0.5), (true_text, 0.3)]
         else:
             conf, cands = round(rng.uniform(0.6, 0.8), 3), [(wrong, 0.6), (true_text, 0.55)]
-        victim.update(plate=wrong, plate_raw=wrong, confidence=conf,
-                      candidates=[{"text": t, "score": s} for t, s in cands])
+        victim.update(
+            plate=wrong,
+            plate_raw=wrong,
+            confidence=conf,
+            candidates=[{"text": t, "score": s} for t, s in cands],
+        )
         done += 1
     truth.misreads = done
     return Scenario(out, city.cameras, incidents, truth, start, end, tz)

@@ -29,17 +29,28 @@ class SimulatedTraffic:
     convoy_cameras: int = 0
 
 
-def simulate_traffic(day: dt.date, *, vehicles: int = 200, porticos: int = 4, streets: int = 8,
-                     seed: int = 0, exit_share: float = 0.7) -> SimulatedTraffic:
+def simulate_traffic(
+    day: dt.date,
+    *,
+    vehicles: int = 200,
+    porticos: int = 4,
+    streets: int = 8,
+    seed: int = 0,
+    exit_share: float = 0.7,
+) -> SimulatedTraffic:
     """One UTC day of reads. Every vehicle makes 1-2 trips at least 3 h apart; inside a trip
     consecutive reads are 2-8 min apart (so any session gap between 8 min and 3 h recovers them)."""
     rng = random.Random(seed)
     ports = [f"P{i}" for i in range(porticos)]
     street = [f"S{i}" for i in range(streets)]
-    cameras = [{"camera_id": c, "agency": "municipal", "kind": "portico", "lat": -25.3 + i * 0.01,
-                "lon": -57.6} for i, c in enumerate(ports)]
-    cameras += [{"camera_id": c, "agency": "municipal", "kind": "street", "lat": -25.25 + i * 0.005,
-                 "lon": -57.55} for i, c in enumerate(street)]
+    cameras = [
+        {"camera_id": c, "agency": "municipal", "kind": "portico", "lat": -25.3 + i * 0.01, "lon": -57.6}
+        for i, c in enumerate(ports)
+    ]
+    cameras += [
+        {"camera_id": c, "agency": "municipal", "kind": "street", "lat": -25.25 + i * 0.005, "lon": -57.55}
+        for i, c in enumerate(street)
+    ]
     t_day = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
     rows: list[dict[str, Any]] = []
     od: Counter = Counter()
@@ -47,9 +58,17 @@ def simulate_traffic(day: dt.date, *, vehicles: int = 200, porticos: int = 4, st
 
     def read(plate: str, cam: str, t: float) -> None:
         ts = t_day + dt.timedelta(seconds=round(t, 3))
-        rows.append({"read_id": stable_id("sim", plate, cam, ts.isoformat()), "camera_id": cam, "ts": ts,
-                     "plate": plate, "confidence": round(rng.uniform(0.7, 0.99), 3),
-                     "model_version": MODEL_VERSION, "agency": "municipal"})
+        rows.append(
+            {
+                "read_id": stable_id("sim", plate, cam, ts.isoformat()),
+                "camera_id": cam,
+                "ts": ts,
+                "plate": plate,
+                "confidence": round(rng.uniform(0.7, 0.99), 3),
+                "model_version": MODEL_VERSION,
+                "agency": "municipal",
+            }
+        )
 
     def route() -> list[str]:
         origin = rng.choice(ports)

@@ -56,9 +56,14 @@ class WriteTables(beam.PTransform):
         self.schemas = dict(schemas)
 
     def expand(self, outputs: Mapping[str, beam.PCollection]) -> beam.PCollection:
-        tagged = [pc | f"Tag{name.title()}" >> beam.Map(lambda r, n=name: (n, r)) for name, pc in outputs.items()]
-        return tuple(tagged) | "FlattenOutputs" >> beam.Flatten() | "WriteBundles" >> beam.ParDo(
-            _WriteBundles(self.directory, self.schemas))
+        tagged = [
+            pc | f"Tag{name.title()}" >> beam.Map(lambda r, n=name: (n, r)) for name, pc in outputs.items()
+        ]
+        return (
+            tuple(tagged)
+            | "FlattenOutputs" >> beam.Flatten()
+            | "WriteBundles" >> beam.ParDo(_WriteBundles(self.directory, self.schemas))
+        )
 
 
 __all__ = ["WriteTables"]

@@ -36,8 +36,18 @@ from pipelines.search.filters import camera_rows, resolve_filter
 
 ACTION = "movement.stakeout"
 DAY_S = 86400
-COLUMNS = ["rank", "plate", "windows_hit", "windows", "p_value", "score", "expected_windows", "reads", "first_ts",
-           "last_ts"]
+COLUMNS = [
+    "rank",
+    "plate",
+    "windows_hit",
+    "windows",
+    "p_value",
+    "score",
+    "expected_windows",
+    "reads",
+    "first_ts",
+    "last_ts",
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,9 @@ class PlaceWindow:
         (times as ``--from`` / ``--to``: a bare date as TO means that whole day)."""
         where, sep, when = str(text).rpartition("@")
         if not sep or ".." not in when or not where:
-            raise ValueError(f"--at needs PLACE@FROM..TO (e.g. C0101@2026-03-02T08:00..2026-03-02T09:00), got {text!r}")
+            raise ValueError(
+                f"--at needs PLACE@FROM..TO (e.g. C0101@2026-03-02T08:00..2026-03-02T09:00), got {text!r}"
+            )
         a, b = when.split("..", 1)
         start, end = parse_instant(a, tz=tz), parse_instant(b, tz=tz, end=True)
         if start is None or end is None:
@@ -76,9 +88,13 @@ class PlaceWindow:
         return cls(start, end, cameras=cams, label=text)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"from": self.start.isoformat(), "to": self.end.isoformat(),
-                "cameras": list(self.cameras) if self.cameras is not None else None,
-                "area": self.area.as_dict() if self.area is not None else None, "label": self.label}
+        return {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "cameras": list(self.cameras) if self.cameras is not None else None,
+            "area": self.area.as_dict() if self.area is not None else None,
+            "label": self.label,
+        }
 
 
 @dataclass
@@ -112,15 +128,18 @@ def rank_presence(
     version = version_condition(lh, scope)
     parts, resolved = [], []
     for i, w in enumerate(windows):
-        flt = resolve_filter(lh, scope.replace(time=TimeRange(w.start, w.end)), cameras=w.cameras, area=w.area,
-                             cams=cams)
+        flt = resolve_filter(
+            lh, scope.replace(time=TimeRange(w.start, w.end)), cameras=w.cameras, area=w.area, cams=cams
+        )
         visible = sorted(flt.cameras) if flt.cameras is not None else None
         if flt.scope is not None and visible is not None:
             visible = [c for c in visible if c in flt.scope.cameras]
         resolved.append({**w.as_dict(), "index": i, "resolved_cameras": visible, "_flt": flt})
         if not flt.nothing:
-            parts.append(f"SELECT plate, camera_id, ts, {i} AS w FROM {TABLE} WHERE {flt.sql()} AND {version} "
-                         f"AND plate IS NOT NULL AND plate <> ''")
+            parts.append(
+                f"SELECT plate, camera_id, ts, {i} AS w FROM {TABLE} WHERE {flt.sql()} AND {version} "
+                f"AND plate IS NOT NULL AND plate <> ''"
+            )
     if baseline is None:
         lo = min(w.start for w in windows) - dt.timedelta(days=baseline_days)
         hi = max(w.end for w in windows) + dt.timedelta(days=baseline_days)
@@ -130,11 +149,14 @@ def rank_presence(
     rows: list[dict[str, Any]] = []
     if parts:
         with connect(lh) as con:
-            hits = arrow(con, f"""
-                WITH h AS ({' UNION ALL '.join(parts)})
+            hits = arrow(
+                con,
+                f"""
+                WITH h AS ({" UNION ALL ".join(parts)})
                 SELECT plate, count(DISTINCT w) AS windows_hit, list(DISTINCT w ORDER BY w) AS windows,
                        count(*) AS reads, min(ts) AS first_ts, max(ts) AS last_ts
-                FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}""").to_pylist()
+                FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}""",
+            ).to_pylist()
             per_window = [{r["plate"]: 0 for r in hits} for _ in windows]
             if hits:
                 plates_sql = ", ".join(sql_literal(r["plate"]) for r in hits)
@@ -142,8 +164,13 @@ def rank_presence(
                     flt = resolved[i]["_flt"]
                     if flt.nothing:
                         continue
-                    base = resolve_filter(lh, scope.replace(time=TimeRange(baseline[0], baseline[1])),
-                                          cameras=w.cameras, area=w.area, cams=cams)
+                    base = resolve_filter(
+                        lh,
+                        scope.replace(time=TimeRange(baseline[0], baseline[1])),
+                        cameras=w.cameras,
+                        area=w.area,
+                        cams=cams,
+                    )
                     origin = _epoch_s(w.start) - slack_s
                     span = _epoch_s(w.end) - _epoch_s(w.start) + 2 * slack_s
                     q = f"""
@@ -156,12 +183,23 @@ def rank_presence(
                         per_window[i][r["plate"]] = int(r["d"])
         n_days = [_other_days(w, baseline, slack_s) for w in windows]
         for r in hits:
-            probs = [(per_window[i].get(r["plate"], 0) + 0.5) / (n_days[i] + 1) if not resolved[i]["_flt"].nothing
-                     else 0.0 for i in range(len(windows))]
+            probs = [
+                (per_window[i].get(r["plate"], 0) + 0.5) / (n_days[i] + 1)
+                if not resolved[i]["_flt"].nothing
+                else 0.0
+                for i in range(len(windows))
+            ]
             probs = [min(p, 1.0) for p in probs]
             p = poisson_binomial_sf(probs, int(r["windows_hit"]))
-            rows.append(dict(r, expected_windows=sum(probs), p_value=p, score=-math.log10(max(p, 1e-300)),
-                             baseline_days_seen=[per_window[i].get(r["plate"], 0) for i in range(len(windows))]))
+            rows.append(
+                dict(
+                    r,
+                    expected_windows=sum(probs),
+                    p_value=p,
+                    score=-math.log10(max(p, 1e-300)),
+                    baseline_days_seen=[per_window[i].get(r["plate"], 0) for i in range(len(windows))],
+                )
+            )
     rows.sort(key=lambda r: (r["p_value"], -r["windows_hit"], r["reads"], r["plate"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
@@ -195,8 +233,13 @@ def stakeout(
     rows, resolved = rank_presence(lh, scope, windows, min_windows=min_windows, baseline_days=baseline_days)
     total = len(rows)
     rows = rows[:limit] if limit else rows
-    params = {"windows": [w.as_dict() for w in windows], "min_windows": min_windows, **scope.time.as_dict(),
-              "model_version": scope.versions.model_version, "candidates": total}
+    params = {
+        "windows": [w.as_dict() for w in windows],
+        "min_windows": min_windows,
+        **scope.time.as_dict(),
+        "model_version": scope.versions.model_version,
+        "candidates": total,
+    }
     audit(lh, scope.ctx, ACTION, params, len(rows))
     return StakeoutResult(rows, resolved, time.perf_counter() - t0, params)
 

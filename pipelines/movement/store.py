@@ -21,8 +21,12 @@ from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.reads import registry
 
-TABLE_OF = {"trips": "movement_trips", "counts": "movement_counts", "flows": "movement_flows",
-            "convoys": "movement_convoys"}
+TABLE_OF = {
+    "trips": "movement_trips",
+    "counts": "movement_counts",
+    "flows": "movement_flows",
+    "convoys": "movement_convoys",
+}
 CAMERA_OF = {"trips": "first_camera", "counts": "camera_id", "flows": "origin", "convoys": None}
 NAMES_PLATES = {"trips", "convoys"}
 
@@ -40,12 +44,14 @@ def store_movement(lh: Lakehouse, result: Any, day: dt.date, *, run_id: str | No
     written = {}
     for name, table in result.tables.items():
         cam_col = CAMERA_OF[name]
-        cams = (table[cam_col].to_pylist() if cam_col else [_first(c) for c in table["cameras"].to_pylist()])
+        cams = table[cam_col].to_pylist() if cam_col else [_first(c) for c in table["cameras"].to_pylist()]
         n = table.num_rows
-        table = (table.append_column("agency", pa.array([agency_of.get(c) for c in cams], pa.string()))
-                 .append_column("model_version", pa.array([versions] * n, pa.string()))
-                 .append_column("run_id", pa.array([run_id] * n, pa.string()))
-                 .append_column("date", pa.array([day] * n, pa.date32())))
+        table = (
+            table.append_column("agency", pa.array([agency_of.get(c) for c in cams], pa.string()))
+            .append_column("model_version", pa.array([versions] * n, pa.string()))
+            .append_column("run_id", pa.array([run_id] * n, pa.string()))
+            .append_column("date", pa.array([day] * n, pa.date32()))
+        )
         written[TABLE_OF[name]] = lh.replace(TABLE_OF[name], table, predicate=f"date = '{day.isoformat()}'")
     return written
 
@@ -65,15 +71,19 @@ def read_movement(lh: Lakehouse, scope: ReadScope, name: str) -> pa.Table:
     if scope.time.start is not None:
         expr = pds.field("date") >= pa.scalar(scope.time.start.date(), pa.date32())
     if scope.time.end is not None:
-        e = pds.field("date") <= pa.scalar((scope.time.end - dt.timedelta(microseconds=1)).date(), pa.date32())
+        e = pds.field("date") <= pa.scalar(
+            (scope.time.end - dt.timedelta(microseconds=1)).date(), pa.date32()
+        )
         expr = e if expr is None else expr & e
     table = lh.read(table_name, filter=expr)
     cams = scope.cameras(lh, "plates")
     if cams is not None and table.num_rows:
         cam_col = CAMERA_OF[name]
         rows_cams = table[cam_col] if cam_col else pc.list_element(table["cameras"], 0)
-        keep = pc.or_(pc.is_in(rows_cams, pa.array(sorted(cams.cameras), pa.string())),
-                      pc.equal(table["agency"], cams.agency))
+        keep = pc.or_(
+            pc.is_in(rows_cams, pa.array(sorted(cams.cameras), pa.string())),
+            pc.equal(table["agency"], cams.agency),
+        )
         table = table.filter(pc.fill_null(keep, False))
     pinned = scope.versions.model_version
     if pinned and table.num_rows:

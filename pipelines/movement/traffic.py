@@ -35,8 +35,9 @@ COUNT_COLUMNS = ["camera_id", "hour", "reads", "plates"]
 OD_COLUMNS = ["hour", "origin", "destination", "trips", "median_inside_s"]
 
 
-def camera_counts(lh: Lakehouse, scope: ReadScope, *, cameras: list[str] | None = None,
-                  bucket_s: int = 3600) -> pa.Table:
+def camera_counts(
+    lh: Lakehouse, scope: ReadScope, *, cameras: list[str] | None = None, bucket_s: int = 3600
+) -> pa.Table:
     """Reads and distinct plates per camera and time bucket (default hour), within the scope."""
     if bucket_s <= 0:
         raise ValueError("bucket must be positive seconds")
@@ -44,10 +45,13 @@ def camera_counts(lh: Lakehouse, scope: ReadScope, *, cameras: list[str] | None 
     if sr.nothing:
         return pa.table({c: [] for c in COUNT_COLUMNS})
     with connect(lh) as con:
-        return arrow(con, f"""
+        return arrow(
+            con,
+            f"""
             SELECT camera_id, to_timestamp(floor(epoch(ts) / {int(bucket_s)}) * {int(bucket_s)}) AS hour,
                    count(*) AS reads, count(DISTINCT plate) AS plates
-            FROM {TABLE} WHERE {sr.where()} GROUP BY ALL ORDER BY hour, camera_id""")
+            FROM {TABLE} WHERE {sr.where()} GROUP BY ALL ORDER BY hour, camera_id""",
+        )
 
 
 def _bearing(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -113,8 +117,11 @@ def ring_flows(lh: Lakehouse, scope: ReadScope, *, include_plates: bool = False)
     if dirs and not sr.nothing:
         ids = ", ".join(sql_literal(c) for c in sorted(dirs))
         with connect(lh) as con:
-            rows = arrow(con, f"SELECT plate, camera_id, ts FROM {TABLE} WHERE {sr.where()} AND plate IS NOT NULL "
-                              f"AND plate <> '' AND camera_id IN ({ids}) ORDER BY plate, ts").to_pylist()
+            rows = arrow(
+                con,
+                f"SELECT plate, camera_id, ts FROM {TABLE} WHERE {sr.where()} AND plate IS NOT NULL "
+                f"AND plate <> '' AND camera_id IN ({ids}) ORDER BY plate, ts",
+            ).to_pylist()
     per_portico = Counter((names[r["camera_id"]], dirs[r["camera_id"]] or "?") for r in rows)
     by_plate: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
@@ -129,8 +136,11 @@ def ring_flows(lh: Lakehouse, scope: ReadScope, *, include_plates: bool = False)
             d = dirs[r["camera_id"]] or ("out" if open_entry is not None else "in")
             if d == "in":
                 entries += 1
-                if open_entry is not None and names[open_entry["camera_id"]] == names[r["camera_id"]] and \
-                        (r["ts"] - open_entry["ts"]).total_seconds() < 60:
+                if (
+                    open_entry is not None
+                    and names[open_entry["camera_id"]] == names[r["camera_id"]]
+                    and (r["ts"] - open_entry["ts"]).total_seconds() < 60
+                ):
                     continue  # the same pass read twice
                 open_entry = r  # a later entry replaces an unmatched one (exit not seen)
             else:
@@ -142,18 +152,32 @@ def ring_flows(lh: Lakehouse, scope: ReadScope, *, include_plates: bool = False)
                     inside.append(secs)
                     open_entry = None
         if open_entry is not None:
-            stayed.append({"plate": plate, "entered_at": open_entry["ts"], "portico": names[open_entry["camera_id"]]})
-    od_rows = [{"hour": h, "origin": o, "destination": d, "trips": len(v), "median_inside_s": _q(v, 0.5)}
-               for (h, o, d), v in sorted(od.items())]
+            stayed.append(
+                {"plate": plate, "entered_at": open_entry["ts"], "portico": names[open_entry["camera_id"]]}
+            )
+    od_rows = [
+        {"hour": h, "origin": o, "destination": d, "trips": len(v), "median_inside_s": _q(v, 0.5)}
+        for (h, o, d), v in sorted(od.items())
+    ]
     res = FlowsResult(
-        od=od_rows, entries=entries, exits=exits, trips=len(inside), stayed=len(stayed),
+        od=od_rows,
+        entries=entries,
+        exits=exits,
+        trips=len(inside),
+        stayed=len(stayed),
         inside_s={"median": _q(inside, 0.5), "p90": _q(inside, 0.9)},
         per_portico=[{"portico": p, "direction": d, "reads": n} for (p, d), n in sorted(per_portico.items())],
-        stayed_plates=stayed if include_plates else [], seconds=time.perf_counter() - t0,
+        stayed_plates=stayed if include_plates else [],
+        seconds=time.perf_counter() - t0,
     )
     if include_plates:
-        audit(lh, scope.ctx, FLOWS_ACTION, {**scope.time.as_dict(), "include_plates": True,
-                                            "model_version": scope.versions.model_version}, len(stayed))
+        audit(
+            lh,
+            scope.ctx,
+            FLOWS_ACTION,
+            {**scope.time.as_dict(), "include_plates": True, "model_version": scope.versions.model_version},
+            len(stayed),
+        )
     return res
 
 

@@ -230,7 +230,11 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
                 slots = parse_pattern(pat)
                 if len(slots) != m:
                     continue
-                bound = cost * fprior * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
+                bound = (
+                    cost
+                    * fprior
+                    * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
+                )
                 combos.append((bound, idx, cost, slots, pat, f.name, fprior))
             loose_ok = rank == 0 or f.name == GENERIC
             if loose_ok and f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
@@ -254,7 +258,9 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
                 prior = loose_prior(text)
             score = cost * prior * p
             if text not in found or found[text].score < score:
-                repairs = sum(not _same_glyph(c, own[i]) for c, i in zip(text, idx, strict=True)) + int(cost < 1.0)
+                repairs = sum(not _same_glyph(c, own[i]) for c, i in zip(text, idx, strict=True)) + int(
+                    cost < 1.0
+                )
                 found[text] = Candidate(text, score, fname, pat, probs, repairs)
     ranked = sorted(found.values(), key=lambda c: -c.score)
     return prefer_unrepaired(generic_last(ranked), fmts[0].name)[:top_n]
@@ -270,8 +276,16 @@ def generic_last(ranked: list[Candidate]) -> list[Candidate]:
     layout wants a letter is a B, not a reason to call the plate generic)."""
     if not ranked or ranked[0].plate_format != GENERIC:
         return ranked
-    strict = next((c for c in ranked if c.plate_format != GENERIC and set(c.pattern) != {"A"}
-                   and c.score >= GENERIC_YIELD * ranked[0].score), None)
+    strict = next(
+        (
+            c
+            for c in ranked
+            if c.plate_format != GENERIC
+            and set(c.pattern) != {"A"}
+            and c.score >= GENERIC_YIELD * ranked[0].score
+        ),
+        None,
+    )
     if strict is None:
         return ranked
     return [strict] + [c for c in ranked if c is not strict]

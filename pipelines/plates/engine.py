@@ -59,7 +59,9 @@ class LineText:
 class OcrEngine:
     """RapidOCR detector + recogniser on ONNX Runtime's CPU or CUDA execution provider."""
 
-    def __init__(self, device: str = "cpu", det_limit_side: int = DET_LIMIT_SIDE, threads: int | None = None) -> None:
+    def __init__(
+        self, device: str = "cpu", det_limit_side: int = DET_LIMIT_SIDE, threads: int | None = None
+    ) -> None:
         from rapidocr import RapidOCR
 
         if device not in ("cpu", "cuda"):  # the back-end decides; "auto" is resolved before here
@@ -169,7 +171,9 @@ class OcrEngine:
 
 
 @functools.cache
-def load_engine(device: str = "cpu", threads: int | None = None, det_limit_side: int = DET_LIMIT_SIDE) -> OcrEngine:
+def load_engine(
+    device: str = "cpu", threads: int | None = None, det_limit_side: int = DET_LIMIT_SIDE
+) -> OcrEngine:
     """One engine per process and configuration (models load once, ~0.5 s); ``threads`` caps ONNX
     Runtime's intra-op threads (default: its own choice, one per core)."""
     return OcrEngine(device, det_limit_side=det_limit_side, threads=threads)

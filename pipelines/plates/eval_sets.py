@@ -68,7 +68,9 @@ def openalpr_set(folder: Path, formats: list[str] | None = None) -> EvalSet:
             continue
         name, x, y, w, h, plate = parts[:6]
         x1, y1 = float(x), float(y)
-        out.append(Sample(name, normalize(plate), "full", folder / name, box=(x1, y1, x1 + float(w), y1 + float(h))))
+        out.append(
+            Sample(name, normalize(plate), "full", folder / name, box=(x1, y1, x1 + float(w), y1 + float(h)))
+        )
     if not out:
         raise FileNotFoundError(f"no labelled images (NAME.txt: file x y w h PLATE) in {folder}")
     return EvalSet(folder.name, formats or ["EU"], out, "full photos: find and read")
@@ -138,9 +140,18 @@ def synthetic_sets(n: int = 12, countries: list[str] | None = None, seed: int = 
                 text = make_plate(cc, rng)
                 h = int(rng.integers(18, 24)) if night else int(rng.integers(20, 27))
                 crop = cctv_crop(render_plate(text, cc, 72), h, night, rng)
-                samples.append(Sample(f"{cc}-{'night' if night else 'day'}-{i:02d}", text, "crop", array=crop))
-            out.append(EvalSet(f"synthetic {cc} {'night' if night else 'day'}", [cc], samples,
-                               "rendered plates at CCTV size", {"country": cc, "night": str(night)}))
+                samples.append(
+                    Sample(f"{cc}-{'night' if night else 'day'}-{i:02d}", text, "crop", array=crop)
+                )
+            out.append(
+                EvalSet(
+                    f"synthetic {cc} {'night' if night else 'day'}",
+                    [cc],
+                    samples,
+                    "rendered plates at CCTV size",
+                    {"country": cc, "night": str(night)},
+                )
+            )
     return out
 
 
@@ -160,21 +171,54 @@ def foreign_set(camera_format: str = "AR", per_country: int = 2, seed: int = SYN
             crop = cctv_crop(render_plate(text, cc, 72), int(rng.integers(22, 27)), False, rng)
             samples.append(Sample(f"{cc}@{camera_format}-{i}", text, "crop", array=crop))
     formats = [camera_format] + [f for f in DEFAULT_FORMATS if f != camera_format]
-    return EvalSet(f"synthetic foreign @{camera_format}", formats, samples,
-                   "foreign plates at a camera of another country: read as themselves")
+    return EvalSet(
+        f"synthetic foreign @{camera_format}",
+        formats,
+        samples,
+        "foreign plates at a camera of another country: read as themselves",
+    )
 
 
 # ------------------------------------------------------------------------------ negatives
 SIGN_TEXTS = [
-    "FARMACIA", "KIOSCO 24", "OPEN 24H", "PIZZERIA", "COCA-COLA", "SHELL", "YPF", "SALE 50%", "HOTEL",
-    "BANCO NACION", "AV. CORRIENTES 1234", "CALLE 13", "LINEA 152", "BUS 60", "PARE", "STOP",
-    "TEL 4311-2020", "ALQUILER", "SE VENDE", "CAFE", "PANADERIA", "TALLER", "LAVADERO", "GARAGE 3",
-    "MOVISTAR", "CLARO 4G", "ESSO", "ZONA 30", "ENTRADA", "SALIDA B2", "NO ESTACIONAR", "KM 27",
+    "FARMACIA",
+    "KIOSCO 24",
+    "OPEN 24H",
+    "PIZZERIA",
+    "COCA-COLA",
+    "SHELL",
+    "YPF",
+    "SALE 50%",
+    "HOTEL",
+    "BANCO NACION",
+    "AV. CORRIENTES 1234",
+    "CALLE 13",
+    "LINEA 152",
+    "BUS 60",
+    "PARE",
+    "STOP",
+    "TEL 4311-2020",
+    "ALQUILER",
+    "SE VENDE",
+    "CAFE",
+    "PANADERIA",
+    "TALLER",
+    "LAVADERO",
+    "GARAGE 3",
+    "MOVISTAR",
+    "CLARO 4G",
+    "ESSO",
+    "ZONA 30",
+    "ENTRADA",
+    "SALIDA B2",
+    "NO ESTACIONAR",
+    "KM 27",
 ]
 
 
-def signage_frames(n: int = 20, seed: int = SYNTH_SEED + 7_000, size: tuple[int, int] = (1280, 720)
-                   ) -> list[np.ndarray]:
+def signage_frames(
+    n: int = 20, seed: int = SYNTH_SEED + 7_000, size: tuple[int, int] = (1280, 720)
+) -> list[np.ndarray]:
     """Synthetic street frames (the synthetic city's painted scene, day and night) with shop signs,
     brand names, street and route numbers on them, and no plate."""
     from PIL import Image, ImageDraw

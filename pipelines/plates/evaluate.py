@@ -225,8 +225,14 @@ def plain_sample(reader: PlateReader, sample) -> str:
     rgb = sample.rgb()
     if sample.kind == "full":
         return baseline_read(reader, rgb)[0]
-    out = reader.engine.ocr(np.ascontiguousarray(rgb[:, :, ::-1]), use_det=False, use_cls=False, use_rec=True,
-                            return_word_box=False, return_single_char_box=False)
+    out = reader.engine.ocr(
+        np.ascontiguousarray(rgb[:, :, ::-1]),
+        use_det=False,
+        use_cls=False,
+        use_rec=True,
+        return_word_box=False,
+        return_single_char_box=False,
+    )
     txts = getattr(out, "txts", None) or ()
     return normalize("".join(txts))
 
@@ -246,8 +252,18 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
         if key not in readers:
             readers[key] = PlateReader(formats=list(key) or None, device=device, engine=engine)
         reader = readers[key]
-        res = {"set": es.name, "formats": reader.formats, "n": 0, "exact": 0, "equal": 0, "found": 0,
-               "plain_exact": 0, "plain_equal": 0, "plain_found": 0, "rows": []}
+        res = {
+            "set": es.name,
+            "formats": reader.formats,
+            "n": 0,
+            "exact": 0,
+            "equal": 0,
+            "found": 0,
+            "plain_exact": 0,
+            "plain_equal": 0,
+            "plain_found": 0,
+            "rows": [],
+        }
         t0 = time.perf_counter()
         for smp in es.samples:
             text, fmt, score = read_sample(reader, smp)
@@ -255,7 +271,13 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
             res["exact"] += text == smp.plate
             res["equal"] += bool(text) and twin_equal(text, smp.plate)
             res["found"] += bool(text)
-            row = {"sample": smp.name, "label": smp.plate, "read": text, "format": fmt, "score": round(score, 3)}
+            row = {
+                "sample": smp.name,
+                "label": smp.plate,
+                "read": text,
+                "format": fmt,
+                "score": round(score, 3),
+            }
             if baseline:
                 plain = plain_sample(reader, smp)
                 res["plain_exact"] += plain == smp.plate
@@ -268,13 +290,16 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
         if on_set:
             on_set(out)
         if log:
-            log(f"{es.name}: exact {res['exact']}/{res['n']}, plain {res['plain_exact']}/{res['n']} "
-                f"({res['seconds']} s)")
+            log(
+                f"{es.name}: exact {res['exact']}/{res['n']}, plain {res['plain_exact']}/{res['n']} "
+                f"({res['seconds']} s)"
+            )
     return out
 
 
-def negative_controls(*, device: str = "cpu", video: Path | None = None, signage: int = 20,
-                      every_s: float = 1.0) -> list[dict]:
+def negative_controls(
+    *, device: str = "cpu", video: Path | None = None, signage: int = 20, every_s: float = 1.0
+) -> list[dict]:
     """False plates on inputs without a readable plate, at a camera with no registered format
     (the reader's defaults, ``generic`` included). A text counts as a false plate when the video
     pipeline would keep its track: one read scoring >= 0.7, or two or more reads, one >= 0.5
@@ -302,12 +327,23 @@ def negative_controls(*, device: str = "cpu", video: Path | None = None, signage
             for r in reader.read(fr):
                 n_reads += 1
                 by_text.setdefault(r.text, []).append(float(r.score))
-        kept = sorted(t for t, sc in by_text.items()
-                      if max(sc) >= (flt.min_single_score if len(sc) == 1 else flt.min_best_score))
+        kept = sorted(
+            t
+            for t, sc in by_text.items()
+            if max(sc) >= (flt.min_single_score if len(sc) == 1 else flt.min_best_score)
+        )
         minutes = max(seconds / 60.0, 1e-9)
-        out.append({"control": name, "frames": len(frames), "minutes": round(minutes, 2), "reads": n_reads,
-                    "false_plates": len(kept), "per_camera_minute": round(len(kept) / minutes, 2),
-                    "texts": kept})
+        out.append(
+            {
+                "control": name,
+                "frames": len(frames),
+                "minutes": round(minutes, 2),
+                "reads": n_reads,
+                "false_plates": len(kept),
+                "per_camera_minute": round(len(kept) / minutes, 2),
+                "texts": kept,
+            }
+        )
     return out
 
 
@@ -322,8 +358,10 @@ def sets_table(result: dict, previous: dict | None = None) -> str:
         sep += "---|---|"
     lines = [head, sep]
     for r in result["sets"]:
-        line = (f"| {r['set']} | {r['n']} | {r['exact']} | {r['equal']} | {r['found']} | "
-                f"{r['plain_exact']} | {r['plain_equal']} | {r['plain_found']} |")
+        line = (
+            f"| {r['set']} | {r['n']} | {r['exact']} | {r['equal']} | {r['found']} | "
+            f"{r['plain_exact']} | {r['plain_equal']} | {r['plain_found']} |"
+        )
         if prev:
             p = prev.get(r["set"])
             line += f" {p['exact'] if p else '–'} | {p['equal'] if p else '–'} |"
@@ -337,11 +375,15 @@ def regressions(result: dict, previous: dict | None) -> list[str]:
     bad = []
     for r in result["sets"]:
         if r["exact"] < r["plain_exact"] or r["equal"] < r["plain_equal"]:
-            bad.append(f"{r['set']}: below plain RapidOCR ({r['exact']}/{r['equal']} vs "
-                       f"{r['plain_exact']}/{r['plain_equal']})")
+            bad.append(
+                f"{r['set']}: below plain RapidOCR ({r['exact']}/{r['equal']} vs "
+                f"{r['plain_exact']}/{r['plain_equal']})"
+            )
         p = prev.get(r["set"])
         if p and (r["exact"] < p["exact"] or r["equal"] < p["equal"]):
-            bad.append(f"{r['set']}: below the previous run ({r['exact']}/{r['equal']} vs {p['exact']}/{p['equal']})")
+            bad.append(
+                f"{r['set']}: below the previous run ({r['exact']}/{r['equal']} vs {p['exact']}/{p['equal']})"
+            )
     return bad
 
 
@@ -358,8 +400,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m pipelines.plates.evaluate", description=__doc__.split("\n")[0]
     )
-    ap.add_argument("folder", nargs="?", default=None,
-                    help="one OpenALPR-layout folder (old single-set report); default: every set")
+    ap.add_argument(
+        "folder",
+        nargs="?",
+        default=None,
+        help="one OpenALPR-layout folder (old single-set report); default: every set",
+    )
     ap.add_argument("--formats", default="EU", help="comma-separated presets for FOLDER (default EU)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--limit", type=int, default=None)
@@ -367,11 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--errors", action="store_true", help="list the images read wrong")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--sets", default=None, help="comma-separated substrings: only these sets")
-    ap.add_argument("--synthetic", type=int, default=12, metavar="N", help="synthetic plates per country and light")
+    ap.add_argument(
+        "--synthetic", type=int, default=12, metavar="N", help="synthetic plates per country and light"
+    )
     ap.add_argument("--no-negatives", action="store_true", help="skip the negative controls")
     ap.add_argument("--save", type=Path, default=None, help="write the full result (JSON) here")
-    ap.add_argument("--previous", type=Path, default=None,
-                    help="a saved result: print its figures beside these and fail on a drop")
+    ap.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        help="a saved result: print its figures beside these and fail on a drop",
+    )
     args = ap.parse_args(argv)
     if args.folder is None:
         return _main_sets(args)
@@ -401,12 +453,18 @@ def _main_sets(args: argparse.Namespace) -> int:
     if plates is None:
         print("note: ../shared/data/plates is absent: synthetic sets only", file=sys.stderr)
     sets = all_sets(plates, args.synthetic, args.sets.split(",") if args.sets else None)
+
     def save(partial: dict) -> None:  # after every set: a long run's figures survive an interruption
         if args.save:
             args.save.write_text(json.dumps(partial, indent=1, default=str))
 
-    result = evaluate_sets(sets, device=args.device, baseline=not args.no_baseline,
-                           log=lambda m: print(m, file=sys.stderr), on_set=save)
+    result = evaluate_sets(
+        sets,
+        device=args.device,
+        baseline=not args.no_baseline,
+        log=lambda m: print(m, file=sys.stderr),
+        on_set=save,
+    )
     if not args.no_negatives:
         result["negatives"] = negative_controls(device=args.device, video=video)
     previous = json.loads(args.previous.read_text()) if args.previous else None
@@ -417,14 +475,18 @@ def _main_sets(args: argparse.Namespace) -> int:
     else:
         print(sets_table(result, previous))
         for c in result.get("negatives", []):
-            print(f"negative control {c['control']}: {c['false_plates']} false plates in {c['minutes']} "
-                  f"camera-minutes ({c['per_camera_minute']}/min; {c['reads']} raw reads): {c['texts'][:12]}")
+            print(
+                f"negative control {c['control']}: {c['false_plates']} false plates in {c['minutes']} "
+                f"camera-minutes ({c['per_camera_minute']}/min; {c['reads']} raw reads): {c['texts'][:12]}"
+            )
         if args.errors:
             for r in result["sets"]:
                 for row in r["rows"]:
                     if row["read"] != row["label"]:
-                        print(f"  {r['set']:28} {row['sample']:16} label {row['label']:10} read "
-                              f"{row['read'] or '-':10} ({row['format']}) plain {row.get('plain', '')}")
+                        print(
+                            f"  {r['set']:28} {row['sample']:16} label {row['label']:10} read "
+                            f"{row['read'] or '-':10} ({row['format']}) plain {row.get('plain', '')}"
+                        )
     bad = regressions(result, previous) if not args.no_baseline else []
     for b in bad:
         print(f"REGRESSION {b}", file=sys.stderr)

@@ -231,8 +231,12 @@ PRESETS: dict[str, PlateFormat] = {
             ("LLLDDDD", "LLDDDD"),
             examples=("HAB1234",),
         ),
-        PlateFormat("generic", "any 2-9 letters/digits no preset fits (recorded with a lower confidence)", (),
-                    loose_lengths=_GENERIC),
+        PlateFormat(
+            "generic",
+            "any 2-9 letters/digits no preset fits (recorded with a lower confidence)",
+            (),
+            loose_lengths=_GENERIC,
+        ),
     )
 }
 

@@ -97,8 +97,13 @@ def ctc_char_posteriors(logp: np.ndarray, text: str) -> np.ndarray:
         score[0, 1] = logp[0, ext[1]]
     for t in range(1, t_len):
         prev = score[t - 1]
-        cand = np.stack([prev, np.concatenate([[-np.inf], prev[:-1]]),
-                         np.where(skip, np.concatenate([[-np.inf, -np.inf], prev[:-2]]), -np.inf)])
+        cand = np.stack(
+            [
+                prev,
+                np.concatenate([[-np.inf], prev[:-1]]),
+                np.where(skip, np.concatenate([[-np.inf, -np.inf], prev[:-2]]), -np.inf),
+            ]
+        )
         k = cand.argmax(axis=0)
         score[t] = cand[k, np.arange(s)] + logp[t, ext]
         back[t] = k
@@ -121,8 +126,9 @@ class FusedRead:
     frames: int
 
 
-def fuse_frames(frames: list[np.ndarray], formats: list[str] | list[PlateFormat],
-                top_n: int = 5, beam: int = 8) -> FusedRead | None:
+def fuse_frames(
+    frames: list[np.ndarray], formats: list[str] | list[PlateFormat], top_n: int = 5, beam: int = 8
+) -> FusedRead | None:
     """The plate read of a track from its frames' reduced (T, 38) distributions; None: nothing fits.
 
     Candidates: the joint CTC beam search under every strict pattern of ``formats`` (and, for
@@ -157,7 +163,9 @@ def fuse_frames(frames: list[np.ndarray], formats: list[str] | list[PlateFormat]
     for s in seqs:
         for c in rank_candidates(s, fmts, top_n):
             loose = set(c.pattern) == {"A"}
-            pool.setdefault(c.text, (c.plate_format, loose, 1.0 if c.plate_format == fmts[0].name else FOREIGN_PRIOR))
+            pool.setdefault(
+                c.text, (c.plate_format, loose, 1.0 if c.plate_format == fmts[0].name else FOREIGN_PRIOR)
+            )
     if not pool:
         return None
     n = len(frames)
@@ -273,8 +281,9 @@ class _Scorer:
         return _full(self.prefix(text))
 
 
-def joint_decode(logps: list[np.ndarray] | _Scorer, slot_sets: list[tuple[str, ...]], beam: int = 8
-                 ) -> list[tuple[float, str, tuple[str, ...]]]:
+def joint_decode(
+    logps: list[np.ndarray] | _Scorer, slot_sets: list[tuple[str, ...]], beam: int = 8
+) -> list[tuple[float, str, tuple[str, ...]]]:
     """The best strings that fit each slot pattern under all frames jointly: (summed
     log-likelihood, text, pattern slots), best first. Prefixes shared by patterns are computed once."""
     scorer = logps if isinstance(logps, _Scorer) else _Scorer(logps)

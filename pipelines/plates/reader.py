@@ -47,8 +47,24 @@ MODEL_VERSION = f"plates-{ENGINE_VERSION}-v2"
 #: loose range too) and, last, ``generic``: plate-like text of 2-9 letters/digits that no preset
 #: fits is still recorded, with the lower loose-match confidence. A camera's own format goes first
 #: (pipelines.extract.ingest.plate_formats): a prior that ranks and repairs, never a filter.
-DEFAULT_FORMATS = ["AR", "BR", "PY", "UY", "PE", "SV", "BO", "CL", "CO", "EC", "MX", "GT", "HN", "US", "EU",
-                   "generic"]
+DEFAULT_FORMATS = [
+    "AR",
+    "BR",
+    "PY",
+    "UY",
+    "PE",
+    "SV",
+    "BO",
+    "CL",
+    "CO",
+    "EC",
+    "MX",
+    "GT",
+    "HN",
+    "US",
+    "EU",
+    "generic",
+]
 CAPTION_PRIOR = 0.5  # a line clearly smaller than a neighbour (dealer name, country band)
 LIGHT_ON_DARK_PRIOR = 0.8  # light characters on a dark surface: signs, badges (and old dark plates)
 HEIGHT_EXPONENT = 0.25  # prior (height / tallest candidate's height) ** HEIGHT_EXPONENT

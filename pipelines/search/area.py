@@ -162,7 +162,12 @@ def _polygon_summary(geo: dict[str, Any]) -> dict[str, Any]:
     pts = np.vstack([p[0] for p in polys])
     return {
         "polygons": len(polys),
-        "bounds": [float(pts[:, 0].min()), float(pts[:, 1].min()), float(pts[:, 0].max()), float(pts[:, 1].max())],
+        "bounds": [
+            float(pts[:, 0].min()),
+            float(pts[:, 1].min()),
+            float(pts[:, 0].max()),
+            float(pts[:, 1].max()),
+        ],
     }
 
 

@@ -46,12 +46,16 @@ class Snapshot:
     def fragments(self) -> dict[str, pds.Fragment]:
         return {frag.path: frag for frag in self.dataset.get_fragments()}
 
-    def read(self, paths: list[str], columns: list[str], filter: pds.Expression | None = None) -> list[tuple[str, pa.Table]]:
+    def read(
+        self, paths: list[str], columns: list[str], filter: pds.Expression | None = None
+    ) -> list[tuple[str, pa.Table]]:
         """Read ``paths`` (a subset of this snapshot's files), one table per file, in order."""
         out = []
         for path in paths:
             frag = self.fragments[path]
-            sub = pds.FileSystemDataset([frag], self.dataset.schema, self.dataset.format, self.dataset.filesystem)
+            sub = pds.FileSystemDataset(
+                [frag], self.dataset.schema, self.dataset.format, self.dataset.filesystem
+            )
             out.append((path, sub.to_table(columns=columns, filter=filter)))
         return out
 

@@ -54,8 +54,16 @@ FORMAT = 2
 TABLE = "face_sightings"
 DIM = 128
 META_COLUMNS = [
-    "sighting_id", "ts", "date", "camera_id", "agency", "source_uri", "offset_s", "quality",
-    "video_id", "model_version",
+    "sighting_id",
+    "ts",
+    "date",
+    "camera_id",
+    "agency",
+    "source_uri",
+    "offset_s",
+    "quality",
+    "video_id",
+    "model_version",
 ]
 #: filtered searches over at most this many allowed vectors are exact (brute force on them)
 EXACT_FILTER_MAX = 200_000
@@ -149,7 +157,9 @@ class FaceIndex(ManifestDir):
         """Create the index if missing, else bring it up to date."""
         return self.update()
 
-    def update(self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
+    def update(
+        self, lh: Lakehouse | None = None, *, rebuild: bool = False, snap: Snapshot | None = None
+    ) -> dict[str, Any]:
         """Bring the index up to date with the table (see module doc). Returns a summary.
         (``lh``, optional, must be the lakehouse this index belongs to.)"""
         faiss = _faiss()
@@ -162,7 +172,12 @@ class FaceIndex(ManifestDir):
             snap = snap or snapshot(self.lh, TABLE)
             m = None if rebuild else self.manifest()
             if m is not None and m["table_version"] == snap.version:
-                return {"action": "current", "table_version": snap.version, "vectors": m["ntotal"], "seconds": 0.0}
+                return {
+                    "action": "current",
+                    "table_version": snap.version,
+                    "vectors": m["ntotal"],
+                    "seconds": 0.0,
+                }
             if m is None:
                 index, meta, m, action = None, _empty_meta(), self._empty_manifest(), "built"
             else:
@@ -198,7 +213,11 @@ class FaceIndex(ManifestDir):
                 # change of kind, the IVF outgrew its training, or too many tombstones: rebuild
                 old_vecs = _reconstruct(index, meta["id"].to_numpy().astype(np.int64))
                 vecs = np.vstack([old_vecs, vecs]) if len(vecs) else old_vecs
-                rows = pa.concat_tables([meta.drop_columns(["id"]), rows]) if rows.num_rows else meta.drop_columns(["id"])
+                rows = (
+                    pa.concat_tables([meta.drop_columns(["id"]), rows])
+                    if rows.num_rows
+                    else meta.drop_columns(["id"])
+                )
                 index, meta, m["next_id"], dead = None, _empty_meta(), 0, np.zeros(0, np.int64)
                 action = "rebuilt" if action == "updated" else action
             if index is None:
@@ -275,13 +294,20 @@ class FaceIndex(ManifestDir):
             ok = pc.and_(pc.is_valid(emb), pc.equal(pc.list_value_length(emb), DIM))
             ok = pc.fill_null(ok, False)
             if not pc.all(ok).as_py():
-                log.warning("%s: %d sightings without a %d-d embedding skipped", path,
-                            t.num_rows - pc.sum(ok).as_py(), DIM)
+                log.warning(
+                    "%s: %d sightings without a %d-d embedding skipped",
+                    path,
+                    t.num_rows - pc.sum(ok).as_py(),
+                    DIM,
+                )
                 t = t.filter(ok)
             flat = pc.list_flatten(t["embedding"]).to_numpy(zero_copy_only=False).astype(np.float32)
             vec_parts.append(flat.reshape(-1, DIM))
-            meta_parts.append(t.drop_columns(["embedding"]).append_column(
-                "file_no", pa.array(np.full(t.num_rows, m["files"][path], np.int32))))
+            meta_parts.append(
+                t.drop_columns(["embedding"]).append_column(
+                    "file_no", pa.array(np.full(t.num_rows, m["files"][path], np.int32))
+                )
+            )
         if not vec_parts:
             return np.zeros((0, DIM), np.float32), _empty_meta().drop_columns(["id"])
         rows = pa.concat_tables(meta_parts)
@@ -351,8 +377,9 @@ class FaceIndex(ManifestDir):
                 faiss.downcast_index(self._loaded[1].index).hnsw.efSearch = self.ef_search
         return m, self._loaded[1], self._loaded[2]
 
-    def search(self, embedding: np.ndarray, k: int, flt: RowFilter | None = None,
-               min_quality: float | None = None) -> list[dict[str, Any]]:
+    def search(
+        self, embedding: np.ndarray, k: int, flt: RowFilter | None = None, min_quality: float | None = None
+    ) -> list[dict[str, Any]]:
         """Top-``k`` sightings nearest ``embedding`` that pass ``flt`` and have at least
         ``min_quality`` (None: any quality), best first."""
         for attempt in range(2):
@@ -365,8 +392,16 @@ class FaceIndex(ManifestDir):
                 self._loaded = None
         return []
 
-    def _search(self, m: dict[str, Any], index: Any, meta: pa.Table, embedding: np.ndarray, k: int,
-                flt: RowFilter | None, min_quality: float | None = None) -> list[dict[str, Any]]:
+    def _search(
+        self,
+        m: dict[str, Any],
+        index: Any,
+        meta: pa.Table,
+        embedding: np.ndarray,
+        k: int,
+        flt: RowFilter | None,
+        min_quality: float | None = None,
+    ) -> list[dict[str, Any]]:
         faiss = _faiss()
 
         q = np.ascontiguousarray(np.asarray(embedding, dtype=np.float32).reshape(1, -1))
@@ -377,8 +412,16 @@ class FaceIndex(ManifestDir):
         versions = getattr(flt, "versions", None)
         versions = None if versions is None or versions.empty else versions
         by_quality = min_quality is not None and min_quality > 0
-        restricted = by_quality or (flt is not None and bool(
-            flt.start or flt.end or flt.cameras is not None or flt.scope is not None or versions is not None))
+        restricted = by_quality or (
+            flt is not None
+            and bool(
+                flt.start
+                or flt.end
+                or flt.cameras is not None
+                or flt.scope is not None
+                or versions is not None
+            )
+        )
         cols = self._loaded[4] if self._loaded is not None else {"id": meta["id"].to_numpy()}
         ids_all = cols["id"]
         if not restricted:
@@ -501,7 +544,9 @@ def _remove(index: Any, kind: str, ids: np.ndarray) -> None:
 def _reconstruct(index: Any, ids: np.ndarray) -> np.ndarray:
     if len(ids) == 0:
         return np.zeros((0, DIM), np.float32)
-    return np.ascontiguousarray(index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)), dtype=np.float32)
+    return np.ascontiguousarray(
+        index.reconstruct_batch(np.ascontiguousarray(ids, dtype=np.int64)), dtype=np.float32
+    )
 
 
 def _next_seq(root: Path) -> int:
@@ -510,5 +555,5 @@ def _next_seq(root: Path) -> int:
         for prefix in ("index-", "meta-", "dead-"):
             if p.name.startswith(prefix):
                 with contextlib.suppress(ValueError):
-                    seqs.append(int(p.name[len(prefix):].split(".")[0]) + 1)
+                    seqs.append(int(p.name[len(prefix) :].split(".")[0]) + 1)
     return max(seqs)

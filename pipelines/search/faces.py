@@ -109,15 +109,30 @@ def search_faces(
         image = load_image_rgb(image)  # a clear error for a missing, corrupt or oversized file
         photo, suffix = Path(probe_name).read_bytes(), Path(probe_name).suffix or ".jpg"
     probe_sha = keep_probe_photo(lh, scope, image, photo, suffix)
-    versions = scope.begin(lh, "faces.search", "faces", probe_sha256=probe_sha,
-                           cameras=None if query.cameras is None else list(query.cameras), area=query.area)
+    versions = scope.begin(
+        lh,
+        "faces.search",
+        "faces",
+        probe_sha256=probe_sha,
+        cameras=None if query.cameras is None else list(query.cameras),
+        area=query.area,
+    )
     det = (analyzer or default_analyzer()).probe(image)
     if det is None:
         params = _params(query, scope.time.start, scope.time.end, probe_name, face_found=False)
         audit(lh, scope, "faces.search", params, 0, result_ids=[], probe_sha256=probe_sha, versions=versions)
         return FaceSearchResult([], False, None, None, {}, time.perf_counter() - t0, params)
-    res = _search_embedding(lh, det.embedding, query, scope, index=index, probe_name=probe_name,
-                            probe_quality=float(det.quality), probe_sha256=probe_sha, versions=versions)
+    res = _search_embedding(
+        lh,
+        det.embedding,
+        query,
+        scope,
+        index=index,
+        probe_name=probe_name,
+        probe_quality=float(det.quality),
+        probe_sha256=probe_sha,
+        versions=versions,
+    )
     res.probe_bbox = tuple(float(x) for x in det.bbox)
     res.seconds = time.perf_counter() - t0
     return res
@@ -142,18 +157,32 @@ def _search_embedding(
     flt = resolve_filter(lh, scope, data_type="faces", cameras=cameras, area=query.area)
     index = index or FaceIndex(lh)
     state = index.update()
-    hits = [] if flt.nothing else index.search(np.asarray(embedding, dtype=np.float32), int(query.k), flt,
-                                                min_quality=query.min_quality)
+    hits = (
+        []
+        if flt.nothing
+        else index.search(
+            np.asarray(embedding, dtype=np.float32), int(query.k), flt, min_quality=query.min_quality
+        )
+    )
     params = _params(query, flt.start, flt.end, probe_name, face_found=True)
     params["probe_quality"] = probe_quality
     params["index_kind"] = state.get("kind") or index.status().get("kind")
-    audit(lh, scope, "faces.search", params, len(hits), result_ids=[h["sighting_id"] for h in hits],
-          probe_sha256=probe_sha256, versions=versions)
+    audit(
+        lh,
+        scope,
+        "faces.search",
+        params,
+        len(hits),
+        result_ids=[h["sighting_id"] for h in hits],
+        probe_sha256=probe_sha256,
+        versions=versions,
+    )
     return FaceSearchResult(hits, True, probe_quality, None, index.status(), time.perf_counter() - t0, params)
 
 
-def keep_probe_photo(lh: Lakehouse, scope: ReadScope, image: np.ndarray, photo: bytes | None,
-                     suffix: str = ".jpg") -> str:
+def keep_probe_photo(
+    lh: Lakehouse, scope: ReadScope, image: np.ndarray, photo: bytes | None, suffix: str = ".jpg"
+) -> str:
     """Keep the probe photo with the case (owner-only, under the home) and return its SHA-256, which
     the audit row carries instead of any biometric data. A probe given only as an array is kept as
     PNG."""
@@ -170,7 +199,9 @@ def keep_probe_photo(lh: Lakehouse, scope: ReadScope, image: np.ndarray, photo: 
     return keep_probe(lh, scope.case_number, photo, suffix=suffix)
 
 
-def _params(query: FaceQuery, start: Any, end: Any, probe_name: str | None, *, face_found: bool) -> dict[str, Any]:
+def _params(
+    query: FaceQuery, start: Any, end: Any, probe_name: str | None, *, face_found: bool
+) -> dict[str, Any]:
     return {
         "k": int(query.k),
         "from": start,

@@ -103,8 +103,14 @@ class RowFilter:
             add(self.versions.dataset_expr())
         return expr
 
-    def mask(self, ts_us: np.ndarray, camera_ids: np.ndarray, agencies: np.ndarray,
-             video_ids: np.ndarray | None = None, model_versions: np.ndarray | None = None) -> np.ndarray:
+    def mask(
+        self,
+        ts_us: np.ndarray,
+        camera_ids: np.ndarray,
+        agencies: np.ndarray,
+        video_ids: np.ndarray | None = None,
+        model_versions: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Vectorized filter over parallel arrays (camera ids / agencies as object or str arrays);
         the version filter applies when ``video_ids`` and ``model_versions`` are given."""
         m = np.ones(len(ts_us), dtype=bool)
@@ -116,8 +122,12 @@ class RowFilter:
             m &= np.isin(camera_ids, list(self.cameras))
         if self.scope is not None:
             m &= self.scope.mask(camera_ids, agencies)
-        if video_ids is not None and model_versions is not None and self.versions is not None \
-                and not self.versions.empty:
+        if (
+            video_ids is not None
+            and model_versions is not None
+            and self.versions is not None
+            and not self.versions.empty
+        ):
             m &= self.versions.mask(video_ids, model_versions)
         return m
 
@@ -152,7 +162,9 @@ def _in(col: str, values: Iterable[str]) -> str:
 
 def camera_rows(lh: Lakehouse) -> list[dict[str, Any]]:
     """The camera registry (small table) as dicts."""
-    rows: list[dict[str, Any]] = lh.read("cameras", columns=["camera_id", "agency", "name", "lat", "lon", "shared_with"]).to_pylist()
+    rows: list[dict[str, Any]] = lh.read(
+        "cameras", columns=["camera_id", "agency", "name", "lat", "lon", "shared_with"]
+    ).to_pylist()
     return rows
 
 

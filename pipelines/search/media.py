@@ -42,7 +42,8 @@ def attach_crops(lh: Lakehouse, table: str, key: str, rows: list[dict[str, Any]]
         try:
             if files:
                 for rid, crop in con.execute(
-                    f"SELECT {key}, crop_jpeg FROM read_parquet(?) WHERE {key} IN (SELECT unnest(?))", [files, ids]
+                    f"SELECT {key}, crop_jpeg FROM read_parquet(?) WHERE {key} IN (SELECT unnest(?))",
+                    [files, ids],
                 ).fetchall():
                     crops[rid] = crop
         finally:

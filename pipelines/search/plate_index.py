@@ -63,8 +63,18 @@ DELTA_MIN = 200_000
 #: below this many candidate texts the vocabulary is filtered by signatures, above by bigram postings
 BIGRAM_MIN_TEXTS = 50_000
 PAYLOAD_COLUMNS = [
-    "read_id", "plate", "ts", "camera_id", "agency", "source_uri", "offset_s", "confidence",
-    "candidates", "video_id", "model_version", "date",
+    "read_id",
+    "plate",
+    "ts",
+    "camera_id",
+    "agency",
+    "source_uri",
+    "offset_s",
+    "confidence",
+    "candidates",
+    "video_id",
+    "model_version",
+    "date",
 ]
 _DICT_COLUMNS = ("camera_id", "agency", "source_uri", "video_id", "model_version")
 
@@ -250,7 +260,10 @@ class PlateIndex(ManifestDir):
         return added
 
     def _write_segment(self, m: dict[str, Any], parts: list[tuple[str, pa.Table]], new_vocab: list) -> int:
-        tables = [t.append_column("__file", pa.array(np.full(t.num_rows, m["files"][p], np.int32))) for p, t in parts]
+        tables = [
+            t.append_column("__file", pa.array(np.full(t.num_rows, m["files"][p], np.int32)))
+            for p, t in parts
+        ]
         t = pa.concat_tables(tables).combine_chunks()
         if t.num_rows == 0:
             return 0
@@ -275,9 +288,13 @@ class PlateIndex(ManifestDir):
         reads = np.zeros(t.num_rows, READ_DTYPE)
         reads["ts"] = pc.cast(t["ts"], pa.int64()).to_numpy(zero_copy_only=False)
         reads["cam"], reads["agency"], reads["file"] = cam_codes, ag_codes, t["__file"].to_numpy()
-        sources, reads["src"] = _codes(pc.binary_join_element_wise(
-            pc.fill_null(t["video_id"].cast(pa.string()), ""), pc.fill_null(t["model_version"].cast(pa.string()), ""),
-            SOURCE_SEP))
+        sources, reads["src"] = _codes(
+            pc.binary_join_element_wise(
+                pc.fill_null(t["video_id"].cast(pa.string()), ""),
+                pc.fill_null(t["model_version"].cast(pa.string()), ""),
+                SOURCE_SEP,
+            )
+        )
         np.save(tmp / "reads.npy", reads)
         del reads
         payload = t.drop_columns(["__file"])
@@ -332,7 +349,9 @@ class PlateIndex(ManifestDir):
                 m["vocab_delta"] = self._write_vocab(m, delta_k, delta_c) if len(delta_k) else None
                 m["vocab_size"] = int(len(main_keys) + len(delta_k))
                 return
-            keys, counts = _concat_unique([np.load(main / "keys.npy"), delta_k], [np.load(main / "counts.npy"), delta_c])
+            keys, counts = _concat_unique(
+                [np.load(main / "keys.npy"), delta_k], [np.load(main / "counts.npy"), delta_c]
+            )
         else:
             keys, counts = new_k, new_c
         m["vocab"] = self._write_vocab(m, keys, counts)
@@ -377,7 +396,9 @@ class PlateIndex(ManifestDir):
                 shutil.rmtree(p, ignore_errors=True)
 
     # ------------------------------------------------------------------ query
-    def match_texts(self, p: pm.PlatePattern, m: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def match_texts(
+        self, p: pm.PlatePattern, m: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary texts within the pattern's budget: (S array, distances), main + delta."""
         m = m or self.manifest()
         if m is None or not m["vocab"]:
@@ -389,7 +410,9 @@ class PlateIndex(ManifestDir):
         if len(found) == 1:
             return found[0]
         width = max(k.dtype.itemsize for k, _ in found)
-        return np.concatenate([k.astype(f"S{width}") for k, _ in found]), np.concatenate([d for _, d in found])
+        return np.concatenate([k.astype(f"S{width}") for k, _ in found]), np.concatenate(
+            [d for _, d in found]
+        )
 
     def _match_vocab(self, vdir: Path, p: pm.PlatePattern) -> tuple[np.ndarray, np.ndarray]:
         keys = np.load(vdir / "keys.npy", mmap_mode="r")
@@ -423,7 +446,9 @@ class PlateIndex(ManifestDir):
         cand = None
         if hi - lo > BIGRAM_MIN_TEXTS:
             # confusion-class bigram postings: texts holding the pattern's pieces (pigeonhole)
-            cand = pm.bigram_candidates(p, np.load(vdir / "big_off.npy"), np.load(vdir / "big_ids.npy", mmap_mode="r"))
+            cand = pm.bigram_candidates(
+                p, np.load(vdir / "big_off.npy"), np.load(vdir / "big_ids.npy", mmap_mode="r")
+            )
             if cand is not None:
                 cand = cand[(cand >= lo) & (cand < hi)].astype(np.int64)
                 lw, hw = p.length_window()
@@ -441,7 +466,9 @@ class PlateIndex(ManifestDir):
         ok = d <= p.fuzzy + pm.EPS
         return sub[ok], d[ok]
 
-    def search(self, p: pm.PlatePattern, flt: RowFilter, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+    def search(
+        self, p: pm.PlatePattern, flt: RowFilter, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
         """Ranked hits (at most ``limit``; None = all) and the total number of matching reads."""
         for attempt in range(2):
             m = self.manifest()
@@ -474,7 +501,14 @@ class PlateIndex(ManifestDir):
             ts = rec["ts"]
             keep = self._filter(seg, flt, rec, dead)
             if not keep.all():
-                rid, best, kscore, d, ts, which = rid[keep], best[keep], kscore[keep], d[keep], ts[keep], which[keep]
+                rid, best, kscore, d, ts, which = (
+                    rid[keep],
+                    best[keep],
+                    kscore[keep],
+                    d[keep],
+                    ts[keep],
+                    which[keep],
+                )
             if not len(rid):
                 continue
             score = pm.match_score(d, p.fuzzy, best, kscore)
@@ -630,5 +664,5 @@ def _next_seq(root: Path) -> int:
             for prefix in ("seg-", "vocab-"):
                 if p.name.startswith(prefix):
                     with contextlib.suppress(ValueError):
-                        seqs.append(int(p.name[len(prefix):]) + 1)
+                        seqs.append(int(p.name[len(prefix) :]) + 1)
     return max(seqs)

@@ -213,7 +213,9 @@ def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
     text = _SEPARATORS.sub("", plate_text.fold(str(pattern)))
     bad = sorted({c for c in text if c not in ALPHABET and c not in "?*"})
     if bad:
-        raise PatternError(f"plate pattern {pattern!r} has characters other than A-Z, 0-9, ? and *: {''.join(bad)}")
+        raise PatternError(
+            f"plate pattern {pattern!r} has characters other than A-Z, 0-9, ? and *: {''.join(bad)}"
+        )
     text = re.sub(r"\*+", "*", text)
     if not any(c in ALPHABET for c in text):
         raise PatternError(f"plate pattern {pattern!r} needs at least one letter or digit")
@@ -225,8 +227,10 @@ def parse_pattern(pattern: str, fuzzy: float = 0) -> PlatePattern:
 def distance(pattern: str | PlatePattern, text: str) -> float:
     """Weighted edit distance from ``pattern`` (may hold ``?``/``*``) to ``text``. Reference
     implementation in pure Python; :func:`distances` is the vectorized one used in search."""
-    tokens = pattern.tokens if isinstance(pattern, PlatePattern) else tuple(
-        ANY if c == "?" else STAR if c == "*" else ord(c) for c in pattern
+    tokens = (
+        pattern.tokens
+        if isinstance(pattern, PlatePattern)
+        else tuple(ANY if c == "?" else STAR if c == "*" else ord(c) for c in pattern)
     )
     n = len(text)
     prev = [j * INDEL_COST for j in range(n + 1)]
@@ -281,7 +285,9 @@ def _sig_of(chars: Iterable[str], bits: np.ndarray) -> np.uint64:
     return s
 
 
-def prefilter_mask(p: PlatePattern, raw_sig: np.ndarray, canon_sig: np.ndarray, lens: np.ndarray) -> np.ndarray:
+def prefilter_mask(
+    p: PlatePattern, raw_sig: np.ndarray, canon_sig: np.ndarray, lens: np.ndarray
+) -> np.ndarray:
     """Cheap necessary conditions for ``distance(p, text) <= p.fuzzy`` (never drops a true match):
     length window; pattern characters (classes) missing from the text at most the edit budget;
     without wildcards, text characters (classes) absent from the pattern likewise."""

@@ -115,7 +115,9 @@ def search_plates(
         "matched": total,
     }
     audit(lh, scope, action, params, len(hits), result_ids=[h["read_id"] for h in hits], versions=versions)
-    return PlateSearchResult(hits=hits, total=total, strategy=used, seconds=seconds, pattern=p.text, parameters=params)
+    return PlateSearchResult(
+        hits=hits, total=total, strategy=used, seconds=seconds, pattern=p.text, parameters=params
+    )
 
 
 def find_plates(
@@ -141,7 +143,9 @@ def find_plates(
     return hits, total, "scan"
 
 
-def scan_plates(lh: Lakehouse, p: pm.PlatePattern, flt: RowFilter, limit: int | None) -> tuple[list[dict[str, Any]], int]:
+def scan_plates(
+    lh: Lakehouse, p: pm.PlatePattern, flt: RowFilter, limit: int | None
+) -> tuple[list[dict[str, Any]], int]:
     """The DuckDB scan strategy (no index)."""
     con = lh.duckdb([TABLE])
     try:

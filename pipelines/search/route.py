@@ -66,8 +66,15 @@ def plate_route(lh: Lakehouse, query: RouteQuery, scope: ReadScope) -> list[dict
         "strategy": used,
         "impossible_hops": sum(1 for s in route if s["impossible"]),
     }
-    audit(lh, scope, "plates.route", params, len(route), result_ids=[s["read_id"] for s in route],
-          versions=versions)
+    audit(
+        lh,
+        scope,
+        "plates.route",
+        params,
+        len(route),
+        result_ids=[s["read_id"] for s in route],
+        versions=versions,
+    )
     return route
 
 

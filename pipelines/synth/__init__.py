@@ -8,4 +8,12 @@ plates and real faces, incidents, and ``manifest.json`` describing every plate a
 from pipelines.synth.city import DIFFICULTY, generate_city
 from pipelines.synth.manifest import CityManifest, FacePass, PlatePass, VideoTruth, load_manifest
 
-__all__ = ["DIFFICULTY", "CityManifest", "FacePass", "PlatePass", "VideoTruth", "generate_city", "load_manifest"]
+__all__ = [
+    "DIFFICULTY",
+    "CityManifest",
+    "FacePass",
+    "PlatePass",
+    "VideoTruth",
+    "generate_city",
+    "load_manifest",
+]

@@ -31,12 +31,42 @@ log = logging.getLogger(__name__)
 #: shutter time (motion blur), sensor noise sigma, share of cameras recorded at night, plate roll
 #: (degrees) and keystone, x264 CRF and preset, letters used on plates
 DIFFICULTY: dict[str, dict] = {
-    "easy": {"street_char_px": 40, "portico_char_px": 46, "shutter_s": 1 / 1000, "noise": 2.0,
-             "night_share": 0.0, "roll": 1.0, "keystone": 0.03, "crf": 21, "preset": "ultrafast", "letters": L},
-    "default": {"street_char_px": 30, "portico_char_px": 36, "shutter_s": 1 / 250, "noise": 3.0,
-                "night_share": 0.34, "roll": 2.5, "keystone": 0.06, "crf": 23, "preset": "ultrafast", "letters": L},
-    "hard": {"street_char_px": 21, "portico_char_px": 26, "shutter_s": 1 / 100, "noise": 5.0,
-             "night_share": 0.5, "roll": 4.0, "keystone": 0.10, "crf": 26, "preset": "ultrafast", "letters": L_ALL},
+    "easy": {
+        "street_char_px": 40,
+        "portico_char_px": 46,
+        "shutter_s": 1 / 1000,
+        "noise": 2.0,
+        "night_share": 0.0,
+        "roll": 1.0,
+        "keystone": 0.03,
+        "crf": 21,
+        "preset": "ultrafast",
+        "letters": L,
+    },
+    "default": {
+        "street_char_px": 30,
+        "portico_char_px": 36,
+        "shutter_s": 1 / 250,
+        "noise": 3.0,
+        "night_share": 0.34,
+        "roll": 2.5,
+        "keystone": 0.06,
+        "crf": 23,
+        "preset": "ultrafast",
+        "letters": L,
+    },
+    "hard": {
+        "street_char_px": 21,
+        "portico_char_px": 26,
+        "shutter_s": 1 / 100,
+        "noise": 5.0,
+        "night_share": 0.5,
+        "roll": 4.0,
+        "keystone": 0.10,
+        "crf": 26,
+        "preset": "ultrafast",
+        "letters": L_ALL,
+    },
 }
 
 AGENCIES = ("municipal", "police911")
@@ -79,19 +109,21 @@ def _camera_rows(preset: CityPreset, kinds: list[str], rng: np.random.Generator)
         other = AGENCIES[1 - AGENCIES.index(agency)]
         shared = [other] if (agency == "municipal" or site.kind == "portico" or rng.random() < 0.5) else []
         tag = "MUN" if agency == "municipal" else "911"
-        rows.append({
-            "camera_id": f"{preset.code}-{tag}-{i + 1:03d}",
-            "agency": agency,
-            "name": site.label,
-            "lat": round(site.lat, 7),
-            "lon": round(site.lon, 7),
-            "h3": site.cell,
-            "kind": site.kind,
-            "heading": float(site.heading),
-            "stream_uri": None,
-            "plate_format": main_fmt,
-            "shared_with": shared,
-        })
+        rows.append(
+            {
+                "camera_id": f"{preset.code}-{tag}-{i + 1:03d}",
+                "agency": agency,
+                "name": site.label,
+                "lat": round(site.lat, 7),
+                "lon": round(site.lon, 7),
+                "h3": site.cell,
+                "kind": site.kind,
+                "heading": float(site.heading),
+                "stream_uri": None,
+                "plate_format": main_fmt,
+                "shared_with": shared,
+            }
+        )
     return rows
 
 
@@ -139,16 +171,29 @@ def generate_city(
     day0 = date or DEFAULT_DATE
     local = dt.timezone(dt.timedelta(hours=preset.utc_offset_h))
     session_start = {
-        "day": dt.datetime(day0.year, day0.month, day0.day, 10, int(rng.integers(0, 50)), tzinfo=local).astimezone(dt.UTC),
-        "night": dt.datetime(day0.year, day0.month, day0.day, 21, int(rng.integers(0, 50)), tzinfo=local).astimezone(dt.UTC),
+        "day": dt.datetime(
+            day0.year, day0.month, day0.day, 10, int(rng.integers(0, 50)), tzinfo=local
+        ).astimezone(dt.UTC),
+        "night": dt.datetime(
+            day0.year, day0.month, day0.day, 21, int(rng.integers(0, 50)), tzinfo=local
+        ).astimezone(dt.UTC),
     }
     plans: list[CameraPlan] = []
     for i, row in enumerate(rows):
         char = diff["portico_char_px"] if row["kind"] == "portico" else diff["street_char_px"]
         g, layout = make_geometry(row["kind"], width, height, char)
-        plans.append(CameraPlan(index=i, row=row, scene=row["kind"], lighting="night" if i in night else "day",
-                                start_ts=session_start["day"], geometry=g, layout=layout,
-                                utc_offset_h=preset.utc_offset_h))
+        plans.append(
+            CameraPlan(
+                index=i,
+                row=row,
+                scene=row["kind"],
+                lighting="night" if i in night else "day",
+                start_ts=session_start["day"],
+                geometry=g,
+                layout=layout,
+                utc_offset_h=preset.utc_offset_h,
+            )
+        )
     sessions = {"day": [i for i in range(len(rows)) if i not in night], "night": sorted(night)}
 
     bank = _face_bank()
@@ -163,8 +208,18 @@ def generate_city(
     for p in plans:
         stamp = p.start_ts.strftime("%Y%m%dT%H%M%SZ")
         rel = f"videos/{p.row['camera_id']}/{p.row['camera_id']}_{stamp}.mp4"
-        jobs.append(RenderJob(plan=p, rel_path=rel, out_path=out / rel, fps=float(fps), n_frames=n_frames,
-                              difficulty=diff, heads=bank.heads, seed=seed))
+        jobs.append(
+            RenderJob(
+                plan=p,
+                rel_path=rel,
+                out_path=out / rel,
+                fps=float(fps),
+                n_frames=n_frames,
+                difficulty=diff,
+                heads=bank.heads,
+                seed=seed,
+            )
+        )
     results = _render_all(jobs, progress, workers)
 
     plate_passes = [pp for r in results for pp in r.plate_passes]
@@ -172,7 +227,9 @@ def generate_city(
     by_vehicle: dict[str, list[dict]] = {}
     for r in results:
         for s in r.sightings:
-            by_vehicle.setdefault(s["vehicle_id"], []).append({k: v for k, v in s.items() if k != "vehicle_id"})
+            by_vehicle.setdefault(s["vehicle_id"], []).append(
+                {k: v for k, v in s.items() if k != "vehicle_id"}
+            )
     convoy_of = {vid: c["convoy_id"] for c in cplan.convoys for vid in c["vehicle_ids"]}
     for c in cplan.convoys:  # cameras where at least two members were actually seen
         seen: dict[str, int] = {}
@@ -193,15 +250,31 @@ def generate_city(
         if note:
             notes.append(note)
     manifest = CityManifest(
-        root=out.resolve(), seed=seed, city=preset.name, bbox=tuple(preset.bbox),  # type: ignore[arg-type]
-        cameras=rows, videos=[r.video for r in results], plate_passes=plate_passes, face_passes=face_passes,
-        identities={k: v for k, v in sorted(bank.enrolment.items())}, incidents_csv=incidents_csv,
-        difficulty=difficulty, vehicles=vehicles, convoys=cplan.convoys, incidents_truth=incidents_truth,
+        root=out.resolve(),
+        seed=seed,
+        city=preset.name,
+        bbox=tuple(preset.bbox),  # type: ignore[arg-type]
+        cameras=rows,
+        videos=[r.video for r in results],
+        plate_passes=plate_passes,
+        face_passes=face_passes,
+        identities={k: v for k, v in sorted(bank.enrolment.items())},
+        incidents_csv=incidents_csv,
+        difficulty=difficulty,
+        vehicles=vehicles,
+        convoys=cplan.convoys,
+        incidents_truth=incidents_truth,
         notes=notes,
     )
     save_manifest(manifest)
-    log.info("synthetic city %s: %d cameras, %d plate passes, %d face passes in %.1f s", out, len(rows),
-             len(plate_passes), len(face_passes), time.perf_counter() - t0)
+    log.info(
+        "synthetic city %s: %d cameras, %d plate passes, %d face passes in %.1f s",
+        out,
+        len(rows),
+        len(plate_passes),
+        len(face_passes),
+        time.perf_counter() - t0,
+    )
     return manifest
 
 
@@ -249,7 +322,9 @@ def _render_all(jobs: list, progress: bool, workers: int | None) -> list:
         bar.close()
 
 
-def _incidents(out: Path, n: int, preset: CityPreset, day0: dt.date, seed: int) -> tuple[str | None, str | None, str | None]:
+def _incidents(
+    out: Path, n: int, preset: CityPreset, day0: dt.date, seed: int
+) -> tuple[str | None, str | None, str | None]:
     try:
         from pipelines.synth.incidents import generate_incidents, write_incidents_csv
     except ImportError as exc:

@@ -102,7 +102,9 @@ class _Detector:
                 boxes, probs = self._mtcnn.detect(small)
             if boxes is None:
                 return []
-            out = [(*(b / k), float(p)) for b, p in zip(boxes, probs, strict=True) if p is not None and p >= 0.92]
+            out = [
+                (*(b / k), float(p)) for b, p in zip(boxes, probs, strict=True) if p is not None and p >= 0.92
+            ]
         else:
             gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
             rects = self._haar.detectMultiScale(gray, 1.1, 5, minSize=(40, 40))
@@ -111,7 +113,9 @@ class _Detector:
 
 
 def _thumb(rgb: np.ndarray) -> np.ndarray:
-    t = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (24, 24), interpolation=cv2.INTER_AREA).astype(np.float32)
+    t = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (24, 24), interpolation=cv2.INTER_AREA).astype(
+        np.float32
+    )
     t -= t.mean()
     return t / (np.linalg.norm(t) + 1e-6)
 
@@ -140,10 +144,16 @@ def _head_sprite(identity: str, photo: Path, rgb: np.ndarray, box: tuple[float, 
     M = np.array([[k, 0, -hx1 * k + 0.5 * k - 0.5], [0, k, -hy1 * k + 0.5 * k - 0.5]], np.float64)
     interp = cv2.INTER_AREA if k < 1 else cv2.INTER_LINEAR
     if k < 1:  # pre-shrink for a clean downscale
-        small = cv2.resize(rgb, (max(1, int(rgb.shape[1] * k)), max(1, int(rgb.shape[0] * k))), interpolation=interp)
+        small = cv2.resize(
+            rgb, (max(1, int(rgb.shape[1] * k)), max(1, int(rgb.shape[0] * k))), interpolation=interp
+        )
         sx, sy = small.shape[1] / rgb.shape[1], small.shape[0] / rgb.shape[0]
-        M2 = np.array([[k / sx, 0, -hx1 * k + 0.5 * k / sx - 0.5], [0, k / sy, -hy1 * k + 0.5 * k / sy - 0.5]])
-        crop = cv2.warpAffine(small, M2, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        M2 = np.array(
+            [[k / sx, 0, -hx1 * k + 0.5 * k / sx - 0.5], [0, k / sy, -hy1 * k + 0.5 * k / sy - 0.5]]
+        )
+        crop = cv2.warpAffine(
+            small, M2, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
     else:
         crop = cv2.warpAffine(rgb, M, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # soft ellipse around face + hair
@@ -154,8 +164,13 @@ def _head_sprite(identity: str, photo: Path, rgb: np.ndarray, box: tuple[float, 
     axes = (int(0.66 * (fx2 - fx1)), int(0.80 * (fy2 - fy1)))
     cv2.ellipse(alpha, (int(ecx), int(ecy)), axes, 0, 0, 360, 1.0, -1, cv2.LINE_AA)
     # neck
-    cv2.rectangle(alpha, (int(ecx - 0.3 * (fx2 - fx1)), int(fy2 - 0.2 * (fy2 - fy1))),
-                  (int(ecx + 0.3 * (fx2 - fx1)), out_h), 1.0, -1)
+    cv2.rectangle(
+        alpha,
+        (int(ecx - 0.3 * (fx2 - fx1)), int(fy2 - 0.2 * (fy2 - fy1))),
+        (int(ecx + 0.3 * (fx2 - fx1)), out_h),
+        1.0,
+        -1,
+    )
     alpha = cv2.GaussianBlur(alpha, (0, 0), 0.05 * (fx2 - fx1))
     rgba = np.dstack([crop, np.clip(alpha * 255, 0, 255).astype(np.uint8)])
     return HeadSprite(identity, str(photo), rgba, (fx1, fy1, fx2, fy2))
@@ -165,7 +180,9 @@ def _cache_file(root: Path, labels_text: str) -> Path:
     """Where the detected head sprites of this photo set are cached (keyed by the labels and the
     photos' sizes; delete it freely)."""
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    key = stable_id(CACHE_VERSION, str(root), labels_text, *[f"{p.relative_to(root)}:{p.stat().st_size}" for p in files])
+    key = stable_id(
+        CACHE_VERSION, str(root), labels_text, *[f"{p.relative_to(root)}:{p.stat().st_size}" for p in files]
+    )
     from lakehouse.settings import get_settings
 
     base = Path(get_settings().paths.cache_dir or Path.home() / ".cache" / "pesquisa")
@@ -179,8 +196,10 @@ def load_face_bank(root: Path | None = None, *, cache: bool = True) -> FaceBank:
     ``~/.cache/pesquisa``) so later cities start in a second."""
     root = root if root is not None else shared_path(*_DATASET)
     if root is None or not (root / "identity_labels.json").is_file():
-        msg = ("no face photos: ../shared/data/faces is absent and no installed package ships face photos; "
-               "the city has no face passes")
+        msg = (
+            "no face photos: ../shared/data/faces is absent and no installed package ships face photos; "
+            "the city has no face passes"
+        )
         log.warning(msg)
         return FaceBank({}, {}, [msg], "none")
     labels_text = (root / "identity_labels.json").read_text()
@@ -200,8 +219,12 @@ def load_face_bank(root: Path | None = None, *, cache: bool = True) -> FaceBank:
 
 
 def _save_cached(path: Path, bank: FaceBank) -> None:
-    meta = {"detector": bank.detector, "notes": bank.notes, "enrolment": bank.enrolment,
-            "heads": {k: {"photo": h.photo, "face_box": list(h.face_box)} for k, h in bank.heads.items()}}
+    meta = {
+        "detector": bank.detector,
+        "notes": bank.notes,
+        "enrolment": bank.enrolment,
+        "heads": {k: {"photo": h.photo, "face_box": list(h.face_box)} for k, h in bank.heads.items()},
+    }
     arrays = {f"head_{i}": bank.heads[k].rgba for i, k in enumerate(sorted(bank.heads))}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
@@ -216,7 +239,9 @@ def _load_cached(path: Path) -> FaceBank:
         for i, k in enumerate(sorted(meta["heads"])):
             h = meta["heads"][k]
             heads[k] = HeadSprite(k, h["photo"], z[f"head_{i}"].copy(), tuple(h["face_box"]))  # type: ignore[arg-type]
-    return FaceBank(heads, {k: list(v) for k, v in meta["enrolment"].items()}, list(meta["notes"]), meta["detector"])
+    return FaceBank(
+        heads, {k: list(v) for k, v in meta["enrolment"].items()}, list(meta["notes"]), meta["detector"]
+    )
 
 
 def _build_face_bank(root: Path, labels: dict) -> FaceBank:

@@ -25,32 +25,91 @@ class CityPreset:
     streets: tuple[str, ...] = field(default_factory=tuple)
 
 
-_DEFAULT_STREETS = ("Av. Principal", "Av. Central", "Calle 1", "Calle 2", "Av. Norte", "Av. Sur",
-                    "Av. del Puerto", "Av. de los Pinos", "Calle Comercio", "Av. Libertad")
+_DEFAULT_STREETS = (
+    "Av. Principal",
+    "Av. Central",
+    "Calle 1",
+    "Calle 2",
+    "Av. Norte",
+    "Av. Sur",
+    "Av. del Puerto",
+    "Av. de los Pinos",
+    "Calle Comercio",
+    "Av. Libertad",
+)
 
 CITY_PRESETS: dict[str, CityPreset] = {
     "asuncion": CityPreset(
-        name="asuncion", code="ASU", bbox=(-57.675, -25.345, -57.525, -25.245), utc_offset_h=-3.0,
+        name="asuncion",
+        code="ASU",
+        bbox=(-57.675, -25.345, -57.525, -25.245),
+        utc_offset_h=-3.0,
         plate_mix={"PY": 0.62, "AR": 0.12, "BR": 0.14, "UY": 0.05, "PE": 0.03, "SV": 0.04},
-        streets=("Av. Mariscal López", "Av. España", "Av. Eusebio Ayala", "Av. Artigas",
-                 "Av. Santísima Trinidad", "Av. Mcal. Estigarribia", "Av. Fernando de la Mora",
-                 "Av. Brasilia", "Av. Perú", "Av. San Martín", "Av. Aviadores del Chaco",
-                 "Av. Madame Lynch", "Av. Costanera", "Av. General Santos", "Av. Primer Presidente"),
+        streets=(
+            "Av. Mariscal López",
+            "Av. España",
+            "Av. Eusebio Ayala",
+            "Av. Artigas",
+            "Av. Santísima Trinidad",
+            "Av. Mcal. Estigarribia",
+            "Av. Fernando de la Mora",
+            "Av. Brasilia",
+            "Av. Perú",
+            "Av. San Martín",
+            "Av. Aviadores del Chaco",
+            "Av. Madame Lynch",
+            "Av. Costanera",
+            "Av. General Santos",
+            "Av. Primer Presidente",
+        ),
     ),
     "buenos_aires": CityPreset(
-        name="buenos_aires", code="BUE", bbox=(-58.530, -34.705, -58.335, -34.530), utc_offset_h=-3.0,
+        name="buenos_aires",
+        code="BUE",
+        bbox=(-58.530, -34.705, -58.335, -34.530),
+        utc_offset_h=-3.0,
         plate_mix={"AR": 0.70, "BR": 0.10, "UY": 0.08, "PY": 0.07, "PE": 0.03, "SV": 0.02},
-        streets=("Av. Corrientes", "Av. Santa Fe", "Av. Rivadavia", "Av. Cabildo", "Av. 9 de Julio",
-                 "Av. Belgrano", "Av. Callao", "Av. Córdoba", "Av. del Libertador", "Av. Juan B. Justo",
-                 "Av. General Paz", "Av. San Juan", "Av. Independencia", "Av. Pueyrredón",
-                 "Av. Directorio"),
+        streets=(
+            "Av. Corrientes",
+            "Av. Santa Fe",
+            "Av. Rivadavia",
+            "Av. Cabildo",
+            "Av. 9 de Julio",
+            "Av. Belgrano",
+            "Av. Callao",
+            "Av. Córdoba",
+            "Av. del Libertador",
+            "Av. Juan B. Justo",
+            "Av. General Paz",
+            "Av. San Juan",
+            "Av. Independencia",
+            "Av. Pueyrredón",
+            "Av. Directorio",
+        ),
     ),
     "lima": CityPreset(
-        name="lima", code="LIM", bbox=(-77.100, -12.180, -76.950, -12.020), utc_offset_h=-5.0,
+        name="lima",
+        code="LIM",
+        bbox=(-77.100, -12.180, -76.950, -12.020),
+        utc_offset_h=-5.0,
         plate_mix={"PE": 0.72, "AR": 0.05, "BR": 0.06, "PY": 0.03, "UY": 0.03, "SV": 0.11},
-        streets=("Av. Arequipa", "Av. Javier Prado", "Av. José Larco", "Av. Benavides", "Av. Brasil",
-                 "Av. La Marina", "Av. Abancay", "Av. Angamos", "Av. Primavera", "Vía Expresa",
-                 "Av. Petit Thouars", "Av. Salaverry", "Av. Pardo", "Av. Diagonal", "Av. Grau"),
+        streets=(
+            "Av. Arequipa",
+            "Av. Javier Prado",
+            "Av. José Larco",
+            "Av. Benavides",
+            "Av. Brasil",
+            "Av. La Marina",
+            "Av. Abancay",
+            "Av. Angamos",
+            "Av. Primavera",
+            "Vía Expresa",
+            "Av. Petit Thouars",
+            "Av. Salaverry",
+            "Av. Pardo",
+            "Av. Diagonal",
+            "Av. Grau",
+        ),
     ),
 }
 
@@ -83,16 +142,23 @@ def resolve_city(city: str | None, bbox: tuple[float, float, float, float] | str
         preset = CITY_PRESETS[city.lower().replace("-", "_").replace(" ", "_")]
         if bbox is None:
             return preset
-        return CityPreset(preset.name, preset.code, parse_bbox(bbox), preset.utc_offset_h, preset.plate_mix,
-                          preset.streets)
+        return CityPreset(
+            preset.name, preset.code, parse_bbox(bbox), preset.utc_offset_h, preset.plate_mix, preset.streets
+        )
     if city and bbox is None and any(ch.isdigit() for ch in city):
         bbox, city = city, None
     if bbox is None:
         raise ValueError(f"unknown city {city!r}; use one of {sorted(CITY_PRESETS)} or give a bbox")
     box = parse_bbox(bbox)
     lon_c = (box[0] + box[2]) / 2
-    return CityPreset(name=city or "custom", code="CTY", bbox=box, utc_offset_h=round(lon_c / 15.0),
-                      plate_mix=dict(_GENERIC_MIX), streets=_DEFAULT_STREETS)
+    return CityPreset(
+        name=city or "custom",
+        code="CTY",
+        bbox=box,
+        utc_offset_h=round(lon_c / 15.0),
+        plate_mix=dict(_GENERIC_MIX),
+        streets=_DEFAULT_STREETS,
+    )
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -145,10 +211,20 @@ def place_cameras(preset: CityPreset, n_street: int, n_portico: int, rng: np.ran
         sites.append(Site(lat, lon, cell, round(heading, 1), "portico", f"Pórtico acceso {i + 1} ({road})"))
     sd_lat, sd_lon = (max_lat - min_lat) * 0.22, (max_lon - min_lon) * 0.22
     for _ in range(n_street):
-        lat = float(np.clip(rng.normal(c_lat, sd_lat), min_lat + 0.08 * (max_lat - min_lat),
-                            max_lat - 0.08 * (max_lat - min_lat)))
-        lon = float(np.clip(rng.normal(c_lon, sd_lon), min_lon + 0.08 * (max_lon - min_lon),
-                            max_lon - 0.08 * (max_lon - min_lon)))
+        lat = float(
+            np.clip(
+                rng.normal(c_lat, sd_lat),
+                min_lat + 0.08 * (max_lat - min_lat),
+                max_lat - 0.08 * (max_lat - min_lat),
+            )
+        )
+        lon = float(
+            np.clip(
+                rng.normal(c_lon, sd_lon),
+                min_lon + 0.08 * (max_lon - min_lon),
+                max_lon - 0.08 * (max_lon - min_lon),
+            )
+        )
         cell = _free_cell(lat, lon, used)
         lat, lon = h3.cell_to_latlng(cell)
         heading = (90.0 * int(rng.integers(0, 4)) + rng.uniform(-12, 12)) % 360.0

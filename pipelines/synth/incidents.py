@@ -398,7 +398,9 @@ CSV_COLUMNS = [
 ]
 
 
-def write_incidents_csv(rows: Iterable[Mapping[str, Any]] | pa.Table | SyntheticIncidents, path: str | Path) -> None:
+def write_incidents_csv(
+    rows: Iterable[Mapping[str, Any]] | pa.Table | SyntheticIncidents, path: str | Path
+) -> None:
     """Write incidents as an open-data style CSV (ISO 8601 times with UTC offset) that
     ``pesquisa incidents import`` reads back to the same rows."""
     if isinstance(rows, SyntheticIncidents):

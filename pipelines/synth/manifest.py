@@ -131,7 +131,13 @@ class CityManifest:
 
 
 def _box_out(b: Box) -> list[float]:
-    return [int(b[0]), round(float(b[1]), 2), round(float(b[2]), 2), round(float(b[3]), 2), round(float(b[4]), 2)]
+    return [
+        int(b[0]),
+        round(float(b[1]), 2),
+        round(float(b[2]), 2),
+        round(float(b[3]), 2),
+        round(float(b[4]), 2),
+    ]
 
 
 def _pass_out(p: PlatePass | FacePass) -> dict[str, Any]:

@@ -62,8 +62,10 @@ MORE_FORMATS: dict[str, tuple[str, tuple[int, ...], str]] = {
     "EU": ("LLDDDLL", (2, 3, 2), "EUROPA"),
 }
 _ALL_FORMATS = {**FORMATS, **MORE_FORMATS}
-_REGEX = {k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$")
-          for k, v in _ALL_FORMATS.items()}
+_REGEX = {
+    k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$")
+    for k, v in _ALL_FORMATS.items()
+}
 
 
 def make_plate(fmt: str, rng: np.random.Generator, letters: str = L) -> str:
@@ -168,7 +170,9 @@ def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     lab = cv2.resize(lab, (lw, lab_h), interpolation=cv2.INTER_AREA) if lw != lab.shape[1] else lab
     y0 = (band - lab_h) // 2
     x0 = (w - lw) // 2
-    img[y0 : y0 + lab_h, x0 : x0 + lw] += (np.array([250, 250, 250]) - img[y0 : y0 + lab_h, x0 : x0 + lw]) * lab[..., None]
+    img[y0 : y0 + lab_h, x0 : x0 + lw] += (
+        np.array([250, 250, 250]) - img[y0 : y0 + lab_h, x0 : x0 + lw]
+    ) * lab[..., None]
     fs = max(2, int(band * 0.55))
     fx = w - int(w * 0.06) - fs
     img[(band - fs) // 2 : (band - fs) // 2 + fs, fx : fx + fs] = (235, 235, 235)

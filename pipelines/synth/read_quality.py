@@ -59,8 +59,16 @@ def _grid(n: int, spacing_m: float) -> list[tuple[float, float]]:
     return out
 
 
-def plan_read_city(*, cameras: int = 9, vehicles: int = 40, stops: int = 5, seed: int = 7,
-                   degraded: int = 4, spacing_m: float = 700.0, hours: float = 2.0) -> ReadQualityCity:
+def plan_read_city(
+    *,
+    cameras: int = 9,
+    vehicles: int = 40,
+    stops: int = 5,
+    seed: int = 7,
+    degraded: int = 4,
+    spacing_m: float = 700.0,
+    hours: float = 2.0,
+) -> ReadQualityCity:
     """Plan the city: a grid of ``cameras`` (``spacing_m`` apart), ``vehicles`` each driving through
     ``stops`` neighbouring cameras at 20-60 km/h, start times spread over ``hours``. Camera optics go
     from sharp to soft; camera ``degraded`` gets a dirty lens (heavy blur and noise)."""
@@ -68,8 +76,17 @@ def plan_read_city(*, cameras: int = 9, vehicles: int = 40, stops: int = 5, seed
         raise ValueError("cameras must be >= 3")
     rng = np.random.default_rng(seed)
     pts = _grid(cameras, spacing_m)
-    rows = [{"camera_id": f"RQ-{k:02d}", "agency": "municipal", "name": f"read-quality camera {k}",
-             "lat": lat, "lon": lon, "kind": "street"} for k, (lat, lon) in enumerate(pts)]
+    rows = [
+        {
+            "camera_id": f"RQ-{k:02d}",
+            "agency": "municipal",
+            "name": f"read-quality camera {k}",
+            "lat": lat,
+            "lon": lon,
+            "kind": "street",
+        }
+        for k, (lat, lon) in enumerate(pts)
+    ]
     blurs = np.linspace(0.7, 1.55, cameras)
     rng.shuffle(blurs)
     optics = {}
@@ -77,11 +94,15 @@ def plan_read_city(*, cameras: int = 9, vehicles: int = 40, stops: int = 5, seed
         if k == degraded % cameras:
             optics[r["camera_id"]] = Optics(blur=1.7, noise=8.0, char_px=20)
         else:
-            optics[r["camera_id"]] = Optics(blur=float(blurs[k]), noise=2.0 + 2.0 * float(blurs[k]), char_px=22)
+            optics[r["camera_id"]] = Optics(
+                blur=float(blurs[k]), noise=2.0 + 2.0 * float(blurs[k]), char_px=22
+            )
     from pipelines.synth.geo import haversine_m
 
     dist = np.array([[haversine_m(a[0], a[1], b[0], b[1]) for b in pts] for a in pts])
-    neighbours = [[j for j in range(cameras) if j != i and dist[i, j] <= spacing_m * 1.5] for i in range(cameras)]
+    neighbours = [
+        [j for j in range(cameras) if j != i and dist[i, j] <= spacing_m * 1.5] for i in range(cameras)
+    ]
     passes = []
     for v in range(vehicles):
         plate = make_plate("PY", rng)
@@ -91,9 +112,16 @@ def plan_read_city(*, cameras: int = 9, vehicles: int = 40, stops: int = 5, seed
         prev = None
         for _ in range(stops):
             o = optics[rows[cam]["camera_id"]]
-            passes.append({"camera_id": rows[cam]["camera_id"], "ts": t.replace(microsecond=0), "plate": plate,
-                           "vehicle_id": f"veh-{v:04d}",
-                           "blur": max(0.0, float(rng.normal(o.blur, 0.25))), "noise": o.noise})
+            passes.append(
+                {
+                    "camera_id": rows[cam]["camera_id"],
+                    "ts": t.replace(microsecond=0),
+                    "plate": plate,
+                    "vehicle_id": f"veh-{v:04d}",
+                    "blur": max(0.0, float(rng.normal(o.blur, 0.25))),
+                    "noise": o.noise,
+                }
+            )
             options = [j for j in neighbours[cam] if j != prev] or neighbours[cam]
             if not options:
                 break
@@ -134,10 +162,19 @@ def read_passes(city: ReadQualityCity, reader: Any = None, progress: Any = None)
         if r is None or not r.text:
             continue
         vid = f"rq-{p['camera_id']}-{p['ts']:%Y%m%d}"
-        out.append({"read_id": stable_id(vid, p["ts"].isoformat(), "rq"), "camera_id": p["camera_id"],
-                    "video_id": vid, "ts": p["ts"], "offset_s": float((p["ts"] - START).total_seconds()),
-                    "plate": r.text, "plate_raw": r.raw if hasattr(r, "raw") else r.text,
-                    "confidence": float(min(max(r.score, 0.0), 1.0)),
-                    "model_version": getattr(reader, "model_version", "plates"), "agency": "municipal"})
+        out.append(
+            {
+                "read_id": stable_id(vid, p["ts"].isoformat(), "rq"),
+                "camera_id": p["camera_id"],
+                "video_id": vid,
+                "ts": p["ts"],
+                "offset_s": float((p["ts"] - START).total_seconds()),
+                "plate": r.text,
+                "plate_raw": r.raw if hasattr(r, "raw") else r.text,
+                "confidence": float(min(max(r.score, 0.0), 1.0)),
+                "model_version": getattr(reader, "model_version", "plates"),
+                "agency": "municipal",
+            }
+        )
     city.reads = out
     return out

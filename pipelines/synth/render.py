@@ -175,8 +175,14 @@ class _VehicleDrawer:
         y1 = int(min(g.height, math.ceil(corners[:, 1].max()) + pad + 1))
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        warped = cv2.warpPerspective(src, _T(-x0, -y0) @ M, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+        warped = cv2.warpPerspective(
+            src,
+            _T(-x0, -y0) @ M,
+            (x1 - x0, y1 - y0),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0, 0),
+        )
         alpha = warped[..., 3].astype(np.float32) * (1.0 / 255.0)
         prem = warped[..., :3].astype(np.float32) * alpha[..., None]
         kern = _line_kernel(blur_len, math.atan2(vel[1], vel[0]))
@@ -186,7 +192,12 @@ class _VehicleDrawer:
         _composite(frame, prem, alpha, x0, y0)
         if self.night:
             self._glare(frame, sp, M, level, s)
-        bx = (float(quad[:, 0].min()), float(quad[:, 1].min()), float(quad[:, 0].max()), float(quad[:, 1].max()))
+        bx = (
+            float(quad[:, 0].min()),
+            float(quad[:, 1].min()),
+            float(quad[:, 0].max()),
+            float(quad[:, 1].max()),
+        )
         char_px = CAP_FRAC * 0.5 * (np.hypot(*(quad[3] - quad[0])) + np.hypot(*(quad[2] - quad[1])))
         return _Drawn(z, x0, y0, alpha, ("plate", a.spec.vehicle_id), bx, float(char_px))
 
@@ -246,8 +257,13 @@ class _PedDrawer:
 
         def fill(pts: list[tuple[float, float]], col: tuple[int, ...]) -> None:
             arr = np.clip(P(pts), -1e5, 1e5)
-            cv2.fillPoly(canvas, [np.round(arr * 8).astype(np.int32)], (*[float(c) for c in col], 1.0),
-                         lineType=cv2.LINE_AA, shift=3)
+            cv2.fillPoly(
+                canvas,
+                [np.round(arr * 8).astype(np.int32)],
+                (*[float(c) for c in col], 1.0),
+                lineType=cv2.LINE_AA,
+                shift=3,
+            )
 
         dim = 0.24 if self.night else 1.0
         shirt = tuple(c * dim for c in p.shirt)
@@ -258,18 +274,49 @@ class _PedDrawer:
         lift_l = 0.07 * max(0.0, math.sin(phase))
         lift_r = 0.07 * max(0.0, -math.sin(phase))
         for sx, lift in ((-1, lift_l), (1, lift_r)):
-            fill([(sx * 0.02, hip), (sx * 0.17, hip), (sx * 0.15, lift + 0.06), (sx * 0.04, lift + 0.06)], pants)
-            fill([(sx * 0.03, lift), (sx * 0.16, lift), (sx * 0.16, lift + 0.07), (sx * 0.03, lift + 0.07)],
-                 tuple(c * dim for c in (30, 30, 32)))
+            fill(
+                [(sx * 0.02, hip), (sx * 0.17, hip), (sx * 0.15, lift + 0.06), (sx * 0.04, lift + 0.06)],
+                pants,
+            )
+            fill(
+                [(sx * 0.03, lift), (sx * 0.16, lift), (sx * 0.16, lift + 0.07), (sx * 0.03, lift + 0.07)],
+                tuple(c * dim for c in (30, 30, 32)),
+            )
         arm = 0.05 * math.sin(phase)
         for sx, da in ((-1, arm), (1, -arm)):
-            fill([(sx * 0.19, sh - 0.02), (sx * 0.26, sh - 0.05), (sx * 0.25, sh - 0.62 + da), (sx * 0.19, sh - 0.60 + da)],
-                 shirt)
-            fill([(sx * 0.195, sh - 0.60 + da), (sx * 0.25, sh - 0.61 + da), (sx * 0.245, sh - 0.70 + da),
-                  (sx * 0.2, sh - 0.69 + da)], skin)
-        fill([(-0.13, sh + 0.03), (0.13, sh + 0.03), (0.20, sh + 0.005), (0.225, sh - 0.04), (0.2, sh - 0.25),
-              (0.19, hip - 0.04), (-0.19, hip - 0.04), (-0.2, sh - 0.25), (-0.225, sh - 0.04), (-0.20, sh + 0.005)],
-             shirt)
+            fill(
+                [
+                    (sx * 0.19, sh - 0.02),
+                    (sx * 0.26, sh - 0.05),
+                    (sx * 0.25, sh - 0.62 + da),
+                    (sx * 0.19, sh - 0.60 + da),
+                ],
+                shirt,
+            )
+            fill(
+                [
+                    (sx * 0.195, sh - 0.60 + da),
+                    (sx * 0.25, sh - 0.61 + da),
+                    (sx * 0.245, sh - 0.70 + da),
+                    (sx * 0.2, sh - 0.69 + da),
+                ],
+                skin,
+            )
+        fill(
+            [
+                (-0.13, sh + 0.03),
+                (0.13, sh + 0.03),
+                (0.20, sh + 0.005),
+                (0.225, sh - 0.04),
+                (0.2, sh - 0.25),
+                (0.19, hip - 0.04),
+                (-0.19, hip - 0.04),
+                (-0.2, sh - 0.25),
+                (-0.225, sh - 0.04),
+                (-0.20, sh + 0.005),
+            ],
+            shirt,
+        )
         fill([(-0.05, sh + 0.005), (0.05, sh + 0.005), (0.045, Hm - 0.20), (-0.045, Hm - 0.20)], skin)
         face_box = None
         if p.toward and p.identity in self.heads:
@@ -277,8 +324,17 @@ class _PedDrawer:
         else:
             cx, cy = P([(0.0, Hm - 0.12)])[0]
             hair = tuple(c * dim for c in p.hair)
-            cv2.ellipse(canvas, (int(cx), int(cy)), (max(1, int(0.085 * s)), max(1, int(0.12 * s))), 0, 0, 360,
-                        (*hair, 1.0), -1, cv2.LINE_AA)
+            cv2.ellipse(
+                canvas,
+                (int(cx), int(cy)),
+                (max(1, int(0.085 * s)), max(1, int(0.12 * s))),
+                0,
+                0,
+                360,
+                (*hair, 1.0),
+                -1,
+                cv2.LINE_AA,
+            )
         alpha = canvas[..., 3]
         _composite(frame, canvas[..., :3] * alpha[..., None], alpha, x0, y0)
         if face_box is None:
@@ -286,12 +342,16 @@ class _PedDrawer:
         fb = (face_box[0] + x0, face_box[1] + y0, face_box[2] + x0, face_box[3] + y0)
         return _Drawn(z, x0, y0, alpha, ("face", p.ped_id), fb, fb[3] - fb[1])
 
-    def _head(self, canvas: np.ndarray, p: PedAgent, s: float, ox: float, oy: float, sway: float,
-              bob: float) -> tuple[float, float, float, float]:
+    def _head(
+        self, canvas: np.ndarray, p: PedAgent, s: float, ox: float, oy: float, sway: float, bob: float
+    ) -> tuple[float, float, float, float]:
         head = self.heads[p.identity]  # type: ignore[index]
         face_px = FACE_M * s
-        level = int(np.clip(math.floor(math.log2(max(1e-6, HEAD_SCALE_PX / face_px))), 0,
-                            len(self.levels[p.identity]) - 1))  # type: ignore[index]
+        level = int(
+            np.clip(
+                math.floor(math.log2(max(1e-6, HEAD_SCALE_PX / face_px))), 0, len(self.levels[p.identity]) - 1
+            )
+        )  # type: ignore[index]
         src = self.levels[p.identity][level]  # type: ignore[index]
         lv = 2.0**level
         fx1, fy1, fx2, fy2 = (c / lv for c in head.face_box)
@@ -313,8 +373,14 @@ class _PedDrawer:
             Mc[:, 2] += k * 0.5 - 0.5  # pixel centres
             Mc[0, 2] -= hx0
             Mc[1, 2] -= hy0
-            warped = cv2.warpAffine(src, Mc, (hx1 - hx0, hy1 - hy0), flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0)).astype(np.float32)
+            warped = cv2.warpAffine(
+                src,
+                Mc,
+                (hx1 - hx0, hy1 - hy0),
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+                borderValue=(0, 0, 0, 0),
+            ).astype(np.float32)
             a = warped[..., 3:4] * (1.0 / 255.0)
             rgb = warped[..., :3] * (0.5 if self.night else 1.0)
             sub = canvas[hy0:hy1, hx0:hx1]
@@ -367,9 +433,21 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
     boxes: dict[tuple[str, str], list[tuple[int, float, float, float, float]]] = {}
     sizes: dict[tuple[str, str], list[float]] = {}
     z_min = g.z_min
-    v_int = [(a, a.t_pass - (Z_FAR_V - z_min) / a.speed, a.t_pass + (z_min - Z_GONE_V) / a.speed) for a in plan.vehicles]
+    v_int = [
+        (a, a.t_pass - (Z_FAR_V - z_min) / a.speed, a.t_pass + (z_min - Z_GONE_V) / a.speed)
+        for a in plan.vehicles
+    ]
     fps = job.fps
-    with H264Writer(job.out_path, W, H, fps, crf=job.difficulty["crf"], preset=job.difficulty["preset"], start_ts=plan.start_ts, title=cam_id) as wr:
+    with H264Writer(
+        job.out_path,
+        W,
+        H,
+        fps,
+        crf=job.difficulty["crf"],
+        preset=job.difficulty["preset"],
+        start_ts=plan.start_ts,
+        title=cam_id,
+    ) as wr:
         for i in range(job.n_frames):
             t = i / fps
             frame = bg.copy()
@@ -405,9 +483,18 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
             if on_frame is not None:
                 on_frame(1)
     duration = job.n_frames / fps
-    video = VideoTruth(path=job.rel_path, camera_id=cam_id, start_ts=plan.start_ts, fps=float(fps), width=W,
-                       height=H, duration_s=round(duration, 6), lighting=plan.lighting, frames=job.n_frames,
-                       scene=plan.scene)
+    video = VideoTruth(
+        path=job.rel_path,
+        camera_id=cam_id,
+        start_ts=plan.start_ts,
+        fps=float(fps),
+        width=W,
+        height=H,
+        duration_s=round(duration, 6),
+        lighting=plan.lighting,
+        frames=job.n_frames,
+        scene=plan.scene,
+    )
     plates, faces, sightings = [], [], []
     for a in plan.vehicles:
         key = ("plate", a.spec.vehicle_id)
@@ -417,26 +504,53 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
         best = max(range(len(bl)), key=lambda k: (bl[k][3] - bl[k][1]) * (bl[k][4] - bl[k][2]))
         pid = stable_id(cam_id, a.spec.vehicle_id, round(a.t_pass, 3))
         complete = 0.0 <= a.t_pass < duration
-        plates.append(PlatePass(
-            pass_id=pid, camera_id=cam_id, video=job.rel_path, plate=a.spec.plate, plate_format=a.spec.plate_format,
-            t_start_s=round(bl[0][0] / fps, 4), t_end_s=round(bl[-1][0] / fps, 4), lighting=plan.lighting,
-            boxes=bl, vehicle_id=a.spec.vehicle_id, char_px=round(sizes[key][best], 2), complete=complete,
-        ))
-        sightings.append({"vehicle_id": a.spec.vehicle_id, "camera_id": cam_id, "pass_id": pid,
-                          "ts": (plan.start_ts + dt.timedelta(seconds=round(a.t_pass, 3))).isoformat(),
-                          "complete": complete, "routed": a.routed})
+        plates.append(
+            PlatePass(
+                pass_id=pid,
+                camera_id=cam_id,
+                video=job.rel_path,
+                plate=a.spec.plate,
+                plate_format=a.spec.plate_format,
+                t_start_s=round(bl[0][0] / fps, 4),
+                t_end_s=round(bl[-1][0] / fps, 4),
+                lighting=plan.lighting,
+                boxes=bl,
+                vehicle_id=a.spec.vehicle_id,
+                char_px=round(sizes[key][best], 2),
+                complete=complete,
+            )
+        )
+        sightings.append(
+            {
+                "vehicle_id": a.spec.vehicle_id,
+                "camera_id": cam_id,
+                "pass_id": pid,
+                "ts": (plan.start_ts + dt.timedelta(seconds=round(a.t_pass, 3))).isoformat(),
+                "complete": complete,
+                "routed": a.routed,
+            }
+        )
     for p in plan.peds:
         key = ("face", p.ped_id)
         bl = boxes.get(key)
         if not bl or p.identity is None:
             continue
         best = max(range(len(bl)), key=lambda k: (bl[k][3] - bl[k][1]) * (bl[k][4] - bl[k][2]))
-        faces.append(FacePass(
-            pass_id=stable_id(cam_id, p.ped_id), camera_id=cam_id, video=job.rel_path, identity=p.identity,
-            t_start_s=round(bl[0][0] / fps, 4), t_end_s=round(bl[-1][0] / fps, 4), lighting=plan.lighting,
-            boxes=bl, source_photo=job.heads[p.identity].photo, face_px=round(sizes[key][best], 2),
-            complete=0.0 <= p.t_ref < duration,
-        ))
+        faces.append(
+            FacePass(
+                pass_id=stable_id(cam_id, p.ped_id),
+                camera_id=cam_id,
+                video=job.rel_path,
+                identity=p.identity,
+                t_start_s=round(bl[0][0] / fps, 4),
+                t_end_s=round(bl[-1][0] / fps, 4),
+                lighting=plan.lighting,
+                boxes=bl,
+                source_photo=job.heads[p.identity].photo,
+                face_px=round(sizes[key][best], 2),
+                complete=0.0 <= p.t_ref < duration,
+            )
+        )
     return RenderResult(video, plates, faces, sightings)
 
 

@@ -84,8 +84,13 @@ def make_geometry(kind: str, width: int, height: int, char_px: float) -> tuple[G
             lane_x = -0.9
             s_max = 0.95 * (width / 2) / (0.9 + PLATE_W_M / 2 + 0.18)
         curb = lane_x + LANE_W / 2
-        layout = Layout("street", lane_x=lane_x, lane_w=LANE_W, walk_x=(curb + 0.35, curb + 1.45),
-                        sidewalk=(curb, curb + 3.4))
+        layout = Layout(
+            "street",
+            lane_x=lane_x,
+            lane_w=LANE_W,
+            walk_x=(curb + 0.35, curb + 1.45),
+            sidewalk=(curb, curb + 3.4),
+        )
     cam_h = PLATE_BOTTOM_M + (height - horizon_v) / s_max
     return Geometry(width, height, f, width / 2.0, horizon_v, cam_h, s_max), layout
 
@@ -110,14 +115,21 @@ def _quad_front(g: Geometry, x0: float, x1: float, y0: float, y1: float, z: floa
 
 def _fill(img: np.ndarray, pts: np.ndarray, color) -> None:
     pts = np.clip(pts, -1e5, 1e5)
-    cv2.fillPoly(img, [np.round(pts * 8).astype(np.int32)], tuple(float(c) for c in color),
-                 lineType=cv2.LINE_AA, shift=3)
+    cv2.fillPoly(
+        img,
+        [np.round(pts * 8).astype(np.int32)],
+        tuple(float(c) for c in color),
+        lineType=cv2.LINE_AA,
+        shift=3,
+    )
 
 
 Z_NEAR, Z_FAR = 0.25, 400.0
 
 
-def paint_background(g: Geometry, layout: Layout, rng: np.random.Generator, night: bool) -> tuple[np.ndarray, list]:
+def paint_background(
+    g: Geometry, layout: Layout, rng: np.random.Generator, night: bool
+) -> tuple[np.ndarray, list]:
     """The empty scene (RGB uint8) and the screen positions of lamp heads (for night glow)."""
     H, W = g.height, g.width
     img = np.zeros((H, W, 3), np.float32)
@@ -214,17 +226,36 @@ def paint_background(g: Geometry, layout: Layout, rng: np.random.Generator, nigh
             # pool of light on the ground below (a 2.5 m disc seen in perspective)
             gu, gv = g.project(x, 0, z)
             vy = (g.project(x, 0, max(0.5, z - 2.5))[1] - g.project(x, 0, z + 2.5)[1]) / 2
-            cv2.ellipse(glow, (int(gu), int(gv)), (int(2.5 * g.scale(z)), int(max(2, vy))), 0, 0, 360, 0.22, -1,
-                        cv2.LINE_AA)
+            cv2.ellipse(
+                glow,
+                (int(gu), int(gv)),
+                (int(2.5 * g.scale(z)), int(max(2, vy))),
+                0,
+                0,
+                360,
+                0.22,
+                -1,
+                cv2.LINE_AA,
+            )
         glow = cv2.GaussianBlur(glow, (0, 0), 6)
         img += glow[..., None] * np.array([150, 130, 90], np.float32)
     return np.clip(img, 0, 255).astype(np.uint8), lamps
 
 
-def _facades(img: np.ndarray, g: Geometry, x: float, side: int, rng: np.random.Generator, night: bool) -> None:
+def _facades(
+    img: np.ndarray, g: Geometry, x: float, side: int, rng: np.random.Generator, night: bool
+) -> None:
     """Buildings along the street, a vertical plane at ``x``; windows on a grid."""
-    palette = [(186, 170, 150), (200, 190, 168), (160, 150, 140), (175, 120, 95), (210, 205, 195),
-               (140, 150, 160), (220, 200, 160), (120, 130, 120)]
+    palette = [
+        (186, 170, 150),
+        (200, 190, 168),
+        (160, 150, 140),
+        (175, 120, 95),
+        (210, 205, 195),
+        (140, 150, 160),
+        (220, 200, 160),
+        (120, 130, 120),
+    ]
     z = 0.3
     walls = []
     while z < 220:

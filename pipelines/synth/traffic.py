@@ -154,11 +154,18 @@ class _Registry:
         return spec
 
 
-def _agent(spec: VehicleSpec, t_pass: float, speed: float, rng: np.random.Generator, diff: dict,
-           routed: bool) -> VehicleAgent:
-    return VehicleAgent(spec=spec, lane_dx=float(rng.uniform(-0.18, 0.18)), speed=speed, t_pass=t_pass,
-                        roll_deg=float(rng.uniform(-1, 1) * diff["roll"]),
-                        keystone=float(rng.uniform(-1, 1) * diff["keystone"]), routed=routed)
+def _agent(
+    spec: VehicleSpec, t_pass: float, speed: float, rng: np.random.Generator, diff: dict, routed: bool
+) -> VehicleAgent:
+    return VehicleAgent(
+        spec=spec,
+        lane_dx=float(rng.uniform(-0.18, 0.18)),
+        speed=speed,
+        t_pass=t_pass,
+        roll_deg=float(rng.uniform(-1, 1) * diff["roll"]),
+        keystone=float(rng.uniform(-1, 1) * diff["keystone"]),
+        routed=routed,
+    )
 
 
 def _speed(plan: CameraPlan, rng: np.random.Generator) -> float:
@@ -185,8 +192,15 @@ def plan_city(
     convoys: list[dict] = []
     lanes: dict[int, list[VehicleAgent]] = {p.index: [] for p in plans}
 
-    def place(cam: int, spec: VehicleSpec, lo: float, hi: float, speed: float | None = None,
-              routed: bool = True, tries: int = 30) -> VehicleAgent | None:
+    def place(
+        cam: int,
+        spec: VehicleSpec,
+        lo: float,
+        hi: float,
+        speed: float | None = None,
+        routed: bool = True,
+        tries: int = 30,
+    ) -> VehicleAgent | None:
         plan = plans[cam]
         if hi < lo:
             return None
@@ -240,12 +254,14 @@ def plan_city(
                         t = a.t_pass
                 prev = (cam, offsets[cam] + lead.t_pass)
             if len(members) > 1:
-                convoys.append({
-                    "convoy_id": "convoy-" + stable_id(seed, *[m.plate for m in members], length=10),
-                    "vehicle_ids": [m.vehicle_id for m in members],
-                    "plates": [m.plate for m in members],
-                    "cameras": sorted({plans[c].row["camera_id"] for c in path}),
-                })
+                convoys.append(
+                    {
+                        "convoy_id": "convoy-" + stable_id(seed, *[m.plate for m in members], length=10),
+                        "vehicle_ids": [m.vehicle_id for m in members],
+                        "plates": [m.plate for m in members],
+                        "cameras": sorted({plans[c].row["camera_id"] for c in path}),
+                    }
+                )
     # local traffic: one camera each, pre- and post-roll included
     for plan in plans:
         mean_gap = 3.2 if plan.scene == "portico" else 4.5
@@ -271,14 +287,25 @@ def plan_city(
     return CityPlan(plans, specs, sightings, convoys)
 
 
-_SHIRTS = [(200, 40, 40), (40, 70, 160), (235, 235, 230), (30, 30, 30), (60, 120, 70), (220, 180, 60),
-           (130, 130, 135), (150, 80, 150), (90, 60, 40), (240, 140, 60)]
+_SHIRTS = [
+    (200, 40, 40),
+    (40, 70, 160),
+    (235, 235, 230),
+    (30, 30, 30),
+    (60, 120, 70),
+    (220, 180, 60),
+    (130, 130, 135),
+    (150, 80, 150),
+    (90, 60, 40),
+    (240, 140, 60),
+]
 _PANTS = [(35, 40, 60), (25, 25, 28), (90, 80, 65), (60, 65, 70), (150, 140, 120)]
 _HAIR = [(20, 16, 14), (55, 38, 25), (95, 70, 45), (140, 130, 120)]
 
 
-def _pedestrians(plan: CameraPlan, D: float, identities: list[str], rng: np.random.Generator,
-                 seed: int) -> list[PedAgent]:
+def _pedestrians(
+    plan: CameraPlan, D: float, identities: list[str], rng: np.random.Generator, seed: int
+) -> list[PedAgent]:
     x0, x1 = plan.layout.walk_x
     peds: list[PedAgent] = []
     t = -6.0
@@ -299,10 +326,17 @@ def _pedestrians(plan: CameraPlan, D: float, identities: list[str], rng: np.rand
         # towards the camera on the curb side, away from it on the building side: they never collide
         x = float(rng.uniform(x0, x1) if toward else rng.uniform(x1 + 0.35, x1 + 1.5))
         cand = PedAgent(
-            ped_id=stable_id(seed, plan.row["camera_id"], "ped", n, length=12), identity=ident, toward=toward,
-            x=x, speed=speed, t_ref=t, height_m=float(rng.uniform(1.58, 1.86)),
-            shirt=_SHIRTS[int(rng.integers(len(_SHIRTS)))], pants=_PANTS[int(rng.integers(len(_PANTS)))],
-            hair=_HAIR[int(rng.integers(len(_HAIR)))], phase0=float(rng.uniform(0, 2 * math.pi)),
+            ped_id=stable_id(seed, plan.row["camera_id"], "ped", n, length=12),
+            identity=ident,
+            toward=toward,
+            x=x,
+            speed=speed,
+            t_ref=t,
+            height_m=float(rng.uniform(1.58, 1.86)),
+            shirt=_SHIRTS[int(rng.integers(len(_SHIRTS)))],
+            pants=_PANTS[int(rng.integers(len(_PANTS)))],
+            hair=_HAIR[int(rng.integers(len(_HAIR)))],
+            phase0=float(rng.uniform(0, 2 * math.pi)),
         )
         if any(_ped_conflict(cand, p) for p in peds):
             continue
@@ -314,7 +348,11 @@ def _pedestrians(plan: CameraPlan, D: float, identities: list[str], rng: np.rand
 def _ped_conflict(a: PedAgent, b: PedAgent) -> bool:
     """Two pedestrians in one file (same direction, less than a shoulder width apart) get closer
     than 1.2 m while both are on screen."""
-    if abs(a.x - b.x) >= 0.5 or a.toward != b.toward or abs(a.t_ref - b.t_ref) > 2 * (Z_FAR_P - Z_GONE_P) / 1.1:
+    if (
+        abs(a.x - b.x) >= 0.5
+        or a.toward != b.toward
+        or abs(a.t_ref - b.t_ref) > 2 * (Z_FAR_P - Z_GONE_P) / 1.1
+    ):
         return False
     ts = np.linspace(min(a.t_ref, b.t_ref) - 25, max(a.t_ref, b.t_ref) + 25, 101)
     za = np.array([a.z_at(t) for t in ts])

@@ -29,9 +29,15 @@ _MODELS = {
     "taxi": (1.76, 1.46, 0.86, 0.72, 0.04),
 }
 _COLORS = [
-    ((236, 236, 232), 0.22, "white"), ((175, 178, 182), 0.18, "silver"), ((95, 98, 104), 0.14, "gray"),
-    ((28, 28, 32), 0.14, "black"), ((150, 25, 28), 0.09, "red"), ((30, 55, 120), 0.09, "blue"),
-    ((40, 75, 50), 0.04, "green"), ((190, 170, 130), 0.04, "beige"), ((120, 30, 40), 0.03, "maroon"),
+    ((236, 236, 232), 0.22, "white"),
+    ((175, 178, 182), 0.18, "silver"),
+    ((95, 98, 104), 0.14, "gray"),
+    ((28, 28, 32), 0.14, "black"),
+    ((150, 25, 28), 0.09, "red"),
+    ((30, 55, 120), 0.09, "blue"),
+    ((40, 75, 50), 0.04, "green"),
+    ((190, 170, 130), 0.04, "beige"),
+    ((120, 30, 40), 0.03, "maroon"),
     ((215, 180, 40), 0.03, "yellow"),
 ]
 
@@ -50,8 +56,13 @@ class VehicleSpec:
     roof_frac: float
 
     def as_dict(self) -> dict:
-        return {"vehicle_id": self.vehicle_id, "plate": self.plate, "plate_format": self.plate_format,
-                "model": self.model, "color": self.color_name}
+        return {
+            "vehicle_id": self.vehicle_id,
+            "plate": self.plate,
+            "plate_format": self.plate_format,
+            "model": self.model,
+            "color": self.color_name,
+        }
 
 
 def random_vehicle(vehicle_id: str, plate: str, fmt: str, rng: np.random.Generator) -> VehicleSpec:
@@ -65,8 +76,18 @@ def random_vehicle(vehicle_id: str, plate: str, fmt: str, rng: np.random.Generat
         cw = np.array([c[1] for c in _COLORS])
         color, _, cname = _COLORS[int(rng.choice(len(_COLORS), p=cw / cw.sum()))]
     jitter = rng.uniform(-0.04, 0.04)
-    return VehicleSpec(vehicle_id, plate, fmt, model, tuple(int(c) for c in color), cname,  # type: ignore[arg-type]
-                       round(width + jitter, 3), round(height + 1.5 * jitter, 3), hood, roof)
+    return VehicleSpec(
+        vehicle_id,
+        plate,
+        fmt,
+        model,
+        tuple(int(c) for c in color),
+        cname,  # type: ignore[arg-type]
+        round(width + jitter, 3),
+        round(height + 1.5 * jitter, 3),
+        hood,
+        roof,
+    )
 
 
 @dataclass
@@ -103,7 +124,11 @@ def build_sprite(spec: VehicleSpec, scale: float, night: bool = False) -> Vehicl
     P = lambda pts: _poly(pts, span, top, s)  # noqa: E731
 
     # dark underside between the tyres (the car's own shadow on the road)
-    _fill(img, P([(-w2 + 0.05, 0.0), (w2 - 0.05, 0.0), (w2 - 0.05, 0.24), (-w2 + 0.05, 0.24)]), (14, 14, 16, 235))
+    _fill(
+        img,
+        P([(-w2 + 0.05, 0.0), (w2 - 0.05, 0.0), (w2 - 0.05, 0.24), (-w2 + 0.05, 0.24)]),
+        (14, 14, 16, 235),
+    )
     # tyres
     for sx in (-1, 1):
         x0 = sx * (w2 - 0.06)
@@ -113,18 +138,60 @@ def build_sprite(spec: VehicleSpec, scale: float, night: bool = False) -> Vehicl
     hood, roof_w = spec.hood_m, spec.width_m * spec.roof_frac / 2
     base_w = w2 - 0.05
     _fill(img, P([(-base_w, hood), (base_w, hood), (roof_w, top - 0.02), (-roof_w, top - 0.02)]), col)
-    _fill(img, P([(-base_w + 0.10, hood + 0.05), (base_w - 0.10, hood + 0.05), (roof_w - 0.07, top - 0.09),
-                  (-roof_w + 0.07, top - 0.09)]), (40, 48, 58, 255))
+    _fill(
+        img,
+        P(
+            [
+                (-base_w + 0.10, hood + 0.05),
+                (base_w - 0.10, hood + 0.05),
+                (roof_w - 0.07, top - 0.09),
+                (-roof_w + 0.07, top - 0.09),
+            ]
+        ),
+        (40, 48, 58, 255),
+    )
     # mirrors
     for sx in (-1, 1):
-        _fill(img, P([(sx * (w2 - 0.02), hood + 0.08), (sx * (w2 + 0.14), hood + 0.10),
-                      (sx * (w2 + 0.14), hood + 0.22), (sx * (w2 - 0.02), hood + 0.22)]), dark)
+        _fill(
+            img,
+            P(
+                [
+                    (sx * (w2 - 0.02), hood + 0.08),
+                    (sx * (w2 + 0.14), hood + 0.10),
+                    (sx * (w2 + 0.14), hood + 0.22),
+                    (sx * (w2 - 0.02), hood + 0.22),
+                ]
+            ),
+            dark,
+        )
     # front face of the body (hood front down to the bumper)
-    _fill(img, P([(-w2, 0.22), (w2, 0.22), (w2, hood - 0.04), (w2 - 0.10, hood + 0.02), (-w2 + 0.10, hood + 0.02),
-                  (-w2, hood - 0.04)]), col)
+    _fill(
+        img,
+        P(
+            [
+                (-w2, 0.22),
+                (w2, 0.22),
+                (w2, hood - 0.04),
+                (w2 - 0.10, hood + 0.02),
+                (-w2 + 0.10, hood + 0.02),
+                (-w2, hood - 0.04),
+            ]
+        ),
+        col,
+    )
     # hood top band, lighter
-    _fill(img, P([(-w2 + 0.10, hood - 0.06), (w2 - 0.10, hood - 0.06), (w2 - 0.16, hood + 0.04),
-                  (-w2 + 0.16, hood + 0.04)]), light)
+    _fill(
+        img,
+        P(
+            [
+                (-w2 + 0.10, hood - 0.06),
+                (w2 - 0.10, hood - 0.06),
+                (w2 - 0.16, hood + 0.04),
+                (-w2 + 0.16, hood + 0.04),
+            ]
+        ),
+        light,
+    )
     # bumper
     _fill(img, P([(-w2 + 0.02, 0.20), (w2 - 0.02, 0.20), (w2, 0.50), (-w2, 0.50)]), dark)
     # grille
@@ -132,17 +199,34 @@ def build_sprite(spec: VehicleSpec, scale: float, night: bool = False) -> Vehicl
     _fill(img, P([(-0.36, g_y0), (0.36, g_y0), (0.40, g_y1), (-0.40, g_y1)]), (30, 30, 34, 255))
     for k in range(1, 4):
         yy = g_y0 + (g_y1 - g_y0) * k / 4
-        _fill(img, P([(-0.37, yy - 0.008), (0.37, yy - 0.008), (0.37, yy + 0.008), (-0.37, yy + 0.008)]),
-              (70, 70, 74, 255))
+        _fill(
+            img,
+            P([(-0.37, yy - 0.008), (0.37, yy - 0.008), (0.37, yy + 0.008), (-0.37, yy + 0.008)]),
+            (70, 70, 74, 255),
+        )
     # headlights
     lights = []
     lamp_y0, lamp_y1 = min(hood - 0.18, 0.66), min(hood - 0.05, 0.80)
     for sx in (-1, 1):
         xa, xb = sx * (w2 - 0.08), sx * (w2 - 0.42)
-        _fill(img, P([(xa, lamp_y0), (xb, lamp_y0 + 0.02), (xb, lamp_y1), (xa, lamp_y1 - 0.02)]), (205, 210, 214, 255))
+        _fill(
+            img,
+            P([(xa, lamp_y0), (xb, lamp_y0 + 0.02), (xb, lamp_y1), (xa, lamp_y1 - 0.02)]),
+            (205, 210, 214, 255),
+        )
         cx = (xa + xb) / 2
-        _fill(img, P([(cx - 0.07, lamp_y0 + 0.03), (cx + 0.07, lamp_y0 + 0.03), (cx + 0.07, lamp_y1 - 0.03),
-                      (cx - 0.07, lamp_y1 - 0.03)]), (246, 246, 240, 255))
+        _fill(
+            img,
+            P(
+                [
+                    (cx - 0.07, lamp_y0 + 0.03),
+                    (cx + 0.07, lamp_y0 + 0.03),
+                    (cx + 0.07, lamp_y1 - 0.03),
+                    (cx - 0.07, lamp_y1 - 0.03),
+                ]
+            ),
+            (246, 246, 240, 255),
+        )
         lights.append(((cx + span / 2) * s, (top - (lamp_y0 + lamp_y1) / 2) * s))
     # shading: lighter towards the top, a soft reflection on the windshield
     rgb = img[..., :3].astype(np.float32)
@@ -168,7 +252,9 @@ def build_sprite(spec: VehicleSpec, scale: float, night: bool = False) -> Vehicl
     if night:
         for lx, ly in lights:
             r = 0.10 * s
-            cv2.ellipse(rgb, (int(lx), int(ly)), (int(r * 1.4), int(r)), 0, 0, 360, (255, 252, 238), -1, cv2.LINE_AA)
+            cv2.ellipse(
+                rgb, (int(lx), int(ly)), (int(r * 1.4), int(r)), 0, 0, 360, (255, 252, 238), -1, cv2.LINE_AA
+            )
     img[..., :3] = np.clip(rgb, 0, 255).astype(np.uint8)
     quad = np.array([[px0, py0], [px0 + pw, py0], [px0 + pw, py0 + ph], [px0, py0 + ph]], np.float64)
     levels = [img]

@@ -56,8 +56,14 @@ def plate_read_rate(m: CityManifest, *, complete_only: bool = True, engine=None)
     if engine is None:
         from rapidocr import RapidOCR
 
-        engine = RapidOCR(params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960,
-                                  "Global.log_level": "error"})
+        engine = RapidOCR(
+            params={
+                "Global.use_cls": False,
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 960,
+                "Global.log_level": "error",
+            }
+        )
     scene = {v.camera_id: v.scene for v in m.videos}
     passes = [p for p in m.plate_passes if p.complete or not complete_only]
     by_video: dict[str, list] = defaultdict(list)
@@ -76,10 +82,22 @@ def plate_read_rate(m: CityManifest, *, complete_only: bool = True, engine=None)
                 stats[key][0] += ok
                 stats[key][1] += 1
             if not ok:
-                misses.append({"plate": p.plate, "read": texts, "char_px": p.char_px, "lighting": p.lighting,
-                               "camera_id": p.camera_id, "frame": p.best_box()[0]})
-    return {"rates": {k: {"ok": v[0], "n": v[1], "rate": round(v[0] / v[1], 4)} for k, v in sorted(stats.items())},
-            "misses": misses}
+                misses.append(
+                    {
+                        "plate": p.plate,
+                        "read": texts,
+                        "char_px": p.char_px,
+                        "lighting": p.lighting,
+                        "camera_id": p.camera_id,
+                        "frame": p.best_box()[0],
+                    }
+                )
+    return {
+        "rates": {
+            k: {"ok": v[0], "n": v[1], "rate": round(v[0] / v[1], 4)} for k, v in sorted(stats.items())
+        },
+        "misses": misses,
+    }
 
 
 def face_find_rate(m: CityManifest, *, min_face_px: float = 40.0) -> dict:
@@ -102,7 +120,9 @@ def face_find_rate(m: CityManifest, *, min_face_px: float = 40.0) -> dict:
                 boxes, probs = det.detect(crop)
             best = 0.0
             _, x1, y1, x2, y2 = box
-            for b, pr in zip(boxes if boxes is not None else [], probs if probs is not None else [], strict=True):
+            for b, pr in zip(
+                boxes if boxes is not None else [], probs if probs is not None else [], strict=True
+            ):
                 if pr is None or pr < 0.9:
                     continue
                 bx1, by1, bx2, by2 = b[0] + ox, b[1] + oy, b[2] + ox, b[3] + oy
@@ -116,7 +136,9 @@ def face_find_rate(m: CityManifest, *, min_face_px: float = 40.0) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m pipelines.synth.verify", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m pipelines.synth.verify", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("city", help="directory with manifest.json")
     ap.add_argument("--faces", action="store_true", help="also check the face boxes with MTCNN")
     ap.add_argument("--all", action="store_true", help="include plate passes cut by the clip's ends")

@@ -16,8 +16,18 @@ __all__ = ["H264Writer"]
 class H264Writer:
     """Write RGB frames to an MP4 file; use as a context manager."""
 
-    def __init__(self, path: str | Path, width: int, height: int, fps: float, *, crf: int = 20,
-                 preset: str = "veryfast", start_ts: dt.datetime | None = None, title: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        width: int,
+        height: int,
+        fps: float,
+        *,
+        crf: int = 20,
+        preset: str = "veryfast",
+        start_ts: dt.datetime | None = None,
+        title: str | None = None,
+    ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._c = av.open(str(self.path), "w", format="mp4")

@@ -139,8 +139,10 @@ def mp4_truncation(path: Path) -> str | None:
                 if box < 8:
                     return None  # not a box structure we understand: let the demuxer decide
                 if pos + box > size:
-                    return (f"truncated: file ends inside the {kind!r} box "
-                            f"({size - pos} of {box} bytes){'' if 'moov' in seen else ', no moov index'}")
+                    return (
+                        f"truncated: file ends inside the {kind!r} box "
+                        f"({size - pos} of {box} bytes){'' if 'moov' in seen else ', no moov index'}"
+                    )
                 seen.append(kind)
                 pos += box
     except OSError:
@@ -211,8 +213,14 @@ class VideoReader:
     ``sample_fps`` None (or >= the video's rate) keeps every frame. Use as a context manager or
     call :meth:`close`."""
 
-    def __init__(self, path: str | os.PathLike[str], *, sample_fps: float | None = None,
-                 max_corrupt_frames: int = 0, threaded: bool = True):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        sample_fps: float | None = None,
+        max_corrupt_frames: int = 0,
+        threaded: bool = True,
+    ):
         self.path = Path(path)
         self.sample_fps = sample_fps
         self.max_corrupt_frames = max_corrupt_frames
@@ -286,7 +294,9 @@ class VideoReader:
             if frame.is_corrupt:
                 self.corrupt += 1
                 if self.corrupt > self.max_corrupt_frames:
-                    raise DecodeError(f"corrupt data at {offset:.1f} s (decoder flagged frame {index} as corrupt)")
+                    raise DecodeError(
+                        f"corrupt data at {offset:.1f} s (decoder flagged frame {index} as corrupt)"
+                    )
             if step and offset + half_frame < next_t:
                 continue
             if step:

@@ -18,14 +18,42 @@ T0 = datetime(2026, 11, 10, 10, 0, tzinfo=UTC)
 
 # Asunción: the municipal portico A1 is shared with the police; municipal street camera A2 is not.
 CAMERAS = [
-    {"camera_id": "MUN-A1", "agency": "municipal", "name": "Av. España portico", "lat": -25.2820, "lon": -57.6100,
-     "kind": "portico", "shared_with": ["police911"]},
-    {"camera_id": "MUN-A2", "agency": "municipal", "name": "Mercado 4", "lat": -25.2950, "lon": -57.6250,
-     "kind": "street", "shared_with": []},
-    {"camera_id": "POL-P1", "agency": "police911", "name": "Plaza Uruguaya", "lat": -25.2860, "lon": -57.6330,
-     "kind": "street", "shared_with": ["municipal"]},
-    {"camera_id": "POL-P2", "agency": "police911", "name": "Ruta Transchaco portico", "lat": -25.1500,
-     "lon": -57.5400, "kind": "portico", "shared_with": []},
+    {
+        "camera_id": "MUN-A1",
+        "agency": "municipal",
+        "name": "Av. España portico",
+        "lat": -25.2820,
+        "lon": -57.6100,
+        "kind": "portico",
+        "shared_with": ["police911"],
+    },
+    {
+        "camera_id": "MUN-A2",
+        "agency": "municipal",
+        "name": "Mercado 4",
+        "lat": -25.2950,
+        "lon": -57.6250,
+        "kind": "street",
+        "shared_with": [],
+    },
+    {
+        "camera_id": "POL-P1",
+        "agency": "police911",
+        "name": "Plaza Uruguaya",
+        "lat": -25.2860,
+        "lon": -57.6330,
+        "kind": "street",
+        "shared_with": ["municipal"],
+    },
+    {
+        "camera_id": "POL-P2",
+        "agency": "police911",
+        "name": "Ruta Transchaco portico",
+        "lat": -25.1500,
+        "lon": -57.5400,
+        "kind": "portico",
+        "shared_with": [],
+    },
 ]
 
 # (plate, raw/candidates, camera, minutes after T0)
@@ -87,17 +115,35 @@ def run_rows() -> list[dict]:
     for i, cam in enumerate(["MUN-A1", "MUN-A2", "POL-P1", "POL-P2"]):
         rows.append(
             {
-                "video_id": f"v-{cam}", "model_version": "test-v1", "source_uri": f"/videos/{cam}.mp4",
-                "camera_id": cam, "started": T0 + timedelta(minutes=i), "finished": T0 + timedelta(minutes=i + 1),
-                "status": "succeeded", "frames_decoded": 750, "frames_processed": 150, "plate_reads": 2,
-                "face_sightings": 0, "duration_s": 42.0, "error": None,
+                "video_id": f"v-{cam}",
+                "model_version": "test-v1",
+                "source_uri": f"/videos/{cam}.mp4",
+                "camera_id": cam,
+                "started": T0 + timedelta(minutes=i),
+                "finished": T0 + timedelta(minutes=i + 1),
+                "status": "succeeded",
+                "frames_decoded": 750,
+                "frames_processed": 150,
+                "plate_reads": 2,
+                "face_sightings": 0,
+                "duration_s": 42.0,
+                "error": None,
             }
         )
     rows.append(
         {
-            "video_id": "v-broken", "model_version": "test-v1", "source_uri": "/videos/broken.mp4",
-            "camera_id": "POL-P1", "started": T0, "finished": T0 + timedelta(seconds=1), "status": "failed",
-            "frames_decoded": 0, "frames_processed": 0, "plate_reads": 0, "face_sightings": 0, "duration_s": 0.4,
+            "video_id": "v-broken",
+            "model_version": "test-v1",
+            "source_uri": "/videos/broken.mp4",
+            "camera_id": "POL-P1",
+            "started": T0,
+            "finished": T0 + timedelta(seconds=1),
+            "status": "failed",
+            "frames_decoded": 0,
+            "frames_processed": 0,
+            "plate_reads": 0,
+            "face_sightings": 0,
+            "duration_s": 0.4,
             "error": "moov atom not found (truncated file)",
         }
     )
@@ -167,4 +213,3 @@ def texts(at: AppTest) -> str:
     for kind in ("markdown", "caption", "info", "error", "warning", "success"):
         parts += [str(e.value) for e in getattr(at, kind)]
     return "\n".join(parts)
-

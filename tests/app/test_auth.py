@@ -22,7 +22,11 @@ def test_add_and_authenticate(tmp_path):
     assert "s3cret-pass" not in text and "$2b$" in text
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     user = authenticate(path, "ana", "s3cret-pass")
-    assert user is not None and (user.role, user.agency, user.scope_agency) == ("investigator", "police911", "police911")
+    assert user is not None and (user.role, user.agency, user.scope_agency) == (
+        "investigator",
+        "police911",
+        "police911",
+    )
     assert authenticate(path, "ana", "wrong") is None
     assert authenticate(path, "nobody", "s3cret-pass") is None
     assert authenticate(path, "ana", "") is None

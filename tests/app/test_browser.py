@@ -14,15 +14,27 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.component]
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",  # software WebGL for the deck.gl maps
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",  # software WebGL for the deck.gl maps
 ]
 
 
 def chromium_path() -> str | None:
-    for cand in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium"),
-                 shutil.which("chromium-browser"), shutil.which("google-chrome")):
+    for cand in (
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ):
         if cand and Path(cand).exists():
             return cand
     return None
@@ -32,8 +44,12 @@ def chromium_path() -> str | None:
 def browser():
     exe = chromium_path()
     if exe is None:
-        pytest.skip("no Chromium found (/usr/bin/chromium, chromium-browser, google-chrome): browser test skipped")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright's python package is not installed")
+        pytest.skip(
+            "no Chromium found (/usr/bin/chromium, chromium-browser, google-chrome): browser test skipped"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright's python package is not installed"
+    )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS, timeout=60_000)
         try:
@@ -173,7 +189,9 @@ def test_engineer_ingest_page_in_chromium(server, browser):
         expect(page.get_by_role("heading", name="Cameras")).to_be_visible(timeout=30_000)
         page.get_by_role("link", name="Ingest status").click()
         expect(page.get_by_role("heading", name="Failures")).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("4 of 4 runs finished (1 failed)")).to_be_visible(timeout=30_000)  # scoped to municipal + POL-P1
+        expect(page.get_by_text("4 of 4 runs finished (1 failed)")).to_be_visible(
+            timeout=30_000
+        )  # scoped to municipal + POL-P1
         _wait_idle(page)
         page.wait_for_timeout(800)
         _shot(page, "ingest")
@@ -197,8 +215,13 @@ def test_alert_arrives_on_the_open_alerts_page_in_chromium(server, browser, app_
     from pipelines.watchlist.manage import add_plate
 
     lh = Lakehouse(home=app_home)
-    sup = SearchContext(user="sup", role="supervisor", agency="police911", case_number="C-LIVE-1",
-                        purpose="stolen vehicle, live watch")
+    sup = SearchContext(
+        user="sup",
+        role="supervisor",
+        agency="police911",
+        case_number="C-LIVE-1",
+        purpose="stolen vehicle, live watch",
+    )
     add_plate(lh, sup, "LIV3001", reason="stolen vehicle", priority=1)
     ctx = browser.new_context(viewport={"width": 1440, "height": 1100})
     page = ctx.new_page()
@@ -216,10 +239,20 @@ def test_alert_arrives_on_the_open_alerts_page_in_chromium(server, browser, app_
         _wait_idle(page)
 
         now = datetime.now(UTC)
-        read = {"read_id": "live-r1", "camera_id": "MUN-A1", "video_id": "seg-MUN-A1-live", "ts": now,
-                "source_uri": "rtsp://127.0.0.1:8554/mun-a1", "plate": "LIV3001", "confidence": 0.93,
-                "candidates": [{"text": "LIV3001", "score": 0.93}], "crop_jpeg": plate_jpeg("LIV3001"),
-                "track_len": 9, "model_version": "test-v1", "agency": "municipal"}
+        read = {
+            "read_id": "live-r1",
+            "camera_id": "MUN-A1",
+            "video_id": "seg-MUN-A1-live",
+            "ts": now,
+            "source_uri": "rtsp://127.0.0.1:8554/mun-a1",
+            "plate": "LIV3001",
+            "confidence": 0.93,
+            "candidates": [{"text": "LIV3001", "score": 0.93}],
+            "crop_jpeg": plate_jpeg("LIV3001"),
+            "track_len": 9,
+            "model_version": "test-v1",
+            "agency": "municipal",
+        }
         table = conform(to_arrow([read], spec("plate_reads")), spec("plate_reads"))
         lh.append("plate_reads", table)
         (alert,) = raise_alerts(lh, reads=table)

@@ -24,9 +24,16 @@ pytestmark = pytest.mark.slow
 def _pesquisa(home: Path, *args: str, **kw) -> subprocess.Popen:
     env = dict(os.environ, PESQUISA_BCRYPT_ROUNDS="4")
     env.pop("PESQUISA_USERS_FILE", None)
-    return subprocess.Popen([sys.executable, "-m", "jobs.cli", "--home", str(home), *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]), **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "--home", str(home), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+        **kw,
+    )
 
 
 def _read_until(proc: subprocess.Popen, pattern: str, timeout: float) -> str:
@@ -78,8 +85,9 @@ def test_pesquisa_app_first_run_serves_and_stops(tmp_path):
 
 def test_add_user_from_stdin(tmp_path):
     home = tmp_path / "home"
-    proc = _pesquisa(home, "app", "--add-user", "bea", "--role", "analyst", "--agency", "municipal",
-                     stdin=subprocess.PIPE)
+    proc = _pesquisa(
+        home, "app", "--add-user", "bea", "--role", "analyst", "--agency", "municipal", stdin=subprocess.PIPE
+    )
     out, _ = proc.communicate("a-long-password\n", timeout=60)
     assert proc.returncode == 0, out
     assert "saved user bea (analyst, municipal)" in out

@@ -18,7 +18,9 @@ def _visible_span_deg(zoom: float, px: float) -> float:
 def test_view_fits_the_points():
     lats, lons = [-25.282, -25.286, -25.15], [-57.61, -57.633, -57.54]
     v = view_for(lats, lons)
-    assert math.isclose(v.latitude, (-25.286 - 25.15) / 2) and math.isclose(v.longitude, (-57.633 - 57.54) / 2)
+    assert math.isclose(v.latitude, (-25.286 - 25.15) / 2) and math.isclose(
+        v.longitude, (-57.633 - 57.54) / 2
+    )
     lat_span = (max(lats) - min(lats)) / math.cos(math.radians(sum(lats) / 3))
     assert lat_span <= _visible_span_deg(v.zoom, 330) and lat_span >= _visible_span_deg(v.zoom, 200)
     assert view_for([1.0], [2.0]).zoom == 16.0  # one point: street level, not infinite
@@ -29,10 +31,22 @@ def test_route_deck_marks_the_impossible_hop():
     t0 = datetime(2026, 11, 10, 10, tzinfo=UTC)
     route = [
         {"camera_id": "MUN-A1", "ts": t0, "lat": -25.282, "lon": -57.61, "impossible": False},
-        {"camera_id": "POL-P1", "ts": t0 + timedelta(minutes=6), "lat": -25.286, "lon": -57.633,
-         "impossible": False, "speed_kmh": 23.5},
-        {"camera_id": "POL-P2", "ts": t0 + timedelta(minutes=8), "lat": -25.15, "lon": -57.54,
-         "impossible": True, "speed_kmh": 515.0},
+        {
+            "camera_id": "POL-P1",
+            "ts": t0 + timedelta(minutes=6),
+            "lat": -25.286,
+            "lon": -57.633,
+            "impossible": False,
+            "speed_kmh": 23.5,
+        },
+        {
+            "camera_id": "POL-P2",
+            "ts": t0 + timedelta(minutes=8),
+            "lat": -25.15,
+            "lon": -57.54,
+            "impossible": True,
+            "speed_kmh": 515.0,
+        },
     ]
     deck = route_deck(route, pd.DataFrame(CAMERAS))
     layers = {layer.id: layer for layer in deck.layers}
@@ -46,7 +60,9 @@ def test_route_deck_marks_the_impossible_hop():
 
 def test_cameras_deck_colours_agencies_and_counts():
     cams = pd.DataFrame(CAMERAS)
-    activity = pd.DataFrame({"camera_id": ["POL-P1"], "plate_reads": [7], "face_sightings": [2], "last_seen": [None]})
+    activity = pd.DataFrame(
+        {"camera_id": ["POL-P1"], "plate_reads": [7], "face_sightings": [2], "last_seen": [None]}
+    )
     data = {d["camera_id"]: d for d in cameras_deck(cams, activity).layers[0].data}
     assert data["POL-P1"]["plate_reads"] == 7 and data["MUN-A2"]["plate_reads"] == 0
     assert data["MUN-A1"]["color"][:3] != data["POL-P1"]["color"][:3]

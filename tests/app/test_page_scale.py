@@ -37,5 +37,7 @@ def test_plate_page_over_1m_reads_renders_under_2s(big_home, capsys):
         assert len(at.image) > 0  # the crop gallery rendered
     with capsys.disabled():
         for kind, (pattern, hits, first, again) in report.items():
-            print(f"\n[app page @ {ROWS:,} reads] {kind:9s} {pattern:10s} hits={hits:3d} "
-                  f"page={first:.3f}s / {again:.3f}s")
+            print(
+                f"\n[app page @ {ROWS:,} reads] {kind:9s} {pattern:10s} hits={hits:3d} "
+                f"page={first:.3f}s / {again:.3f}s"
+            )

@@ -63,11 +63,20 @@ def face_home(tmp_path_factory, shared_data):
         agency = "municipal" if cam.startswith("MUN") else "police911"
         rows.append(
             {
-                "sighting_id": f"s{i:02d}-{who}", "camera_id": cam, "video_id": f"v-{cam}",
-                "source_uri": f"/videos/{cam}.mp4", "ts": T0 + timedelta(minutes=i), "offset_s": 60.0 * i,
-                "bbox": [float(x) for x in f.bbox], "det_score": f.det_score, "quality": f.quality,
-                "searchable": True, "embedding": f.embedding.astype("float32").tolist(),
-                "crop_jpeg": _jpeg(f.crop), "track_len": 8, "model_version": analyzer.model_version,
+                "sighting_id": f"s{i:02d}-{who}",
+                "camera_id": cam,
+                "video_id": f"v-{cam}",
+                "source_uri": f"/videos/{cam}.mp4",
+                "ts": T0 + timedelta(minutes=i),
+                "offset_s": 60.0 * i,
+                "bbox": [float(x) for x in f.bbox],
+                "det_score": f.det_score,
+                "quality": f.quality,
+                "searchable": True,
+                "embedding": f.embedding.astype("float32").tolist(),
+                "crop_jpeg": _jpeg(f.crop),
+                "track_len": 8,
+                "model_version": analyzer.model_version,
                 "agency": agency,
             }
         )

@@ -44,7 +44,13 @@ def test_engineer_sees_ingest_status_but_cannot_search(app_env):
     assert titles(at) == ["Ingest status"]
     m = metrics(at)
     # scoped to what municipal may know of: its cameras + POL-P1 (shared); not POL-P2's run (issue 12.2)
-    assert (m["Sources"], m["Succeeded"], m["Failed"], m["Running"], m["Model versions"]) == ("4", "3", "1", "0", "1")
+    assert (m["Sources"], m["Succeeded"], m["Failed"], m["Running"], m["Model versions"]) == (
+        "4",
+        "3",
+        "1",
+        "0",
+        "1",
+    )
     frames = [d.value for d in at.dataframe]
     failures = next(f for f in frames if "error" in f.columns)
     assert failures["error"].tolist() == ["moov atom not found (truncated file)"]
@@ -133,13 +139,35 @@ def test_every_page_of_every_role_renders(app_env, user):
     defs = page_defs_for(role)
     movement = {"canvass", "convoy", "stakeout", "anomalies", "traffic"}
     expected = {
-        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"} | movement,
+        "investigator": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras"}
+        | movement,
         "analyst": {"crime-map", "cameras", "traffic"},
         "engineer": {"cameras", "ingest", "lineage", "traffic"},
-        "supervisor": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit"}
+        "supervisor": {
+            "plates",
+            "faces",
+            "route",
+            "alerts",
+            "watchlist",
+            "crime-map",
+            "cameras",
+            "ingest",
+            "audit",
+        }
         | movement,
-        "admin": {"plates", "faces", "route", "alerts", "watchlist", "crime-map", "cameras", "ingest", "audit",
-                  "lineage"} | movement,
+        "admin": {
+            "plates",
+            "faces",
+            "route",
+            "alerts",
+            "watchlist",
+            "crime-map",
+            "cameras",
+            "ingest",
+            "audit",
+            "lineage",
+        }
+        | movement,
     }[role]
     assert {d.url_path for d in defs} == expected
     for d in defs:

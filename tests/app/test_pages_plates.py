@@ -42,7 +42,9 @@ def test_plate_search_finds_scoped_reads_with_crops_and_audits(app_env):
     df = at.dataframe[0].value
     # the police user sees the shared municipal portico and its own cameras, not municipal MUN-A2
     assert sorted(df["camera"]) == [
-        "Av. España portico (MUN-A1)", "Plaza Uruguaya (POL-P1)", "Ruta Transchaco portico (POL-P2)"
+        "Av. España portico (MUN-A1)",
+        "Plaza Uruguaya (POL-P1)",
+        "Ruta Transchaco portico (POL-P2)",
     ]
     assert sorted(df["plate"]) == ["A8C1234", "ABC1234", "ABC1234"]  # the misread matches via its candidate
     assert df["crop"].str.startswith("data:image/jpeg;base64,").all()
@@ -51,7 +53,11 @@ def test_plate_search_finds_scoped_reads_with_crops_and_audits(app_env):
     assert len(rows) == 1
     row = rows[0]
     assert (row["user"], row["role"], row["agency"], row["action"], row["result_count"]) == (
-        "ana", "investigator", "police911", "plates.search", 3
+        "ana",
+        "investigator",
+        "police911",
+        "plates.search",
+        3,
     )
     assert row["purpose"] == "robbery on Av. España" and '"pattern": "ABC1234"' in row["parameters"]
 
@@ -77,7 +83,10 @@ def test_area_filter_keeps_cameras_near_a_camera(app_env):
     at.number_input(key="plates_area_cam_r").set_value(3000).run()
     search(at, "ABC1234")
     # POL-P2 lies 16 km away: outside the 3 km circle around POL-P1
-    assert sorted(at.dataframe[0].value["camera"]) == ["Av. España portico (MUN-A1)", "Plaza Uruguaya (POL-P1)"]
+    assert sorted(at.dataframe[0].value["camera"]) == [
+        "Av. España portico (MUN-A1)",
+        "Plaza Uruguaya (POL-P1)",
+    ]
     row = audit_rows(app_env, "C-PLATES-3")[0]
     assert '"near"' in row["parameters"]
 
@@ -95,7 +104,9 @@ def test_result_opens_its_route_on_the_map(app_env):
     assert m["Sightings"] == "3" and m["Impossible hops"] == "1"
     hops = at.dataframe[0].value
     assert hops["camera"].tolist() == [
-        "Av. España portico (MUN-A1)", "Plaza Uruguaya (POL-P1)", "Ruta Transchaco portico (POL-P2)"
+        "Av. España portico (MUN-A1)",
+        "Plaza Uruguaya (POL-P1)",
+        "Ruta Transchaco portico (POL-P2)",
     ]
     assert hops["impossible"].tolist() == [False, False, True]
     assert len(at.get("deck_gl_json_chart")) == 1

@@ -18,7 +18,8 @@ def fresh_env(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
     (home / "pesquisa.yaml").write_text(
-        "governance:\n  signin_max_failures: 3\n  signin_lockout_s: 60\n  session_idle_minutes: 0.05\n")
+        "governance:\n  signin_max_failures: 3\n  signin_lockout_s: 60\n  session_idle_minutes: 0.05\n"
+    )
     build_home(home)
     monkeypatch.setenv("PESQUISA_HOME", str(home))
     monkeypatch.setenv("PESQUISA_USERS_FILE", str(home / "users.yaml"))

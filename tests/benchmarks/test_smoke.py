@@ -55,11 +55,19 @@ def test_benchmark_smoke_run(name: str, tmp_path: Path) -> None:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", f"benchmarks.{name}", "--smoke"],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    assert proc.returncode == 0, f"benchmarks.{name} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    assert proc.returncode == 0, (
+        f"benchmarks.{name} --smoke failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    )
     assert proc.stdout.strip(), f"benchmarks.{name} --smoke printed no result"
-    assert (_tree_digest(results) if results.is_dir() else {}) == before, "a smoke run changed benchmarks/results"
+    assert (_tree_digest(results) if results.is_dir() else {}) == before, (
+        "a smoke run changed benchmarks/results"
+    )
     assert ((HERE / "RESULTS.md").read_bytes() if summary is not None else None) == summary

@@ -52,7 +52,9 @@ def test_cli_starts_fast_without_heavy_imports() -> None:
         "print(heavy); print(time.time()-t)"
     )
     t = time.time()
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2]
+    )
     assert res.returncode == 0, res.stderr
     heavy, secs = res.stdout.strip().splitlines()
     assert heavy == "[]", f"CLI start imports heavy modules: {heavy}"

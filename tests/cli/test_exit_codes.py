@@ -13,8 +13,9 @@ CAMS = "camera_id,agency,name,lat,lon,kind\nc-001,municipal,Av. Mcal. Lopez,-25.
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     # jobs.cli's __main__ is the same entry as the installed `pesquisa` script (jobs.cli:run)
-    return subprocess.run([sys.executable, "-m", "jobs.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
 
 
 def test_common_commands_exit_zero_every_time(tmp_path: Path) -> None:

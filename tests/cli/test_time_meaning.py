@@ -39,21 +39,70 @@ def home(tmp_path: Path, monkeypatch) -> Path:
     map_os_user(home, "ana", role="admin", agency=None)  # searches act as a proven user
     lh = Lakehouse(home=home)
     lat, lon = -25.29, -57.60
-    lh.append("cameras", [{"camera_id": "c1", "agency": "municipal", "name": "c1", "lat": lat, "lon": lon,
-                           "kind": "street", "shared_with": []}])
-    lh.append("plate_reads", [
-        {"read_id": f"r-{i}", "camera_id": "c1", "agency": "municipal", "ts": t, "plate": "ABC123",
-         "confidence": 0.9, "candidates": [{"text": "ABC123", "score": 0.9}], "source_uri": "/v.mp4",
-         "offset_s": 0.0, "model_version": "t"} for i, t in enumerate((BEFORE, INSIDE, AFTER))])
+    lh.append(
+        "cameras",
+        [
+            {
+                "camera_id": "c1",
+                "agency": "municipal",
+                "name": "c1",
+                "lat": lat,
+                "lon": lon,
+                "kind": "street",
+                "shared_with": [],
+            }
+        ],
+    )
+    lh.append(
+        "plate_reads",
+        [
+            {
+                "read_id": f"r-{i}",
+                "camera_id": "c1",
+                "agency": "municipal",
+                "ts": t,
+                "plate": "ABC123",
+                "confidence": 0.9,
+                "candidates": [{"text": "ABC123", "score": 0.9}],
+                "source_uri": "/v.mp4",
+                "offset_s": 0.0,
+                "model_version": "t",
+            }
+            for i, t in enumerate((BEFORE, INSIDE, AFTER))
+        ],
+    )
     cell = h3.latlng_to_cell(lat, lon, 9)
-    lh.append("incidents", [
-        {"incident_id": f"i-{i}", "ts": t, "lat": lat, "lon": lon, "h3": cell, "type": "THEFT"}
-        for i, t in enumerate((BEFORE, INSIDE, AFTER))])
+    lh.append(
+        "incidents",
+        [
+            {"incident_id": f"i-{i}", "ts": t, "lat": lat, "lon": lon, "h3": cell, "type": "THEFT"}
+            for i, t in enumerate((BEFORE, INSIDE, AFTER))
+        ],
+    )
     start = INSIDE - dt.timedelta(minutes=5)
-    lh.append("videos", [{"video_id": "v-in", "camera_id": "c1", "agency": "municipal", "uri": "/in.mp4",
-                          "start_ts": start, "end_ts": INSIDE, "status": "processed"},
-                         {"video_id": "v-after", "camera_id": "c1", "agency": "municipal", "uri": "/after.mp4",
-                          "start_ts": AFTER, "end_ts": AFTER, "status": "processed"}])
+    lh.append(
+        "videos",
+        [
+            {
+                "video_id": "v-in",
+                "camera_id": "c1",
+                "agency": "municipal",
+                "uri": "/in.mp4",
+                "start_ts": start,
+                "end_ts": INSIDE,
+                "status": "processed",
+            },
+            {
+                "video_id": "v-after",
+                "camera_id": "c1",
+                "agency": "municipal",
+                "uri": "/after.mp4",
+                "start_ts": AFTER,
+                "end_ts": AFTER,
+                "status": "processed",
+            },
+        ],
+    )
     return home
 
 
@@ -64,22 +113,64 @@ def _json(capsys) -> list[dict]:
 def test_the_parser_itself() -> None:
     assert TimeRange.parse(*WINDOW, tz=ZONE) == EXPECTED
     assert TimeRange.parse(*WINDOW).end == dt.datetime(2026, 2, 1, tzinfo=UTC)  # UTC home
-    assert TimeRange.parse("2026-01-01", "2026-01-31T12:00", tz=ZONE).end == dt.datetime(2026, 1, 31, 15, tzinfo=UTC)
+    assert TimeRange.parse("2026-01-01", "2026-01-31T12:00", tz=ZONE).end == dt.datetime(
+        2026, 1, 31, 15, tzinfo=UTC
+    )
     with pytest.raises(ValueError, match="before"):
         TimeRange.parse("2026-02-01", "2026-01-01")
 
 
 def test_cli_commands_agree(home: Path, capsys) -> None:
     h = str(home)
-    assert main(["--home", h, "--json", "plates", "search", "ABC123", "--from", WINDOW[0], "--to", WINDOW[1],
-                 "--case", "C-1", "--purpose", "time test"]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "--json",
+                "plates",
+                "search",
+                "ABC123",
+                "--from",
+                WINDOW[0],
+                "--to",
+                WINDOW[1],
+                "--case",
+                "C-1",
+                "--purpose",
+                "time test",
+            ]
+        )
+        == 0
+    )
     assert sorted(r["read_id"] for r in _json(capsys)) == ["r-1"]
 
-    assert main(["--home", h, "--json", "crime", "heatmap", "--res", "9", "--from", WINDOW[0], "--to", WINDOW[1]]) == 0
+    assert (
+        main(
+            ["--home", h, "--json", "crime", "heatmap", "--res", "9", "--from", WINDOW[0], "--to", WINDOW[1]]
+        )
+        == 0
+    )
     assert sum(r["count"] for r in _json(capsys)) == 1
 
-    assert main(["--home", h, "--json", "backfill", "--model-version", "any", "--dry-run",
-                 "--from", WINDOW[0], "--to", WINDOW[1]]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "--json",
+                "backfill",
+                "--model-version",
+                "any",
+                "--dry-run",
+                "--from",
+                WINDOW[0],
+                "--to",
+                WINDOW[1],
+            ]
+        )
+        == 0
+    )
     assert [r["video_id"] for r in _json(capsys)] == ["v-in"]
 
 

@@ -19,8 +19,18 @@ from pipelines.synth.incidents import SyntheticIncidents, write_incidents_csv
 
 
 def _cameras_at(centers: list[tuple[float, float]]) -> list[dict]:
-    return [{"camera_id": f"cam-{i}", "agency": "municipal", "name": f"hot {i}", "lat": la, "lon": lo,
-             "h3": h3.latlng_to_cell(la, lo, 9), "kind": "street"} for i, (la, lo) in enumerate(centers)]
+    return [
+        {
+            "camera_id": f"cam-{i}",
+            "agency": "municipal",
+            "name": f"hot {i}",
+            "lat": la,
+            "lon": lo,
+            "h3": h3.latlng_to_cell(la, lo, 9),
+            "kind": "street",
+        }
+        for i, (la, lo) in enumerate(centers)
+    ]
 
 
 def test_coverage_of_planted_hot_spots(planted: SyntheticIncidents, lakehouse: Lakehouse) -> None:
@@ -31,7 +41,10 @@ def test_coverage_of_planted_hot_spots(planted: SyntheticIncidents, lakehouse: L
     s = res.summary
     cells = res.cells
     # independent check of "covered": centre within 400 m of a camera
-    d = np.min([haversine_m(cells["lat"].to_numpy(), cells["lon"].to_numpy(), la, lo) for la, lo in centers[:2]], axis=0)
+    d = np.min(
+        [haversine_m(cells["lat"].to_numpy(), cells["lon"].to_numpy(), la, lo) for la, lo in centers[:2]],
+        axis=0,
+    )
     assert cells["covered"].to_list() == (d <= 400.0).tolist()
     planted_cells = set(planted.truth["hotspot_cells"])
     hot = set(cells["h3"].to_list())
@@ -41,13 +54,20 @@ def test_coverage_of_planted_hot_spots(planted: SyntheticIncidents, lakehouse: L
     assert first_two <= covered  # the 7 cells of each watched hot spot lie within 400 m of its camera
     assert s["covered_cells"] == len(covered) and s["hot_cells"] == len(hot)
     assert s["share_incidents"] == pytest.approx(
-        cells.filter(pl.col("covered"))["count"].sum() / cells["count"].sum())
+        cells.filter(pl.col("covered"))["count"].sum() / cells["count"].sum()
+    )
     assert 0.3 < s["share_incidents"] < 0.5  # 2 of 5 equal hot spots
     # cover first: one site in each of the three unwatched hot spots, each taking its whole cluster
     pr = res.priorities
     assert pr.height == 5
-    spots = [next(i for i, hs in enumerate(planted.truth["hotspots"]) if c in {n for x in hs["cells"]
-             for n in h3.grid_disk(x, 2)}) for c in pr["h3"].to_list()[:3]]
+    spots = [
+        next(
+            i
+            for i, hs in enumerate(planted.truth["hotspots"])
+            if c in {n for x in hs["cells"] for n in h3.grid_disk(x, 2)}
+        )
+        for c in pr["h3"].to_list()[:3]
+    ]
     assert sorted(spots) == [2, 3, 4]
     assert pr["gain_incidents"].is_sorted(descending=True)
     assert pr["cumulative_share"][2] > 0.9
@@ -76,8 +96,22 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
     assert rc == 0 and all({"h3", "count"} <= set(r) for r in rows)
     assert sum(r["count"] for r in rows) == 6000
 
-    rc, out, _ = _run(["--home", home, "--json", "crime", "hotspots", "--type", "theft,burglary",
-                       "--from", "2026-01-15", "--to", "2026-03-01"], capsys)
+    rc, out, _ = _run(
+        [
+            "--home",
+            home,
+            "--json",
+            "crime",
+            "hotspots",
+            "--type",
+            "theft,burglary",
+            "--from",
+            "2026-01-15",
+            "--to",
+            "2026-03-01",
+        ],
+        capsys,
+    )
     rows = [json.loads(line) for line in out.strip().splitlines()]
     assert rc == 0 and rows and all({"h3", "count", "z", "p"} <= set(r) for r in rows)
     assert all(r["p"] < 0.05 for r in rows)
@@ -101,7 +135,9 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
     assert rc == 0 and len(out.strip().splitlines()) == 3
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--from", "last tuesday"], capsys)
-    assert rc == 2 and len(err.strip().splitlines()) == 1 and "not an ISO date" in err  # same message and code as plates search
+    assert (
+        rc == 2 and len(err.strip().splitlines()) == 1 and "not an ISO date" in err
+    )  # same message and code as plates search
 
     rc, out, err = _run(["--home", home, "crime", "heatmap", "--type", "NO SUCH TYPE"], capsys)
     assert rc == 0 and "no incidents match" in out
@@ -109,11 +145,29 @@ def test_cli_import_and_analytics(tmp_path: Path, planted: SyntheticIncidents, c
 
 def test_cli_import_with_explicit_columns_and_dry_run(tmp_path: Path, capsys) -> None:
     p = tmp_path / "odd.csv"
-    p.write_text("nro,cuando,fin,que,Y,X\n7,2026-03-01 22:30:00,2026-03-02 02:00:00,Robo,-25.30,-57.63\n"
-                 "8,2026-03-02 01:00:00,,Hurto,,\n")
+    p.write_text(
+        "nro,cuando,fin,que,Y,X\n7,2026-03-01 22:30:00,2026-03-02 02:00:00,Robo,-25.30,-57.63\n"
+        "8,2026-03-02 01:00:00,,Hurto,,\n"
+    )
     home = str(tmp_path / "home")
-    flags = ["--lat-col", "Y", "--lon-col", "X", "--time-col", "cuando", "--end-col", "fin", "--type-col", "que",
-             "--id-col", "nro", "--tz", "America/Asuncion", "--agency", "policia"]
+    flags = [
+        "--lat-col",
+        "Y",
+        "--lon-col",
+        "X",
+        "--time-col",
+        "cuando",
+        "--end-col",
+        "fin",
+        "--type-col",
+        "que",
+        "--id-col",
+        "nro",
+        "--tz",
+        "America/Asuncion",
+        "--agency",
+        "policia",
+    ]
     rc, out, _ = _run(["--home", home, "--json", "incidents", "import", str(p), "--dry-run", *flags], capsys)
     rep = json.loads(out)
     assert rc == 0 and rep["written"] == 1 and rep["missing_coords"] == 1 and rep["table_version"] is None

@@ -15,12 +15,29 @@ PAGE = Path(__file__).resolve().parents[2] / "app" / "pages" / "crime_map.py"
 def page_home(chicago_home, monkeypatch) -> Path:
     chicago_home.ensure("cameras")
     if chicago_home.count("cameras") == 0:
-        chicago_home.append("cameras", [
-            {"camera_id": "loop-1", "agency": "police911", "name": "State & Madison", "lat": 41.8819, "lon": -87.6278,
-             "h3": h3.latlng_to_cell(41.8819, -87.6278, 9), "kind": "street"},
-            {"camera_id": "loop-2", "agency": "municipal", "name": "Clark & Lake", "lat": 41.8857, "lon": -87.6309,
-             "h3": h3.latlng_to_cell(41.8857, -87.6309, 9), "kind": "street"},
-        ])
+        chicago_home.append(
+            "cameras",
+            [
+                {
+                    "camera_id": "loop-1",
+                    "agency": "police911",
+                    "name": "State & Madison",
+                    "lat": 41.8819,
+                    "lon": -87.6278,
+                    "h3": h3.latlng_to_cell(41.8819, -87.6278, 9),
+                    "kind": "street",
+                },
+                {
+                    "camera_id": "loop-2",
+                    "agency": "municipal",
+                    "name": "Clark & Lake",
+                    "lat": 41.8857,
+                    "lon": -87.6309,
+                    "h3": h3.latlng_to_cell(41.8857, -87.6309, 9),
+                    "kind": "street",
+                },
+            ],
+        )
     home = Path(chicago_home.storage.root).parent
     monkeypatch.setenv("PESQUISA_HOME", str(home))
     monkeypatch.setenv("PESQUISA_MAP_STYLE", "none")

@@ -38,7 +38,9 @@ def _duckdb_reference(csv_path: Path, res: int, by_type: bool, where: str = "") 
 
 
 @pytest.mark.parametrize(("res", "by_type"), [(9, False), (8, False), (7, True), (10, False)])
-def test_h3_counts_equal_duckdb_groupby_on_chicago(chicago_home, chicago_csv, res: int, by_type: bool) -> None:
+def test_h3_counts_equal_duckdb_groupby_on_chicago(
+    chicago_home, chicago_csv, res: int, by_type: bool
+) -> None:
     ours = h3_counts(chicago_home, res=res, by_type=by_type)
     keys = ["h3", "type"] if by_type else ["h3"]
     got = {tuple(r[:-1]): r[-1] for r in ours.select(*keys, "count").iter_rows()}
@@ -57,9 +59,13 @@ def test_h3_counts_type_and_time_filters_on_chicago(chicago_home, chicago_csv) -
     start = dt.datetime(2026, 7, 15, 5, tzinfo=dt.UTC)
     end = dt.datetime(2026, 7, 17, 5, tzinfo=dt.UTC)
     ours = h3_counts(chicago_home, res=8, types=["theft", "Battery"], start=start, end=end)
-    ref = _duckdb_reference(chicago_csv, 8, False,
-                            "primary_type IN ('THEFT', 'BATTERY') AND date >= '2026-07-15T00:00:00' "
-                            "AND date < '2026-07-17T00:00:00'")
+    ref = _duckdb_reference(
+        chicago_csv,
+        8,
+        False,
+        "primary_type IN ('THEFT', 'BATTERY') AND date >= '2026-07-15T00:00:00' "
+        "AND date < '2026-07-17T00:00:00'",
+    )
     got = {(r[0],): r[1] for r in ours.select("h3", "count").iter_rows()}
     assert got == ref and 100 < sum(got.values()) < 4967
 
@@ -94,7 +100,9 @@ def test_binned_kde_matches_exact_kde() -> None:
     assert kde["expected"].sum() == pytest.approx(3000, rel=0.03)
     # the densest cells are at the planted hot spots
     top = set(kde.head(10)["h3"].to_list())
-    assert top <= set(syn.truth["hotspot_cells"]) | {n for c in syn.truth["hotspot_cells"] for n in h3.grid_disk(c, 1)}
+    assert top <= set(syn.truth["hotspot_cells"]) | {
+        n for c in syn.truth["hotspot_cells"] for n in h3.grid_disk(c, 1)
+    }
 
 
 def test_kernel_density_reads_lakehouse_filters(chicago_home) -> None:

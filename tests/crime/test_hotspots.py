@@ -54,7 +54,9 @@ def test_gi_star_uniform_data_has_no_planted_structure() -> None:
 
     from pipelines.synth.incidents import generate_incidents
 
-    null = generate_incidents(20_000, BBOX, seed=5, start=START, hotspots=0, hotspot_share=0.0, near_repeat_share=0.0)
+    null = generate_incidents(
+        20_000, BBOX, seed=5, start=START, hotspots=0, hotspot_share=0.0, near_repeat_share=0.0
+    )
     table = gi_star(with_h3(null), res=9, k=1)
     hot_rate = float(((table["z"] > 0) & (table["p"] < 0.05)).mean())
     print(f"uniform data: {hot_rate:.4f} of cells hot at p < 0.05 (two-sided; nominal 0.025)")
@@ -94,7 +96,8 @@ def test_esda_gi_star_equals_hand_formula_on_chicago(chicago_home, chicago_csv, 
     got = dict(zip(table["h3"].to_list(), table["z"].to_list(), strict=True))
     assert sorted(got) == lattice
     assert dict(zip(table["h3"].to_list(), table["count"].to_list(), strict=True)) == {
-        c: int(v) for c, v in zip(lattice, x, strict=True)}
+        c: int(v) for c, v in zip(lattice, x, strict=True)
+    }
     diff = np.abs(np.array([got[c] for c in lattice]) - z_ref)
     print(f"res {res}: {len(lattice)} cells, max |z_esda - z_hand| = {diff.max():.2e}")
     assert diff.max() < 1e-6

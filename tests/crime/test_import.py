@@ -17,8 +17,9 @@ from pipelines.crime.importer import IncidentImportError, import_incidents
 from pipelines.synth.incidents import generate_incidents, write_incidents_csv
 
 
-def test_chicago_sample_counts_rows_without_coordinates_and_reimport_adds_nothing(chicago_csv: Path,
-                                                                                    lakehouse: Lakehouse) -> None:
+def test_chicago_sample_counts_rows_without_coordinates_and_reimport_adds_nothing(
+    chicago_csv: Path, lakehouse: Lakehouse
+) -> None:
     with open(chicago_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     no_coords = sum(1 for r in rows if not r["latitude"].strip() or not r["longitude"].strip())
@@ -40,7 +41,9 @@ def test_chicago_sample_counts_rows_without_coordinates_and_reimport_adds_nothin
     first = next(r for r in rows if r["id"] == "14269400")
     row = got.filter(pl.col("incident_id") == "14269400").row(0, named=True)
     assert row["type"] == "BURGLARY" and row["description"] == "FORCIBLE ENTRY"
-    assert row["lat"] == pytest.approx(float(first["latitude"])) and row["lon"] == pytest.approx(float(first["longitude"]))
+    assert row["lat"] == pytest.approx(float(first["latitude"])) and row["lon"] == pytest.approx(
+        float(first["longitude"])
+    )
     # 2026-07-18T00:00 Chicago time (CDT, UTC-5) is 05:00 UTC
     assert row["ts"] == dt.datetime(2026, 7, 18, 5, 0, tzinfo=dt.UTC)
     assert row["h3"] is not None and row["h3"].startswith("89")
@@ -65,16 +68,35 @@ def test_synthetic_csv_round_trip(tmp_path: Path, lakehouse: Lakehouse) -> None:
 
 
 def test_geojson_with_missing_geometry_is_counted(tmp_path: Path, lakehouse: Lakehouse) -> None:
-    syn = generate_incidents(30, BBOX, seed=4, start=START, hotspots=0, hotspot_share=0.0, near_repeat_share=0.0)
+    syn = generate_incidents(
+        30, BBOX, seed=4, start=START, hotspots=0, hotspot_share=0.0, near_repeat_share=0.0
+    )
     feats = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
-         "properties": {"incident_id": r["incident_id"], "occurred_on": r["ts"].isoformat(), "offense": r["type"]}}
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+            "properties": {
+                "incident_id": r["incident_id"],
+                "occurred_on": r["ts"].isoformat(),
+                "offense": r["type"],
+            },
+        }
         for r in syn.rows
     ]
-    feats.append({"type": "Feature", "geometry": None, "properties": {"incident_id": "nogeom",
-                                                                       "occurred_on": "2026-01-02T10:00:00Z"}})
-    feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-57.6, -25.3]},
-                  "properties": {"incident_id": "notime", "occurred_on": ""}})
+    feats.append(
+        {
+            "type": "Feature",
+            "geometry": None,
+            "properties": {"incident_id": "nogeom", "occurred_on": "2026-01-02T10:00:00Z"},
+        }
+    )
+    feats.append(
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-57.6, -25.3]},
+            "properties": {"incident_id": "notime", "occurred_on": ""},
+        }
+    )
     path = tmp_path / "incidents.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     rep = import_incidents(lakehouse, path)
@@ -87,9 +109,19 @@ def test_geojson_with_missing_geometry_is_counted(tmp_path: Path, lakehouse: Lak
 def test_explicit_mapping_timezone_and_spanish_layout(tmp_path: Path, lakehouse: Lakehouse) -> None:
     # explicit column names, naive local times in Asuncion (UTC-3 in 2026)
     p = tmp_path / "odd.csv"
-    p.write_text("nro,cuando,que,Y,X\n7,2026-03-01 22:30:00,Robo,-25.30,-57.63\n8,2026-03-02 01:00:00,Hurto,-25.31,-57.62\n")
-    rep = import_incidents(lakehouse, p, lat_col="Y", lon_col="X", time_col="cuando", type_col="que",
-                           id_col="nro", tz="America/Asuncion")
+    p.write_text(
+        "nro,cuando,que,Y,X\n7,2026-03-01 22:30:00,Robo,-25.30,-57.63\n8,2026-03-02 01:00:00,Hurto,-25.31,-57.62\n"
+    )
+    rep = import_incidents(
+        lakehouse,
+        p,
+        lat_col="Y",
+        lon_col="X",
+        time_col="cuando",
+        type_col="que",
+        id_col="nro",
+        tz="America/Asuncion",
+    )
     assert rep.layout == "explicit" and rep.written == 2
     got = {r["incident_id"]: r for r in lakehouse.read("incidents").to_pylist()}
     assert got["7"]["ts"] == dt.datetime(2026, 3, 2, 1, 30, tzinfo=dt.UTC)
@@ -97,10 +129,12 @@ def test_explicit_mapping_timezone_and_spanish_layout(tmp_path: Path, lakehouse:
 
     # recognised Spanish names, ';' separator, decimal commas, day-first dates, a date-only row
     q = tmp_path / "denuncias.csv"
-    q.write_text("id_hecho;fecha;delito;latitud;longitud\n"
-                 "a1;25/03/2026 14:05;Robo;-25,2901;-57,6110\n"
-                 "a2;26/03/2026;Hurto;-25,2950;-57,6000\n"
-                 "a3;27/03/2026 09:00;Hurto;;\n")
+    q.write_text(
+        "id_hecho;fecha;delito;latitud;longitud\n"
+        "a1;25/03/2026 14:05;Robo;-25,2901;-57,6110\n"
+        "a2;26/03/2026;Hurto;-25,2950;-57,6000\n"
+        "a3;27/03/2026 09:00;Hurto;;\n"
+    )
     rep = import_incidents(lakehouse, q)
     assert rep.columns["lat"] == "latitud" and rep.columns["type"] == "delito"
     assert (rep.written, rep.missing_coords) == (2, 1)
@@ -125,8 +159,9 @@ def test_explicit_mapping_timezone_and_spanish_layout(tmp_path: Path, lakehouse:
         ('{"type": "Feature"}', "GeoJSON"),
     ],
 )
-def test_malformed_files_fail_with_one_line_and_commit_nothing(tmp_path: Path, capsys, content: str | bytes,
-                                                               needle: str) -> None:
+def test_malformed_files_fail_with_one_line_and_commit_nothing(
+    tmp_path: Path, capsys, content: str | bytes, needle: str
+) -> None:
     from jobs.cli import main
 
     home = tmp_path / "home"
@@ -145,12 +180,16 @@ def test_malformed_files_fail_with_one_line_and_commit_nothing(tmp_path: Path, c
 
 def _good_csv(tmp_path: Path) -> Path:
     p = tmp_path / "good.csv"
-    p.write_text("id,date,primary_type,latitude,longitude\n1,2026-01-01T10:00:00,THEFT,41.8,-87.6\n"
-                 "2,2026-01-01T11:00:00,THEFT,41.81,-87.61\n")
+    p.write_text(
+        "id,date,primary_type,latitude,longitude\n1,2026-01-01T10:00:00,THEFT,41.8,-87.6\n"
+        "2,2026-01-01T11:00:00,THEFT,41.81,-87.61\n"
+    )
     return p
 
 
-def test_identical_rows_are_separate_reports_and_reimport_adds_nothing(tmp_path: Path, lakehouse: Lakehouse) -> None:
+def test_identical_rows_are_separate_reports_and_reimport_adds_nothing(
+    tmp_path: Path, lakehouse: Lakehouse
+) -> None:
     # Houston-style export: no id, no date column (``time`` holds the whole date), block addresses;
     # the same block, hour and offense twice is two burglaries, three times is three
     p = tmp_path / "houston.csv"
@@ -171,7 +210,11 @@ def test_identical_rows_are_separate_reports_and_reimport_adds_nothing(tmp_path:
     assert rep.written == rep.added == 5 and lakehouse.count("incidents") == 5
     got = pl.from_arrow(lakehouse.read("incidents"))
     burglaries = sorted(got.filter(pl.col("type") == "BURGLARY")["incident_id"].to_list())
-    assert len(burglaries) == 3 and burglaries[0] + "~2" == burglaries[1] and burglaries[0] + "~3" == burglaries[2]
+    assert (
+        len(burglaries) == 3
+        and burglaries[0] + "~2" == burglaries[1]
+        and burglaries[0] + "~3" == burglaries[2]
+    )
     row = got.filter(pl.col("type") == "ASSAULT").row(0, named=True)
     assert row["ts"] == dt.datetime(2026, 2, 2, 9, 30, tzinfo=dt.UTC)
 
@@ -179,11 +222,15 @@ def test_identical_rows_are_separate_reports_and_reimport_adds_nothing(tmp_path:
     assert again.added == 0 and again.updated == 5 and lakehouse.count("incidents") == 5
 
 
-def test_reimport_into_a_home_that_merged_duplicates_adds_only_the_merged_rows(tmp_path: Path,
-                                                                               lakehouse: Lakehouse) -> None:
+def test_reimport_into_a_home_that_merged_duplicates_adds_only_the_merged_rows(
+    tmp_path: Path, lakehouse: Lakehouse
+) -> None:
     p = tmp_path / "dups.csv"
-    rows = ["2026-03-01T10:00:00,THEFT,41.80,-87.60", "2026-03-01T10:00:00,THEFT,41.80,-87.60",
-            "2026-03-01T11:00:00,ROBBERY,41.81,-87.61"]
+    rows = [
+        "2026-03-01T10:00:00,THEFT,41.80,-87.60",
+        "2026-03-01T10:00:00,THEFT,41.80,-87.60",
+        "2026-03-01T11:00:00,ROBBERY,41.81,-87.61",
+    ]
     p.write_text("date,primary_type,latitude,longitude\n" + "\n".join(rows) + "\n")
     first = import_incidents(lakehouse, p, dry_run=True)
     assert first.duplicate_rows == 1 and first.written == 3
@@ -198,10 +245,12 @@ def test_reimport_into_a_home_that_merged_duplicates_adds_only_the_merged_rows(t
 
 def test_hour_of_day_column_is_joined_to_the_date(tmp_path: Path, lakehouse: Lakehouse) -> None:
     p = tmp_path / "nibrs.csv"
-    p.write_text("Incident,Occurrence Date,Occurrence Hour,NIBRS Description,Block Range,Street Name,"
-                 "MapLongitude,MapLatitude\n"
-                 "1,2026-01-05,13,Burglary,1200-1299,MAIN ST,-95.37,29.76\n"
-                 "2,2026-01-05,7,Theft,100-199,ELM ST,-95.38,29.77\n")
+    p.write_text(
+        "Incident,Occurrence Date,Occurrence Hour,NIBRS Description,Block Range,Street Name,"
+        "MapLongitude,MapLatitude\n"
+        "1,2026-01-05,13,Burglary,1200-1299,MAIN ST,-95.37,29.76\n"
+        "2,2026-01-05,7,Theft,100-199,ELM ST,-95.38,29.77\n"
+    )
     rep = import_incidents(lakehouse, p, tz="America/Chicago")
     assert rep.written == 2 and rep.columns["lat"] == "MapLatitude"
     got = {r["incident_id"]: r for r in lakehouse.read("incidents").to_pylist()}

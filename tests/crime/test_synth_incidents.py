@@ -26,7 +26,9 @@ def test_generator_is_deterministic_and_plants_its_truth() -> None:
     assert df["lat"].min() > BBOX[1] - 0.01 and df["lon"].max() < BBOX[2] + 0.01
 
     # every hot spot holds its share, spread over exactly its planted cells
-    cells = collections.Counter(h3.latlng_to_cell(la, lo, 9) for la, lo in zip(df["lat"], df["lon"], strict=True))
+    cells = collections.Counter(
+        h3.latlng_to_cell(la, lo, 9) for la, lo in zip(df["lat"], df["lon"], strict=True)
+    )
     for hs in t["hotspots"]:
         assert len(hs["cells"]) == 7 and h3.latlng_to_cell(*hs["center"], 9) == hs["cell"]
         inside = sum(cells[c] for c in hs["cells"])
@@ -57,6 +59,15 @@ def test_generator_is_deterministic_and_plants_its_truth() -> None:
 
 def test_rows_view_matches_table() -> None:
     s = generate_incidents(50, BBOX, seed=1, start=START)
-    assert len(s.rows) == 50 and set(s.rows[0]) == {"incident_id", "ts", "ts_end", "lat", "lon", "type",
-                                                    "description", "source", "agency"}
+    assert len(s.rows) == 50 and set(s.rows[0]) == {
+        "incident_id",
+        "ts",
+        "ts_end",
+        "lat",
+        "lon",
+        "type",
+        "description",
+        "source",
+        "agency",
+    }
     assert s.rows[0]["ts"].tzinfo is not None and len(s.hotspot_centers) == 5

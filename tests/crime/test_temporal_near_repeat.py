@@ -26,7 +26,12 @@ def test_aoristic_spreading_of_time_windows() -> None:
     df = pl.DataFrame(
         {
             # Monday 2026-03-02: exact 08:15; window 10:30-12:30 (Mon); window Sun 23:00 - Mon 01:00
-            "ts": [_utc(2026, 3, 2, 8, 15), _utc(2026, 3, 2, 10, 30), _utc(2026, 3, 1, 23, 0), _utc(2026, 3, 2, 0, 0)],
+            "ts": [
+                _utc(2026, 3, 2, 8, 15),
+                _utc(2026, 3, 2, 10, 30),
+                _utc(2026, 3, 1, 23, 0),
+                _utc(2026, 3, 2, 0, 0),
+            ],
             "ts_end": [None, _utc(2026, 3, 2, 12, 30), _utc(2026, 3, 2, 1, 0), _utc(2026, 3, 12, 0, 0)],
         },
         schema={"ts": pl.Datetime("us", "UTC"), "ts_end": pl.Datetime("us", "UTC")},
@@ -44,7 +49,9 @@ def test_aoristic_spreading_of_time_windows() -> None:
     assert cell[(0, 0)] == pytest.approx(0.5 + week)
     assert t["windowed"].sum() == pytest.approx(3.0)
     # without aoristic spreading a window counts 1 at its start
-    plain = {(r["weekday"], r["hour"]): r["count"] for r in hour_weekday(df, aoristic=False).iter_rows(named=True)}
+    plain = {
+        (r["weekday"], r["hour"]): r["count"] for r in hour_weekday(df, aoristic=False).iter_rows(named=True)
+    }
     assert plain[(0, 10)] == 1 and plain[(0, 11)] == 0
     wide = pivot(t)
     assert wide.columns == ["hour", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] and wide.height == 24
@@ -56,7 +63,9 @@ def test_hour_weekday_on_chicago_matches_local_clock(chicago_home, chicago_csv) 
     with open(chicago_csv, newline="") as fh:
         for r in csv.DictReader(fh):
             if r["latitude"] and r["longitude"]:
-                local = dt.datetime.fromisoformat(r["date"]).replace(tzinfo=zoneinfo.ZoneInfo("America/Chicago"))
+                local = dt.datetime.fromisoformat(r["date"]).replace(
+                    tzinfo=zoneinfo.ZoneInfo("America/Chicago")
+                )
                 ref[(local.weekday(), local.hour)] = ref.get((local.weekday(), local.hour), 0) + 1
     got = {(r["weekday"], r["hour"]): r["count"] for r in t.iter_rows(named=True) if r["count"]}
     assert got == pytest.approx(ref)
@@ -74,7 +83,9 @@ def test_hour_profiles_of_synthetic_types() -> None:
 def _control(df: pl.DataFrame, seed: int) -> pl.DataFrame:
     """The same incidents with their times shuffled among them: no space-time interaction."""
     rng = np.random.default_rng(seed)
-    return df.with_columns(pl.Series("ts", df["ts"].to_numpy()[rng.permutation(df.height)]).dt.replace_time_zone("UTC"))
+    return df.with_columns(
+        pl.Series("ts", df["ts"].to_numpy()[rng.permutation(df.height)]).dt.replace_time_zone("UTC")
+    )
 
 
 def test_knox_detects_planted_near_repeats_and_not_in_shuffled_control() -> None:
@@ -85,8 +96,10 @@ def test_knox_detects_planted_near_repeats_and_not_in_shuffled_control() -> None
     res = knox(df, permutations=199, seed=1)
     ctrl = knox(_control(df, 5), permutations=199, seed=1)
     c, k = res.close, ctrl.close
-    print(f"planted: observed {c['observed']} expected {c['expected']:.1f} ratio {c['ratio']:.3f} p {c['p']:.3f}; "
-          f"control: ratio {k['ratio']:.3f} p {k['p']:.3f}")
+    print(
+        f"planted: observed {c['observed']} expected {c['expected']:.1f} ratio {c['ratio']:.3f} p {c['p']:.3f}; "
+        f"control: ratio {k['ratio']:.3f} p {k['p']:.3f}"
+    )
     assert c["p"] <= 0.01 and c["ratio"] > 1.05
     assert k["p"] > 0.05 and abs(k["ratio"] - 1) < 0.05
     for band in ("0-100m", "100-200m"):
@@ -102,8 +115,9 @@ def test_knox_counts_equal_brute_force() -> None:
     x, y = rng.uniform(0, 3000, n), rng.uniform(0, 3000, n)
     t = rng.uniform(0, 60, n)
     t[:50] = np.round(t[:50])  # ties in time
-    res = knox_from_arrays(x, y, t, distance_bands_m=[0, 150, 400], time_bands_days=[0, 3, 10], close=(400, 10),
-                           permutations=9)
+    res = knox_from_arrays(
+        x, y, t, distance_bands_m=[0, 150, 400], time_bands_days=[0, 3, 10], close=(400, 10), permutations=9
+    )
     d_edges, t_edges = [0, 150, 400, np.inf], [0, 3, 10, np.inf]
     obs = np.zeros((3, 3), dtype=int)
     close = 0

@@ -10,9 +10,18 @@ from dagster_project.defs.resources import LakehouseResource
 
 def _runs(n_ok: int, n_failed: int, version: str) -> list[dict]:
     t = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-    return [{"video_id": f"{version}-{i}", "model_version": version, "source_uri": f"/v/{i}.mp4",
-             "status": "failed" if i < n_failed else "succeeded", "error": "corrupt" if i < n_failed else None,
-             "started": t, "finished": t} for i in range(n_ok + n_failed)]
+    return [
+        {
+            "video_id": f"{version}-{i}",
+            "model_version": version,
+            "source_uri": f"/v/{i}.mp4",
+            "status": "failed" if i < n_failed else "succeeded",
+            "error": "corrupt" if i < n_failed else None,
+            "started": t,
+            "finished": t,
+        }
+        for i in range(n_ok + n_failed)
+    ]
 
 
 def test_processing_failure_check(tmp_path) -> None:

@@ -21,15 +21,18 @@ def test_materialize_crime_map(tmp_path) -> None:
 
     home = tmp_path / "home"
     lh = Lakehouse(home=home)
-    inc = generate_incidents(1500, BBOX, seed=4, start=START, days=30, hotspots=3, hotspot_share=0.4,
-                             near_repeat_share=0.0)
+    inc = generate_incidents(
+        1500, BBOX, seed=4, start=START, days=30, hotspots=3, hotspot_share=0.4, near_repeat_share=0.0
+    )
     lh.append("incidents", inc.table)
 
     cfg = {"config": {"days": 30, "end": (START + dt.timedelta(days=30)).isoformat(), "res": 9}}
     result = dg.materialize(
         [crime_heatmap, crime_hotspots],
-        resources={"lakehouse": LakehouseResource(home=str(home)),
-                   "derived_io_manager": DerivedParquetIOManager(home=str(home))},
+        resources={
+            "lakehouse": LakehouseResource(home=str(home)),
+            "derived_io_manager": DerivedParquetIOManager(home=str(home)),
+        },
         run_config={"ops": {"crime_heatmap": cfg, "crime_hotspots": cfg}},
     )
     assert result.success

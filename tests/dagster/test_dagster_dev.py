@@ -25,7 +25,9 @@ def test_dagster_check_loads_definitions_and_syncs_groups(tmp_path, capsys) -> N
     Lakehouse(home=home).upsert("cameras", [cam])
     assert main(["--home", str(home), "--json", "dagster", "--check"]) == 0
     rec = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert rec["assets"] >= 10 and sorted(rec["camera_groups_added"]) == sorted([camera_group(cam), "unregistered"])
+    assert rec["assets"] >= 10 and sorted(rec["camera_groups_added"]) == sorted(
+        [camera_group(cam), "unregistered"]
+    )
     assert (home / "dagster").is_dir()
 
 
@@ -35,9 +37,14 @@ def test_pesquisa_dagster_serves_the_ui_on_loopback(tmp_path) -> None:
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "jobs.cli", "--home", str(tmp_path / "home"), "dagster",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobs.cli", "--home", str(tmp_path / "home"), "dagster", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 240
         body = None
@@ -48,12 +55,19 @@ def test_pesquisa_dagster_serves_the_ui_on_loopback(tmp_path) -> None:
                     break
             except OSError:
                 time.sleep(2)
-        assert body is not None, proc.stdout.read().decode(errors="replace")[-3000:] if proc.poll() is not None else "no answer"
+        assert body is not None, (
+            proc.stdout.read().decode(errors="replace")[-3000:] if proc.poll() is not None else "no answer"
+        )
         assert "dagster_webserver_version" in body
-        query = {"query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { name assetNodes "
-                          "{ assetKey { path } } } } } }"}
-        req = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps(query).encode(),
-                                     headers={"Content-Type": "application/json"})
+        query = {
+            "query": "{ repositoriesOrError { ... on RepositoryConnection { nodes { name assetNodes "
+            "{ assetKey { path } } } } } }"
+        }
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql",
+            data=json.dumps(query).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         deadline = time.time() + 120
         keys: set[str] = set()
         while time.time() < deadline and "extracted_video" not in keys:

@@ -36,8 +36,15 @@ def test_single_run_backfill_over_a_range(tmp_path) -> None:
     registered = []
     for day in (1, 2, 3, 4):
         start = dt.datetime(2026, 3, day, 9, tzinfo=dt.UTC)
-        registered.append({"video_id": f"v{day}", "camera_id": "cam-1", "uri": f"/rec/cam-1/{day}.mp4",
-                           "start_ts": start, "end_ts": start + dt.timedelta(minutes=5)})
+        registered.append(
+            {
+                "video_id": f"v{day}",
+                "camera_id": "cam-1",
+                "uri": f"/rec/cam-1/{day}.mp4",
+                "start_ts": start,
+                "end_ts": start + dt.timedelta(minutes=5),
+            }
+        )
     lh.append("videos", registered)
     inbox = home / "inbox" / "cam-2" / "2026-03-03" / "101500.mp4"
     inbox.parent.mkdir(parents=True)
@@ -48,10 +55,13 @@ def test_single_run_backfill_over_a_range(tmp_path) -> None:
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("camera_groups", ["unregistered"])
         result = dg.materialize(
-            [extracted_video], instance=instance,
+            [extracted_video],
+            instance=instance,
             resources={"lakehouse": LakehouseResource(home=str(home)), "detector": RecordingDetector()},
-            tags={"dagster/asset_partition_range_start": "unregistered|2026-03-02",
-                  "dagster/asset_partition_range_end": "unregistered|2026-03-03"},
+            tags={
+                "dagster/asset_partition_range_start": "unregistered|2026-03-02",
+                "dagster/asset_partition_range_end": "unregistered|2026-03-03",
+            },
             run_config={"ops": {"extracted_video": {"config": {"model_version": "v2"}}}},
         )
     assert result.success

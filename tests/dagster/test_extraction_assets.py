@@ -38,8 +38,17 @@ def test_inbox_to_tables_backfill_and_movement(tmp_path, ray_session, capsys) ->
     from pipelines.extract import EXTRACTION_MODEL_VERSION
     from pipelines.synth.city import generate_city
 
-    city = generate_city(tmp_path / "city", cameras=2, minutes=0.1, incidents=0, progress=False,
-                         difficulty="easy", fps=10, width=640, height=360)
+    city = generate_city(
+        tmp_path / "city",
+        cameras=2,
+        minutes=0.1,
+        incidents=0,
+        progress=False,
+        difficulty="easy",
+        fps=10,
+        width=640,
+        height=360,
+    )
     home = tmp_path / "home"
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
@@ -50,17 +59,23 @@ def test_inbox_to_tables_backfill_and_movement(tmp_path, ray_session, capsys) ->
         dst.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(city.abspath(v.path), dst)
 
-    resources = {"lakehouse": LakehouseResource(home=str(home)),
-                 "derived_io_manager": DerivedParquetIOManager(home=str(home)),
-                 "detector": ExtractionClient(sample_fps=2.0, workers=1)}
+    resources = {
+        "lakehouse": LakehouseResource(home=str(home)),
+        "derived_io_manager": DerivedParquetIOManager(home=str(home)),
+        "detector": ExtractionClient(sample_fps=2.0, workers=1),
+    }
     from dagster_project.defs.partitions import partition_key, sync_camera_groups
     from pipelines.batch import group_of_camera
 
     group = group_of_camera(lh)[videos[0].camera_id]
     with dg.instance_for_test() as instance:
         assert group in sync_camera_groups(instance, lh)
-        result = dg.materialize([extracted_video], partition_key=partition_key(day.isoformat(), group),
-                                resources=resources, instance=instance)
+        result = dg.materialize(
+            [extracted_video],
+            partition_key=partition_key(day.isoformat(), group),
+            resources=resources,
+            instance=instance,
+        )
     assert result.success
     (mat,) = result.get_asset_materialization_events()
     meta = {k: v.value for k, v in mat.materialization.metadata.items()}
@@ -76,13 +91,29 @@ def test_inbox_to_tables_backfill_and_movement(tmp_path, ray_session, capsys) ->
     assert len(found & truth) >= 1, (found, truth)
     starts = {v.camera_id: v.start_ts for v in videos}
     ts = lh.read("plate_reads", columns=["camera_id", "ts"]).to_pylist()
-    assert all(starts[r["camera_id"]] <= r["ts"] <= starts[r["camera_id"]] + dt.timedelta(minutes=1) for r in ts)
+    assert all(
+        starts[r["camera_id"]] <= r["ts"] <= starts[r["camera_id"]] + dt.timedelta(minutes=1) for r in ts
+    )
 
     # backfill the day with a new version string: same library call, new rows beside the old ones;
     # every source switches to the new version once both tables committed
     v2_name = EXTRACTION_MODEL_VERSION + "+bf"
-    argv = ["--home", str(home), "--json", "backfill", "--model-version", v2_name, "--from", day.isoformat(),
-            "--to", day.isoformat(), "--sample-fps", "2", "--workers", "1"]
+    argv = [
+        "--home",
+        str(home),
+        "--json",
+        "backfill",
+        "--model-version",
+        v2_name,
+        "--from",
+        day.isoformat(),
+        "--to",
+        day.isoformat(),
+        "--sample-fps",
+        "2",
+        "--workers",
+        "1",
+    ]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["succeeded"] == len(videos) and summary["model_version"] == v2_name
@@ -101,8 +132,12 @@ def test_inbox_to_tables_backfill_and_movement(tmp_path, ray_session, capsys) ->
     assert _reads(lh, v2_name).num_rows == v2.num_rows
 
     # movement over the day's real reads: both versions are stored, each pass is counted ONCE (current v2)
-    result = dg.materialize([movement], partition_key=day.isoformat(), resources=resources,
-                            run_config={"ops": {"movement": {"config": {"flow_bucket_s": None}}}})
+    result = dg.materialize(
+        [movement],
+        partition_key=day.isoformat(),
+        resources=resources,
+        run_config={"ops": {"movement": {"config": {"flow_bucket_s": None}}}},
+    )
     assert result.success
     counts = lh.read("movement_counts")
     assert pc.sum(counts["reads"]).as_py() == v2.num_rows

@@ -42,7 +42,8 @@ def test_inbox_sensor_requests_changed_days(tmp_path) -> None:
         ctx = dg.build_sensor_context(instance=instance, resources=resources)
         res = inbox_sensor(ctx)
         assert sorted(str(r.partition_key) for r in res.run_requests) == sorted(
-            [f"{g1}|2026-03-01", "unregistered|2026-03-01", f"{g1}|2026-03-02"])
+            [f"{g1}|2026-03-01", "unregistered|2026-03-01", f"{g1}|2026-03-02"]
+        )
         (add,) = res.dynamic_partitions_requests
         assert sorted(add.partition_keys) == sorted([g1, "unregistered"])
         instance.add_dynamic_partitions("camera_groups", list(add.partition_keys))
@@ -59,7 +60,9 @@ def test_inbox_sensor_requests_changed_days(tmp_path) -> None:
         ctx = dg.build_sensor_context(instance=instance, cursor=res.cursor, resources=resources)
         res = inbox_sensor(ctx)
         assert sorted(str(r.partition_key) for r in res.run_requests) == [
-            "unregistered|2026-03-02", "unregistered|2026-03-03"]
+            "unregistered|2026-03-02",
+            "unregistered|2026-03-03",
+        ]
         assert not res.dynamic_partitions_requests  # both groups known already
         assert all(r.run_key and r.run_key.startswith("inbox:") for r in res.run_requests)
 

@@ -22,7 +22,9 @@ def test_materialize_movement_partition(tmp_path) -> None:
     lh = Lakehouse(home=home)
     sim = simulate_traffic(DAY, vehicles=80, seed=11)
     lh.upsert("cameras", sim.cameras)
-    next_day = [dict(r, read_id=r["read_id"] + "+1d", ts=r["ts"] + dt.timedelta(days=1)) for r in sim.rows[:50]]
+    next_day = [
+        dict(r, read_id=r["read_id"] + "+1d", ts=r["ts"] + dt.timedelta(days=1)) for r in sim.rows[:50]
+    ]
     lh.append("plate_reads", sim.rows + next_day)
 
     def run():

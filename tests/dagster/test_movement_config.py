@@ -15,4 +15,6 @@ def test_config_has_every_param_with_the_library_default() -> None:
         assert f.name in fields, f.name
         assert fields[f.name].default == f.default, (f.name, fields[f.name].default, f.default)
     assert MovementConfig().params() == MovementParams()
-    assert MovementConfig(gap_s=60.0, flow_bucket_s=3600.0).params() == MovementParams(gap_s=60.0, flow_bucket_s=3600.0)
+    assert MovementConfig(gap_s=60.0, flow_bucket_s=3600.0).params() == MovementParams(
+        gap_s=60.0, flow_bucket_s=3600.0
+    )

@@ -45,7 +45,11 @@ def test_read_rate_check_flags_the_collapsed_camera_only(tmp_path) -> None:
     assert not res.passed
     assert "cam-3" in res.metadata["summary"].value and "cam-1" not in res.metadata["summary"].value
     details = {d["camera_id"]: d for d in res.metadata["details"].value}
-    assert details["cam-3"]["ratio"] < 0.2 and details["cam-1"]["ratio"] > 0.8 and details["cam-2"]["ratio"] > 0.8
+    assert (
+        details["cam-3"]["ratio"] < 0.2
+        and details["cam-1"]["ratio"] > 0.8
+        and details["cam-2"]["ratio"] > 0.8
+    )
 
 
 def test_healthy_city_passes_every_check(tmp_path) -> None:

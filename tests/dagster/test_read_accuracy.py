@@ -27,11 +27,26 @@ def test_estimator_recovers_planted_error_rates() -> None:
     reads, truth = [], {}
     for p in city.passes:
         wrong = rng.random() < err[p["camera_id"]]
-        reads.append({"camera_id": p["camera_id"], "ts": p["ts"], "plate": _corrupt(p["plate"], rng) if wrong else p["plate"]})
+        reads.append(
+            {
+                "camera_id": p["camera_id"],
+                "ts": p["ts"],
+                "plate": _corrupt(p["plate"], rng) if wrong else p["plate"],
+            }
+        )
     for c in err:
         mine = [r for r, p in zip(reads, city.passes, strict=True) if p["camera_id"] == c]
-        truth[c] = np.mean([r["plate"] == p["plate"] for r, p in zip(reads, city.passes, strict=True)
-                            if p["camera_id"] == c]) if mine else 0.0
+        truth[c] = (
+            np.mean(
+                [
+                    r["plate"] == p["plate"]
+                    for r, p in zip(reads, city.passes, strict=True)
+                    if p["camera_id"] == c
+                ]
+            )
+            if mine
+            else 0.0
+        )
     est = {r["camera_id"]: r for r in estimate_accuracy(reads, city.cameras)}
     assert min(est.values(), key=lambda r: r["accuracy"])["camera_id"] == city.degraded
     assert est[city.degraded]["rank"] == len(est)
@@ -58,9 +73,14 @@ def test_accuracy_asset_on_real_reads_ranks_the_dirty_lens_last(tmp_path) -> Non
     lh.upsert("cameras", city.cameras)
     lh.append("plate_reads", reads)
     day = city.passes[0]["ts"].date().isoformat()
-    res = dg.materialize([camera_read_accuracy], partition_key=day,
-                         resources={"lakehouse": LakehouseResource(home=str(home)),
-                                    "derived_io_manager": DerivedParquetIOManager(home=str(home))})
+    res = dg.materialize(
+        [camera_read_accuracy],
+        partition_key=day,
+        resources={
+            "lakehouse": LakehouseResource(home=str(home)),
+            "derived_io_manager": DerivedParquetIOManager(home=str(home)),
+        },
+    )
     assert res.success
     rows = res.output_for_node("camera_read_accuracy").to_pylist()
     truth = city.true_accuracy()

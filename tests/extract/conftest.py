@@ -15,6 +15,7 @@ CITY = {"cameras": 3, "minutes": 0.3, "seed": 7}
 @pytest.fixture(scope="session")
 def city(tmp_path_factory):
     from pipelines.synth import city as synth
+
     out = tmp_path_factory.mktemp("city")
     return synth.generate_city(out, incidents=0, progress=False, **CITY)
 

@@ -62,7 +62,9 @@ def _avi(path) -> None:
         s = c.add_stream("mpeg4", rate=10)
         s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
         for i in range(10):
-            for p in s.encode(av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")):
+            for p in s.encode(
+                av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * i, np.uint8), format="rgb24")
+            ):
                 c.mux(p)
         for p in s.encode():
             c.mux(p)
@@ -80,8 +82,20 @@ def test_bad_files_fail_alone_with_one_line_each(short_clip, ray_session, tmp_pa
     good = shutil.copy(clip, d / "good.mp4")
     expected = _bad_files(d, clip)
     home = tmp_path / "home"
-    rc = main(["--home", str(home), "ingest", str(d), str(tmp_path / "missing.mp4"), "--camera", "CAM-X",
-               "--start", "2026-03-02T10:00:00Z", "--no-progress"])
+    rc = main(
+        [
+            "--home",
+            str(home),
+            "ingest",
+            str(d),
+            str(tmp_path / "missing.mp4"),
+            "--camera",
+            "CAM-X",
+            "--start",
+            "2026-03-02T10:00:00Z",
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert rc == 1
     errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]

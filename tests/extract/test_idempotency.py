@@ -70,8 +70,15 @@ def test_same_version_skips_new_version_replaces_failure_keeps(short_clip, ray_s
 
     # a crash while re-processing under a third version: recorded, previous rows intact
     before = {t: lh.version(t) for t in ("plate_reads", "face_sightings")}
-    broken = ingest_paths(lh, [clip], camera_id="CAM-I", start=START, progress=False,
-                          model_version="test-v3", executor=_BrokenExecutor())
+    broken = ingest_paths(
+        lh,
+        [clip],
+        camera_id="CAM-I",
+        start=START,
+        progress=False,
+        model_version="test-v3",
+        executor=_BrokenExecutor(),
+    )
     assert not broken.ok and "actor died" in broken.failed[0][1]
     assert {t: lh.version(t) for t in ("plate_reads", "face_sightings")} == before
     assert _rows(lh, EXTRACTION_MODEL_VERSION) == v1_rows and _rows(lh, "test-v2") == v2_rows

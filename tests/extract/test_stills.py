@@ -24,8 +24,19 @@ def test_openalpr_eu_stills(shared_data, ray_session, lakehouse) -> None:
     folder = shared_data / "plates" / "openalpr_eu"
     samples = load_samples(folder)
     lh = lakehouse
-    lh.upsert("cameras", [{"camera_id": "EU-SNAP", "agency": "police911", "lat": 0.0, "lon": 0.0,
-                           "kind": "portico", "plate_format": "EU"}])
+    lh.upsert(
+        "cameras",
+        [
+            {
+                "camera_id": "EU-SNAP",
+                "agency": "police911",
+                "lat": 0.0,
+                "lon": 0.0,
+                "kind": "portico",
+                "plate_format": "EU",
+            }
+        ],
+    )
     rep = ingest_paths(lh, [folder], camera_id="EU-SNAP", progress=False)
     assert rep.ok, rep.failed[:3]
     assert len(rep.succeeded) + len(rep.skipped) == len(samples)

@@ -18,13 +18,22 @@ from pipelines.extract.passes import (
 )
 from pipelines.extract.tracking import Observation, Tracker, iou
 
-CTX = SourceContext("vid", "CAM-1", "municipal", "/abs/clip.mp4", dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC), "v1")
+CTX = SourceContext(
+    "vid", "CAM-1", "municipal", "/abs/clip.mp4", dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC), "v1"
+)
 
 
 def _read(text: str, score: float, box, cands=None) -> dict:
-    return {"text": text, "raw": text, "score": score, "bbox": box, "plate_format": "PY",
-            "candidates": cands or [(text, score)], "char_confidences": [score] * len(text),
-            "crop_jpeg": f"{text}-{score}".encode()}
+    return {
+        "text": text,
+        "raw": text,
+        "score": score,
+        "bbox": box,
+        "plate_format": "PY",
+        "candidates": cands or [(text, score)],
+        "char_confidences": [score] * len(text),
+        "crop_jpeg": f"{text}-{score}".encode(),
+    }
 
 
 def test_iou() -> None:
@@ -40,8 +49,13 @@ def test_two_plates_crossing_stay_two_tracks_and_vote_picks_the_right_text() -> 
         a = (100 + 60 * k, 300, 140 + 60 * k, 315)
         b = (600 - 60 * k, 320, 640 - 60 * k, 335)
         ta = "ABCD123" if k != 3 else "ABCO123"  # one misread
-        tr.update(t, [plate_observation(k, t, _read(ta, 0.9 if k != 3 else 0.5, a)),
-                      plate_observation(k, t, _read("XYZW987", 0.8, b))])
+        tr.update(
+            t,
+            [
+                plate_observation(k, t, _read(ta, 0.9 if k != 3 else 0.5, a)),
+                plate_observation(k, t, _read("XYZW987", 0.8, b)),
+            ],
+        )
     tracks = tr.finish()
     assert len(tracks) == 2
     rows = sorted((plate_row(t, CTX) for t in tracks), key=lambda r: r["plate"])
@@ -86,8 +100,13 @@ def test_text_similarity() -> None:
 
 
 def _face(emb: np.ndarray, quality: float, box) -> dict:
-    return {"bbox": box, "det_score": 0.99, "quality": quality, "embedding": emb.astype(np.float32),
-            "crop_jpeg": f"q{quality}".encode()}
+    return {
+        "bbox": box,
+        "det_score": 0.99,
+        "quality": quality,
+        "embedding": emb.astype(np.float32),
+        "crop_jpeg": f"q{quality}".encode(),
+    }
 
 
 def test_faces_split_by_embedding_and_best_quality_wins() -> None:

@@ -16,7 +16,9 @@ def test_degraded_still_has_the_face_size_asked_for(face_examples, analyzer):
     rel = "examples/knn_examples/train/biden/biden.jpg"
     im = load_image_rgb(face_examples.path(rel))
     face = analyzer.probe(im)
-    still = degrade(im, float(np.sqrt(face.area)), Condition("t", 40, blur=1.0, dark=0.4, noise=3.0, jpeg=20), seed=1)
+    still = degrade(
+        im, float(np.sqrt(face.area)), Condition("t", 40, blur=1.0, dark=0.4, noise=3.0, jpeg=20), seed=1
+    )
     assert min(still.shape[:2]) >= 200  # padded to a frame
     found = analyzer.analyze(still)
     assert found, "the 40 px face must still be detected"
@@ -42,8 +44,13 @@ def test_load_people_drops_byte_identical_copies(face_examples):
 
 @pytest.mark.slow
 def test_one_still_gallery_plain_beats_hiding_and_finds_everyone_in_five(face_examples):
-    res = evaluate(face_examples.root, rounds=1, conditions=[CONDITIONS[0], CONDITIONS[3]], variants={},
-                   log=lambda s: None)
+    res = evaluate(
+        face_examples.root,
+        rounds=1,
+        conditions=[CONDITIONS[0], CONDITIONS[3]],
+        variants={},
+        log=lambda s: None,
+    )
     t = res["table"]
     assert t["plain"]["all"]["n"] == t["before"]["all"]["n"] >= 20
     # hiding faces under the quality floor can only lose people

@@ -12,8 +12,14 @@ def _tokens_in_tmp(tmp_path, monkeypatch):
 
     monkeypatch.setattr(identity, "_token_base", lambda osu: tmp_path / "os-home" / osu)
     monkeypatch.setenv("PESQUISA_BCRYPT_ROUNDS", "4")
-    for name in ("PESQUISA_USER", "PESQUISA_ROLE", "PESQUISA_AGENCY", "PESQUISA_CASE", "PESQUISA_PURPOSE",
-                 "PESQUISA_USERS_FILE"):
+    for name in (
+        "PESQUISA_USER",
+        "PESQUISA_ROLE",
+        "PESQUISA_AGENCY",
+        "PESQUISA_CASE",
+        "PESQUISA_PURPOSE",
+        "PESQUISA_USERS_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -26,13 +26,25 @@ POLICE = SearchContext(user="ana", role="investigator", agency="police911")
 def test_only_admins_create_and_revoke_and_it_is_audited(lakehouse):
     lakehouse.append("cameras", CAMS)
     with pytest.raises(PermissionDenied):
-        add_agreement(lakehouse, POLICE, from_agency="municipal", to_agency="police911", data_types=["plates"])
+        add_agreement(
+            lakehouse, POLICE, from_agency="municipal", to_agency="police911", data_types=["plates"]
+        )
     for bad in ({"data_types": ["dna"]}, {"data_types": []}, {"to_agency": "municipal"}):
         with pytest.raises(AgreementError):
-            add_agreement(lakehouse, ADMIN, **{"from_agency": "municipal", "to_agency": "police911",
-                                                "data_types": ["plates"], **bad})
-    row = add_agreement(lakehouse, ADMIN, from_agency="municipal", to_agency="police911", data_types=["plates"],
-                        cameras=["m1"], note="MoU 2024/7")
+            add_agreement(
+                lakehouse,
+                ADMIN,
+                **{"from_agency": "municipal", "to_agency": "police911", "data_types": ["plates"], **bad},
+            )
+    row = add_agreement(
+        lakehouse,
+        ADMIN,
+        from_agency="municipal",
+        to_agency="police911",
+        data_types=["plates"],
+        cameras=["m1"],
+        note="MoU 2024/7",
+    )
     assert camera_scope(lakehouse, POLICE, "plates").cameras == {"p1", "m1"}
     assert camera_scope(lakehouse, POLICE, "faces").cameras == {"p1"}  # faces were not shared
     revoke_agreement(lakehouse, ADMIN, row["agreement_id"])
@@ -46,11 +58,24 @@ def test_only_admins_create_and_revoke_and_it_is_audited(lakehouse):
 def test_validity_window_and_all_cameras(lakehouse):
     lakehouse.append("cameras", CAMS)
     now = dt.datetime.now(dt.UTC)
-    add_agreement(lakehouse, ADMIN, from_agency="municipal", to_agency="police911", data_types=["faces"],
-                  valid_from=now - dt.timedelta(days=10), valid_to=now - dt.timedelta(days=1))
+    add_agreement(
+        lakehouse,
+        ADMIN,
+        from_agency="municipal",
+        to_agency="police911",
+        data_types=["faces"],
+        valid_from=now - dt.timedelta(days=10),
+        valid_to=now - dt.timedelta(days=1),
+    )
     assert camera_scope(lakehouse, POLICE, "faces").cameras == {"p1"}  # expired yesterday
-    add_agreement(lakehouse, ADMIN, from_agency="municipal", to_agency="police911", data_types=["faces"],
-                  valid_from=now + dt.timedelta(days=1))
+    add_agreement(
+        lakehouse,
+        ADMIN,
+        from_agency="municipal",
+        to_agency="police911",
+        data_types=["faces"],
+        valid_from=now + dt.timedelta(days=1),
+    )
     assert camera_scope(lakehouse, POLICE, "faces").cameras == {"p1"}  # not yet in force
     add_agreement(lakehouse, ADMIN, from_agency="municipal", to_agency="police911", data_types=["faces"])
     s = camera_scope(lakehouse, POLICE, "faces")
@@ -73,7 +98,10 @@ def test_row_level_visibility_own_rows_anywhere_others_never(lakehouse):
     con.executemany("insert into t values (?, ?)", list(zip(cams.tolist(), ags.tolist(), strict=True)))
     assert con.execute(f"select count(*) from t where {s.sql()}").fetchone()[0] == 3
     nobody = camera_scope(lakehouse, SearchContext(user="x", role="investigator", agency=None), "plates")
-    assert not nobody.mask(cams, ags).any() and con.execute(f"select count(*) from t where {nobody.sql()}").fetchone()[0] == 0
+    assert (
+        not nobody.mask(cams, ags).any()
+        and con.execute(f"select count(*) from t where {nobody.sql()}").fetchone()[0] == 0
+    )
 
 
 def test_shared_with_is_migrated_once(lakehouse):
@@ -92,7 +120,18 @@ def test_cli_share(tmp_path, capsys):
 
     Lakehouse(home=home).append("cameras", CAMS)
     map_os_user(home, "ana", role="investigator", agency="police911")
-    args = ["--home", str(home), "share", "add", "--from", "municipal", "--to", "police911", "--types", "plates,faces"]
+    args = [
+        "--home",
+        str(home),
+        "share",
+        "add",
+        "--from",
+        "municipal",
+        "--to",
+        "police911",
+        "--types",
+        "plates,faces",
+    ]
     assert main(args) == 3 and "may not administer" in capsys.readouterr().err
     map_os_user(home, "boss", role="admin", agency=None)
     assert main([*args, "--camera", "m2", "--valid-to", "2999-01-01"]) == 0

@@ -29,7 +29,11 @@ def ctx(**kw) -> SearchContext:
 def test_require_case_refuses_without_case(case):
     with pytest.raises(MissingCaseError) as err:
         require_case(ctx(case_number=case or ""))
-    assert str(err.value) == CASE_REQUIRED_MESSAGE == "a case number is required: pass --case or set PESQUISA_CASE"
+    assert (
+        str(err.value)
+        == CASE_REQUIRED_MESSAGE
+        == "a case number is required: pass --case or set PESQUISA_CASE"
+    )
     with pytest.raises(MissingCaseError):
         require_case(None)
 
@@ -47,15 +51,30 @@ def test_unknown_role_is_rejected():
 
 def test_audit_appends_one_row_with_json_parameters(lakehouse):
     t = dt.datetime(2024, 5, 1, 12, tzinfo=dt.UTC)
-    row = audit(lakehouse, ctx(agency="police911"), "plates.search",
-                {"pattern": "ABC123", "from": t, "cameras": ["c2", "c1"]}, 7)
+    row = audit(
+        lakehouse,
+        ctx(agency="police911"),
+        "plates.search",
+        {"pattern": "ABC123", "from": t, "cameras": ["c2", "c1"]},
+        7,
+    )
     assert row["result_count"] == 7
     rows = audit_rows(lakehouse)
     assert len(rows) == 1
     r = rows[0]
     assert (r["user"], r["role"], r["agency"], r["case_number"], r["purpose"], r["action"]) == (
-        "ana", "investigator", "police911", "C-1", "robbery", "plates.search")
-    assert json.loads(r["parameters"]) == {"pattern": "ABC123", "from": t.isoformat(), "cameras": ["c2", "c1"]}
+        "ana",
+        "investigator",
+        "police911",
+        "C-1",
+        "robbery",
+        "plates.search",
+    )
+    assert json.loads(r["parameters"]) == {
+        "pattern": "ABC123",
+        "from": t.isoformat(),
+        "cameras": ["c2", "c1"],
+    }
     assert r["ts"].tzinfo is not None
     audit(lakehouse, ctx(case_number="C-2"), "faces.search", {}, 0)
     assert [x["case_number"] for x in audit_rows(lakehouse)] == ["C-2", "C-1"]  # newest first
@@ -84,7 +103,12 @@ def test_visible_cameras_own_plus_shared():
 def test_camera_scope_only_admin_sees_all_and_no_agency_sees_nothing(lakehouse):
     lakehouse.append("cameras", CAMS)
     nobody = camera_scope(lakehouse, ctx(agency=None))
-    assert nobody is not None and not nobody.cameras and not nobody.allows("m1") and not nobody.allows("m1", "municipal")
+    assert (
+        nobody is not None
+        and not nobody.cameras
+        and not nobody.allows("m1")
+        and not nobody.allows("m1", "municipal")
+    )
     assert camera_scope(lakehouse, ctx(agency=None, role="admin")) is None
     assert camera_scope(lakehouse, ctx(agency="police911", role="admin")).cameras == {"m1", "p1"}  # narrowed
     s = camera_scope(lakehouse, ctx(agency="police911"))

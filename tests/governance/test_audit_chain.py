@@ -22,7 +22,9 @@ from pipelines.governance.identity import map_os_user
 
 
 def ctx(case: str = "C-1") -> SearchContext:
-    return SearchContext(user="ana", role="investigator", agency="police911", case_number=case, purpose="robbery")
+    return SearchContext(
+        user="ana", role="investigator", agency="police911", case_number=case, purpose="robbery"
+    )
 
 
 def fill(lh: Lakehouse, n: int = 5) -> None:
@@ -70,8 +72,12 @@ def test_verify_detects_an_inserted_row(lakehouse):
     row = sorted(lakehouse.read("audit_log").to_pylist(), key=lambda r: r["seq"])[3]
     forged = {**row, "audit_id": "f" * 32, "action": "plates.search", "parameters": '{"pattern": "XYZ999"}'}
     forged["row_hash"] = row_hash(forged)
-    write_deltalake(lakehouse.uri("audit_log"), pa.Table.from_pylist([forged], schema=lakehouse.read("audit_log").schema),
-                    mode="append", partition_by=["date"])
+    write_deltalake(
+        lakehouse.uri("audit_log"),
+        pa.Table.from_pylist([forged], schema=lakehouse.read("audit_log").schema),
+        mode="append",
+        partition_by=["date"],
+    )
     rep = verify_chain(lakehouse)
     assert not rep.ok and rep.first_broken["seq"] == 4 and "inserted" in rep.first_broken["problem"]
 
@@ -129,12 +135,21 @@ def test_concurrent_writers_cannot_fork_the_chain(tmp_path):
 def test_existing_home_is_migrated_and_sealed(tmp_path):
     home = tmp_path / "old"
     uri = str(home / "tables" / "audit_log")
-    legacy = pa.table({
-        "audit_id": ["a1", "a2"], "ts": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
-        "user": ["u", "u"], "role": ["investigator"] * 2, "agency": ["x", "x"], "case_number": ["K", "K"],
-        "purpose": ["p", "p"], "action": ["plates.search"] * 2, "parameters": ["{}", "{}"], "result_count": [1, 2],
-        "date": pa.array([dt.date(2024, 1, 1)] * 2, pa.date32()),
-    })
+    legacy = pa.table(
+        {
+            "audit_id": ["a1", "a2"],
+            "ts": pa.array([dt.datetime(2024, 1, 1, tzinfo=dt.UTC)] * 2, pa.timestamp("us", tz="UTC")),
+            "user": ["u", "u"],
+            "role": ["investigator"] * 2,
+            "agency": ["x", "x"],
+            "case_number": ["K", "K"],
+            "purpose": ["p", "p"],
+            "action": ["plates.search"] * 2,
+            "parameters": ["{}", "{}"],
+            "result_count": [1, 2],
+            "date": pa.array([dt.date(2024, 1, 1)] * 2, pa.date32()),
+        }
+    )
     write_deltalake(uri, legacy, partition_by=["date"], configuration={"delta.enableChangeDataFeed": "true"})
     lh = Lakehouse(home=home)
     audit(lh, ctx(), "plates.search", {}, 0)

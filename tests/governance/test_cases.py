@@ -22,7 +22,9 @@ CAMS = [
     {"camera_id": "p1", "agency": "police911", "lat": -25.28, "lon": -57.63},
     {"camera_id": "p2", "agency": "police911", "lat": -25.40, "lon": -57.50},
 ]
-POLICE = SearchContext(user="ana", role="investigator", agency="police911", case_number="K-1", purpose="robbery")
+POLICE = SearchContext(
+    user="ana", role="investigator", agency="police911", case_number="K-1", purpose="robbery"
+)
 
 
 def scope(ctx=POLICE, start=None, end=None) -> ReadScope:
@@ -36,9 +38,16 @@ def lh(lakehouse):
 
 
 def test_scoped_case_refuses_out_of_scope_searches_and_logs_them(lh):
-    open_case(lh, POLICE, "K-1", "robbery at the bank", area=Area(near=(-25.28, -57.63, 500.0)),
-              time_from=dt.datetime(2024, 5, 1, tzinfo=UTC), time_to=dt.datetime(2024, 5, 3, tzinfo=UTC),
-              plates=["abc-123"])
+    open_case(
+        lh,
+        POLICE,
+        "K-1",
+        "robbery at the bank",
+        area=Area(near=(-25.28, -57.63, 500.0)),
+        time_from=dt.datetime(2024, 5, 1, tzinfo=UTC),
+        time_to=dt.datetime(2024, 5, 3, tzinfo=UTC),
+        plates=["abc-123"],
+    )
     ok = scope(start="2024-05-01", end="2024-05-02")
     ok.check(lh, "plates.search", plate="ABC123", cameras=["p1"])
     cams = ok.cameras(lh, "plates")
@@ -56,7 +65,9 @@ def test_scoped_case_refuses_out_of_scope_searches_and_logs_them(lh):
     with pytest.raises(ScopeRefused):
         scope(start="2024-01-01", end="2024-12-31").cameras(lh, "plates")  # every reader goes through it
     refused = [r for r in audit_rows(lh) if r["outcome"] == "refused"]
-    assert len(refused) == len(refusals) + 1 and all(r["case_number"] == "K-1" and r["reason"] for r in refused)
+    assert len(refused) == len(refusals) + 1 and all(
+        r["case_number"] == "K-1" and r["reason"] for r in refused
+    )
 
 
 def test_closing_stops_searches_and_agency_and_expiry(lh):
@@ -117,8 +128,27 @@ def test_cli_cases(tmp_path, capsys):
     Lakehouse(home=home).append("cameras", CAMS)
     map_os_user(home, "ana", role="investigator", agency="police911")
     base = ["--home", str(home)]
-    assert main([*base, "cases", "open", "K-7", "--purpose", "hit and run", "--plate", "ABC123",
-                 "--near", "-25.28,-57.63,500", "--from", "2024-05-01", "--to", "2024-05-02"]) == 0
+    assert (
+        main(
+            [
+                *base,
+                "cases",
+                "open",
+                "K-7",
+                "--purpose",
+                "hit and run",
+                "--plate",
+                "ABC123",
+                "--near",
+                "-25.28,-57.63,500",
+                "--from",
+                "2024-05-01",
+                "--to",
+                "2024-05-02",
+            ]
+        )
+        == 0
+    )
     assert main([*base, "cases", "open", "K-7", "--purpose", "again"]) == 2
     assert main([*base, "--json", "cases", "list"]) == 0
     out = capsys.readouterr().out

@@ -21,9 +21,30 @@ from pipelines.governance.scope import ReadScope
 UTC = dt.UTC
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 CAMERAS = [
-    {"camera_id": "P1", "agency": "police911", "name": "P1", "lat": -25.280, "lon": -57.630, "kind": "street"},
-    {"camera_id": "M1", "agency": "municipal", "name": "M1", "lat": -25.281, "lon": -57.631, "kind": "portico"},
-    {"camera_id": "M2", "agency": "municipal", "name": "M2", "lat": -25.290, "lon": -57.640, "kind": "street"},
+    {
+        "camera_id": "P1",
+        "agency": "police911",
+        "name": "P1",
+        "lat": -25.280,
+        "lon": -57.630,
+        "kind": "street",
+    },
+    {
+        "camera_id": "M1",
+        "agency": "municipal",
+        "name": "M1",
+        "lat": -25.281,
+        "lon": -57.631,
+        "kind": "portico",
+    },
+    {
+        "camera_id": "M2",
+        "agency": "municipal",
+        "name": "M2",
+        "lat": -25.290,
+        "lon": -57.640,
+        "kind": "street",
+    },
 ]
 #: read_id -> (camera, row agency)
 ROWS = {
@@ -40,22 +61,41 @@ PROBES = {"probes": 0, "leaks": 0}
 
 
 def ctx(agency: str) -> SearchContext:
-    return SearchContext(user=f"inv-{agency}", role="investigator", agency=agency, case_number="X-1",
-                         purpose="pentest")
+    return SearchContext(
+        user=f"inv-{agency}", role="investigator", agency=agency, case_number="X-1", purpose="pentest"
+    )
 
 
 def _read(rid: str, i: int) -> dict:
     cam, agency = ROWS[rid]
-    return {"read_id": rid, "camera_id": cam, "ts": T0 + dt.timedelta(minutes=10 * i), "plate": "ABC123",
-            "confidence": 0.9, "candidates": [{"text": "ABC123", "score": 0.9}], "source_uri": f"/v/{cam}.mp4",
-            "offset_s": 1.0, "model_version": "v1", "agency": agency}
+    return {
+        "read_id": rid,
+        "camera_id": cam,
+        "ts": T0 + dt.timedelta(minutes=10 * i),
+        "plate": "ABC123",
+        "confidence": 0.9,
+        "candidates": [{"text": "ABC123", "score": 0.9}],
+        "source_uri": f"/v/{cam}.mp4",
+        "offset_s": 1.0,
+        "model_version": "v1",
+        "agency": agency,
+    }
 
 
 def _sighting(rid: str, i: int, vec: np.ndarray) -> dict:
     cam, agency = ROWS[rid]
-    return {"sighting_id": rid, "camera_id": cam, "ts": T0 + dt.timedelta(minutes=10 * i), "embedding": vec.tolist(),
-            "searchable": True, "quality": 0.9, "source_uri": f"/v/{cam}.jpg", "offset_s": 0.0,
-            "model_version": "v1", "agency": agency}
+    return {
+        "sighting_id": rid,
+        "camera_id": cam,
+        "ts": T0 + dt.timedelta(minutes=10 * i),
+        "embedding": vec.tolist(),
+        "searchable": True,
+        "quality": 0.9,
+        "source_uri": f"/v/{cam}.jpg",
+        "offset_s": 0.0,
+        "model_version": "v1",
+        "agency": agency,
+    }
 
 
 @pytest.fixture
@@ -64,18 +104,55 @@ def city(lakehouse):
     base = rng.normal(0, 0.1, 128).astype(np.float32)
     lakehouse.append("cameras", CAMERAS)
     lakehouse.append("plate_reads", [_read(r, i) for i, r in enumerate(ROWS)])
-    lakehouse.append("face_sightings", [_sighting(r, i, base + rng.normal(0, 0.01, 128).astype(np.float32))
-                                        for i, r in enumerate(ROWS)])
-    lakehouse.append("processing_runs", [
-        {"video_id": f"v-{c}", "model_version": "v1", "camera_id": c, "status": "succeeded"} for c in ("P1", "M1", "M2")])
-    lakehouse.append("alerts", [
-        {"alert_id": "al-m1", "ts": T0, "camera_id": "M1", "agency": "municipal", "camera_agency": "municipal",
-         "recipients": ["municipal"], "covert": False, "kind": "plate", "value": "ABC123"},
-        {"alert_id": "al-m2-covert", "ts": T0, "camera_id": "M2", "agency": "municipal",
-         "camera_agency": "municipal", "recipients": ["municipal"], "covert": True, "kind": "plate", "value": "X"},
-        {"alert_id": "al-p1", "ts": T0, "camera_id": "P1", "agency": "police911", "camera_agency": "police911",
-         "recipients": ["police911"], "covert": False, "kind": "plate", "value": "ABC123"},
-    ])
+    lakehouse.append(
+        "face_sightings",
+        [_sighting(r, i, base + rng.normal(0, 0.01, 128).astype(np.float32)) for i, r in enumerate(ROWS)],
+    )
+    lakehouse.append(
+        "processing_runs",
+        [
+            {"video_id": f"v-{c}", "model_version": "v1", "camera_id": c, "status": "succeeded"}
+            for c in ("P1", "M1", "M2")
+        ],
+    )
+    lakehouse.append(
+        "alerts",
+        [
+            {
+                "alert_id": "al-m1",
+                "ts": T0,
+                "camera_id": "M1",
+                "agency": "municipal",
+                "camera_agency": "municipal",
+                "recipients": ["municipal"],
+                "covert": False,
+                "kind": "plate",
+                "value": "ABC123",
+            },
+            {
+                "alert_id": "al-m2-covert",
+                "ts": T0,
+                "camera_id": "M2",
+                "agency": "municipal",
+                "camera_agency": "municipal",
+                "recipients": ["municipal"],
+                "covert": True,
+                "kind": "plate",
+                "value": "X",
+            },
+            {
+                "alert_id": "al-p1",
+                "ts": T0,
+                "camera_id": "P1",
+                "agency": "police911",
+                "camera_agency": "police911",
+                "recipients": ["police911"],
+                "covert": False,
+                "kind": "plate",
+                "value": "ABC123",
+            },
+        ],
+    )
     return lakehouse, base
 
 
@@ -83,13 +160,19 @@ def city(lakehouse):
 def plate_search(lh, c):
     from pipelines.search.plates import PlateQuery, search_plates
 
-    return {h["read_id"] for h in search_plates(lh, PlateQuery("ABC123", limit=0, strategy="scan"), ReadScope.of(c)).hits}
+    return {
+        h["read_id"]
+        for h in search_plates(lh, PlateQuery("ABC123", limit=0, strategy="scan"), ReadScope.of(c)).hits
+    }
 
 
 def plate_search_index(lh, c):
     from pipelines.search.plates import PlateQuery, search_plates
 
-    return {h["read_id"] for h in search_plates(lh, PlateQuery("ABC123", limit=0, strategy="index"), ReadScope.of(c)).hits}
+    return {
+        h["read_id"]
+        for h in search_plates(lh, PlateQuery("ABC123", limit=0, strategy="index"), ReadScope.of(c)).hits
+    }
 
 
 def route(lh, c):
@@ -151,8 +234,11 @@ def test_every_read_path_without_and_with_an_agreement(city):
     police = ctx("police911")
 
     def probe(allowed_reads: set, allowed_cams: set, allowed_alerts: set, faces_allowed: set) -> None:
-        for name, fn in (("plate search", plate_search), ("plate search (index)", plate_search_index),
-                         ("route", route)):
+        for name, fn in (
+            ("plate search", plate_search),
+            ("plate search (index)", plate_search_index),
+            ("route", route),
+        ):
             seen = fn(lh, police)
             check(seen, allowed_reads, name)
             assert seen == allowed_reads, name
@@ -170,13 +256,16 @@ def test_every_read_path_without_and_with_an_agreement(city):
     assert canvass_reads(lh, police) == len(POLICE_OWN)
     # 2. municipal shares plates of M1 only: M1's municipal read appears, nothing else of theirs;
     #    faces are not shared by this agreement
-    a = add_agreement(lh, ADMIN, from_agency="municipal", to_agency="police911", data_types=["plates"], cameras=["M1"])
+    a = add_agreement(
+        lh, ADMIN, from_agency="municipal", to_agency="police911", data_types=["plates"], cameras=["M1"]
+    )
     probe(POLICE_OWN | {"mun-m1"}, {"P1", "M1"}, {"al-p1"}, POLICE_OWN)
     assert canvass_reads(lh, police) == len(POLICE_OWN) + 1
     # 3. municipal shares everything (all cameras, every type): their unregistered camera too; the
     #    covert alert stays hidden
-    b = add_agreement(lh, ADMIN, from_agency="municipal", to_agency="police911",
-                      data_types=["plates", "faces", "alerts"])
+    b = add_agreement(
+        lh, ADMIN, from_agency="municipal", to_agency="police911", data_types=["plates", "faces", "alerts"]
+    )
     everything = set(ROWS)
     probe(everything, {"P1", "M1", "M2"}, {"al-p1", "al-m1"}, everything)
     # 4. revoked: back to own rows

@@ -33,7 +33,9 @@ def photo(tmp_path, seed: int):
 def test_probe_hash_in_audit_and_kept_with_the_case(lakehouse, tmp_path):
     lakehouse.append("cameras", [{"camera_id": "P1", "agency": "police911"}])
     p, sha = photo(tmp_path, 1)
-    res = search_faces(lakehouse, FaceQuery(image=str(p), k=5), ReadScope.of(CTX))  # real detector: no face in noise
+    res = search_faces(
+        lakehouse, FaceQuery(image=str(p), k=5), ReadScope.of(CTX)
+    )  # real detector: no face in noise
     assert not res.face_found and res.hits == []
     row = audit_rows(lakehouse, action="faces.search")[0]
     assert row["probe_sha256"] == sha and row["result_digest"] and json.loads(row["table_versions"])

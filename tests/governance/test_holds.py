@@ -37,8 +37,14 @@ def test_held_rows_survive_until_released(tmp_path: Path) -> None:
         r["camera_id"] = "cam-held"
     lh.append("plate_reads", cam_rows + _reads([_rid("free-r", 0)], OLD, [4]))
     h1 = add_hold(lh, _ctx(), "C-1", sighting_ids=[held_s], reason="court order")
-    h2 = add_hold(lh, _ctx("investigator"), "C-1", camera_id="cam-held", time_from=OLD - dt.timedelta(hours=1),
-                  time_to=OLD + dt.timedelta(hours=1))
+    h2 = add_hold(
+        lh,
+        _ctx("investigator"),
+        "C-1",
+        camera_id="cam-held",
+        time_from=OLD - dt.timedelta(hours=1),
+        time_to=OLD + dt.timedelta(hours=1),
+    )
     assert {h["hold_id"] for h in list_holds(lh, active_only=True)} == {h1["hold_id"], h2["hold_id"]}
 
     by = {(r.table, r.action): r.detail for r in maintenance.retention(lh, now=NOW)}
@@ -48,8 +54,14 @@ def test_held_rows_survive_until_released(tmp_path: Path) -> None:
     assert left == [held_s]
     reads = lh.table("plate_reads").to_pyarrow_table(columns=["read_id"])["read_id"].to_pylist()
     assert reads == [held_r]
-    gone = _hits(home, {"free sighting": free_s[4:].encode(), "free crop": _crop(2)[100:400],
-                        "free read": _rid("free-r", 0)[4:].encode()})
+    gone = _hits(
+        home,
+        {
+            "free sighting": free_s[4:].encode(),
+            "free crop": _crop(2)[100:400],
+            "free read": _rid("free-r", 0)[4:].encode(),
+        },
+    )
     assert gone == {}, gone
 
     # an investigator cannot release; a supervisor can, once
@@ -63,7 +75,9 @@ def test_held_rows_survive_until_released(tmp_path: Path) -> None:
     left_after = _hits(home, {"held sighting": held_s[4:].encode(), "its crop": _crop(1)[100:400]})
     # the id stays only in the hold's own record and in the audit log (which names, never holds, data)
     assert "its crop" not in left_after
-    assert all(p.startswith(("tables/holds/", "tables/audit_log/")) for p in left_after.get("held sighting", []))
+    assert all(
+        p.startswith(("tables/holds/", "tables/audit_log/")) for p in left_after.get("held sighting", [])
+    )
     assert lh.table("plate_reads").to_pyarrow_table().num_rows == 1  # the camera hold is still active
 
     actions = lh.table("audit_log").to_pyarrow_table(columns=["action"])["action"].to_pylist()
@@ -90,8 +104,13 @@ def test_cli_hold_add_list_release(tmp_path: Path, cli_user) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jobs.cli", "hold", *args, "--home", str(home), "--json"],
-                              env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "jobs.cli", "hold", *args, "--home", str(home), "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     r = cli("add", "--case", "C-9", "--sightings", "s1", "s2", "--reason", "appeal")
     assert r.returncode == 0, r.stderr

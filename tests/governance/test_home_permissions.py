@@ -27,8 +27,22 @@ def test_cli_creates_an_owner_only_home(tmp_path: Path) -> None:
     cams.write_text("camera_id,agency,name,lat,lon\nCAM-1,municipal,Gate,-25.3,-57.6\n")
     home = tmp_path / "home"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-c", "from jobs.cli import run; run()", "--home", str(home), "cameras",
-                        "import", str(cams)], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from jobs.cli import run; run()",
+            "--home",
+            str(home),
+            "cameras",
+            "import",
+            str(cams),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert (home / "tables" / "cameras" / "_delta_log").is_dir()
     assert _open_to_others(home) == []
@@ -43,5 +57,9 @@ def test_library_creates_owner_only_table_folders(tmp_path: Path) -> None:
         lh.ensure("cameras")
     finally:
         os.umask(old)
-    for d in (tmp_path / "lib-home", tmp_path / "lib-home" / "tables", tmp_path / "lib-home" / "tables" / "cameras"):
+    for d in (
+        tmp_path / "lib-home",
+        tmp_path / "lib-home" / "tables",
+        tmp_path / "lib-home" / "tables" / "cameras",
+    ):
         assert d.stat().st_mode & 0o077 == 0, (d, oct(d.stat().st_mode))

@@ -37,7 +37,12 @@ def test_os_user_maps_through_the_users_file_and_nobody_else(home):
     map_os_user(home, "ana", role="investigator", agency="police911")
     ident = current_identity(home)
     assert (ident.user, ident.role, ident.agency, ident.source, ident.os_user) == (
-        "ana", "investigator", "police911", "users-file", os_user())
+        "ana",
+        "investigator",
+        "police911",
+        "users-file",
+        os_user(),
+    )
 
 
 def test_flags_and_environment_only_narrow(home, monkeypatch):
@@ -110,8 +115,13 @@ def test_login_token_signed_expiring_and_bound(home):
 
 def test_roles_enforced_by_the_library(home):
     require_permission("investigator", "search")
-    for role, action in (("engineer", "search"), ("analyst", "export"), ("investigator", "administer"),
-                         ("investigator", "unmask"), ("analyst", "watchlist")):
+    for role, action in (
+        ("engineer", "search"),
+        ("analyst", "export"),
+        ("investigator", "administer"),
+        ("investigator", "unmask"),
+        ("analyst", "watchlist"),
+    ):
         with pytest.raises(PermissionDenied):
             require_permission(role, action)
 
@@ -124,8 +134,11 @@ def test_services_run_as_named_identities(home):
         service_identity(home, "root")
     import yaml
 
-    users_file(home).write_text(yaml.safe_dump({"users": {"svc-stream": {"role": "engineer", "agency": "police911",
-                                                                         "service": True}}}))
+    users_file(home).write_text(
+        yaml.safe_dump(
+            {"users": {"svc-stream": {"role": "engineer", "agency": "police911", "service": True}}}
+        )
+    )
     svc = service_identity(home, "stream")  # the users file may configure the service identity
     assert (svc.user, svc.agency, svc.source) == ("svc-stream", "police911", "service")
     with pytest.raises(IdentityError):  # and a service entry never maps an OS account
@@ -140,8 +153,21 @@ def test_cli_whoami_login_and_unknown_user(home, capsys):
     rec = json.loads(capsys.readouterr().out)
     assert rec["user"] == "ana" and rec["os_user"] == os_user() and "administer" not in rec["may"]
     # a widening flag on a search is refused before anything is read
-    rc = main(["--home", str(home), "plates", "search", "ABC123", "--case", "C1", "--purpose", "x",
-               "--role", "admin"])
+    rc = main(
+        [
+            "--home",
+            str(home),
+            "plates",
+            "search",
+            "ABC123",
+            "--case",
+            "C1",
+            "--purpose",
+            "x",
+            "--role",
+            "admin",
+        ]
+    )
     assert rc == 2 and "widen" in capsys.readouterr().err
     assert not Lakehouse(home=home).exists("audit_log")
 
@@ -150,8 +176,24 @@ def test_app_add_user_maps_an_os_account(home, capsys, monkeypatch):
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("a-long-password\n"))
-    assert main(["--home", str(home), "app", "--add-user", "ana", "--role", "investigator", "--agency", "police911",
-                 "--os-user", os_user()]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "app",
+                "--add-user",
+                "ana",
+                "--role",
+                "investigator",
+                "--agency",
+                "police911",
+                "--os-user",
+                os_user(),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["--home", str(home), "--json", "whoami"]) == 0
     assert json.loads(capsys.readouterr().out)["user"] == "ana"

@@ -20,16 +20,27 @@ from pipelines.search.route import RouteQuery, plate_route
 
 UTC = dt.UTC
 T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
-CAMS = [{"camera_id": "P1", "agency": "police911", "lat": -25.28, "lon": -57.63},
-        {"camera_id": "P2", "agency": "police911", "lat": -25.29, "lon": -57.64}]
+CAMS = [
+    {"camera_id": "P1", "agency": "police911", "lat": -25.28, "lon": -57.63},
+    {"camera_id": "P2", "agency": "police911", "lat": -25.29, "lon": -57.64},
+]
 INV = SearchContext(user="ana", role="investigator", agency="police911", case_number="K-1", purpose="robbery")
 AUDITOR = SearchContext(user="sara", role="supervisor", agency="police911")
 
 
 def read(rid: str, minutes: int, cam: str = "P1", plate: str = "ABC123") -> dict:
-    return {"read_id": rid, "camera_id": cam, "ts": T0 + dt.timedelta(minutes=minutes), "plate": plate,
-            "confidence": 0.9, "candidates": [{"text": plate, "score": 0.9}], "source_uri": "/v.mp4", "offset_s": 0.0,
-            "model_version": "v1", "agency": "police911"}
+    return {
+        "read_id": rid,
+        "camera_id": cam,
+        "ts": T0 + dt.timedelta(minutes=minutes),
+        "plate": plate,
+        "confidence": 0.9,
+        "candidates": [{"text": plate, "score": 0.9}],
+        "source_uri": "/v.mp4",
+        "offset_s": 0.0,
+        "model_version": "v1",
+        "agency": "police911",
+    }
 
 
 def test_replay_reproduces_then_reports_erased_rows(lakehouse, tmp_path, capsys):
@@ -42,14 +53,18 @@ def test_replay_reproduces_then_reports_erased_rows(lakehouse, tmp_path, capsys)
     steps = [s["read_id"] for s in plate_route(lh, RouteQuery("ABC123"), scope)]
     assert first == {"r1", "r2"} and steps == ["r1", "r2"]
     row = next(r for r in audit_rows(lh, action="plates.search"))
-    assert json.loads(row["table_versions"])["plate_reads"] == lh.version("plate_reads") and row["result_digest"]
+    assert (
+        json.loads(row["table_versions"])["plate_reads"] == lh.version("plate_reads") and row["result_digest"]
+    )
     # later: more reads arrive, r2 is erased (retention), the case is closed
     lh.append("plate_reads", [read("r4", 45)])
     lh.replace("plate_reads", [], "read_id = 'r2'")
     close_case(lh, INV, "K-1")
     out = replay_case(lh, AUDITOR, "K-1")
     assert [(r["action"], r["status"], r["logged_count"], r["replayed_count"], r["erased"]) for r in out] == [
-        ("plates.search", "reproduced", 2, 2, 1), ("plates.route", "reproduced", 2, 2, 1)]
+        ("plates.search", "reproduced", 2, 2, 1),
+        ("plates.route", "reproduced", 2, 2, 1),
+    ]
     assert audit_rows(lh)[0]["action"] == "audit.replay"  # replay is audited, and writes no search rows
     assert sum(r["action"] == "plates.search" for r in audit_rows(lh)) == 1
     # from the CLI, as a supervisor; an investigator may not replay
@@ -78,13 +93,29 @@ def test_face_search_replayed_from_the_kept_probe(lakehouse, shared_data):
         det = analyzer.probe(load_image_rgb(f))
         if det is None:
             continue
-        rows.append({"sighting_id": f"s{i}", "camera_id": "P1", "ts": T0 + dt.timedelta(minutes=i),
-                     "embedding": det.embedding.tolist(), "searchable": True, "quality": det.quality,
-                     "source_uri": str(f), "offset_s": 0.0, "model_version": "v1", "agency": "police911"})
+        rows.append(
+            {
+                "sighting_id": f"s{i}",
+                "camera_id": "P1",
+                "ts": T0 + dt.timedelta(minutes=i),
+                "embedding": det.embedding.tolist(),
+                "searchable": True,
+                "quality": det.quality,
+                "source_uri": str(f),
+                "offset_s": 0.0,
+                "model_version": "v1",
+                "agency": "police911",
+            }
+        )
     lakehouse.append("cameras", CAMS)
     lakehouse.append("face_sightings", rows)
     res = search_faces(lakehouse, FaceQuery(image=str(photos[0]), k=3), ReadScope.of(INV), analyzer=analyzer)
     assert res.face_found and res.hits[0]["sighting_id"] == "s0"
     lakehouse.replace("face_sightings", [], "sighting_id = 's0'")  # erased since (retention)
     (out,) = replay_case(lakehouse, AUDITOR, "K-1")
-    assert (out["action"], out["status"], out["replayed_count"], out["erased"]) == ("faces.search", "reproduced", 3, 1)
+    assert (out["action"], out["status"], out["replayed_count"], out["erased"]) == (
+        "faces.search",
+        "reproduced",
+        3,
+        1,
+    )

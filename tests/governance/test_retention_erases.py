@@ -31,19 +31,44 @@ def _crop(seed: int) -> bytes:  # incompressible, so a copy anywhere is found ve
 
 def _sightings(ids: list[str], ts: dt.datetime, seeds: list[int]) -> list[dict]:
     return [
-        {"sighting_id": sid, "camera_id": "cam-1", "video_id": "v1", "source_uri": "/x.mp4", "ts": ts,
-         "offset_s": float(i), "bbox": [0.0, 0.0, 10.0, 10.0], "det_score": 0.99, "quality": 0.9,
-         "searchable": True, "embedding": _vec(s).tolist(), "crop_jpeg": _crop(s), "track_len": 5,
-         "model_version": "m1", "agency": "municipal"}
+        {
+            "sighting_id": sid,
+            "camera_id": "cam-1",
+            "video_id": "v1",
+            "source_uri": "/x.mp4",
+            "ts": ts,
+            "offset_s": float(i),
+            "bbox": [0.0, 0.0, 10.0, 10.0],
+            "det_score": 0.99,
+            "quality": 0.9,
+            "searchable": True,
+            "embedding": _vec(s).tolist(),
+            "crop_jpeg": _crop(s),
+            "track_len": 5,
+            "model_version": "m1",
+            "agency": "municipal",
+        }
         for i, (sid, s) in enumerate(zip(ids, seeds, strict=True))
     ]
 
 
 def _reads(ids: list[str], ts: dt.datetime, seeds: list[int]) -> list[dict]:
     return [
-        {"read_id": rid, "camera_id": "cam-1", "video_id": "v1", "source_uri": "/x.mp4", "ts": ts,
-         "offset_s": 1.0, "plate": f"ABC{100 + s}", "plate_raw": f"ABC{100 + s}", "confidence": 0.9,
-         "crop_jpeg": _crop(500 + s), "track_len": 3, "model_version": "m1", "agency": "municipal"}
+        {
+            "read_id": rid,
+            "camera_id": "cam-1",
+            "video_id": "v1",
+            "source_uri": "/x.mp4",
+            "ts": ts,
+            "offset_s": 1.0,
+            "plate": f"ABC{100 + s}",
+            "plate_raw": f"ABC{100 + s}",
+            "confidence": 0.9,
+            "crop_jpeg": _crop(500 + s),
+            "track_len": 3,
+            "model_version": "m1",
+            "agency": "municipal",
+        }
         for rid, s in zip(ids, seeds, strict=True)
     ]
 
@@ -82,8 +107,12 @@ def legacy_home(tmp_path: Path) -> Path:
     lh = Lakehouse(home=home)
     for name in ("face_sightings", "plate_reads"):
         s = spec(name)
-        DeltaTable.create(lh.uri(name), schema=s.schema, partition_by=list(s.partition_by),
-                          configuration={"delta.enableChangeDataFeed": "true"})
+        DeltaTable.create(
+            lh.uri(name),
+            schema=s.schema,
+            partition_by=list(s.partition_by),
+            configuration={"delta.enableChangeDataFeed": "true"},
+        )
     rows = _sightings([_rid("legacy", 0)], EXPIRED_TS, [5])
     rows[0]["date"] = EXPIRED_TS.date()
     uri = lh.uri("face_sightings")
@@ -107,8 +136,11 @@ def test_retention_erases_every_copy(legacy_home: Path) -> None:
     # delete both drops whole files and rewrites mixed ones
     lh.append("face_sightings", _sightings(expired, EXPIRED_TS, [1, 2, 3]))
     lh.append("face_sightings", _sightings(fresh, FRESH_TS, [11, 12, 13]))
-    lh.append("face_sightings", _sightings([_rid("expired", 3)], FRESH_TS - dt.timedelta(days=40), [4])
-              + _sightings(["FRESH-SIGHTING-MIXED"], FRESH_TS, [14]))
+    lh.append(
+        "face_sightings",
+        _sightings([_rid("expired", 3)], FRESH_TS - dt.timedelta(days=40), [4])
+        + _sightings(["FRESH-SIGHTING-MIXED"], FRESH_TS, [14]),
+    )
     expired.append(_rid("expired", 3))
     old_reads, new_reads = [_rid("read", 1)], ["FRESH-READ-0001"]
     lh.append("plate_reads", _reads(old_reads, OLD_PLATE_TS, [1]) + _reads(new_reads, FRESH_TS, [2]))
@@ -146,8 +178,10 @@ def test_retention_erases_every_copy(legacy_home: Path) -> None:
     files = _files(home)
     left = _hits(home, patterns)
     assert left == {}, left
-    print(f"retention scan: {len(files)} files, {sum(p.stat().st_size for p in files)} bytes scanned, "
-          f"{len(patterns)} patterns, 0 left")
+    print(
+        f"retention scan: {len(files)} files, {sum(p.stat().st_size for p in files)} bytes scanned, "
+        f"{len(patterns)} patterns, 0 left"
+    )
     assert not [p for p in home.rglob("*") if p.is_file() and "_change_data" in p.parts]
     conf = lh.table("face_sightings").metadata().configuration
     assert conf.get("delta.enableChangeDataFeed") == "false"
@@ -186,11 +220,30 @@ def test_cli_maintain_retention_uses_the_home_settings(tmp_path: Path) -> None:
     (home / "pesquisa.yaml").write_text("retention:\n  faces_days: 5\n")
     lh = Lakehouse(home=home)
     now = dt.datetime.now(dt.UTC)
-    lh.append("face_sightings", _sightings(["old-one"], now - dt.timedelta(days=10), [1])
-              + _sightings(["new-one"], now - dt.timedelta(days=1), [2]))
+    lh.append(
+        "face_sightings",
+        _sightings(["old-one"], now - dt.timedelta(days=10), [1])
+        + _sightings(["new-one"], now - dt.timedelta(days=1), [2]),
+    )
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    r = subprocess.run([sys.executable, "-m", "jobs.cli", "maintain", "retention", "--home", str(home), "--json",
-                        "--table", "face_sightings"], env=env, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobs.cli",
+            "maintain",
+            "retention",
+            "--home",
+            str(home),
+            "--json",
+            "--table",
+            "face_sightings",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     recs = [json.loads(x) for x in r.stdout.splitlines() if x.strip()]
     faces = [x for x in recs if x["table"] == "face_sightings" and x["action"] == "retention"]
@@ -211,9 +264,14 @@ def test_expired_managed_video_is_deleted_external_reported(tmp_path: Path) -> N
     external.write_bytes(b"video")
     fresh = inbox / "new.mp4"
     fresh.write_bytes(b"video")
-    rows = [{"video_id": vid, "camera_id": "cam-1", "uri": str(p), "start_ts": ts, "end_ts": ts}
-            for vid, p, ts in (("v-old", managed, OLD_PLATE_TS), ("v-ext", external, OLD_PLATE_TS),
-                               ("v-new", fresh, FRESH_TS))]
+    rows = [
+        {"video_id": vid, "camera_id": "cam-1", "uri": str(p), "start_ts": ts, "end_ts": ts}
+        for vid, p, ts in (
+            ("v-old", managed, OLD_PLATE_TS),
+            ("v-ext", external, OLD_PLATE_TS),
+            ("v-new", fresh, FRESH_TS),
+        )
+    ]
     lh.append("videos", rows)
     by = {(r.table, r.action): r.detail for r in maintenance.retention(lh, now=NOW)}
     v = by[("videos", "retention")]

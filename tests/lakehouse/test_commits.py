@@ -27,7 +27,9 @@ def _batch(start: int, n: int) -> pa.RecordBatch:
     )
 
 
-def test_failure_between_writing_files_and_commit_keeps_previous_version(lakehouse: Lakehouse, tmp_path: Path) -> None:
+def test_failure_between_writing_files_and_commit_keeps_previous_version(
+    lakehouse: Lakehouse, tmp_path: Path
+) -> None:
     lakehouse.append("audit_log", _batch(0, 10))
     before_version = lakehouse.version("audit_log")
     before = lakehouse.read("audit_log").sort_by("audit_id")
@@ -110,7 +112,9 @@ def test_adding_a_column_evolves_schema_without_rewriting_data(
     assert lakehouse.evolve("cameras") == ["shared_with"]
     assert set(lakehouse.table("cameras").file_uris()) == files_before  # nothing rewritten
     got = lakehouse.read("cameras").to_pylist()
-    assert got == [{**{f: None for f in full.schema.names}, "camera_id": "c1", "agency": "municipal", "lat": -25.3}]
+    assert got == [
+        {**{f: None for f in full.schema.names}, "camera_id": "c1", "agency": "municipal", "lat": -25.3}
+    ]
     lakehouse.append("cameras", [{"camera_id": "c2", "agency": "police911", "shared_with": ["municipal"]}])
     assert lakehouse.count("cameras") == 2
     assert lakehouse.evolve("cameras") == []

@@ -106,7 +106,9 @@ def test_replace_same_source_twice_leaves_identical_rows(lakehouse: Lakehouse) -
 
 
 def test_replace_is_a_single_commit(lakehouse: Lakehouse) -> None:
-    lakehouse.append("plate_reads", [{"read_id": "a", "camera_id": "c", "video_id": "v", "ts": NOW, "model_version": "m"}])
+    lakehouse.append(
+        "plate_reads", [{"read_id": "a", "camera_id": "c", "video_id": "v", "ts": NOW, "model_version": "m"}]
+    )
     before = lakehouse.version("plate_reads")
     lakehouse.replace(
         "plate_reads",
@@ -119,7 +121,10 @@ def test_replace_is_a_single_commit(lakehouse: Lakehouse) -> None:
 
 def test_upsert_merges_on_key(lakehouse: Lakehouse) -> None:
     lakehouse.upsert("cameras", [{"camera_id": "c1", "agency": "municipal", "lat": 1.0}])
-    lakehouse.upsert("cameras", [{"camera_id": "c1", "agency": "municipal", "lat": 2.0}, {"camera_id": "c2", "agency": "police911"}])
+    lakehouse.upsert(
+        "cameras",
+        [{"camera_id": "c1", "agency": "municipal", "lat": 2.0}, {"camera_id": "c2", "agency": "police911"}],
+    )
     rows = {r["camera_id"]: r for r in lakehouse.read("cameras").to_pylist()}
     assert rows["c1"]["lat"] == 2.0 and set(rows) == {"c1", "c2"}
 
@@ -150,5 +155,7 @@ def test_filtered_read_after_merge_updates(lakehouse: Lakehouse) -> None:
     rows = sample_rows("watchlist", 2)
     lakehouse.upsert("watchlist", rows)
     lakehouse.upsert("watchlist", [dict(r, reason="changed") for r in rows])
-    got = lakehouse.read("watchlist", columns=["entry_id", "reason"], filter=pds.field("entry_id") == rows[0]["entry_id"])
+    got = lakehouse.read(
+        "watchlist", columns=["entry_id", "reason"], filter=pds.field("entry_id") == rows[0]["entry_id"]
+    )
     assert got.to_pylist() == [{"entry_id": rows[0]["entry_id"], "reason": "changed"}]

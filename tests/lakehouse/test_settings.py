@@ -33,7 +33,10 @@ def test_defaults_then_file_then_environment(tmp_path: Path) -> None:
     s = load_settings(home, environ=env)
     assert s.time.zone == "America/Lima" and s.search.face_nprobe == 8
     src = {r["key"]: r["source"] for r in s.show()}
-    assert src["time.zone"] == "env PESQUISA_TZ" and src["search.face_nprobe"] == "env PESQUISA__SEARCH__FACE_NPROBE"
+    assert (
+        src["time.zone"] == "env PESQUISA_TZ"
+        and src["search.face_nprobe"] == "env PESQUISA__SEARCH__FACE_NPROBE"
+    )
 
 
 def test_unknown_keys_and_bad_values_are_refused_naming_the_source(tmp_path: Path) -> None:
@@ -57,7 +60,11 @@ def test_secrets_are_redacted_and_config_show_reports_sources(tmp_path: Path, ca
     assert "hunter2" not in out
     rows = {r["key"]: r for r in map(json.loads, out.strip().splitlines())}
     assert rows["storage.storage_options"]["value"] == {"AWS_SECRET_ACCESS_KEY": "***"}
-    assert rows["app.bcrypt_rounds"] == {**rows["app.bcrypt_rounds"], "value": 5, "source": "env PESQUISA_BCRYPT_ROUNDS"}
+    assert rows["app.bcrypt_rounds"] == {
+        **rows["app.bcrypt_rounds"],
+        "value": 5,
+        "source": "env PESQUISA_BCRYPT_ROUNDS",
+    }
     assert rows["time.zone"]["source"] == "default" and rows["time.zone"]["description"]
     # the secret still reaches delta-rs
     from lakehouse import Lakehouse
@@ -71,7 +78,9 @@ def test_secrets_are_redacted_and_config_show_reports_sources(tmp_path: Path, ca
 def test_cameras_import_refuses_an_unknown_plate_preset(tmp_path: Path, capsys) -> None:
     home = str(tmp_path / "h")
     bad = tmp_path / "cams.csv"
-    bad.write_text("camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,PY\nc2,municipal,-25.3,-57.6,ZZ\n")
+    bad.write_text(
+        "camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,PY\nc2,municipal,-25.3,-57.6,ZZ\n"
+    )
     assert main(["--home", home, "cameras", "import", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "line 3" in err and "plate_format 'ZZ' is not a known preset" in err and "PY" in err
@@ -81,7 +90,9 @@ def test_cameras_import_refuses_an_unknown_plate_preset(tmp_path: Path, capsys) 
     good = tmp_path / "ok.csv"
     good.write_text("camera_id,agency,lat,lon,plate_format\nc1,municipal,-25.3,-57.6,py\n")
     assert main(["--home", home, "--json", "cameras", "import", str(good)]) == 0
-    assert Lakehouse(home=home).read("cameras", columns=["plate_format"]).to_pylist() == [{"plate_format": "PY"}]
+    assert Lakehouse(home=home).read("cameras", columns=["plate_format"]).to_pylist() == [
+        {"plate_format": "PY"}
+    ]
 
 
 def test_per_camera_settings_are_validated_stored_and_used(tmp_path: Path, capsys) -> None:
@@ -90,14 +101,18 @@ def test_per_camera_settings_are_validated_stored_and_used(tmp_path: Path, capsy
 
     home = str(tmp_path / "h")
     bad = tmp_path / "bad.csv"
-    bad.write_text("camera_id,agency,lat,lon,sample_fps,gating\nc1,municipal,-25.3,-57.6,0,region\n"
-                   "c2,municipal,-25.3,-57.6,5,sometimes\n")
+    bad.write_text(
+        "camera_id,agency,lat,lon,sample_fps,gating\nc1,municipal,-25.3,-57.6,0,region\n"
+        "c2,municipal,-25.3,-57.6,5,sometimes\n"
+    )
     assert main(["--home", home, "cameras", "import", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "line 2: sample_fps" in err and "line 3: gating" in err
     good = tmp_path / "ok.csv"
-    good.write_text("camera_id,agency,lat,lon,kind,sample_fps,gating\nc1,municipal,-25.3,-57.6,portico,2.5,FRAME\n"
-                    "c2,municipal,-25.3,-57.6,street,,\n")
+    good.write_text(
+        "camera_id,agency,lat,lon,kind,sample_fps,gating\nc1,municipal,-25.3,-57.6,portico,2.5,FRAME\n"
+        "c2,municipal,-25.3,-57.6,street,,\n"
+    )
     assert main(["--home", home, "cameras", "import", str(good)]) == 0
     lh = Lakehouse(home=home)
     one, two = camera_settings(lh, "c1"), camera_settings(lh, "c2")

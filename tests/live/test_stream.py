@@ -56,14 +56,20 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     from pipelines.governance.context import SearchContext
     from pipelines.watchlist.manage import add_plate
 
-    ctx = SearchContext(user="sup", role="supervisor", agency=cam["agency"], case_number="LIVE-1", purpose="test")
+    ctx = SearchContext(
+        user="sup", role="supervisor", agency=cam["agency"], case_number="LIVE-1", purpose="test"
+    )
     for plate in sorted(plates):
         add_plate(lh, ctx, plate, reason="stolen", priority=1, historical=False)
     profile = LiveProfile(offline_after_s=10.0, read_timeout_s=4.0, backoff_max_s=2.0)
     stop = threading.Event()
     result: dict = {}
-    runner = threading.Thread(target=lambda: result.update(report=run_streams(
-        lh, [video.camera_id], home=str(home), profile=profile, workers=1, stop=stop)), daemon=True)
+    runner = threading.Thread(
+        target=lambda: result.update(
+            report=run_streams(lh, [video.camera_id], home=str(home), profile=profile, workers=1, stop=stop)
+        ),
+        daemon=True,
+    )
     runner.start()
 
     def status():
@@ -73,14 +79,18 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
         if not lh.exists("plate_reads"):
             return set()
         t = lh.read("plate_reads", columns=["plate", "candidates"])
-        return {p for p in t["plate"].to_pylist()} | {c["text"] for cs in t["candidates"].to_pylist() for c in cs}
+        return {p for p in t["plate"].to_pylist()} | {
+            c["text"] for cs in t["candidates"].to_pylist() for c in cs
+        }
 
     try:
         got = _wait("a plate of the clip in plate_reads", lambda: plate_texts() & plates, 240, every=1.0)
         assert got <= plates | plate_texts()
         assert status()["state"] == "live"
         if faces:
-            _wait("a face sighting", lambda: len(_ids(lh, "face_sightings", "sighting_id")) > 0, 120, every=1.0)
+            _wait(
+                "a face sighting", lambda: len(_ids(lh, "face_sightings", "sighting_id")) > 0, 120, every=1.0
+            )
 
         sim.stop()  # the camera loses power
         t_kill = time.time()
@@ -96,8 +106,11 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
 
         pid = status()["pid"]
         os.kill(pid, signal.SIGKILL)
-        _wait("the restarted camera actor live", lambda: status().get("state") == "live" and status().get("pid") != pid,
-              90.0)
+        _wait(
+            "the restarted camera actor live",
+            lambda: status().get("state") == "live" and status().get("pid") != pid,
+            90.0,
+        )
     finally:
         stop.set()
         runner.join(180)
@@ -120,7 +133,9 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
 
     alerts = lh.read("alerts").to_pylist()
     assert alerts, "a watchlisted plate read live must raise an alert"
-    assert {a["read_id"] for a in alerts} <= set(ids) and {a["camera_id"] for a in alerts} == {video.camera_id}
+    assert {a["read_id"] for a in alerts} <= set(ids) and {a["camera_id"] for a in alerts} == {
+        video.camera_id
+    }
     per_entry = [a["entry_id"] for a in alerts]
     assert len(per_entry) == len(set(per_entry)), "one alert per entry, camera and pass"
 

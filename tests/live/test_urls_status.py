@@ -12,13 +12,19 @@ from pipelines.live.status import camera_state, read_status, status_dir, write_s
 from pipelines.live.urls import redact, redact_text
 
 
-@pytest.mark.parametrize(("url", "want"), [
-    ("rtsp://admin:hunter2@10.0.0.5:554/Streaming/Channels/101", "rtsp://***@10.0.0.5:554/Streaming/Channels/101"),
-    ("rtsp://user@cam.local/live", "rtsp://***@cam.local/live"),
-    ("udp://127.0.0.1:5000?localaddr=127.0.0.1", "udp://127.0.0.1:5000?localaddr=127.0.0.1"),
-    ("https://cdn.example/live.m3u8?token=abc&x=1", "https://cdn.example/live.m3u8?token=***&x=1"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("url", "want"),
+    [
+        (
+            "rtsp://admin:hunter2@10.0.0.5:554/Streaming/Channels/101",
+            "rtsp://***@10.0.0.5:554/Streaming/Channels/101",
+        ),
+        ("rtsp://user@cam.local/live", "rtsp://***@cam.local/live"),
+        ("udp://127.0.0.1:5000?localaddr=127.0.0.1", "udp://127.0.0.1:5000?localaddr=127.0.0.1"),
+        ("https://cdn.example/live.m3u8?token=abc&x=1", "https://cdn.example/live.m3u8?token=***&x=1"),
+        ("", ""),
+    ],
+)
 def test_redact(url, want):
     assert redact(url) == want
 
@@ -51,13 +57,26 @@ def test_camera_state_from_frame_age():
 
 def test_status_roundtrip_stale_and_unreported(lakehouse, tmp_path):
     home = tmp_path / "home"
-    lakehouse.upsert("cameras", [
-        {"camera_id": "CAM-A", "agency": "municipal", "stream_uri": "rtsp://u:p@h/a"},
-        {"camera_id": "CAM-B", "agency": "municipal", "stream_uri": "rtsp://h/b"},
-        {"camera_id": "CAM-C", "agency": "municipal", "stream_uri": None},
-    ])
-    write_status(home, {"camera_id": "CAM-A", "state": "live", "last_frame_ts": time.time(), "lag_s": 0.4,
-                        "fps_analysed": 4.0, "error": None, "uri": "rtsp://***@h/a"})
+    lakehouse.upsert(
+        "cameras",
+        [
+            {"camera_id": "CAM-A", "agency": "municipal", "stream_uri": "rtsp://u:p@h/a"},
+            {"camera_id": "CAM-B", "agency": "municipal", "stream_uri": "rtsp://h/b"},
+            {"camera_id": "CAM-C", "agency": "municipal", "stream_uri": None},
+        ],
+    )
+    write_status(
+        home,
+        {
+            "camera_id": "CAM-A",
+            "state": "live",
+            "last_frame_ts": time.time(),
+            "lag_s": 0.4,
+            "fps_analysed": 4.0,
+            "error": None,
+            "uri": "rtsp://***@h/a",
+        },
+    )
     rows = {r["camera_id"]: r for r in read_status(lakehouse)}
     assert set(rows) == {"CAM-A", "CAM-B"}  # CAM-C has no stream
     assert rows["CAM-A"]["state"] == "live" and rows["CAM-A"]["lag_s"] == 0.4
@@ -87,10 +106,25 @@ def test_stream_cli_status_json_and_errors(lakehouse, tmp_path, capsys):
     from jobs.cli import main
 
     home = tmp_path / "home"
-    lakehouse.upsert("cameras", [{"camera_id": "CAM-A", "agency": "municipal", "stream_uri": "rtsp://u:p@h/a"},
-                                 {"camera_id": "CAM-N", "agency": "municipal", "stream_uri": None}])
-    write_status(home, {"camera_id": "CAM-A", "state": "live", "last_frame_ts": time.time(), "lag_s": 0.7,
-                        "fps_analysed": 3.5, "error": None, "uri": "rtsp://***@h/a"})
+    lakehouse.upsert(
+        "cameras",
+        [
+            {"camera_id": "CAM-A", "agency": "municipal", "stream_uri": "rtsp://u:p@h/a"},
+            {"camera_id": "CAM-N", "agency": "municipal", "stream_uri": None},
+        ],
+    )
+    write_status(
+        home,
+        {
+            "camera_id": "CAM-A",
+            "state": "live",
+            "last_frame_ts": time.time(),
+            "lag_s": 0.7,
+            "fps_analysed": 3.5,
+            "error": None,
+            "uri": "rtsp://***@h/a",
+        },
+    )
     assert main(["--home", str(home), "stream", "status", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["camera_id"], r["state"]) for r in rows] == [("CAM-A", "live")]

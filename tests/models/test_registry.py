@@ -61,7 +61,9 @@ def test_picks_by_key_and_by_old_alias(home):
 
 
 def test_an_unknown_key_is_refused_with_the_known_ones():
-    with pytest.raises(UnknownBackendError, match=r"unknown plates model back-end 'tesseract'.*rapidocr-onnx-cpu"):
+    with pytest.raises(
+        UnknownBackendError, match=r"unknown plates model back-end 'tesseract'.*rapidocr-onnx-cpu"
+    ):
         models.select("plates", "tesseract", "cpu")
     with pytest.raises(UnknownBackendError, match="unknown faces model back-end 'rapidocr-onnx-cpu'"):
         models.select("faces", "rapidocr-onnx-cpu", "cpu")  # a key of the other task

@@ -24,4 +24,6 @@ def city(tmp_path_factory):
 def ctx():
     from pipelines.governance.context import SearchContext
 
-    return SearchContext(user="ana", role="admin", case_number="CASE-7", purpose="series of robberies")  # all agencies
+    return SearchContext(
+        user="ana", role="admin", case_number="CASE-7", purpose="series of robberies"
+    )  # all agencies

@@ -18,8 +18,21 @@ def home(tmp_path_factory):
 
     h = tmp_path_factory.mktemp("cli")
     lh = Lakehouse(home=h)
-    scn = simulate_city(days=4, vehicles=120, commuters=10, taxis=3, convoys=4, stakeouts=2, series=2, circling=2,
-                        night_visitors=1, clones=1, misreads=5, seed=11, tz="UTC")
+    scn = simulate_city(
+        days=4,
+        vehicles=120,
+        commuters=10,
+        taxis=3,
+        convoys=4,
+        stakeouts=2,
+        series=2,
+        circling=2,
+        night_visitors=1,
+        clones=1,
+        misreads=5,
+        seed=11,
+        tz="UTC",
+    )
     lh.upsert("cameras", scn.cameras)
     lh.append("plate_reads", scn.rows)
     lh.append("incidents", scn.incidents)
@@ -36,13 +49,49 @@ def _json(capsys) -> list[dict]:
 def test_canvass_cli(home, capsys) -> None:
     h, scn = home
     day = scn.start.date().isoformat()
-    assert main(["--home", h, "plates", "canvass", "--camera", "C0101", "--from", day, "--to", day, "--json", *CASE]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "plates",
+                "canvass",
+                "--camera",
+                "C0101",
+                "--from",
+                day,
+                "--to",
+                day,
+                "--json",
+                *CASE,
+            ]
+        )
+        == 0
+    )
     rows = _json(capsys)
-    expect = {r["plate"] for r in scn.rows if r["camera_id"] == "C0101" and r["ts"].date() == scn.start.date()}
+    expect = {
+        r["plate"] for r in scn.rows if r["camera_id"] == "C0101" and r["ts"].date() == scn.start.date()
+    }
     assert {r["plate"] for r in rows} == expect
     # an area flag as plate search has them; no case -> exit 2, nothing printed
-    assert main(["--home", h, "plates", "canvass", "--near", "-25.38,-57.68,2500", "--from", day, "--to", day,
-                 "--json"]) == 2
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "plates",
+                "canvass",
+                "--near",
+                "-25.38,-57.68,2500",
+                "--from",
+                day,
+                "--to",
+                day,
+                "--json",
+            ]
+        )
+        == 2
+    )
     assert main(["--home", h, "plates", "canvass", "--from", day, "--to", day, *CASE]) == 2
 
 
@@ -50,11 +99,30 @@ def test_movement_cli(home, capsys) -> None:
     h, scn = home
     target, partner, a, b = scn.truth.convoys[0]
     rng = ["--from", scn.start.isoformat(), "--to", scn.end.isoformat()]
-    assert main(["--home", h, "movement", "convoy", target, "--window", "60s", "--min-cameras", "3", *rng, "--json",
-                 *CASE]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "movement",
+                "convoy",
+                target,
+                "--window",
+                "60s",
+                "--min-cameras",
+                "3",
+                *rng,
+                "--json",
+                *CASE,
+            ]
+        )
+        == 0
+    )
     assert _json(capsys)[0]["plate"] == partner
     plate, wins = scn.truth.stakeouts[0]
-    at = [x for w in wins for x in ("--at", f"{','.join(w.cameras)}@{w.start.isoformat()}..{w.end.isoformat()}")]
+    at = [
+        x for w in wins for x in ("--at", f"{','.join(w.cameras)}@{w.start.isoformat()}..{w.end.isoformat()}")
+    ]
     assert main(["--home", h, "movement", "stakeout", *at, "--min", "2", "--json", *CASE]) == 0
     assert _json(capsys)[0]["plate"] == plate
     assert main(["--home", h, "movement", "counts", *rng, "--json"]) == 0
@@ -70,7 +138,25 @@ def test_crime_leads_cli(home, capsys) -> None:
     h, scn = home
     plate, ids = scn.truth.crime_series[0]
     inc = [x for i in ids for x in ("--incident", i)]
-    assert main(["--home", h, "crime", "leads", *inc, "--radius", "500", "--window", "30m", "--min", "2", "--json",
-                 *CASE]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                h,
+                "crime",
+                "leads",
+                *inc,
+                "--radius",
+                "500",
+                "--window",
+                "30m",
+                "--min",
+                "2",
+                "--json",
+                *CASE,
+            ]
+        )
+        == 0
+    )
     assert _json(capsys)[0]["plate"] == plate
     assert main(["--home", h, "crime", "leads", *inc]) == 2  # no case

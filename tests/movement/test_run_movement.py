@@ -20,8 +20,12 @@ def test_run_movement_day_against_truth(lakehouse) -> None:
     bad = dict(sim.rows[1], read_id="x-bad", plate=None)
     lakehouse.append("plate_reads", [*sim.rows, other_day, bad])
 
-    res = run_movement(lakehouse, DAY, DAY + dt.timedelta(days=1),
-                       params=MovementParams(gap_s=900, convoy_delta_s=60, convoy_min_cameras=4))
+    res = run_movement(
+        lakehouse,
+        DAY,
+        DAY + dt.timedelta(days=1),
+        params=MovementParams(gap_s=900, convoy_delta_s=60, convoy_min_cameras=4),
+    )
 
     assert res.reads == len(sim.rows) + 1
     assert res.metrics["reads_in"] == len(sim.rows) + 1

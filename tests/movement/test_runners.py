@@ -26,8 +26,14 @@ from pipelines.movement.sightings import Sighting, to_epoch
 from pipelines.movement.simulate import simulate_traffic
 
 DAY = dt.date(2026, 3, 2)
-PARAMS = MovementParams(gap_s=900, count_window_s=3600, count_period_s=1800, flow_bucket_s=3600,
-                        convoy_delta_s=60, convoy_min_cameras=3)
+PARAMS = MovementParams(
+    gap_s=900,
+    count_window_s=3600,
+    count_period_s=1800,
+    flow_bucket_s=3600,
+    convoy_delta_s=60,
+    convoy_min_cameras=3,
+)
 
 
 def _epoch(t: dt.datetime | None) -> float | None:
@@ -36,15 +42,37 @@ def _epoch(t: dt.datetime | None) -> float | None:
 
 def _norm(tables) -> dict[str, set]:
     return {
-        "trips": {(r["plate"], _epoch(r["start"]), _epoch(r["end"]), r["n_sightings"], r["n_cameras"],
-                   r["first_camera"], r["last_camera"], tuple(r["cameras"])) for r in tables["trips"].to_pylist()},
-        "counts": {(r["camera_id"], _epoch(r["window_start"]), r["reads"], r["plates"])
-                   for r in tables["counts"].to_pylist()},
-        "flows": {(r["origin"], r["destination"], _epoch(r["window_start"]), r["trips"],
-                   None if r["mean_travel_s"] is None else round(r["mean_travel_s"], 3))
-                  for r in tables["flows"].to_pylist()},
-        "convoys": {(r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
-                    for r in tables["convoys"].to_pylist()},
+        "trips": {
+            (
+                r["plate"],
+                _epoch(r["start"]),
+                _epoch(r["end"]),
+                r["n_sightings"],
+                r["n_cameras"],
+                r["first_camera"],
+                r["last_camera"],
+                tuple(r["cameras"]),
+            )
+            for r in tables["trips"].to_pylist()
+        },
+        "counts": {
+            (r["camera_id"], _epoch(r["window_start"]), r["reads"], r["plates"])
+            for r in tables["counts"].to_pylist()
+        },
+        "flows": {
+            (
+                r["origin"],
+                r["destination"],
+                _epoch(r["window_start"]),
+                r["trips"],
+                None if r["mean_travel_s"] is None else round(r["mean_travel_s"], 3),
+            )
+            for r in tables["flows"].to_pylist()
+        },
+        "convoys": {
+            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
+            for r in tables["convoys"].to_pylist()
+        },
     }
 
 
@@ -52,13 +80,28 @@ def _reference(lh, start, end) -> dict[str, set]:
     reads = read_plate_reads(lh, start, end)
     ref = reference_movement(reads, portico_ids(lh), PARAMS, (end - start).total_seconds())
     return {
-        "trips": {(r["plate"], _epoch(r["start"]), _epoch(r["end"]), r["n_sightings"], r["n_cameras"],
-                   r["first_camera"], r["last_camera"], tuple(r["cameras"])) for r in ref["trips"].iter_rows(named=True)},
-        "counts": {(r["camera_id"], round(float(r["window_start"]), 6), r["reads"], r["plates"])
-                   for r in ref["counts"].to_pylist()},
+        "trips": {
+            (
+                r["plate"],
+                _epoch(r["start"]),
+                _epoch(r["end"]),
+                r["n_sightings"],
+                r["n_cameras"],
+                r["first_camera"],
+                r["last_camera"],
+                tuple(r["cameras"]),
+            )
+            for r in ref["trips"].iter_rows(named=True)
+        },
+        "counts": {
+            (r["camera_id"], round(float(r["window_start"]), 6), r["reads"], r["plates"])
+            for r in ref["counts"].to_pylist()
+        },
         "flows": {(o, d, b, n, None if m is None else round(m, 3)) for o, d, b, n, m in ref["flows"]},
-        "convoys": {(r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
-                    for r in ref["convoys"]},
+        "convoys": {
+            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
+            for r in ref["convoys"]
+        },
     }
 
 
@@ -91,8 +134,9 @@ def test_dask_runner_two_workers_equals_local_and_reference(day_home) -> None:
     local = run_movement(lh, start, end, params=PARAMS)
     with local_dask_cluster(n_workers=2) as address:
         assert address.startswith("tcp://127.0.0.1:")
-        dask = run_movement(lh, start, end, runner="DaskRunner", options=dask_options(address, partitions=4),
-                            params=PARAMS)
+        dask = run_movement(
+            lh, start, end, runner="DaskRunner", options=dask_options(address, partitions=4), params=PARAMS
+        )
     assert dask.runner.endswith("DaskRunner")
     got, want, ref = _norm(dask.tables), _norm(local.tables), _reference(lh, start, end)
     for name in ref:
@@ -110,7 +154,7 @@ def test_stream_sessions_and_counts_close_as_time_advances() -> None:
     t0 = math.floor(sightings[0].ts)
     stream.advance_watermark_to(t0)
     for i in range(0, len(sightings), 20):  # batches of reads, then the clock moves on
-        chunk = sightings[i:i + 20]
+        chunk = sightings[i : i + 20]
         stream.add_elements([TimestampedValue(s, s.ts) for s in chunk])
         stream.advance_watermark_to(math.floor(chunk[-1].ts))
     stream.advance_watermark_to_infinity()
@@ -125,10 +169,16 @@ def test_stream_sessions_and_counts_close_as_time_advances() -> None:
         s = p | stream
         trips = s | "Trips" >> Trips(gap_s=900, global_window=False)
         counts = s | "Counts" >> CameraCounts(size_s=3600, global_window=False)
-        assert_that(trips | "TripKey" >> beam.Map(lambda r: (r["plate"], r["n_sightings"], r["first_camera"])),
-                    equal_to(_batch_trips(sightings)), label="TripsEqualBatch")
-        assert_that(counts | "CountKey" >> beam.Map(lambda r: (r["camera_id"], r["window_start"], r["reads"])),
-                    equal_to(_batch_counts(sightings)), label="CountsEqualBatch")
+        assert_that(
+            trips | "TripKey" >> beam.Map(lambda r: (r["plate"], r["n_sightings"], r["first_camera"])),
+            equal_to(_batch_trips(sightings)),
+            label="TripsEqualBatch",
+        )
+        assert_that(
+            counts | "CountKey" >> beam.Map(lambda r: (r["camera_id"], r["window_start"], r["reads"])),
+            equal_to(_batch_counts(sightings)),
+            label="CountsEqualBatch",
+        )
         assert_that(counts | "CountPane" >> beam.ParDo(timing), _all_on_time, label="CountsOnTime")
 
 
@@ -144,9 +194,17 @@ def _batch_trips(sightings: list[Sighting]) -> list[tuple]:
     from pipelines.movement.reference import reference_trips
     from pipelines.movement.sightings import to_datetime
 
-    df = pl.DataFrame({"plate": [s.plate for s in sightings], "camera_id": [s.camera_id for s in sightings],
-                       "ts": [to_datetime(s.ts) for s in sightings]})
-    return [(r["plate"], r["n_sightings"], r["first_camera"]) for r in reference_trips(df, 900).iter_rows(named=True)]
+    df = pl.DataFrame(
+        {
+            "plate": [s.plate for s in sightings],
+            "camera_id": [s.camera_id for s in sightings],
+            "ts": [to_datetime(s.ts) for s in sightings],
+        }
+    )
+    return [
+        (r["plate"], r["n_sightings"], r["first_camera"])
+        for r in reference_trips(df, 900).iter_rows(named=True)
+    ]
 
 
 def _batch_counts(sightings: list[Sighting]) -> list[tuple]:

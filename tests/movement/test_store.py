@@ -23,7 +23,9 @@ def test_store_and_read_movement(lakehouse) -> None:
     lakehouse.upsert("cameras", cams)
     lakehouse.append("plate_reads", sim.rows)
     start = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
-    res = run_movement(lakehouse, start, start + dt.timedelta(days=1), params=MovementParams(convoy_min_cameras=4))
+    res = run_movement(
+        lakehouse, start, start + dt.timedelta(days=1), params=MovementParams(convoy_min_cameras=4)
+    )
     assert res.model_versions == ["simulated-v1"]
     written = store_movement(lakehouse, res, DAY)
     assert written["movement_trips"] == res.trips.num_rows == sim.trips
@@ -38,8 +40,12 @@ def test_store_and_read_movement(lakehouse) -> None:
     pol = SearchContext(user="p", agency="police911", case_number="K", purpose="p")
     mine = read_movement(lakehouse, ReadScope.of(pol, start=DAY, end=DAY), "counts")
     assert set(mine["camera_id"].to_pylist()) == {"S0", "S1"}
-    assert read_movement(lakehouse, ReadScope.of(admin, start=DAY, end=DAY, model_version="other"),
-                         "counts").num_rows == 0
+    assert (
+        read_movement(
+            lakehouse, ReadScope.of(admin, start=DAY, end=DAY, model_version="other"), "counts"
+        ).num_rows
+        == 0
+    )
 
     with pytest.raises(MissingCaseError):
         read_movement(lakehouse, ReadScope.of(SearchContext(user="x"), start=DAY, end=DAY), "convoys")

@@ -92,7 +92,9 @@ def test_crime_leads_offender_first(city, ctx) -> None:
     lh, scn = city
     first = 0
     for plate, ids in scn.truth.crime_series:
-        res = crime_leads(lh, ReadScope.of(ctx), incident_ids=ids, radius_m=500, window_s=1800, min_incidents=2)
+        res = crime_leads(
+            lh, ReadScope.of(ctx), incident_ids=ids, radius_m=500, window_s=1800, min_incidents=2
+        )
         first += bool(res.rows) and res.rows[0]["plate"] == plate
         if res.rows and res.rows[0]["plate"] == plate:
             assert res.rows[0]["incidents_hit"] == 3
@@ -105,7 +107,9 @@ def test_crime_leads_offender_first(city, ctx) -> None:
 def test_crime_leads_by_type_and_time(city, ctx) -> None:
     lh, scn = city
     plate, ids = scn.truth.crime_series[0]
-    res = crime_leads(lh, ReadScope.of(ctx, start=scn.start, end=scn.end), incident_type="robbery", min_incidents=3)
+    res = crime_leads(
+        lh, ReadScope.of(ctx, start=scn.start, end=scn.end), incident_type="robbery", min_incidents=3
+    )
     assert len(res.incidents) == len(scn.incidents)
     assert all(r["incidents_hit"] >= 3 for r in res.rows)
 
@@ -117,10 +121,18 @@ def test_anomalies_precision_recall(city, ctx) -> None:
     truth = scn.truth.anomalies()
     tp = len(found & truth)
     precision, recall = tp / max(1, len(found)), tp / len(truth)
-    per_kind = {k: (len({f for f in found if f[0] == k} & truth), len({f for f in found if f[0] == k}),
-                    len({t for t in truth if t[0] == k})) for k in ("circling", "night_visits", "clone")}
-    print(f"anomalies: precision {precision:.2f} recall {recall:.2f} (tp, hits, truth per kind {per_kind}); "
-          f"misreads discounted {res.counts['misreads_discounted']} of {scn.truth.misreads} planted")
+    per_kind = {
+        k: (
+            len({f for f in found if f[0] == k} & truth),
+            len({f for f in found if f[0] == k}),
+            len({t for t in truth if t[0] == k}),
+        )
+        for k in ("circling", "night_visits", "clone")
+    }
+    print(
+        f"anomalies: precision {precision:.2f} recall {recall:.2f} (tp, hits, truth per kind {per_kind}); "
+        f"misreads discounted {res.counts['misreads_discounted']} of {scn.truth.misreads} planted"
+    )
     assert precision >= 0.8 and recall >= 0.8
     clones = {p for k, p in found if k == "clone"}
     assert clones == scn.truth.clones  # misreads never become cloned-plate hits
@@ -155,8 +167,9 @@ def _all_tools(lh, scn, ctx: SearchContext):
     return {
         "plates.canvass": lambda: canvass(lh, scope, cameras=["C0101", "C0305"]),
         "movement.convoy": lambda: convoy(lh, scope, target),
-        "movement.stakeout": lambda: stakeout(lh, ReadScope.of(ctx), [PlaceWindow(w.start, w.end, cameras=w.cameras)
-                                                                      for w in wins]),
+        "movement.stakeout": lambda: stakeout(
+            lh, ReadScope.of(ctx), [PlaceWindow(w.start, w.end, cameras=w.cameras) for w in wins]
+        ),
         "crime.leads": lambda: crime_leads(lh, ReadScope.of(ctx), incident_ids=scn.truth.crime_series[0][1]),
         "movement.anomalies": lambda: anomalies(lh, scope, kinds=("clone",)),
         "movement.flows": lambda: ring_flows(lh, scope, include_plates=True),
@@ -189,8 +202,12 @@ def test_scoped_by_agency(city) -> None:
     counts = camera_counts(lh, scope)
     assert set(counts["camera_id"].to_pylist()) <= own
     target, partner, a, b = scn.truth.convoys[0]
-    rows = convoy(lh, ReadScope.of(pol, start=a - dt.timedelta(hours=2), end=b + dt.timedelta(hours=2)),
-                  target, min_cameras=1).rows
+    rows = convoy(
+        lh,
+        ReadScope.of(pol, start=a - dt.timedelta(hours=2), end=b + dt.timedelta(hours=2)),
+        target,
+        min_cameras=1,
+    ).rows
     assert all(set(r["cameras"]) <= own for r in rows)
     for r in anomalies(lh, scope).rows:
         assert set(r["cameras"]) <= own

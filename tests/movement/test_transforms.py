@@ -23,9 +23,7 @@ def _pipeline() -> BeamTestPipeline:
 
 def _stamped(p: beam.Pipeline, sightings: list[Sighting], label: str = "Create") -> beam.PCollection:
     return (
-        p
-        | label >> beam.Create(sightings)
-        | f"{label}Stamp" >> beam.Map(lambda s: TimestampedValue(s, s.ts))
+        p | label >> beam.Create(sightings) | f"{label}Stamp" >> beam.Map(lambda s: TimestampedValue(s, s.ts))
     )
 
 
@@ -35,44 +33,89 @@ def S(plate: str, cam: str, t: float) -> Sighting:  # noqa: N802 - reads like a 
 
 def test_trips_split_by_gap() -> None:
     data = [
-        S("AB123CD", "c1", 0), S("AB123CD", "c2", 120), S("AB123CD", "c2", 150), S("AB123CD", "c3", 400),
+        S("AB123CD", "c1", 0),
+        S("AB123CD", "c2", 120),
+        S("AB123CD", "c2", 150),
+        S("AB123CD", "c3", 400),
         # 700 s after the last sighting: a new trip with gap 600, the same trip with gap 900
-        S("AB123CD", "c3", 1100), S("AB123CD", "c1", 1200),
+        S("AB123CD", "c3", 1100),
+        S("AB123CD", "c1", 1200),
         S("ZZ999ZZ", "c2", 50),
     ]
 
     def key(rows):
-        return sorted((r["plate"], r["first_camera"], r["last_camera"], r["n_sightings"], tuple(r["cameras"]),
-                       r["start"], r["end"]) for r in rows)
+        return sorted(
+            (
+                r["plate"],
+                r["first_camera"],
+                r["last_camera"],
+                r["n_sightings"],
+                tuple(r["cameras"]),
+                r["start"],
+                r["end"],
+            )
+            for r in rows
+        )
 
     with _pipeline() as p:
         trips = _stamped(p, data) | Trips(gap_s=600)
         assert_that(
             trips | beam.combiners.ToList() | beam.Map(key),
-            equal_to([[
-                ("AB123CD", "c1", "c3", 4, ("c1", "c2", "c3"), to_datetime(T0), to_datetime(T0 + 400)),
-                ("AB123CD", "c3", "c1", 2, ("c3", "c1"), to_datetime(T0 + 1100), to_datetime(T0 + 1200)),
-                ("ZZ999ZZ", "c2", "c2", 1, ("c2",), to_datetime(T0 + 50), to_datetime(T0 + 50)),
-            ]]),
+            equal_to(
+                [
+                    [
+                        (
+                            "AB123CD",
+                            "c1",
+                            "c3",
+                            4,
+                            ("c1", "c2", "c3"),
+                            to_datetime(T0),
+                            to_datetime(T0 + 400),
+                        ),
+                        (
+                            "AB123CD",
+                            "c3",
+                            "c1",
+                            2,
+                            ("c3", "c1"),
+                            to_datetime(T0 + 1100),
+                            to_datetime(T0 + 1200),
+                        ),
+                        ("ZZ999ZZ", "c2", "c2", 1, ("c2",), to_datetime(T0 + 50), to_datetime(T0 + 50)),
+                    ]
+                ]
+            ),
         )
     with _pipeline() as p:
         trips = _stamped(p, data) | Trips(gap_s=900)
-        assert_that(trips | beam.Map(lambda r: (r["plate"], r["n_sightings"], r["n_cameras"], r["duration_s"])),
-                    equal_to([("AB123CD", 6, 3, 1200.0), ("ZZ999ZZ", 1, 1, 0.0)]))
+        assert_that(
+            trips | beam.Map(lambda r: (r["plate"], r["n_sightings"], r["n_cameras"], r["duration_s"])),
+            equal_to([("AB123CD", 6, 3, 1200.0), ("ZZ999ZZ", 1, 1, 0.0)]),
+        )
 
 
 def test_camera_counts_fixed_and_sliding() -> None:
-    data = [S("A1", "c1", 10), S("A1", "c1", 20), S("B2", "c1", 3599), S("C3", "c1", 3700), S("A1", "c2", 100)]
+    data = [
+        S("A1", "c1", 10),
+        S("A1", "c1", 20),
+        S("B2", "c1", 3599),
+        S("C3", "c1", 3700),
+        S("A1", "c2", 100),
+    ]
     h = to_datetime
     with _pipeline() as p:
         rows = _stamped(p, data) | CameraCounts(size_s=3600)
-        assert_that(rows | beam.Map(lambda r: (r["camera_id"], r["window_start"], r["reads"], r["plates"])),
-                    equal_to([("c1", h(T0), 3, 2), ("c1", h(T0 + 3600), 1, 1), ("c2", h(T0), 1, 1)]))
+        assert_that(
+            rows | beam.Map(lambda r: (r["camera_id"], r["window_start"], r["reads"], r["plates"])),
+            equal_to([("c1", h(T0), 3, 2), ("c1", h(T0 + 3600), 1, 1), ("c2", h(T0), 1, 1)]),
+        )
     with _pipeline() as p:
         # 1 h windows every 30 min: the 3599 s and 3700 s reads share the window starting at 1800 s
         rows = _stamped(p, data) | CameraCounts(size_s=3600, period_s=1800)
         assert_that(
-            rows | beam.Filter(lambda r: r["camera_id"] == "c1")
+            rows
+            | beam.Filter(lambda r: r["camera_id"] == "c1")
             | beam.Map(lambda r: (r["window_start"], r["reads"])),
             equal_to([(h(T0 - 1800), 2), (h(T0), 3), (h(T0 + 1800), 2), (h(T0 + 3600), 1)]),
         )
@@ -82,21 +125,37 @@ def test_od_flows_first_to_last_portico() -> None:
     porticos = ["P-north", "P-south", "P-east"]
     data = [
         # two trips north -> south via a street camera, travel 600 s and 800 s
-        S("AAA111", "P-north", 0), S("AAA111", "street-1", 300), S("AAA111", "P-south", 600),
-        S("BBB222", "P-north", 100), S("BBB222", "P-south", 900),
+        S("AAA111", "P-north", 0),
+        S("AAA111", "street-1", 300),
+        S("AAA111", "P-south", 600),
+        S("BBB222", "P-north", 100),
+        S("BBB222", "P-south", 900),
         # east -> north with an intermediate portico: only first and last count
-        S("CCC333", "P-east", 0), S("CCC333", "P-south", 200), S("CCC333", "P-north", 500),
+        S("CCC333", "P-east", 0),
+        S("CCC333", "P-south", 200),
+        S("CCC333", "P-north", 500),
         # one portico only: origin == destination, no travel time
-        S("DDD444", "street-1", 0), S("DDD444", "P-east", 60),
+        S("DDD444", "street-1", 0),
+        S("DDD444", "P-east", 60),
         # no portico: counted in a metric, no flow
-        S("EEE555", "street-1", 0), S("EEE555", "street-2", 60),
+        S("EEE555", "street-1", 0),
+        S("EEE555", "street-2", 60),
     ]
     with _pipeline() as p:
         flows = _stamped(p, data) | Trips(gap_s=900) | ODFlows(porticos)
-        assert_that(flows | beam.Map(lambda r: (r["origin"], r["destination"], r["trips"], r["mean_travel_s"],
-                                                r["window_start"])),
-                    equal_to([("P-north", "P-south", 2, 700.0, None), ("P-east", "P-north", 1, 500.0, None),
-                              ("P-east", "P-east", 1, None, None)]))
+        assert_that(
+            flows
+            | beam.Map(
+                lambda r: (r["origin"], r["destination"], r["trips"], r["mean_travel_s"], r["window_start"])
+            ),
+            equal_to(
+                [
+                    ("P-north", "P-south", 2, 700.0, None),
+                    ("P-east", "P-north", 1, 500.0, None),
+                    ("P-east", "P-east", 1, None, None),
+                ]
+            ),
+        )
 
 
 def _convoy_city() -> tuple[list[Sighting], float]:
@@ -171,7 +230,9 @@ def test_bad_records_counted_not_raised() -> None:
     ]
     p = beam.Pipeline(runner="FnApiRunner")
     out = p | beam.Create(rows) | ParseSightings(min_confidence=0.5)
-    assert_that(out | beam.Map(lambda s: (s.plate, s.camera_id)), equal_to([("AB123CD", "c1"), ("AB123CD", "c3")]))
+    assert_that(
+        out | beam.Map(lambda s: (s.plate, s.camera_id)), equal_to([("AB123CD", "c1"), ("AB123CD", "c3")])
+    )
     result = p.run()
     result.wait_until_finish()
     counters = {m.key.metric.name: m.committed for m in result.metrics().query()["counters"]}

@@ -39,7 +39,10 @@ def test_joint_decode_respects_each_pattern_and_frames_disagreeing_in_length():
     # three frames: one misses the last character, one reads 8 for B where the pattern wants a letter
     frames = [onehot_ctc("-A-B-1-2-3-C-D-"), onehot_ctc("-A-B-1-2-3-C--"), onehot_ctc("-A-8-1-2-3-C-D-")]
     logps = [np.log(f) for f in frames]
-    best = joint_decode(logps, [("ABCDEFGHIJKLMNOPQRSTUVWXYZ",) * 2 + ("0123456789",) * 3 + ("ABCDEFGHIJKLMNOPQRSTUVWXYZ",) * 2])
+    best = joint_decode(
+        logps,
+        [("ABCDEFGHIJKLMNOPQRSTUVWXYZ",) * 2 + ("0123456789",) * 3 + ("ABCDEFGHIJKLMNOPQRSTUVWXYZ",) * 2],
+    )
     assert best[0][1] == "AB123CD"
     fused = fuse_frames(frames, ["AR"])
     assert fused is not None and fused.text == "AB123CD" and fused.plate_format == "AR" and fused.frames == 3
@@ -59,7 +62,9 @@ def test_five_noisy_frames_read_exactly_where_no_single_frame_does():
     plate = render_plate(truth, "AR", 48)
     crops = []
     for _ in range(5):
-        small = cv2.resize(plate, None, fx=14 / 48, fy=14 / 48, interpolation=cv2.INTER_AREA).astype(np.float32)
+        small = cv2.resize(plate, None, fx=14 / 48, fy=14 / 48, interpolation=cv2.INTER_AREA).astype(
+            np.float32
+        )
         small = np.clip(small + rng.normal(0, 45, small.shape), 0, 255).astype(np.uint8)
         crops.append(cv2.resize(small[:, :, ::-1], None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC))
     lines = engine.recognize(crops)
@@ -82,20 +87,39 @@ def test_a_track_row_is_read_from_its_frames_fused_not_from_a_vote():
     from pipelines.extract.tracking import Observation, Track
 
     # three frames, each wrong in a different place; the vote would pick one of the wrong strings
-    frames = {"AB123CB": onehot_ctc("-A-B-1-2-3-C-8-"), "A8123CD": onehot_ctc("-A-8-1-2-3-C-D-"),
-              "AB128CD": onehot_ctc("-A-B-1-2-8-C-D-")}
+    frames = {
+        "AB123CB": onehot_ctc("-A-B-1-2-3-C-8-"),
+        "A8123CD": onehot_ctc("-A-8-1-2-3-C-D-"),
+        "AB128CD": onehot_ctc("-A-B-1-2-8-C-D-"),
+    }
     # the middle character of each wrong frame is only half sure: the other frames outvote it
     frames["AB123CB"][13] = onehot_ctc("D")[0] * 0.45 + onehot_ctc("8")[0] * 0.55
     frames["A8123CD"][3] = onehot_ctc("B")[0] * 0.45 + onehot_ctc("8")[0] * 0.55
     frames["AB128CD"][9] = onehot_ctc("3")[0] * 0.45 + onehot_ctc("8")[0] * 0.55
     track = Track(1)
     for i, (text, ctc) in enumerate(frames.items()):
-        track.obs.append(Observation(i, i * 0.2, (0, 0, 10, 5), 0.8 - 0.1 * i, {
-            "text": text, "raw": text, "score": 0.8 - 0.1 * i, "bbox": (0, 0, 10, 5),
-            "candidates": [(text, 0.8 - 0.1 * i)], "char_confidences": [0.9] * 7, "plate_format": "AR",
-            "ctc": ctc, "crop_jpeg": b"x"}))
-    ctx = SourceContext("v", "cam", "ag", "/v.mp4", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "m",
-                        ("AR", "BR", "generic"))
+        track.obs.append(
+            Observation(
+                i,
+                i * 0.2,
+                (0, 0, 10, 5),
+                0.8 - 0.1 * i,
+                {
+                    "text": text,
+                    "raw": text,
+                    "score": 0.8 - 0.1 * i,
+                    "bbox": (0, 0, 10, 5),
+                    "candidates": [(text, 0.8 - 0.1 * i)],
+                    "char_confidences": [0.9] * 7,
+                    "plate_format": "AR",
+                    "ctc": ctc,
+                    "crop_jpeg": b"x",
+                },
+            )
+        )
+    ctx = SourceContext(
+        "v", "cam", "ag", "/v.mp4", dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "m", ("AR", "BR", "generic")
+    )
     row = plate_row(track, ctx)
     assert row["plate"] == "AB123CD" and row["plate_format"] == "AR"
     assert row["candidates"][0]["text"] == "AB123CD" and len(row["char_confidences"]) == 7

@@ -27,7 +27,9 @@ def test_a_plate_of_a_country_without_preset_is_recorded_as_generic():
     assert rank_candidates(line(chars("AB12CD345")), AR_CAMERA)[0].text == "AB12CD345"
 
 
-@pytest.mark.parametrize(("plate", "fmt"), [("BO", "BO"), ("CL", "CL"), ("GT", "GT"), ("MX", "MX"), ("EC", "EC")])
+@pytest.mark.parametrize(
+    ("plate", "fmt"), [("BO", "BO"), ("CL", "CL"), ("GT", "GT"), ("MX", "MX"), ("EC", "EC")]
+)
 def test_new_presets_read_their_plates_at_a_camera_of_another_country(plate, fmt):
     text = {"BO": "2345ABC", "CL": "BBCC12", "GT": "P123ABC", "MX": "ABC123D", "EC": "ABC1234"}[plate]
     best = rank_candidates(line(chars(text)), AR_CAMERA)[0]

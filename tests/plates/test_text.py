@@ -39,8 +39,10 @@ def test_an_n_tilde_plate_is_stored_and_searched_as_plain_n():
     assert p.text == "AN123" and p.is_exact
     # through the postings that both search strategies score: the stored read is found exactly
     plate = pa.array(["AÑ123", "AN124"])
-    cands = pa.array([[{"text": "AÑ123", "score": 0.9}], []],
-                     pa.list_(pa.struct([("text", pa.string()), ("score", pa.float32())])))
+    cands = pa.array(
+        [[{"text": "AÑ123", "score": 0.9}], []],
+        pa.list_(pa.struct([("text", pa.string()), ("score", pa.float32())])),
+    )
     post = explode_reads(plate, cands)
     keys = [k.decode() for k in post.key]
     assert "AN123" in keys and "A123" not in keys
@@ -63,8 +65,19 @@ def test_characters_without_an_ascii_letter_are_dropped_from_text_and_refused_in
 
 def test_the_repair_tables_are_the_reader_repairs_derived_from_the_confusion_table():
     assert text.TO_DIGIT == {
-        "O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "1",
-        "Z": "2", "S": "5", "G": "6", "B": "8", "A": "4",
+        "O": "0",
+        "Q": "0",
+        "D": "0",
+        "U": "0",
+        "I": "1",
+        "L": "1",
+        "J": "1",
+        "T": "1",
+        "Z": "2",
+        "S": "5",
+        "G": "6",
+        "B": "8",
+        "A": "4",
     }
     assert text.TO_LETTER == {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
     assert formats.TO_DIGIT is text.TO_DIGIT and formats.TO_LETTER is text.TO_LETTER
@@ -111,8 +124,12 @@ def test_a_typed_plate_searches_for_what_it_stores_as(s):
 @given(
     st.integers(4, 9),
     st.integers(0, 2**31 - 1),
-    st.lists(st.sampled_from(["AR", "BR", "PY", "UY", "PE", "SV", "EU", "US", "generic"]), min_size=1,
-             max_size=3, unique=True),
+    st.lists(
+        st.sampled_from(["AR", "BR", "PY", "UY", "PE", "SV", "EU", "US", "generic"]),
+        min_size=1,
+        max_size=3,
+        unique=True,
+    ),
 )
 def test_every_candidate_the_decoder_emits_is_found_exactly_by_search(n, seed, fmts):
     rng = np.random.default_rng(seed)

@@ -78,15 +78,24 @@ def s3_server(bucket: str = "pesquisa") -> Iterator[S3Server]:
     if not exe.exists():
         raise ComponentUnavailable("moto_server is not installed (pip install 'moto[server]')")
     port = free_port()
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(exe), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_port(port, 60, proc)
         endpoint = f"http://127.0.0.1:{port}"
         import boto3
 
-        boto3.client("s3", endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing",
-                     region_name="us-east-1").create_bucket(Bucket=bucket)
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        ).create_bucket(Bucket=bucket)
         yield S3Server(endpoint, bucket, proc)
     finally:
         stop(proc)
@@ -106,7 +115,9 @@ class Postgres:
 
 def _pg_bin() -> Path:
     root = Path("/usr/lib/postgresql")
-    versions = sorted((p for p in root.glob("*/bin/pg_ctl")), key=lambda p: p.parts[-3]) if root.exists() else []
+    versions = (
+        sorted((p for p in root.glob("*/bin/pg_ctl")), key=lambda p: p.parts[-3]) if root.exists() else []
+    )
     if not versions:
         raise ComponentUnavailable("PostgreSQL server binaries are not installed (Debian package postgresql)")
     return versions[-1].parent
@@ -140,8 +151,19 @@ def postgres_server(tmp: Path) -> Iterator[Postgres]:
     if r.returncode != 0:
         raise RuntimeError(f"initdb failed: {r.stderr[-500:]}")
     port = free_port()
-    r = run("pg_ctl", "-D", str(datadir), "-l", str(datadir / "server.log"), "-w", "-t", "60",
-            "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir}", "start")
+    r = run(
+        "pg_ctl",
+        "-D",
+        str(datadir),
+        "-l",
+        str(datadir / "server.log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        f"-c listen_addresses=127.0.0.1 -p {port} -k {datadir}",
+        "start",
+    )
     if r.returncode != 0:
         log = (datadir / "server.log").read_text() if (datadir / "server.log").exists() else ""
         raise RuntimeError(f"pg_ctl start failed: {r.stderr[-300:]} {log[-500:]}")
@@ -176,8 +198,14 @@ class RayCluster:
         """A second raylet on this machine (Ray's own Node API; DESIGN.md §13); returns (process, node id)."""
         script = self.tmp / "worker_node.py"
         script.write_text(_WORKER_NODE)
-        proc = subprocess.Popen([sys.executable, str(script), self.address, str(num_cpus)], env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), self.address, str(num_cpus)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
         line = proc.stdout.readline().strip() if proc.stdout else ""
         if not line:
             stop(proc)
@@ -188,8 +216,14 @@ class RayCluster:
 
 def ray_env(base: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ if base is None else base)
-    env.update({"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_AUTH_MODE": "disabled",
-                "RAY_USAGE_STATS_ENABLED": "0", "RAY_DEDUP_LOGS": "0"})
+    env.update(
+        {
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+            "RAY_AUTH_MODE": "disabled",
+            "RAY_USAGE_STATS_ENABLED": "0",
+            "RAY_DEDUP_LOGS": "0",
+        }
+    )
     return env
 
 
@@ -202,10 +236,30 @@ def ray_cluster(tmp: Path, head_cpus: int = 1) -> Iterator[RayCluster]:
     port = free_port()
     env = ray_env()
     temp_dir = Path("/tmp") / f"ray-{port}"  # short: unix socket paths are limited to 107 bytes
-    r = subprocess.run([str(exe), "start", "--head", "--num-cpus", str(head_cpus), "--num-gpus", "0",
-                        "--port", str(port), "--node-ip-address", "127.0.0.1", "--include-dashboard", "false",
-                        "--disable-usage-stats", "--temp-dir", str(temp_dir)],
-                       env=env, capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        [
+            str(exe),
+            "start",
+            "--head",
+            "--num-cpus",
+            str(head_cpus),
+            "--num-gpus",
+            "0",
+            "--port",
+            str(port),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--include-dashboard",
+            "false",
+            "--disable-usage-stats",
+            "--temp-dir",
+            str(temp_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     if r.returncode != 0:
         raise RuntimeError(f"ray start --head failed: {r.stderr[-1000:]}")
     cluster = RayCluster(address=f"127.0.0.1:{port}", tmp=tmp, workers=[], env=env)

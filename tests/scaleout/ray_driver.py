@@ -18,8 +18,15 @@ def main() -> None:
     lh.upsert("cameras", city.cameras)
     for v in city.videos:
         print(json.dumps({"event": "start", "video": v.path}), flush=True)
-        rep = ingest_paths(lh, [city.abspath(v.path)], camera_id=v.camera_id, start=v.start_ts, progress=False,
-                           workers=workers, model_version=version)
+        rep = ingest_paths(
+            lh,
+            [city.abspath(v.path)],
+            camera_id=v.camera_id,
+            start=v.start_ts,
+            progress=False,
+            workers=workers,
+            model_version=version,
+        )
         nodes = []
         try:
             import ray
@@ -27,13 +34,27 @@ def main() -> None:
             from pipelines.extract.actors import _POOLS
 
             for pool in _POOLS.values():
-                refs = [a.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id()) for a in pool.actors]
+                refs = [
+                    a.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())
+                    for a in pool.actors
+                ]
                 nodes = ray.get(refs, timeout=60)
         except Exception as exc:  # the pool may be gone after a node died
             nodes = [f"unavailable: {exc.__class__.__name__}"]
-        print(json.dumps({"event": "done", "video": v.path, "ok": rep.ok, "failed": rep.failed,
-                          "plate_reads": rep.plate_reads, "face_sightings": rep.face_sightings, "nodes": nodes}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "event": "done",
+                    "video": v.path,
+                    "ok": rep.ok,
+                    "failed": rep.failed,
+                    "plate_reads": rep.plate_reads,
+                    "face_sightings": rep.face_sightings,
+                    "nodes": nodes,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

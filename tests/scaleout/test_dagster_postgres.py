@@ -49,13 +49,35 @@ def test_daemon_runs_a_queued_backfill_on_postgres(pg, tmp_path: Path) -> None:
     bindir = Path(sys.executable).parent
     location = ["-m", "tests.scaleout.dagster_pg_location"]
     # the daemon: dequeues runs and drives the backfill (SIGINT reset so SIGTERM stops it)
-    daemon = subprocess.Popen([str(bindir / "dagster-daemon"), "run", *location], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    daemon = subprocess.Popen(
+        [str(bindir / "dagster-daemon"), "run", *location],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
-        r = subprocess.run([str(bindir / "dagster"), "job", "backfill", *location, "-j", "daily_job",
-                            "--partitions", "2026-11-01,2026-11-02", "--noprompt"],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+        r = subprocess.run(
+            [
+                str(bindir / "dagster"),
+                "job",
+                "backfill",
+                *location,
+                "-j",
+                "daily_job",
+                "--partitions",
+                "2026-11-01,2026-11-02",
+                "--noprompt",
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
         assert r.returncode == 0, r.stdout[-1500:] + r.stderr[-1500:]
 
         from dagster import DagsterInstance, DagsterRunStatus
@@ -70,7 +92,9 @@ def test_daemon_runs_a_queued_backfill_on_postgres(pg, tmp_path: Path) -> None:
             while time.monotonic() < deadline:
                 runs = instance.get_runs()
                 statuses = [r.status for r in runs]
-                if len(runs) >= 2 and all(s in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE) for s in statuses):
+                if len(runs) >= 2 and all(
+                    s in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE) for s in statuses
+                ):
                     break
                 assert daemon.poll() is None, daemon.stderr.read()[-2000:] if daemon.stderr else "daemon died"
                 time.sleep(2)

@@ -31,11 +31,28 @@ def small_city(tmp_path_factory):
 
 
 def _drive(cluster, city: Path, home: Path, version: str, workers: int, on_start=None) -> list[dict]:
-    env = {**cluster.env, "RAY_ADDRESS": cluster.address, "PYTHONPATH": str(ROOT),
-           "PESQUISA_ACTOR_START_TIMEOUT": "30", "PESQUISA_BATCH_TIMEOUT": "60"}
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("ray_driver.py")), str(city), str(home),
-                             version, str(workers)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT)
+    env = {
+        **cluster.env,
+        "RAY_ADDRESS": cluster.address,
+        "PYTHONPATH": str(ROOT),
+        "PESQUISA_ACTOR_START_TIMEOUT": "30",
+        "PESQUISA_BATCH_TIMEOUT": "60",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("ray_driver.py")),
+            str(city),
+            str(home),
+            version,
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     events: list[dict] = []
     err: list[str] = []
     t = threading.Thread(target=lambda: err.append(proc.stderr.read() if proc.stderr else ""), daemon=True)
@@ -59,13 +76,18 @@ def _rows(home: Path, version: str) -> dict[str, list[tuple]]:
 
     lh = Lakehouse(home=home)
     out = {}
-    for table, key, val in (("plate_reads", "read_id", "plate"), ("face_sightings", "sighting_id", "camera_id")):
+    for table, key, val in (
+        ("plate_reads", "read_id", "plate"),
+        ("face_sightings", "sighting_id", "camera_id"),
+    ):
         t = lh.read(table, columns=[key, val, "video_id", "model_version"]).to_pylist()
         out[table] = sorted((r[key], r["video_id"], r[val]) for r in t if r["model_version"] == version)
     return out
 
 
-def test_extraction_spreads_over_two_raylets_and_survives_a_node_kill(small_city: Path, tmp_path: Path) -> None:
+def test_extraction_spreads_over_two_raylets_and_survives_a_node_kill(
+    small_city: Path, tmp_path: Path
+) -> None:
     try:
         cm = ray_cluster(tmp_path, head_cpus=1)
         cluster = cm.__enter__()
@@ -101,6 +123,8 @@ def test_extraction_spreads_over_two_raylets_and_survives_a_node_kill(small_city
             ids = [r[0] for r in v2[table]]
             assert len(ids) == len(set(ids)), f"duplicated {table} rows"
             # the same frames through the same models: the same passes as v1, per source
-            assert [r[1:] for r in v2[table]] == [r[1:] for r in v1[table]] or len(v2[table]) == len(v1[table])
+            assert [r[1:] for r in v2[table]] == [r[1:] for r in v1[table]] or len(v2[table]) == len(
+                v1[table]
+            )
     finally:
         cm.__exit__(None, None, None)

@@ -37,12 +37,20 @@ def s3():
 def _reads(n: int, *, offset: int = 0, camera: str = "CAM-S3", version: str = "v1") -> pa.Table:
     rows = []
     for i in range(offset, offset + n):
-        rows.append({
-            "read_id": f"{camera}-{version}-{i}", "camera_id": camera, "video_id": f"vid-{camera}",
-            "ts": T0 + dt.timedelta(seconds=i), "plate": f"AB{i % 1000:03d}CD", "plate_raw": f"AB {i % 1000:03d} CD",
-            "confidence": 0.9, "candidates": [{"text": f"AB{i % 1000:03d}CD", "score": 0.9}],
-            "model_version": version, "agency": "municipal",
-        })
+        rows.append(
+            {
+                "read_id": f"{camera}-{version}-{i}",
+                "camera_id": camera,
+                "video_id": f"vid-{camera}",
+                "ts": T0 + dt.timedelta(seconds=i),
+                "plate": f"AB{i % 1000:03d}CD",
+                "plate_raw": f"AB {i % 1000:03d} CD",
+                "confidence": 0.9,
+                "candidates": [{"text": f"AB{i % 1000:03d}CD", "score": 0.9}],
+                "model_version": version,
+                "agency": "municipal",
+            }
+        )
     return pa.Table.from_pylist(rows)
 
 
@@ -85,8 +93,15 @@ def test_concurrent_writers_from_two_processes_lose_no_commits(s3, tmp_path: Pat
     script = tmp_path / "writer.py"
     script.write_text(_WRITER)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    procs = [subprocess.Popen([sys.executable, str(script), lh.storage.root, json.dumps(s3.storage_options), str(k)],
-                              env=env, stderr=subprocess.PIPE, text=True) for k in (1, 2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), lh.storage.root, json.dumps(s3.storage_options), str(k)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in (1, 2)
+    ]
     for p in procs:
         _, err = p.communicate(timeout=240)
         assert p.returncode == 0, err[-2000:]
@@ -101,15 +116,24 @@ def test_cli_on_object_storage_by_settings_only(s3, tmp_path: Path, cli_user) ->
     lh.append("plate_reads", _reads(30, camera="CAM-CLI"))
     cams = tmp_path / "cameras.csv"
     cams.write_text("camera_id,agency,name,lat,lon\nCAM-CLI,municipal,Gate,-34.6,-58.4\n")
-    env = {**os.environ, "PESQUISA_TABLES_URI": root, "PESQUISA_STORAGE_OPTIONS": json.dumps(s3.storage_options),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    env = {
+        **os.environ,
+        "PESQUISA_TABLES_URI": root,
+        "PESQUISA_STORAGE_OPTIONS": json.dumps(s3.storage_options),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
     home = tmp_path / "home"
     home.mkdir()
     cli_user(home, role="admin")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "jobs.cli", "--home", str(home), "--json", *args],
-                              env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "jobs.cli", "--home", str(home), "--json", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     r = cli("cameras", "import", str(cams))
     assert r.returncode == 0, r.stderr
@@ -135,7 +159,13 @@ def test_server_stalled_mid_commit_gives_clear_error_and_no_partial_commit(s3) -
     (not a hang), and once the store answers again the table is exactly as before."""
     import signal
 
-    opts = {**s3.storage_options, "timeout": "3s", "connect_timeout": "2s", "max_retries": "1", "retry_timeout": "4s"}
+    opts = {
+        **s3.storage_options,
+        "timeout": "3s",
+        "connect_timeout": "2s",
+        "max_retries": "1",
+        "retry_timeout": "4s",
+    }
     lh = Lakehouse(StorageConfig(root=s3.uri("stall"), storage_options=opts))
     lh.append("plate_reads", _reads(10))
     version, before = lh.version("plate_reads"), lh.read("plate_reads").sort_by("read_id")

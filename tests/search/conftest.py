@@ -10,19 +10,50 @@ T0 = dt.datetime(2024, 5, 1, 8, 0, tzinfo=dt.UTC)
 
 CAMERAS = [
     # municipal camera shared with the police
-    {"camera_id": "m1", "agency": "municipal", "name": "Av. Mariscal Lopez", "lat": -25.2800, "lon": -57.6300,
-     "shared_with": ["police911"]},
-    {"camera_id": "m2", "agency": "municipal", "name": "Av. Espana", "lat": -25.2900, "lon": -57.6400,
-     "shared_with": []},
-    {"camera_id": "p1", "agency": "police911", "name": "Comisaria 3", "lat": -25.3000, "lon": -57.6000,
-     "shared_with": []},
-    {"camera_id": "far", "agency": "municipal", "name": "Ruta 2 km 40", "lat": -25.5000, "lon": -57.2000,
-     "shared_with": ["police911"]},
+    {
+        "camera_id": "m1",
+        "agency": "municipal",
+        "name": "Av. Mariscal Lopez",
+        "lat": -25.2800,
+        "lon": -57.6300,
+        "shared_with": ["police911"],
+    },
+    {
+        "camera_id": "m2",
+        "agency": "municipal",
+        "name": "Av. Espana",
+        "lat": -25.2900,
+        "lon": -57.6400,
+        "shared_with": [],
+    },
+    {
+        "camera_id": "p1",
+        "agency": "police911",
+        "name": "Comisaria 3",
+        "lat": -25.3000,
+        "lon": -57.6000,
+        "shared_with": [],
+    },
+    {
+        "camera_id": "far",
+        "agency": "municipal",
+        "name": "Ruta 2 km 40",
+        "lat": -25.5000,
+        "lon": -57.2000,
+        "shared_with": ["police911"],
+    },
 ]
 
 
-def read(rid: str, plate: str, minutes: float, cam: str, cands: list[tuple[str, float]] | None = None,
-         agency: str | None = None, conf: float = 0.9) -> dict:
+def read(
+    rid: str,
+    plate: str,
+    minutes: float,
+    cam: str,
+    cands: list[tuple[str, float]] | None = None,
+    agency: str | None = None,
+    conf: float = 0.9,
+) -> dict:
     cands = cands if cands is not None else [(plate, conf)]
     agency = agency or next((c["agency"] for c in CAMERAS if c["camera_id"] == cam), None)
     return {

@@ -40,36 +40,74 @@ def test_plates_search_json(capsys, home, city):
     hits = jlines(out)
     assert [h["read_id"] for h in hits] == ["r3", "r6", "r2", "r1"]
     for h in hits:
-        assert {"read_id", "plate", "ts", "camera_id", "source_uri", "offset_s", "confidence", "candidates",
-                "match_score"} <= set(h)
+        assert {
+            "read_id",
+            "plate",
+            "ts",
+            "camera_id",
+            "source_uri",
+            "offset_s",
+            "confidence",
+            "candidates",
+            "match_score",
+        } <= set(h)
     assert hits[-1]["candidates"][1] == {"text": "ABC123", "score": pytest.approx(0.3)}
     assert "4 reads match ABC123" in err and "audited" in err
-    rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--fuzzy", "1", "--limit", "2", "--json", *CASE)
+    rc, out, _ = run(
+        capsys, home, "plates", "search", "ABC123", "--fuzzy", "1", "--limit", "2", "--json", *CASE
+    )
     assert [h["read_id"] for h in jlines(out)] == ["r3", "r6"]
-    rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--fuzzy", "1", "--limit", "0", "--json", *CASE)
+    rc, out, _ = run(
+        capsys, home, "plates", "search", "ABC123", "--fuzzy", "1", "--limit", "0", "--json", *CASE
+    )
     assert len(jlines(out)) == 6
     rows = audit_rows(city)
     assert len(rows) == 3 and {r["case_number"] for r in rows} == {"C-9"} and rows[0]["result_count"] == 6
 
 
 def test_plates_search_filters_and_text_output(capsys, home, city, tmp_path):
-    rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--fuzzy", "1", "--camera", "m1", "--camera", "far",
-                     "--json", *CASE)
+    rc, out, _ = run(
+        capsys,
+        home,
+        "plates",
+        "search",
+        "ABC123",
+        "--fuzzy",
+        "1",
+        "--camera",
+        "m1",
+        "--camera",
+        "far",
+        "--json",
+        *CASE,
+    )
     assert {h["read_id"] for h in jlines(out)} == {"r1", "r4"}
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--from", "2024-05-02", "--json", *CASE)
     assert [h["read_id"] for h in jlines(out)] == ["r3"]
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--to", "2024-05-01", "--json", *CASE)
     assert {h["read_id"] for h in jlines(out)} == {"r1", "r2", "r6"}
-    rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--near", "-25.30,-57.60,1000", "--json", *CASE)
+    rc, out, _ = run(
+        capsys, home, "plates", "search", "ABC123", "--near", "-25.30,-57.60,1000", "--json", *CASE
+    )
     assert [h["read_id"] for h in jlines(out)] == ["r3"]
-    rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--bbox", "-57.65,-25.295,-57.62,-25.275", "--json", *CASE)
+    rc, out, _ = run(
+        capsys, home, "plates", "search", "ABC123", "--bbox", "-57.65,-25.295,-57.62,-25.275", "--json", *CASE
+    )
     assert {h["read_id"] for h in jlines(out)} == {"r1", "r2"}
     cell = h3.latlng_to_cell(-25.28, -57.63, 9)
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--h3", cell, "--json", *CASE)
     assert [h["read_id"] for h in jlines(out)] == ["r1"]
     poly = tmp_path / "m2.geojson"
-    poly.write_text(json.dumps({"type": "Polygon", "coordinates": [[[-57.645, -25.295], [-57.635, -25.295],
-                                                                    [-57.635, -25.285], [-57.645, -25.295]]]}))
+    poly.write_text(
+        json.dumps(
+            {
+                "type": "Polygon",
+                "coordinates": [
+                    [[-57.645, -25.295], [-57.635, -25.295], [-57.635, -25.285], [-57.645, -25.295]]
+                ],
+            }
+        )
+    )
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--polygon", str(poly), "--json", *CASE)
     assert [h["read_id"] for h in jlines(out)] == ["r2"]
     rc, out, _ = run(capsys, home, "plates", "search", "ABC123", "--agency", "municipal", "--json", *CASE)
@@ -107,7 +145,12 @@ def test_identity_from_environment(capsys, home, city, monkeypatch):
     assert rc == 0 and {h["read_id"] for h in jlines(out)} == {"r1", "r3", "r6"}
     r = audit_rows(city)[0]
     assert (r["user"], r["role"], r["agency"], r["case_number"], r["purpose"]) == (
-        "tester", "analyst", "police911", "ENV-7", "env purpose")
+        "tester",
+        "analyst",
+        "police911",
+        "ENV-7",
+        "env purpose",
+    )
 
 
 def test_bad_input_is_one_line(capsys, home, city):
@@ -135,26 +178,43 @@ def test_plates_route_and_index(capsys, home, city):
 @pytest.mark.slow
 def test_faces_index_and_search(capsys, home, city, shared_data):
     vecs = np.random.default_rng(1).normal(0, 0.1, (12, 128)).astype(np.float32)
-    city.append("face_sightings", [
-        {"sighting_id": f"s{i}", "camera_id": CAMERAS[i % 3]["camera_id"], "ts": T0, "embedding": v.tolist(),
-         "searchable": i != 0, "quality": 0.1 if i == 0 else 0.8, "model_version": "t",
-         "source_uri": f"/v/{i}.mp4", "offset_s": 1.5}
-        for i, v in enumerate(vecs)])
+    city.append(
+        "face_sightings",
+        [
+            {
+                "sighting_id": f"s{i}",
+                "camera_id": CAMERAS[i % 3]["camera_id"],
+                "ts": T0,
+                "embedding": v.tolist(),
+                "searchable": i != 0,
+                "quality": 0.1 if i == 0 else 0.8,
+                "model_version": "t",
+                "source_uri": f"/v/{i}.mp4",
+                "offset_s": 1.5,
+            }
+            for i, v in enumerate(vecs)
+        ],
+    )
     rc, out, _ = run(capsys, home, "faces", "index", "--json")
     rec = jlines(out)[0]
     assert rc == 0 and rec["vectors"] == 12 and rec["kind"] == "flat"  # low-quality faces are indexed too
     rc, out, _ = run(capsys, home, "faces", "index", "--rebuild", "--json")
     assert jlines(out)[0]["action"] == "built"
-    photo = shared_data / "faces" / "face_recognition_examples" / "examples/knn_examples/train/biden/biden.jpg"
+    photo = (
+        shared_data / "faces" / "face_recognition_examples" / "examples/knn_examples/train/biden/biden.jpg"
+    )
     rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "4", "--json", *CASE)
     hits = jlines(out)
     assert rc == 0 and len(hits) == 4
     assert {"sighting_id", "score", "quality", "ts", "camera_id", "source_uri", "offset_s"} <= set(hits[0])
-    rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "12", "--min-quality", "0.5", "--json",
-                       *CASE)
+    rc, out, err = run(
+        capsys, home, "faces", "search", str(photo), "--k", "12", "--min-quality", "0.5", "--json", *CASE
+    )
     hits = jlines(out)
     assert rc == 0 and len(hits) == 11 and "s0" not in {h["sighting_id"] for h in hits}
-    rc, out, err = run(capsys, home, "faces", "search", str(photo), "--k", "4", "--camera", "p1", "--json", *CASE)
+    rc, out, err = run(
+        capsys, home, "faces", "search", str(photo), "--k", "4", "--camera", "p1", "--json", *CASE
+    )
     assert {h["camera_id"] for h in jlines(out)} == {"p1"}
     assert audit_rows(city)[0]["action"] == "faces.search"
     rc, _, err = run(capsys, home, "faces", "search", str(photo) + ".missing", *CASE)

@@ -97,16 +97,34 @@ def test_face_search_finds_another_photo_of_the_same_person(faces_home, capsys):
         if person in who.get(top, set()):
             ok += 1
         else:
-            wrong.append((probe.relative_to(root).as_posix(), top.relative_to(root).as_posix(), others[0]["distance"]))
-    print(f"\nface search: {ok}/{len(probes) - len(no_face)} probes find another photo of the same person first"
-          f" ({len(no_face)} probes without a searchable face: {no_face}); wrong: {wrong}")
+            wrong.append(
+                (probe.relative_to(root).as_posix(), top.relative_to(root).as_posix(), others[0]["distance"])
+            )
+    print(
+        f"\nface search: {ok}/{len(probes) - len(no_face)} probes find another photo of the same person first"
+        f" ({len(no_face)} probes without a searchable face: {no_face}); wrong: {wrong}"
+    )
     assert not wrong
     assert len(no_face) <= 2
     # the same through the CLI
     probe = root / "examples/knn_examples/train/biden/biden2.jpg"
     capsys.readouterr()
-    rc = main(["--home", str(Path(lh.storage.root).parent), "faces", "search", str(probe), "--k", "3", "--json",
-               "--case", "E2E-1", "--purpose", "evaluation"])
+    rc = main(
+        [
+            "--home",
+            str(Path(lh.storage.root).parent),
+            "faces",
+            "search",
+            str(probe),
+            "--k",
+            "3",
+            "--json",
+            "--case",
+            "E2E-1",
+            "--purpose",
+            "evaluation",
+        ]
+    )
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
     assert rc == 0 and {"sighting_id", "score", "ts", "camera_id", "source_uri", "offset_s"} <= set(out[0])
     assert "biden" in who[Path(out[1]["source_uri"])]
@@ -158,16 +176,30 @@ def test_plate_search_finds_each_labelled_photo(plates_home, capsys):
             fuzzy_found += found
             if not found:
                 misses.append(("fuzzy", photo.name, label, best_d))
-    print(f"\nplates: {len(labels)} labelled photos; exact search finds {exact_found} "
-          f"(the reader read {exact_expected} of them exactly, best read or candidate); "
-          f"--fuzzy 1 finds {fuzzy_found} of the {fuzzy_expected} read within 1 weighted edit")
+    print(
+        f"\nplates: {len(labels)} labelled photos; exact search finds {exact_found} "
+        f"(the reader read {exact_expected} of them exactly, best read or candidate); "
+        f"--fuzzy 1 finds {fuzzy_found} of the {fuzzy_expected} read within 1 weighted edit"
+    )
     assert len(labels) == 108
     assert exact_found == exact_expected and fuzzy_found == fuzzy_expected, misses
     assert exact_expected >= 50
     # the CLI, for one of them
     photo, label = next((p, lab) for p, lab in labels.items() if lab in texts.get(str(p), set()))
     capsys.readouterr()
-    rc = main(["--home", str(Path(lh.storage.root).parent), "plates", "search", label, "--json",
-               "--case", "E2E-1", "--purpose", "evaluation"])
+    rc = main(
+        [
+            "--home",
+            str(Path(lh.storage.root).parent),
+            "plates",
+            "search",
+            label,
+            "--json",
+            "--case",
+            "E2E-1",
+            "--purpose",
+            "evaluation",
+        ]
+    )
     out = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
     assert rc == 0 and str(photo) in {h["source_uri"] for h in out}

@@ -79,7 +79,9 @@ def test_build_update_delete_rebuild(lakehouse):
     r_b4 = dict(r2[4], searchable=False, quality=0.1)
     lakehouse.replace("face_sightings", [r_b4], "sighting_id = 'b4'")
     idx.update()
-    assert idx.search(v2[4], 1)[0]["sighting_id"] == "b4" and idx.search(v2[4], 1)[0]["quality"] == pytest.approx(0.1)
+    assert idx.search(v2[4], 1)[0]["sighting_id"] == "b4" and idx.search(v2[4], 1)[0][
+        "quality"
+    ] == pytest.approx(0.1)
     assert idx.search(v2[4], 1, min_quality=0.5)[0]["sighting_id"] != "b4"
     before = [(h["sighting_id"], h["distance"]) for h in idx.search(v1[3], 10)]
     s = idx.rebuild()
@@ -120,7 +122,7 @@ def test_switches_to_ann_above_threshold_and_filters(lakehouse, kind):
 def test_hnsw_deletes_are_tombstones_until_rebuild(lakehouse):
     vecs, rows = sightings(600, "h")
     for i in range(0, 600, 100):  # six files
-        lakehouse.append("face_sightings", rows[i:i + 100])
+        lakehouse.append("face_sightings", rows[i : i + 100])
     idx = FaceIndex(lakehouse, exact_below=100, kind="hnsw")
     assert idx.update()["kind"] == "hnsw"
     lakehouse.table("face_sightings").delete("sighting_id = 'h5'")
@@ -161,10 +163,14 @@ def test_search_by_embedding_is_audited_and_scoped(lakehouse, ctx):
 PEOPLE = {
     "obama": ["examples/knn_examples/train/obama/obama.jpg", "examples/knn_examples/train/obama/obama2.jpg"],
     "biden": ["examples/knn_examples/train/biden/biden.jpg", "examples/knn_examples/train/biden/biden2.jpg"],
-    "kit_harington": ["examples/knn_examples/train/kit_harington/john1.jpeg",
-                      "examples/knn_examples/train/kit_harington/john2.jpeg"],
-    "rose_leslie": ["examples/knn_examples/train/rose_leslie/img1.jpg",
-                    "examples/knn_examples/train/rose_leslie/img2.jpg"],
+    "kit_harington": [
+        "examples/knn_examples/train/kit_harington/john1.jpeg",
+        "examples/knn_examples/train/kit_harington/john2.jpeg",
+    ],
+    "rose_leslie": [
+        "examples/knn_examples/train/rose_leslie/img1.jpg",
+        "examples/knn_examples/train/rose_leslie/img2.jpg",
+    ],
 }
 
 
@@ -189,9 +195,20 @@ def test_face_search_with_real_photos(lakehouse, ctx, shared_data, analyzer):
             det = analyzer.probe(load_image_rgb(root / f))
             assert det is not None, f
             emb[f], who[f] = det.embedding, person
-            rows.append({"sighting_id": f, "camera_id": "m1", "ts": T0, "embedding": det.embedding.tolist(),
-                         "searchable": True, "quality": det.quality, "source_uri": str(root / f), "offset_s": 0.0,
-                         "model_version": analyzer.model_version, "agency": "municipal"})
+            rows.append(
+                {
+                    "sighting_id": f,
+                    "camera_id": "m1",
+                    "ts": T0,
+                    "embedding": det.embedding.tolist(),
+                    "searchable": True,
+                    "quality": det.quality,
+                    "source_uri": str(root / f),
+                    "offset_s": 0.0,
+                    "model_version": analyzer.model_version,
+                    "agency": "municipal",
+                }
+            )
     lakehouse.append("face_sightings", rows)
     for f, person in who.items():
         hits = [h for h in face_hits(lakehouse, emb[f], ctx, k=5) if h["sighting_id"] != f]

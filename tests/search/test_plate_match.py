@@ -152,7 +152,7 @@ def _random_cases(n: int, seed: int = 3):
             pat[rng.randrange(len(pat))] = "?"
         if rng.random() < 0.2:
             i = rng.randrange(len(pat))
-            pat[i:i + rng.randint(1, 3)] = ["*"]
+            pat[i : i + rng.randint(1, 3)] = ["*"]
         pattern = "".join(pat)
         if not any(c in ALNUM for c in pattern):
             pattern = base
@@ -182,7 +182,12 @@ def test_prefilters_never_drop_a_true_match():
         cand = pm.bigram_candidates(p, off, ids)
         assert cand is None or 0 in cand, (pattern, k, text)
         sql = pm.sql_prefilter(p, "t")
-        assert con.execute(f"SELECT {sql} FROM (SELECT ? AS t)", [text]).fetchone()[0], (pattern, k, text, sql)
+        assert con.execute(f"SELECT {sql} FROM (SELECT ? AS t)", [text]).fetchone()[0], (
+            pattern,
+            k,
+            text,
+            sql,
+        )
         if i % 7 == 0:  # the same through a list lambda, as the scan uses it
             lam = pm.sql_prefilter(p, "c.text")
             q = f"SELECT len(list_filter(?::STRUCT(text VARCHAR, score FLOAT)[], lambda c: {lam})) > 0"
@@ -192,7 +197,9 @@ def test_prefilters_never_drop_a_true_match():
 
 def test_bigram_candidates_narrow_a_vocabulary():
     rng = random.Random(5)
-    vocab = sorted({"".join(rng.choice(ALNUM) for _ in range(7)) for _ in range(20_000)} | {"AB123CD", "A8123CD"})
+    vocab = sorted(
+        {"".join(rng.choice(ALNUM) for _ in range(7)) for _ in range(20_000)} | {"AB123CD", "A8123CD"}
+    )
     mat, _ = pm.encode(vocab)
     off, ids = pm.build_bigram_index(mat)
     p = pm.parse_pattern("AB123CD", 1)
@@ -204,7 +211,9 @@ def test_bigram_candidates_narrow_a_vocabulary():
 
 
 def test_match_score_ranks_best_read_above_candidate_and_exact_above_fuzzy():
-    s = pm.match_score(np.array([0, 0, 0.4, 1.0]), 1, np.array([True, False, True, True]), np.array([0.9, 0.9, 0.9, 0.9]))
+    s = pm.match_score(
+        np.array([0, 0, 0.4, 1.0]), 1, np.array([True, False, True, True]), np.array([0.9, 0.9, 0.9, 0.9])
+    )
     assert s[0] == 1.0 and s[0] > s[1] and s[0] > s[2] > s[3] > 0
     assert pm.match_score(0, 0, False, 0.1) < pm.match_score(0, 0, False, 0.8) < 1
 

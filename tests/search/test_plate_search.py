@@ -36,8 +36,17 @@ def test_read_with_confusion_is_found_through_its_candidate(city, ctx, strategy)
     assert r1["match_score"] == pytest.approx(0.5 + 0.4 * 0.3, abs=1e-4)
     assert [c["text"] for c in r1["candidates"]] == ["ABC1Z3", "ABC123"]
     for h in hits:
-        assert {"read_id", "plate", "ts", "camera_id", "source_uri", "offset_s", "confidence", "candidates",
-                "match_score"} <= set(h)
+        assert {
+            "read_id",
+            "plate",
+            "ts",
+            "camera_id",
+            "source_uri",
+            "offset_s",
+            "confidence",
+            "candidates",
+            "match_score",
+        } <= set(h)
         assert h["ts"].tzinfo is not None and h["source_uri"].startswith("/videos/")
 
 
@@ -52,7 +61,13 @@ def test_fuzzy_ranks_exact_over_confusion_over_arbitrary_edit(city, ctx, strateg
     assert by["r1"]["match_score"] == pytest.approx(0.8, abs=1e-3) and by["r1"]["matched_text"] == "ABC1Z3"
     scores = [h["match_score"] for h in hits]
     assert scores == sorted(scores, reverse=True)
-    assert ids(plate_hits(city, "ABC123", ctx, fuzzy=0.4, strategy=strategy)) == ["r3", "r6", "r2", "r4", "r1"]
+    assert ids(plate_hits(city, "ABC123", ctx, fuzzy=0.4, strategy=strategy)) == [
+        "r3",
+        "r6",
+        "r2",
+        "r4",
+        "r1",
+    ]
 
 
 @BOTH
@@ -68,8 +83,14 @@ def test_wildcards(city, ctx, strategy):
 def test_time_camera_and_limit_filters(city, ctx, strategy):
     day1 = plate_hits(city, "ABC123", ctx, start="2024-05-01", end="2024-05-01", strategy=strategy)
     assert set(ids(day1)) == {"r1", "r2", "r6"}  # a bare end date includes that day
-    window = plate_hits(city, "ABC123", ctx, start=T0 + dt.timedelta(minutes=15), end=T0 + dt.timedelta(minutes=55),
-                           strategy=strategy)
+    window = plate_hits(
+        city,
+        "ABC123",
+        ctx,
+        start=T0 + dt.timedelta(minutes=15),
+        end=T0 + dt.timedelta(minutes=55),
+        strategy=strategy,
+    )
     assert set(ids(window)) == {"r2", "r6"}
     assert set(ids(plate_hits(city, "ABC123", ctx, cameras=["m1", "p1"], strategy=strategy))) == {"r1", "r3"}
     assert plate_hits(city, "ABC123", ctx, cameras=[], strategy=strategy) == []
@@ -84,8 +105,18 @@ def test_agency_scope(city, ctx, strategy):
     municipal = dataclasses.replace(ctx, agency="municipal")
     admin = dataclasses.replace(ctx, agency=None, role="admin")  # an admin not narrowed to one agency
     # police: own p1, shared m1 and far, and its own rows from an unregistered camera; not m2
-    assert set(ids(plate_hits(city, "ABC123", police, fuzzy=1, strategy=strategy))) == {"r1", "r3", "r4", "r6"}
-    assert set(ids(plate_hits(city, "ABC123", municipal, fuzzy=1, strategy=strategy))) == {"r1", "r2", "r4", "r7"}
+    assert set(ids(plate_hits(city, "ABC123", police, fuzzy=1, strategy=strategy))) == {
+        "r1",
+        "r3",
+        "r4",
+        "r6",
+    }
+    assert set(ids(plate_hits(city, "ABC123", municipal, fuzzy=1, strategy=strategy))) == {
+        "r1",
+        "r2",
+        "r4",
+        "r7",
+    }
     assert len(plate_hits(city, "ABC123", admin, fuzzy=1, strategy=strategy)) == 6
     # an explicit camera outside the scope stays invisible
     assert plate_hits(city, "ABC123", police, cameras=["m2"], strategy=strategy) == []
@@ -102,12 +133,35 @@ def test_areas(city, ctx, strategy):
     cell = h3.latlng_to_cell(-25.2800, -57.6300, 9)
     assert found(Area(h3_cells=(cell,))) == {"r1"}
     assert found(Area(h3_cells=(h3.cell_to_parent(cell, 4),))) >= {"r1", "r2", "r3", "r7"}
-    square = {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[
-        [-57.645, -25.295], [-57.635, -25.295], [-57.635, -25.285], [-57.645, -25.285], [-57.645, -25.295]]]}}
+    square = {
+        "type": "Feature",
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [-57.645, -25.295],
+                    [-57.635, -25.295],
+                    [-57.635, -25.285],
+                    [-57.645, -25.285],
+                    [-57.645, -25.295],
+                ]
+            ],
+        },
+    }
     assert found(Area(polygon=square)) == {"r2", "r7"}  # m2
-    holed = {"type": "Polygon", "coordinates": [
-        [[-57.7, -25.35], [-57.55, -25.35], [-57.55, -25.25], [-57.7, -25.25], [-57.7, -25.35]],
-        [[-57.645, -25.295], [-57.635, -25.295], [-57.635, -25.285], [-57.645, -25.285], [-57.645, -25.295]]]}
+    holed = {
+        "type": "Polygon",
+        "coordinates": [
+            [[-57.7, -25.35], [-57.55, -25.35], [-57.55, -25.25], [-57.7, -25.25], [-57.7, -25.35]],
+            [
+                [-57.645, -25.295],
+                [-57.635, -25.295],
+                [-57.635, -25.285],
+                [-57.645, -25.285],
+                [-57.645, -25.295],
+            ],
+        ],
+    }
     assert found(Area(polygon=holed)) == {"r1", "r3"}  # m1, p1; m2 sits in the hole
 
 
@@ -128,7 +182,12 @@ def test_every_search_is_audited_and_refused_without_case(city, ctx):
     assert len(rows) == 1
     r = rows[0]
     assert (r["action"], r["case_number"], r["purpose"], r["user"], r["result_count"]) == (
-        "plates.search", "C-2024-17", "robbery", "ana", len(hits))
+        "plates.search",
+        "C-2024-17",
+        "robbery",
+        "ana",
+        len(hits),
+    )
     params = json.loads(r["parameters"])
     assert params["pattern"] == "ABC?23" and params["cameras"] == ["m1", "m2"] and params["limit"] == 10
     assert params["matched"] == len(hits) == 2
@@ -162,9 +221,19 @@ def _random_reads(n: int, seed: int = 11) -> list[dict]:
         s[j] = rng.choice(partners) if partners and rng.random() < 0.7 else rng.choice(ALNUM)
         alt = "".join(s)
         best, second = (alt, true) if rng.random() < 0.2 else (true, alt)
-        cands = [(best, 0.7), (second, 0.2)] + ([("".join(rng.choice(ALNUM) for _ in range(6)), 0.05)] if i % 3 == 0 else [])
-        rows.append(read(f"x{i:05d}", best, rng.uniform(0, 60 * 24 * 3), rng.choice(cams), cands,
-                         agency=rng.choice(["municipal", "police911"])))
+        cands = [(best, 0.7), (second, 0.2)] + (
+            [("".join(rng.choice(ALNUM) for _ in range(6)), 0.05)] if i % 3 == 0 else []
+        )
+        rows.append(
+            read(
+                f"x{i:05d}",
+                best,
+                rng.uniform(0, 60 * 24 * 3),
+                rng.choice(cams),
+                cands,
+                agency=rng.choice(["municipal", "police911"]),
+            )
+        )
     return rows
 
 
@@ -172,10 +241,19 @@ def _reference(rows, pattern, fuzzy, start=None, end=None, cameras=None):
     p = pm.parse_pattern(pattern, fuzzy)
     out = {}
     for r in rows:
-        if start and r["ts"] < start or end and r["ts"] >= end or cameras is not None and r["camera_id"] not in cameras:
+        if (
+            start
+            and r["ts"] < start
+            or end
+            and r["ts"] >= end
+            or cameras is not None
+            and r["camera_id"] not in cameras
+        ):
             continue
         best = 0.0
-        for text, score, is_best in [(r["plate"], None, True)] + [(c["text"], c["score"], c["text"] == r["plate"]) for c in r["candidates"]]:
+        for text, score, is_best in [(r["plate"], None, True)] + [
+            (c["text"], c["score"], c["text"] == r["plate"]) for c in r["candidates"]
+        ]:
             d = pm.distance(p, text)
             if d <= fuzzy + pm.EPS:
                 best = max(best, float(pm.match_score(d, fuzzy, is_best, score)))
@@ -196,15 +274,26 @@ def test_index_scan_and_reference_agree(lakehouse, ctx, monkeypatch, bigrams):
     patterns = []
     for r in rng.sample(rows, 6 if bigrams else 8):
         p = r["plate"]
-        patterns += [(p, 0), (r["candidates"][1]["text"], 0), (p, 1), (p, 2), (p[:2] + "?" + p[3:], 0),
-                     ("*" + p[-3:], 0), (p[:3] + "*", 1)]
+        patterns += [
+            (p, 0),
+            (r["candidates"][1]["text"], 0),
+            (p, 1),
+            (p, 2),
+            (p[:2] + "?" + p[3:], 0),
+            ("*" + p[-3:], 0),
+            (p[:3] + "*", 1),
+        ]
     start, end = T0 + dt.timedelta(hours=20), T0 + dt.timedelta(hours=50)
     for i, (pattern, k) in enumerate(patterns):
         kw = {"start": start, "end": end, "cameras": ["m1", "p1", "cam-unregistered"]} if i % 3 == 0 else {}
         want = _reference(rows, pattern, k, kw.get("start"), kw.get("end"), kw.get("cameras"))
-        flt = resolve_filter(lakehouse, scope_of(ctx, kw.get("start"), kw.get("end")), cameras=kw.get("cameras"))
+        flt = resolve_filter(
+            lakehouse, scope_of(ctx, kw.get("start"), kw.get("end")), cameras=kw.get("cameras")
+        )
         for strategy in ("index", "scan"):
-            hits, total, used = find_plates(lakehouse, pm.parse_pattern(pattern, k), flt, limit=None, strategy=strategy)
+            hits, total, used = find_plates(
+                lakehouse, pm.parse_pattern(pattern, k), flt, limit=None, strategy=strategy
+            )
             got = {h["read_id"]: h["match_score"] for h in hits}
             assert used == strategy and total == len(hits)
             assert got == want, (pattern, k, strategy, kw)
@@ -238,7 +327,9 @@ def test_index_follows_appends_deletes_and_rewrites(city, ctx, monkeypatch):
     assert summary["action"] == "built" and idx.status()["dead_files"] == 0
     assert idx.status()["table_version"] == city.version("plate_reads")
     after = plate_hits(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="index")
-    assert [(h["read_id"], h["match_score"]) for h in after] == [(h["read_id"], h["match_score"]) for h in before]
+    assert [(h["read_id"], h["match_score"]) for h in after] == [
+        (h["read_id"], h["match_score"]) for h in before
+    ]
     assert after == plate_hits(city, "ABC123", ctx, fuzzy=1, limit=0, strategy="scan")
 
 
@@ -267,4 +358,5 @@ def test_new_texts_go_to_a_delta_vocabulary_then_merge(city, ctx, monkeypatch):
     m = idx.manifest()
     assert m["vocab"] != main and m["vocab_delta"] is None
     assert plate_hits(city, "NEW*", ctx, fuzzy=1, limit=0, strategy="index") == plate_hits(
-        city, "NEW*", ctx, fuzzy=1, limit=0, strategy="scan")
+        city, "NEW*", ctx, fuzzy=1, limit=0, strategy="scan"
+    )

@@ -17,15 +17,20 @@ M1_P1_M = float(haversine_m(-25.28, -57.63, -25.30, -57.60))  # ~3.75 km
 
 @pytest.fixture
 def trip(city):
-    city.append("plate_reads", [
-        read("t1", "KLM456", 0, "m1"),
-        read("t2", "KLM456", 10, "p1"),  # 3.75 km in 10 min: 22.5 km/h
-        read("t3", "KLM456", 11, "m1"),  # back in 1 min: 225 km/h -> impossible (clone or misread)
-        read("t4", "KLM456", 12, "m1"),  # same camera: 0 m
-        read("t5", "K1M456", 20, "far", [("K1M456", 0.7), ("KLM456", 0.2)]),  # candidate read, ~50 km in 8 min
-        read("t6", "KLM456", 30, "cam-unregistered", agency="police911"),  # no coordinates
-        read("t7", "KLM457", 15, "m2"),  # another vehicle
-    ])
+    city.append(
+        "plate_reads",
+        [
+            read("t1", "KLM456", 0, "m1"),
+            read("t2", "KLM456", 10, "p1"),  # 3.75 km in 10 min: 22.5 km/h
+            read("t3", "KLM456", 11, "m1"),  # back in 1 min: 225 km/h -> impossible (clone or misread)
+            read("t4", "KLM456", 12, "m1"),  # same camera: 0 m
+            read(
+                "t5", "K1M456", 20, "far", [("K1M456", 0.7), ("KLM456", 0.2)]
+            ),  # candidate read, ~50 km in 8 min
+            read("t6", "KLM456", 30, "cam-unregistered", agency="police911"),  # no coordinates
+            read("t7", "KLM457", 15, "m2"),  # another vehicle
+        ],
+    )
     return city
 
 

@@ -77,8 +77,14 @@ def test_day_plates_read_exactly_at_manifest_box(tiny_city):
     from rapidocr import RapidOCR
 
     m = tiny_city
-    eng = RapidOCR(params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960,
-                           "Global.log_level": "error"})
+    eng = RapidOCR(
+        params={
+            "Global.use_cls": False,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 960,
+            "Global.log_level": "error",
+        }
+    )
     passes = [p for p in m.plate_passes if p.lighting == "day" and p.complete]
     assert len(passes) >= 5
     by_video: dict[str, list] = {}
@@ -104,7 +110,10 @@ def test_day_plates_read_exactly_at_manifest_box(tiny_city):
 
 def test_plate_passes_are_consistent(tiny_city):
     m = tiny_city
-    regex = {k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$") for k, v in FORMATS.items()}
+    regex = {
+        k: re.compile("^" + v[0].replace("L", "[A-Z]").replace("D", "[0-9]") + "$")
+        for k, v in FORMATS.items()
+    }
     for p in m.plate_passes:
         assert regex[p.plate_format].match(p.plate), p.plate
         frames = [b[0] for b in p.boxes]
@@ -131,8 +140,12 @@ def test_routes_and_convoys_are_plausible(tiny_city):
             ta, tb = dt.datetime.fromisoformat(a["ts"]), dt.datetime.fromisoformat(b["ts"])
             secs = (tb - ta).total_seconds()
             assert secs > 0
-            d = haversine_m(cams[a["camera_id"]]["lat"], cams[a["camera_id"]]["lon"],
-                            cams[b["camera_id"]]["lat"], cams[b["camera_id"]]["lon"])
+            d = haversine_m(
+                cams[a["camera_id"]]["lat"],
+                cams[a["camera_id"]]["lon"],
+                cams[b["camera_id"]]["lat"],
+                cams[b["camera_id"]]["lon"],
+            )
             kmh = d / secs * 3.6
             assert 3 < kmh < 90, (v["plate"], kmh)
     # the same plate appears in plate passes at several cameras
@@ -148,8 +161,15 @@ def test_routes_and_convoys_are_plausible(tiny_city):
         first = by_id[c["vehicle_ids"][0]]["sightings"]
         for vid in c["vehicle_ids"][1:]:
             for s in by_id[vid]["sightings"]:
-                near = [abs((dt.datetime.fromisoformat(s["ts"]) - dt.datetime.fromisoformat(f["ts"])).total_seconds())
-                        for f in first if f["camera_id"] == s["camera_id"]]
+                near = [
+                    abs(
+                        (
+                            dt.datetime.fromisoformat(s["ts"]) - dt.datetime.fromisoformat(f["ts"])
+                        ).total_seconds()
+                    )
+                    for f in first
+                    if f["camera_id"] == s["camera_id"]
+                ]
                 assert near and min(near) < 10
 
 

@@ -36,8 +36,14 @@ def test_every_plate_style_is_readable():
     """One plate of each country, rendered 34 px tall (~19 px characters), read by RapidOCR."""
     from rapidocr import RapidOCR
 
-    eng = RapidOCR(params={"Global.use_cls": False, "Det.limit_type": "max", "Det.limit_side_len": 960,
-                           "Global.log_level": "error"})
+    eng = RapidOCR(
+        params={
+            "Global.use_cls": False,
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 960,
+            "Global.log_level": "error",
+        }
+    )
     rng = np.random.default_rng(5)
     ok = 0
     for fmt in sorted(FORMATS):
@@ -81,8 +87,9 @@ def test_camera_placement_cells_and_ring():
         assert h3.get_resolution(s.cell) == 9 and lo0 <= s.lon <= lo1 and la0 <= s.lat <= la1
 
 
-@pytest.mark.parametrize("kind,char,expect", [("street", 30, 30), ("portico", 36, 36), ("street", 21, 21),
-                                               ("street", 40, 39)])
+@pytest.mark.parametrize(
+    "kind,char,expect", [("street", 30, 30), ("portico", 36, 36), ("street", 21, 21), ("street", 40, 39)]
+)
 def test_geometry_gives_requested_plate_size(kind, char, expect):
     """At the closest point the characters have the requested height (a street camera caps its zoom
     so the lane still fits beside the sidewalk) and the whole plate is in view."""

@@ -33,20 +33,43 @@ def world(tmp_path_factory):
     from pipelines.synth.city import generate_city
 
     tmp = tmp_path_factory.mktemp("versions-e2e")
-    city = generate_city(tmp / "city", cameras=2, minutes=0.1, incidents=0, progress=False,
-                         difficulty="easy", fps=10, width=640, height=360)
+    city = generate_city(
+        tmp / "city",
+        cameras=2,
+        minutes=0.1,
+        incidents=0,
+        progress=False,
+        difficulty="easy",
+        fps=10,
+        width=640,
+        height=360,
+    )
     home = tmp / "home"
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
     map_os_user(home, "tester", role="admin", agency=None)  # the OS user running the tests is an admin
     video = city.videos[0]
     executor = LocalExecutor(FrameProcessor(device="cpu"))
-    rep = ingest_paths(lh, [city.abspath(video.path)], camera_id=video.camera_id, start=video.start_ts,
-                       sample_fps=2.0, model_version=V1, executor=executor, progress=False)
+    rep = ingest_paths(
+        lh,
+        [city.abspath(video.path)],
+        camera_id=video.camera_id,
+        start=video.start_ts,
+        sample_fps=2.0,
+        model_version=V1,
+        executor=executor,
+        progress=False,
+    )
     assert not rep.failed and rep.plate_reads > 0
     day = video.start_ts.date()
-    bf = reprocess(lh, registered_sources(lh, day, day), model_version=V2, executor=executor, sample_fps=2.0,
-                   progress=False)
+    bf = reprocess(
+        lh,
+        registered_sources(lh, day, day),
+        model_version=V2,
+        executor=executor,
+        sample_fps=2.0,
+        progress=False,
+    )
     assert bf.succeeded == 1 and bf.lineage and bf.lineage[0]["from_version"] == V1
     return {"city": city, "home": home, "lh": lh, "video": video}
 
@@ -76,8 +99,16 @@ def test_every_reader_returns_each_pass_once(world, capsys) -> None:
     plate = per_plate.most_common(1)[0][0]
     route = _cli(capsys, home, "plates", "route", plate, *CASE)
     assert len(route) == per_plate[plate]
-    counts = _cli(capsys, home, "movement", "counts", "--from", world["video"].start_ts.date().isoformat(),
-                  "--to", world["video"].start_ts.date().isoformat())
+    counts = _cli(
+        capsys,
+        home,
+        "movement",
+        "counts",
+        "--from",
+        world["video"].start_ts.date().isoformat(),
+        "--to",
+        world["video"].start_ts.date().isoformat(),
+    )
     assert sum(r["reads"] for r in counts) == len(v2)
     faces = _rows(lh, "face_sightings", V2)
     if faces:  # the clip's faces: a probe cut from a sighting finds each sighting once
@@ -98,7 +129,7 @@ def test_model_version_flag_shows_the_old_version(world, capsys) -> None:
     assert len(route) == sum(1 for r in v1 if r["plate"] == plate)
 
 
-KILL = textwrap.dedent('''
+KILL = textwrap.dedent("""
     import os, sys
     from lakehouse import Lakehouse
     from lakehouse.store import Lakehouse as LH
@@ -118,16 +149,30 @@ KILL = textwrap.dedent('''
     ingest_paths(Lakehouse(home=home), [path], camera_id=cam, start=dt.datetime.fromisoformat(start),
                  sample_fps=2.0, model_version=version, executor=LocalExecutor(FrameProcessor(device="cpu")),
                  progress=False)
-''')
+""")
 
 
 def test_killed_reprocess_leaves_current_version_and_rollback_works(world, capsys) -> None:
     from pipelines.versions import current_versions
 
     home, lh, city, video = world["home"], world["lh"], world["city"], world["video"]
-    proc = subprocess.run([sys.executable, "-c", KILL, str(home), city.abspath(video.path), video.camera_id,
-                           video.start_ts.isoformat(), V3], cwd=ROOT, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(home)}, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILL,
+            str(home),
+            city.abspath(video.path),
+            video.camera_id,
+            video.start_ts.isoformat(),
+            V3,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(home)},
+        timeout=900,
+    )
     assert proc.returncode == 9, proc.stderr[-2000:]
     assert _rows(lh, "plate_reads", V3)  # the plates of v3 were committed ...
     assert not _rows(lh, "face_sightings", V3)  # ... the faces never were (the process died first)
@@ -140,8 +185,18 @@ def test_killed_reprocess_leaves_current_version_and_rollback_works(world, capsy
     assert {h["model_version"] for h in hits} == {V2} and len(hits) == sum(r["plate"] == plate for r in v2)
 
     # rollback to v1, audited; readers follow; then forward again
-    out = _cli(capsys, home, "versions", "set", "--camera", video.camera_id, "--model-version", V1,
-               "--reason", "compare")
+    out = _cli(
+        capsys,
+        home,
+        "versions",
+        "set",
+        "--camera",
+        video.camera_id,
+        "--model-version",
+        V1,
+        "--reason",
+        "compare",
+    )
     assert out[-1]["switched"] == 1
     hits = _cli(capsys, home, "plates", "search", plate, *CASE)
     assert {h["model_version"] for h in hits} == {V1}
@@ -149,7 +204,10 @@ def test_killed_reprocess_leaves_current_version_and_rollback_works(world, capsy
     # v3 never completed: it cannot be made current
     from jobs.cli import main
 
-    assert main(["--home", str(home), "versions", "set", "--camera", video.camera_id, "--model-version", V3]) == 1
+    assert (
+        main(["--home", str(home), "versions", "set", "--camera", video.camera_id, "--model-version", V3])
+        == 1
+    )
     capsys.readouterr()
     _cli(capsys, home, "versions", "set", "--camera", video.camera_id, "--model-version", V2)
     assert set(current_versions(lh).values()) == {V2}

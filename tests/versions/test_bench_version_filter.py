@@ -14,7 +14,7 @@ def test_version_filter_benchmark_smoke(tmp_path, capsys) -> None:
 
     assert main(["--smoke", "--rows", "20000", "--queries", "3", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    report = json.loads(out[out.index("{"):])
+    report = json.loads(out[out.index("{") :])
     assert report["rows"] == 20000 and report["planted"]["backfilled"] > 0
     res = report["results"]
     assert res["index"]["hidden_total"] == res["scan"]["hidden_total"]

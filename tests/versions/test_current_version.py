@@ -44,7 +44,9 @@ def test_backfill_switches_every_source_and_each_pass_shows_once(lakehouse) -> N
     assert con.execute(f"SELECT count(*) FROM plate_reads WHERE {flt.sql()}").fetchone()[0] == 3
     assert lh.scan("plate_reads").filter(flt.polars_expr()).collect().height == 3
     t = lh.read("plate_reads", columns=["video_id", "model_version"])
-    m = flt.mask(np.array(t["video_id"].to_pylist(), object), np.array(t["model_version"].to_pylist(), object))
+    m = flt.mask(
+        np.array(t["video_id"].to_pylist(), object), np.array(t["model_version"].to_pylist(), object)
+    )
     assert int(m.sum()) == 3
     # a pinned policy sees the old version
     old = _visible(lh, "plate_reads", VersionPolicy(V1))
@@ -56,7 +58,9 @@ def test_half_done_reprocess_keeps_the_previous_version(lakehouse) -> None:
     lh = lakehouse
     commit_source(lh, "vidA", "cam-1", V1, [(1.0, "ABC123")], [(2.0, 1)])
     # v2 committed plate_reads then died before faces and the switch (run left 'running')
-    commit_source(lh, "vidA", "cam-1", V2, [(1.0, "ABD123"), (9.0, "QQQ111")], [], switch=False, status="running")
+    commit_source(
+        lh, "vidA", "cam-1", V2, [(1.0, "ABD123"), (9.0, "QQQ111")], [], switch=False, status="running"
+    )
     assert current_versions(lh) == {"vidA": V1}
     reads = _visible(lh, "plate_reads")
     assert reads["plate"].to_pylist() == ["ABC123"]
@@ -72,15 +76,31 @@ def test_rollback_and_cli(tmp_path, capsys, cli_user) -> None:
     capsys.readouterr()
     assert current_versions(lh) == {"vidA": V2, "vidB": V2}
     cli_user(home, role="admin")  # the OS user running the tests acts as an admin (narrowed to engineer)
-    rc = main(["--home", str(home), "--json", "versions", "set", "--camera", "cam-1", "--model-version", V1,
-               "--reason", "v2 misreads cam-1"])
+    rc = main(
+        [
+            "--home",
+            str(home),
+            "--json",
+            "versions",
+            "set",
+            "--camera",
+            "cam-1",
+            "--model-version",
+            V1,
+            "--reason",
+            "v2 misreads cam-1",
+        ]
+    )
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["switched"] == 1 and summary["model_version"] == V1
     assert current_versions(lh) == {"vidA": V1, "vidB": V2}
     reads = _visible(lh, "plate_reads")
     assert sorted(zip(reads["video_id"].to_pylist(), reads["model_version"].to_pylist(), strict=True)) == [
-        ("vidA", V1), ("vidA", V1), ("vidB", V2)]
+        ("vidA", V1),
+        ("vidA", V1),
+        ("vidB", V2),
+    ]
     audit = lh.read("audit_log").to_pylist()
     assert [a["action"] for a in audit] == ["versions.set"] and "vidA" in audit[0]["parameters"]
     sv = {r["video_id"]: r for r in lh.read("source_versions").to_pylist()}
@@ -104,8 +124,12 @@ def test_live_segments_are_never_hidden_by_a_camera_switch(lakehouse) -> None:
     commit_source(lh, "vidA", "cam-1", V2, [(1.0, "ABC123")])
     # a live segment of the same camera, read by the live model version only
     commit_source(lh, "live-seg-1", "cam-1", "live-v9", [(30.0, "LIVE01")], switch=False)
-    record_switch(lh, [{"video_id": "live-seg-1", "camera_id": "cam-1", "model_version": "live-v9",
-                        "kind": "live"}], by="live", reason="segment closed")
+    record_switch(
+        lh,
+        [{"video_id": "live-seg-1", "camera_id": "cam-1", "model_version": "live-v9", "kind": "live"}],
+        by="live",
+        reason="segment closed",
+    )
     plan = set_version(lh, V1, cameras=["cam-1"], by="ops")
     assert [s["video_id"] for s in plan.switched] == ["vidA"]
     plates = sorted(_visible(lh, "plate_reads")["plate"].to_pylist())

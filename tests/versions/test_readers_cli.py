@@ -16,8 +16,13 @@ CASE = ["--case", "C-9", "--purpose", "versions"]
 
 def _city(home) -> Lakehouse:
     lh = Lakehouse(home=home)
-    lh.upsert("cameras", [{"camera_id": "cam-1", "agency": "municipal", "lat": -25.28, "lon": -57.61, "kind": "street"},
-                          {"camera_id": "cam-2", "agency": "municipal", "lat": -25.29, "lon": -57.62, "kind": "street"}])
+    lh.upsert(
+        "cameras",
+        [
+            {"camera_id": "cam-1", "agency": "municipal", "lat": -25.28, "lon": -57.61, "kind": "street"},
+            {"camera_id": "cam-2", "agency": "municipal", "lat": -25.29, "lon": -57.62, "kind": "street"},
+        ],
+    )
     commit_source(lh, "vidA", "cam-1", V1, [(1.0, "ABC123"), (5.0, "XYZ789")], [(2.0, 1)])
     commit_source(lh, "vidB", "cam-2", V1, [(300.0, "ABC123")], [(4.0, 2)])
     commit_source(lh, "vidA", "cam-1", V2, [(1.0, "ABC123"), (5.0, "XYZ780")], [(2.0, 1)])
@@ -47,8 +52,21 @@ def test_cli_readers_show_each_pass_once(tmp_path, capsys, cli_user) -> None:
     canvass = _json(capsys, home, "plates", "canvass", "--camera", "cam-1", "--from", day, "--to", day, *CASE)
     assert sorted(r["plate"] for r in canvass) == ["ABC123", "XYZ780"]
     assert all(r.get("reads", 1) == 1 for r in canvass)
-    canvass_v1 = _json(capsys, home, "plates", "canvass", "--camera", "cam-1", "--from", day, "--to", day,
-                       "--model-version", V1, *CASE)
+    canvass_v1 = _json(
+        capsys,
+        home,
+        "plates",
+        "canvass",
+        "--camera",
+        "cam-1",
+        "--from",
+        day,
+        "--to",
+        day,
+        "--model-version",
+        V1,
+        *CASE,
+    )
     assert sorted(r["plate"] for r in canvass_v1) == ["ABC123", "XYZ789"]
     counts = _json(capsys, home, "movement", "counts", "--from", day, "--to", day)
     assert sum(r["reads"] for r in counts) == 3

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 
-def write_clip(path: Path, *, frames: int = 50, fps: int = 25, size: tuple[int, int] = (160, 120),
-               codec: str = "libx264", seed: int = 0, options: dict | None = None) -> Path:
+def write_clip(
+    path: Path,
+    *,
+    frames: int = 50,
+    fps: int = 25,
+    size: tuple[int, int] = (160, 120),
+    codec: str = "libx264",
+    seed: int = 0,
+    options: dict | None = None,
+) -> Path:
     """A clip with a moving bright square over noise (noise keeps the bitrate realistic)."""
     import av
 
@@ -56,7 +64,15 @@ def clips(tmp_path_factory) -> dict[str, Path]:
     avi = bytearray(write_clip(d / "other.avi", codec="mpeg4").read_bytes())
     head = bytes(avi[:4096]).replace(b"FMP4", b"QQZZ")  # a fourcc no decoder knows
     (d / "unsupported.avi").write_bytes(head + bytes(avi[4096:]))
-    for name in ("truncated.mp4", "truncated_noindex.mp4", "truncated.mkv", "corrupt.mp4", "empty.mp4", "notes.mp4", "unsupported.avi"):
+    for name in (
+        "truncated.mp4",
+        "truncated_noindex.mp4",
+        "truncated.mkv",
+        "corrupt.mp4",
+        "empty.mp4",
+        "notes.mp4",
+        "unsupported.avi",
+    ):
         out[name] = d / name
     out["audio.mp4"] = _audio_only(d / "audio.mp4")
     return out

@@ -17,12 +17,16 @@ def test_discover_walks_directories_and_reports_problems(tmp_path) -> None:
     (tmp_path / "a" / "b" / "labels.txt").write_text("ignored in a folder")
     (tmp_path / "a" / ".hidden.mp4").write_bytes(b"3")
     (tmp_path / "named.txt").write_text("named explicitly")
-    found, problems = discover([tmp_path / "a", tmp_path / "a" / "x.MP4", tmp_path / "named.txt",
-                                tmp_path / "missing.mp4"])
+    found, problems = discover(
+        [tmp_path / "a", tmp_path / "a" / "x.MP4", tmp_path / "named.txt", tmp_path / "missing.mp4"]
+    )
     assert [(f.path.name, f.kind) for f in found] == [("x.MP4", "video"), ("y.jpg", "image")]
     assert all(f.path.is_absolute() for f in found)
     reasons = dict((p.rsplit("/", 1)[-1], r) for p, r in problems)
-    assert reasons == {"named.txt": "unsupported file type '.txt'", "missing.mp4": "no such file or directory"}
+    assert reasons == {
+        "named.txt": "unsupported file type '.txt'",
+        "missing.mp4": "no such file or directory",
+    }
 
 
 def _jpeg_with_exif(path, when: str | None, orientation: int | None = None, offset: str | None = None):

@@ -10,5 +10,8 @@ from dagster_project.defs.crime.assets import (
     incidents_table,
 )
 
-defs = dg.Definitions(assets=[incidents_table, crime_heatmap, crime_hotspots], jobs=[crime_map_job],
-                      schedules=[crime_map_schedule])
+defs = dg.Definitions(
+    assets=[incidents_table, crime_heatmap, crime_hotspots],
+    jobs=[crime_map_job],
+    schedules=[crime_map_schedule],
+)

@@ -15,8 +15,14 @@ from dagster_project.defs.extraction.sensors import camera_groups_sensor, extrac
 
 defs = dg.Definitions(
     assets=[extracted_video],
-    asset_checks=[processing_failures_below_threshold, schema_conformance, camera_freshness,
-                  plate_read_rate_latest_day, face_rate_latest_day, null_and_range_latest_day],
+    asset_checks=[
+        processing_failures_below_threshold,
+        schema_conformance,
+        camera_freshness,
+        plate_read_rate_latest_day,
+        face_rate_latest_day,
+        null_and_range_latest_day,
+    ],
     jobs=[extract_job],
     sensors=[inbox_sensor, camera_groups_sensor],
 )

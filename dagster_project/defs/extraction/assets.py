@@ -58,24 +58,34 @@ def partitions_of(context: dg.AssetExecutionContext) -> tuple[list[dt.date], lis
     """The UTC days and camera groups of the run's partition(s) (a range, for single-run backfills)."""
     days, groups = set(), set()
     for key in context.partition_keys:
-        parts = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else \
-            dg.MultiPartitionKey.from_str(key).keys_by_dimension if "|" in key else {"date": key}
+        parts = (
+            key.keys_by_dimension
+            if isinstance(key, dg.MultiPartitionKey)
+            else dg.MultiPartitionKey.from_str(key).keys_by_dimension
+            if "|" in key
+            else {"date": key}
+        )
         days.add(dt.date.fromisoformat(parts["date"]))
         if "camera_group" in parts:
             groups.add(parts["camera_group"])
     return sorted(days), sorted(groups)
 
 
-def null_plate_stats(lh: Lakehouse, first: dt.date, last: dt.date, model_version: str,
-                     cameras: list[str] | None = None) -> tuple[int, int]:
+def null_plate_stats(
+    lh: Lakehouse, first: dt.date, last: dt.date, model_version: str, cameras: list[str] | None = None
+) -> tuple[int, int]:
     """(rows, rows without a plate) of plate_reads for the days, cameras and model version."""
-    expr = ((ds.field("date") >= pa.scalar(first, pa.date32())) & (ds.field("date") <= pa.scalar(last, pa.date32())))
+    expr = (ds.field("date") >= pa.scalar(first, pa.date32())) & (
+        ds.field("date") <= pa.scalar(last, pa.date32())
+    )
     if cameras is not None:
         expr &= ds.field("camera_id").isin(cameras)
     t = lh.read("plate_reads", columns=["plate", "model_version"], filter=expr)
     t = t.filter(pc.equal(t["model_version"].cast(pa.string()), model_version))
     plates = t["plate"].cast(pa.string())
-    missing = pc.sum(pc.or_kleene(pc.is_null(plates), pc.equal(pc.utf8_trim_whitespace(plates), ""))).as_py() or 0
+    missing = (
+        pc.sum(pc.or_kleene(pc.is_null(plates), pc.equal(pc.utf8_trim_whitespace(plates), ""))).as_py() or 0
+    )
     return t.num_rows, int(missing)
 
 
@@ -94,18 +104,32 @@ def _check(name: str, outcome, severity=dg.AssetCheckSeverity.ERROR) -> dg.Asset
     group_name="extraction",
     kinds={"python", "delta"},
     check_specs=[
-        dg.AssetCheckSpec(PLATE_NOT_NULL, asset="extracted_video",
-                          description="plate_reads rows of the processed days carry a plate"),
-        dg.AssetCheckSpec(PLATE_RATE, asset="extracted_video",
-                          description="each camera's plate reads per video minute >= min_rate_ratio x its trailing median"),
-        dg.AssetCheckSpec(FACE_RATE, asset="extracted_video",
-                          description="each camera's face sightings per video minute >= min_rate_ratio x its trailing median"),
-        dg.AssetCheckSpec(NULL_RANGE, asset="extracted_video",
-                          description="no empty plates, confidences/qualities in 0..1, 4-number boxes, 128-d faces"),
+        dg.AssetCheckSpec(
+            PLATE_NOT_NULL,
+            asset="extracted_video",
+            description="plate_reads rows of the processed days carry a plate",
+        ),
+        dg.AssetCheckSpec(
+            PLATE_RATE,
+            asset="extracted_video",
+            description="each camera's plate reads per video minute >= min_rate_ratio x its trailing median",
+        ),
+        dg.AssetCheckSpec(
+            FACE_RATE,
+            asset="extracted_video",
+            description="each camera's face sightings per video minute >= min_rate_ratio x its trailing median",
+        ),
+        dg.AssetCheckSpec(
+            NULL_RANGE,
+            asset="extracted_video",
+            description="no empty plates, confidences/qualities in 0..1, 4-number boxes, 128-d faces",
+        ),
     ],
 )
 def extracted_video(
-    context: dg.AssetExecutionContext, config: ExtractConfig, lakehouse: LakehouseResource,
+    context: dg.AssetExecutionContext,
+    config: ExtractConfig,
+    lakehouse: LakehouseResource,
     detector: DetectorClient,
 ) -> dg.MaterializeResult:
     """Recorded video of the day(s) x camera group(s) -> plate_reads, face_sightings, videos,
@@ -115,8 +139,9 @@ def extracted_video(
     lh = lakehouse.lakehouse()
     days, groups = partitions_of(context)
     inbox_all = scan_inbox(lakehouse.home_path, days=days, cameras=config.cameras or None)
-    registered_all = (registered_sources(lh, days[0], days[-1], config.cameras or None)
-                      if config.include_registered else [])
+    registered_all = (
+        registered_sources(lh, days[0], days[-1], config.cameras or None) if config.include_registered else []
+    )
     if groups:
         seen = {s.camera_id for s in inbox_all} | {s.camera_id for s in registered_all}
         cameras = cameras_of_groups(lh, groups, config.group_h3_res, seen)
@@ -128,14 +153,17 @@ def extracted_video(
     inbox = [s for s in inbox_all if not groups or s.camera_id in keep]
     registered = [s for s in registered_all if not groups or s.camera_id in keep]
     sources = merge_sources(registered, inbox)
-    context.log.info(f"{len(sources)} sources for {days[0]}..{days[-1]}, groups {groups or 'all'} "
-                     f"({len(cameras)} cameras; {len(inbox)} in the inbox, {len(registered)} registered)")
+    context.log.info(
+        f"{len(sources)} sources for {days[0]}..{days[-1]}, groups {groups or 'all'} "
+        f"({len(cameras)} cameras; {len(inbox)} in the inbox, {len(registered)} registered)"
+    )
 
     def on_group(done: int, total: int, group: list, result: object) -> None:
         context.log.info(f"[{done}/{total}] camera {group[0].camera_id}: {len(group)} source(s)")
 
-    report = detector.extract(lh, sources, model_version=config.model_version, on_group=on_group,
-                              lineage=config.lineage)
+    report = detector.extract(
+        lh, sources, model_version=config.model_version, on_group=on_group, lineage=config.lineage
+    )
     for path, reason in report.failed:
         context.log.warning(f"failed: {path}: {reason}")
     for lin in report.lineage:
@@ -143,17 +171,39 @@ def extracted_video(
     cams = cameras or None if groups else None
     rows, missing = null_plate_stats(lh, days[0], days[-1], report.model_version, cams)
     share = missing / rows if rows else 0.0
-    checks = [dg.AssetCheckResult(check_name=PLATE_NOT_NULL, passed=share <= config.max_null_plate_share,
-                                  metadata={"rows": rows, "without_plate": missing, "share": share})]
-    plate_rate = [table_checks.rate_anomalies(lh, d, cameras=cams, baseline_days=config.baseline_days,
-                                              min_ratio=config.min_rate_ratio) for d in days]
-    face_rate = [table_checks.rate_anomalies(lh, d, cameras=cams, baseline_days=config.baseline_days,
-                                             min_ratio=config.min_rate_ratio, metric="face_rate") for d in days]
+    checks = [
+        dg.AssetCheckResult(
+            check_name=PLATE_NOT_NULL,
+            passed=share <= config.max_null_plate_share,
+            metadata={"rows": rows, "without_plate": missing, "share": share},
+        )
+    ]
+    plate_rate = [
+        table_checks.rate_anomalies(
+            lh, d, cameras=cams, baseline_days=config.baseline_days, min_ratio=config.min_rate_ratio
+        )
+        for d in days
+    ]
+    face_rate = [
+        table_checks.rate_anomalies(
+            lh,
+            d,
+            cameras=cams,
+            baseline_days=config.baseline_days,
+            min_ratio=config.min_rate_ratio,
+            metric="face_rate",
+        )
+        for d in days
+    ]
     checks.append(_check(PLATE_RATE, _merge(plate_rate)))
     checks.append(_check(FACE_RATE, _merge(face_rate), dg.AssetCheckSeverity.WARN))
     checks.append(_check(NULL_RANGE, table_checks.null_and_range(lh, days[0], days[-1], cams)))
-    meta = {"days": f"{days[0]}..{days[-1]}", "camera_groups": ",".join(groups), "cameras": len(cameras),
-            **{k: v for k, v in report.as_dict().items() if k != "lineage"}}
+    meta = {
+        "days": f"{days[0]}..{days[-1]}",
+        "camera_groups": ",".join(groups),
+        "cameras": len(cameras),
+        **{k: v for k, v in report.as_dict().items() if k != "lineage"},
+    }
     if report.lineage:
         meta["lineage"] = dg.MetadataValue.json(report.lineage)
     return dg.MaterializeResult(metadata=meta, check_results=checks)
@@ -165,6 +215,10 @@ def _merge(outcomes: list):
     if len(outcomes) == 1:
         return outcomes[0]
     flagged = sorted({c for o in outcomes for c in o.metrics.get("flagged", [])})
-    return CheckOutcome(outcomes[0].name, all(o.passed for o in outcomes),
-                        "; ".join(o.summary for o in outcomes), [d for o in outcomes for d in o.details],
-                        {"judged": sum(o.metrics.get("judged", 0) for o in outcomes), "flagged": flagged})
+    return CheckOutcome(
+        outcomes[0].name,
+        all(o.passed for o in outcomes),
+        "; ".join(o.summary for o in outcomes),
+        [d for o in outcomes for d in o.details],
+        {"judged": sum(o.metrics.get("judged", 0) for o in outcomes), "flagged": flagged},
+    )

@@ -33,13 +33,22 @@ def processing_failures_below_threshold(lakehouse: LakehouseResource) -> dg.Asse
     return dg.AssetCheckResult(
         passed=share <= threshold,
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"runs": total, "failed": failed, "share": share, "threshold": threshold,
-                  "model_version": version or "all", "examples": "\n".join(errors)},
+        metadata={
+            "runs": total,
+            "failed": failed,
+            "share": share,
+            "threshold": threshold,
+            "model_version": version or "all",
+            "examples": "\n".join(errors),
+        },
     )
 
 
 def _result(outcome, severity=dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
-    meta = {"summary": outcome.summary, **{k: v for k, v in outcome.metrics.items() if isinstance(v, int | float | str)}}
+    meta = {
+        "summary": outcome.summary,
+        **{k: v for k, v in outcome.metrics.items() if isinstance(v, int | float | str)},
+    }
     if outcome.details:
         meta["details"] = dg.MetadataValue.json(outcome.details[:50])
     return dg.AssetCheckResult(passed=outcome.passed, severity=severity, metadata=meta)
@@ -52,13 +61,16 @@ def schema_conformance(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     return _result(check(lakehouse.lakehouse()))
 
 
-@dg.asset_check(asset=extracted_video,
-                description=f"every camera with data has a row newer than {FRESHNESS_HOURS:g} h")
+@dg.asset_check(
+    asset=extracted_video, description=f"every camera with data has a row newer than {FRESHNESS_HOURS:g} h"
+)
 def camera_freshness(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     from pipelines.table_checks import freshness
 
-    return _result(freshness(lakehouse.lakehouse(), max_age=dt.timedelta(hours=FRESHNESS_HOURS)),
-                   dg.AssetCheckSeverity.WARN)
+    return _result(
+        freshness(lakehouse.lakehouse(), max_age=dt.timedelta(hours=FRESHNESS_HOURS)),
+        dg.AssetCheckSeverity.WARN,
+    )
 
 
 def _latest_day(lh) -> dt.date | None:
@@ -68,8 +80,10 @@ def _latest_day(lh) -> dt.date | None:
     return max(days) if days else None
 
 
-@dg.asset_check(asset=extracted_video,
-                description="latest day: each camera's plate reads per video minute >= 50% of its trailing 7-day median")
+@dg.asset_check(
+    asset=extracted_video,
+    description="latest day: each camera's plate reads per video minute >= 50% of its trailing 7-day median",
+)
 def plate_read_rate_latest_day(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     from pipelines.table_checks import CheckOutcome, rate_anomalies
 
@@ -80,8 +94,10 @@ def plate_read_rate_latest_day(lakehouse: LakehouseResource) -> dg.AssetCheckRes
     return _result(rate_anomalies(lh, day))
 
 
-@dg.asset_check(asset=extracted_video,
-                description="latest day: each camera's face sightings per video minute >= 50% of its trailing median")
+@dg.asset_check(
+    asset=extracted_video,
+    description="latest day: each camera's face sightings per video minute >= 50% of its trailing median",
+)
 def face_rate_latest_day(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     from pipelines.table_checks import CheckOutcome, rate_anomalies
 
@@ -92,7 +108,9 @@ def face_rate_latest_day(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     return _result(rate_anomalies(lh, day, metric="face_rate"), dg.AssetCheckSeverity.WARN)
 
 
-@dg.asset_check(asset=extracted_video, description="latest day: no empty plates, values in range, 128-d faces")
+@dg.asset_check(
+    asset=extracted_video, description="latest day: no empty plates, values in range, 128-d faces"
+)
 def null_and_range_latest_day(lakehouse: LakehouseResource) -> dg.AssetCheckResult:
     from pipelines.table_checks import CheckOutcome, null_and_range
 

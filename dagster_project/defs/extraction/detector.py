@@ -7,7 +7,6 @@ gives a cheaper, subsampled variant for development machines. A new back-end (a 
 service, say) is one more subclass bound under the same resource key.
 """
 
-
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,9 +22,15 @@ class DetectorClient(dg.ConfigurableResource):
     def model_version(self) -> str:
         raise NotImplementedError
 
-    def extract(self, lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-                on_group: Callable[[int, int, list[Source], Any], None] | None = None,
-                lineage: bool = True) -> BatchReport:
+    def extract(
+        self,
+        lh: Lakehouse,
+        sources: Sequence[Source],
+        *,
+        model_version: str | None = None,
+        on_group: Callable[[int, int, list[Source], Any], None] | None = None,
+        lineage: bool = True,
+    ) -> BatchReport:
         raise NotImplementedError
 
 
@@ -40,10 +45,24 @@ class ExtractionClient(DetectorClient):
 
         return library_model_version()
 
-    def extract(self, lh: Lakehouse, sources: Sequence[Source], *, model_version: str | None = None,
-                on_group: Callable[[int, int, list[Source], Any], None] | None = None,
-                lineage: bool = True) -> BatchReport:
+    def extract(
+        self,
+        lh: Lakehouse,
+        sources: Sequence[Source],
+        *,
+        model_version: str | None = None,
+        on_group: Callable[[int, int, list[Source], Any], None] | None = None,
+        lineage: bool = True,
+    ) -> BatchReport:
         from pipelines.batch import reprocess
 
-        return reprocess(lh, sources, model_version=model_version, on_group=on_group, lineage=lineage,
-                         sample_fps=self.sample_fps, workers=self.workers, progress=False)
+        return reprocess(
+            lh,
+            sources,
+            model_version=model_version,
+            on_group=on_group,
+            lineage=lineage,
+            sample_fps=self.sample_fps,
+            workers=self.workers,
+            progress=False,
+        )

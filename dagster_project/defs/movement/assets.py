@@ -62,27 +62,49 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     window = context.partition_time_window
     start = window.start.astimezone(dt.UTC)
     end = window.end.astimezone(dt.UTC)
-    res = run_movement(lakehouse.lakehouse(), start, end, runner=config.runner,
-                       options=list(config.runner_options) or None, params=config.params(),
-                       staging_dir=config.staging_dir)
+    res = run_movement(
+        lakehouse.lakehouse(),
+        start,
+        end,
+        runner=config.runner,
+        options=list(config.runner_options) or None,
+        params=config.params(),
+        staging_dir=config.staging_dir,
+    )
     context.log.info(f"movement {res.summary()}")
-    meta = {"reads": res.reads, "runner": res.runner, "seconds": round(res.seconds, 3),
-            **{f"metric_{k}": v for k, v in sorted(res.metrics.items())}}
+    meta = {
+        "reads": res.reads,
+        "runner": res.runner,
+        "seconds": round(res.seconds, 3),
+        **{f"metric_{k}": v for k, v in sorted(res.metrics.items())},
+    }
     day = dt.date.fromisoformat(context.partition_key)
     written = store_movement(lakehouse.lakehouse(), res, day, run_id=context.run_id[:12])
     for asset_name, key in _OUTS.items():
         table: pa.Table = res.tables[key]
-        yield dg.MaterializeResult(asset_key=asset_name, metadata={
-            **meta, "result_rows": table.num_rows, "table": TABLE_OF[key],
-            "rows_written": written[TABLE_OF[key]], "model_versions": ",".join(res.model_versions)})
+        yield dg.MaterializeResult(
+            asset_key=asset_name,
+            metadata={
+                **meta,
+                "result_rows": table.num_rows,
+                "table": TABLE_OF[key],
+                "rows_written": written[TABLE_OF[key]],
+                "model_versions": ",".join(res.model_versions),
+            },
+        )
 
 
-movement_job = dg.define_asset_job("movement_job", selection=dg.AssetSelection.assets(movement),
-                                   partitions_def=daily)
+movement_job = dg.define_asset_job(
+    "movement_job", selection=dg.AssetSelection.assets(movement), partitions_def=daily
+)
 
 
-@dg.schedule(job=movement_job, cron_schedule="30 2 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(
+    job=movement_job,
+    cron_schedule="30 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
 def movement_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Yesterday's movement, each morning once the day's video is in (the daily partitions end a
     day late so today's inbox can be processed today; this picks the completed day explicitly)."""

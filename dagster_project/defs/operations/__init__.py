@@ -70,15 +70,30 @@ def index_refresh_job() -> None:
 
 STOPPED = dg.DefaultScheduleStatus.STOPPED
 schedules = [
-    dg.ScheduleDefinition(name="maintenance_nightly", job=maintenance_job, cron_schedule="0 1 * * *",
-                          execution_timezone="UTC", default_status=STOPPED,
-                          description="compact, checkpoint and vacuum every table each night"),
-    dg.ScheduleDefinition(name="retention_nightly", job=retention_job, cron_schedule="30 1 * * *",
-                          execution_timezone="UTC", default_status=STOPPED,
-                          description="apply each table's retention period each night"),
-    dg.ScheduleDefinition(name="index_refresh", job=index_refresh_job, cron_schedule="*/15 * * * *",
-                          execution_timezone="UTC", default_status=STOPPED,
-                          description="refresh the plate and face search indexes every 15 minutes"),
+    dg.ScheduleDefinition(
+        name="maintenance_nightly",
+        job=maintenance_job,
+        cron_schedule="0 1 * * *",
+        execution_timezone="UTC",
+        default_status=STOPPED,
+        description="compact, checkpoint and vacuum every table each night",
+    ),
+    dg.ScheduleDefinition(
+        name="retention_nightly",
+        job=retention_job,
+        cron_schedule="30 1 * * *",
+        execution_timezone="UTC",
+        default_status=STOPPED,
+        description="apply each table's retention period each night",
+    ),
+    dg.ScheduleDefinition(
+        name="index_refresh",
+        job=index_refresh_job,
+        cron_schedule="*/15 * * * *",
+        execution_timezone="UTC",
+        default_status=STOPPED,
+        description="refresh the plate and face search indexes every 15 minutes",
+    ),
 ]
 
 defs = dg.Definitions(jobs=[maintenance_job, retention_job, index_refresh_job], schedules=schedules)

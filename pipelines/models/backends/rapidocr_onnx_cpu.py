@@ -17,10 +17,16 @@ from pipelines.models.base import BackendSettings, Device, PlateBackend
 
 class RapidOcrSettings(BackendSettings):
     det_limit_side: int = Field(
-        960, ge=320, le=4096, description="longest side the text detector sees on stills (video frames use 640)"
+        960,
+        ge=320,
+        le=4096,
+        description="longest side the text detector sees on stills (video frames use 640)",
     )
     threads: int | None = Field(
-        None, ge=1, le=256, description="ONNX Runtime intra-op threads (None: the frame processor's, else one per core)"
+        None,
+        ge=1,
+        le=256,
+        description="ONNX Runtime intra-op threads (None: the frame processor's, else one per core)",
     )
 
 
