@@ -44,7 +44,7 @@ def ray_session():
     ray.shutdown()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def cli_user():
     """``cli_user(home, role="admin", agency=None, name="tester")`` maps the OS user running the tests
     (root in CI) to a Pesquisa user in ``HOME/users.yaml``, as identity requires (issue 12.1)."""

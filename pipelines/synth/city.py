@@ -122,6 +122,8 @@ def _camera_rows(preset: CityPreset, kinds: list[str], rng: np.random.Generator)
                 "stream_uri": None,
                 "plate_format": main_fmt,
                 "shared_with": shared,
+                "sample_fps": None,  # per-camera settings: the profile's defaults
+                "gating": None,
             }
         )
     return rows

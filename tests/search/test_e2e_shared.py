@@ -37,13 +37,14 @@ def _sha(p: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def faces_home(tmp_path_factory, shared_data, ray_session):
+def faces_home(tmp_path_factory, shared_data, ray_session, cli_user):
     ingest_paths = _ingest_paths()
     from lakehouse import Lakehouse
 
     root = shared_data / "faces" / "face_recognition_examples"
     photos = sorted(p for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     home = tmp_path_factory.mktemp("faces_e2e")
+    cli_user(home, role="admin")  # the CLI part acts as a known user (issue 12.1)
     lh = Lakehouse(home=home)
     rep = ingest_paths(lh, photos, camera_id="photos", progress=False)
     assert not rep.failed, rep.failed
@@ -131,13 +132,14 @@ def test_face_search_finds_another_photo_of_the_same_person(faces_home, capsys):
 
 
 @pytest.fixture(scope="module")
-def plates_home(tmp_path_factory, shared_data, ray_session):
+def plates_home(tmp_path_factory, shared_data, ray_session, cli_user):
     ingest_paths = _ingest_paths()
     from lakehouse import Lakehouse
 
     root = shared_data / "plates" / "openalpr_eu"
     photos = sorted(root.glob("*.jpg"))
     home = tmp_path_factory.mktemp("plates_e2e")
+    cli_user(home, role="admin")  # the CLI part acts as a known user (issue 12.1)
     lh = Lakehouse(home=home)
     rep = ingest_paths(lh, photos, camera_id="eu-photos", progress=False)
     assert not rep.failed, rep.failed
