@@ -83,6 +83,12 @@ class Scenario:
     end: dt.datetime  # exclusive
     tz: str = HOME_TZ
 
+    def write_to(self, lh: Any) -> None:
+        """Register the cameras and write the reads and incidents into ``lh`` (a Lakehouse)."""
+        lh.upsert("cameras", self.cameras)
+        lh.append("plate_reads", self.rows)
+        lh.append("incidents", self.incidents)
+
 
 class _City:
     def __init__(self, rng: random.Random, cols: int, rows: int):
@@ -174,6 +180,23 @@ class _Plates:
             if p not in self.used:
                 self.used.add(p)
                 return p
+
+
+#: a small city (4 days, 120 vehicles, every planted case at least once) for CLI and app tests
+SMALL_CITY: dict[str, Any] = dict(
+    days=4,
+    vehicles=120,
+    commuters=10,
+    taxis=3,
+    convoys=4,
+    stakeouts=2,
+    series=2,
+    circling=2,
+    night_visitors=1,
+    clones=1,
+    misreads=5,
+    tz="UTC",
+)
 
 
 def simulate_city(

@@ -14,28 +14,12 @@ from lakehouse import Lakehouse
 
 @pytest.fixture(scope="module")
 def city_home(tmp_path_factory):
-    from pipelines.movement.scenario import simulate_city
+    from pipelines.movement.scenario import SMALL_CITY, simulate_city
 
     home = build_home(tmp_path_factory.mktemp("movementapp"))
     lh = Lakehouse(home=home)
-    scn = simulate_city(
-        days=4,
-        vehicles=120,
-        commuters=10,
-        taxis=3,
-        convoys=4,
-        stakeouts=2,
-        series=2,
-        circling=2,
-        night_visitors=1,
-        clones=1,
-        misreads=5,
-        seed=21,
-        tz="UTC",
-    )
-    lh.upsert("cameras", scn.cameras)
-    lh.append("plate_reads", scn.rows)
-    lh.append("incidents", scn.incidents)
+    scn = simulate_city(**SMALL_CITY, seed=21)
+    scn.write_to(lh)
     return home, scn
 
 

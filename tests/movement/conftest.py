@@ -14,9 +14,7 @@ def city(tmp_path_factory):
     home = tmp_path_factory.mktemp("city")
     lh = Lakehouse(home=home)
     scn = simulate_city(seed=3)
-    lh.upsert("cameras", scn.cameras)
-    lh.append("plate_reads", scn.rows)
-    lh.append("incidents", scn.incidents)
+    scn.write_to(lh)
     return lh, scn
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from jobs.cli import main
-from pipelines.movement.scenario import simulate_city
+from pipelines.movement.scenario import SMALL_CITY, simulate_city
 
 CASE = ["--case", "CASE-1", "--purpose", "test"]
 
@@ -18,24 +18,8 @@ def home(tmp_path_factory):
 
     h = tmp_path_factory.mktemp("cli")
     lh = Lakehouse(home=h)
-    scn = simulate_city(
-        days=4,
-        vehicles=120,
-        commuters=10,
-        taxis=3,
-        convoys=4,
-        stakeouts=2,
-        series=2,
-        circling=2,
-        night_visitors=1,
-        clones=1,
-        misreads=5,
-        seed=11,
-        tz="UTC",
-    )
-    lh.upsert("cameras", scn.cameras)
-    lh.append("plate_reads", scn.rows)
-    lh.append("incidents", scn.incidents)
+    scn = simulate_city(**SMALL_CITY, seed=11)
+    scn.write_to(lh)
     from pipelines.governance.identity import map_os_user
 
     map_os_user(h, "tester", role="admin", agency=None)  # the OS user running the tests (root in CI)
