@@ -14,6 +14,7 @@ import streamlit as st
 
 from app.ui import data, maps, session, widgets
 from lakehouse.timeutil import FROM_HELP, TO_HELP
+from pipelines.plates.text import normalize as normalize_plate
 
 RESULTS_KEY = "route_results"
 REQUEST_KEY = "route_request"
@@ -44,7 +45,7 @@ def run_route(plate: str, start, end) -> None:
         return
     rows = data.attach_crops(lh, "plate_reads", "read_id", rows)
     st.session_state[RESULTS_KEY] = {
-        "plate": plate,
+        "plate": normalize_plate(plate),
         "rows": rows,
         "seconds": time.perf_counter() - t0,
         "case": ctx.case_number,
@@ -190,11 +191,11 @@ def main() -> None:
         )
         submitted = st.form_submit_button("Show route", type="primary", icon=":material/route:")
     if submitted or (request and request.get("auto")):
-        if not (plate or "").strip():
+        if not normalize_plate(plate):
             st.error("Enter a plate.")
         else:
             with st.spinner("Building the route…"):
-                run_route(plate.strip().upper(), start, end)
+                run_route(plate, start, end)  # plate_route parses and normalises it
     res = st.session_state.get(RESULTS_KEY)
     if res is not None:
         show_route(res, cams, labels)

@@ -406,7 +406,9 @@ def ingest_paths(
         if todo and executor is None:
             workers = workers or lh.settings.compute.workers
             try:
-                executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
+                executor = RayExecutor(
+                    get_pool(PoolConfig.for_settings(lh.settings, workers=workers, device=device))
+                )
             except PoolError as exc:  # no models, no extraction: every source is recorded as failed
                 for o in todo:
                     o.fail(f"extraction failed: {exc}")
