@@ -100,7 +100,10 @@ def make_city(old: Path, out: Path) -> Path:
 
 def cameras_csv(city: Any, dst: Path) -> Path:
     """The manifest's camera rows as a registry CSV (scalar columns only)."""
-    rows = [{k: v for k, v in r.items() if isinstance(v, str | int | float) and v is not None} for r in city.cameras]
+    rows = [
+        {k: v for k, v in r.items() if isinstance(v, str | int | float) and v is not None}
+        for r in city.cameras
+    ]
     cols = sorted({k for r in rows for k in r})
     with dst.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols)
@@ -122,8 +125,17 @@ def load_home(root: Path, home: Path, city: Any, cams: Path, new: bool) -> None:
         run_cli(
             root,
             home,
-            ["ingest", str(city.abspath(v.path)), "--camera", v.camera_id, "--start", v.start_ts.isoformat(),
-             "--workers", "1", "--no-progress"],
+            [
+                "ingest",
+                str(city.abspath(v.path)),
+                "--camera",
+                v.camera_id,
+                "--start",
+                v.start_ts.isoformat(),
+                "--workers",
+                "1",
+                "--no-progress",
+            ],
         )
     run_cli(root, home, ["plates", "index"])
     run_cli(root, home, ["faces", "index"])
@@ -154,9 +166,26 @@ def queries(city: Any) -> dict[str, list[str]]:
     }
     inc = _incident_days(city)
     if inc:
-        q["crime heatmap --to bare date"] = ["crime", "heatmap", "--from", inc[0], "--to", inc[1], "--limit", "50"]
+        q["crime heatmap --to bare date"] = [
+            "crime",
+            "heatmap",
+            "--from",
+            inc[0],
+            "--to",
+            inc[1],
+            "--limit",
+            "50",
+        ]
         q["crime hotspots --to bare date"] = [
-            "crime", "hotspots", "--all", "--from", inc[0], "--to", inc[1], "--limit", "50",
+            "crime",
+            "hotspots",
+            "--all",
+            "--from",
+            inc[0],
+            "--to",
+            inc[1],
+            "--limit",
+            "50",
         ]
     if photo:
         q["faces search"] = ["faces", "search", photo, "--k", "10", *CASE]
@@ -237,7 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         outputs[side] = {}
         for name, q in qs.items():
             rc, out, err = run_cli(root, home, q, check=False)
-            outputs[side][name] = normalise(name, out, home) if rc == 0 else f"exit {rc}: {err.strip()[-300:]}"
+            outputs[side][name] = (
+                normalise(name, out, home) if rc == 0 else f"exit {rc}: {err.strip()[-300:]}"
+            )
     report: dict[str, Any] = {"city": str(work / "city"), "queries": {}, "seconds": 0.0}
     unexpected = 0
     for name in qs:
@@ -245,7 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a == b:
             status, details = "identical", []
         else:
-            details = diff(a, b) if isinstance(a, list) and isinstance(b, list) else [f"old {a!r}", f"new {b!r}"]
+            details = (
+                diff(a, b) if isinstance(a, list) and isinstance(b, list) else [f"old {a!r}", f"new {b!r}"]
+            )
             status = "intended" if name in INTENDED else "UNEXPECTED"
             unexpected += status == "UNEXPECTED"
         n = len(b) if isinstance(b, list) else 0
@@ -255,7 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["unexpected"] = unexpected
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, default=str))
-    print(f"{len(qs)} queries, {unexpected} unexpected difference(s), {report['seconds']} s; work folder {work}")
+    print(
+        f"{len(qs)} queries, {unexpected} unexpected difference(s), {report['seconds']} s; work folder {work}"
+    )
     return 1 if unexpected else 0
 
 
