@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= $(CURDIR)/data
-# mypy: strict on lakehouse/, pipelines/governance and pipelines/search (pyproject [tool.mypy])
-MYPY_PATHS ?= lakehouse pipelines/governance pipelines/search
+# mypy: strict on lakehouse/, pipelines/governance and pipelines/search, checked (mypy's default
+# flags) on the rest of the project code (pyproject [tool.mypy]); cached in .mypy_cache
+MYPY_PATHS ?= lakehouse pipelines jobs app dagster_project benchmarks
 MYPY := $(BIN)/mypy $(MYPY_PATHS)
 
 .PHONY: setup demo test lint bench app dagster clean

@@ -117,7 +117,7 @@ def load_home(root: Path, home: Path, city: Any, cams: Path, new: bool) -> None:
     if new:  # identity is enforced by the new code: the OS user acts as an admin of this home
         from pipelines.governance.identity import map_os_user
 
-        map_os_user(home, "golden", role="admin")
+        map_os_user(home, "golden", role="admin", agency=None)
     run_cli(root, home, ["cameras", "import", str(cams)])
     if city.incidents_csv:
         run_cli(root, home, ["incidents", "import", str(city.abspath(city.incidents_csv))])

@@ -75,7 +75,7 @@ def run(root: Path, bench: str, args: Sequence[str], work: Path, tag: str, timeo
 def timings(md: str) -> dict[str, float]:
     """Every timing cell of the markdown tables: ``table#i | row key | column`` -> seconds."""
     out: dict[str, float] = {}
-    table, header = -1, []
+    table, header = -1, list[str]()
     for line in md.splitlines():
         if not line.startswith("|"):
             header = [] if not line.strip() else header

@@ -152,7 +152,7 @@ def estimate_accuracy(
             w[r] = 0.1
         sol, *_ = np.linalg.lstsq(A * w[:, None], y * w, rcond=None)
         x = np.minimum(sol, 0.0)
-    out = []
+    out: list[dict[str, Any]] = []
     for c in cams:
         i = idx[c]
         ok = links[i] >= params.min_links

@@ -26,7 +26,7 @@ def run_route(plate: str, start, end) -> None:
     from pipelines.search import RouteQuery, plate_route
 
     lh = session.lakehouse()
-    ctx = session.search_context(session.current_user(), session.active_case())
+    ctx = session.search_context(session.signed_in_user(), session.active_case())
     t0 = time.perf_counter()
     try:
         scope = ReadScope.of(ctx, start=start, end=end, tz=lh.settings.time.zone)
@@ -62,7 +62,7 @@ def hops_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
                 "n": i,
                 "crop": widgets.crop_data_uri(r.get("crop_jpeg")),
                 "ts": r.get("ts"),
-                "camera": labels.get(r.get("camera_id"), r.get("camera_name") or r.get("camera_id")),
+                "camera": labels.get(r.get("camera_id") or "", r.get("camera_name") or r.get("camera_id")),
                 "plate": r.get("plate"),
                 "gap_min": None if gap is None else gap / 60.0,
                 "distance_km": None if dist is None else dist / 1000.0,
@@ -170,7 +170,7 @@ def _fmt_span(seconds: float) -> str:
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Route", "Where a vehicle was seen, in order, with travel times between cameras.", needs_case=True

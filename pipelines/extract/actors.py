@@ -28,7 +28,7 @@ from pipelines.extract.frames import FrameProcessor, FrameResult, FrameTask
 from pipelines.models.registry import AUTO
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lakehouse.settings import Settings
+    from lakehouse.settings import LoadedSettings, ModelSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,9 @@ class PoolConfig:
     backend_options: str = "{}"
 
     @classmethod
-    def for_settings(cls, settings: Settings, **kw: Any) -> PoolConfig:
+    def for_settings(cls, settings: Settings | LoadedSettings, **kw: Any) -> PoolConfig:
         """The pool configuration with the back-ends of ``settings.models`` (e.g. ``lh.settings``)."""
-        m = settings.models
+        m: ModelSettings = settings.models
         options = json.dumps(m.options, sort_keys=True, separators=(",", ":"), default=str)
         return cls(plate_backend=m.plates, face_backend=m.faces, backend_options=options, **kw)
 

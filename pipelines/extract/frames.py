@@ -302,13 +302,13 @@ class FrameProcessor:
                     for f in faces:
                         box = tuple(v / k for v in f.bbox)
                         results[i].faces.append(self._face(f, _shift(box, dx, dy)))
-        for r, task in zip(results, tasks, strict=True):
+        for res, task in zip(results, tasks, strict=True):
             if task.regions is not None and len(task.regions) > 1:  # overlapping regions: one copy each
-                r.plates = _dedupe(r.plates, "score")
-                r.faces = _dedupe(r.faces, "det_score")
+                res.plates = _dedupe(res.plates, "score")
+                res.faces = _dedupe(res.faces, "det_score")
         spent = (time.perf_counter() - t0) / max(len(tasks), 1)
-        for r in results:
-            r.seconds = spent
+        for res in results:
+            res.seconds = spent
         return results
 
     @staticmethod

@@ -203,8 +203,8 @@ def rank_presence(
     rows.sort(key=lambda r: (r["p_value"], -r["windows_hit"], r["reads"], r["plate"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
-    for w in resolved:
-        w.pop("_flt")
+    for rw in resolved:
+        rw.pop("_flt")
     return rows, resolved
 
 
