@@ -87,7 +87,7 @@ def timings(md: str) -> dict[str, float]:
             continue
         if set("".join(cells)) <= set("-: "):
             continue
-        key = " / ".join(c for c, h in zip(cells, header, strict=False) if not _is_time(c, h))[:80]
+        key = _row_key(cells)
         for c, h in zip(cells, header, strict=False):
             v = _seconds(c, h)
             if v is not None:
@@ -95,8 +95,13 @@ def timings(md: str) -> dict[str, float]:
     return out
 
 
-def _is_time(cell: str, head: str) -> bool:
-    return _seconds(cell, head) is not None or re.fullmatch(r"[0-9.,x ]+", cell or "x") is not None
+def _row_key(cells: list[str]) -> str:
+    """A row's name: its first cell, and the second too when the first is a size (``1,000,000 |
+    pesquisa``). Counts and query texts are left out: they follow the generated data, which may
+    differ between the two code versions."""
+    if len(cells) > 1 and re.fullmatch(r"[0-9][0-9,.]*", cells[0]):
+        return f"{cells[0]} / {cells[1]}"
+    return cells[0]
 
 
 def _seconds(cell: str, head: str) -> float | None:
@@ -120,25 +125,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", default=",".join(BENCHES), help="comma-separated benchmarks")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--timeout", type=float, default=1500.0, help="seconds per benchmark run")
+    ap.add_argument("--report-only", action="store_true", help="only recompute the report from --out's files")
     args = ap.parse_args(argv)
     work = args.out or Path(tempfile.mkdtemp(prefix="pesquisa-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        return report(work, args.only.split(","))
     new = args.new
     if new is None:
         new = work / "new-tree"
         if not new.exists():
             subprocess.run(["git", "worktree", "add", "--detach", str(new), "HEAD"], cwd=NEW_ROOT, check=True)
     sides = {"old": args.old.resolve(), "new": new.resolve()}
-    runs: dict[str, dict[str, list[dict[str, float]]]] = {}
     for r in range(args.rounds):
         order = ["old", "new"] if r % 2 == 0 else ["new", "old"]
         for bench in args.only.split(","):
             for side in order:
                 res = run(sides[side], bench, BENCHES[bench], work, f"{bench}-{side}-{r}", args.timeout)
-                runs.setdefault(bench, {}).setdefault(side, []).append(timings(res["md"]))
                 print(f"round {r} {bench} {side}: exit {res['rc']}, {res['seconds']} s", flush=True)
-    report: dict[str, object] = {}
+    return report(work, args.only.split(","))
+
+
+def report(work: Path, benches: Sequence[str]) -> int:
+    """new/old per timing cell (median over the rounds found in ``work``) and per benchmark."""
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {}
+    for bench in benches:
+        for side in ("old", "new"):
+            for md in sorted(work.glob(f"{bench}-{side}-*.md")):
+                runs.setdefault(bench, {}).setdefault(side, []).append(timings(md.read_text()))
+    out: dict[str, object] = {}
     for bench, by_side in runs.items():
+        if len(by_side) < 2:
+            continue
         cells: dict[str, float] = {}
         for key in set.intersection(*(set(t) for t in by_side["old"] + by_side["new"])) if by_side else ():
             old = statistics.median(t[key] for t in by_side["old"])
@@ -147,9 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 cells[key] = new_v / old
         gm = math.exp(statistics.fmean(math.log(v) for v in cells.values())) if cells else float("nan")
         off = {k: round(v, 2) for k, v in sorted(cells.items()) if abs(v - 1) > 0.10}
-        report[bench] = {"geomean_new_over_old": round(gm, 3), "cells": len(cells), "off_by_10pct": off}
-        print(f"{bench}: new/old geometric mean {gm:.3f} over {len(cells)} timings; >10% off: {off}")
-    (work / "report.json").write_text(json.dumps(report, indent=1))
+        rounds = min(len(by_side["old"]), len(by_side["new"]))
+        out[bench] = {
+            "geomean_new_over_old": round(gm, 3),
+            "cells": len(cells),
+            "rounds": rounds,
+            "off_by_10pct": off,
+        }
+        print(
+            f"{bench}: new/old geometric mean {gm:.3f} over {len(cells)} timings, {rounds} round(s); >10% off: {off}"
+        )
+    (work / "report.json").write_text(json.dumps(out, indent=1))
     print(f"report: {work / 'report.json'}")
     return 0
 
