@@ -54,7 +54,7 @@ def canvass(
 ) -> CanvassResult:
     """Distinct plates read at ``cameras`` / in ``area`` during ``scope.time`` (both ends required),
     within the reader's agency scope and version policy. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     if cameras is None and area is None:
         raise ValueError("a canvass needs cameras or an area")
     if scope.time.start is None or scope.time.end is None:

@@ -134,7 +134,7 @@ def convoy(
 ) -> ConvoyResult:
     """Vehicles travelling with ``plate`` during ``scope.time`` (both ends required), ranked by
     p-value against background traffic. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     target = normalize_plate(plate)
     if not target:
         raise ValueError(f"not a plate: {plate!r}")

@@ -78,7 +78,7 @@ def crime_leads(
     limit: int | None = 50,
 ) -> LeadsResult:
     """Vehicles near ``min_incidents`` or more incidents of the series, rarest first. Audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     if radius_m <= 0 or window_s <= 0:
         raise ValueError("need --radius > 0 and --window > 0")
     t0 = time.perf_counter()

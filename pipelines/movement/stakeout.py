@@ -228,7 +228,7 @@ def stakeout(
 ) -> StakeoutResult:
     """Plates present in ``min_windows`` or more of ``windows``, rarest first. ``scope.time`` (if
     set) is the baseline period; else ``baseline_days`` around the windows. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     t0 = time.perf_counter()
     rows, resolved = rank_presence(lh, scope, windows, min_windows=min_windows, baseline_days=baseline_days)
     total = len(rows)
