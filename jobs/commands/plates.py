@@ -12,6 +12,7 @@ import argparse
 import re
 from typing import Any
 
+from jobs.argtypes import positive
 from jobs.output import CliError, Output
 from lakehouse.timeutil import FROM_HELP, TO_HELP
 
@@ -173,7 +174,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("--fuzzy", type=float, default=0, metavar="K", help="also OCR-near reads (default exact)")
     r.add_argument(
         "--max-speed",
-        type=float,
+        type=positive,
         default=200.0,
         metavar="KMH",
         help="flag hops faster than this (default 200 km/h)",
