@@ -12,7 +12,6 @@ import argparse
 import re
 from typing import Any
 
-from jobs.argtypes import positive
 from jobs.output import CliError, Output
 from lakehouse.timeutil import FROM_HELP, TO_HELP
 
@@ -174,7 +173,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     r.add_argument("--fuzzy", type=float, default=0, metavar="K", help="also OCR-near reads (default exact)")
     r.add_argument(
         "--max-speed",
-        type=positive,
+        type=float,
         default=200.0,
         metavar="KMH",
         help="flag hops faster than this (default 200 km/h)",
@@ -231,6 +230,10 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_route(args: argparse.Namespace, out: Output) -> int:
+    import math
+
+    if not math.isfinite(args.max_speed) or args.max_speed <= 0:
+        raise CliError(f"--max-speed must be a finite number of km/h > 0, got {args.max_speed:g}", code=2)
     scope = read_scope(args)
     ctx = scope.ctx
     area = area_from_args(args)
