@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class LiveProfile:
-    sample_fps: float = 4.0
-    face_every: int = 2
+    sample_fps: float = 3.0
+    face_every: int = 3
+    plate_det_side: int = 480  # the plate detector's longest side on live frames (recorded: 640)
+    alarm_every_s: float = 0.25  # new rows are matched against the watchlist this often
     gating: str = "region"
     max_inflight: int = 2
     commit_every_s: float = 2.0
@@ -26,7 +28,7 @@ class LiveProfile:
     offline_after_s: float = 10.0
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
-    emit_every_s: float = 1.0  # an open track's row is refreshed at most this often
+    emit_every_s: float = 0.25  # an open track's row is refreshed at most this often
     batch_timeout_s: float = 900.0  # settings compute.batch_timeout_s
     mask_overlays: bool = True
 
@@ -41,6 +43,8 @@ class LiveProfile:
             for k in (
                 "sample_fps",
                 "face_every",
+                "plate_det_side",
+                "alarm_every_s",
                 "gating",
                 "max_inflight",
                 "commit_every_s",
