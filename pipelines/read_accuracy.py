@@ -106,7 +106,7 @@ def link_reads(
     cand.sort()
     used_c: set[int] = set()
     used_d: set[int] = set()
-    out: list[dict[str, Any]] = []
+    out: list[tuple[int, int]] = []
     for _, _, i, j in cand:
         if i in used_c or j in used_d:
             continue
