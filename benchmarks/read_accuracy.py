@@ -1,7 +1,7 @@
 """Self-measured read accuracy vs the truth, on synthetic cities with a dirty lens.
 
     python -m benchmarks.read_accuracy --smoke      # one 8-camera city, 12 vehicles (seconds to a minute)
-    python -m benchmarks.read_accuracy              # four cities: 9, 10, 12 and 16 cameras, other seeds
+    python -m benchmarks.read_accuracy              # five cities: 8, 9, 10, 12 and 16 cameras, other seeds
     python -m benchmarks.read_accuracy --cities 12x120s7,12x120s5
 
 Each pass's plate is rendered through its camera's optics (one camera degraded: blur + noise) and
@@ -25,8 +25,8 @@ from typing import Any
 from benchmarks import smoke
 
 RESULTS = Path(__file__).resolve().parent / "results" / "read_accuracy.md"
-#: cameras x vehicles s seed: the test city, the earlier 12-camera benchmark city, two other sizes/seeds
-CITIES = "9x30s7,12x120s7,10x80s11,16x120s3"
+#: cameras x vehicles s seed: the test city, the earlier 12-camera benchmark city, three other sizes/seeds
+CITIES = "9x30s7,12x120s7,10x80s11,16x120s3,8x60s21"
 
 
 def _parse(spec: str) -> list[tuple[int, int, int]]:
