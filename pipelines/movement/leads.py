@@ -1,6 +1,9 @@
 """Crime-series leads: vehicles seen near ``min_incidents`` or more incidents of a series, ranked by
 rarity (a plate seen everywhere every day is no lead).
 
+Vehicles by plate; people by face (:mod:`pipelines.movement.face_presence`: sightings grouped by
+descriptor distance, the same rarity against the person's own baseline), unless ``faces=False``.
+
 Each incident becomes a place x time window — the cameras within ``radius_m`` of it during
 ``[ts - window, (ts_end or ts) + window)`` — and the windows are ranked exactly as a stakeout
 (:func:`pipelines.movement.stakeout.rank_presence`: presence per time of day against the plate's
@@ -23,11 +26,23 @@ from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
 from pipelines.governance.audit import audit, require_case
 from pipelines.governance.scope import ReadScope
+from pipelines.movement.face_presence import rank_faces
 from pipelines.movement.stakeout import PlaceWindow, rank_presence
 from pipelines.search.area import Area
 
 ACTION = "crime.leads"
 COLUMNS = ["rank", "plate", "incidents_hit", "incidents", "p_value", "score", "expected_windows", "reads"]
+FACE_COLUMNS = [
+    "rank",
+    "face",
+    "incidents_hit",
+    "incidents",
+    "p_value",
+    "score",
+    "expected_windows",
+    "sightings",
+    "cameras",
+]
 
 
 @dataclass
@@ -36,6 +51,8 @@ class LeadsResult:
     incidents: list[dict[str, Any]]  # each with the cameras covering it
     seconds: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: people seen near the incidents (``face`` = the best sighting's id), rarest first
+    faces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def series_incidents(
@@ -76,8 +93,11 @@ def crime_leads(
     min_incidents: int = 2,
     baseline_days: int = 14,
     limit: int | None = 50,
+    faces: bool = True,
+    face_max_distance: float | None = None,
 ) -> LeadsResult:
-    """Vehicles near ``min_incidents`` or more incidents of the series, rarest first. Audited."""
+    """Vehicles (and, with ``faces``, people) near ``min_incidents`` or more incidents of the
+    series, rarest first. Audited."""
     require_case(scope.ctx)
     if radius_m <= 0 or window_s <= 0:
         raise ValueError("need --radius > 0 and --window > 0")
@@ -104,13 +124,24 @@ def crime_leads(
     rows, resolved = rank_presence(
         lh, scope.replace(time=TimeRange()), windows, min_windows=min_incidents, baseline_days=baseline_days
     )
+    people: list[dict[str, Any]] = []
+    if faces:
+        people = rank_faces(
+            lh,
+            scope.replace(time=TimeRange()),
+            windows,
+            min_windows=min_incidents,
+            max_distance=face_max_distance,
+            baseline_days=baseline_days,
+        )
     ids = [r["incident_id"] for r in usable]
-    for r in rows:
+    for r in [*rows, *people]:
         r["incidents_hit"] = r.pop("windows_hit")
         r["incidents"] = [ids[i] for i in r.pop("windows")]
     inc = [dict(r, cameras=w["resolved_cameras"]) for r, w in zip(usable, resolved, strict=True)]
-    total = len(rows)
+    total, total_faces = len(rows), len(people)
     rows = rows[:limit] if limit else rows
+    people = people[:limit] if limit else people
     params = {
         "incident_ids": list(incident_ids) if incident_ids else None,
         "type": incident_type,
@@ -121,9 +152,11 @@ def crime_leads(
         "incidents": ids,
         "model_version": scope.versions.model_version,
         "candidates": total,
+        "faces": faces,
+        "face_candidates": total_faces,
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows))
-    return LeadsResult(rows, inc, time.perf_counter() - t0, params)
+    audit(lh, scope.ctx, ACTION, params, len(rows) + len(people))
+    return LeadsResult(rows, inc, time.perf_counter() - t0, params, people)
 
 
-__all__ = ["ACTION", "COLUMNS", "LeadsResult", "crime_leads", "series_incidents"]
+__all__ = ["ACTION", "COLUMNS", "FACE_COLUMNS", "LeadsResult", "crime_leads", "series_incidents"]
