@@ -44,6 +44,15 @@ class StorageSettings(Section):
         description="delta-rs / object_store options (endpoint, keys, region, AWS_ALLOW_HTTP)",
     )
     index_dir: str | None = Field(None, description="where search indexes live; default HOME/index")
+    index_uri: str | None = Field(
+        None,
+        description="object-store location the search indexes are shared at (HOME/index, or index_dir, "
+        "is then their local cache); default <tables_uri>/_index when the tables are on object "
+        "storage; 'local' keeps them on this machine only",
+    )
+    index_commit_attempts: int = Field(
+        5, ge=1, le=50, description="tries of a shared index update when another writer commits first"
+    )
 
 
 class TimeSettings(Section):

@@ -24,7 +24,8 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, require_case, table_versions
+from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.face_presence import rank_faces
 from pipelines.movement.stakeout import PlaceWindow, rank_presence
@@ -97,11 +98,15 @@ def crime_leads(
     face_max_distance: float | None = None,
 ) -> LeadsResult:
     """Vehicles (and, with ``faces``, people) near ``min_incidents`` or more incidents of the
-    series, rarest first. Audited."""
-    require_case(scope.ctx)
+    series, rarest first. Audited: the plates are the logged result (what `pesquisa audit replay`
+    compares); the faces returned are listed in the parameters, and ``face_sightings``' version is
+    recorded with the others so a replay reads the same sightings."""
+    require_case(scope.ctx, lh, ACTION)
     if radius_m <= 0 or window_s <= 0:
         raise ValueError("need --radius > 0 and --window > 0")
     t0 = time.perf_counter()
+    read_tables = READ_TABLES["movement"] + (("face_sightings",) if faces else ())
+    versions = table_versions(lh, read_tables)  # for `pesquisa audit replay`
     incidents = series_incidents(lh, scope, incident_ids=incident_ids, incident_type=incident_type)
     if incident_ids:
         missing = sorted(set(map(str, incident_ids)) - {r["incident_id"] for r in incidents})
@@ -149,13 +154,16 @@ def crime_leads(
         "radius_m": radius_m,
         "window_s": window_s,
         "min_incidents": min_incidents,
+        "baseline_days": baseline_days,
         "incidents": ids,
         "model_version": scope.versions.model_version,
+        "limit": limit,
         "candidates": total,
         "faces": faces,
         "face_candidates": total_faces,
+        "face_results": [r["face"] for r in people],
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows) + len(people))
+    audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return LeadsResult(rows, inc, time.perf_counter() - t0, params, people)
 
 

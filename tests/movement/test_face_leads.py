@@ -4,6 +4,8 @@ scope and the audit records them (real Delta tables, DuckDB, numpy descriptors).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pipelines.governance.audit import audit_rows
@@ -50,7 +52,12 @@ def test_faces_optional_scoped_and_audited(city, faces, ctx) -> None:
     res = crime_leads(lh, ReadScope.of(ctx), incident_ids=ids)
     row = [r for r in audit_rows(lh) if r["action"] == "crime.leads"][-1]
     assert row["case_number"] == ctx.case_number
-    assert row["result_count"] == len(res.rows) + len(res.faces)
+    assert row["result_count"] == len(res.rows)
+    params = json.loads(row["parameters"])
+    assert params["face_results"] == [r["face"] for r in res.faces] and params["face_candidates"] >= len(
+        res.faces
+    )
+    assert "face_sightings" in json.loads(row["table_versions"])
     # police911 sees only its own corner's cameras: no face from another agency's camera
     pol = SearchContext(user="p", agency="police911", case_number="C-9", purpose="p")
     own = {c["camera_id"] for c in scn.cameras if c["agency"] == "police911"}
