@@ -71,8 +71,6 @@ def load_or_create(priv: Path, pub: Path) -> tuple[Ed25519PrivateKey, bool]:
         loaded = serialization.load_pem_private_key(priv.read_bytes(), password=None)
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ValueError(f"{priv} is not an Ed25519 private key")
-        if not pub.exists():
-            pub.write_bytes(public_pem(loaded.public_key()))
         return loaded, False
     _private_dir(priv.parent)
     key = Ed25519PrivateKey.generate()
