@@ -382,14 +382,15 @@ def test_masking_against_ground_truth(world, package, masker):
     """Every exported frame: every legible ground-truth bystander face/plate box is blurred, and MTCNN
     finds no face there; the subject stays sharp on its frame."""
     from pipelines.governance.export.clips import read_window
-    from pipelines.governance.export.masking import iou
 
     _, lh, city = world
     stats = {
         "frames": 0,
         "bystander_faces": 0,
         "bystander_plates": 0,
-        "small_skipped": 0,
+        "faces_detectable_in_source": 0,
+        "small_unchecked": 0,
+        "small_blurred_anyway": 0,
         "subject_checked": 0,
     }
     worst = 0.0
@@ -403,23 +404,24 @@ def test_masking_against_ground_truth(world, package, masker):
         for i, (out, orig) in enumerate(zip(frames, src.frames, strict=True)):
             fi = int(round(src.times[i] * video.fps))
             stats["frames"] += 1
-            faces_found = [d for d in masker.detect(out).faces]
             for k, p, box in _gt_boxes(city, video.camera_id, fi):
                 if p is subject:
                     continue
-                if not _legible(k, box):
-                    stats["small_skipped"] += 1
-                    continue
                 e_out, e_src = _lap_energy(_crop_gray(out, box)), _lap_energy(_crop_gray(orig, box))
                 ratio = e_out / max(e_src, 1e-6)
+                if not _legible(k, box):
+                    stats["small_unchecked"] += 1
+                    stats["small_blurred_anyway"] += ratio < 0.35
+                    continue
                 worst = max(worst, ratio)
                 assert ratio < 0.35, (
                     f"{k} {p.pass_id} at source frame {fi} is not blurred (energy ratio {ratio:.2f})"
                 )
                 if k == "face":
-                    assert not any(iou(f, box) > 0.3 for f in faces_found), (
-                        f"a face is still detectable at frame {fi}"
+                    assert not _face_near(masker, out, box), (
+                        f"a face is still detectable at source frame {fi}"
                     )
+                    stats["faces_detectable_in_source"] += _face_near(masker, orig, box)
                 stats["bystander_faces" if k == "face" else "bystander_plates"] += 1
         # the subject stays sharp on its own frame
         at = int(np.argmin(np.abs(np.asarray(src.times) - float(row["offset_s"]))))
@@ -434,6 +436,21 @@ def test_masking_against_ground_truth(world, package, masker):
         assert frame_jpg.shape == frames[at].shape
     print("masking checked:", stats, f"worst bystander energy ratio {worst:.3f}")
     assert stats["bystander_faces"] > 0 and stats["bystander_plates"] > 0
+    # the detector check is not vacuous: MTCNN finds most of these faces in the source frames
+    assert stats["faces_detectable_in_source"] >= stats["bystander_faces"] // 2
+
+
+def _face_near(masker, rgb: np.ndarray, box) -> bool:
+    """MTCNN (the project's face detector) on the region around ``box`` (3x its size): does a face
+    overlap the box? The same detector as on the whole frame, at a fraction of the cost."""
+    from pipelines.governance.export.masking import iou
+
+    w, h = box[2] - box[0], box[3] - box[1]
+    x1, y1 = int(max(0, box[0] - w)), int(max(0, box[1] - h))
+    x2, y2 = int(min(rgb.shape[1], box[2] + w)), int(min(rgb.shape[0], box[3] + h))
+    region = np.ascontiguousarray(rgb[y1:y2, x1:x2])
+    boxes = np.asarray(masker.faces._detect([region])[0][0]).reshape(-1, 4)
+    return any(iou((b[0] + x1, b[1] + y1, b[2] + x1, b[3] + y1), box) > 0.3 for b in boxes)
 
 
 def _decode_jpeg(data: bytes) -> np.ndarray:
