@@ -44,6 +44,15 @@ class StorageSettings(Section):
         description="delta-rs / object_store options (endpoint, keys, region, AWS_ALLOW_HTTP)",
     )
     index_dir: str | None = Field(None, description="where search indexes live; default HOME/index")
+    index_uri: str | None = Field(
+        None,
+        description="object-store location the search indexes are shared at (HOME/index, or index_dir, "
+        "is then their local cache); default <tables_uri>/_index when the tables are on object "
+        "storage; 'local' keeps them on this machine only",
+    )
+    index_commit_attempts: int = Field(
+        5, ge=1, le=50, description="tries of a shared index update when another writer commits first"
+    )
 
 
 class TimeSettings(Section):
@@ -119,8 +128,21 @@ class AppSettings(Section):
 class LiveSettings(Section):
     """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
 
-    sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
-    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
+    sample_fps: float = Field(3.0, gt=0, le=30, description="frames per second analysed per live camera")
+    face_every: int = Field(3, ge=1, le=10, description="faces on every n-th analysed frame")
+    plate_det_side: int = Field(
+        480,
+        ge=160,
+        le=1280,
+        description="longest side the plate detector sees on a live frame (recorded video: 640)",
+    )
+    alarm_every_s: float = Field(
+        0.25,
+        ge=0.05,
+        le=10,
+        description="how often new live rows are matched against the watchlist (alarms do not wait "
+        "for the micro-batch commit)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import logging
 import math
 import os
@@ -44,9 +43,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lakehouse import Lakehouse
-from pipelines.search.delta_files import Snapshot, index_dir, snapshot
+from pipelines.search.delta_files import Snapshot, snapshot
 from pipelines.search.filters import RowFilter
-from pipelines.search.index_dir import ManifestDir
+from pipelines.search.index_dir import ManifestDir, index_location
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +104,7 @@ class FaceIndex(ManifestDir):
         use_gpu: bool | None = None,
     ):
         self.lh = lh
-        self.root = Path(root) if root is not None else index_dir(lh, "faces")
+        self.root, self.remote = index_location(lh, "faces", root)
         conf = lh.settings.search
         self.exact_below = exact_below if exact_below is not None else conf.face_index_exact_below
         self.ann_kind = (kind or conf.face_index_kind).lower()
@@ -162,11 +161,13 @@ class FaceIndex(ManifestDir):
     ) -> dict[str, Any]:
         """Bring the index up to date with the table (see module doc). Returns a summary.
         (``lh``, optional, must be the lakehouse this index belongs to.)"""
-        faiss = _faiss()
-
         if lh is not None and lh.storage.root != self.lh.storage.root:
             raise ValueError(f"this face index belongs to {self.lh!r}, not {lh!r}")
+        # a retry after another writer won starts over from its manifest and a fresh snapshot
+        return self._retrying(lambda i: self._update(rebuild=rebuild, snap=snap if i == 0 else None))
 
+    def _update(self, *, rebuild: bool, snap: Snapshot | None) -> dict[str, Any]:
+        faiss = _faiss()
         t0 = time.perf_counter()
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
@@ -229,20 +230,19 @@ class FaceIndex(ManifestDir):
                 index.add_with_ids(vecs, ids)
                 meta = pa.concat_tables([meta, rows.add_column(0, "id", pa.array(ids))])
             seq = _next_seq(self.root)
-            m["index_file"], m["meta_file"] = f"index-{seq:06d}.faiss", f"meta-{seq:06d}.parquet"
+            m["index_file"] = self._fresh(f"index-{seq:06d}", ".faiss")
+            m["meta_file"] = self._fresh(f"meta-{seq:06d}", ".parquet")
             faiss.write_index(index, str(self.root / m["index_file"]))
             pq.write_table(meta, self.root / m["meta_file"])
             m["dead_file"] = None
             if len(dead):
-                m["dead_file"] = f"dead-{seq:06d}.npy"
+                m["dead_file"] = self._fresh(f"dead-{seq:06d}", ".npy")
                 np.save(self.root / m["dead_file"], dead)
             m["dead"] = int(len(dead))
             m["ntotal"] = int(meta.num_rows)
             m["table_version"] = snap.version
             m["updated_at"] = dt.datetime.now(dt.UTC).isoformat()
-            tmp = self.manifest_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(m))
-            os.replace(tmp, self.manifest_path)
+            self._commit_manifest(m)
             self._cleanup(m)
             self._loaded = None
             return {
@@ -336,6 +336,9 @@ class FaceIndex(ManifestDir):
         ivf.set_direct_map_type(faiss.DirectMap.Hashtable)
         ivf.nprobe = self.nprobe
         return ivf, "ivf", n
+
+    def _files(self, m: dict[str, Any]) -> set[str]:
+        return {str(m[k]) for k in ("index_file", "meta_file", "dead_file") if m.get(k)}
 
     def _cleanup(self, m: dict[str, Any]) -> None:
         keep = {m["index_file"], m["meta_file"], m.get("dead_file")}
@@ -555,5 +558,5 @@ def _next_seq(root: Path) -> int:
         for prefix in ("index-", "meta-", "dead-"):
             if p.name.startswith(prefix):
                 with contextlib.suppress(ValueError):
-                    seqs.append(int(p.name[len(prefix) :].split(".")[0]) + 1)
+                    seqs.append(int(p.name[len(prefix) :].split(".")[0].split("-")[0]) + 1)
     return max(seqs)

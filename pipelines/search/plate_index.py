@@ -41,9 +41,9 @@ import pyarrow.compute as pc
 
 from lakehouse import Lakehouse
 from pipelines.search import plate_match as pm
-from pipelines.search.delta_files import Snapshot, index_dir, snapshot
+from pipelines.search.delta_files import Snapshot, snapshot
 from pipelines.search.filters import RowFilter
-from pipelines.search.index_dir import ManifestDir
+from pipelines.search.index_dir import ManifestDir, index_location
 from pipelines.search.plate_postings import MAX_KEY_LEN, best_per_read, explode_reads
 
 log = logging.getLogger(__name__)
@@ -154,7 +154,7 @@ class PlateIndex(ManifestDir):
 
     def __init__(self, lh: Lakehouse, root: str | os.PathLike[str] | None = None):
         self.lh = lh
-        self.root = Path(root) if root is not None else index_dir(lh, "plates")
+        self.root, self.remote = index_location(lh, "plates", root)
 
     # ------------------------------------------------------------------ state
     def status(self) -> dict[str, Any]:
@@ -177,6 +177,10 @@ class PlateIndex(ManifestDir):
     def update(self, *, rebuild: bool = False, snap: Snapshot | None = None) -> dict[str, Any]:
         """Index every table file not yet covered, forget files gone from the table, rebuild from
         scratch when asked (or when too many covered files are gone). Returns a summary."""
+        # a retry after another writer won starts over from its manifest and a fresh snapshot
+        return self._retrying(lambda i: self._update(rebuild=rebuild, snap=snap if i == 0 else None))
+
+    def _update(self, *, rebuild: bool, snap: Snapshot | None) -> dict[str, Any]:
         t0 = time.perf_counter()
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
@@ -269,7 +273,7 @@ class PlateIndex(ManifestDir):
             return 0
         seq = m["next_seq"]
         m["next_seq"] += 1
-        name = f"seg-{seq:06d}"
+        name = self._fresh(f"seg-{seq:06d}")
         tmp = self.root / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -361,7 +365,7 @@ class PlateIndex(ManifestDir):
     def _write_vocab(self, m: dict[str, Any], keys: np.ndarray, counts: np.ndarray) -> str:
         seq = m["next_seq"]
         m["next_seq"] += 1
-        name = f"vocab-{seq:06d}"
+        name = self._fresh(f"vocab-{seq:06d}")
         tmp = self.root / f".tmp-{name}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
@@ -382,9 +386,10 @@ class PlateIndex(ManifestDir):
         return name
 
     def _write_manifest(self, m: dict[str, Any]) -> None:
-        tmp = self.manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(m))
-        os.replace(tmp, self.manifest_path)
+        self._commit_manifest(m)
+
+    def _files(self, m: dict[str, Any]) -> set[str]:
+        return {s["name"] for s in m["segments"]} | {v for v in (m["vocab"], m.get("vocab_delta")) if v}
 
     def _cleanup(self, m: dict[str, Any]) -> None:
         """Remove segments/vocabularies the manifest no longer refers to. A reader that still holds
