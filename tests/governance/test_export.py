@@ -470,3 +470,34 @@ def test_refused_export_leaves_no_file_and_bad_requests(world, tmp_path):
     with pytest.raises(ExportError, match=".zip"):
         export_evidence(lh, _ctx(), ExportRequest(read_ids=("a",)), tmp_path / "x.tar")
     assert not list(tmp_path.iterdir())
+
+
+def test_export_of_a_logged_search_and_of_a_route(world, tmp_path):
+    """``--query-audit-id`` re-runs the logged search on the versions it read; ``--route`` exports the
+    route's reads (unmasked by a supervisor: no detector time in this test)."""
+    from pipelines.governance.export import ExportRequest, export_evidence, verify_package
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.plates import PlateQuery, search_plates
+
+    _, lh, _ = world
+    read = _street_read(lh)
+    found = search_plates(lh, PlateQuery(read["plate"]), ReadScope(ctx=_ctx()))
+    aid = next(
+        r["audit_id"]
+        for r in sorted(_audit(lh, action="plates.search", outcome="ok"), key=lambda r: r["seq"])[::-1]
+    )
+    sup = _ctx(role="supervisor", user="sara")
+    res = export_evidence(
+        lh, sup, ExportRequest(query_audit_id=aid, unmask=True, clip_margin_s=0.2), tmp_path / "q.zip"
+    )
+    assert [i["id"] for i in res.items] == [h["read_id"] for h in found.hits]
+    assert verify_package(res.path, lh=lh).ok
+    route = export_evidence(
+        lh, sup, ExportRequest(route_plate=read["plate"], unmask=True, clip_margin_s=0.2), tmp_path / "r.zip"
+    )
+    assert read["read_id"] in {i["id"] for i in route.items} and verify_package(route.path, lh=lh).ok
+    # a logged search of another case cannot be exported under this one
+    from pipelines.governance.export import ExportRefused
+
+    with pytest.raises(ExportRefused, match="no logged search"):
+        export_evidence(lh, _ctx(case="OTHER-CASE"), ExportRequest(query_audit_id=aid), tmp_path / "o.zip")

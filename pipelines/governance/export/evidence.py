@@ -261,12 +261,13 @@ def _query_ids(
     params = json.loads(row["parameters"] or "{}")
     versions = json.loads(row["table_versions"] or "{}")
     try:
-        ids, col = rerun(PinnedLakehouse(lh, versions), row, params)
+        ids, col, behind = rerun(PinnedLakehouse(lh, versions), row, params)
     except (LookupError, ValueError) as exc:
         raise ExportError(f"cannot re-run search {aid}: {exc}") from exc
     if row.get("result_digest") and result_digest(ids) != row["result_digest"]:
         notes.append(f"search {aid} re-ran to results that differ from the logged digest")
-    return (PLATE if col == "read_id" else FACE), ids
+    # movement tools log plates; the evidence is the reads behind them
+    return (PLATE if col == "read_id" else FACE), list(dict.fromkeys(behind))
 
 
 def resolve_items(
