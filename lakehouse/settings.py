@@ -128,8 +128,21 @@ class AppSettings(Section):
 class LiveSettings(Section):
     """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
 
-    sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
-    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
+    sample_fps: float = Field(3.0, gt=0, le=30, description="frames per second analysed per live camera")
+    face_every: int = Field(3, ge=1, le=10, description="faces on every n-th analysed frame")
+    plate_det_side: int = Field(
+        480,
+        ge=160,
+        le=1280,
+        description="longest side the plate detector sees on a live frame (recorded video: 640)",
+    )
+    alarm_every_s: float = Field(
+        0.25,
+        ge=0.05,
+        le=10,
+        description="how often new live rows are matched against the watchlist (alarms do not wait "
+        "for the micro-batch commit)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,
@@ -218,6 +231,21 @@ class RetentionSettings(Section):
     )
 
 
+class ExportSettings(Section):
+    """Evidence export packages (``pesquisa export``, issue 12.6)."""
+
+    clip_margin_s: float = Field(
+        3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
+    )
+    detect_every: int = Field(
+        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+    )
+    mask_pad: float = Field(
+        0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
+    )
+    crf: int = Field(18, ge=0, le=51, description="H.264 quality of exported clips (lower: better)")
+
+
 class PathSettings(Section):
     shared_data: str | None = Field(
         None, description="the shared real data (default: ../shared/data next to the repository)"
@@ -264,6 +292,7 @@ class Settings(Section):
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    export: ExportSettings = Field(default_factory=lambda: ExportSettings())
 
 
 class CameraSettings(Section):

@@ -174,6 +174,24 @@ class Lakehouse:
         self._write(s, table, mode="append")
         return int(table.num_rows)
 
+    def append_as_next(self, name: str, data: Any, version: int) -> int:
+        """Append rows as exactly version ``version + 1`` of the table (the caller read ``version``),
+        in one commit, or raise ``CommitFailedError`` with nothing committed when another writer took
+        that version first: the commit file is written with a conditional PUT and never rebased
+        (delta-rs ``max_commit_retries=0``). What a chain keyed by the Delta version needs (the
+        audit log), on a local filesystem and on object storage alike. Returns ``version + 1``."""
+        from deltalake import CommitProperties
+
+        s = spec(name)
+        write_deltalake(
+            self.table(name, version),
+            conform(to_arrow(data, s), s),
+            mode="append",
+            partition_by=list(s.partition_by) or None,
+            commit_properties=CommitProperties(max_commit_retries=0),
+        )
+        return version + 1
+
     def replace(self, name: str, data: Any, predicate: str) -> int:
         """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
 

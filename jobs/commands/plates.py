@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
 from jobs.output import CliError, Output
 from lakehouse.timeutil import FROM_HELP, TO_HELP
@@ -73,6 +74,7 @@ def search_context(args: argparse.Namespace):
     from pipelines.governance import context_from_env, require_case
     from pipelines.governance.audit import MissingCaseError
 
+    ctx = None
     try:
         ctx = context_from_env(
             user=args.user,
@@ -84,10 +86,45 @@ def search_context(args: argparse.Namespace):
         )
         require_case(ctx)
     except MissingCaseError as exc:
+        if ctx is not None:
+            _log_refusal(args, ctx, exc)
         raise CliError(str(exc), code=2) from None
     except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
+        _log_refusal(args, _refused_caller(args), exc)
         raise CliError(str(exc), code=2) from None
     return ctx
+
+
+def _refused_caller(args: argparse.Namespace) -> Any:
+    """Who a search refused for its identity is logged as: the proven identity when there is one
+    (a flag or variable tried to widen it), else ``unknown:<OS user>`` with the least role."""
+    from lakehouse.config import resolve_home
+    from pipelines.governance.context import SearchContext
+    from pipelines.governance.identity import current_identity, os_user
+
+    case, purpose = (args.case or "").strip(), (args.purpose or "").strip()
+    try:
+        ident = current_identity(resolve_home(args.home))
+        return SearchContext(
+            user=ident.user, role=ident.role, agency=ident.agency, case_number=case, purpose=purpose
+        )
+    except (ValueError, PermissionError, OSError):
+        return SearchContext(user=f"unknown:{os_user()}", role="analyst", case_number=case, purpose=purpose)
+
+
+def _log_refusal(args: argparse.Namespace, ctx: Any, exc: Exception) -> None:
+    """A refused search (no case, no purpose, an unknown caller or a widening flag) is still
+    logged: an ``audit_log`` row with ``outcome = refused`` and the reason; nothing is read."""
+    from lakehouse import Lakehouse
+    from lakehouse.config import resolve_home
+    from pipelines.governance.audit import audit_refusal
+
+    if not resolve_home(args.home).is_dir():  # no home yet: nothing to search, none is made
+        return
+
+    sub = next((str(v) for k, v in sorted(vars(args).items()) if k.endswith(("_command", "_cmd")) and v), "")
+    action = ".".join(x for x in (str(getattr(args, "command", "") or ""), sub) if x) or "search"
+    audit_refusal(Lakehouse(home=args.home), ctx, action, str(exc))
 
 
 def area_from_args(args: argparse.Namespace):
@@ -216,6 +253,10 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_route(args: argparse.Namespace, out: Output) -> int:
+    import math
+
+    if not math.isfinite(args.max_speed) or args.max_speed <= 0:
+        raise CliError(f"--max-speed must be a finite number of km/h > 0, got {args.max_speed:g}", code=2)
     scope = read_scope(args)
     ctx = scope.ctx
     area = area_from_args(args)

@@ -24,6 +24,8 @@ import datetime as dt
 import hashlib
 import json
 import os
+import random
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,7 +62,7 @@ CHAIN_FIELDS = (
 
 
 class AuditChainError(RuntimeError):
-    """The chain could not be extended safely (a writer bypassed the lock)."""
+    """The chain could not be extended safely (its next version kept being taken by other writers)."""
 
 
 def _canon(v: Any) -> Any:
@@ -125,43 +127,17 @@ def _key_paths(lh: Lakehouse) -> tuple[Path, Path]:
 
 
 def _signing_key(lh: Lakehouse) -> Ed25519PrivateKey:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from pipelines.governance.keys import load_or_create
 
     priv, pub = _key_paths(lh)
-    if priv.exists():
-        loaded = serialization.load_pem_private_key(priv.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{priv} is not an Ed25519 private key")
-        return loaded
-    _private(priv.parent)
-    key = Ed25519PrivateKey.generate()
-    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    pub.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return key
+    return load_or_create(priv, pub)[0]
 
 
 def _public_key(lh: Lakehouse) -> Ed25519PublicKey | None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from pipelines.governance.keys import load_public
 
     _, pub = _key_paths(lh)
-    if not pub.exists():
-        return None
-    loaded = serialization.load_pem_public_key(pub.read_bytes())
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise ValueError(f"{pub} is not an Ed25519 public key")
-    return loaded
+    return load_public(pub)
 
 
 # ------------------------------------------------------------------------------------------ head
@@ -186,39 +162,43 @@ def _read_head(lh: Lakehouse, version: int) -> tuple[int, str]:
 
 
 def append_chained(lh: Lakehouse, row: dict[str, Any]) -> dict[str, Any]:
-    """Append ``row`` as the next link of the chain (one commit) and anchor the new head."""
-    from deltalake import DeltaTable, write_deltalake
+    """Append ``row`` as the next link of the chain (one commit) and anchor the new head.
 
-    from lakehouse.conform import conform, to_arrow
-    from lakehouse.specs import spec
+    The link names the Delta version it must become (``delta_version = v + 1``) and is committed
+    as exactly that version (:meth:`Lakehouse.append_as_next`): when another writer took it first
+    (another process, or another machine on object storage, where the table lock is per process)
+    nothing is committed and the row is re-linked after the new head, so the chain never forks."""
+    from deltalake import DeltaTable
+    from deltalake.exceptions import CommitFailedError
 
-    s = spec(TABLE)
     lh.ensure(TABLE)
     uri = lh.uri(TABLE)
     opts = lh.storage.storage_options or None
-    with lh._commit_lock(TABLE):  # noqa: SLF001 (the chain must be extended under the table's lock)
-        version = DeltaTable(uri, storage_options=opts).version()
-        seq, prev = _read_head(lh, version)
-        row = {**row, "seq": seq + 1, "prev_hash": prev, "delta_version": version + 1}
-        row["row_hash"] = row_hash(row)
-        write_deltalake(
-            uri,
-            conform(to_arrow([row], s), s),
-            mode="append",
-            partition_by=list(s.partition_by) or None,
-            storage_options=opts,
-        )
-        got = DeltaTable(uri, storage_options=opts).version()
-        if got != version + 1:
-            raise AuditChainError(
-                f"audit_log moved from version {version} to {got} during one append: "
-                "another writer bypassed the lock; run `pesquisa audit verify`"
-            )
-        _private(audit_dir(lh))
-        head = {"seq": row["seq"], "row_hash": row["row_hash"], "delta_version": got}
-        _head_path(lh).write_text(json.dumps(head))
-        write_anchor(lh, head, day=row["ts"].astimezone(dt.UTC).date())
-    return row
+    delay = 0.05
+    for attempt in range(lh.max_retries + 1):
+        with lh._commit_lock(TABLE):  # noqa: SLF001 (the chain must be extended under the table's lock)
+            version = DeltaTable(uri, storage_options=opts).version()
+            seq, prev = _read_head(lh, version)
+            link = {**row, "seq": seq + 1, "prev_hash": prev, "delta_version": version + 1}
+            link["row_hash"] = row_hash(link)
+            try:
+                got = lh.append_as_next(TABLE, [link], version)
+            except CommitFailedError as exc:
+                if attempt == lh.max_retries:
+                    raise AuditChainError(
+                        f"audit_log version {version + 1} was taken by another writer "
+                        f"{attempt + 1} times in a row; nothing was written: retry"
+                    ) from exc
+                got = -1
+            if got == version + 1:
+                _private(audit_dir(lh))
+                head = {"seq": link["seq"], "row_hash": link["row_hash"], "delta_version": got}
+                _head_path(lh).write_text(json.dumps(head))
+                write_anchor(lh, head, day=link["ts"].astimezone(dt.UTC).date())
+                return link
+        time.sleep(delay * (1 + random.random()))
+        delay = min(delay * 2, 1.0)
+    raise AssertionError("unreachable")
 
 
 def write_anchor(lh: Lakehouse, head: dict[str, Any], *, day: dt.date) -> Path:

@@ -114,3 +114,62 @@ def test_camera_scope_only_admin_sees_all_and_no_agency_sees_nothing(lakehouse):
     s = camera_scope(lakehouse, ctx(agency="police911"))
     assert s.cameras == {"m1", "p1"}
     assert s.allows("m1") and not s.allows("m2") and s.allows("unregistered", "police911")
+
+
+def test_searches_refused_for_want_of_a_case_are_logged(lakehouse, tmp_path, cli_user, capsys):
+    """Every refused search — library or CLI, missing case or missing purpose — writes a refusal row
+    (outcome ``refused`` with the reason); nothing is read (issue 12.3)."""
+    from jobs.cli import main
+    from lakehouse import Lakehouse
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.plates import PlateQuery, search_plates
+    from pipelines.search.route import RouteQuery, plate_route
+
+    with pytest.raises(MissingCaseError):
+        search_plates(lakehouse, PlateQuery("ABC123"), ReadScope.of(ctx(case_number="")))
+    with pytest.raises(MissingPurposeError):
+        plate_route(lakehouse, RouteQuery("ABC123"), ReadScope.of(ctx(purpose="")))
+    rows = audit_rows(lakehouse)
+    assert [(r["action"], r["outcome"]) for r in rows] == [
+        ("plates.route", "refused"),
+        ("plates.search", "refused"),
+    ]
+    assert "purpose is required" in rows[0]["reason"] and "case number is required" in rows[1]["reason"]
+    assert rows[0]["result_count"] == 0 and rows[0]["os_user"]
+
+    home = tmp_path / "cli-home"
+    home.mkdir()
+    cli_user(home, role="investigator", agency="police911")
+    assert main(["--home", str(home), "plates", "search", "ABC123"]) == 2
+    assert "case number is required" in capsys.readouterr().err
+    (row,) = audit_rows(Lakehouse(home=home))
+    assert (row["action"], row["outcome"], row["user"]) == ("plates.search", "refused", "tester")
+
+
+def test_cli_identity_refusals_are_logged(tmp_path, cli_user, capsys):
+    """A search refused because a flag tries to widen the caller's identity is logged under the
+    proven identity; an unknown OS user's under ``unknown:<os user>``; a home that does not exist is
+    not created by a refusal."""
+    from jobs.cli import main
+    from lakehouse import Lakehouse
+    from pipelines.governance.identity import os_user
+
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_user(home, role="investigator", agency="police911")
+    case = ["--case", "C-1", "--purpose", "test"]
+    assert main(["--home", str(home), "plates", "search", "ABC123", "--agency", "municipal", *case]) == 2
+    assert main(["--home", str(home), "plates", "search", "ABC123", "--role", "admin", *case]) == 2
+    capsys.readouterr()
+    rows = audit_rows(Lakehouse(home=home))
+    assert [(r["user"], r["agency"], r["outcome"], r["case_number"]) for r in rows] == [
+        ("tester", "police911", "refused", "C-1")
+    ] * 2
+    other = tmp_path / "other"
+    other.mkdir()
+    assert main(["--home", str(other), "plates", "search", "ABC123", *case]) == 2
+    (row,) = audit_rows(Lakehouse(home=other))
+    assert row["user"] == f"unknown:{os_user()}" and row["outcome"] == "refused" and row["reason"]
+    missing = tmp_path / "no-such-home"
+    assert main(["--home", str(missing), "plates", "search", "ABC123", *case]) == 2
+    assert not missing.exists()

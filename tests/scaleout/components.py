@@ -193,6 +193,7 @@ class RayCluster:
     tmp: Path
     workers: list[subprocess.Popen]
     env: dict[str, str]
+    temp_dir: Path | None = None  # ``--temp-dir`` of the head: this cluster's sessions and sockets
 
     def add_node(self, num_cpus: int = 1) -> tuple[subprocess.Popen, str]:
         """A second raylet on this machine (Ray's own Node API; DESIGN.md §13); returns (process, node id)."""
@@ -262,7 +263,7 @@ def ray_cluster(tmp: Path, head_cpus: int = 1) -> Iterator[RayCluster]:
     )
     if r.returncode != 0:
         raise RuntimeError(f"ray start --head failed: {r.stderr[-1000:]}")
-    cluster = RayCluster(address=f"127.0.0.1:{port}", tmp=tmp, workers=[], env=env)
+    cluster = RayCluster(address=f"127.0.0.1:{port}", tmp=tmp, workers=[], env=env, temp_dir=temp_dir)
     try:
         yield cluster
     finally:

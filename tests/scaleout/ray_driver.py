@@ -4,6 +4,7 @@ line per source (plus the nodes the extraction actors ran on)."""
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from lakehouse import Lakehouse
@@ -17,7 +18,7 @@ def main() -> None:
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
     for v in city.videos:
-        print(json.dumps({"event": "start", "video": v.path}), flush=True)
+        print(json.dumps({"event": "start", "video": v.path, "t": time.time()}), flush=True)
         rep = ingest_paths(
             lh,
             [city.abspath(v.path)],
@@ -27,6 +28,7 @@ def main() -> None:
             workers=workers,
             model_version=version,
         )
+        t_done = time.time()
         nodes = []
         try:
             import ray
@@ -46,6 +48,7 @@ def main() -> None:
                 {
                     "event": "done",
                     "video": v.path,
+                    "t": t_done,
                     "ok": rep.ok,
                     "failed": rep.failed,
                     "plate_reads": rep.plate_reads,
