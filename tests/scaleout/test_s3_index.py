@@ -130,6 +130,9 @@ def test_indexes_live_on_object_storage_with_a_local_cache_per_machine(s3, tmp_p
     m = json.loads(remote(s3, "shared", "plates").get("manifest.json")[0])  # type: ignore[index]
     stored = {n.split("/")[0] for n in remote(s3, "shared", "plates").names("")}
     assert stored == PlateIndex(a)._files(m) | {"manifest.json"}
+    # and A's cache holds only the current version (the one it replaced was pruned on fetch)
+    cached = {p.name for p in (tmp_path / "a" / "index" / "plates").iterdir() if not p.name.startswith(".")}
+    assert cached == PlateIndex(a)._files(m)
 
     # retention on the S3 tables erases rows from the shared index too
     a.table("plate_reads").delete("read_id = 'cd3'")
