@@ -82,12 +82,34 @@ def measure_tables(lh: Any, total: int, commits: int) -> dict[str, float]:
     con = lh.duckdb(["plate_reads"])
     hits = con.execute("select count(*) from plate_reads where plate like 'AB%'").fetchall()[0][0]
     query_s = time.perf_counter() - t0
+    # the plate index: built once (shared on S3: upload + conditional PUT), then searched by a
+    # second machine with an empty cache (fetch) and again (warm)
+    from lakehouse import Lakehouse
+    from pipelines.search import PlateIndex
+    from pipelines.search import plate_match as pm
+    from pipelines.search.filters import RowFilter
+
+    t0 = time.perf_counter()
+    PlateIndex(lh).update()
+    index_s = time.perf_counter() - t0
+    target = batches[0]["plate"][0].as_py()
+    other = Lakehouse(lh.storage, home=Path(lh.home).parent / f"{Path(lh.home).name}-2")
+    t0 = time.perf_counter()
+    found = PlateIndex(other).search(pm.parse_pattern(target, 0), RowFilter(), 50)[1]
+    cold_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    PlateIndex(other).search(pm.parse_pattern(target, 0), RowFilter(), 50)
+    warm_s = time.perf_counter() - t0
     return {
         "rows": n,
         "write_s": write_s,
         "read_s": read_s,
         "query_s": query_s,
         "hits": hits,
+        "index_s": index_s,
+        "search_cold_s": cold_s,
+        "search_warm_s": warm_s,
+        "found": found,
         "write_rows_s": per * commits / write_s,
         "read_rows_s": n / read_s,
     }
@@ -108,6 +130,7 @@ def tables_section(rows: int, commits: int) -> tuple[list[str], dict[str, Any]]:
             commits,
         )
     assert local["rows"] == remote["rows"] == rows and local["hits"] == remote["hits"]
+    assert local["found"] == remote["found"] > 0
     return [
         f"| tables: append {rows:,} plate reads in {commits} commits, rows/s | local {local['write_rows_s']:,.0f} "
         f"| S3 (moto) {remote['write_rows_s']:,.0f} | {local['write_rows_s'] / remote['write_rows_s']:.2f}x slower |",
@@ -115,6 +138,12 @@ def tables_section(rows: int, commits: int) -> tuple[list[str], dict[str, Any]]:
         f"| S3 (moto) {remote['read_rows_s']:,.0f} | {local['read_rows_s'] / remote['read_rows_s']:.2f}x slower |",
         f"| tables: one DuckDB count query, s | local {local['query_s']:.3f} "
         f"| S3 (moto) {remote['query_s']:.3f} | {remote['query_s'] / local['query_s']:.2f}x slower |",
+        f"| plate index: build over the table, s | local {local['index_s']:.2f} "
+        f"| shared on S3 (upload + conditional PUT) {remote['index_s']:.2f} | {remote['index_s'] / local['index_s']:.2f}x slower |",
+        f"| plate index: exact search from a second home, empty cache, s | local {local['search_cold_s']:.3f} "
+        f"| S3 (fetch into the cache) {remote['search_cold_s']:.3f} | {remote['search_cold_s'] / local['search_cold_s']:.2f}x slower |",
+        f"| plate index: same search again, s | local {local['search_warm_s']:.3f} "
+        f"| S3 (manifest GET + cached files) {remote['search_warm_s']:.3f} | {remote['search_warm_s'] / local['search_warm_s']:.2f}x slower |",
     ], {"local": local, "s3": remote}
 
 
