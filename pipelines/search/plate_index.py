@@ -1,6 +1,8 @@
 """Plate search index: a term dictionary over every text a read may be, with postings.
 
-Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table):
+Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table;
+with the tables on object storage it is shared there and this directory is its cache,
+:mod:`pipelines.search.index_dir`):
 
 - ``manifest.json`` — table version covered, the Delta data files covered (path -> file number),
   files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
