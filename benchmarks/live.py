@@ -3,6 +3,7 @@ and the recorded-file path's latency for comparison.
 
     python -m benchmarks.live            # full: latency (UDP, RTSP) + capacity sweep 1..3 cameras + recorded
     python -m benchmarks.live --smoke    # seconds: the source side only (join, decode CPU), no models
+    python -m benchmarks.live --soak 600 # 10-minute soak: lag and RSS over time, their slopes
 
 A synthetic-city street clip (1280x720, 25 fps) is pre-encoded camera-like (1-s keyframes) and
 looped by ffmpeg on 127.0.0.1 (MPEG-TS over UDP; RTSP pushed to Pesquisa listening) (``pipelines.live.simulator``), which records when
@@ -42,6 +43,9 @@ from benchmarks.smoke import HELP, smoke_dir
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "live.md"
+SOAK_RESULTS = HERE / "results" / "live-soak.md"
+#: fields of a raised alert the latency computation keeps
+ALERT_KEYS = ("entry_id", "kind", "value", "ts", "camera_id", "committed_at", "read_id", "sighting_id")
 
 
 def _pct(values: list[float], q: float) -> float | None:
@@ -115,7 +119,11 @@ def _stream(
     from pipelines.live.run import run_streams
 
     batches: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
     pids: dict[str, int] = {}
+
+    def on_alerts(raised: list[dict[str, Any]]) -> None:
+        alerts.extend({k: a.get(k) for k in ALERT_KEYS} for a in raised)
 
     def on_batch(res: Any, statuses: list[dict[str, Any]]) -> None:
         reads = (
@@ -134,22 +142,6 @@ def _stream(
                 "committed_at": res.committed_at,
                 "reads": reads,
                 "sightings": sights,
-                "alerts": [
-                    {
-                        k: a.get(k)
-                        for k in (
-                            "entry_id",
-                            "kind",
-                            "value",
-                            "ts",
-                            "camera_id",
-                            "committed_at",
-                            "read_id",
-                            "sighting_id",
-                        )
-                    }
-                    for a in res.alerts
-                ],
                 "status": [dict(s) for s in statuses],
             }
         )
@@ -164,9 +156,12 @@ def _stream(
     pool_pids = [int(i["pid"]) for i in ray.get([a.info.remote() for a in pool.actors], timeout=120)]
     cpu0 = _cpu(pool_pids)
     t0 = time.time()
-    rep = run_streams(lh, cams, home=str(home), duration_s=seconds, workers=workers, on_batch=on_batch)
+    rep = run_streams(
+        lh, cams, home=str(home), duration_s=seconds, workers=workers, on_batch=on_batch, on_alerts=on_alerts
+    )
     return {
         "batches": batches,
+        "alerts": alerts,
         "report": rep,
         "t0": t0,
         "pids": pids,
@@ -199,20 +194,18 @@ def _latencies(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, list[floa
                 if hit:
                     out[f"row_{ev.kind}"].append(b["committed_at"] - t_emit)
                     break
-            for b in batches:
-                al = [
-                    a
-                    for a in b["alerts"]
-                    if a["camera_id"] == cam
-                    and a["kind"] == ev.kind
-                    and lo <= a["ts"].timestamp() <= hi
-                    and a["value"] == ev.value
-                ]
-                if al:
-                    when = al[0]["committed_at"]
-                    when = when.timestamp() if hasattr(when, "timestamp") else float(when)
-                    out[f"alert_{ev.kind}"].append(when - t_emit)
-                    break
+            al = [
+                a
+                for a in run["alerts"]
+                if a["camera_id"] == cam
+                and a["kind"] == ev.kind
+                and lo <= a["ts"].timestamp() <= hi
+                and a["value"] == ev.value
+            ]
+            if al:
+                when = al[0]["committed_at"]
+                when = when.timestamp() if hasattr(when, "timestamp") else float(when)
+                out[f"alert_{ev.kind}"].append(when - t_emit)
     return out
 
 
@@ -251,6 +244,155 @@ def _capacity(run: dict[str, Any], seconds: float) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _slope(points: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (t, y) points (0 with fewer than 3)."""
+    if len(points) < 3:
+        return 0.0
+    mt = statistics.fmean(t for t, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    den = sum((t - mt) ** 2 for t, _ in points) or 1.0
+    return sum((t - mt) * (y - my) for t, y in points) / den
+
+
+def _rss_mb(pids: list[int]) -> float:
+    import psutil
+
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except Exception:  # noqa: BLE001 - gone (a restarted actor)
+            pass
+    return total / 2**20
+
+
+def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
+    """``cameras`` simulated cameras streamed for ``seconds``; every micro-batch records each
+    camera's lag and the resident memory of the driver, the camera actors and the model pool.
+    Flat = the least-squares slopes of lag (s/s) and RSS (MB/min) after the first minute (models
+    loading, first connection) are near zero."""
+    import ray
+
+    from pipelines.extract.actors import PoolConfig, get_pool
+    from pipelines.live.run import MODEL_RESTARTS, run_streams
+    from pipelines.live.simulator import SimulatedCamera, prepare_clip, readable_events
+    from pipelines.ray_runtime import ensure_ray
+
+    m = _city(work)
+    v = m.videos[0]
+    clip = prepare_clip(m.abspath(v.path))
+    events = readable_events(m, v.camera_id)
+    ensure_ray()
+    load0 = os.getloadavg()
+    sims, cams = {}, []
+    for i in range(cameras):
+        cid = f"{v.camera_id}-S{i + 1}"
+        sims[cid] = SimulatedCamera(clip, fps=v.fps, frames=v.frames, events=events).start()
+        cams.append(dict(m.camera(v.camera_id), camera_id=cid, stream_uri=sims[cid].url))
+    home, lh = _home(work, "home-soak", m, cams)
+    _watch(lh, m, events, cams[0]["agency"])
+    pool = get_pool(PoolConfig(max_restarts=MODEL_RESTARTS))
+    pool_pids = [int(i["pid"]) for i in ray.get([a.info.remote() for a in pool.actors], timeout=300)]
+    samples: list[dict[str, Any]] = []
+    alerts: list[dict[str, Any]] = []
+    t0 = time.time()
+
+    def on_batch(res: Any, statuses: list[dict[str, Any]]) -> None:
+        cam_pids = [int(st["pid"]) for st in statuses if st.get("pid")]
+        samples.append(
+            {
+                "t": time.time() - t0,
+                "lag": {st["camera_id"]: st.get("lag_s") for st in statuses},
+                "dropped": {st["camera_id"]: st.get("frames_dropped", 0) for st in statuses},
+                "analysed": {st["camera_id"]: st.get("frames_analysed", 0) for st in statuses},
+                "state": {st["camera_id"]: st.get("state") for st in statuses},
+                "rss_driver_mb": _rss_mb([os.getpid()]),
+                "rss_cameras_mb": _rss_mb(cam_pids),
+                "rss_pool_mb": _rss_mb(pool_pids),
+                "load": os.getloadavg()[0],
+            }
+        )
+
+    try:
+        rep = run_streams(
+            lh,
+            list(sims),
+            home=str(home),
+            duration_s=seconds,
+            on_batch=on_batch,
+            on_alerts=lambda a: alerts.extend(a),
+        )
+    finally:
+        for sim in sims.values():
+            sim.stop()
+    load1 = os.getloadavg()
+    steady = [x for x in samples if x["t"] >= 60.0] or samples
+    result: dict[str, Any] = {
+        "seconds": seconds,
+        "cameras": list(sims),
+        "batches": rep.batches,
+        "errors": rep.errors,
+        "alerts": len(alerts),
+        "load_before": load0,
+        "load_after": load1,
+        "samples": samples,
+        "lag_slope": {
+            c: _slope([(x["t"], x["lag"][c]) for x in steady if x["lag"].get(c) is not None]) for c in sims
+        },
+        "rss_slope_mb_per_min": {
+            k: 60.0 * _slope([(x["t"], x[k]) for x in steady])
+            for k in ("rss_driver_mb", "rss_cameras_mb", "rss_pool_mb")
+        },
+    }
+    lines = [
+        "### Soak",
+        "",
+        f"`python -m benchmarks.live --soak {seconds:g} --soak-cameras {cameras}` — written "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores shared; "
+        f"load average {load0[0]:.1f}/{load0[1]:.1f}/{load0[2]:.1f} before, "
+        f"{load1[0]:.1f}/{load1[1]:.1f}/{load1[2]:.1f} after. {len(sims)} simulated 720p25 camera(s) "
+        f"(MPEG-TS over UDP), {rep.batches} micro-batches, {len(alerts)} alerts, errors: {len(rep.errors)}.",
+        "",
+        "| what | first minute | last minute | slope after the first minute |",
+        "|---|---:|---:|---:|",
+    ]
+
+    def span(key: Any, lo: float, hi: float) -> float | None:
+        vals = [key(x) for x in samples if lo <= x["t"] < hi and key(x) is not None]
+        return statistics.fmean(vals) if vals else None
+
+    end = samples[-1]["t"] if samples else 0.0
+    for c in sims:
+        lag = lambda x, c=c: x["lag"].get(c)  # noqa: E731
+        lines.append(
+            f"| lag {c} (s, mean) | {_fmt(span(lag, 0, 60))} | {_fmt(span(lag, end - 60, end + 1))} | "
+            f"{result['lag_slope'][c]:+.4f} s/s |"
+        )
+    for k, label in (
+        ("rss_driver_mb", "RSS driver"),
+        ("rss_cameras_mb", "RSS camera actors"),
+        ("rss_pool_mb", "RSS model pool"),
+    ):
+        key = lambda x, k=k: x[k]  # noqa: E731
+        lines.append(
+            f"| {label} (MB) | {_fmt(span(key, 0, 60), ' MB')} | {_fmt(span(key, end - 60, end + 1), ' MB')} | "
+            f"{result['rss_slope_mb_per_min'][k]:+.2f} MB/min |"
+        )
+    last = samples[-1] if samples else {"dropped": {}, "analysed": {}}
+    lines += [
+        "",
+        "Frames analysed / dropped by the drop policy over the run: "
+        + ", ".join(f"{c} {last['analysed'].get(c, 0)} / {last['dropped'].get(c, 0)}" for c in sims)
+        + ".",
+        "",
+    ]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    out.with_suffix(".json").write_text(json.dumps(result, default=str, indent=1))
+    print("\n".join(lines), flush=True)
+    return result
 
 
 def smoke(work: Path) -> str:
@@ -316,7 +458,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-recorded", action="store_true", help="no recorded-path comparison")
     ap.add_argument("--work", type=Path, help="where the clip and tables go (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument(
+        "--soak",
+        type=float,
+        metavar="SECONDS",
+        help="soak test: stream this long, recording lag and memory over time (no latency/capacity runs)",
+    )
+    ap.add_argument("--soak-cameras", type=int, default=1, help="cameras in the soak test (default 1)")
     args = ap.parse_args(argv)
+    if args.soak:
+        work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
+        work.mkdir(parents=True, exist_ok=True)
+        out = args.out if args.out != RESULTS else SOAK_RESULTS
+        res = soak(work, args.soak, args.soak_cameras, out)
+        return 0 if not res["errors"] else 1
     if args.smoke:
         print(smoke(args.work or smoke_dir("live")), flush=True)
         return 0
@@ -427,8 +582,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Clip: synthetic street camera, {v.frames / v.fps:.0f} s, {v.width}x{v.height}, {v.fps:g} fps, pre-encoded with "
         f"1-s keyframes and looped by ffmpeg (`-re -stream_loop -1 -c copy`) on 127.0.0.1 (capacity: MPEG-TS over UDP). Live "
         f"profile: {profile.sample_fps:g} fps sampled, gating `{profile.gating}`, faces every {profile.face_every} "
-        f"frames, at most {profile.max_inflight} frames per camera at the pool, commit every "
-        f"{profile.commit_every_s:g} s. Model pool: one actor per core, shared by the cameras.",
+        f"frames, plate detector at {profile.plate_det_side} px, at most {profile.max_inflight} frames per camera "
+        f"at the pool, commit every {profile.commit_every_s:g} s, alarm step every {profile.alarm_every_s:g} s. Model pool: one actor per core, shared by the cameras.",
         "",
         "### Latency (one camera; first readable frame sent -> committed, readable by another process)",
         "",

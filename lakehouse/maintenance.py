@@ -204,11 +204,15 @@ def _day_of(name: str) -> dt.date | None:
         return None
 
 
-def purge_derived(lh: Lakehouse, keep: int | None, now: dt.datetime) -> MaintenanceResult:
+def purge_derived(
+    lh: Lakehouse, keep: int | None, now: dt.datetime, holds: list[dict[str, Any]] | None = None
+) -> MaintenanceResult:
     """Delete result files under ``HOME/derived`` written before the cutoff or whose partition
-    (file name ``YYYY-MM-DD...``) is a day before it."""
+    (file name ``YYYY-MM-DD...``) is a day before it. An expired Parquet file with rows under an
+    active legal hold (:func:`pipelines.governance.holds.held_mask`) is rewritten with those rows
+    only, keeping its times, so the next run after the hold is released deletes it."""
     root = Path(lh.home) / "derived"
-    removed = 0
+    removed = rewritten = held_rows = 0
     if keep is not None and root.is_dir():
         cutoff = _cutoff(now, keep)
         for p in sorted(root.rglob("*")):
@@ -216,13 +220,53 @@ def purge_derived(lh: Lakehouse, keep: int | None, now: dt.datetime) -> Maintena
                 continue
             day = _day_of(p.name)
             old = p.stat().st_mtime < cutoff.timestamp() or (day is not None and day < cutoff.date())
-            if old:
+            if not old:
+                continue
+            kept = _keep_held_rows(p, holds) if holds else 0
+            if kept:
+                rewritten += 1
+                held_rows += kept
+            else:
                 p.unlink(missing_ok=True)
                 removed += 1
         for d in sorted((d for d in root.rglob("*") if d.is_dir()), key=lambda d: len(d.parts), reverse=True):
             if not any(d.iterdir()):
                 d.rmdir()
-    return MaintenanceResult("derived", "retention", {"keep_days": keep, "deleted_files": removed})
+    return MaintenanceResult(
+        "derived",
+        "retention",
+        {"keep_days": keep, "deleted_files": removed, "held_files": rewritten, "held_rows": held_rows},
+    )
+
+
+def _keep_held_rows(path: Path, holds: list[dict[str, Any]]) -> int:
+    """Rewrite an expired derived Parquet file with only its held rows (same mtime); returns how
+    many rows were kept (0: nothing held, the caller deletes the file)."""
+    import os
+
+    import pyarrow.parquet as pq
+
+    from pipelines.governance.holds import held_mask
+
+    if path.suffix != ".parquet":
+        return 0
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError):
+        return 0
+    mask = held_mask(table, holds)
+    if mask is None:
+        return 0
+    kept = table.filter(mask)
+    if kept.num_rows == 0:
+        return 0
+    if kept.num_rows < table.num_rows:
+        st = path.stat()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.held.tmp")
+        pq.write_table(kept, tmp)
+        os.replace(tmp, path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return int(kept.num_rows)
 
 
 def _video_uris(lh: Lakehouse) -> dict[str, str]:
@@ -317,5 +361,5 @@ def retention(
         erased.add(name)
     out.extend(_refresh_indexes(lh, erased))
     if not names or "derived" in names:
-        out.append(purge_derived(lh, policy.get("derived", lh.settings.retention.derived_days), now))
+        out.append(purge_derived(lh, policy.get("derived", lh.settings.retention.derived_days), now, holds))
     return out

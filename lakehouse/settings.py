@@ -128,8 +128,21 @@ class AppSettings(Section):
 class LiveSettings(Section):
     """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
 
-    sample_fps: float = Field(4.0, gt=0, le=30, description="frames per second analysed per live camera")
-    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed frame")
+    sample_fps: float = Field(3.0, gt=0, le=30, description="frames per second analysed per live camera")
+    face_every: int = Field(3, ge=1, le=10, description="faces on every n-th analysed frame")
+    plate_det_side: int = Field(
+        480,
+        ge=160,
+        le=1280,
+        description="longest side the plate detector sees on a live frame (recorded video: 640)",
+    )
+    alarm_every_s: float = Field(
+        0.25,
+        ge=0.05,
+        le=10,
+        description="how often new live rows are matched against the watchlist (alarms do not wait "
+        "for the micro-batch commit)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,

@@ -1,24 +1,29 @@
 """Ingest status page (engineers): extraction runs from ``processing_runs`` — progress, failures with
-their reasons, model versions — and the size of every table."""
+their reasons, model versions — and the size of every table, as the signed-in user may see them
+(one library call, :func:`pipelines.extract.ingest_status.ingest_status`, scoped like every read)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from app.ui import data, session, widgets
-from lakehouse import TABLES
+from app.ui import session, widgets
 
 
 def status_view() -> None:
+    from pipelines.extract.ingest_status import ingest_status
+
     lh = session.lakehouse()
     user = session.current_user()
-    runs = data.processing_runs(lh, user.scope_agency if user else "")
+    if user is None:
+        st.stop()
+    status_now = ingest_status(lh, session.search_context(user, None))
+    runs = status_now.runs
     if runs.empty:
         widgets.empty_state(
             "No extraction runs yet.",
             "Ingest recorded video with `pesquisa ingest PATH --camera ID`, or run `pesquisa demo`.",
         )
-        _tables(lh)
+        _tables(status_now)
         return
 
     from pipelines.extract.run_stats import run_stats, runs_by_version
@@ -107,19 +112,18 @@ def status_view() -> None:
             "face_sightings": "Faces",
         },
     )
-    _tables(lh)
+    _tables(status_now)
 
 
-def _tables(lh) -> None:
+def _tables(status_now) -> None:
     st.subheader("Tables")
-    sizes = data.table_sizes(lh, list(TABLES))
     st.dataframe(
-        sizes,
+        status_now.tables,
         hide_index=True,
         width="content",
         column_config={"rows": st.column_config.NumberColumn("Rows", format="%d")},
     )
-    vs = data.video_status(lh)
+    vs = status_now.videos_by_status
     if not vs.empty:
         st.caption("Videos by status: " + ", ".join(f"{r.status}: {r.videos}" for r in vs.itertuples()))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
 from jobs.output import CliError, Output
 from lakehouse.timeutil import FROM_HELP, TO_HELP
@@ -73,6 +74,7 @@ def search_context(args: argparse.Namespace):
     from pipelines.governance import context_from_env, require_case
     from pipelines.governance.audit import MissingCaseError
 
+    ctx = None
     try:
         ctx = context_from_env(
             user=args.user,
@@ -84,10 +86,22 @@ def search_context(args: argparse.Namespace):
         )
         require_case(ctx)
     except MissingCaseError as exc:
+        if ctx is not None:
+            _log_refusal(args, ctx, exc)
         raise CliError(str(exc), code=2) from None
     except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
         raise CliError(str(exc), code=2) from None
     return ctx
+
+
+def _log_refusal(args: argparse.Namespace, ctx: Any, exc: Exception) -> None:
+    """A search refused for want of a case is still logged (an ``audit_log`` refusal row)."""
+    from lakehouse import Lakehouse
+    from pipelines.governance.audit import audit_refusal
+
+    sub = next((str(v) for k, v in sorted(vars(args).items()) if k.endswith(("_command", "_cmd")) and v), "")
+    action = ".".join(x for x in (str(getattr(args, "command", "") or ""), sub) if x) or "search"
+    audit_refusal(Lakehouse(home=args.home), ctx, action, str(exc))
 
 
 def area_from_args(args: argparse.Namespace):
@@ -216,6 +230,10 @@ def run_search(args: argparse.Namespace, out: Output) -> int:
 
 
 def run_route(args: argparse.Namespace, out: Output) -> int:
+    import math
+
+    if not math.isfinite(args.max_speed) or args.max_speed <= 0:
+        raise CliError(f"--max-speed must be a finite number of km/h > 0, got {args.max_speed:g}", code=2)
     scope = read_scope(args)
     ctx = scope.ctx
     area = area_from_args(args)

@@ -105,6 +105,7 @@ def run(args: argparse.Namespace, out: Output) -> int:
         "batches": report.batches,
         "plate_read_writes": report.plate_reads,
         "face_sighting_writes": report.face_sightings,
+        "alerts": report.alerts,
         "device": report.device,
         "errors": report.errors,
         "status": [

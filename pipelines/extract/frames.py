@@ -39,6 +39,7 @@ class FrameTask:
     faces: bool = True  # run the face analyzer on this frame
     plates: bool = True  # run the plate reader on this frame
     masks: list[Box] | None = None  # areas hidden from the plate reader (burned-in overlays)
+    plate_det_side: int | None = None  # the plate detector's longest side (None: VIDEO_PLATE_DET_SIDE)
 
 
 @dataclass
@@ -273,9 +274,9 @@ class FrameProcessor:
                 if isinstance(reader.engine, _DetectAt):
                     # a region is detected at the scale the whole frame would be
                     full = max(tasks[i].image.shape[:2])
+                    side = tasks[i].plate_det_side or VIDEO_PLATE_DET_SIDE
                     reader.engine.det_limit_side = max(
-                        160,
-                        min(VIDEO_PLATE_DET_SIDE, round(max(crop.shape[:2]) * VIDEO_PLATE_DET_SIDE / full)),
+                        160, min(side, round(max(crop.shape[:2]) * side / full))
                     )
                 for r in reader.read(crop):
                     if is_overlay_text(r.raw):

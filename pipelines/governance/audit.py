@@ -46,14 +46,22 @@ def _ctx(ctx: Any) -> SearchContext:
     return inner
 
 
-def require_case(ctx: Any) -> SearchContext:
-    """Refuse a search without a case number and purpose. Returns the context when it is complete."""
+def require_case(ctx: Any, lh: Lakehouse | None = None, action: str | None = None) -> SearchContext:
+    """Refuse a search without a case number and purpose. Returns the context when it is complete.
+
+    With ``lh`` and ``action`` (what every search and movement tool passes) the refusal is logged
+    as an ``audit_log`` row with ``outcome = refused`` before the error is raised; nothing is read."""
     c: SearchContext | None = _ctx(ctx)
+    error: MissingCaseError | None = None
     if c is None or not (c.case_number or "").strip():
-        raise MissingCaseError(CASE_REQUIRED_MESSAGE)
-    if not (c.purpose or "").strip():
-        raise MissingPurposeError(PURPOSE_REQUIRED_MESSAGE)
-    return c
+        error = MissingCaseError(CASE_REQUIRED_MESSAGE)
+    elif not (c.purpose or "").strip():
+        error = MissingPurposeError(PURPOSE_REQUIRED_MESSAGE)
+    if error is None and c is not None:
+        return c
+    if lh is not None and action is not None and c is not None and not getattr(lh, "replaying", False):
+        audit_refusal(lh, c, action, str(error))
+    raise error if error is not None else MissingCaseError(CASE_REQUIRED_MESSAGE)
 
 
 def _jsonable(value: Any) -> Any:

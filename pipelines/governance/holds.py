@@ -1,12 +1,15 @@
 """Legal holds (issue 12.5): named plate reads, face sightings, or a camera's data in a time range
 are kept past retention until the hold is released. Placing and releasing are audited;
-:func:`lakehouse.maintenance.retention` skips held rows (:func:`exempt_predicate`)."""
+:func:`lakehouse.maintenance.retention` skips held rows in the tables (:func:`exempt_predicate`)
+and keeps only the held rows of expired derived files (:func:`held_mask`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
 from typing import Any
+
+import pyarrow as pa
 
 from lakehouse import Lakehouse
 from lakehouse.specs import spec
@@ -130,3 +133,40 @@ def exempt_predicate(table: str, holds: list[dict[str, Any]]) -> str | None:
                 f"AND {tc} <= '{_ts(h['time_to'])}')"
             )
     return " OR ".join(parts) if parts else None
+
+
+#: time columns a derived result may carry, in the order a camera hold looks for one
+DERIVED_TIME_COLUMNS = ("ts", "start", "first_ts", "window_start", "start_ts")
+
+
+def held_mask(table: pa.Table, holds: list[dict[str, Any]]) -> pa.ChunkedArray | None:
+    """Which rows of an arbitrary result table (a derived Parquet file) an active hold protects:
+    by ``read_id`` / ``sighting_id``, or by ``camera_id`` plus a time column in the hold's range.
+    ``None`` when the table has no column a hold can name (then no row of it is held)."""
+    import pyarrow.compute as pc
+
+    names = set(table.column_names)
+    tcol = next(
+        (c for c in DERIVED_TIME_COLUMNS if c in names and pa.types.is_timestamp(table.schema.field(c).type)),
+        None,
+    )
+    usable = {"read_id", "sighting_id"} & names or ("camera_id" in names and tcol is not None)
+    if not usable:
+        return None
+    mask = pa.chunked_array([pa.array([False] * table.num_rows, pa.bool_())])
+    for h in holds:
+        if h.get("released_at") is not None:
+            continue
+        for col, ids in (("read_id", h.get("read_ids")), ("sighting_id", h.get("sighting_ids"))):
+            if ids and col in names:
+                mask = pc.or_(mask, pc.fill_null(pc.is_in(table[col], value_set=pa.array(ids)), False))
+        if h.get("camera_id") and "camera_id" in names and tcol is not None:
+            t = table[tcol]
+            lo = pa.scalar(h["time_from"], t.type)
+            hi = pa.scalar(h["time_to"], t.type)
+            cam = pc.and_(
+                pc.equal(table["camera_id"], h["camera_id"]),
+                pc.and_(pc.greater_equal(t, lo), pc.less_equal(t, hi)),
+            )
+            mask = pc.or_(mask, pc.fill_null(cam, False))
+    return mask

@@ -1,6 +1,8 @@
 """``pesquisa audit replay CASE``: re-run a case's logged searches as they were (issue 12.3).
 
-Each logged search row stores its parameters and the Delta versions of the tables it read. Replay
+Each logged search row — plate search, route, face search, and the movement tools (canvass,
+convoy, stakeout, crime-series leads) — stores its parameters and the Delta versions of the tables
+it read. Replay
 opens those versions (Delta time travel, :class:`PinnedLakehouse`), re-runs the search with the same
 parameters through the same library call, and reports what was seen: the count, whether the digest
 of the returned ids matches the logged one, and how many of those rows have been erased since
@@ -9,6 +11,8 @@ of the returned ids matches the logged one, and how many of those rows have been
 logged per replay. Plate searches and routes are replayed with the table scan, face searches with an
 exact nearest-neighbour search over the pinned table from the probe photo kept with the case (the
 indexes follow the current table only; an approximate index may have ranked a few hits differently).
+A movement tool returns plates, not rows: its digest is over the plates, and "erased" counts the
+plate reads behind them (the result plates' reads inside the tool's windows) gone since.
 """
 
 from __future__ import annotations
@@ -32,8 +36,19 @@ if TYPE_CHECKING:
 READ_TABLES: dict[str, tuple[str, ...]] = {
     "plates": ("plate_reads", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
     "faces": ("face_sightings", "cameras", "sharing_agreements", "source_versions", "processing_runs"),
+    "movement": (
+        "plate_reads",
+        "cameras",
+        "sharing_agreements",
+        "source_versions",
+        "processing_runs",
+        "incidents",
+    ),
 }
-REPLAYABLE = ("plates.search", "plates.route", "faces.search")
+MOVEMENT = ("plates.canvass", "movement.convoy", "movement.stakeout", "crime.leads")
+REPLAYABLE = ("plates.search", "plates.route", "faces.search", *MOVEMENT)
+#: audit-row action prefixes whose rows replay considers (other actions are listed, not re-run)
+SEARCH_PREFIXES = ("plates", "faces", "movement", "crime")
 
 
 class PinnedLakehouse(Lakehouse):
@@ -73,10 +88,12 @@ def _scope_for(row: dict[str, Any], params: dict[str, Any]) -> ReadScope:
         case_number=row["case_number"],
         purpose=row["purpose"] or "replay",
     )
-    return ReadScope.of(ctx, start=params.get("from"), end=params.get("to"))
+    return ReadScope.of(
+        ctx, start=params.get("from"), end=params.get("to"), model_version=params.get("model_version")
+    )
 
 
-def _area(params: dict[str, Any]) -> Area | str | None:
+def _area(params: dict[str, Any]) -> Area | str | None:  # also a stakeout window's dict
     """The logged area, ``None`` without one, or ``"polygon"`` when only a polygon's summary was logged."""
     a = params.get("area")
     if not a:
@@ -92,14 +109,19 @@ def _area(params: dict[str, Any]) -> Area | str | None:
     )
 
 
-def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any]) -> tuple[list[str], str]:
-    """Re-run one logged search; returns (ids seen, id column)."""
+def _rerun(
+    pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any]
+) -> tuple[list[str], str, list[str]]:
+    """Re-run one logged search; returns (ids seen, id column, ids of the rows behind them)."""
     scope = _scope_for(row, params)
     params = {**params, "from": params.get("from"), "to": params.get("to")}
     area = _area(params)
     if isinstance(area, str):  # "polygon"
         raise LookupError("the search used a polygon whose full geometry was not logged")
     cams = tuple(params["cameras"]) if params.get("cameras") else None
+    if row["action"] in MOVEMENT:
+        plates, reads = _rerun_movement(pinned, row, params, scope, cams, area)
+        return plates, "read_id", reads
     if row["action"] == "plates.search":
         from pipelines.search.plates import PlateQuery, search_plates
 
@@ -111,9 +133,11 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
             limit=params.get("limit"),
             strategy="scan",
         )
-        return [h["read_id"] for h in search_plates(pinned, q, scope).hits], "read_id"
+        ids = [h["read_id"] for h in search_plates(pinned, q, scope).hits]
+        return ids, "read_id", ids
     if row["action"] == "faces.search":
-        return _rerun_face(pinned, row, params, scope, cams, area), "sighting_id"
+        ids = _rerun_face(pinned, row, params, scope, cams, area)
+        return ids, "sighting_id", ids
     from pipelines.search.route import RouteQuery, plate_route
 
     rq = RouteQuery(
@@ -124,7 +148,128 @@ def _rerun(pinned: PinnedLakehouse, row: dict[str, Any], params: dict[str, Any])
         max_speed_kmh=params.get("max_speed_kmh") or 200.0,
         strategy="scan",
     )
-    return [s["read_id"] for s in plate_route(pinned, rq, scope)], "read_id"
+    ids = [s["read_id"] for s in plate_route(pinned, rq, scope)]
+    return ids, "read_id", ids
+
+
+def _limit(params: dict[str, Any], row: dict[str, Any]) -> int | None:
+    """The logged limit; rows logged before it was recorded: the count they returned."""
+    if "limit" in params:
+        return int(params["limit"]) if params["limit"] else None
+    return int(row.get("result_count") or 0) or None
+
+
+def _rerun_movement(
+    pinned: PinnedLakehouse,
+    row: dict[str, Any],
+    params: dict[str, Any],
+    scope: ReadScope,
+    cams: tuple[str, ...] | None,
+    area: Any,
+) -> tuple[list[str], list[str]]:
+    """Re-run a movement tool through its library call on the pinned tables: (plates, read ids of
+    the result plates inside the tool's windows)."""
+    import datetime as _dt
+
+    from lakehouse.timeutil import TimeRange, parse_instant
+
+    action = row["action"]
+    limit = _limit(params, row)
+    windows: list[tuple[ReadScope, Any, Any]]  # (scope with the window's time, cameras, area)
+    if action == "plates.canvass":
+        from pipelines.movement.canvass import canvass
+
+        res_rows = canvass(pinned, scope, cameras=cams, area=area, limit=limit).rows
+        windows = [(scope, list(cams) if cams else None, area)]
+        extra: list[str] = []
+    elif action == "movement.convoy":
+        from pipelines.movement.convoy import convoy
+
+        res_rows = convoy(
+            pinned,
+            scope,
+            params["plate"],
+            window_s=float(params["window_s"]),
+            min_cameras=int(params["min_cameras"]),
+            limit=limit,
+        ).rows
+        windows = [(scope, None, None)]
+        extra = [params["plate"]]
+    elif action == "movement.stakeout":
+        from pipelines.movement.stakeout import PlaceWindow, stakeout
+
+        pws = []
+        for w in params["windows"]:
+            w_area = _area(w)
+            if isinstance(w_area, str):
+                raise LookupError("a stakeout window used a polygon whose full geometry was not logged")
+            start, end = parse_instant(w["from"]), parse_instant(w["to"])
+            assert start is not None and end is not None
+            pws.append(
+                PlaceWindow(
+                    start,
+                    end,
+                    cameras=tuple(w["cameras"]) if w.get("cameras") is not None else None,
+                    area=w_area,
+                    label=w.get("label") or "",
+                )
+            )
+        res = stakeout(
+            pinned,
+            scope,
+            pws,
+            min_windows=int(params["min_windows"]),
+            baseline_days=int(params.get("baseline_days") or 14),
+            limit=limit,
+        )
+        res_rows = res.rows
+        windows = [(scope.replace(time=TimeRange(w.start, w.end)), w.cameras, w.area) for w in pws]
+        extra = []
+    else:  # crime.leads
+        from pipelines.movement.leads import crime_leads
+
+        radius, window_s = float(params["radius_m"]), float(params["window_s"])
+        lres = crime_leads(
+            pinned,
+            scope,
+            incident_ids=params.get("incident_ids"),
+            incident_type=params.get("type"),
+            radius_m=radius,
+            window_s=window_s,
+            min_incidents=int(params["min_incidents"]),
+            baseline_days=int(params.get("baseline_days") or 14),
+            limit=limit,
+        )
+        res_rows = lres.rows
+        pad = _dt.timedelta(seconds=window_s)
+        windows = [
+            (scope.replace(time=TimeRange(i["ts"] - pad, (i["ts_end"] or i["ts"]) + pad)), i["cameras"], None)
+            for i in lres.incidents
+        ]
+        extra = []
+    plates = [r["plate"] for r in res_rows]
+    return plates, _reads_behind(pinned, windows, plates + extra)
+
+
+def _reads_behind(
+    pinned: PinnedLakehouse, windows: list[tuple[Any, Any, Any]], plates: list[str]
+) -> list[str]:
+    """Read ids of ``plates`` inside the windows (each scoped like the tool read it), pinned."""
+    from lakehouse.store import sql_literal
+    from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
+
+    if not plates:
+        return []
+    in_plates = ", ".join(sql_literal(p) for p in sorted(set(plates)))
+    out: set[str] = set()
+    with connect(pinned) as con:
+        for w_scope, w_cams, w_area in windows:
+            sr = scoped_reads(pinned, w_scope, cameras=w_cams, area=w_area)
+            if sr.nothing:
+                continue
+            q = f"SELECT read_id FROM {TABLE} WHERE {sr.where()} AND plate IN ({in_plates})"
+            out.update(arrow(con, q).column("read_id").to_pylist())
+    return sorted(out)
 
 
 def _rerun_face(
@@ -187,7 +332,7 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
         for r in audit_rows(lh, case_number=case_number.strip())
         if r.get("outcome") in (None, "ok")
         and "." in (r.get("action") or "")
-        and r["action"].split(".")[0] in ("plates", "faces")
+        and r["action"].split(".")[0] in SEARCH_PREFIXES
     ]
     if not ctx.sees_all_agencies:
         rows = [r for r in rows if r.get("agency") == ctx.agency]
@@ -215,13 +360,13 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
             rec["note"] = "logged before table versions were recorded"
         else:
             try:
-                ids, col = _rerun(PinnedLakehouse(lh, versions), r, params)
+                ids, col, behind = _rerun(PinnedLakehouse(lh, versions), r, params)
             except (LookupError, ValueError, OSError) as exc:
                 rec["note"] = str(exc)
             else:
                 table = "face_sightings" if r["action"] == "faces.search" else "plate_reads"
                 rec["replayed_count"] = len(ids)
-                erased = set(ids) - _still_there(lh, table, col, ids)
+                erased = set(behind) - _still_there(lh, table, col, behind)
                 rec["erased"] = len(erased)
                 same = r.get("result_digest") is None or result_digest(ids) == r["result_digest"]
                 rec["status"] = "reproduced" if same and len(ids) == r["result_count"] else "differs"

@@ -63,6 +63,8 @@ class CameraWorker:
         self._plates: dict[str, dict[str, Any]] = {}
         self._faces: dict[str, dict[str, Any]] = {}
         self._segments: dict[str, dict[str, Any]] = {}
+        self._alarm_plates: dict[str, dict[str, Any]] = {}  # rows emitted since the last drain_alarms
+        self._alarm_faces: dict[str, dict[str, Any]] = {}
         self.state = "connecting"
         self.error: str | None = None
         self.connected_at: float | None = None
@@ -102,6 +104,14 @@ class CameraWorker:
                 "status": self._status(),
             }
             self._plates, self._faces, self._segments = {}, {}, {}
+        return out
+
+    def drain_alarms(self) -> dict[str, list[dict[str, Any]]]:
+        """Rows emitted since the last call, for the driver's alarm step (which does not wait for
+        the micro-batch commit); :meth:`drain` still hands every row to the committer."""
+        with self._lock:
+            out = {"plates": list(self._alarm_plates.values()), "faces": list(self._alarm_faces.values())}
+            self._alarm_plates, self._alarm_faces = {}, {}
         return out
 
     def stop(self, timeout_s: float = 30.0) -> dict[str, Any]:
@@ -236,7 +246,14 @@ class CameraWorker:
         seq = self._seq
         self._seq += 1
         self._times[seq] = ts
-        task = FrameTask(seq, rgb, regions, faces=faces, masks=self._masks or None)
+        task = FrameTask(
+            seq,
+            rgb,
+            regions,
+            faces=faces,
+            masks=self._masks or None,
+            plate_det_side=self.profile.plate_det_side,
+        )
         ref = self._model().process.remote([task], list(self.cam.formats) if self.cam.formats else None)
         self._inflight[ref] = [seq]
         self._sent_at[ref] = time.time()
@@ -318,9 +335,9 @@ class CameraWorker:
         with self._lock:
             for kind, row in rows:
                 if kind == "plate":
-                    self._plates[row["read_id"]] = row
+                    self._plates[row["read_id"]] = self._alarm_plates[row["read_id"]] = row
                 else:
-                    self._faces[row["sighting_id"]] = row
+                    self._faces[row["sighting_id"]] = self._alarm_faces[row["sighting_id"]] = row
                 vid = row["video_id"]
                 if vid not in self._segments:  # the slice of the track's first observation
                     start = row["ts"].timestamp() - row["offset_s"]

@@ -9,7 +9,9 @@ New live segments get their ``videos`` row first and, once the batch's rows are 
 ``source_versions`` row (``kind = live``: one model version per segment). Right after the rows are
 committed, :func:`pipelines.watchlist.alarms.raise_alerts` sees the batch (the alarm step; alerts
 are insert-only and suppressed per entry, camera and pass, so a re-committed batch raises nothing
-new).
+new). The driver also runs the alarm step on rows as soon as the workers emit them
+(:meth:`MicroBatchCommitter.alarm`, every ``alarm_every_s``): the commit's alarm step is then the
+backstop that catches what the fast step missed (an error).
 """
 
 from __future__ import annotations
@@ -101,6 +103,16 @@ class MicroBatchCommitter:
             res.alerts = self._raise_alerts(res.reads, res.sightings)
             res.alerts_s = time.perf_counter() - t0
         return res
+
+    def alarm(self, plates: list[dict[str, Any]], faces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The alarm step on rows not committed yet (the driver's alarm loop, every
+        ``alarm_every_s``): an alert does not wait for the micro-batch. Its row follows in the next
+        commit (the driver commits at once after an alert); the commit's own alarm step then finds
+        the pass already alerted (suppression), so nothing is raised twice."""
+        reads, sightings = self.table("plate_reads", plates), self.table("face_sightings", faces)
+        if reads is None and sightings is None:
+            return []
+        return self._raise_alerts(reads, sightings)
 
     def _write(self, name: str, data: Any, res: BatchResult) -> int:
         if name == "videos":  # model_version goes to source_versions, not videos

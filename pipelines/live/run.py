@@ -7,6 +7,11 @@ actor comes back and reconnects by itself). Every ``commit_every_s`` it drains e
 and commits them (:class:`~pipelines.live.commit.MicroBatchCommitter`: one committer per table,
 MERGE on ids, then the alarm step), and writes each camera's status
 (:mod:`pipelines.live.status`). A batch whose commit failed is kept and merged again with the next.
+
+Alarms do not wait for the micro-batch: an alarm thread takes the rows the cameras emitted every
+``alarm_every_s`` (0.25 s), matches them against the watchlist and writes the alerts at once
+(:meth:`~pipelines.live.commit.MicroBatchCommitter.alarm`); an alert wakes the committer, so the
+alert's row is committed right after it. The commit's own alarm step stays as the backstop.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class StreamReport:
     plate_reads: int = 0  # row writes (a track's row may be written several times while it grows)
     face_sightings: int = 0
     batches: int = 0
+    alerts: int = 0
     seconds: float = 0.0
     device: str = ""
     errors: list[str] = field(default_factory=list)
@@ -109,9 +115,13 @@ def run_streams(
     device: str = "auto",
     stop: threading.Event | None = None,
     on_batch: Callable[[BatchResult, list[dict[str, Any]]], None] | None = None,
+    on_alerts: Callable[[list[dict[str, Any]]], None] | None = None,
     say: Callable[[str], None] | None = None,
 ) -> StreamReport:
-    """Stream the cameras until ``duration_s`` passed or ``stop`` is set; returns what was done."""
+    """Stream the cameras until ``duration_s`` passed or ``stop`` is set; returns what was done.
+
+    ``on_alerts`` gets every alert raised (by the alarm loop or a commit's alarm step) with its
+    ``committed_at``."""
     import ray
 
     from pipelines.extract.actors import PoolConfig, get_pool
@@ -190,9 +200,44 @@ def run_streams(
         report.batches += 1
         report.plate_reads += res.plate_reads
         report.face_sightings += res.face_sightings
+        report.alerts += len(res.alerts)
         statuses = write_statuses(final)
+        if res.alerts and on_alerts is not None:
+            on_alerts(res.alerts)
         if on_batch is not None:
             on_batch(res, statuses)
+
+    alarms_stop = threading.Event()
+    wake = threading.Event()  # the alarm loop raised an alert: commit its rows now
+
+    def alarm_loop() -> None:
+        """Every ``alarm_every_s``: the rows the cameras emitted since the last round -> the
+        watchlist -> alerts, without waiting for the micro-batch commit."""
+        while not alarms_stop.wait(profile.alarm_every_s):
+            plates: list[dict[str, Any]] = []
+            faces: list[dict[str, Any]] = []
+            refs = [h.drain_alarms.remote() for h in workers_by_cam.values()]
+            for ref in refs:
+                try:
+                    out = ray.get(ref, timeout=5.0)
+                except Exception:  # noqa: BLE001 - a restarting camera: the commit's alarm step covers it
+                    continue
+                plates += out["plates"]
+                faces += out["faces"]
+            if not plates and not faces:
+                continue
+            try:
+                alerts = committer.alarm(plates, faces)
+            except Exception as exc:  # noqa: BLE001 - the commit's alarm step is the backstop
+                log.warning("live alarm step failed: %s", exc)
+                continue
+            if alerts:
+                report.alerts += len(alerts)
+                wake.set()
+                if on_alerts is not None:
+                    on_alerts(alerts)
+
+    alarms = threading.Thread(target=alarm_loop, name="live-alarms", daemon=True)
 
     def write_statuses(final: bool) -> list[dict[str, Any]]:
         now = time.time()
@@ -228,15 +273,21 @@ def run_streams(
         return out
 
     try:
+        alarms.start()
         next_tick = time.time() + profile.commit_every_s
         while not stop.is_set() and time.time() < deadline:
-            stop.wait(max(0.0, min(next_tick, deadline) - time.time()))
+            # a micro-batch every commit_every_s, or at once when an alert's row is waiting
+            while not (stop.is_set() or wake.is_set()) and time.time() < min(next_tick, deadline):
+                wake.wait(min(0.1, max(0.0, min(next_tick, deadline) - time.time())))
+            wake.clear()
             if stop.is_set() or time.time() >= deadline:
                 break
             next_tick = time.time() + profile.commit_every_s
             calls = {c: h.drain.remote() for c, h in workers_by_cam.items()}
             commit(collect(calls, timeout_s=5.0), final=False)
     finally:
+        alarms_stop.set()
+        alarms.join(30)
         calls = {c: h.stop.remote() for c, h in workers_by_cam.items()}
         rows = collect(calls, timeout_s=max(30.0, min(profile.batch_timeout_s, 120.0)))
         commit(rows, final=True)

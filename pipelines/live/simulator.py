@@ -19,6 +19,13 @@ RTSP (``protocol="rtsp"``): ffmpeg cannot serve RTSP, so the READER listens (a c
 ``stream_uri`` of ``rtsp://127.0.0.1:PORT/live#listen``, FFmpeg ``rtsp_flags=listen``) and ffmpeg
 pushes ``-f rtsp -rtsp_transport tcp`` to it; the pusher is restarted (0.5 s) whenever it exits
 (no listener yet, or the listener reconnecting) until :meth:`SimulatedCamera.stop`.
+
+HLS (``protocol="hls"``): ffmpeg writes a live playlist of 1-s segments (``-f hls``, no end list,
+old segments deleted) into a temporary directory that a loopback ``http.server`` serves
+(``http://127.0.0.1:PORT/live.m3u8``). HTTP (``protocol="http"``): MPEG-TS over HTTP, served by
+ffmpeg itself (``-listen 1 http://127.0.0.1:PORT/live.ts``, one reader at a time; restarted like
+the RTSP pusher when the reader goes). :meth:`SimulatedCamera.stop` kills ffmpeg and the HTTP
+server (the camera loses power).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -148,6 +156,31 @@ def readable_events(
     return sorted(out, key=lambda e: e.t_s)
 
 
+#: what :class:`SimulatedCamera` can stream
+PROTOCOLS = ("udp", "rtsp", "hls", "http")
+#: protocols where ffmpeg exits when its reader goes (restarted until stopped)
+REPUSHED = ("rtsp", "http")
+
+
+class _QuietHandler:
+    """``http.server`` handler factory for a directory, without request logging."""
+
+    @staticmethod
+    def make(directory: str) -> Any:
+        from functools import partial
+        from http.server import SimpleHTTPRequestHandler
+
+        class Handler(SimpleHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+                pass
+
+            def end_headers(self) -> None:
+                self.send_header("Cache-Control", "no-cache")  # the playlist changes every second
+                super().end_headers()
+
+        return partial(Handler, directory=directory)
+
+
 class SimulatedCamera:
     """``clip`` streamed in a loop by ffmpeg until :meth:`stop`: MPEG-TS to ``udp://127.0.0.1:PORT``
     (``protocol="udp"``), or pushed over RTSP to a listening reader (``protocol="rtsp"``)."""
@@ -163,12 +196,14 @@ class SimulatedCamera:
         events: list[ReadableEvent] | None = None,
         protocol: str = "udp",
     ):
-        if protocol not in ("udp", "rtsp"):
-            raise ValueError(f"protocol must be udp or rtsp, not {protocol!r}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}")
         self.protocol = protocol
         self.clip = Path(clip)
         self.host = host
         self.port = port or (free_udp_port(host) if protocol == "udp" else free_tcp_port(host))
+        self._hls_dir: str | None = None
+        self._httpd: Any = None
         self.events = list(events or [])
         self.proc: subprocess.Popen[str] | None = None
         self.started_at: float | None = None  # wall time at which frame 0 of loop 0 was sent
@@ -188,6 +223,10 @@ class SimulatedCamera:
         """The URL a reader opens (UDP: it binds the port on loopback; RTSP: it listens)."""
         if self.protocol == "rtsp":
             return f"rtsp://{self.host}:{self.port}/live#listen"
+        if self.protocol == "hls":
+            return f"http://{self.host}:{self.port}/live.m3u8"
+        if self.protocol == "http":
+            return f"http://{self.host}:{self.port}/live.ts"
         return f"udp://{self.host}:{self.port}?localaddr={self.host}"
 
     def _command(self) -> list[str]:
@@ -212,6 +251,24 @@ class SimulatedCamera:
         ]
         if self.protocol == "rtsp":
             return head + ["-f", "rtsp", "-rtsp_transport", "tcp", f"rtsp://{self.host}:{self.port}/live"]
+        if self.protocol == "http":
+            return head + ["-f", "mpegts", "-listen", "1", f"http://{self.host}:{self.port}/live.ts"]
+        if self.protocol == "hls":
+            assert self._hls_dir is not None
+            d = Path(self._hls_dir)
+            return head + [
+                "-f",
+                "hls",
+                "-hls_time",
+                "1",
+                "-hls_list_size",
+                "4",
+                "-hls_flags",
+                "delete_segments+omit_endlist+temp_file",
+                "-hls_segment_filename",
+                str(d / "seg%06d.ts"),
+                str(d / "live.m3u8"),
+            ]
         return head + ["-f", "mpegts", f"udp://{self.host}:{self.port}?pkt_size=1316"]
 
     def _launch(self) -> None:
@@ -232,14 +289,35 @@ class SimulatedCamera:
         if self.proc is not None and self.proc.poll() is None:
             return self
         self.started_at = None
+        if self.protocol == "hls":
+            self._serve_hls()
         self._launch()
-        if self.protocol == "rtsp":
+        if self.protocol in REPUSHED:
             self._keep.set()
             threading.Thread(target=self._repush, daemon=True).start()
         return self
 
+    def _serve_hls(self) -> None:
+        """A fresh playlist directory, served on 127.0.0.1:port by a threaded ``http.server``."""
+        from http.server import ThreadingHTTPServer
+
+        self._hls_dir = tempfile.mkdtemp(prefix="pesquisa-hls-")
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._httpd = ThreadingHTTPServer((self.host, self.port), _QuietHandler.make(self._hls_dir))
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, name="hls-http", daemon=True).start()
+
+    def _stop_hls(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._hls_dir is not None:
+            shutil.rmtree(self._hls_dir, ignore_errors=True)
+            self._hls_dir = None
+
     def _repush(self) -> None:
-        """RTSP: the pusher exits while nobody listens; start it again until stopped."""
+        """RTSP / HTTP: the sender exits while nobody reads; start it again until stopped."""
         while self._keep.is_set():
             proc = self.proc
             if proc is not None and proc.poll() is not None and self._keep.is_set():
@@ -270,7 +348,7 @@ class SimulatedCamera:
     def wait_started(self, timeout_s: float = 10.0) -> float:
         deadline = time.time() + timeout_s
         while self.started_at is None:
-            if self.protocol == "udp" and (self.proc is None or self.proc.poll() is not None):
+            if self.protocol not in REPUSHED and (self.proc is None or self.proc.poll() is not None):
                 raise SimulatorError("ffmpeg exited before streaming")
             if time.time() > deadline:
                 raise SimulatorError(f"ffmpeg did not start streaming within {timeout_s:.0f} s")
@@ -284,17 +362,17 @@ class SimulatedCamera:
     def stop(self) -> None:
         """Kill the sender (the source dies abruptly, like a camera losing power)."""
         self._keep.clear()
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            pass
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        self.proc = None
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None
+        self._stop_hls()
 
     def emissions(self, since: float, until: float) -> list[tuple[ReadableEvent, int, float]]:
         """``(event, loop, wall time of its first readable frame)`` emitted in ``[since, until]``."""

@@ -63,6 +63,8 @@ def source_options(url: str, read_timeout_s: float, extra: dict[str, str] | None
         opts.update({"timeout": us, "overrun_nonfatal": "1"})
     elif scheme in ("http", "https"):
         opts.update({"rw_timeout": us, "reconnect": "0"})
+        if urlsplit(url).path.lower().endswith(".m3u8"):  # HLS: start at the newest segment (latency)
+            opts["live_start_index"] = "-1"
     opts.update(extra or {})
     if opts.get("rtsp_flags") == "listen":  # a listener waits for its pusher, then reads
         opts.pop("timeout", None)

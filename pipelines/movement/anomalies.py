@@ -251,7 +251,7 @@ def anomalies(
 ) -> AnomalyResult:
     """Anomalies of ``kinds`` during ``scope.time`` (both ends required) over the reader's visible
     cameras. ``tz`` is the home time zone (night is local). Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     bad = sorted(set(kinds) - set(KINDS))
     if bad or not kinds:
         raise ValueError(f"unknown anomaly kind(s) {bad}; choose from {', '.join(KINDS)}")

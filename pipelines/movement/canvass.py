@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakehouse import Lakehouse
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, require_case, table_versions
+from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
 from pipelines.search.area import Area
@@ -54,12 +55,13 @@ def canvass(
 ) -> CanvassResult:
     """Distinct plates read at ``cameras`` / in ``area`` during ``scope.time`` (both ends required),
     within the reader's agency scope and version policy. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     if cameras is None and area is None:
         raise ValueError("a canvass needs cameras or an area")
     if scope.time.start is None or scope.time.end is None:
         raise ValueError("a canvass needs a time window: --from and --to")
     t0 = time.perf_counter()
+    versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
     sr = scoped_reads(lh, scope, cameras=cameras, area=area)
     rows: list[dict[str, Any]] = []
     total = reads = 0
@@ -80,7 +82,7 @@ def canvass(
         "plates": total,
         "reads": reads,
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows))
+    audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return CanvassResult(rows, total, reads, time.perf_counter() - t0, params)
 
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from lakehouse import Lakehouse
 from lakehouse.store import sql_literal
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, require_case, table_versions
+from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
 from pipelines.movement.significance import background, poisson_binomial_sf
@@ -134,7 +135,7 @@ def convoy(
 ) -> ConvoyResult:
     """Vehicles travelling with ``plate`` during ``scope.time`` (both ends required), ranked by
     p-value against background traffic. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     target = normalize_plate(plate)
     if not target:
         raise ValueError(f"not a plate: {plate!r}")
@@ -143,6 +144,7 @@ def convoy(
     if scope.time.start is None or scope.time.end is None:
         raise ValueError("a convoy search needs a time window: --from and --to")
     t0 = time.perf_counter()
+    versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
     sr = scoped_reads(lh, scope)
     rows: list[dict[str, Any]] = []
     n_target = 0
@@ -166,10 +168,11 @@ def convoy(
         "window_s": window_s,
         "min_cameras": min_cameras,
         "model_version": scope.versions.model_version,
+        "limit": limit,
         "candidates": total,
         "target_reads": n_target,
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows))
+    audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return ConvoyResult(target, rows, n_target, time.perf_counter() - t0, params)
 
 

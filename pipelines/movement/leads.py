@@ -21,7 +21,8 @@ import pyarrow.dataset as pds
 
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeRange
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, require_case, table_versions
+from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.stakeout import PlaceWindow, rank_presence
 from pipelines.search.area import Area
@@ -78,10 +79,11 @@ def crime_leads(
     limit: int | None = 50,
 ) -> LeadsResult:
     """Vehicles near ``min_incidents`` or more incidents of the series, rarest first. Audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     if radius_m <= 0 or window_s <= 0:
         raise ValueError("need --radius > 0 and --window > 0")
     t0 = time.perf_counter()
+    versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
     incidents = series_incidents(lh, scope, incident_ids=incident_ids, incident_type=incident_type)
     if incident_ids:
         missing = sorted(set(map(str, incident_ids)) - {r["incident_id"] for r in incidents})
@@ -118,11 +120,13 @@ def crime_leads(
         "radius_m": radius_m,
         "window_s": window_s,
         "min_incidents": min_incidents,
+        "baseline_days": baseline_days,
         "incidents": ids,
         "model_version": scope.versions.model_version,
+        "limit": limit,
         "candidates": total,
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows))
+    audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return LeadsResult(rows, inc, time.perf_counter() - t0, params)
 
 

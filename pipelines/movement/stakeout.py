@@ -27,7 +27,8 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.store import sql_literal
 from lakehouse.timeutil import TimeRange, parse_instant, to_epoch_us
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, require_case, table_versions
+from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.reads import TABLE, arrow, connect, version_condition
 from pipelines.movement.significance import poisson_binomial_sf
@@ -228,19 +229,22 @@ def stakeout(
 ) -> StakeoutResult:
     """Plates present in ``min_windows`` or more of ``windows``, rarest first. ``scope.time`` (if
     set) is the baseline period; else ``baseline_days`` around the windows. Needs a case; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, ACTION)
     t0 = time.perf_counter()
+    versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
     rows, resolved = rank_presence(lh, scope, windows, min_windows=min_windows, baseline_days=baseline_days)
     total = len(rows)
     rows = rows[:limit] if limit else rows
     params = {
         "windows": [w.as_dict() for w in windows],
         "min_windows": min_windows,
+        "baseline_days": baseline_days,
         **scope.time.as_dict(),
         "model_version": scope.versions.model_version,
+        "limit": limit,
         "candidates": total,
     }
-    audit(lh, scope.ctx, ACTION, params, len(rows))
+    audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return StakeoutResult(rows, resolved, time.perf_counter() - t0, params)
 
 

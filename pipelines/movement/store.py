@@ -62,7 +62,7 @@ def read_movement(lh: Lakehouse, scope: ReadScope, name: str) -> pa.Table:
     if name not in TABLE_OF:
         raise ValueError(f"unknown movement result {name!r}; one of {', '.join(TABLE_OF)}")
     if name in NAMES_PLATES:
-        require_case(scope.ctx)
+        require_case(scope.ctx, lh, "movement.read")
     table_name = TABLE_OF[name]
     lh.ensure(table_name)
     import pyarrow.dataset as pds

@@ -106,7 +106,7 @@ class FlowsResult:
 def ring_flows(lh: Lakehouse, scope: ReadScope, *, include_plates: bool = False) -> FlowsResult:
     """Ring entries / exits, OD per hour, time inside and vehicles that did not leave."""
     if include_plates:
-        require_case(scope.ctx)
+        require_case(scope.ctx, lh, FLOWS_ACTION)
     if scope.time.start is None or scope.time.end is None:
         raise ValueError("flows need a time window: --from and --to")
     t0 = time.perf_counter()

@@ -94,7 +94,7 @@ def search_faces(
 ) -> FaceSearchResult:
     """Sightings most similar to the query's face, best first. No face in the probe image -> no
     hits, ``face_found=False`` (still audited). Needs a case number and purpose; audited."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, "faces.search")
     t0 = time.perf_counter()
     if query.embedding is not None:
         return _search_embedding(lh, query.embedding, query, scope, index=index)

@@ -95,7 +95,7 @@ def search_plates(
     """Ranked plate hits (see module doc) with the total match count, strategy used and timing.
 
     Needs a scope whose context has a case number and purpose; audited as ``action``."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, action)
     t0 = time.perf_counter()
     p = pm.parse_pattern(query.pattern, query.fuzzy)
     cameras = None if query.cameras is None else list(query.cameras)

@@ -45,7 +45,7 @@ def plate_route(lh: Lakehouse, query: RouteQuery, scope: ReadScope) -> list[dict
     Each step adds ``step, camera_name, lat, lon`` and, from the previous step, ``from_camera_id,
     travel_s, distance_m, speed_kmh, impossible``. Needs a case number and purpose; audited as
     plates.route."""
-    require_case(scope.ctx)
+    require_case(scope.ctx, lh, "plates.route")
     p = pm.parse_pattern(query.plate, query.fuzzy)
     if p.has_wildcards:
         raise pm.PatternError("a route needs a full plate, without ? or *")

@@ -121,6 +121,45 @@ def _cameras(lh: Lakehouse) -> dict[str, dict[str, Any]]:
     }
 
 
+def _audit_ack(
+    lh: Lakehouse,
+    ctx: SearchContext,
+    alert: dict[str, Any],
+    agency: str,
+    note: str,
+    *,
+    first: bool,
+    now: dt.datetime,
+) -> None:
+    """One ``alerts.ack`` audit row per acknowledgement, under the reader's case when it names one,
+    else the case of the watchlist entry that raised the alert."""
+    from dataclasses import replace
+
+    from pipelines.governance.audit import audit
+
+    audited = replace(
+        ctx,
+        case_number=(ctx.case_number or "").strip() or alert.get("case_number") or "",
+        purpose=(ctx.purpose or "").strip() or "alert acknowledgement",
+    )
+    audit(
+        lh,
+        audited,
+        "alerts.ack",
+        {
+            "alert_id": alert["alert_id"],
+            "entry_id": alert.get("entry_id"),
+            "camera_id": alert.get("camera_id"),
+            "ack_agency": agency,
+            "note": note or None,
+            "first": first,  # False: this agency had already acknowledged (the first ack is kept)
+        },
+        1,
+        now=now,
+        result_ids=[alert["alert_id"]],
+    )
+
+
 def acknowledge(
     lh: Lakehouse,
     ctx: SearchContext,
@@ -131,7 +170,8 @@ def acknowledge(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Acknowledge an alert for ctx's agency (an administrator names ``agency``). Idempotent: a
-    second acknowledgement by the same agency keeps the first."""
+    second acknowledgement by the same agency keeps the first. Every acknowledgement is audited
+    (``alerts.ack``, under the reader's case or the alert's entry case)."""
     who = ctx.agency if not ctx.sees_all_agencies or not agency else agency
     who = who or agency
     if not who:
@@ -146,8 +186,10 @@ def acknowledge(
         "ts": now or dt.datetime.now(dt.UTC),
         "note": note or None,
     }
+    before = _acks(lh, [alert_id]).get(alert_id, {})
     lh.insert_new(ACKS, [ack])
     existing = _acks(lh, [alert_id]).get(alert_id, {})
+    _audit_ack(lh, ctx, rows[0], who, note, first=who not in before, now=ack["ts"])
     return {
         **rows[0],
         "acks": existing,

@@ -57,7 +57,10 @@ def test_engineer_sees_ingest_status_but_cannot_search(app_env):
     by_version = next(f for f in frames if "sources" in f.columns)
     assert by_version.iloc[0]["plate_reads"] == 6 and by_version.iloc[0]["failed"] == 1
     sizes = next(f for f in frames if "table" in f.columns).set_index("table")["rows"]
-    assert sizes["plate_reads"] == 6 and sizes["cameras"] == 4
+    # table sizes are scoped too: municipal's 5 visible reads of 6, 3 known cameras of 4, and no
+    # table without cameras (the audit log, cases) is counted for it
+    assert sizes["plate_reads"] == 5 and sizes["cameras"] == 3
+    assert "audit_log" not in sizes and "cases" not in sizes
 
 
 @pytest.mark.parametrize(

@@ -114,3 +114,33 @@ def test_camera_scope_only_admin_sees_all_and_no_agency_sees_nothing(lakehouse):
     s = camera_scope(lakehouse, ctx(agency="police911"))
     assert s.cameras == {"m1", "p1"}
     assert s.allows("m1") and not s.allows("m2") and s.allows("unregistered", "police911")
+
+
+def test_searches_refused_for_want_of_a_case_are_logged(lakehouse, tmp_path, cli_user, capsys):
+    """Every refused search — library or CLI, missing case or missing purpose — writes a refusal row
+    (outcome ``refused`` with the reason); nothing is read (issue 12.3)."""
+    from jobs.cli import main
+    from lakehouse import Lakehouse
+    from pipelines.governance.scope import ReadScope
+    from pipelines.search.plates import PlateQuery, search_plates
+    from pipelines.search.route import RouteQuery, plate_route
+
+    with pytest.raises(MissingCaseError):
+        search_plates(lakehouse, PlateQuery("ABC123"), ReadScope.of(ctx(case_number="")))
+    with pytest.raises(MissingPurposeError):
+        plate_route(lakehouse, RouteQuery("ABC123"), ReadScope.of(ctx(purpose="")))
+    rows = audit_rows(lakehouse)
+    assert [(r["action"], r["outcome"]) for r in rows] == [
+        ("plates.route", "refused"),
+        ("plates.search", "refused"),
+    ]
+    assert "purpose is required" in rows[0]["reason"] and "case number is required" in rows[1]["reason"]
+    assert rows[0]["result_count"] == 0 and rows[0]["os_user"]
+
+    home = tmp_path / "cli-home"
+    home.mkdir()
+    cli_user(home, role="investigator", agency="police911")
+    assert main(["--home", str(home), "plates", "search", "ABC123"]) == 2
+    assert "case number is required" in capsys.readouterr().err
+    (row,) = audit_rows(Lakehouse(home=home))
+    assert (row["action"], row["outcome"], row["user"]) == ("plates.search", "refused", "tester")

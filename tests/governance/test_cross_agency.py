@@ -208,11 +208,9 @@ def crime_map_cameras(lh, c):
 
 
 def ingest_status(lh, c):
-    from pipelines.governance.scope import registry_cameras
+    from pipelines.extract.ingest_status import ingest_status as status
 
-    runs = lh.read("processing_runs").to_pylist()
-    visible = registry_cameras(lh, c.visible_agency)
-    return {r["camera_id"] for r in runs if visible is None or r["camera_id"] in visible}
+    return set(status(lh, c).runs["camera_id"])
 
 
 def alerts(lh, c):

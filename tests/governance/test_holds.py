@@ -124,3 +124,49 @@ def test_cli_hold_add_list_release(tmp_path: Path, cli_user) -> None:
     assert r.returncode == 0, r.stderr
     r = cli("list", "--active")
     assert r.returncode == 0 and hold["hold_id"] not in r.stdout
+
+
+def test_held_rows_survive_in_derived_files_until_released(tmp_path: Path) -> None:
+    """Expired derived results (HOME/derived) keep only their held rows — by id, or by camera and
+    time — and lose them at the first retention after the hold is released; the rest is erased."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipelines.movement.derived import write_derived
+
+    home = tmp_path / "home"
+    lh = Lakehouse(home=home)
+    held_r, free_r, cam_r = _rid("d-held", 0), _rid("d-free", 0), _rid("d-cam", 0)
+    day = OLD.date().isoformat()
+    rows = pa.table(
+        {
+            "read_id": [held_r, free_r, cam_r],
+            "camera_id": ["cam-1", "cam-1", "cam-held"],
+            "ts": pa.array([OLD, OLD, OLD], pa.timestamp("us", tz="UTC")),
+            "plate": ["HLD001", "FRE002", "CAM003"],
+        }
+    )
+    sightings = write_derived(home, "daily_sightings", rows, day)
+    flows = write_derived(home, "flows", pa.table({"origin": ["a"], "destination": ["b"], "trips": [3]}), day)
+    old_mtime = sightings.stat().st_mtime_ns
+    h1 = add_hold(lh, _ctx(), "C-2", read_ids=[held_r])
+    h2 = add_hold(lh, _ctx(), "C-2", camera_id="cam-held", time_from=OLD - dt.timedelta(hours=1), time_to=OLD)
+    by = {r.table: r.detail for r in maintenance.retention(lh, now=NOW, names=["derived"])}
+    assert by["derived"]["held_files"] == 1 and by["derived"]["held_rows"] == 2
+    assert not flows.exists()  # nothing in it can be held: erased
+    assert sorted(pq.read_table(sightings)["read_id"].to_pylist()) == sorted([held_r, cam_r])
+    assert sightings.stat().st_mtime_ns == old_mtime  # still expired once the holds are released
+    assert _hits(home / "derived", {"free read": free_r.encode(), "free plate": b"FRE002"}) == {}
+
+    release_hold(lh, _ctx(), h1["hold_id"])
+    maintenance.retention(lh, now=NOW, names=["derived"])
+    assert pq.read_table(sightings)["read_id"].to_pylist() == [cam_r]
+    release_hold(lh, _ctx(), h2["hold_id"])
+    by = {r.table: r.detail for r in maintenance.retention(lh, now=NOW, names=["derived"])}
+    assert by["derived"]["deleted_files"] == 1 and not sightings.exists()
+    assert _hits(home, {"held read": held_r.encode(), "camera-held read": cam_r.encode()}).keys() <= {
+        "held read",
+        "camera-held read",
+    }
+    left = [p for ps in _hits(home, {"a": held_r.encode(), "b": cam_r.encode()}).values() for p in ps]
+    assert all(p.startswith(("tables/holds/", "tables/audit_log/")) for p in left), left

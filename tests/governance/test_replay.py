@@ -26,6 +26,7 @@ CAMS = [
 ]
 INV = SearchContext(user="ana", role="investigator", agency="police911", case_number="K-1", purpose="robbery")
 AUDITOR = SearchContext(user="sara", role="supervisor", agency="police911")
+AUDITOR_ALL = SearchContext(user="root", role="admin")
 
 
 def read(rid: str, minutes: int, cam: str = "P1", plate: str = "ABC123") -> dict:
@@ -119,3 +120,63 @@ def test_face_search_replayed_from_the_kept_probe(lakehouse, shared_data):
         3,
         1,
     )
+
+
+def test_movement_tools_replayed_against_the_versions_they_read(tmp_path):
+    """Canvass, convoy, stakeout and crime-series leads are replayed through their own library calls
+    on the pinned table versions: reads added since do not change what replay shows, reads erased
+    since (retention) are counted as erased, and the digest of the returned plates matches."""
+    from lakehouse import Lakehouse
+    from pipelines.movement.canvass import canvass
+    from pipelines.movement.convoy import convoy
+    from pipelines.movement.leads import crime_leads
+    from pipelines.movement.scenario import SMALL_CITY, simulate_city
+    from pipelines.movement.stakeout import PlaceWindow, stakeout
+
+    lh = Lakehouse(home=tmp_path / "home")
+    scn = simulate_city(seed=3, **SMALL_CITY)
+    scn.write_to(lh)
+    admin = SearchContext(user="ana", role="admin", case_number="K-M", purpose="series")
+    open_case(lh, admin, "K-M", "series of robberies")
+    scope = ReadScope.of(admin, start=scn.start, end=scn.end)
+    cams = ["C0101", "C0102"]
+    t0 = scn.start + dt.timedelta(days=1)
+    can = canvass(lh, ReadScope.of(admin, start=t0, end=t0 + dt.timedelta(hours=6)), cameras=cams)
+    target = scn.truth.convoys[0][0]
+    con = convoy(lh, scope, target, window_s=60, min_cameras=3)
+    _, wins = scn.truth.stakeouts[0]
+    stk = stakeout(lh, ReadScope.of(admin), [PlaceWindow(w.start, w.end, cameras=w.cameras) for w in wins])
+    lds = crime_leads(lh, ReadScope.of(admin), incident_ids=scn.truth.crime_series[0][1])
+    assert can.rows and con.rows and stk.rows and lds.rows
+
+    # later: a new read of the canvass's top plate in its window; the partner's reads are erased
+    top = can.rows[0]["plate"]
+    extra = dict(next(r for r in scn.rows if r["plate"] == top and r["camera_id"] in cams), read_id="new-1")
+    lh.append("plate_reads", [extra])
+    partner, rare = con.rows[0]["plate"], can.rows[-1]["plate"]
+    assert top not in (partner, rare)
+    t1 = t0 + dt.timedelta(hours=6)
+    in_canvass = sum(
+        r["plate"] in (partner, rare) and r["camera_id"] in cams and t0 <= r["ts"] < t1 for r in scn.rows
+    )
+    n_partner = sum(r["plate"] == partner and scn.start <= r["ts"] < scn.end for r in scn.rows)
+    lh.replace("plate_reads", [], f"plate IN ('{partner}', '{rare}')")
+    close_case(lh, admin, "K-M")
+
+    out = {r["action"]: r for r in replay_case(lh, AUDITOR_ALL, "K-M")}
+    assert set(out) == {"plates.canvass", "movement.convoy", "movement.stakeout", "crime.leads"}
+    for action, res in (
+        ("plates.canvass", can),
+        ("movement.convoy", con),
+        ("movement.stakeout", stk),
+        ("crime.leads", lds),
+    ):
+        r = out[action]
+        assert (r["status"], r["logged_count"], r["replayed_count"]) == (
+            "reproduced",
+            len(res.rows),
+            len(res.rows),
+        ), r
+    assert out["plates.canvass"]["erased"] == in_canvass > 0  # the erased plates' reads in its window
+    assert out["movement.convoy"]["erased"] >= n_partner > 0  # the partner's reads (at least)
+    assert audit_rows(lh)[0]["action"] == "audit.replay"

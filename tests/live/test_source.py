@@ -1,6 +1,8 @@
-"""The live reader against real ffmpeg streams on loopback (no models): joining mid-stream decodes
-from the next keyframe, a killed source is an outage within the read timeout (UDP: timeout; RTSP
-listen: a quiet end), and the credentials never appear in what the reader reports."""
+"""The live reader against real ffmpeg streams on loopback (no models): MPEG-TS over UDP, RTSP pushed
+to Pesquisa listening, HLS (ffmpeg's live playlist served by a loopback ``http.server``) and MPEG-TS
+over HTTP (ffmpeg serving). Joining mid-stream decodes from the next keyframe, a killed source is an
+outage within the read timeout (UDP: timeout; RTSP listen, HLS, HTTP: a quiet end or an I/O error),
+and the credentials never appear in what the reader reports."""
 
 from __future__ import annotations
 
@@ -12,14 +14,19 @@ from pipelines.live.simulator import SimulatedCamera
 from pipelines.live.source import LiveSource, SourceOutage
 
 
-@pytest.mark.parametrize("protocol", ["udp", "rtsp"])
+@pytest.mark.parametrize("protocol", ["udp", "rtsp", "hls", "http"])
 def test_join_read_and_outage(live_clip, protocol):
     _city, video, clip, _events = live_clip
     sim = SimulatedCamera(clip, fps=video.fps, frames=video.frames, protocol=protocol).start()
     try:
         if protocol == "udp":
             time.sleep(1.3)  # join mid-GOP: the first packets are not decodable
-        url = sim.url.replace("://", "://cam:pw123@") if protocol == "udp" else sim.url
+        elif protocol == "hls":
+            sim.wait_started()
+            time.sleep(1.5)  # the first 1-s segment complete in the playlist
+        elif protocol == "http":
+            time.sleep(1.5)  # ffmpeg listening (it streams once the reader connects)
+        url = sim.url.replace("://", "://cam:pw123@") if protocol != "rtsp" else sim.url
         src = LiveSource(url, read_timeout_s=3.0)
         n, killed_at, first = 0, None, None
         with pytest.raises(SourceOutage) as err:

@@ -183,7 +183,10 @@ def test_every_tool_refused_without_case_and_audited_with_it(city, ctx) -> None:
     for action, call in _all_tools(lh, scn, no_case).items():
         with pytest.raises(MissingCaseError):
             call()
-        assert (len(audit_rows(lh)) if lh.exists("audit_log") else 0) == before, action
+        rows = audit_rows(lh)  # nothing read, but the refusal is logged (issue 12.3)
+        assert len(rows) == before + 1 and rows[0]["outcome"] == "refused", action
+        assert rows[0]["action"] == action and "case number is required" in rows[0]["reason"], action
+        before += 1
     for action, call in _all_tools(lh, scn, ctx).items():
         call()
         rows = audit_rows(lh, case_number="CASE-7", action=action)

@@ -128,7 +128,15 @@ def test_search_refused_without_case(capsys, home, city, monkeypatch):
     assert rc == 2 and "case number is required" in err
     rc, out, err = run(capsys, home, "plates", "search", "ABC123", "--case", "C-1")
     assert rc == 2 and "purpose is required" in err
-    assert city.count("audit_log") == 0
+    # nothing was searched, but every refusal is logged (issue 12.3)
+    log = city.read("audit_log").to_pylist()
+    assert sorted(r["action"] for r in log) == [
+        "faces.search",
+        "plates.route",
+        "plates.search",
+        "plates.search",
+    ]
+    assert {r["outcome"] for r in log} == {"refused"} and {r["result_count"] for r in log} == {0}
 
 
 def test_identity_from_environment(capsys, home, city, monkeypatch):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from watch_testkit import as_table, read_row
@@ -127,6 +128,48 @@ def test_shared_alert_both_agencies_see_and_acknowledge_separately(home, police,
     acknowledge(home, police, a["alert_id"])  # twice: still one acknowledgement
     assert list_alerts(home, police)[0]["acks"] == {"municipal": "mario", "police911": "sara"}
     assert home.count("alert_acks") == 2
+    # every acknowledgement is audited, per agency, under the acknowledging reader's case
+    from pipelines.governance.audit import audit_rows
+
+    acks = sorted(audit_rows(home, action="alerts.ack"), key=lambda r: r["ts"])
+    assert [(r["agency"], r["user"], r["case_number"]) for r in acks] == [
+        ("municipal", "mario", "M-11"),
+        ("police911", "sara", "C-2026-7"),
+        ("police911", "sara", "C-2026-7"),
+    ]
+    params = [json.loads(r["parameters"]) for r in acks]
+    assert {p["alert_id"] for p in params} == {a["alert_id"]}
+    assert [(p["ack_agency"], p["first"]) for p in params] == [
+        ("municipal", True),
+        ("police911", True),
+        ("police911", False),
+    ]
+
+
+def test_an_ack_without_a_case_is_audited_under_the_alert_case(home, police, municipal):
+    from dataclasses import replace
+
+    from pipelines.governance.audit import audit_rows
+
+    add_plate(home, police, "NOC1234", reason="stolen")
+    (a,) = raise_alerts(home, reads=as_table([read_row("n1", "NOC1234", _now(), camera="MUN-2")]))
+    operator = replace(municipal, case_number="", purpose="")  # a control-room operator, no case open
+    acknowledge(home, operator, a["alert_id"], note="patrol sent")
+    (row,) = audit_rows(home, action="alerts.ack")
+    assert (row["agency"], row["case_number"], row["purpose"]) == (
+        "municipal",
+        "C-2026-7",
+        "alert acknowledgement",
+    )
+    assert json.loads(row["parameters"])["note"] == "patrol sent"
+    # an agency the alert was not routed to cannot acknowledge it, and nothing is audited
+    from pipelines.governance import SearchContext
+    from pipelines.watchlist.entries import WatchlistError
+
+    other = SearchContext(user="x", role="supervisor", agency="transit", case_number="T-1", purpose="p")
+    with pytest.raises(WatchlistError):
+        acknowledge(home, other, a["alert_id"])
+    assert len(audit_rows(home, action="alerts.ack")) == 1
 
 
 def test_routing_follows_the_sharing_agreements_of_the_camera(home, municipal, police):

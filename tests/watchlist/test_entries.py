@@ -210,6 +210,11 @@ def test_cli_add_list_alerts_ack_remove(home, tmp_path, capsys, cli_user):
     assert "mario" in capsys.readouterr().err  # --user cannot change who acts
     assert main(["alerts", "ack", a["alert_id"], "--home", h, "--agency", "municipal"]) == 0
     assert "acknowledged" in capsys.readouterr().out
+    from pipelines.governance.audit import audit_rows
+
+    (audited,) = audit_rows(home, action="alerts.ack")  # the refused ack above wrote nothing
+    assert (audited["agency"], audited["case_number"]) == ("municipal", "C-9")
+    assert json.loads(audited["parameters"])["alert_id"] == a["alert_id"]
     assert main(["alerts", "list", "--home", h, "--json", "--agency", "municipal", "--unacknowledged"]) == 0
     assert capsys.readouterr().out.strip() == ""
     assert main(["alerts", "ack", "nope", "--home", h, "--agency", "municipal"]) == 2
