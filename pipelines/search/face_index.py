@@ -174,6 +174,10 @@ class FaceIndex(ManifestDir):
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
             m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] > snap.version:
+                # another writer indexed a newer table version since ``snap`` was read: indexing
+                # the older one would mark that writer's files as deleted (a lost update)
+                snap = snapshot(self.lh, TABLE)
             if m is not None and m["table_version"] == snap.version:
                 return {
                     "action": "current",
