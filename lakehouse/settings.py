@@ -231,6 +231,21 @@ class RetentionSettings(Section):
     )
 
 
+class ExportSettings(Section):
+    """Evidence export packages (``pesquisa export``, issue 12.6)."""
+
+    clip_margin_s: float = Field(
+        3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
+    )
+    detect_every: int = Field(
+        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+    )
+    mask_pad: float = Field(
+        0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
+    )
+    crf: int = Field(18, ge=0, le=51, description="H.264 quality of exported clips (lower: better)")
+
+
 class PathSettings(Section):
     shared_data: str | None = Field(
         None, description="the shared real data (default: ../shared/data next to the repository)"
@@ -277,6 +292,7 @@ class Settings(Section):
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    export: ExportSettings = Field(default_factory=lambda: ExportSettings())
 
 
 class CameraSettings(Section):

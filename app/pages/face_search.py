@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.ui import data, filters, session, widgets
+from app.ui import data, evidence, filters, session, widgets
 
 RESULTS_KEY = "face_results"
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
@@ -125,7 +125,8 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                 f"{labels.get(r.get('camera_id'), r.get('camera_id'))}"
             )
     with st.expander("As a table"):
-        st.dataframe(
+        # biometric results: st.table has no CSV download or copy toolbar (st.dataframe has)
+        st.table(
             pd.DataFrame(
                 {
                     "rank": range(1, len(rows) + 1),
@@ -136,11 +137,11 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                     "quality": [r.get("quality") for r in rows],
                     "source": [f"{r.get('source_uri') or ''} @ {r.get('offset_s') or 0:.1f}s" for r in rows],
                 }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
+            )
+            .assign(ts=lambda d: [widgets.fmt_ts(t) for t in d["ts"]])
+            .set_index("rank"),
         )
+    evidence.export_panel("face", rows, "face_export", labels)
 
 
 def main() -> None:

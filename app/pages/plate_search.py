@@ -11,7 +11,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app.ui import data, filters, session, widgets
+from app.ui import data, evidence, filters, session, widgets
 
 RESULTS_KEY = "plate_results"
 ROUTE_KEY = "route_request"
@@ -146,6 +146,7 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                     f"**{r.get('plate')}** · {widgets.fmt_ts(r.get('ts'))}  \n"
                     f"{labels.get(r.get('camera_id'), r.get('camera_id'))}"
                 )
+    evidence.export_panel("plate", rows, "plate_export", labels)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.ui import data, maps, session, widgets
+from app.ui import data, evidence, maps, session, widgets
 from lakehouse.timeutil import FROM_HELP, TO_HELP
 
 RESULTS_KEY = "route_results"
@@ -156,6 +156,7 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
             "impossible": st.column_config.CheckboxColumn("Impossible"),
         },
     )
+    evidence.export_panel("plate", rows, "route_export", labels)
 
 
 def _fmt_span(seconds: float) -> str:
