@@ -1,6 +1,8 @@
 """Plate search index: a term dictionary over every text a read may be, with postings.
 
-Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table):
+Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table;
+with the tables on object storage it is shared there and this directory is its cache,
+:mod:`pipelines.search.index_dir`):
 
 - ``manifest.json`` — table version covered, the Delta data files covered (path -> file number),
   files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
@@ -186,6 +188,10 @@ class PlateIndex(ManifestDir):
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
             m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] > snap.version:
+                # another writer indexed a newer table version since ``snap`` was read: indexing
+                # the older one would mark that writer's files as deleted (a lost update)
+                snap = snapshot(self.lh, TABLE)
             if m is not None and m["table_version"] == snap.version and not rebuild:
                 return {"action": "current", "table_version": snap.version, "seconds": 0.0}
             if m is not None:
