@@ -181,28 +181,10 @@ def queries(city: Any) -> dict[str, list[str]]:
         "crime coverage": ["crime", "coverage"],
     }
     inc = _incident_days(city)
-    if inc:
-        q["crime heatmap --to bare date"] = [
-            "crime",
-            "heatmap",
-            "--from",
-            inc[0],
-            "--to",
-            inc[1],
-            "--limit",
-            "50",
-        ]
-        q["crime hotspots --to bare date"] = [
-            "crime",
-            "hotspots",
-            "--all",
-            "--from",
-            inc[0],
-            "--to",
-            inc[1],
-            "--limit",
-            "50",
-        ]
+    if inc:  # a bare --to date: the whole day now, excluded before (crime) -> intended difference
+        window = ["--from", inc[0], "--to", inc[1], "--limit", "50"]
+        q["crime heatmap --to bare date"] = ["crime", "heatmap", *window]
+        q["crime hotspots --to bare date"] = ["crime", "hotspots", "--all", *window]
     if photo:
         q["faces search"] = ["faces", "search", photo, "--k", "10", *CASE]
     return q
