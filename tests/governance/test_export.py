@@ -167,6 +167,11 @@ def test_fresh_package_verifies_and_is_audited_and_held(world, package, capsys):
     held = [h for h in list_holds(lh, active_only=True) if h["case_number"] == CASE]
     assert any(read["read_id"] in (h["read_ids"] or []) for h in held)
     assert any(sighting["sighting_id"] in (h["sighting_ids"] or []) for h in held)
+    # ... which is what retention exempts
+    from pipelines.governance.holds import exempt_predicate
+
+    assert read["read_id"] in (exempt_predicate("plate_reads", held) or "")
+    assert sighting["sighting_id"] in (exempt_predicate("face_sightings", held) or "")
 
 
 def test_any_changed_byte_of_any_member_fails(world, package, tmp_path, capsys):
