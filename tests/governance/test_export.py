@@ -250,6 +250,26 @@ def test_verify_without_pesquisa(world, package, tmp_path):
     verify = ("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(key), "-rawin")
     sig = run(*verify, "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig")
     assert sig.returncode == 0 and "Signature Verified Successfully" in sig.stdout, sig.stdout + sig.stderr
+    extra = subprocess.run(
+        "find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig | sed 's|^\\./||' | sort > ../files.txt && "
+        "cut -c67- SHA256SUMS | sort | diff - ../files.txt && echo 'no extra files'",
+        shell=True,
+        cwd=pkg_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert extra.returncode == 0 and "no extra files" in extra.stdout, extra.stdout + extra.stderr
+    (pkg_dir / "planted.txt").write_text("added after signing")
+    planted = subprocess.run(
+        "find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig | sed 's|^\\./||' | sort > ../files.txt && "
+        "cut -c67- SHA256SUMS | sort | diff - ../files.txt",
+        shell=True,
+        cwd=pkg_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert planted.returncode != 0 and "planted.txt" in planted.stdout
+    (pkg_dir / "planted.txt").unlink()
     kid = subprocess.run(
         f"openssl pkey -pubin -in {key} -outform DER | tail -c 32 | sha256sum",
         shell=True,
