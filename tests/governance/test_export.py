@@ -73,6 +73,7 @@ def world(tmp_path_factory, cli_user):
             [city.abspath(v.path)],
             camera_id=v.camera_id,
             start=v.start_ts,
+            sample_fps=5.0,  # the portico's default is 10: half the model time, reads still found
             progress=False,
             executor=executor,
         )
