@@ -33,6 +33,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import platform
 import shutil
 import struct
 import sys
@@ -194,10 +196,10 @@ def bad_inputs(base: Path) -> dict[str, Any]:
         )
         rows.append(
             {
-                "input": " ".join(a if len(a) < 40 else "…" + a[-30:] for a in argv),
+                "input": " ".join(argv).replace(str(base), "$TMP"),
                 "rc": rc,
                 "handled": ok,
-                "error": lines[-1] if lines else "",
+                "error": (lines[-1] if lines else "").replace(str(base), "$TMP"),
                 "seconds": round(time.perf_counter() - t0, 3),
             }
         )
@@ -767,6 +769,22 @@ def tamper(base: Path) -> dict[str, Any]:
                 partition_by=["date"],
             )
 
+    def rebuild_truncated(lh: Lakehouse) -> None:
+        """Drop the newest row by rebuilding the table and its log without it."""
+        rs = rows(lh)[:-1]
+        schema = lh.read("audit_log").schema
+        shutil.rmtree(Path(lh.uri("audit_log").removeprefix("file://")))
+        lh.ensure("audit_log")
+        for r in rs:
+            r["delta_version"] = lh.version("audit_log") + 1
+            r["row_hash"] = row_hash(r)
+            write_deltalake(
+                lh.uri("audit_log"),
+                pa.Table.from_pylist([r], schema=schema),
+                mode="append",
+                partition_by=["date"],
+            )
+
     def rebuild_drop_anchors(lh: Lakehouse) -> None:
         rebuild(lh)
         for f in anchors_dir(lh).glob("*.json"):
@@ -775,6 +793,7 @@ def tamper(base: Path) -> dict[str, Any]:
     attacks: dict[str, Callable[[Lakehouse], None]] = {
         "edit, then rebuild table and Delta log re-chained": rebuild,
         "edit, rebuild table and log, delete the anchors": rebuild_drop_anchors,
+        "rebuild table and log without the newest row": rebuild_truncated,
         "edit a row": edit,
         "delete a row": delete,
         "delete the newest row": truncate,
@@ -1098,7 +1117,9 @@ def markdown(s: dict[str, Any]) -> str:
         "## Governance red team (governance)",
         "",
         "`python -m benchmarks.governance` (tests: `tests/governance/test_redteam.py`), "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Real Delta tables in a temporary home; "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
+        f"({os.cpu_count()} cores, shared), {sum(v['seconds'] for v in s.values()):.0f} s in all. "
+        "Real Delta tables in a temporary home; "
         "what each row tries is in the module docstring.",
         "",
         table(s),
@@ -1110,7 +1131,18 @@ def markdown(s: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
         *(f"| {n} | {p['probes']} | {p['leaks']} | {p['misses']} |" for n, p in c["per_path"].items()),
         "",
-        "Tamper attempts:",
+        "Bad inputs (exit code and the one-line error; library calls raise their own error type):",
+        "",
+        "| input | rc | handled | error |",
+        "|---|---:|---|---|",
+        *(
+            f"| `{r['input']}` | {'' if r['rc'] is None else r['rc']} | {'yes' if r['handled'] else '**NO**'} | "
+            f"{r['error'].replace('|', '/')[:110]} |"
+            for r in s["bad_inputs"]["rows"]
+        ),
+        "",
+        "Tamper attempts (each on a copy of a 5-row chained log; the attacker turns `delta.appendOnly` off, "
+        "tampers, and turns it back on):",
         "",
         "| attempt | detected | how |",
         "|---|---|---|",

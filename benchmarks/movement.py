@@ -322,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(res))
         return 0
     if args.phase == "queries":
+        load0 = os.getloadavg()[0]
         res = run_queries(args.home, args.queries, json.loads(args.windows))
+        res["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
         res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(res))
         return 0
@@ -378,7 +380,8 @@ def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, pat
     lines += [
         "",
         f"Planted convoy partner ranked first: {q.get('convoy_planted_first')}; planted stakeout vehicle "
-        f"ranked first: {q.get('stakeout_planted_first')}. Query process peak RSS {q['peak_rss_mb']:.0f} MB.",
+        f"ranked first: {q.get('stakeout_planted_first')}. Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
+        f"1-minute load average at the start / end of the queries: {q.get('load_avg')}.",
         "",
         f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads: "
         f"local runner (FnApiRunner) {beam['local_s']} s (peak RSS {beam['local_peak_rss_mb']:.0f} MB); "
