@@ -449,11 +449,11 @@ class FaceIndex(ManifestDir):
             keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
             if versions is not None:  # only each source's current model version (pipelines/versions.py)
                 keep &= versions.mask(cols["video_id"], cols["model_version"])
-            if by_quality:  # quality filters, never hides by default
-                quality = cols.get("quality")
+            if by_quality and min_quality is not None:  # quality filters, never hides by default
+                quality: np.ndarray | None = cols.get("quality")
                 if quality is None:
-                    quality = pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False)
-                keep &= quality >= float(min_quality)  # type: ignore[arg-type]
+                    quality = np.asarray(pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False))
+                keep &= quality >= float(min_quality)
             allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []
