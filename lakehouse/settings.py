@@ -249,7 +249,10 @@ class ExportSettings(Section):
         3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
     )
     detect_every: int = Field(
-        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+        1,
+        ge=1,
+        le=25,
+        description="masking: run the face and plate detectors on every n-th clip frame (1: every frame)",
     )
     mask_pad: float = Field(
         0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
