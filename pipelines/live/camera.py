@@ -171,7 +171,13 @@ class CameraWorker:
             except SourceOutage as exc:
                 self._outage(str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug must not end the camera: log, reconnect
-                log.exception("camera %s: unexpected error", self.cam.camera_id)
+                import traceback
+
+                log.error(
+                    "camera %s: unexpected error\n%s",
+                    self.cam.camera_id,
+                    redact_text(traceback.format_exc(), self.cam.url),  # a message may carry the URL
+                )
                 self._outage(redact_text(f"{type(exc).__name__}: {exc}", self.cam.url))
             finally:
                 src.close()

@@ -15,7 +15,7 @@ from pipelines.live.source import LiveSource, SourceOutage
 
 
 @pytest.mark.parametrize("protocol", ["udp", "rtsp", "hls", "http"])
-def test_join_read_and_outage(live_clip, protocol):
+def test_join_read_and_outage(live_clip, protocol, capfd, caplog):
     _city, video, clip, _events = live_clip
     sim = SimulatedCamera(clip, fps=video.fps, frames=video.frames, protocol=protocol).start()
     try:
@@ -40,6 +40,9 @@ def test_join_read_and_outage(live_clip, protocol):
         assert killed_at is not None and time.time() - killed_at <= 10.0
         assert n >= 30 and src.width == video.width and src.height == video.height
         assert "pw123" not in str(err.value) and "pw123" not in src.name
+        # FFmpeg's own messages (stderr of this process) and Python logging never carry it either
+        out, errs = capfd.readouterr()
+        assert "pw123" not in out + errs and "pw123" not in caplog.text
     finally:
         sim.stop()
 
