@@ -1017,10 +1017,10 @@ def retention(base: Path) -> dict[str, Any]:
     )
 
     patterns: dict[str, bytes] = {}
-    for i, s in enumerate(expired_s):
-        patterns[f"id {s}"] = s[4:].encode()
-        patterns[f"embedding {s}"] = _vec(i).tobytes()[:64]
-        patterns[f"crop {s}"] = _crop(i)[100:400]
+    for i, sid in enumerate(expired_s):
+        patterns[f"id {sid}"] = sid[4:].encode()
+        patterns[f"embedding {sid}"] = _vec(i).tobytes()[:64]
+        patterns[f"crop {sid}"] = _crop(i)[100:400]
     patterns["id legacy"] = legacy["sighting_id"][4:].encode()
     patterns["embedding legacy"] = _vec(50).tobytes()[:64]
     patterns["crop legacy"] = _crop(50)[100:400]

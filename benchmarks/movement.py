@@ -132,7 +132,7 @@ def generate(home: str, n_reads: int, seed: int = 11) -> dict[str, Any]:
 
 
 def _plant(lh, rng) -> dict[str, Any]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     t = DAY0 + dt.timedelta(days=5, hours=13)
     path = [(3 + i, 4) for i in range(6)]
     for i, (x, y) in enumerate(path):
@@ -221,12 +221,12 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
                 a = DAY0 + dt.timedelta(days=int(rng.integers(0, DAYS)), hours=int(rng.integers(7, 20)))
                 wins.append((c, a, a + dt.timedelta(hours=1)))
         t = time.perf_counter()
-        res = stakeout(
+        found = stakeout(
             lh, ReadScope.of(ctx), [PlaceWindow(a, b, cameras=c) for c, a, b in wins], min_windows=2
         )
         out["stakeout"]["tool"].append(time.perf_counter() - t)
         if q == 0:
-            checks["stakeout_planted_first"] = bool(res.rows) and res.rows[0]["plate"] == STAKE
+            checks["stakeout_planted_first"] = bool(found.rows) and found.rows[0]["plate"] == STAKE
         parts = " UNION ALL ".join(
             f"SELECT DISTINCT plate, {i} AS w FROM plate_reads WHERE camera_id IN ('{c[0]}', '{c[1]}') "
             f"AND ts >= TIMESTAMPTZ '{a.isoformat()}' AND ts < TIMESTAMPTZ '{b.isoformat()}'"

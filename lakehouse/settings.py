@@ -310,6 +310,34 @@ class CameraSettings(Section):
     )
 
 
+#: The home locator: says where the settings file is, so it is read before any settings can be.
+HOME_ENV = "PESQUISA_HOME"
+#: Per-process session values (not settings): who a shell session says it is and which case and
+#: purpose its searches serve. They can only repeat or narrow the proven identity
+#: (:func:`pipelines.governance.identity.narrow`); the case and purpose are checked by the search.
+SESSION_ENV: dict[str, str] = {
+    "user": "PESQUISA_USER",
+    "role": "PESQUISA_ROLE",
+    "agency": "PESQUISA_AGENCY",
+    "case": "PESQUISA_CASE",
+    "purpose": "PESQUISA_PURPOSE",
+}
+
+
+def env_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``PESQUISA_HOME`` when set and not blank (:func:`lakehouse.config.resolve_home` uses it)."""
+    env = os.environ if environ is None else environ
+    value = env.get(HOME_ENV, "").strip()
+    return value or None
+
+
+def session_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The :data:`SESSION_ENV` values of this process (``user``, ``role``, ``agency``, ``case``,
+    ``purpose``), stripped; None when unset or blank."""
+    env = os.environ if environ is None else environ
+    return {key: (env.get(name) or "").strip() or None for key, name in SESSION_ENV.items()}
+
+
 #: Short environment names kept for compatibility -> (section, field).
 ENV_ALIASES: dict[str, tuple[str, str]] = {
     "PESQUISA_TABLES_URI": ("storage", "tables_uri"),

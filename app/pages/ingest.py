@@ -21,9 +21,7 @@ def status_view() -> None:
     from lakehouse import TABLES
 
     lh = session.lakehouse()
-    user = session.current_user()
-    if user is None:
-        st.stop()
+    user = session.signed_in_user()
     ctx = session.search_context(user, None)
     versions = tuple(lh.version(n) if lh.exists(n) else -1 for n in TABLES)
     status_now = _status(lh, lh.storage.root, versions, ctx, (ctx.user, ctx.role, ctx.agency))

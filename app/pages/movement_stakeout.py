@@ -51,7 +51,7 @@ def main() -> None:
     from pipelines.movement.leads import crime_leads
     from pipelines.movement.stakeout import PlaceWindow, stakeout
 
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Stakeout",

@@ -261,6 +261,7 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
     ctx = scope.ctx
     area = area_from_args(args)
     from lakehouse import Lakehouse
+    from pipelines.plates.text import normalize as normalize_plate
     from pipelines.search.plate_match import PatternError
     from pipelines.search.route import RouteQuery, plate_route
 
@@ -278,7 +279,7 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
         out.table(route, ROUTE_COLUMNS)
     bad = sum(1 for s in route if s["impossible"])
     out.info(
-        f"{len(route)} sightings of {args.plate.upper()}"
+        f"{len(route)} sightings of {normalize_plate(args.plate)}"
         + (f"; {bad} impossible hop(s) over {args.max_speed:g} km/h (misread or cloned plate)" if bad else "")
         + f" — case {ctx.case_number} (audited)"
     )

@@ -155,7 +155,9 @@ def run_streams(
             },
         )
     ensure_ray()
-    pool = get_pool(PoolConfig(workers=workers, device=device, max_restarts=MODEL_RESTARTS))
+    pool = get_pool(
+        PoolConfig.for_settings(lh.settings, workers=workers, device=device, max_restarts=MODEL_RESTARTS)
+    )
     report.device = pool.device
     say(
         f"model pool: {pool.size} actor(s) on {pool.device}; {len(cams)} camera(s): "

@@ -255,7 +255,9 @@ def run_movement(
         porticos = portico_ids(lh)
     span_s = (end - start).total_seconds()
     own_staging = staging_dir is None
-    staging = Path(tempfile.mkdtemp(prefix="pesquisa-movement-")) if own_staging else Path(staging_dir)
+    staging = (
+        Path(staging_dir) if staging_dir is not None else Path(tempfile.mkdtemp(prefix="pesquisa-movement-"))
+    )
     staging.mkdir(parents=True, exist_ok=True)
     opts = pipeline_options(runner, options)
     try:

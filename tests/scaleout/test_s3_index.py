@@ -130,6 +130,9 @@ def test_indexes_live_on_object_storage_with_a_local_cache_per_machine(s3, tmp_p
     m = json.loads(remote(s3, "shared", "plates").get("manifest.json")[0])  # type: ignore[index]
     stored = {n.split("/")[0] for n in remote(s3, "shared", "plates").names("")}
     assert stored == PlateIndex(a)._files(m) | {"manifest.json"}
+    # and A's cache holds only the current version (the one it replaced was pruned on fetch)
+    cached = {p.name for p in (tmp_path / "a" / "index" / "plates").iterdir() if not p.name.startswith(".")}
+    assert cached == PlateIndex(a)._files(m)
 
     # retention on the S3 tables erases rows from the shared index too
     a.table("plate_reads").delete("read_id = 'cd3'")
@@ -169,6 +172,23 @@ def test_a_writer_that_loses_the_conditional_put_retries_from_the_winners_manife
     stored = {n.split("/")[0] for n in remote(s3, "race", "plates").names("")}
     m = json.loads(remote(s3, "race", "plates").get("manifest.json")[0])  # type: ignore[index]
     assert stored == idx._files(m) | {"manifest.json"}  # the loser's uploads were removed
+
+
+def test_a_writer_holding_an_older_table_snapshot_does_not_undo_a_newer_index(s3, tmp_path: Path) -> None:
+    """Writer A read the table, then B appended and indexed the newer version before A committed:
+    A must not index its older snapshot over B's (that would mark B's file deleted: a lost update)."""
+    from pipelines.search.delta_files import snapshot
+
+    a = machine(s3, "stale", tmp_path / "a")
+    b = machine(s3, "stale", tmp_path / "b")
+    a.append("plate_reads", reads(10, "ab"))
+    stale = snapshot(a, "plate_reads")
+    b.append("plate_reads", reads(10, "cd"))
+    PlateIndex(b).update()
+    PlateIndex(a).update(snap=stale)
+    idx = PlateIndex(b)
+    assert idx.status()["table_version"] == b.version("plate_reads")
+    assert plate_ids(idx, "CD004XY") == ["cd4"] and plate_ids(idx, "AB004XY") == ["ab4"]
 
 
 def test_out_of_tries_is_a_clear_error_and_nothing_is_committed(s3, tmp_path: Path, monkeypatch) -> None:
