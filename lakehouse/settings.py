@@ -167,6 +167,17 @@ class LiveSettings(Section):
     backoff_max_s: float = Field(
         30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
     )
+    movement_every_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="live traffic counts per camera and convoy candidates of watchlisted plates "
+        "(pipelines/movement/live.py) are recomputed from the committed reads at most this often, "
+        "in a background thread of stream run; 0 = off",
+    )
+    movement_count_window_s: float = Field(
+        3600.0, gt=0, le=86400, description="live count window per camera, seconds"
+    )
 
 
 class GovernanceSettings(Section):
@@ -238,7 +249,10 @@ class ExportSettings(Section):
         3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
     )
     detect_every: int = Field(
-        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+        1,
+        ge=1,
+        le=25,
+        description="masking: run the face and plate detectors on every n-th clip frame (1: every frame)",
     )
     mask_pad: float = Field(
         0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
