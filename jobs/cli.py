@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "jobs.commands.share",
     "jobs.commands.cases",
     "jobs.commands.hold",
+    "jobs.commands.export",
     "jobs.commands.audit",
     "jobs.commands.versions",
     "jobs.commands.lineage",

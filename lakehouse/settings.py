@@ -174,6 +174,17 @@ class LiveSettings(Section):
     backoff_max_s: float = Field(
         30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
     )
+    movement_every_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="live traffic counts per camera and convoy candidates of watchlisted plates "
+        "(pipelines/movement/live.py) are recomputed from the committed reads at most this often, "
+        "in a background thread of stream run; 0 = off",
+    )
+    movement_count_window_s: float = Field(
+        3600.0, gt=0, le=86400, description="live count window per camera, seconds"
+    )
 
 
 class GovernanceSettings(Section):
@@ -238,6 +249,24 @@ class RetentionSettings(Section):
     )
 
 
+class ExportSettings(Section):
+    """Evidence export packages (``pesquisa export``, issue 12.6)."""
+
+    clip_margin_s: float = Field(
+        3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
+    )
+    detect_every: int = Field(
+        1,
+        ge=1,
+        le=25,
+        description="masking: run the face and plate detectors on every n-th clip frame (1: every frame)",
+    )
+    mask_pad: float = Field(
+        0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
+    )
+    crf: int = Field(18, ge=0, le=51, description="H.264 quality of exported clips (lower: better)")
+
+
 class PathSettings(Section):
     shared_data: str | None = Field(
         None, description="the shared real data (default: ../shared/data next to the repository)"
@@ -284,6 +313,7 @@ class Settings(Section):
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
     retention: RetentionSettings = Field(default_factory=lambda: RetentionSettings())
+    export: ExportSettings = Field(default_factory=lambda: ExportSettings())
 
 
 class CameraSettings(Section):
@@ -299,6 +329,34 @@ class CameraSettings(Section):
     stream_options: dict[str, str] = Field(
         default_factory=dict, description="PyAV/FFmpeg options for the live source"
     )
+
+
+#: The home locator: says where the settings file is, so it is read before any settings can be.
+HOME_ENV = "PESQUISA_HOME"
+#: Per-process session values (not settings): who a shell session says it is and which case and
+#: purpose its searches serve. They can only repeat or narrow the proven identity
+#: (:func:`pipelines.governance.identity.narrow`); the case and purpose are checked by the search.
+SESSION_ENV: dict[str, str] = {
+    "user": "PESQUISA_USER",
+    "role": "PESQUISA_ROLE",
+    "agency": "PESQUISA_AGENCY",
+    "case": "PESQUISA_CASE",
+    "purpose": "PESQUISA_PURPOSE",
+}
+
+
+def env_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``PESQUISA_HOME`` when set and not blank (:func:`lakehouse.config.resolve_home` uses it)."""
+    env = os.environ if environ is None else environ
+    value = env.get(HOME_ENV, "").strip()
+    return value or None
+
+
+def session_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The :data:`SESSION_ENV` values of this process (``user``, ``role``, ``agency``, ``case``,
+    ``purpose``), stripped; None when unset or blank."""
+    env = os.environ if environ is None else environ
+    return {key: (env.get(name) or "").strip() or None for key, name in SESSION_ENV.items()}
 
 
 #: Short environment names kept for compatibility -> (section, field).

@@ -570,6 +570,24 @@ HOLDS = TableSpec(
     ),
 )
 
+SIGNING_KEYS = TableSpec(
+    name="signing_keys",
+    properties=NO_CDF,
+    description="Registered Ed25519 public keys that sign evidence packages, one or more per agency (issue 12.6).",
+    key=("key_id",),
+    partition_by=(),
+    schema=pa.schema(
+        [
+            _f("key_id", pa.string(), "SHA-256 (hex) of the raw 32-byte public key", nullable=False),
+            _f("agency", pa.string(), "agency whose exports it signs (null: an administrator for no agency)"),
+            _f("purpose", pa.string(), "what it signs (export)"),
+            _f("public_pem", pa.string(), "the public key, SubjectPublicKeyInfo PEM"),
+            _f("created_at", TS, "when it was registered"),
+            _f("created_by", pa.string(), "user whose action created it"),
+        ]
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     s.name: s
     for s in (
@@ -592,6 +610,7 @@ TABLES: dict[str, TableSpec] = {
         MOVEMENT_FLOWS,
         MOVEMENT_CONVOYS,
         HOLDS,
+        SIGNING_KEYS,
     )
 }
 

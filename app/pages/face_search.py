@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app.ui import data, filters, session, widgets
+from app.ui import data, evidence, filters, session, widgets
 
 RESULTS_KEY = "face_results"
 IMAGE_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
@@ -36,7 +36,7 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
     from pipelines.search import FaceQuery, search_faces
 
     lh = session.lakehouse()
-    ctx = session.search_context(session.current_user(), session.active_case())
+    ctx = session.search_context(session.signed_in_user(), session.active_case())
     t0 = time.perf_counter()
     try:
         image = decode_upload(name, payload)
@@ -46,7 +46,7 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
             query = FaceQuery(
                 image=image,
                 k=k,
-                cameras=flt.cameras,
+                cameras=None if flt.cameras is None else tuple(flt.cameras),
                 area=flt.area,
                 photo=payload,
                 photo_suffix=Path(name).suffix.lower() or ".jpg",
@@ -125,7 +125,8 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                 f"{labels.get(r.get('camera_id'), r.get('camera_id'))}"
             )
     with st.expander("As a table"):
-        st.dataframe(
+        # biometric results: st.table has no CSV download or copy toolbar (st.dataframe has)
+        st.table(
             pd.DataFrame(
                 {
                     "rank": range(1, len(rows) + 1),
@@ -136,15 +137,15 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
                     "quality": [r.get("quality") for r in rows],
                     "source": [f"{r.get('source_uri') or ''} @ {r.get('offset_s') or 0:.1f}s" for r in rows],
                 }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={"ts": st.column_config.DatetimeColumn("Time (UTC)", format="YYYY-MM-DD HH:mm:ss")},
+            )
+            .assign(ts=lambda d: [widgets.fmt_ts(t) for t in d["ts"]])
+            .set_index("rank"),
         )
+    evidence.export_panel("face", rows, "face_export", labels)
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Face search",

@@ -127,43 +127,17 @@ def _key_paths(lh: Lakehouse) -> tuple[Path, Path]:
 
 
 def _signing_key(lh: Lakehouse) -> Ed25519PrivateKey:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from pipelines.governance.keys import load_or_create
 
     priv, pub = _key_paths(lh)
-    if priv.exists():
-        loaded = serialization.load_pem_private_key(priv.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{priv} is not an Ed25519 private key")
-        return loaded
-    _private(priv.parent)
-    key = Ed25519PrivateKey.generate()
-    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-    pub.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return key
+    return load_or_create(priv, pub)[0]
 
 
 def _public_key(lh: Lakehouse) -> Ed25519PublicKey | None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from pipelines.governance.keys import load_public
 
     _, pub = _key_paths(lh)
-    if not pub.exists():
-        return None
-    loaded = serialization.load_pem_public_key(pub.read_bytes())
-    if not isinstance(loaded, Ed25519PublicKey):
-        raise ValueError(f"{pub} is not an Ed25519 public key")
-    return loaded
+    return load_public(pub)
 
 
 # ------------------------------------------------------------------------------------------ head

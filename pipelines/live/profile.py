@@ -67,4 +67,4 @@ class LiveProfile:
         }
         values["batch_timeout_s"] = settings.compute.batch_timeout_s
         values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)  # type: ignore[arg-type]
+        return cls(**values)

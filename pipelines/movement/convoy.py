@@ -25,7 +25,7 @@ from pipelines.governance.audit import audit, require_case, table_versions
 from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
 from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
-from pipelines.movement.significance import background, poisson_binomial_sf
+from pipelines.movement.significance import background, poisson_binomial_sf_many
 from pipelines.search.plate_match import normalize_plate
 
 ACTION = "movement.convoy"
@@ -62,10 +62,21 @@ def convoy_sql(
 ) -> str:
     """Co-occurring plates of ``target`` with their per-camera read counts (one query).
 
+    Pairs are found by an equi-join on camera and ``window_s``-wide time bucket (the target's
+    bucket and both neighbours; each pair meets exactly one of them), then the exact ±Δt test.
     With ``target_reads`` (camera, time) known, the ±Δt join only reads the target's cameras on the
     days around its reads (``date`` partitions pruned), and the background counts only its cameras."""
     t = sql_literal(target)
     w = f"INTERVAL {float(window_s)} SECOND"
+    # an equi-join on (camera, Δt-wide time bucket ± 1) instead of a range join on the camera alone:
+    # a target read meets only the reads of its own minute, not every read of that camera
+    b = float(window_s)
+    # known target reads: their counts per camera come from the caller, not once per candidate
+    target_counts = (
+        ""
+        if target_reads
+        else "\n       (SELECT list(struct_pack(c := camera_id, n := n)) FROM tc) AS target_counts,"
+    )
     near = at_cams = "TRUE"
     if target_reads:
         cams = ", ".join(sql_literal(c) for c in sorted({c for c, _ in target_reads}))
@@ -85,28 +96,43 @@ def convoy_sql(
     return f"""
 WITH r AS (SELECT plate, camera_id, ts FROM {TABLE} WHERE {where} AND {near} AND plate IS NOT NULL AND plate <> ''),
 t AS (SELECT camera_id, ts FROM r WHERE plate = {t}),
-co AS (SELECT r.plate, r.camera_id, r.ts FROM t JOIN r ON r.camera_id = t.camera_id
-       AND r.ts BETWEEN t.ts - {w} AND t.ts + {w} WHERE r.plate <> {t}),
+te AS MATERIALIZED (SELECT t.camera_id, t.ts, CAST(floor(epoch(t.ts) / {b}) AS BIGINT) + o.d AS k
+       FROM t CROSS JOIN (VALUES (-1), (0), (1)) o(d)),
+rb AS (SELECT plate, camera_id, ts, CAST(floor(epoch(ts) / {b}) AS BIGINT) AS k FROM r WHERE plate <> {t}),
+co AS (SELECT rb.plate, rb.camera_id, rb.ts FROM te JOIN rb ON rb.camera_id = te.camera_id AND rb.k = te.k
+       WHERE rb.ts BETWEEN te.ts - {w} AND te.ts + {w}),
 cand AS (SELECT plate, count(DISTINCT camera_id) AS n_cameras, count(*) AS n_cooccurrences,
          min(ts) AS first_ts, max(ts) AS last_ts, list(DISTINCT camera_id ORDER BY camera_id) AS cameras
          FROM co GROUP BY plate HAVING count(DISTINCT camera_id) >= {int(min_cameras)}),
 tc AS (SELECT camera_id, count(*) AS n FROM t GROUP BY camera_id),
 bc AS (SELECT a.plate, a.camera_id, count(*) AS n FROM {TABLE} a JOIN tc USING (camera_id)
        WHERE {where} AND {at_cams} AND a.plate IN (SELECT plate FROM cand) GROUP BY a.plate, a.camera_id)
-SELECT cand.*, (SELECT list(struct_pack(c := camera_id, n := n)) FROM tc) AS target_counts,
+SELECT cand.*,{target_counts}
        (SELECT list(struct_pack(c := bc.camera_id, n := bc.n)) FROM bc WHERE bc.plate = cand.plate) AS counts
 FROM cand
 """
 
 
-def score_candidates(rows: list[dict[str, Any]], window_s: float, span_s: float) -> list[dict[str, Any]]:
-    """Add expected cameras, lift, p-value and score; rank (smallest p-value first)."""
-    out = []
+def score_candidates(
+    rows: list[dict[str, Any]],
+    window_s: float,
+    span_s: float,
+    target_counts: dict[str, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Add expected cameras, lift, p-value and score; rank (smallest p-value first).
+    ``target_counts`` (the target's reads per camera) or each row's ``target_counts`` column."""
+
+    def by_camera(xs: list[dict[str, Any]] | None) -> dict[str, int]:
+        # sorted: the sums below do not depend on the order the scan delivered the rows in
+        return {x["c"]: int(x["n"]) for x in sorted(xs or [], key=lambda x: x["c"])}
+
+    fixed = dict(sorted(target_counts.items())) if target_counts is not None else None
+    out, probs_all = [], []
     for r in rows:
-        counts_t = {x["c"]: int(x["n"]) for x in r.pop("target_counts") or []}
-        counts_b = {x["c"]: int(x["n"]) for x in r.pop("counts") or []}
+        counts_t = fixed if fixed is not None else by_camera(r.pop("target_counts"))
+        counts_b = by_camera(r.pop("counts"))
         events, expected, probs = background(counts_t, counts_b, window_s, span_s)
-        p = poisson_binomial_sf(probs, int(r["n_cameras"]))
+        probs_all.append(probs)
         out.append(
             dict(
                 r,
@@ -114,10 +140,12 @@ def score_candidates(rows: list[dict[str, Any]], window_s: float, span_s: float)
                 expected_cooccurrences=events,
                 expected_cameras=expected,
                 lift=r["n_cameras"] / expected if expected > 0 else math.inf,
-                p_value=p,
-                score=-math.log10(max(p, 1e-300)),
             )
         )
+    p_values = poisson_binomial_sf_many(probs_all, [int(r["n_cameras"]) for r in out])
+    for r, p in zip(out, p_values, strict=True):
+        r["p_value"] = p
+        r["score"] = -math.log10(max(p, 1e-300))
     out.sort(key=lambda r: (r["p_value"], -r["n_cameras"], -r["lift"], r["plate"]))
     for i, r in enumerate(out, 1):
         r["rank"] = i
@@ -159,7 +187,10 @@ def convoy(
                 sql = convoy_sql(
                     sr.where(), target, window_s, min_cameras, [(r["camera_id"], r["ts"]) for r in treads]
                 )
-                rows = score_candidates(arrow(con, sql).to_pylist(), window_s, span_s)
+                counts: dict[str, int] = {}
+                for r in treads:
+                    counts[r["camera_id"]] = counts.get(r["camera_id"], 0) + 1
+                rows = score_candidates(arrow(con, sql).to_pylist(), window_s, span_s, counts)
     total = len(rows)
     rows = rows[:limit] if limit else rows
     params = {

@@ -1,6 +1,9 @@
 """Crime-series leads: vehicles seen near ``min_incidents`` or more incidents of a series, ranked by
 rarity (a plate seen everywhere every day is no lead).
 
+Vehicles by plate; people by face (:mod:`pipelines.movement.face_presence`: sightings grouped by
+descriptor distance, the same rarity against the person's own baseline), unless ``faces=False``.
+
 Each incident becomes a place x time window — the cameras within ``radius_m`` of it during
 ``[ts - window, (ts_end or ts) + window)`` — and the windows are ranked exactly as a stakeout
 (:func:`pipelines.movement.stakeout.rank_presence`: presence per time of day against the plate's
@@ -24,11 +27,23 @@ from lakehouse.timeutil import TimeRange
 from pipelines.governance.audit import audit, require_case, table_versions
 from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
+from pipelines.movement.face_presence import rank_faces
 from pipelines.movement.stakeout import PlaceWindow, rank_presence
 from pipelines.search.area import Area
 
 ACTION = "crime.leads"
 COLUMNS = ["rank", "plate", "incidents_hit", "incidents", "p_value", "score", "expected_windows", "reads"]
+FACE_COLUMNS = [
+    "rank",
+    "face",
+    "incidents_hit",
+    "incidents",
+    "p_value",
+    "score",
+    "expected_windows",
+    "sightings",
+    "cameras",
+]
 
 
 @dataclass
@@ -37,6 +52,8 @@ class LeadsResult:
     incidents: list[dict[str, Any]]  # each with the cameras covering it
     seconds: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: people seen near the incidents (``face`` = the best sighting's id), rarest first
+    faces: list[dict[str, Any]] = field(default_factory=list)
 
 
 def series_incidents(
@@ -77,13 +94,19 @@ def crime_leads(
     min_incidents: int = 2,
     baseline_days: int = 14,
     limit: int | None = 50,
+    faces: bool = True,
+    face_max_distance: float | None = None,
 ) -> LeadsResult:
-    """Vehicles near ``min_incidents`` or more incidents of the series, rarest first. Audited."""
+    """Vehicles (and, with ``faces``, people) near ``min_incidents`` or more incidents of the
+    series, rarest first. Audited: the plates are the logged result (what `pesquisa audit replay`
+    compares); the faces returned are listed in the parameters, and ``face_sightings``' version is
+    recorded with the others so a replay reads the same sightings."""
     require_case(scope.ctx, lh, ACTION)
     if radius_m <= 0 or window_s <= 0:
         raise ValueError("need --radius > 0 and --window > 0")
     t0 = time.perf_counter()
-    versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
+    read_tables = READ_TABLES["movement"] + (("face_sightings",) if faces else ())
+    versions = table_versions(lh, read_tables)  # for `pesquisa audit replay`
     incidents = series_incidents(lh, scope, incident_ids=incident_ids, incident_type=incident_type)
     if incident_ids:
         missing = sorted(set(map(str, incident_ids)) - {r["incident_id"] for r in incidents})
@@ -106,13 +129,24 @@ def crime_leads(
     rows, resolved = rank_presence(
         lh, scope.replace(time=TimeRange()), windows, min_windows=min_incidents, baseline_days=baseline_days
     )
+    people: list[dict[str, Any]] = []
+    if faces:
+        people = rank_faces(
+            lh,
+            scope.replace(time=TimeRange()),
+            windows,
+            min_windows=min_incidents,
+            max_distance=face_max_distance,
+            baseline_days=baseline_days,
+        )
     ids = [r["incident_id"] for r in usable]
-    for r in rows:
+    for r in [*rows, *people]:
         r["incidents_hit"] = r.pop("windows_hit")
         r["incidents"] = [ids[i] for i in r.pop("windows")]
     inc = [dict(r, cameras=w["resolved_cameras"]) for r, w in zip(usable, resolved, strict=True)]
-    total = len(rows)
+    total, total_faces = len(rows), len(people)
     rows = rows[:limit] if limit else rows
+    people = people[:limit] if limit else people
     params = {
         "incident_ids": list(incident_ids) if incident_ids else None,
         "type": incident_type,
@@ -125,9 +159,12 @@ def crime_leads(
         "model_version": scope.versions.model_version,
         "limit": limit,
         "candidates": total,
+        "faces": faces,
+        "face_candidates": total_faces,
+        "face_results": [r["face"] for r in people],
     }
     audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
-    return LeadsResult(rows, inc, time.perf_counter() - t0, params)
+    return LeadsResult(rows, inc, time.perf_counter() - t0, params, people)
 
 
-__all__ = ["ACTION", "COLUMNS", "LeadsResult", "crime_leads", "series_incidents"]
+__all__ = ["ACTION", "COLUMNS", "FACE_COLUMNS", "LeadsResult", "crime_leads", "series_incidents"]

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from lakehouse import Lakehouse
+from lakehouse.store import sql_literal
 from pipelines.governance.scope import ReadScope
 from pipelines.search.area import Area
 from pipelines.search.filters import RowFilter, resolve_filter
@@ -74,14 +75,45 @@ def scoped_reads(
 
 @contextmanager
 def connect(lh: Lakehouse) -> Iterator[Any]:
-    """A DuckDB connection with ``plate_reads`` registered (empty table created when missing)."""
+    """A DuckDB connection with ``plate_reads`` registered (empty table created when missing).
+
+    On local storage the view reads the table's current Delta files with DuckDB's own Parquet
+    reader (``date`` from the partition path): filters on ``camera_id``/``ts`` are evaluated
+    column by column inside the scan and ``date`` conditions skip whole files, 3-4x faster than
+    the pyarrow dataset scan for a movement query. Elsewhere (S3), or when a listed file is
+    missing, the pyarrow dataset as :meth:`Lakehouse.duckdb` registers it."""
     lh.ensure(TABLE)
-    con = lh.duckdb([TABLE])
+    files = _local_files(lh)
+    if files:
+        import duckdb
+
+        con = duckdb.connect()
+        listed = ", ".join(sql_literal(f) for f in files)
+        con.execute(
+            f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
+            "hive_types = {'date': DATE}, union_by_name = true)"
+        )
+    else:
+        con = lh.duckdb([TABLE])
     con.execute("SET TimeZone = 'UTC'")
     try:
         yield con
     finally:
         con.close()
+
+
+def _local_files(lh: Lakehouse) -> list[str] | None:
+    """The Parquet files of the table's current version (None: not local, empty, or a file gone)."""
+    if not lh.storage.is_local:
+        return None
+    from pathlib import Path
+    from urllib.parse import unquote
+
+    root = Path(lh.uri(TABLE).removeprefix("file://"))
+    files = [str(root / unquote(f.path)) for f in lh.dataset(TABLE).get_fragments()]
+    if not files or not all(Path(f).is_file() for f in files):
+        return None
+    return files
 
 
 def arrow(con: Any, sql: str) -> pa.Table:

@@ -106,7 +106,7 @@ class StakeoutResult:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
-def _epoch_s(t: dt.datetime) -> float:
+def epoch_s(t: dt.datetime) -> float:
     return to_epoch_us(t) / 1e6
 
 
@@ -120,14 +120,28 @@ def rank_presence(
     baseline_days: int = 14,
     slack_s: float = 3600.0,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Unaudited core shared by stakeout and crime-series leads: (ranked rows, resolved windows)."""
+    """Unaudited core shared by stakeout and crime-series leads: (ranked rows, resolved windows).
+
+    One scan: the union of the windows' cameras during each window's time-of-day slice (± slack)
+    on every day of the baseline period, by explicit ``ts`` ranges and ``date`` lists (files and
+    row groups outside them are skipped). Hits (day 0, inside the window) and baseline days per
+    window are then counted over those few rows."""
     if not windows:
         raise ValueError("need at least one window")
     if min_windows < 1:
         raise ValueError("--min must be >= 1")
     cams = camera_rows(lh)
     version = version_condition(lh, scope)
-    parts, resolved = [], []
+    if baseline is None:
+        lo = min(w.start for w in windows) - dt.timedelta(days=baseline_days)
+        hi = max(w.end for w in windows) + dt.timedelta(days=baseline_days)
+        if scope.time.start is not None and scope.time.end is not None:
+            lo, hi = scope.time.start, scope.time.end
+        baseline = (lo, hi)
+    resolved: list[dict[str, Any]] = []
+    hit_parts, base_parts, slices = [], [], []
+    scan_cams: set[str] | None = set()
+    active: set[int] = set()
     for i, w in enumerate(windows):
         flt = resolve_filter(
             lh, scope.replace(time=TimeRange(w.start, w.end)), cameras=w.cameras, area=w.area, cams=cams
@@ -135,84 +149,116 @@ def rank_presence(
         visible = sorted(flt.cameras) if flt.cameras is not None else None
         if flt.scope is not None and visible is not None:
             visible = [c for c in visible if c in flt.scope.cameras]
-        resolved.append({**w.as_dict(), "index": i, "resolved_cameras": visible, "_flt": flt})
-        if not flt.nothing:
-            parts.append(
-                f"SELECT plate, camera_id, ts, {i} AS w FROM {TABLE} WHERE {flt.sql()} AND {version} "
-                f"AND plate IS NOT NULL AND plate <> ''"
-            )
-    if baseline is None:
-        lo = min(w.start for w in windows) - dt.timedelta(days=baseline_days)
-        hi = max(w.end for w in windows) + dt.timedelta(days=baseline_days)
-        if scope.time.start is not None and scope.time.end is not None:
-            lo, hi = scope.time.start, scope.time.end
-        baseline = (lo, hi)
+        resolved.append({**w.as_dict(), "index": i, "resolved_cameras": visible})
+        if flt.nothing:
+            continue
+        active.add(i)
+        base = resolve_filter(
+            lh, scope.replace(time=TimeRange(*baseline)), cameras=w.cameras, area=w.area, cams=cams
+        )
+        if scan_cams is not None:
+            scan_cams = None if flt.cameras is None else scan_cams | set(flt.cameras)
+        hit_parts.append(f"SELECT plate, ts, {i} AS w FROM s WHERE {flt.sql()}")
+        origin = epoch_s(w.start) - slack_s
+        span = epoch_s(w.end) - epoch_s(w.start) + 2 * slack_s
+        slices += day_slices(origin, span, baseline)
+        base_parts.append(
+            f"SELECT plate, {i} AS w, floor((epoch(ts) - {origin}) / {DAY_S}) AS k, "
+            f"(epoch(ts) - {origin}) - floor((epoch(ts) - {origin}) / {DAY_S}) * {DAY_S} AS x "
+            f"FROM s WHERE {base.sql()} AND plate IN (SELECT plate FROM cand)"
+        )
+        base_parts[-1] = f"SELECT plate, w, k FROM ({base_parts[-1]}) WHERE x < {span} AND k <> 0"
     rows: list[dict[str, Any]] = []
-    if parts:
+    per_window: list[dict[str, int]] = [{} for _ in windows]
+    hits: list[dict[str, Any]] = []
+    if hit_parts:
+        where = [version, "plate IS NOT NULL", "plate <> ''", slices_sql(slices)]
+        if scan_cams is not None:
+            where.append("camera_id IN (" + ", ".join(sql_literal(c) for c in sorted(scan_cams)) + ")")
         with connect(lh) as con:
-            hits = arrow(
+            found = arrow(
                 con,
                 f"""
-                WITH h AS ({" UNION ALL ".join(parts)})
-                SELECT plate, count(DISTINCT w) AS windows_hit, list(DISTINCT w ORDER BY w) AS windows,
-                       count(*) AS reads, min(ts) AS first_ts, max(ts) AS last_ts
-                FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}""",
+                WITH s AS MATERIALIZED (
+                  SELECT plate, camera_id, ts, agency, date, video_id, model_version FROM {TABLE} WHERE {" AND ".join(where)}),
+                h AS ({" UNION ALL ".join(hit_parts)}),
+                cand AS MATERIALIZED (
+                  SELECT plate, count(DISTINCT w) AS windows_hit, list(DISTINCT w ORDER BY w) AS windows,
+                         count(*) AS reads, min(ts) AS first_ts, max(ts) AS last_ts
+                  FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}),
+                b AS (SELECT plate, w, count(DISTINCT k) AS d FROM ({" UNION ALL ".join(base_parts)})
+                      GROUP BY plate, w)
+                SELECT cand.*, (SELECT list(struct_pack(w := b.w, d := b.d)) FROM b WHERE b.plate = cand.plate)
+                       AS baseline
+                FROM cand""",
             ).to_pylist()
-            per_window = [{r["plate"]: 0 for r in hits} for _ in windows]
-            if hits:
-                plates_sql = ", ".join(sql_literal(r["plate"]) for r in hits)
-                for i, w in enumerate(windows):
-                    flt = resolved[i]["_flt"]
-                    if flt.nothing:
-                        continue
-                    base = resolve_filter(
-                        lh,
-                        scope.replace(time=TimeRange(baseline[0], baseline[1])),
-                        cameras=w.cameras,
-                        area=w.area,
-                        cams=cams,
-                    )
-                    origin = _epoch_s(w.start) - slack_s
-                    span = _epoch_s(w.end) - _epoch_s(w.start) + 2 * slack_s
-                    q = f"""
-                        SELECT plate, count(DISTINCT k) AS d FROM (
-                          SELECT plate, floor((epoch(ts) - {origin}) / {DAY_S}) AS k,
-                                 (epoch(ts) - {origin}) - floor((epoch(ts) - {origin}) / {DAY_S}) * {DAY_S} AS x
-                          FROM {TABLE} WHERE {base.sql()} AND {version} AND plate IN ({plates_sql}))
-                        WHERE x < {span} AND k <> 0 GROUP BY plate"""
-                    for r in arrow(con, q).to_pylist():
-                        per_window[i][r["plate"]] = int(r["d"])
-        n_days = [_other_days(w, baseline, slack_s) for w in windows]
-        for r in hits:
-            probs = [
-                (per_window[i].get(r["plate"], 0) + 0.5) / (n_days[i] + 1)
-                if not resolved[i]["_flt"].nothing
-                else 0.0
-                for i in range(len(windows))
-            ]
-            probs = [min(p, 1.0) for p in probs]
-            p = poisson_binomial_sf(probs, int(r["windows_hit"]))
-            rows.append(
-                dict(
-                    r,
-                    expected_windows=sum(probs),
-                    p_value=p,
-                    score=-math.log10(max(p, 1e-300)),
-                    baseline_days_seen=[per_window[i].get(r["plate"], 0) for i in range(len(windows))],
-                )
+        for r in found:
+            for x in r.pop("baseline") or []:
+                per_window[int(x["w"])][r["plate"]] = int(x["d"])
+            hits.append(r)
+    n_days = [other_days(w, baseline, slack_s) for w in windows]
+    for r in hits:
+        probs = [
+            (per_window[i].get(r["plate"], 0) + 0.5) / (n_days[i] + 1) if i in active else 0.0
+            for i in range(len(windows))
+        ]
+        probs = [min(p, 1.0) for p in probs]
+        p = poisson_binomial_sf(probs, int(r["windows_hit"]))
+        rows.append(
+            dict(
+                r,
+                expected_windows=sum(probs),
+                p_value=p,
+                score=-math.log10(max(p, 1e-300)),
+                baseline_days_seen=[per_window[i].get(r["plate"], 0) for i in range(len(windows))],
             )
+        )
     rows.sort(key=lambda r: (r["p_value"], -r["windows_hit"], r["reads"], r["plate"]))
     for i, r in enumerate(rows, 1):
         r["rank"] = i
-    for w in resolved:
-        w.pop("_flt")
     return rows, resolved
 
 
-def _other_days(w: PlaceWindow, baseline: tuple[dt.datetime, dt.datetime], slack_s: float) -> int:
+def day_slices(
+    origin: float, span: float, baseline: tuple[dt.datetime, dt.datetime]
+) -> list[tuple[float, float]]:
+    """``[origin + k·day, origin + k·day + span)`` for every day ``k`` whose slice meets the baseline
+    period (k = 0 included: the window itself); the whole period when the slices would overlap."""
+    lo, hi = epoch_s(baseline[0]), epoch_s(baseline[1])
+    if span >= DAY_S:
+        return [(min(lo, origin), max(hi, origin + span))]
+    k0 = math.floor((lo - origin - span) / DAY_S)
+    k1 = math.ceil((hi - origin) / DAY_S)
+    out = [(origin + k * DAY_S, origin + k * DAY_S + span) for k in range(k0, k1 + 1) if k != 0]
+    return [(origin, origin + span)] + [(a, b) for a, b in out if b > lo and a < hi]
+
+
+def slices_sql(slices: list[tuple[float, float]]) -> str:
+    """``ts`` in any of the (merged) slices, with the ``date`` partitions they touch listed."""
+    merged: list[list[float]] = []
+    for a, b in sorted(slices):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    days: set[dt.date] = set()
+    ranges = []
+    for a, b in merged:
+        ta = dt.datetime.fromtimestamp(a, dt.UTC)
+        tb = dt.datetime.fromtimestamp(b, dt.UTC)
+        d = ta.date()
+        while d <= (tb - dt.timedelta(microseconds=1)).date():
+            days.add(d)
+            d += dt.timedelta(days=1)
+        ranges.append(f"(ts >= TIMESTAMPTZ '{ta.isoformat()}' AND ts < TIMESTAMPTZ '{tb.isoformat()}')")
+    date_list = ", ".join(f"DATE '{d.isoformat()}'" for d in sorted(days))
+    return f"date IN ({date_list}) AND ({' OR '.join(ranges)})"
+
+
+def other_days(w: PlaceWindow, baseline: tuple[dt.datetime, dt.datetime], slack_s: float) -> int:
     """Days k != 0 for which the window shifted by k days lies inside the baseline period."""
-    lo, hi = _epoch_s(baseline[0]), _epoch_s(baseline[1])
-    s, e = _epoch_s(w.start) - slack_s, _epoch_s(w.end) + slack_s
+    lo, hi = epoch_s(baseline[0]), epoch_s(baseline[1])
+    s, e = epoch_s(w.start) - slack_s, epoch_s(w.end) + slack_s
     k_min = math.ceil((lo - s) / DAY_S)
     k_max = math.floor((hi - e) / DAY_S)
     return max(0, k_max - k_min + 1 - (1 if k_min <= 0 <= k_max else 0))
@@ -248,4 +294,15 @@ def stakeout(
     return StakeoutResult(rows, resolved, time.perf_counter() - t0, params)
 
 
-__all__ = ["ACTION", "COLUMNS", "PlaceWindow", "StakeoutResult", "rank_presence", "stakeout"]
+__all__ = [
+    "ACTION",
+    "COLUMNS",
+    "PlaceWindow",
+    "StakeoutResult",
+    "day_slices",
+    "epoch_s",
+    "other_days",
+    "rank_presence",
+    "slices_sql",
+    "stakeout",
+]

@@ -110,7 +110,9 @@ def test_face_search_finds_the_person_in_visible_cameras_and_audits(face_env, sh
     at = signed_in("ana")
     open_case(at, "C-FACES-1", "missing person report 77")
     _search(at, shared_data)
-    table = at.dataframe[0].value
+    # biometric results: a static table, no st.dataframe (whose toolbar downloads CSV)
+    assert not at.dataframe
+    table = at.table[0].value
     # 5 sightings are visible to the police user (the municipal-only Obama sighting is not)
     assert len(table) == 5
     top = table.iloc[0]

@@ -80,7 +80,8 @@ class AccuracyConfig(dg.Config):
     group_name="quality",
     io_manager_key="derived_io_manager",
     kinds={"python"},
-    description="Per camera: plate-read accuracy estimated from agreement with neighbouring cameras.",
+    description="Per camera: plate-read accuracy estimated from agreement with neighbouring cameras "
+    "(EM latent-class model; pipelines/read_accuracy.py).",
 )
 def camera_read_accuracy(
     context: dg.AssetExecutionContext, config: AccuracyConfig, lakehouse: LakehouseResource
@@ -113,6 +114,7 @@ def camera_read_accuracy(
             ("agreement", pa.float64()),
             ("link_share", pa.float64()),
             ("accuracy", pa.float64()),
+            ("agreement_fit", pa.float64()),
             ("rank", pa.int64()),
         ]
     )
