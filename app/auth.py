@@ -23,6 +23,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import yaml
@@ -176,7 +177,7 @@ def add_user(
     data = _read(path) if path.exists() else {"users": {}}
     data.setdefault("users", {})
     old = data["users"].get(username) or {}
-    entry = {
+    entry: dict[str, Any] = {
         "name": name or username,
         "role": role,
         "agency": agency,

@@ -33,6 +33,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import platform
 import shutil
 import struct
 import sys
@@ -194,10 +196,10 @@ def bad_inputs(base: Path) -> dict[str, Any]:
         )
         rows.append(
             {
-                "input": " ".join(a if len(a) < 40 else "…" + a[-30:] for a in argv),
+                "input": " ".join(argv).replace(str(base), "$TMP"),
                 "rc": rc,
                 "handled": ok,
-                "error": lines[-1] if lines else "",
+                "error": (lines[-1] if lines else "").replace(str(base), "$TMP"),
                 "seconds": round(time.perf_counter() - t0, 3),
             }
         )
@@ -440,6 +442,12 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         res = crime_leads(lh, ReadScope.of(c), incident_ids=["I1", "I2"], radius_m=500, min_incidents=1)
         return {r["plate"] for r in res.rows}
 
+    def flows(c: Any) -> set[str]:
+        from pipelines.movement.traffic import ring_flows
+
+        res = ring_flows(lh, scope(c), include_plates=True)
+        return {p["portico"] for p in res.per_portico if p["reads"]} | {s["plate"] for s in res.stayed_plates}
+
     def counts(c: Any) -> set[str]:
         from pipelines.movement.traffic import camera_counts
 
@@ -504,6 +512,7 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         "convoy": ("plates", convoy),
         "stakeout": ("plates", stakeout),
         "crime-series leads": ("plates", leads),
+        "ring flows (porticos, vehicles inside)": ("flows", flows),
         "camera counts": ("cameras", counts),
         "alerts": ("alerts", alerts),
         "crime-map cameras": ("registry", crime_map),
@@ -527,6 +536,8 @@ def _allowed(state: str) -> dict[str, set[str]]:
     return {
         "reads": reads,
         "route": {r for r in reads if READS[r][2] in ("TGT001", "MUN003")},
+        # M1 is the one portico: its name and the vehicles that entered there (and stayed)
+        "flows": {x for r in reads if READS[r][0] == "M1" for x in ("M1", READS[r][2])},
         "plates": plates,
         "cameras": cams,
         "registry": registry,
@@ -566,7 +577,7 @@ def cross_agency(base: Path) -> dict[str, Any]:
             per_path[name]["leaks"] += bool(bad)
             if bad:
                 leaks.append(f"{state}: {name} leaked {sorted(bad)}")
-            exact = kind in ("reads", "route", "faces", "alerts", "registry") or name in (
+            exact = kind in ("reads", "route", "faces", "alerts", "registry", "flows") or name in (
                 "canvass",
                 "stakeout",
             )
@@ -767,6 +778,22 @@ def tamper(base: Path) -> dict[str, Any]:
                 partition_by=["date"],
             )
 
+    def rebuild_truncated(lh: Lakehouse) -> None:
+        """Drop the newest row by rebuilding the table and its log without it."""
+        rs = rows(lh)[:-1]
+        schema = lh.read("audit_log").schema
+        shutil.rmtree(Path(lh.uri("audit_log").removeprefix("file://")))
+        lh.ensure("audit_log")
+        for r in rs:
+            r["delta_version"] = lh.version("audit_log") + 1
+            r["row_hash"] = row_hash(r)
+            write_deltalake(
+                lh.uri("audit_log"),
+                pa.Table.from_pylist([r], schema=schema),
+                mode="append",
+                partition_by=["date"],
+            )
+
     def rebuild_drop_anchors(lh: Lakehouse) -> None:
         rebuild(lh)
         for f in anchors_dir(lh).glob("*.json"):
@@ -775,6 +802,7 @@ def tamper(base: Path) -> dict[str, Any]:
     attacks: dict[str, Callable[[Lakehouse], None]] = {
         "edit, then rebuild table and Delta log re-chained": rebuild,
         "edit, rebuild table and log, delete the anchors": rebuild_drop_anchors,
+        "rebuild table and log without the newest row": rebuild_truncated,
         "edit a row": edit,
         "delete a row": delete,
         "delete the newest row": truncate,
@@ -989,10 +1017,10 @@ def retention(base: Path) -> dict[str, Any]:
     )
 
     patterns: dict[str, bytes] = {}
-    for i, s in enumerate(expired_s):
-        patterns[f"id {s}"] = s[4:].encode()
-        patterns[f"embedding {s}"] = _vec(i).tobytes()[:64]
-        patterns[f"crop {s}"] = _crop(i)[100:400]
+    for i, sid in enumerate(expired_s):
+        patterns[f"id {sid}"] = sid[4:].encode()
+        patterns[f"embedding {sid}"] = _vec(i).tobytes()[:64]
+        patterns[f"crop {sid}"] = _crop(i)[100:400]
     patterns["id legacy"] = legacy["sighting_id"][4:].encode()
     patterns["embedding legacy"] = _vec(50).tobytes()[:64]
     patterns["crop legacy"] = _crop(50)[100:400]
@@ -1098,7 +1126,9 @@ def markdown(s: dict[str, Any]) -> str:
         "## Governance red team (governance)",
         "",
         "`python -m benchmarks.governance` (tests: `tests/governance/test_redteam.py`), "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. Real Delta tables in a temporary home; "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} "
+        f"({os.cpu_count()} cores, shared), {sum(v['seconds'] for v in s.values()):.0f} s in all. "
+        "Real Delta tables in a temporary home; "
         "what each row tries is in the module docstring.",
         "",
         table(s),
@@ -1110,7 +1140,18 @@ def markdown(s: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
         *(f"| {n} | {p['probes']} | {p['leaks']} | {p['misses']} |" for n, p in c["per_path"].items()),
         "",
-        "Tamper attempts:",
+        "Bad inputs (exit code and the one-line error; library calls raise their own error type):",
+        "",
+        "| input | rc | handled | error |",
+        "|---|---:|---|---|",
+        *(
+            f"| `{r['input']}` | {'' if r['rc'] is None else r['rc']} | {'yes' if r['handled'] else '**NO**'} | "
+            f"{r['error'].replace('|', '/')[:110]} |"
+            for r in s["bad_inputs"]["rows"]
+        ),
+        "",
+        "Tamper attempts (each on a copy of a 5-row chained log; the attacker turns `delta.appendOnly` off, "
+        "tampers, and turns it back on):",
         "",
         "| attempt | detected | how |",
         "|---|---|---|",

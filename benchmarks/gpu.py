@@ -110,7 +110,8 @@ def _synthetic_clip(path: Path, width: int, height: int, seconds: float, fps: in
     import cv2
 
     rng = np.random.default_rng(SEED)
-    out = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    fourcc = cv2.VideoWriter_fourcc(*"mp4v")  # type: ignore[attr-defined]  # missing from the cv2 stubs
+    out = cv2.VideoWriter(str(path), fourcc, fps, (width, height))
     bg = rng.integers(60, 160, (height, width, 3), dtype=np.uint8)
     for i in range(int(seconds * fps)):
         frame = bg.copy()

@@ -615,27 +615,27 @@ def main(argv: list[str] | None = None) -> int:
         "decode+gate CPU | model pool CPU per camera | keeps up |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for s in steps:
-        pool_share = s["pool_cpu"] / max(s["wall"], 1e-3) / s["cameras"]
-        for c in s["cap"]:
+    for step in steps:
+        pool_share = step["pool_cpu"] / max(step["wall"], 1e-3) / step["cameras"]
+        for c in step["cap"]:
             lines.append(
-                f"| {s['cameras']} | {s['load']:.1f} | {c['camera_id']} | {_fmt(c['lag_p50'])} | "
+                f"| {step['cameras']} | {step['load']:.1f} | {c['camera_id']} | {_fmt(c['lag_p50'])} | "
                 f"{_fmt(c['lag_p95'])} | {c['lag_slope']:+.3f} | {c['fps_analysed']:.2f} | "
                 f"{c['drop_share']:.0%} | {100 * c['cpu_share']:.0f} % of a core | "
                 f"{100 * pool_share:.0f} % of a core | {'yes' if c['keeps_up'] else 'no'} |"
             )
     est = []
-    for s in steps:
-        frames = sum(c["analysed"] for c in s["cap"])
-        sent = sum(c["analysed"] + c["dropped"] for c in s["cap"])
-        if frames and s["wall"] > 0:
-            per_frame = s["pool_cpu"] / frames
-            demand = sent / s["wall"] / s["cameras"] * per_frame + statistics.fmean(
-                c["cpu_share"] for c in s["cap"]
+    for step in steps:
+        frames = sum(c["analysed"] for c in step["cap"])
+        sent = sum(c["analysed"] + c["dropped"] for c in step["cap"])
+        if frames and step["wall"] > 0:
+            per_frame = step["pool_cpu"] / frames
+            demand = sent / step["wall"] / step["cameras"] * per_frame + statistics.fmean(
+                c["cpu_share"] for c in step["cap"]
             )
             est.append(
-                f"{s['cameras']} camera(s): {per_frame:.2f} CPU s per analysed frame, "
-                f"{sent / s['wall'] / s['cameras']:.1f} frames/s per camera pass the gate -> {demand:.2f} "
+                f"{step['cameras']} camera(s): {per_frame:.2f} CPU s per analysed frame, "
+                f"{sent / step['wall'] / step['cameras']:.1f} frames/s per camera pass the gate -> {demand:.2f} "
                 f"cores per camera -> **{cores / demand:.1f} cameras** on {cores} idle cores"
             )
     lines += [

@@ -31,7 +31,10 @@ BENCHMARKS = [
     "live",
     "movement",
 ]
-NOT_BENCHMARKS = {"__init__", "run_all", "smoke"}
+#: before/after tools (they compare this code with an older checkout): not run by ``make bench``;
+#: their results file (``results/golden.md``) is assembled after the benchmarks' sections
+NOT_BENCHMARKS = {"__init__", "run_all", "smoke", "golden", "golden_bench"}
+REPORTS = ["golden"]
 
 
 def benchmark_names() -> list[str]:
@@ -54,6 +57,10 @@ def assemble() -> Path:
             parts.append(f.read_text().strip() + "\n")
         else:
             parts.append(f"## {name}\n\nNot measured yet (`python -m benchmarks.{name}`).\n")
+    for name in REPORTS:
+        f = RESULTS_DIR / f"{name}.md"
+        if f.exists():
+            parts.append(f.read_text().strip() + "\n")
     out = HERE / "RESULTS.md"
     out.write_text("\n".join(parts))
     return out

@@ -186,7 +186,7 @@ def _sweep(hnsw, ivf, Q, I_exact, t_exact) -> list[dict[str, Any]]:
     import faiss
 
     rows = []
-    h = faiss.downcast_index(hnsw.index) if hasattr(hnsw, "id_map") else hnsw
+    h: Any = faiss.downcast_index(hnsw.index) if hasattr(hnsw, "id_map") else hnsw
     for ef in (16, 32, 64, 128):
         h.hnsw.efSearch = ef
         t0 = time.perf_counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -50,7 +50,7 @@ class Output:
             n += 1
         return n
 
-    def table(self, rows: list[Mapping[str, Any]], columns: list[str] | None = None) -> None:
+    def table(self, rows: Sequence[Mapping[str, Any]], columns: list[str] | None = None) -> None:
         """Rows as JSON lines, or as an aligned text table."""
         if self.json_mode:
             self.records(rows)

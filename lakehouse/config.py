@@ -1,7 +1,7 @@
 """Where the tables live. Local directory by default; object storage by configuration only.
 
-- the home: ``--home``, else ``PESQUISA_HOME``, else ``./data`` (the one environment variable read
-  here: it says where the settings file is); tables go under ``HOME/tables``;
+- the home: ``--home``, else ``PESQUISA_HOME``, else ``./data`` (the variable says where the
+  settings file is; :mod:`lakehouse.settings` reads it); tables go under ``HOME/tables``;
 - settings ``storage.tables_uri`` (``PESQUISA_TABLES_URI``) overrides the table root, e.g.
   ``s3://bucket/pesquisa``, and ``storage.storage_options`` (``PESQUISA_STORAGE_OPTIONS``, a JSON
   object) goes to delta-rs (:mod:`lakehouse.settings`).
@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_HOME = "./data"
-HOME_ENV = "PESQUISA_HOME"
 
 
 def env_home(environ: Mapping[str, str] | None = None) -> str | None:
-    """``PESQUISA_HOME`` when set (the home locator: the one variable read outside the settings)."""
-    env = os.environ if environ is None else environ
-    value = env.get(HOME_ENV, "").strip()
-    return value or None
+    """``PESQUISA_HOME`` when set (the home locator; read by :func:`lakehouse.settings.env_home`,
+    where every environment variable is read)."""
+    from lakehouse.settings import env_home as read_env_home
+
+    return read_env_home(environ)
 
 
 def resolve_home(

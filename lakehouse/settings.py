@@ -143,6 +143,13 @@ class LiveSettings(Section):
         description="how often new live rows are matched against the watchlist (alarms do not wait "
         "for the micro-batch commit)",
     )
+    max_decode_lag_s: float = Field(
+        2.0,
+        ge=0.5,
+        le=60,
+        description="a live reader this far behind drops packets up to the next keyframe "
+        "(frame-drop policy: decode lag stays bounded)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,
@@ -166,6 +173,17 @@ class LiveSettings(Section):
     )
     backoff_max_s: float = Field(
         30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
+    )
+    movement_every_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="live traffic counts per camera and convoy candidates of watchlisted plates "
+        "(pipelines/movement/live.py) are recomputed from the committed reads at most this often, "
+        "in a background thread of stream run; 0 = off",
+    )
+    movement_count_window_s: float = Field(
+        3600.0, gt=0, le=86400, description="live count window per camera, seconds"
     )
 
 
@@ -238,7 +256,10 @@ class ExportSettings(Section):
         3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
     )
     detect_every: int = Field(
-        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+        1,
+        ge=1,
+        le=25,
+        description="masking: run the face and plate detectors on every n-th clip frame (1: every frame)",
     )
     mask_pad: float = Field(
         0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"
@@ -308,6 +329,34 @@ class CameraSettings(Section):
     stream_options: dict[str, str] = Field(
         default_factory=dict, description="PyAV/FFmpeg options for the live source"
     )
+
+
+#: The home locator: says where the settings file is, so it is read before any settings can be.
+HOME_ENV = "PESQUISA_HOME"
+#: Per-process session values (not settings): who a shell session says it is and which case and
+#: purpose its searches serve. They can only repeat or narrow the proven identity
+#: (:func:`pipelines.governance.identity.narrow`); the case and purpose are checked by the search.
+SESSION_ENV: dict[str, str] = {
+    "user": "PESQUISA_USER",
+    "role": "PESQUISA_ROLE",
+    "agency": "PESQUISA_AGENCY",
+    "case": "PESQUISA_CASE",
+    "purpose": "PESQUISA_PURPOSE",
+}
+
+
+def env_home(environ: Mapping[str, str] | None = None) -> str | None:
+    """``PESQUISA_HOME`` when set and not blank (:func:`lakehouse.config.resolve_home` uses it)."""
+    env = os.environ if environ is None else environ
+    value = env.get(HOME_ENV, "").strip()
+    return value or None
+
+
+def session_env(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The :data:`SESSION_ENV` values of this process (``user``, ``role``, ``agency``, ``case``,
+    ``purpose``), stripped; None when unset or blank."""
+    env = os.environ if environ is None else environ
+    return {key: (env.get(name) or "").strip() or None for key, name in SESSION_ENV.items()}
 
 
 #: Short environment names kept for compatibility -> (section, field).

@@ -243,7 +243,9 @@ def run_sources(
     per camera group; ``on_group(done, total, group, report)`` after each call. ``ingest_kwargs``
     (``sample_fps``, ``workers``, ``progress`` ...) go to every call."""
     if ingest is None:
-        from pipelines.extract import ingest_paths as ingest
+        from pipelines.extract import ingest_paths
+
+        ingest = ingest_paths
     version = resolve_model_version(model_version)
     extra: dict[str, Any] = dict(ingest_kwargs)
     if model_version is not None:

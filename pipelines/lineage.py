@@ -214,7 +214,9 @@ def _matcher(pattern: str) -> Any:
         return None
 
     def hit(text: str | None) -> bool:
-        return bool(text) and bool(np.isfinite(pm.match_texts(p, [text])[0]))
+        if not text:
+            return False
+        return bool(np.isfinite(pm.match_texts(p, [text])[0]))
 
     return hit
 

@@ -229,7 +229,8 @@ def rate_anomalies(
     by_cam: dict[str, dict[dt.date, float]] = {}
     for r in rows:
         by_cam.setdefault(r["camera_id"], {})[r["date"]] = r[metric]
-    flagged, judged, details = [], 0, []
+    flagged: list[dict[str, Any]] = []
+    judged, details = 0, []
     for cam, series in sorted(by_cam.items()):
         if day not in series:
             continue

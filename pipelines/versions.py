@@ -427,10 +427,9 @@ def set_version(
             if wanted_cams is not None and info.get("camera_id") not in wanted_cams:
                 continue
             ts = info.get("start_ts")
-            if (start is not None or end is not None) and ts is None:
-                continue
-            if start is not None and ts < start or end is not None and ts >= end:
-                continue
+            if start is not None or end is not None:
+                if ts is None or (start is not None and ts < start) or (end is not None and ts >= end):
+                    continue
         if vid not in have:
             if vid in current:
                 plan.missing.append(

@@ -13,7 +13,7 @@ from app.ui import data, session, widgets
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Audit log", "Every search and export, with the user, case number and purpose behind it."

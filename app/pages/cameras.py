@@ -27,7 +27,7 @@ def live_status(lh) -> pd.DataFrame:
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Cameras",

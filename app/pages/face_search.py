@@ -36,7 +36,7 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
     from pipelines.search import FaceQuery, search_faces
 
     lh = session.lakehouse()
-    ctx = session.search_context(session.current_user(), session.active_case())
+    ctx = session.search_context(session.signed_in_user(), session.active_case())
     t0 = time.perf_counter()
     try:
         image = decode_upload(name, payload)
@@ -46,7 +46,7 @@ def run_search(name: str, payload: bytes, k: int, flt: filters.Filters, min_qual
             query = FaceQuery(
                 image=image,
                 k=k,
-                cameras=flt.cameras,
+                cameras=None if flt.cameras is None else tuple(flt.cameras),
                 area=flt.area,
                 photo=payload,
                 photo_suffix=Path(name).suffix.lower() or ".jpg",
@@ -145,7 +145,7 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Face search",

@@ -9,14 +9,22 @@ import streamlit as st
 from app.ui import session, widgets
 
 
-def status_view() -> None:
+@st.cache_data(show_spinner=False, max_entries=16)
+def _status(_lh, root: str, versions: tuple[int, ...], _ctx, who: tuple[str, str, str | None]):
+    """Cached per table versions and reader (``who``: user, role, agency)."""
     from pipelines.extract.ingest_status import ingest_status
 
+    return ingest_status(_lh, _ctx)
+
+
+def status_view() -> None:
+    from lakehouse import TABLES
+
     lh = session.lakehouse()
-    user = session.current_user()
-    if user is None:
-        st.stop()
-    status_now = ingest_status(lh, session.search_context(user, None))
+    user = session.signed_in_user()
+    ctx = session.search_context(user, None)
+    versions = tuple(lh.version(n) if lh.exists(n) else -1 for n in TABLES)
+    status_now = _status(lh, lh.storage.root, versions, ctx, (ctx.user, ctx.role, ctx.agency))
     runs = status_now.runs
     if runs.empty:
         widgets.empty_state(

@@ -17,7 +17,7 @@ RESULTS = "canvass_results"
 def main() -> None:
     from pipelines.movement.canvass import canvass
 
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Canvass", "Who passed here: every vehicle read at these cameras in a time window.", needs_case=True

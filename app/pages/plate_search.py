@@ -22,13 +22,19 @@ def run_search(pattern: str, fuzzy: int, limit: int, flt: filters.Filters) -> No
     from pipelines.governance import MissingCaseError
     from pipelines.search.plates import PlateQuery, search_plates
 
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     ctx = session.search_context(user, session.active_case())
     t0 = time.perf_counter()
     try:
         scope = flt.read_scope(ctx, lh.settings.time.zone)
-        query = PlateQuery(pattern, fuzzy=fuzzy, limit=limit, cameras=flt.cameras, area=flt.area)
+        query = PlateQuery(
+            pattern,
+            fuzzy=fuzzy,
+            limit=limit,
+            cameras=None if flt.cameras is None else tuple(flt.cameras),
+            area=flt.area,
+        )
         result = search_plates(lh, query, scope)
     except MissingCaseError as exc:
         st.session_state.pop(RESULTS_KEY, None)
@@ -70,7 +76,7 @@ def results_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
                 "distance": r.get("distance"),
                 "confidence": r.get("confidence"),
                 "ts": r.get("ts"),
-                "camera": labels.get(r.get("camera_id"), r.get("camera_id")),
+                "camera": labels.get(r.get("camera_id") or "", r.get("camera_id")),
                 "agency": r.get("agency"),
                 "candidates": ", ".join(f"{c['text']} ({c['score']:.2f})" for c in cands[:4] if c),
                 "source": f"{r.get('source_uri') or ''} @ {r.get('offset_s') or 0:.1f}s",
@@ -150,7 +156,7 @@ def show_results(res: dict, labels: dict[str, str]) -> None:
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Plate search",

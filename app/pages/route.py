@@ -14,6 +14,7 @@ import streamlit as st
 
 from app.ui import data, evidence, maps, session, widgets
 from lakehouse.timeutil import FROM_HELP, TO_HELP
+from pipelines.plates.text import normalize as normalize_plate
 
 RESULTS_KEY = "route_results"
 REQUEST_KEY = "route_request"
@@ -25,7 +26,7 @@ def run_route(plate: str, start, end) -> None:
     from pipelines.search import RouteQuery, plate_route
 
     lh = session.lakehouse()
-    ctx = session.search_context(session.current_user(), session.active_case())
+    ctx = session.search_context(session.signed_in_user(), session.active_case())
     t0 = time.perf_counter()
     try:
         scope = ReadScope.of(ctx, start=start, end=end, tz=lh.settings.time.zone)
@@ -44,7 +45,7 @@ def run_route(plate: str, start, end) -> None:
         return
     rows = data.attach_crops(lh, "plate_reads", "read_id", rows)
     st.session_state[RESULTS_KEY] = {
-        "plate": plate,
+        "plate": normalize_plate(plate),
         "rows": rows,
         "seconds": time.perf_counter() - t0,
         "case": ctx.case_number,
@@ -61,7 +62,7 @@ def hops_frame(rows: list[dict], labels: dict[str, str]) -> pd.DataFrame:
                 "n": i,
                 "crop": widgets.crop_data_uri(r.get("crop_jpeg")),
                 "ts": r.get("ts"),
-                "camera": labels.get(r.get("camera_id"), r.get("camera_name") or r.get("camera_id")),
+                "camera": labels.get(r.get("camera_id") or "", r.get("camera_name") or r.get("camera_id")),
                 "plate": r.get("plate"),
                 "gap_min": None if gap is None else gap / 60.0,
                 "distance_km": None if dist is None else dist / 1000.0,
@@ -157,6 +158,10 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
         },
     )
     evidence.export_panel("plate", rows, "route_export", labels)
+    if st.button("Find convoy", icon=":material/directions_car:", key="route_convoy"):
+        from app.ui import movement  # vehicles travelling with this one, over the route's days
+
+        movement.open_convoy(res["plate"], min(r["ts"] for r in rows), max(r["ts"] for r in rows))
 
 
 def _fmt_span(seconds: float) -> str:
@@ -170,7 +175,7 @@ def _fmt_span(seconds: float) -> str:
 
 
 def main() -> None:
-    user = session.current_user()
+    user = session.signed_in_user()
     lh = session.lakehouse()
     widgets.page_header(
         "Route", "Where a vehicle was seen, in order, with travel times between cameras.", needs_case=True
@@ -191,11 +196,11 @@ def main() -> None:
         )
         submitted = st.form_submit_button("Show route", type="primary", icon=":material/route:")
     if submitted or (request and request.get("auto")):
-        if not (plate or "").strip():
+        if not normalize_plate(plate):
             st.error("Enter a plate.")
         else:
             with st.spinner("Building the route…"):
-                run_route(plate.strip().upper(), start, end)
+                run_route(plate, start, end)  # plate_route parses and normalises it
     res = st.session_state.get(RESULTS_KEY)
     if res is not None:
         show_route(res, cams, labels)

@@ -117,47 +117,8 @@ def camera_activity(lh: Lakehouse, days: int | None, agency: str | None = None) 
 
 
 # ------------------------------------------------------------------ ingest status
-@st.cache_data(show_spinner=False, max_entries=8)
-def _runs(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
-    if version < 0:
-        return pd.DataFrame()
-    return _lh.read("processing_runs").to_pandas()
-
-
-def processing_runs(lh: Lakehouse, agency: str | None = None) -> pd.DataFrame:
-    """Extraction runs (ingest status); with ``agency`` only those of cameras it may know of."""
-    df = _runs(lh, lh.storage.root, table_version(lh, "processing_runs"))
-    if agency is None or df.empty:
-        return df
-    return df[df["camera_id"].isin(visible_camera_ids(lh, agency) or frozenset())].reset_index(drop=True)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _video_status(_lh: Lakehouse, root: str, version: int) -> pd.DataFrame:
-    if version < 0:
-        return pd.DataFrame(columns=["status", "videos"])
-    t = _lh.read("videos", columns=["status"])
-    g = t.group_by("status").aggregate([("status", "count")])
-    return pd.DataFrame({"status": g["status"].to_pylist(), "videos": g["status_count"].to_pylist()})
-
-
-def video_status(lh: Lakehouse) -> pd.DataFrame:
-    return _video_status(lh, lh.storage.root, table_version(lh, "videos"))
-
-
-def table_sizes(lh: Lakehouse, names: list[str]) -> pd.DataFrame:
-    rows = []
-    for name in names:
-        v = table_version(lh, name)
-        rows.append(
-            {"table": name, "version": v if v >= 0 else None, "rows": _count(lh, lh.storage.root, name, v)}
-        )
-    return pd.DataFrame(rows)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def _count(_lh: Lakehouse, root: str, name: str, version: int) -> int:
-    return _lh.count(name) if version >= 0 else 0
+# the ingest page calls pipelines.extract.ingest_status.ingest_status (scoped runs, table sizes and
+# videos in one library call); no unscoped totals are read here
 
 
 # ------------------------------------------------------------------ audit log

@@ -24,15 +24,13 @@ def export_panel(
     by_id = {r[id_col]: r for r in rows if r.get(id_col)}
     if not by_id:
         return
-    user = session.current_user()
+    user = session.signed_in_user()
     labels = labels or {}
 
     def label(i: str) -> str:
         r = by_id[i]
         what = r.get("plate") if kind == "plate" else f"face {i[:8]}"
-        return (
-            f"{what} · {widgets.fmt_ts(r.get('ts'))} · {labels.get(r.get('camera_id'), r.get('camera_id'))}"
-        )
+        return f"{what} · {widgets.fmt_ts(r.get('ts'))} · {labels.get(r.get('camera_id') or '', r.get('camera_id'))}"
 
     with st.expander("Export evidence", icon=":material/inventory_2:"):
         if not allowed(user.role, "export"):
@@ -75,7 +73,7 @@ def export_panel(
 def _build(kind: str, ids: list[str], unmask: bool, key: str) -> None:
     from pipelines.governance.export import ExportRequest, export_evidence
 
-    user = session.current_user()
+    user = session.signed_in_user()
     case = session.active_case()
     ctx = session.search_context(user, case)
     st.session_state.pop(f"{key}_package", None)

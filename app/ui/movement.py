@@ -25,7 +25,7 @@ def read_scope(start: Any = None, end: Any = None):
     """The signed-in user's scope under the active case (empty case: the library refuses)."""
     from pipelines.governance.scope import ReadScope
 
-    ctx = session.search_context(session.current_user(), session.active_case())
+    ctx = session.search_context(session.signed_in_user(), session.active_case())
     return ReadScope.of(ctx, start=start, end=end, tz=home_zone())
 
 

@@ -79,6 +79,16 @@ def _governance():
     return get_settings(home()).governance
 
 
+def signed_in_user() -> User:
+    """The signed-in user of a page (navigation routes pages to signed-in users only); when the
+    session ended meanwhile, the run stops here instead of failing further down."""
+    user = current_user()
+    if user is None:
+        st.stop()
+        raise RuntimeError("signed out")  # not reached: st.stop() ends the script run
+    return user
+
+
 def current_user() -> User | None:
     """The signed-in user, re-checked on every run: still in the users file (same role and agency,
     not disabled), within the idle and absolute timeouts. Otherwise the session is signed out."""

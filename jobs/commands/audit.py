@@ -59,7 +59,7 @@ def run_verify(args: argparse.Namespace, out: Output) -> int:
     if rep.ok:
         text = f"audit log intact: {rep.chained} chained rows ({rep.legacy} sealed legacy rows), {rep.anchors} anchors"
     else:
-        text = f"AUDIT LOG TAMPERED: {rep.first_broken['problem']}" + (
+        text = f"AUDIT LOG TAMPERED: {(rep.first_broken or {}).get('problem')}" + (
             f"\n  and {len(rep.problems) - 1} more problem(s)" if len(rep.problems) > 1 else ""
         )
     out.record(rep.as_dict(), text=text)

@@ -74,9 +74,10 @@ def run_diff(args: argparse.Namespace, out: Output) -> int:
             f"watchlist {w['entry_id']} ({w['kind']} {w['value'] or ''}): {w['change']} at {w['camera_id']} "
             f"{w['ts']:%Y-%m-%d %H:%M:%S} ({w['old']} -> {w['new']})"
         )
-    for c in report.cases:
+    for case in report.cases:
         out.info(
-            f"case {c['case_number']} search {c['pattern']!r}: +{len(c['gained'])} -{len(c['lost'])} results"
+            f"case {case['case_number']} search {case['pattern']!r}: +{len(case['gained'])} "
+            f"-{len(case['lost'])} results"
         )
     t = report.totals()
     out.record(

@@ -82,17 +82,18 @@ def run_whoami(args: argparse.Namespace, out: Output) -> int:
         ident = current_identity(args.home)
     except IdentityError as exc:
         raise CliError(str(exc), code=2) from None
+    may = sorted(permissions_of(ident.role))
     rec = {
         "user": ident.user,
         "role": ident.role,
         "agency": ident.agency,
         "source": ident.source,
         "os_user": ident.os_user,
-        "may": sorted(permissions_of(ident.role)),
+        "may": may,
     }
     out.record(
         rec,
         text=f"{ident.user} ({ident.role}, agency {ident.agency or 'all'}) via {ident.source} "
-        f"as OS user {ident.os_user}; may {', '.join(rec['may'])}",
+        f"as OS user {ident.os_user}; may {', '.join(may)}",
     )
     return 0

@@ -90,14 +90,37 @@ def search_context(args: argparse.Namespace):
             _log_refusal(args, ctx, exc)
         raise CliError(str(exc), code=2) from None
     except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
+        _log_refusal(args, _refused_caller(args), exc)
         raise CliError(str(exc), code=2) from None
     return ctx
 
 
+def _refused_caller(args: argparse.Namespace) -> Any:
+    """Who a search refused for its identity is logged as: the proven identity when there is one
+    (a flag or variable tried to widen it), else ``unknown:<OS user>`` with the least role."""
+    from lakehouse.config import resolve_home
+    from pipelines.governance.context import SearchContext
+    from pipelines.governance.identity import current_identity, os_user
+
+    case, purpose = (args.case or "").strip(), (args.purpose or "").strip()
+    try:
+        ident = current_identity(resolve_home(args.home))
+        return SearchContext(
+            user=ident.user, role=ident.role, agency=ident.agency, case_number=case, purpose=purpose
+        )
+    except (ValueError, PermissionError, OSError):
+        return SearchContext(user=f"unknown:{os_user()}", role="analyst", case_number=case, purpose=purpose)
+
+
 def _log_refusal(args: argparse.Namespace, ctx: Any, exc: Exception) -> None:
-    """A search refused for want of a case is still logged (an ``audit_log`` refusal row)."""
+    """A refused search (no case, no purpose, an unknown caller or a widening flag) is still
+    logged: an ``audit_log`` row with ``outcome = refused`` and the reason; nothing is read."""
     from lakehouse import Lakehouse
+    from lakehouse.config import resolve_home
     from pipelines.governance.audit import audit_refusal
+
+    if not resolve_home(args.home).is_dir():  # no home yet: nothing to search, none is made
+        return
 
     sub = next((str(v) for k, v in sorted(vars(args).items()) if k.endswith(("_command", "_cmd")) and v), "")
     action = ".".join(x for x in (str(getattr(args, "command", "") or ""), sub) if x) or "search"
@@ -238,6 +261,7 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
     ctx = scope.ctx
     area = area_from_args(args)
     from lakehouse import Lakehouse
+    from pipelines.plates.text import normalize as normalize_plate
     from pipelines.search.plate_match import PatternError
     from pipelines.search.route import RouteQuery, plate_route
 
@@ -255,7 +279,7 @@ def run_route(args: argparse.Namespace, out: Output) -> int:
         out.table(route, ROUTE_COLUMNS)
     bad = sum(1 for s in route if s["impossible"])
     out.info(
-        f"{len(route)} sightings of {args.plate.upper()}"
+        f"{len(route)} sightings of {normalize_plate(args.plate)}"
         + (f"; {bad} impossible hop(s) over {args.max_speed:g} km/h (misread or cloned plate)" if bad else "")
         + f" — case {ctx.case_number} (audited)"
     )

@@ -42,8 +42,8 @@ def load_cameras(lh: Lakehouse, ctx: Any = None) -> pl.DataFrame:
 
         visible = context_cameras(lh, ctx)
         if visible is not None:
-            df = df.filter(pl.col("camera_id").is_in(sorted(visible)))  # type: ignore[union-attr]
-    return df  # type: ignore[return-value]
+            df = df.filter(pl.col("camera_id").is_in(sorted(visible)))
+    return df
 
 
 def camera_coverage(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -18,7 +18,7 @@ import pyarrow as pa
 from lakehouse import Lakehouse
 from lakehouse.timeutil import TimeLike, TimeRange
 
-Source = Lakehouse | pl.DataFrame | pa.Table
+Source: TypeAlias = Lakehouse | pl.DataFrame | pa.Table
 
 DEFAULT_COLUMNS = ["incident_id", "ts", "ts_end", "lat", "lon", "h3", "type"]
 

@@ -327,7 +327,7 @@ def _read_geojson(text: str, path: Path) -> pl.DataFrame:
 # ------------------------------------------------------------------------------------ mapping
 def detect_columns(columns: list[str], explicit: dict[str, str | None]) -> tuple[dict[str, str | None], str]:
     """Map each role to a column: explicit choices first (must exist), else recognised names."""
-    by_norm = {}
+    by_norm: dict[str, str] = {}
     for c in columns:
         by_norm.setdefault(_norm(c), c)
     mapping: dict[str, str | None] = {}
@@ -420,7 +420,7 @@ def parse_times(raw: pl.Series, tz: str, time_format: str | None = None) -> tupl
         int(nums.is_not_null().sum()) == n_present
         and s.str.contains(r"^\d{9,13}(\.\d+)?$").fill_null(True).all()
     ):
-        unit_ms = float(nums.drop_nulls().median()) > 1e11  # type: ignore[arg-type]
+        unit_ms = float(nums.drop_nulls().median()) > 1e11
         us = (nums * (1_000 if unit_ms else 1_000_000)).cast(pl.Int64)
         return us.cast(utc), pl.Series([False] * len(raw)), "epoch-ms" if unit_ms else "epoch-s"
 
@@ -551,7 +551,7 @@ def import_incidents(
             tod is not None
             and df[tcols[0]].str.contains(r"^\s*\d{1,4}[-/]\d{1,2}[-/]\d{1,4}\s*$").fill_null(False).mean()
             > 0.5
-        ):  # type: ignore[operator]
+        ):
             tcols.append(tod)
             mapping["time"] = "+".join(tcols)
             notes.append(f"date and time of day joined from {tcols[0]!r} and {tod!r}")
@@ -684,7 +684,7 @@ def _full_date_time_of_day_column(df: pl.DataFrame) -> str | None:
         if _norm(c) not in TIME_OF_DAY_COLUMNS:
             continue
         vals = df[c].str.strip_chars().drop_nulls()
-        if vals.len() and float(vals.str.contains(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}").mean()) > 0.5:  # type: ignore[arg-type]
+        if vals.len() and float(vals.str.contains(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}").mean()) > 0.5:
             return c
     return None
 

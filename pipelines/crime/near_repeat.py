@@ -157,14 +157,14 @@ def knox_from_arrays(
     rows = []
     for a in range(nd + 1):
         for b in range(nt):
-            e = float(expected[a, b])
+            exp_ab = float(expected[a, b])
             rows.append(
                 {
                     "distance_band": d_labels[a],
                     "time_band": t_labels[b],
                     "observed": int(obs_all[a, b]),
-                    "expected": e,
-                    "ratio": float(obs_all[a, b] / e) if e > 0 else None,
+                    "expected": exp_ab,
+                    "ratio": float(obs_all[a, b] / exp_ab) if exp_ab > 0 else None,
                     "p": float(p[a, b]),
                 }
             )
@@ -181,13 +181,13 @@ def knox_from_arrays(
     )
     close_info: dict[str, Any] = {}
     if close is not None:
-        e = float(sims_close.mean())
+        exp_close = float(sims_close.mean())
         close_info = {
             "distance_m": float(close[0]),
             "days": float(close[1]),
             "observed": obs_close,
-            "expected": e,
-            "ratio": obs_close / e if e > 0 else None,
+            "expected": exp_close,
+            "ratio": obs_close / exp_close if exp_close > 0 else None,
             "p": float((1 + np.count_nonzero(sims_close >= obs_close)) / (1 + permutations)),
         }
     return KnoxResult(

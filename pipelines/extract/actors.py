@@ -17,13 +17,18 @@ released by :func:`shutdown_pools` (also at interpreter exit, or when Ray was sh
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipelines.extract.frames import FrameProcessor, FrameResult, FrameTask
+from pipelines.models.registry import AUTO
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lakehouse.settings import LoadedSettings, ModelSettings, Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +54,16 @@ class PoolError(RuntimeError):
 class ExtractionWorker:
     """Ray actor body: a :class:`FrameProcessor` (models loaded once, in ``__init__``)."""
 
-    def __init__(self, device: str, plates: bool, faces: bool, threads: int | None):
+    def __init__(
+        self,
+        device: str,
+        plates: bool,
+        faces: bool,
+        threads: int | None,
+        plate_backend: str = AUTO,
+        face_backend: str = AUTO,
+        backend_options: str = "{}",
+    ):
         if threads:
             try:
                 import torch
@@ -57,7 +71,16 @@ class ExtractionWorker:
                 torch.set_num_threads(int(threads))
             except Exception:  # torch missing: plates only
                 pass
-        self.processor = FrameProcessor(device=device, plates=plates, faces=faces, threads=threads)
+        # the driver's choice, not this process's settings (an actor may not see the driver's home)
+        self.processor = FrameProcessor(
+            device=device,
+            plates=plates,
+            faces=faces,
+            threads=threads,
+            plate_backend=plate_backend,
+            face_backend=face_backend,
+            backend_options=json.loads(backend_options),
+        )
 
     def info(self) -> dict[str, Any]:
         return {**self.processor.info(), "pid": os.getpid()}
@@ -71,11 +94,26 @@ class ExtractionWorker:
 
 @dataclass(frozen=True)
 class PoolConfig:
+    """What a pool runs. ``plate_backend``/``face_backend`` are model back-end keys (``auto``: the
+    default for the actors' device) and ``backend_options`` the ``models.options`` section as
+    canonical JSON (hashable: pools are cached per configuration); :meth:`for_settings` takes all
+    three from a home's settings, so what the settings choose is what runs in the actors."""
+
     workers: int | None = None  # None: from the hardware
     device: str = "auto"
     plates: bool = True
     faces: bool = True
     max_restarts: int = 0  # Ray restarts a crashed actor (models reloaded) this many times (live: > 0)
+    plate_backend: str = AUTO
+    face_backend: str = AUTO
+    backend_options: str = "{}"
+
+    @classmethod
+    def for_settings(cls, settings: Settings | LoadedSettings, **kw: Any) -> PoolConfig:
+        """The pool configuration with the back-ends of ``settings.models`` (e.g. ``lh.settings``)."""
+        m: ModelSettings = settings.models
+        options = json.dumps(m.options, sort_keys=True, separators=(",", ":"), default=str)
+        return cls(plate_backend=m.plates, face_backend=m.faces, backend_options=options, **kw)
 
 
 class ActorPool:
@@ -112,7 +150,16 @@ class ActorPool:
         self.resources = res
         self.device = device
         self.actors = [
-            remote.remote(device, self.config.plates, self.config.faces, threads) for _ in range(n)
+            remote.remote(
+                device,
+                self.config.plates,
+                self.config.faces,
+                threads,
+                self.config.plate_backend,
+                self.config.face_backend,
+                self.config.backend_options,
+            )
+            for _ in range(n)
         ]
         self.load = [0] * n
         self.broken = False
@@ -131,7 +178,12 @@ class ActorPool:
             self.shutdown()
             raise PoolError(f"extraction actors failed to load the models: {exc}") from exc
         self.quality_floor = float(infos[0].get("quality_floor", 0.0))
-        log.info("extraction pool: %d actor(s) on %s, %s", n, device, res)
+        #: the back-end keys the actors run (from their FrameProcessor.info)
+        self.backends = {
+            "plates": infos[0].get("plate_backend"),
+            "faces": infos[0].get("face_backend"),
+        }
+        log.info("extraction pool: %d actor(s) on %s, %s, back-ends %s", n, device, res, self.backends)
 
     @property
     def size(self) -> int:

@@ -10,6 +10,7 @@ so a Ray actor can return them cheaply and the driver never needs the frame agai
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,7 +138,8 @@ class _DetectAt:
 class FrameProcessor:
     """Plate reader + face analyzer for one process. ``plates``/``faces`` switch either off;
     ``plate_backend``/``face_backend`` are model back-end keys (None: the ``models`` settings,
-    whose default ``auto`` picks the device's default back-end)."""
+    whose default ``auto`` picks the device's default back-end) and ``backend_options`` their
+    ``models.options`` section (None: this process's settings; a Ray actor gets the driver's)."""
 
     def __init__(
         self,
@@ -150,13 +152,15 @@ class FrameProcessor:
         threads: int | None = None,
         plate_backend: str | None = None,
         face_backend: str | None = None,
+        backend_options: Mapping[str, Mapping[str, Any]] | None = None,
     ):
         from pipelines import models
 
         self.device = device
+        self.backend_options = backend_options
         # resolved now: an unknown key or a back-end this machine cannot run fails here, loudly
-        self.plate_model = models.plate_backend(plate_backend, device) if plates else None
-        self.face_model = models.face_backend(face_backend, device) if faces else None
+        self.plate_model = models.plate_backend(plate_backend, device, backend_options) if plates else None
+        self.face_model = models.face_backend(face_backend, device, backend_options) if faces else None
         self.threads = threads  # ONNX Runtime intra-op threads (None: its default, every core)
         self.top_n = top_n
         self.default_formats = list(default_formats) if default_formats else None
@@ -196,6 +200,7 @@ class FrameProcessor:
                 device=self.device,
                 min_face_px=STILL_MIN_FACE_PX if still else VIDEO_MIN_FACE_PX,
                 embed_backend=key,
+                embed_options=self.backend_options,
             )
         return self._analyzers[still]
 
@@ -203,7 +208,7 @@ class FrameProcessor:
         """The plate back-end's OCR engine (one per process and configuration)."""
         from pipelines import models
 
-        model = self.plate_model or models.plate_backend(None, self.device)
+        model = self.plate_model or models.plate_backend(None, self.device, self.backend_options)
         return model.engine(self.threads)
 
     def find_overlays(self, image: np.ndarray) -> list[Box]:
@@ -245,6 +250,10 @@ class FrameProcessor:
             "quality_floor": self.quality_floor,
             "plate_backend": self.plate_model.key if self.plate_model is not None else None,
             "face_backend": self.face_model.key if self.face_model is not None else None,
+            "backend_settings": {
+                m.key: m.settings.model_dump() for m in (self.plate_model, self.face_model) if m is not None
+            },
+            "face_batch_size": self.face_analyzer.batch_size if self.face_analyzer is not None else None,
         }
 
     def process(self, tasks: list[FrameTask], formats: list[str] | None = None) -> list[FrameResult]:
@@ -294,13 +303,13 @@ class FrameProcessor:
                     for f in faces:
                         box = tuple(v / k for v in f.bbox)
                         results[i].faces.append(self._face(f, _shift(box, dx, dy)))
-        for r, task in zip(results, tasks, strict=True):
+        for res, task in zip(results, tasks, strict=True):
             if task.regions is not None and len(task.regions) > 1:  # overlapping regions: one copy each
-                r.plates = _dedupe(r.plates, "score")
-                r.faces = _dedupe(r.faces, "det_score")
+                res.plates = _dedupe(res.plates, "score")
+                res.faces = _dedupe(res.faces, "det_score")
         spent = (time.perf_counter() - t0) / max(len(tasks), 1)
-        for r in results:
-            r.seconds = spent
+        for res in results:
+            res.seconds = spent
         return results
 
     @staticmethod

@@ -406,7 +406,9 @@ def ingest_paths(
         if todo and executor is None:
             workers = workers or lh.settings.compute.workers
             try:
-                executor = RayExecutor(get_pool(PoolConfig(workers=workers, device=device)))
+                executor = RayExecutor(
+                    get_pool(PoolConfig.for_settings(lh.settings, workers=workers, device=device))
+                )
             except PoolError as exc:  # no models, no extraction: every source is recorded as failed
                 for o in todo:
                     o.fail(f"extraction failed: {exc}")
@@ -414,17 +416,17 @@ def ingest_paths(
                 _commit(lh, todo, version, cam)
                 outcomes.extend(todo)
                 todo = []
-        if todo and executor is not None:
+        if todo and executor is not None:  # (no executor: every source already recorded as failed)
             report.device = executor.device
-        videos = [o for o in todo if o.src.kind == "video"]
-        stills = [o for o in todo if o.src.kind == "image"]
-        for o in videos:
-            _ingest_video(lh, o, cam, version, start, opts, executor, bar)
-            outcomes.append(o)
-        for i in range(0, len(stills), STILLS_PER_COMMIT):
-            chunk = stills[i : i + STILLS_PER_COMMIT]
-            _ingest_stills(lh, chunk, cam, version, start, opts, executor, bar)
-            outcomes.extend(chunk)
+            videos = [o for o in todo if o.src.kind == "video"]
+            stills = [o for o in todo if o.src.kind == "image"]
+            for o in videos:
+                _ingest_video(lh, o, cam, version, start, opts, executor, bar)
+                outcomes.append(o)
+            for i in range(0, len(stills), STILLS_PER_COMMIT):
+                chunk = stills[i : i + STILLS_PER_COMMIT]
+                _ingest_stills(lh, chunk, cam, version, start, opts, executor, bar)
+                outcomes.extend(chunk)
     finally:
         bar.close()
 

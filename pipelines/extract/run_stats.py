@@ -36,7 +36,7 @@ def _frame(runs: Any) -> pl.DataFrame:
     if isinstance(runs, pl.DataFrame):
         return runs
     if isinstance(runs, pa.Table):
-        return pl.from_arrow(runs)  # type: ignore[return-value]
+        return pl.from_arrow(runs)
     return pl.from_pandas(runs)  # a pandas DataFrame (the app's cached read)
 
 

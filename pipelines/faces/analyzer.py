@@ -12,7 +12,9 @@ default on CUDA).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +61,8 @@ class FaceAnalyzer:
 
     ``det_threshold`` is MTCNN's final (O-Net) probability threshold; ``embed_backend`` is a face
     back-end key (``pesquisa models list``; the older names ``"dlib"`` and ``"torch"`` still work),
-    None or ``"auto"`` for the ``models.faces`` setting (default: the back-end for the device)."""
+    None or ``"auto"`` for the ``models.faces`` setting (default: the back-end for the device);
+    ``embed_options`` a ``models.options`` section (None: the settings')."""
 
     model_version: str
     quality_floor: float
@@ -72,6 +75,7 @@ class FaceAnalyzer:
         det_threshold: float = 0.9,
         quality_floor: float = QUALITY_FLOOR,
         embed_backend: str | None = None,
+        embed_options: Mapping[str, Mapping[str, Any]] | None = None,
         batch_size: int | None = None,
         probe_max_side: int = 1280,
         small_faces: SmallFaceOptions = DEFAULT_SMALL_FACES,
@@ -83,7 +87,9 @@ class FaceAnalyzer:
         self.min_face_px = int(min_face_px)
         self.det_threshold = float(det_threshold)
         self.quality_floor = float(quality_floor)
-        backend = face_backend(None if embed_backend in (None, "auto") else embed_backend, self.device)
+        backend = face_backend(
+            None if embed_backend in (None, "auto") else embed_backend, self.device, embed_options
+        )
         self.embed_backend = backend.key
         configured = getattr(backend.settings, "mtcnn_batch_size", None)
         self.batch_size = batch_size or configured or (16 if self.device == "cuda" else 4)

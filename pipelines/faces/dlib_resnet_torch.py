@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class DlibResNetWeights:
 def read_dlib_resnet(path: str | Path) -> DlibResNetWeights:
     """Parse the layer records of dlib's face ResNet ``.dat`` in forward order."""
     data = Path(path).read_bytes()
-    records: list[tuple[str, object]] = []
+    records: list[tuple[str, Any]] = []  # (kind, that kind's parameters)
     pos = 0
     while True:
         m = _RECORD.search(data, pos)
@@ -139,7 +140,7 @@ def read_dlib_resnet(path: str | Path) -> DlibResNetWeights:
     return _assemble(records)
 
 
-def _assemble(records: list[tuple[str, object]]) -> DlibResNetWeights:
+def _assemble(records: list[tuple[str, Any]]) -> DlibResNetWeights:
     kinds = [k for k, _ in records]
     expect_stem = ["input_rgb_image_sized", "con_4", "affine_", "relu_", "max_pool_2"]
     if kinds[:5] != expect_stem or kinds[-2:] != ["avg_pool_2", "fc_2"]:

@@ -74,7 +74,8 @@ def load_image_rgb(path: str | Path) -> np.ndarray:
     if not p.is_file():
         raise ImageReadError(f"cannot read image {p}: no such file")
     try:
-        with Image.open(p) as img:
+        with Image.open(p) as opened:
+            img: Image.Image = opened
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise ImageReadError(

@@ -14,16 +14,18 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from lakehouse.settings import SESSION_ENV
 from pipelines.governance.identity import ROLES, Identity, current_identity, narrow
 from pipelines.governance.identity import os_user as _os_user
 
 DEFAULT_ROLE = "investigator"
 
-ENV_USER = "PESQUISA_USER"
-ENV_ROLE = "PESQUISA_ROLE"
-ENV_AGENCY = "PESQUISA_AGENCY"
-ENV_CASE = "PESQUISA_CASE"
-ENV_PURPOSE = "PESQUISA_PURPOSE"
+# the session variables are named and read in lakehouse.settings (SESSION_ENV, session_env)
+ENV_USER = SESSION_ENV["user"]
+ENV_ROLE = SESSION_ENV["role"]
+ENV_AGENCY = SESSION_ENV["agency"]
+ENV_CASE = SESSION_ENV["case"]
+ENV_PURPOSE = SESSION_ENV["purpose"]
 #: the agency of a non-admin context without one: matches no row (no agency never means all agencies)
 NO_AGENCY = "\x00no-agency"
 
@@ -106,19 +108,15 @@ def context_from_env(
     Case number and purpose come from the arguments or ``PESQUISA_CASE`` / ``PESQUISA_PURPOSE``; a
     missing one is NOT an error here: the search refuses it (so the refusal happens in one place)."""
     from lakehouse.config import resolve_home
+    from lakehouse.settings import session_env
 
-    env = os.environ if environ is None else environ
     if identity is None:
-        identity = current_identity(Path(home) if home is not None else resolve_home(None, environ=env))
-    identity = narrow(
-        identity,
-        user=_clean(env.get(ENV_USER)),
-        role=_clean(env.get(ENV_ROLE)),
-        agency=_clean(env.get(ENV_AGENCY)),
-    )
+        identity = current_identity(Path(home) if home is not None else resolve_home(None, environ=environ))
+    env = session_env(environ)  # PESQUISA_USER / _ROLE / _AGENCY / _CASE / _PURPOSE
+    identity = narrow(identity, user=env["user"], role=env["role"], agency=env["agency"])
     identity = narrow(identity, user=_clean(user), role=_clean(role), agency=_clean(agency))
     return context_for(
         identity,
-        case_number=_clean(case_number) or _clean(env.get(ENV_CASE)),
-        purpose=_clean(purpose) or _clean(env.get(ENV_PURPOSE)),
+        case_number=_clean(case_number) or env["case"],
+        purpose=_clean(purpose) or env["purpose"],
     )

@@ -74,6 +74,40 @@ class PinnedLakehouse(Lakehouse):
     append = replace = upsert = write_stream = _refuse
 
 
+def _loadable(lh: Lakehouse, name: str, version: int) -> bool:
+    from deltalake.exceptions import DeltaError
+
+    try:
+        Lakehouse.table(lh, name, version)
+    except (DeltaError, OSError):
+        return False
+    return True
+
+
+def surviving_versions(
+    lh: Lakehouse, versions: dict[str, int]
+) -> tuple[dict[str, int], dict[str, tuple[int, int]]]:
+    """The versions to pin: each logged version that a retention purge erased (its commits and
+    files are gone, by design) moves to the first version kept after the purge. Returns (versions,
+    ``{table: (logged, kept)}`` for the moved ones)."""
+    out: dict[str, int] = {}
+    moved: dict[str, tuple[int, int]] = {}
+    for name, v in versions.items():
+        if not lh.exists(name) or _loadable(lh, name, v):
+            out[name] = v
+            continue
+        lo, hi = v + 1, lh.version(name)
+        while lo < hi:  # the loadable versions are those from the purge's checkpoint on
+            mid = (lo + hi) // 2
+            if _loadable(lh, name, mid):
+                hi = mid
+            else:
+                lo = mid + 1
+        out[name] = lo
+        moved[name] = (v, lo)
+    return out, moved
+
+
 def is_replay(lh: Any) -> bool:
     return bool(getattr(lh, "replaying", False))
 
@@ -359,9 +393,12 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
         elif versions is None:
             rec["note"] = "logged before table versions were recorded"
         else:
+            from deltalake.exceptions import DeltaError
+
+            pinned, moved = surviving_versions(lh, versions)
             try:
-                ids, col, behind = _rerun(PinnedLakehouse(lh, versions), r, params)
-            except (LookupError, ValueError, OSError) as exc:
+                ids, col, behind = _rerun(PinnedLakehouse(lh, pinned), r, params)
+            except (LookupError, ValueError, OSError, DeltaError) as exc:
                 rec["note"] = str(exc)
             else:
                 table = "face_sightings" if r["action"] == "faces.search" else "plate_reads"
@@ -369,7 +406,21 @@ def replay_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> list[dic
                 erased = set(behind) - _still_there(lh, table, col, behind)
                 rec["erased"] = len(erased)
                 same = r.get("result_digest") is None or result_digest(ids) == r["result_digest"]
-                rec["status"] = "reproduced" if same and len(ids) == r["result_count"] else "differs"
+                same = same and len(ids) == r["result_count"]
+                rec["status"] = "reproduced" if same else "differs"
+                if moved:
+                    # what it saw then is gone with the purge (by design): re-run on the first version
+                    # kept after it. Rows it returned that are missing there were erased by retention;
+                    # rows added since may stand in for them, so the count is a lower bound.
+                    lost = 0 if same else max(0, int(r["result_count"]) - len(ids))
+                    rec["erased"] += lost
+                    if not same:
+                        rec["status"] = "partly erased" if lost else "differs (versions purged)"
+                    rec["note"] = (
+                        "versions read were purged by retention; re-run on the first version kept ("
+                        + ", ".join(f"{t} v{a} -> v{b}" for t, (a, b) in sorted(moved.items()))
+                        + "); erased is a lower bound"
+                    )
         out.append(rec)
     audit_admin(
         lh,

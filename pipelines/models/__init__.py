@@ -14,6 +14,9 @@ onnxruntime has the CUDA provider) + ``mtcnn-dlib-torch``). ``pesquisa models li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pipelines.models.base import (
     BackendError,
     BackendSettings,
@@ -57,15 +60,21 @@ __all__ = [
 ]
 
 
-def plate_backend(key: str | None = None, device: str = "auto") -> PlateBackend:
-    """The plate back-end ``key`` (None: the ``models.plates`` setting) for ``device``."""
-    chosen = select("plates", key or configured_key("plates"), device)
+def plate_backend(
+    key: str | None = None, device: str = "auto", options: Mapping[str, Mapping[str, Any]] | None = None
+) -> PlateBackend:
+    """The plate back-end ``key`` (None: the ``models.plates`` setting) for ``device``; ``options``:
+    a ``models.options`` section (None: this process's settings)."""
+    chosen = select("plates", key or configured_key("plates"), device, options=options)
     assert isinstance(chosen, PlateBackend)
     return chosen
 
 
-def face_backend(key: str | None = None, device: str = "auto") -> FaceBackend:
-    """The face back-end ``key`` (None: the ``models.faces`` setting) for ``device``."""
-    chosen = select("faces", key or configured_key("faces"), device)
+def face_backend(
+    key: str | None = None, device: str = "auto", options: Mapping[str, Mapping[str, Any]] | None = None
+) -> FaceBackend:
+    """The face back-end ``key`` (None: the ``models.faces`` setting) for ``device``; ``options``:
+    a ``models.options`` section (None: this process's settings)."""
+    chosen = select("faces", key or configured_key("faces"), device, options=options)
     assert isinstance(chosen, FaceBackend)
     return chosen

@@ -91,12 +91,15 @@ def select(
     key: str | None = None,
     device: str = AUTO,
     settings: BackendSettings | Mapping[str, Any] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ModelBackend:
     """The back-end instance for ``task``: ``key`` (None or ``"auto"``: the default for the device) on
     ``device`` (``"auto"``: CUDA when present, see :func:`pipelines.device.torch_device`); a CPU-only
     back-end runs on the CPU whatever the device (the CPU plate reader on a GPU machine whose
     onnxruntime has no CUDA provider), a CUDA-only one refuses a CPU device.
-    ``settings`` default to the ``models.options[key]`` of the settings file."""
+    ``settings`` default to ``options[key]`` when ``options`` (a ``models.options`` section, e.g. the
+    driver's, handed to a Ray actor) is given, else to the ``models.options[key]`` of this process's
+    settings file."""
     from pipelines.device import torch_device
 
     want: Device = "cuda" if torch_device(device) == "cuda" else "cpu"
@@ -115,7 +118,9 @@ def select(
             f"model back-end {chosen.key!r} runs on {', '.join(chosen.devices)}, and the device is {want}"
         )
     if settings is None:
-        settings = configured_options(chosen.key)
+        settings = (
+            dict(options.get(chosen.key, {})) if options is not None else configured_options(chosen.key)
+        )
     return chosen(run_on, settings)
 
 

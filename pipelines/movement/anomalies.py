@@ -85,7 +85,7 @@ def _circling(con: Any, where: str, p: AnomalyParams, tz: dt.tzinfo) -> tuple[li
         if reads[0][2] >= p.service_hours:
             service += 1
             continue
-        episodes = []  # (start index, end index) of maximal qualifying windows
+        episodes: list[tuple[int, int]] = []  # (start index, end index) of maximal qualifying windows
         j = 0
         for i in range(len(reads)):
             j = max(j, i)

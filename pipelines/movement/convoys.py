@@ -27,6 +27,7 @@ from apache_beam.transforms import window
 
 from pipelines.movement.sightings import NAMESPACE, Sighting
 from pipelines.movement.significance import background, poisson_binomial_sf
+from pipelines.plates.text import normalize as normalize_plate
 
 
 class _Bucket(beam.DoFn):
@@ -185,7 +186,7 @@ class Convoys(beam.PTransform):
         self.delta_s = delta_s
         self.min_cameras = min_cameras
         self.span_s = float(span)
-        self.target = target.strip().upper() if target else None
+        self.target = normalize_plate(target) or None
         self.horizon_s = horizon_s
 
     def expand(self, sightings: beam.PCollection) -> beam.PCollection:

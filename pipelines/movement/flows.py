@@ -65,7 +65,7 @@ class _FlowStats(beam.CombineFn):
         return n + 1, total + travel, n_t + 1
 
     def merge_accumulators(self, accs: Iterable[tuple[int, float, int]]) -> tuple[int, float, int]:
-        n = total = n_t = 0
+        n, total, n_t = 0, 0.0, 0
         for a, b, c in accs:
             n, total, n_t = n + a, total + b, n_t + c
         return n, float(total), n_t

@@ -170,7 +170,8 @@ class _City:
 
 class _Plates:
     def __init__(self, rng: random.Random):
-        self.rng, self.used = rng, set()
+        self.rng = rng
+        self.used: set[str] = set()
 
     def new(self) -> str:
         while True:
@@ -319,13 +320,13 @@ def simulate_city(
         p = plates.new()
         d = rng.randrange(days)
         names = list(city.porticos)
-        a = rng.choice(names)
-        cam_in, _, first = city.porticos[a]
+        gate_in = rng.choice(names)
+        cam_in, _, first = city.porticos[gate_in]
         path = [cam_in, *city.walk(rng.randint(2, 4), start=first)]
         if rng.random() < 0.7:
-            b = rng.choice([n for n in names if n != a])
-            path.append(city.porticos[b][1])
-            truth.ring_od[(f"portico {a}", f"portico {b}")] += 1
+            gate_out = rng.choice([n for n in names if n != gate_in])
+            path.append(city.porticos[gate_out][1])
+            truth.ring_od[(f"portico {gate_in}", f"portico {gate_out}")] += 1
         else:
             truth.ring_stayed.add(p)
         drive(p, path, at(d, rng.uniform(6, 20)))

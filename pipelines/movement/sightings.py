@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import TimestampedValue
 
 from lakehouse.timeutil import to_epoch_s
+from pipelines.plates.text import normalize as normalize_plate
 
 NAMESPACE = "pesquisa.movement"
 
@@ -58,8 +59,9 @@ class _ParseSighting(beam.DoFn):
 
     def process(self, row: Mapping[str, Any]) -> Iterator[TimestampedValue]:
         self.seen.inc()
-        plate = row.get("plate")
-        if not isinstance(plate, str) or not plate.strip():
+        raw = row.get("plate")
+        plate = normalize_plate(raw) if isinstance(raw, str) else ""
+        if not plate:
             self.no_plate.inc()
             return
         camera = row.get("camera_id")
@@ -77,7 +79,7 @@ class _ParseSighting(beam.DoFn):
             self.low_conf.inc()
             return
         self.kept.inc()
-        s = Sighting(plate.strip().upper(), camera, ts, str(row.get("read_id") or ""), conf)
+        s = Sighting(plate, camera, ts, str(row.get("read_id") or ""), conf)
         yield TimestampedValue(s, ts)
 
 

@@ -97,7 +97,7 @@ class FlowsResult:
     exits: int
     trips: int  # entry matched with an exit
     stayed: int  # entered and did not leave (within the range)
-    inside_s: dict[str, float]  # median / p90 time inside
+    inside_s: dict[str, float | None]  # median / p90 time inside (None: nobody inside)
     per_portico: list[dict[str, Any]]  # portico, direction, reads
     stayed_plates: list[dict[str, Any]] = field(default_factory=list)  # only with include_plates
     seconds: float = 0.0

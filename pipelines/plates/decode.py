@@ -121,7 +121,7 @@ def _kbest(options: list[list[tuple[float, str]]], k: int) -> list[tuple[float, 
         return v
 
     heap = [(-value(start), start, 0)]
-    out = []
+    out: list[tuple[float, str, list[float]]] = []
     while heap and len(out) < k:
         neg, ix, last = heapq.heappop(heap)
         out.append(

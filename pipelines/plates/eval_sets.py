@@ -240,7 +240,7 @@ def signage_frames(
             size_px = int(rng.integers(14, 44))
             font = plate_font(size_px)
             bb = draw.textbbox((0, 0), text, font=font)
-            tw, th = bb[2] - bb[0], bb[3] - bb[1]
+            tw, th = int(bb[2] - bb[0]), int(bb[3] - bb[1])  # integer pixels (the stubs say float)
             x = int(rng.integers(0, max(1, w - tw - 20)))
             y = int(rng.integers(0, max(1, h - th - 20)))
             board = tuple(int(c) for c in rng.integers(0, 255, 3))

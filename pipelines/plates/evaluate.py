@@ -20,6 +20,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -246,13 +247,13 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
 
     engine = get_engine(device)
     readers: dict[tuple[str, ...], PlateReader] = {}
-    out = {"model_version": MODEL_VERSION, "sets": []}
+    out: dict[str, Any] = {"model_version": MODEL_VERSION, "sets": []}
     for es in sets:
         key = tuple(f for f in es.formats if f in PRESETS)  # a preset this version lacks: defaults
         if key not in readers:
             readers[key] = PlateReader(formats=list(key) or None, device=device, engine=engine)
         reader = readers[key]
-        res = {
+        res: dict[str, Any] = {
             "set": es.name,
             "formats": reader.formats,
             "n": 0,

@@ -261,9 +261,10 @@ def _to_read(
 
 def _joined_ctc(parts: list[np.ndarray | None]) -> np.ndarray | None:
     """Rows of a plate one after the other in time (top row first); None if one is missing."""
-    if not parts or any(p is None for p in parts):
+    arrays = [p for p in parts if p is not None]
+    if not parts or len(arrays) != len(parts):
         return None
-    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=0)
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays, axis=0)
 
 
 def _rescale(read: PlateRead, factor: float) -> PlateRead:

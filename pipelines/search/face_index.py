@@ -5,7 +5,9 @@ quality floor). Format 2: format-1 indexes left low-quality faces out and are re
 
 Persisted under ``HOME/index/faces``: ``manifest.json`` (table version and data files covered,
 index kind, sizes), ``index-NNNNNN.faiss`` and ``meta-NNNNNN.parquet`` (one row per FAISS id:
-sighting id, time, camera, agency, source, offset, quality, the data file it came from).
+sighting id, time, camera, agency, source, offset, quality, the data file it came from). With the
+tables on object storage the index is shared there and this directory is its cache
+(:mod:`pipelines.search.index_dir`).
 
 - **Kinds.** ``flat`` (exact: ``IndexIDMap2(IndexFlatL2)``) below ``exact_below`` vectors
   (setting ``search.face_index_exact_below``, default 100,000); above it ``hnsw`` (default:
@@ -172,6 +174,10 @@ class FaceIndex(ManifestDir):
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
             m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] > snap.version:
+                # another writer indexed a newer table version since ``snap`` was read: indexing
+                # the older one would mark that writer's files as deleted (a lost update)
+                snap = snapshot(self.lh, TABLE)
             if m is not None and m["table_version"] == snap.version:
                 return {
                     "action": "current",
@@ -443,11 +449,11 @@ class FaceIndex(ManifestDir):
             keep = flt.mask(cols["ts"], cols["camera_id"], cols["agency"])
             if versions is not None:  # only each source's current model version (pipelines/versions.py)
                 keep &= versions.mask(cols["video_id"], cols["model_version"])
-            if by_quality:  # quality filters, never hides by default
-                quality = cols.get("quality")
+            if by_quality and min_quality is not None:  # quality filters, never hides by default
+                quality: np.ndarray | None = cols.get("quality")
                 if quality is None:
-                    quality = pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False)
-                keep &= quality >= float(min_quality)  # type: ignore[arg-type]
+                    quality = np.asarray(pc.fill_null(meta["quality"], 0.0).to_numpy(zero_copy_only=False))
+                keep &= quality >= float(min_quality)
             allowed = ids_all[keep].astype(np.int64)
             if not len(allowed):
                 return []

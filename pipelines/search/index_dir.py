@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +32,8 @@ from lakehouse.object_store import ObjectConflict, ObjectDir, is_object_uri
 
 T = TypeVar("T")
 MANIFEST = "manifest.json"
+#: objects no manifest names (left by a writer that died mid-update) are deleted after this age
+ORPHAN_GRACE_S = 3600.0
 
 
 class IndexConflict(RuntimeError):
@@ -116,12 +119,34 @@ class ManifestDir:
         return self.manifest() is not None
 
     def _fetch(self, m: dict[str, Any]) -> None:
-        """Bring the files ``m`` names into the local cache (those not there yet)."""
+        """Bring the files ``m`` names into the local cache (those not there yet); when a new
+        version arrived, drop cached files no longer named (unless a writer of this machine holds
+        the lock: it cleans up itself)."""
         assert self.remote is not None
         self.root.mkdir(parents=True, exist_ok=True)
-        for name in sorted(self._files(m)):
-            if not (self.root / name).exists():
-                self.remote.download(name, self.root / name)
+        files = self._files(m)
+        missing = sorted(n for n in files if not (self.root / n).exists())
+        for name in missing:
+            self.remote.download(name, self.root / name)
+        if missing:
+            self._prune_cache(files)
+
+    def _prune_cache(self, keep: set[str]) -> None:
+        with open(self.root / ".lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            try:
+                for p in self.root.iterdir():
+                    if p.name.startswith(".") or p.name == MANIFEST or p.name in keep:
+                        continue
+                    if p.is_dir():
+                        shutil.rmtree(p, ignore_errors=True)
+                    else:
+                        p.unlink(missing_ok=True)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     # ------------------------------------------------------------------ write
     @contextlib.contextmanager
@@ -165,18 +190,26 @@ class ManifestDir:
                 uploaded.append(name)
                 self.remote.upload(self.root / name, name)
             if etag is None:
-                self.remote.put(MANIFEST, body.encode(), create_only=True)
+                new_etag = self.remote.put(MANIFEST, body.encode(), create_only=True)
             else:
-                self.remote.put(MANIFEST, body.encode(), if_match=etag)
+                new_etag = self.remote.put(MANIFEST, body.encode(), if_match=etag)
         except BaseException:
             with contextlib.suppress(Exception):
                 self.remote.delete(uploaded)
             raise
-        self._base = ("", files)
+        self._base = (new_etag, files)
         # the version replaced: its files are no longer named by any manifest (readers holding it
-        # get FileNotFoundError and re-read the manifest)
+        # get FileNotFoundError and re-read the manifest); and what writers that died or lost the
+        # store mid-update left behind, once older than ORPHAN_GRACE_S (a live writer's uploads
+        # are younger: it commits or removes them within its update)
         with contextlib.suppress(Exception):
-            self.remote.delete(sorted(before - files))
+            cutoff = time.time() - ORPHAN_GRACE_S
+            orphans = {
+                n.split("/")[0]
+                for n, mtime in self.remote.entries()
+                if mtime < cutoff and n.split("/")[0] not in files and n != MANIFEST
+            }
+            self.remote.delete(sorted((before - files) | orphans))
 
     def _retrying(self, attempt: Callable[[int], T]) -> T:
         """Run ``attempt(i)`` until it commits; a lost conditional PUT starts over from the winner's

@@ -1,6 +1,8 @@
 """Plate search index: a term dictionary over every text a read may be, with postings.
 
-Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table):
+Layout under ``HOME/index/plates`` (a derived artifact: delete it and it is rebuilt from the table;
+with the tables on object storage it is shared there and this directory is its cache,
+:mod:`pipelines.search.index_dir`):
 
 - ``manifest.json`` — table version covered, the Delta data files covered (path -> file number),
   files since removed from the table ("dead": their postings are ignored), segments, vocabulary;
@@ -33,7 +35,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -98,7 +100,8 @@ class _Segment:
 
     @cached_property
     def keys(self) -> np.ndarray:
-        return np.load(self.path / "keys.npy", mmap_mode="r")
+        keys: np.ndarray = np.load(self.path / "keys.npy", mmap_mode="r")
+        return keys
 
     @cached_property
     def keys64(self) -> np.ndarray | None:
@@ -106,7 +109,8 @@ class _Segment:
         return np.load(p, mmap_mode="r") if p.exists() else None
 
     def col(self, name: str) -> np.ndarray:
-        return np.load(self.path / f"{name}.npy", mmap_mode="r")
+        col: np.ndarray = np.load(self.path / f"{name}.npy", mmap_mode="r")
+        return col
 
     @cached_property
     def payload(self) -> pa.ipc.RecordBatchFileReader:
@@ -120,10 +124,9 @@ class _Segment:
         if not len(sel):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         q = keys[sel].astype(f"S{width}")
-        if self.keys64 is not None:  # integer compares: far cheaper than bytes
-            hay, needles = self.keys64, pm.keys_as_u64(q)
-        else:
-            hay, needles = self.keys, q
+        q64 = pm.keys_as_u64(q) if self.keys64 is not None else None
+        hay, needles = (self.keys64, q64) if self.keys64 is not None and q64 is not None else (self.keys, q)
+        # (integer compares when the segment has 8-byte keys: far cheaper than bytes)
         lo = np.searchsorted(hay, needles, side="left")
         hi = np.searchsorted(hay, needles, side="right")
         counts = hi - lo
@@ -185,6 +188,10 @@ class PlateIndex(ManifestDir):
         with self._lock():
             snap = snap or snapshot(self.lh, TABLE)
             m = None if rebuild else self.manifest()
+            if m is not None and m["table_version"] > snap.version:
+                # another writer indexed a newer table version since ``snap`` was read: indexing
+                # the older one would mark that writer's files as deleted (a lost update)
+                snap = snapshot(self.lh, TABLE)
             if m is not None and m["table_version"] == snap.version and not rebuild:
                 return {"action": "current", "table_version": snap.version, "seconds": 0.0}
             if m is not None:
@@ -263,7 +270,12 @@ class PlateIndex(ManifestDir):
             self._merge_vocab(m, new_vocab)
         return added
 
-    def _write_segment(self, m: dict[str, Any], parts: list[tuple[str, pa.Table]], new_vocab: list) -> int:
+    def _write_segment(
+        self,
+        m: dict[str, Any],
+        parts: list[tuple[str, pa.Table]],
+        new_vocab: list[tuple[np.ndarray, np.ndarray]],
+    ) -> int:
         tables = [
             t.append_column("__file", pa.array(np.full(t.num_rows, m["files"][p], np.int32)))
             for p, t in parts
@@ -424,10 +436,11 @@ class PlateIndex(ManifestDir):
         width = keys.dtype.itemsize
         k64 = np.load(vdir / "keys64.npy", mmap_mode="r") if (vdir / "keys64.npy").exists() else None
 
-        def find(text: str, side: str = "left") -> int:
+        def find(text: str, side: Literal["left", "right"] = "left") -> int:
             q = np.array([text], dtype=keys.dtype)
-            if k64 is not None:
-                return int(np.searchsorted(k64, pm.keys_as_u64(q)[0], side=side))
+            q64 = pm.keys_as_u64(q) if k64 is not None else None
+            if k64 is not None and q64 is not None:
+                return int(np.searchsorted(k64, q64[0], side=side))
             return int(np.searchsorted(keys, q[0], side=side))
 
         if p.is_exact:
@@ -486,7 +499,9 @@ class PlateIndex(ManifestDir):
                     raise
         return [], 0
 
-    def _search(self, m: dict[str, Any], p: pm.PlatePattern, flt: RowFilter, limit: int | None):
+    def _search(
+        self, m: dict[str, Any], p: pm.PlatePattern, flt: RowFilter, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int]:
         keys, kdist = self.match_texts(p, m)
         if not len(keys) or flt.nothing:
             return [], 0
@@ -561,7 +576,7 @@ class PlateIndex(ManifestDir):
                 keep &= np.isin(cam, ok_codes)
             if flt.scope is not None:  # visibility is decided by the scope itself (CameraScope.mask)
                 ags = np.array(list(seg.meta["agencies"]) + [None], dtype=object)  # code -1: no agency
-                cam_vals = np.append(cams, None)[np.where(cam < 0, len(cams), cam)]
+                cam_vals = np.append(cams, np.array([None], dtype=object))[np.where(cam < 0, len(cams), cam)]
                 ag_codes = rec["agency"]
                 keep &= flt.scope.mask(cam_vals, ags[np.where(ag_codes < 0, len(ags) - 1, ag_codes)])
         vf = getattr(flt, "versions", None)
@@ -625,10 +640,8 @@ def _contains(vdir: Path, keys: np.ndarray, q: np.ndarray) -> np.ndarray:
         return out
     qq = q[fits].astype(keys.dtype)
     p64 = vdir / "keys64.npy"
-    if p64.exists():
-        hay, needles = np.load(p64, mmap_mode="r"), pm.keys_as_u64(qq)
-    else:
-        hay, needles = keys, qq
+    q64 = pm.keys_as_u64(qq) if p64.exists() else None
+    hay, needles = (np.load(p64, mmap_mode="r"), q64) if q64 is not None else (keys, qq)
     i = np.searchsorted(hay, needles)
     i[i == len(hay)] = len(hay) - 1
     out[fits] = np.asarray(hay[i]) == needles

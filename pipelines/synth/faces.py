@@ -59,8 +59,8 @@ def _read_rgb(path: Path) -> np.ndarray | None:
     from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
+        with Image.open(path) as opened:
+            im: Image.Image = ImageOps.exif_transpose(opened)
             if im.mode in ("RGBA", "LA", "P"):
                 im = im.convert("RGBA")
                 bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
@@ -89,7 +89,8 @@ class _Detector:
         except Exception as exc:  # facenet-pytorch missing: OpenCV's Haar cascade
             log.info("MTCNN unavailable (%s); using OpenCV Haar cascade", exc)
             self.name = "haar"
-            self._haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+            cascades = cv2.data.haarcascades  # type: ignore[attr-defined]  # cv2.data is missing from the cv2 stubs
+            self._haar = cv2.CascadeClassifier(cascades + "haarcascade_frontalface_default.xml")
 
     def __call__(self, rgb: np.ndarray) -> list[tuple[float, float, float, float, float]]:
         h, w = rgb.shape[:2]
@@ -109,7 +110,7 @@ class _Detector:
             gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
             rects = self._haar.detectMultiScale(gray, 1.1, 5, minSize=(40, 40))
             out = [(x / k, y / k, (x + ww) / k, (y + hh) / k, 1.0) for x, y, ww, hh in rects]
-        return sorted(out, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))  # type: ignore[misc]
+        return sorted(out, key=lambda b: -(b[2] - b[0]) * (b[3] - b[1]))
 
 
 def _thumb(rgb: np.ndarray) -> np.ndarray:
@@ -228,7 +229,8 @@ def _save_cached(path: Path, bank: FaceBank) -> None:
     arrays = {f"head_{i}": bank.heads[k].rgba for i, k in enumerate(sorted(bank.heads))}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    # numpy's stub types **kwds so that a dict of arrays could reach its allow_pickle flag
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
     os.replace(tmp, path)
 
 
@@ -238,7 +240,7 @@ def _load_cached(path: Path) -> FaceBank:
         heads = {}
         for i, k in enumerate(sorted(meta["heads"])):
             h = meta["heads"][k]
-            heads[k] = HeadSprite(k, h["photo"], z[f"head_{i}"].copy(), tuple(h["face_box"]))  # type: ignore[arg-type]
+            heads[k] = HeadSprite(k, h["photo"], z[f"head_{i}"].copy(), tuple(h["face_box"]))
     return FaceBank(
         heads, {k: list(v) for k, v in meta["enrolment"].items()}, list(meta["notes"]), meta["detector"]
     )

@@ -122,7 +122,7 @@ def _text_mask(groups: list[str], sep: str, height: int) -> np.ndarray:
     probe = Image.new("L", (10, 10))
     pd = ImageDraw.Draw(probe)
     cap = pd.textbbox((0, 0), "H", font=font)
-    cap_h = cap[3] - cap[1]
+    cap_h = int(cap[3] - cap[1])  # integer pixels (the stubs type bounding boxes as floats)
     adv = pd.textlength("0", font=font)
     gap = int(adv * 0.45)
     stroke = max(1, size // 30)
@@ -197,7 +197,7 @@ def _label_mask(label: str, height: int) -> np.ndarray:
     font = plate_font(48)
     probe = ImageDraw.Draw(Image.new("L", (4, 4)))
     bb = probe.textbbox((0, 0), label, font=font)
-    img = Image.new("L", (bb[2] - bb[0] + 4, bb[3] - bb[1] + 4), 0)
+    img = Image.new("L", (int(bb[2] - bb[0]) + 4, int(bb[3] - bb[1]) + 4), 0)
     ImageDraw.Draw(img).text((2 - bb[0], 2 - bb[1]), label, font=font, fill=255)
     arr = np.asarray(img, np.float32) / 255.0
     w = max(1, int(round(arr.shape[1] * height / arr.shape[0])))

@@ -76,7 +76,7 @@ def plan_read_city(
         raise ValueError("cameras must be >= 3")
     rng = np.random.default_rng(seed)
     pts = _grid(cameras, spacing_m)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "camera_id": f"RQ-{k:02d}",
             "agency": "municipal",
@@ -89,7 +89,7 @@ def plan_read_city(
     ]
     blurs = np.linspace(0.7, 1.55, cameras)
     rng.shuffle(blurs)
-    optics = {}
+    optics: dict[str, Optics] = {}
     for k, r in enumerate(rows):
         if k == degraded % cameras:
             optics[r["camera_id"]] = Optics(blur=1.7, noise=8.0, char_px=20)

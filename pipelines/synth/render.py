@@ -255,7 +255,7 @@ class _PedDrawer:
         def P(pts: list[tuple[float, float]]) -> np.ndarray:
             return np.array([[ox + (x + sway) * s, oy - (y + bob) * s] for x, y in pts])
 
-        def fill(pts: list[tuple[float, float]], col: tuple[int, ...]) -> None:
+        def fill(pts: list[tuple[float, float]], col: tuple[float, ...]) -> None:
             arr = np.clip(P(pts), -1e5, 1e5)
             cv2.fillPoly(
                 canvas,
@@ -345,14 +345,16 @@ class _PedDrawer:
     def _head(
         self, canvas: np.ndarray, p: PedAgent, s: float, ox: float, oy: float, sway: float, bob: float
     ) -> tuple[float, float, float, float]:
-        head = self.heads[p.identity]  # type: ignore[index]
+        if p.identity is None:
+            raise ValueError(f"pedestrian {p.ped_id} has no identity, so no head sprite")
+        head = self.heads[p.identity]
         face_px = FACE_M * s
         level = int(
             np.clip(
                 math.floor(math.log2(max(1e-6, HEAD_SCALE_PX / face_px))), 0, len(self.levels[p.identity]) - 1
             )
-        )  # type: ignore[index]
-        src = self.levels[p.identity][level]  # type: ignore[index]
+        )
+        src = self.levels[p.identity][level]
         lv = 2.0**level
         fx1, fy1, fx2, fy2 = (c / lv for c in head.face_box)
         k = face_px / (fy2 - fy1)
@@ -451,7 +453,7 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
         for i in range(job.n_frames):
             t = i / fps
             frame = bg.copy()
-            objs: list[tuple[float, object]] = []
+            objs: list[tuple[float, VehicleAgent | PedAgent]] = []
             for a, t0, t1 in v_int:
                 if t0 - 0.1 <= t <= t1 + 0.1:
                     objs.append((a.z_at(t, z_min), a))
@@ -468,11 +470,12 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
                 if d is not None:
                     drawn.append(d)
             for j, d in enumerate(drawn):
-                if d.key is None:
+                if d.key is None or d.box is None:
                     continue
                 min_px = MIN_PLATE_PX if d.key[0] == "plate" else MIN_FACE_PX
                 if _visible(d, drawn[j + 1 :], W, H, min_px):
-                    boxes.setdefault(d.key, []).append((i, *(round(c, 2) for c in d.box)))  # type: ignore[arg-type]
+                    x1, y1, x2, y2 = (round(c, 2) for c in d.box)
+                    boxes.setdefault(d.key, []).append((i, x1, y1, x2, y2))
                     sizes.setdefault(d.key, []).append(d.size_px)
             pos, neg = noise_bank[i % 3]
             oy, ox = int(rng.integers(0, 16)), int(rng.integers(0, 16))
@@ -501,7 +504,7 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
         bl = boxes.get(key)
         if not bl:
             continue
-        best = max(range(len(bl)), key=lambda k: (bl[k][3] - bl[k][1]) * (bl[k][4] - bl[k][2]))
+        best = max(range(len(bl)), key=[(b[3] - b[1]) * (b[4] - b[2]) for b in bl].__getitem__)
         pid = stable_id(cam_id, a.spec.vehicle_id, round(a.t_pass, 3))
         complete = 0.0 <= a.t_pass < duration
         plates.append(
@@ -535,7 +538,7 @@ def render_camera(job: RenderJob, on_frame: Callable[[int], None] | None = None)
         bl = boxes.get(key)
         if not bl or p.identity is None:
             continue
-        best = max(range(len(bl)), key=lambda k: (bl[k][3] - bl[k][1]) * (bl[k][4] - bl[k][2]))
+        best = max(range(len(bl)), key=[(b[3] - b[1]) * (b[4] - b[2]) for b in bl].__getitem__)
         faces.append(
             FacePass(
                 pass_id=stable_id(cam_id, p.ped_id),

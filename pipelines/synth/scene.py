@@ -271,7 +271,7 @@ def _facades(
         for fy in np.arange(3.4, h - 1.0, 3.0):
             for fz in np.arange(z0 + 1.0, z1 - 1.2, 2.4):
                 lit = night and rng.random() < 0.35
-                wc = (250, 215, 140) if lit else (70, 85, 100)
+                wc: tuple[float, ...] = (250, 215, 140) if lit else (70, 85, 100)
                 if lit:
                     wc = tuple(c / 0.2 * 0.9 for c in wc)  # stays bright after the night dimming
                     wc = tuple(min(c, 255 / 0.2) for c in wc)

@@ -248,10 +248,10 @@ def plan_city(
                 t = lead.t_pass
                 for k, m in enumerate(members[1:], start=1):
                     gap = float(rng.uniform(1.6, 3.2))
-                    a = place(cam, m, t + gap, t + gap + 0.8, speed=lead.speed)
-                    if a is not None:
-                        placed[k].append(a)
-                        t = a.t_pass
+                    follower = place(cam, m, t + gap, t + gap + 0.8, speed=lead.speed)
+                    if follower is not None:
+                        placed[k].append(follower)
+                        t = follower.t_pass
                 prev = (cam, offsets[cam] + lead.t_pass)
             if len(members) > 1:
                 convoys.append(
@@ -273,10 +273,10 @@ def plan_city(
             if t - (Z_FAR_V - z_min) / speed > D:
                 break
             spec = reg.new()
-            a = _agent(spec, t, speed, rng, difficulty, routed=False)
-            if _fits(a, lanes[plan.index], z_min):
-                lanes[plan.index].append(a)
-                sightings.setdefault(spec.vehicle_id, []).append((plan.row["camera_id"], a.t_pass))
+            agent = _agent(spec, t, speed, rng, difficulty, routed=False)
+            if _fits(agent, lanes[plan.index], z_min):
+                lanes[plan.index].append(agent)
+                sightings.setdefault(spec.vehicle_id, []).append((plan.row["camera_id"], agent.t_pass))
             else:
                 del reg.specs[spec.vehicle_id]
         plan.vehicles = sorted(lanes[plan.index], key=lambda a: a.t_pass)

@@ -81,8 +81,8 @@ def random_vehicle(vehicle_id: str, plate: str, fmt: str, rng: np.random.Generat
         plate,
         fmt,
         model,
-        tuple(int(c) for c in color),
-        cname,  # type: ignore[arg-type]
+        (int(color[0]), int(color[1]), int(color[2])),
+        cname,
         round(width + jitter, 3),
         round(height + 1.5 * jitter, 3),
         hood,

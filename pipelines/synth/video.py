@@ -59,7 +59,7 @@ class H264Writer:
         for pkt in self._s.encode(None):
             self._c.mux(pkt)
         self._c.close()
-        self._c = None  # type: ignore[assignment]
+        self._c = None
 
     @property
     def frames(self) -> int:

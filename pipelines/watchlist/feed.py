@@ -179,17 +179,18 @@ def acknowledge(
     rows = lh.read(TABLE, columns=LIST_COLUMNS, filter=pds.field("alert_id") == alert_id).to_pylist()
     if not rows or not (sees(rows[0], ctx.visible_agency) and who in rows[0]["recipients"]):
         raise WatchlistError(f"no alert {alert_id} for agency {who}")
+    ack_ts = now or dt.datetime.now(dt.UTC)
     ack = {
         "alert_id": alert_id,
         "agency": who,
         "user": ctx.user,
-        "ts": now or dt.datetime.now(dt.UTC),
+        "ts": ack_ts,
         "note": note or None,
     }
     before = _acks(lh, [alert_id]).get(alert_id, {})
     lh.insert_new(ACKS, [ack])
     existing = _acks(lh, [alert_id]).get(alert_id, {})
-    _audit_ack(lh, ctx, rows[0], who, note, first=who not in before, now=ack["ts"])
+    _audit_ack(lh, ctx, rows[0], who, note, first=who not in before, now=ack_ts)
     return {
         **rows[0],
         "acks": existing,

@@ -23,15 +23,17 @@ def search(at, pattern: str, fuzzy: int = 0):
     return at
 
 
-def test_plate_search_without_case_is_refused_and_not_logged(app_env):
+def test_plate_search_without_case_is_refused_and_the_refusal_logged(app_env):
     before = Lakehouse(home=app_env).count("audit_log") if Lakehouse(home=app_env).exists("audit_log") else 0
     at = signed_in("ana")
     search(at, "ABC1234")
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("Search refused: a case number is required")
     assert not at.dataframe
-    after = Lakehouse(home=app_env).count("audit_log") if Lakehouse(home=app_env).exists("audit_log") else 0
-    assert after == before
+    log = Lakehouse(home=app_env).read("audit_log").to_pylist()
+    assert len(log) == before + 1  # nothing was searched; the refusal is logged (issue 12.3)
+    last = max(log, key=lambda r: r["seq"])
+    assert (last["user"], last["action"], last["outcome"]) == ("ana", "plates.search", "refused")
 
 
 def test_plate_search_finds_scoped_reads_with_crops_and_audits(app_env):

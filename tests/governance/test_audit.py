@@ -144,3 +144,32 @@ def test_searches_refused_for_want_of_a_case_are_logged(lakehouse, tmp_path, cli
     assert "case number is required" in capsys.readouterr().err
     (row,) = audit_rows(Lakehouse(home=home))
     assert (row["action"], row["outcome"], row["user"]) == ("plates.search", "refused", "tester")
+
+
+def test_cli_identity_refusals_are_logged(tmp_path, cli_user, capsys):
+    """A search refused because a flag tries to widen the caller's identity is logged under the
+    proven identity; an unknown OS user's under ``unknown:<os user>``; a home that does not exist is
+    not created by a refusal."""
+    from jobs.cli import main
+    from lakehouse import Lakehouse
+    from pipelines.governance.identity import os_user
+
+    home = tmp_path / "home"
+    home.mkdir()
+    cli_user(home, role="investigator", agency="police911")
+    case = ["--case", "C-1", "--purpose", "test"]
+    assert main(["--home", str(home), "plates", "search", "ABC123", "--agency", "municipal", *case]) == 2
+    assert main(["--home", str(home), "plates", "search", "ABC123", "--role", "admin", *case]) == 2
+    capsys.readouterr()
+    rows = audit_rows(Lakehouse(home=home))
+    assert [(r["user"], r["agency"], r["outcome"], r["case_number"]) for r in rows] == [
+        ("tester", "police911", "refused", "C-1")
+    ] * 2
+    other = tmp_path / "other"
+    other.mkdir()
+    assert main(["--home", str(other), "plates", "search", "ABC123", *case]) == 2
+    (row,) = audit_rows(Lakehouse(home=other))
+    assert row["user"] == f"unknown:{os_user()}" and row["outcome"] == "refused" and row["reason"]
+    missing = tmp_path / "no-such-home"
+    assert main(["--home", str(missing), "plates", "search", "ABC123", *case]) == 2
+    assert not missing.exists()

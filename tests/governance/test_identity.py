@@ -169,7 +169,10 @@ def test_cli_whoami_login_and_unknown_user(home, capsys):
         ]
     )
     assert rc == 2 and "widen" in capsys.readouterr().err
-    assert not Lakehouse(home=home).exists("audit_log")
+    # nothing was read; the attempt is logged as a refusal under the proven identity
+    (row,) = Lakehouse(home=home).read("audit_log").to_pylist()
+    assert (row["user"], row["role"], row["outcome"]) == ("ana", "investigator", "refused")
+    assert "widen" in row["reason"] and row["result_count"] == 0
 
 
 def test_app_add_user_maps_an_os_account(home, capsys, monkeypatch):

@@ -180,3 +180,33 @@ def test_movement_tools_replayed_against_the_versions_they_read(tmp_path):
     assert out["plates.canvass"]["erased"] == in_canvass > 0  # the erased plates' reads in its window
     assert out["movement.convoy"]["erased"] >= n_partner > 0  # the partner's reads (at least)
     assert audit_rows(lh)[0]["action"] == "audit.replay"
+
+
+def test_replay_after_a_real_retention_purge(lakehouse):
+    """`maintain retention` purges the table versions a search read (their commits and files are
+    gone, by design): replay re-runs on the first version kept after the purge and reports the
+    rows retention erased as erased, instead of failing."""
+    from lakehouse import maintenance
+
+    now = dt.datetime.now(UTC)
+    old = dict(read("r-old", 0), ts=now - dt.timedelta(days=400))
+    fresh = dict(read("r-new", 0), ts=now - dt.timedelta(days=1))
+    lakehouse.append("cameras", CAMS)
+    lakehouse.append("plate_reads", [old, fresh])
+    open_case(lakehouse, INV, "K-1", "robbery at the bank")
+    hits = search_plates(lakehouse, PlateQuery("ABC123"), ReadScope.of(INV)).hits
+    assert {h["read_id"] for h in hits} == {"r-old", "r-new"}
+    logged = json.loads(audit_rows(lakehouse, action="plates.search")[0]["table_versions"])["plate_reads"]
+    maintenance.retention(lakehouse, now=now)
+    from deltalake.exceptions import DeltaError
+
+    with pytest.raises(DeltaError):  # the version the search read is gone
+        lakehouse.table("plate_reads", logged)
+    (out,) = replay_case(lakehouse, AUDITOR, "K-1")
+    assert (out["status"], out["logged_count"], out["replayed_count"], out["erased"]) == (
+        "partly erased",
+        2,
+        1,
+        1,
+    )
+    assert "purged by retention" in out["note"] and f"plate_reads v{logged} -> v" in out["note"]

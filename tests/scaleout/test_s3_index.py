@@ -130,6 +130,9 @@ def test_indexes_live_on_object_storage_with_a_local_cache_per_machine(s3, tmp_p
     m = json.loads(remote(s3, "shared", "plates").get("manifest.json")[0])  # type: ignore[index]
     stored = {n.split("/")[0] for n in remote(s3, "shared", "plates").names("")}
     assert stored == PlateIndex(a)._files(m) | {"manifest.json"}
+    # and A's cache holds only the current version (the one it replaced was pruned on fetch)
+    cached = {p.name for p in (tmp_path / "a" / "index" / "plates").iterdir() if not p.name.startswith(".")}
+    assert cached == PlateIndex(a)._files(m)
 
     # retention on the S3 tables erases rows from the shared index too
     a.table("plate_reads").delete("read_id = 'cd3'")
@@ -169,6 +172,23 @@ def test_a_writer_that_loses_the_conditional_put_retries_from_the_winners_manife
     stored = {n.split("/")[0] for n in remote(s3, "race", "plates").names("")}
     m = json.loads(remote(s3, "race", "plates").get("manifest.json")[0])  # type: ignore[index]
     assert stored == idx._files(m) | {"manifest.json"}  # the loser's uploads were removed
+
+
+def test_a_writer_holding_an_older_table_snapshot_does_not_undo_a_newer_index(s3, tmp_path: Path) -> None:
+    """Writer A read the table, then B appended and indexed the newer version before A committed:
+    A must not index its older snapshot over B's (that would mark B's file deleted: a lost update)."""
+    from pipelines.search.delta_files import snapshot
+
+    a = machine(s3, "stale", tmp_path / "a")
+    b = machine(s3, "stale", tmp_path / "b")
+    a.append("plate_reads", reads(10, "ab"))
+    stale = snapshot(a, "plate_reads")
+    b.append("plate_reads", reads(10, "cd"))
+    PlateIndex(b).update()
+    PlateIndex(a).update(snap=stale)
+    idx = PlateIndex(b)
+    assert idx.status()["table_version"] == b.version("plate_reads")
+    assert plate_ids(idx, "CD004XY") == ["cd4"] and plate_ids(idx, "AB004XY") == ["ab4"]
 
 
 def test_out_of_tries_is_a_clear_error_and_nothing_is_committed(s3, tmp_path: Path, monkeypatch) -> None:
@@ -247,3 +267,56 @@ def test_two_processes_updating_one_shared_index_lose_nothing(s3, tmp_path: Path
     for tag in ("PA", "QB"):
         for j in range(5):
             assert plate_ids(idx, f"{tag}{j}007Z") == [f"{tag}{j}-7"]
+
+
+def test_store_stalled_mid_update_is_a_clear_error_and_the_index_stays_as_it_was(
+    s3, tmp_path: Path, monkeypatch
+) -> None:
+    import signal
+
+    from lakehouse.object_store import ObjectStoreError
+
+    opts = {**s3.storage_options, "timeout": "3s", "connect_timeout": "2s", "max_retries": "1"}
+    a = Lakehouse(StorageConfig(root=s3.uri("stall"), storage_options=opts), home=tmp_path / "a")
+    a.append("plate_reads", reads(20, "ab"))
+    PlateIndex(a).update()
+    before = remote(s3, "stall", "plates").get("manifest.json")
+    a.append("plate_reads", reads(20, "cd"))
+    real_upload = ObjectDir.upload
+
+    def upload(self, local, name):  # the store stops answering as the new files go up
+        os.kill(s3.proc.pid, signal.SIGSTOP)
+        return real_upload(self, local, name)
+
+    monkeypatch.setattr(ObjectDir, "upload", upload)
+    try:
+        with pytest.raises(ObjectStoreError, match="failed"):
+            PlateIndex(a).update()
+    finally:
+        os.kill(s3.proc.pid, signal.SIGCONT)
+    monkeypatch.undo()
+    assert remote(s3, "stall", "plates").get("manifest.json") == before  # nothing committed
+    assert plate_ids(PlateIndex(a), "AB004XY") == ["ab4"] and plate_ids(PlateIndex(a), "CD004XY") == []
+    assert PlateIndex(a).update()["action"] == "updated"  # the next update completes
+    assert plate_ids(PlateIndex(a), "CD004XY") == ["cd4"]
+
+
+def test_objects_left_by_a_dead_writer_are_collected_after_the_grace_period(
+    s3, tmp_path: Path, monkeypatch
+) -> None:
+    from pipelines.search import index_dir
+
+    a = machine(s3, "orphans", tmp_path / "a")
+    a.append("plate_reads", reads(10, "ab"))
+    PlateIndex(a).update()
+    r = remote(s3, "orphans", "plates")
+    r.put("seg-000042-deadbeef/keys.npy", b"left by a writer that died", create_only=True)
+    a.append("plate_reads", reads(10, "cd"))
+    PlateIndex(a).update()
+    assert r.names("seg-000042-deadbeef"), "younger than the grace period: kept"
+    monkeypatch.setattr(index_dir, "ORPHAN_GRACE_S", 0.0)
+    a.append("plate_reads", reads(10, "ef"))
+    PlateIndex(a).update()
+    assert not r.names("seg-000042-deadbeef")
+    m = json.loads(r.get("manifest.json")[0])  # type: ignore[index]
+    assert {n.split("/")[0] for n in r.names("")} == PlateIndex(a)._files(m) | {"manifest.json"}
