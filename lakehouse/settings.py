@@ -143,6 +143,13 @@ class LiveSettings(Section):
         description="how often new live rows are matched against the watchlist (alarms do not wait "
         "for the micro-batch commit)",
     )
+    max_decode_lag_s: float = Field(
+        2.0,
+        ge=0.5,
+        le=60,
+        description="a live reader this far behind drops packets up to the next keyframe "
+        "(frame-drop policy: decode lag stays bounded)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,

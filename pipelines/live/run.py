@@ -294,7 +294,8 @@ def run_streams(
             commit(collect(calls, timeout_s=5.0), final=False)
     finally:
         alarms_stop.set()
-        alarms.join(30)
+        if alarms.is_alive():
+            alarms.join(30)
         calls = {c: h.stop.remote() for c, h in workers_by_cam.items()}
         rows = collect(calls, timeout_s=max(30.0, min(profile.batch_timeout_s, 120.0)))
         commit(rows, final=True)
