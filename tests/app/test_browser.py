@@ -134,7 +134,8 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
         page.wait_for_timeout(800)  # let the dataframe canvas paint its thumbnails
         _shot(page, "plate-search")
         page.get_by_role("tab", name="Crops").click()  # the table is a canvas; the gallery is text
-        expect(page.get_by_text("Ruta Transchaco portico (POL-P2)")).to_be_visible(timeout=10_000)
+        crops = page.get_by_test_id("stTabs")  # the export panel below lists the same reads
+        expect(crops.get_by_text("Ruta Transchaco portico (POL-P2)").first).to_be_visible(timeout=10_000)
         body = page.inner_text("body")
         assert "Av. España portico (MUN-A1)" in body and "Plaza Uruguaya (POL-P1)" in body
         assert "Mercado 4" not in body  # municipal-only camera: not visible to the police
