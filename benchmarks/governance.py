@@ -442,6 +442,12 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         res = crime_leads(lh, ReadScope.of(c), incident_ids=["I1", "I2"], radius_m=500, min_incidents=1)
         return {r["plate"] for r in res.rows}
 
+    def flows(c: Any) -> set[str]:
+        from pipelines.movement.traffic import ring_flows
+
+        res = ring_flows(lh, scope(c), include_plates=True)
+        return {p["portico"] for p in res.per_portico if p["reads"]} | {s["plate"] for s in res.stayed_plates}
+
     def counts(c: Any) -> set[str]:
         from pipelines.movement.traffic import camera_counts
 
@@ -506,6 +512,7 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         "convoy": ("plates", convoy),
         "stakeout": ("plates", stakeout),
         "crime-series leads": ("plates", leads),
+        "ring flows (porticos, vehicles inside)": ("flows", flows),
         "camera counts": ("cameras", counts),
         "alerts": ("alerts", alerts),
         "crime-map cameras": ("registry", crime_map),
@@ -529,6 +536,8 @@ def _allowed(state: str) -> dict[str, set[str]]:
     return {
         "reads": reads,
         "route": {r for r in reads if READS[r][2] in ("TGT001", "MUN003")},
+        # M1 is the one portico: its name and the vehicles that entered there (and stayed)
+        "flows": {x for r in reads if READS[r][0] == "M1" for x in ("M1", READS[r][2])},
         "plates": plates,
         "cameras": cams,
         "registry": registry,
@@ -568,7 +577,7 @@ def cross_agency(base: Path) -> dict[str, Any]:
             per_path[name]["leaks"] += bool(bad)
             if bad:
                 leaks.append(f"{state}: {name} leaked {sorted(bad)}")
-            exact = kind in ("reads", "route", "faces", "alerts", "registry") or name in (
+            exact = kind in ("reads", "route", "faces", "alerts", "registry", "flows") or name in (
                 "canvass",
                 "stakeout",
             )

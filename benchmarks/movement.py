@@ -268,6 +268,7 @@ def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]
         t = time.perf_counter()
         b = run_movement(lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=params)
         out["dask_s"] = round(time.perf_counter() - t, 2)
+        out["dask_worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
     out["dask_driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["equal"] = all(a.tables[n].num_rows == b.tables[n].num_rows for n in a.tables) and a.trips.sort_by(
         "trip_id"
@@ -278,6 +279,21 @@ def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]
     } == set(sim.convoy)
     shutil.rmtree(home, ignore_errors=True)
     return out
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _worker_peak_rss_mb(address: str) -> float | None:
+    """The largest peak RSS among the Dask workers (each asked in its own process)."""
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            return max(client.run(_peak_rss_mb).values())
+    except Exception:  # noqa: BLE001 - a measurement, not the result
+        return None
 
 
 def _child(args: list[str]) -> dict[str, Any]:
@@ -303,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=20)
     ap.add_argument("--beam-reads", type=int, default=20_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated table under benchmarks/out/")
+    ap.add_argument(
+        "--beam-only",
+        action="store_true",
+        help="only the daily Beam job (local runner vs 2 Dask workers) over --beam-reads reads; "
+        "prints its line for RESULTS.md",
+    )
     ap.add_argument("--phase", choices=["generate", "queries", "beam"], help=argparse.SUPPRESS)
     ap.add_argument("--home", help=argparse.SUPPRESS)
     ap.add_argument("--windows", help=argparse.SUPPRESS)
@@ -331,6 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase == "beam":
         print(json.dumps(run_beam(args.beam_reads, out_dir)))
         return 0
+    if args.beam_only:
+        load0 = os.getloadavg()[0]
+        beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)])
+        beam["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
+        print(json.dumps(beam), file=sys.stderr)
+        print(beam_line(beam))
+        return 0
     home = out_dir / f"reads-{args.reads}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -355,6 +384,18 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(home, ignore_errors=True)
     write_markdown(gen, q, beam, args, results)
     return 0
+
+
+def beam_line(beam: dict) -> str:
+    load = f" Load average {beam['load_avg']}." if beam.get("load_avg") else ""
+    return (
+        f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads: "
+        f"local runner (FnApiRunner) {beam['local_s']} s (peak RSS {beam['local_peak_rss_mb']:.0f} MB); "
+        f"Dask runner, 2 worker processes on 127.0.0.1 (4 bag partitions), {beam['dask_s']} s (driver peak RSS "
+        f"{beam['dask_driver_peak_rss_mb']:.0f} MB, largest worker peak RSS "
+        f"{beam.get('dask_worker_peak_rss_mb') or 'n/a'} MB); results equal: {beam['equal']}; planted convoy first: "
+        f"{beam['convoy_planted_first']}.{load}"
+    )
 
 
 def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, path: Path = RESULTS) -> None:
@@ -383,11 +424,7 @@ def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, pat
         f"ranked first: {q.get('stakeout_planted_first')}. Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
         f"1-minute load average at the start / end of the queries: {q.get('load_avg')}.",
         "",
-        f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads: "
-        f"local runner (FnApiRunner) {beam['local_s']} s (peak RSS {beam['local_peak_rss_mb']:.0f} MB); "
-        f"Dask runner, 2 worker processes on 127.0.0.1 (4 bag partitions), {beam['dask_s']} s (driver peak RSS "
-        f"{beam['dask_driver_peak_rss_mb']:.0f} MB); results equal: {beam['equal']}; planted convoy first: "
-        f"{beam['convoy_planted_first']}.",
+        beam_line(beam),
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
     python -m benchmarks.read_accuracy --smoke      # one 8-camera city, 12 vehicles (seconds to a minute)
     python -m benchmarks.read_accuracy              # five cities: 8, 9, 10, 12 and 16 cameras, other seeds
+    python -m benchmarks.read_accuracy --quick      # three cities: 8, 9 and 10 cameras
     python -m benchmarks.read_accuracy --cities 12x120s7,12x120s5
 
 Each pass's plate is rendered through its camera's optics (one camera degraded: blur + noise) and
@@ -96,12 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
+    ap.add_argument("--quick", action="store_true", help="three cities: 9x30s7, 8x60s21, 10x80s11")
     ap.add_argument("--cities", default=CITIES, help="CAMERASxVEHICLESsSEED, comma separated")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument(
         "--reads-cache", type=Path, help="keep/reuse each city's OCR reads here (checked against the plan)"
     )
     args = ap.parse_args(argv)
+    if args.quick and args.cities == CITIES:
+        args.cities = "9x30s7,8x60s21,10x80s11"
     cities = [(8, 12, 7)] if args.smoke else _parse(args.cities)
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0]

@@ -1,6 +1,7 @@
 """Cost of the current-model-version filter on plate search (goal: < 10% added p95).
 
     python -m benchmarks.version_filter --smoke          # 20k reads, seconds
+    python -m benchmarks.version_filter --quick          # 1M reads
     python -m benchmarks.version_filter                  # 10M reads (run when the machine is quiet)
 
 Data: the plate-search benchmark's synthetic ``plate_reads`` (``benchmarks.search_plates.generate``:
@@ -210,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file"
     )
-    ap.add_argument("--rows", type=int, default=None, help="reads (default 10M; 20k with --smoke)")
+    ap.add_argument("--quick", action="store_true", help="1M reads")
+    ap.add_argument(
+        "--rows", type=int, default=None, help="reads (default 10M; 1M with --quick; 20k with --smoke)"
+    )
     ap.add_argument("--backfill-share", type=float, default=0.02)
     ap.add_argument("--queries", type=int, default=20, help="queries per kind")
     ap.add_argument("--strategies", default="index,scan,duckdb")
@@ -222,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the generated data for another run")
     ap.add_argument("--results", default=str(RESULTS))
     args = ap.parse_args(argv)
-    rows = args.rows or (20_000 if args.smoke else 10_000_000)
+    rows = args.rows or (20_000 if args.smoke else 1_000_000 if args.quick else 10_000_000)
     from benchmarks import smoke
 
     out = args.out or (str(smoke.smoke_dir("version_filter")) if args.smoke else str(OUT_DIR))

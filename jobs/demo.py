@@ -112,13 +112,22 @@ class LiveDemo:
     runner: Any  # subprocess.Popen of `pesquisa stream run`
     log_path: Path
 
-    def stop(self, timeout_s: float = 60.0) -> None:
+    def stop(self, timeout_s: float = 60.0, linger_s: float = 10.0) -> None:
         """Stop the runner (SIGTERM: it commits its last rows and marks the camera offline), then the
-        sender. Every process the demo started is gone when this returns."""
+        sender. Every process the demo started is gone when this returns: Ray's helper processes
+        (agents) that the runner started notice its end only after a while, so any still running
+        ``linger_s`` after the runner exited are terminated."""
         import signal
         import subprocess
 
+        import psutil
+
+        helpers: list[psutil.Process] = []
         if self.runner is not None and self.runner.poll() is None:
+            try:
+                helpers = psutil.Process(self.runner.pid).children(recursive=True)
+            except psutil.Error:
+                helpers = []
             self.runner.send_signal(signal.SIGTERM)
             try:
                 self.runner.wait(timeout_s)
@@ -126,6 +135,18 @@ class LiveDemo:
                 os.killpg(self.runner.pid, signal.SIGKILL)
                 self.runner.wait(10)
         self.sim.stop()
+        _gone, alive = psutil.wait_procs(helpers, timeout=linger_s)
+        for p in alive:
+            try:
+                p.terminate()
+            except psutil.Error:
+                pass
+        _gone, alive = psutil.wait_procs(alive, timeout=10)
+        for p in alive:
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
 
 
 def _live_video(city: Any) -> Any:

@@ -153,7 +153,12 @@ class ObjectDir:
     # ------------------------------------------------------------------ immutable files and folders
     def names(self, under: str) -> list[str]:
         """Relative names of the objects at ``under`` (a file) or below ``under/`` (a folder)."""
-        out: list[str] = []
+        return [n for n, _ in self.entries(under)]
+
+    def entries(self, under: str = "") -> list[tuple[str, float]]:
+        """(relative name, last-modified epoch seconds) of the objects at ``under`` or below it
+        (everything in this directory when ``under`` is empty)."""
+        out: list[tuple[str, float]] = []
         token: str | None = None
         base = self.key(under) if under else self.prefix
         while True:
@@ -164,7 +169,8 @@ class ObjectDir:
             for o in r.get("Contents", []):
                 k = str(o["Key"])
                 if not under or k == base or k.startswith(base + "/"):
-                    out.append(k[len(self.prefix) + 1 :] if self.prefix else k)
+                    name = k[len(self.prefix) + 1 :] if self.prefix else k
+                    out.append((name, float(o["LastModified"].timestamp())))
             if not r.get("IsTruncated"):
                 return out
             token = r.get("NextContinuationToken")

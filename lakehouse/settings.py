@@ -143,6 +143,13 @@ class LiveSettings(Section):
         description="how often new live rows are matched against the watchlist (alarms do not wait "
         "for the micro-batch commit)",
     )
+    max_decode_lag_s: float = Field(
+        2.0,
+        ge=0.5,
+        le=60,
+        description="a live reader this far behind drops packets up to the next keyframe "
+        "(frame-drop policy: decode lag stays bounded)",
+    )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
     max_inflight: int = Field(
         2,
@@ -166,6 +173,17 @@ class LiveSettings(Section):
     )
     backoff_max_s: float = Field(
         30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
+    )
+    movement_every_s: float = Field(
+        0.0,
+        ge=0,
+        le=3600,
+        description="live traffic counts per camera and convoy candidates of watchlisted plates "
+        "(pipelines/movement/live.py) are recomputed from the committed reads at most this often, "
+        "in a background thread of stream run; 0 = off",
+    )
+    movement_count_window_s: float = Field(
+        3600.0, gt=0, le=86400, description="live count window per camera, seconds"
     )
 
 
@@ -238,7 +256,10 @@ class ExportSettings(Section):
         3.0, gt=0, le=60, description="seconds of video kept before and after each exported sighting"
     )
     detect_every: int = Field(
-        2, ge=1, le=25, description="masking: run the face and plate detectors on every n-th clip frame"
+        1,
+        ge=1,
+        le=25,
+        description="masking: run the face and plate detectors on every n-th clip frame (1: every frame)",
     )
     mask_pad: float = Field(
         0.25, ge=0, le=2, description="masking: widen each blurred box by this share of its size per side"

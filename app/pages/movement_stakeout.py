@@ -1,5 +1,5 @@
 """Stakeout page: vehicles present in several place x time windows — windows added from cameras,
-or a crime series picked by its incidents (crime-series leads) — ranked by rarity (a bus that is
+or a crime series picked by its incidents (crime-series leads: vehicles and faces) — ranked by rarity (a bus that is
 everywhere every day is no lead).
 
 One call each: ``pipelines.movement.stakeout.stakeout`` (``pesquisa movement stakeout``) and
@@ -45,6 +45,27 @@ def _show(rows: list[dict], label: str, seconds: float) -> None:
         if c in rows[0]
     ]
     st.dataframe(pd.DataFrame(rows)[cols], hide_index=True, width="stretch", key="stakeout_table")
+
+
+def _show_faces(rows: list[dict]) -> None:
+    """People (faces) near the incidents: a face is the id of its best sighting (open it in Face search)."""
+    st.markdown(
+        f"**{len(rows)} person(s)** seen near enough incidents (faces grouped by descriptor distance)"
+    )
+    if not rows:
+        widgets.empty_state("No face is seen near enough incidents.")
+        return
+    cols = [
+        "rank",
+        "face",
+        "incidents_hit",
+        "incidents",
+        "p_value",
+        "expected_windows",
+        "sightings",
+        "cameras",
+    ]
+    st.dataframe(pd.DataFrame(rows)[cols], hide_index=True, width="stretch", key="leads_faces_table")
 
 
 def main() -> None:
@@ -124,10 +145,14 @@ def main() -> None:
                 ),
                 "Leads",
             )
-            st.session_state[RESULTS] = None if res is None else ("incidents", res.rows, res.seconds)
+            st.session_state[RESULTS] = (
+                None if res is None else ("incidents", res.rows, res.seconds, res.faces)
+            )
     got = st.session_state.get(RESULTS)
     if got:
         _show(got[1], got[0], got[2])
+        if len(got) > 3:
+            _show_faces(got[3])
 
 
 def _utc(t, tz: str):

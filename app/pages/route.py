@@ -158,6 +158,10 @@ def show_route(res: dict, cams: pd.DataFrame, labels: dict[str, str]) -> None:
         },
     )
     evidence.export_panel("plate", rows, "route_export", labels)
+    if st.button("Find convoy", icon=":material/directions_car:", key="route_convoy"):
+        from app.ui import movement  # vehicles travelling with this one, over the route's days
+
+        movement.open_convoy(res["plate"], min(r["ts"] for r in rows), max(r["ts"] for r in rows))
 
 
 def _fmt_span(seconds: float) -> str:

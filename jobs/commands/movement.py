@@ -192,9 +192,11 @@ def register_leads(cs: argparse._SubParsersAction, common: argparse.ArgumentPars
     c = cs.add_parser(
         "leads",
         parents=[common],
-        help="vehicles seen near several incidents of a series",
+        help="vehicles and faces seen near several incidents of a series",
         description="Pick a series by --incident IDs or by --type with --from/--to; vehicles read "
-        "within --radius and ±--window of at least --min incidents, rarest first. Audited.",
+        "and people (faces, grouped by descriptor distance) seen within --radius and ±--window of at "
+        "least --min incidents, rarest first. Audited. With --json, face leads follow the vehicles "
+        'as records with "kind": "face".',
     )
     c.add_argument("--incident", action="append", metavar="ID", help="incident id (repeatable)")
     c.add_argument("--type", dest="incident_type", metavar="TYPE", help="incident type (with --from/--to)")
@@ -204,6 +206,7 @@ def register_leads(cs: argparse._SubParsersAction, common: argparse.ArgumentPars
     c.add_argument("--window", type=parse_duration, default=1800.0, metavar="DT", help="± time (default 30m)")
     c.add_argument("--min", type=int, default=2, metavar="K", help="near at least K incidents (default 2)")
     c.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (0 = all)")
+    c.add_argument("--no-faces", dest="faces", action="store_false", help="vehicles only")
     add_time_args(c, required=False)
     add_version_arg(c)
     add_identity_args(c)
@@ -347,7 +350,7 @@ def run_leads(args: argparse.Namespace, out: Output) -> int:
     scope = read_scope(args)
     if not args.incident and not args.incident_type:
         raise CliError("pick the series: --incident ID (repeatable), or --type with --from and --to", 2)
-    from pipelines.movement.leads import COLUMNS, crime_leads
+    from pipelines.movement.leads import COLUMNS, FACE_COLUMNS, crime_leads
 
     res = _call(
         crime_leads,
@@ -359,10 +362,20 @@ def run_leads(args: argparse.Namespace, out: Output) -> int:
         window_s=args.window,
         min_incidents=args.min,
         limit=_lim(args.limit),
+        faces=args.faces,
     )
     _show(out, args, res.rows, COLUMNS)
+    if args.faces:
+        if args.json:
+            out.records(
+                {"kind": "face", **{k: v for k, v in r.items() if k != "sighting_ids"}} for r in res.faces
+            )
+        else:
+            out.info("people (faces):")
+            out.table(res.faces, FACE_COLUMNS)
+    people = f" and {len(res.faces)} face(s)" if args.faces else ""
     out.info(
-        f"{len(res.rows)} vehicle(s) near >= {args.min} of {len(res.incidents)} incidents — {res.seconds:.2f}s, "
-        f"case {scope.case_number} (audited)"
+        f"{len(res.rows)} vehicle(s){people} near >= {args.min} of {len(res.incidents)} incidents — "
+        f"{res.seconds:.2f}s, case {scope.case_number} (audited)"
     )
     return 0

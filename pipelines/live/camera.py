@@ -78,6 +78,7 @@ class CameraWorker:
         self.frames_dropped = 0
         self.frames_failed = 0
         self.skipped_packets = 0
+        self.packets_dropped_behind = 0  # decoding fell behind: packets dropped up to a keyframe
         self.reconnects = 0
         self.started_at = time.time()
         self._cpu0 = time.process_time()
@@ -144,8 +145,13 @@ class CameraWorker:
         cpu0 = time.thread_time()
         while not self._stop.is_set():
             src = LiveSource(
-                self.cam.url, self.profile.open_timeout_s, self.profile.read_timeout_s, dict(self.cam.options)
+                self.cam.url,
+                self.profile.open_timeout_s,
+                self.profile.read_timeout_s,
+                dict(self.cam.options),
+                max_decode_lag_s=self.profile.max_decode_lag_s,
             )
+            dropped_before = self.packets_dropped_behind
             got_frames = False
             try:
                 src.open()
@@ -160,11 +166,18 @@ class CameraWorker:
                             self.state, self.error, self.connected_at = "live", None, time.time()
                     self._on_frame(lf.frame, lf.wall_ts)
                     self.skipped_packets = src.skipped_packets
+                    self.packets_dropped_behind = dropped_before + src.dropped_behind
                     self.busy_s = time.thread_time() - cpu0
             except SourceOutage as exc:
                 self._outage(str(exc))
             except Exception as exc:  # noqa: BLE001 - a bug must not end the camera: log, reconnect
-                log.exception("camera %s: unexpected error", self.cam.camera_id)
+                import traceback
+
+                log.error(
+                    "camera %s: unexpected error\n%s",
+                    self.cam.camera_id,
+                    redact_text(traceback.format_exc(), self.cam.url),  # a message may carry the URL
+                )
                 self._outage(redact_text(f"{type(exc).__name__}: {exc}", self.cam.url))
             finally:
                 src.close()
@@ -374,6 +387,7 @@ class CameraWorker:
             "frames_dropped": self.frames_dropped,
             "frames_failed": self.frames_failed,
             "skipped_packets": self.skipped_packets,
+            "packets_dropped_behind": self.packets_dropped_behind,
             "reconnects": self.reconnects,
             "inflight": len(self._inflight),
             "busy_s": self.busy_s,

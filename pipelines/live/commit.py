@@ -50,6 +50,9 @@ class MicroBatchCommitter:
         self.retries = retries
         self._segments: set[str] = set()
         self.alerts_raised = 0
+        #: called with each committed batch after its alarm step (e.g. the live movement consumer,
+        #: pipelines/movement/live.py); a failing hook is logged and never stops the cameras
+        self.on_commit: list[Any] = []
 
     def table(self, name: str, rows: list[dict[str, Any]]) -> pa.Table | None:
         if not rows:
@@ -102,6 +105,11 @@ class MicroBatchCommitter:
             t0 = time.perf_counter()
             res.alerts = self._raise_alerts(res.reads, res.sightings)
             res.alerts_s = time.perf_counter() - t0
+        for hook in self.on_commit:
+            try:
+                hook(res)
+            except Exception:  # noqa: BLE001 - consumers must not stop the cameras (rows are committed)
+                log.exception("live: on_commit hook failed")
         return res
 
     def alarm(self, plates: list[dict[str, Any]], faces: list[dict[str, Any]]) -> list[dict[str, Any]]:

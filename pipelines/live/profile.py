@@ -5,7 +5,9 @@ long it takes). A live camera must keep up instead: it decodes every frame (inte
 cannot skip), samples ``sample_fps`` of them, gates them on motion, and keeps at most
 ``max_inflight`` frames at the shared model pool. When the pool is behind, the newest sampled frame
 replaces the one waiting to be sent (older frames are dropped and counted): the analysis lag stays
-bounded by ``max_inflight`` frames' model time instead of growing without end.
+bounded by ``max_inflight`` frames' model time instead of growing without end. When decoding itself
+falls behind (a starved CPU), packets more than ``max_decode_lag_s`` late are dropped undecoded up
+to the next keyframe (:class:`~pipelines.live.source.LiveSource`).
 
 The defaults (3 fps, faces every 3rd analysed frame, plate detector at 480 px) come from the
 measured model cost per 720p frame on one core (plates ~100 ms at 480 px vs ~160 ms at 640; faces
@@ -25,6 +27,7 @@ class LiveProfile:
     face_every: int = 3
     plate_det_side: int = 480  # the plate detector's longest side on live frames (recorded: 640)
     alarm_every_s: float = 0.25  # new rows are matched against the watchlist this often
+    max_decode_lag_s: float = 2.0  # decoding this far behind: drop packets up to the next keyframe
     gating: str = "region"
     max_inflight: int = 2
     commit_every_s: float = 2.0
@@ -51,6 +54,7 @@ class LiveProfile:
                 "face_every",
                 "plate_det_side",
                 "alarm_every_s",
+                "max_decode_lag_s",
                 "gating",
                 "max_inflight",
                 "commit_every_s",

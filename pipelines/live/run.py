@@ -170,6 +170,11 @@ def run_streams(
     }
     last: dict[str, dict[str, Any]] = {}
     committer = MicroBatchCommitter(lh)
+    from pipelines.movement.live import stream_hook  # live counts / convoys (live.movement_every_s)
+
+    movement = stream_hook(lh)
+    if movement is not None:
+        committer.on_commit.append(movement)
     carry: tuple[list, list, list] = ([], [], [])
     ray.get([h.ping.remote() for h in workers_by_cam.values()], timeout=120)
     deadline = time.time() + duration_s if duration_s else math.inf  # streaming time, after the models loaded
@@ -289,10 +294,13 @@ def run_streams(
             commit(collect(calls, timeout_s=5.0), final=False)
     finally:
         alarms_stop.set()
-        alarms.join(30)
+        if alarms.is_alive():
+            alarms.join(30)
         calls = {c: h.stop.remote() for c, h in workers_by_cam.items()}
         rows = collect(calls, timeout_s=max(30.0, min(profile.batch_timeout_s, 120.0)))
         commit(rows, final=True)
+        if movement is not None:  # last live counts / convoys over the final batch
+            movement.close()
         if carry != ([], [], []):
             write_statuses(final=True)
         for h in workers_by_cam.values():

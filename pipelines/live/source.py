@@ -11,6 +11,11 @@ Facts this module is built on (DESIGN.md §13):
 - HLS and RTSP-listen sources may end the packet loop quietly: a quiet end of a live source is an
   outage (:class:`SourceOutage`), like an error.
 
+Frame-drop policy when the reader itself is behind (decoding slower than real time: a starved CPU):
+once a packet is more than ``max_decode_lag_s`` late, packets are dropped undecoded up to the next
+keyframe (counted in ``dropped_behind``), so the decode lag stays bounded by about
+``max_decode_lag_s`` plus one keyframe interval instead of growing without end.
+
 Every message that leaves this module names the source by its redacted URL.
 """
 
@@ -80,7 +85,9 @@ class LiveSource:
     open_timeout_s: float = 10.0
     read_timeout_s: float = 5.0
     options: dict[str, str] = field(default_factory=dict)
+    max_decode_lag_s: float | None = None  # behind by more: drop packets up to the next keyframe
     skipped_packets: int = 0  # packets skipped before a keyframe or undecodable (joining mid-GOP)
+    dropped_behind: int = 0  # packets dropped undecoded because the reader was behind
     decoded: int = 0
     width: int = 0
     height: int = 0
@@ -122,14 +129,20 @@ class LiveSource:
         if self._container is None:
             self.open()
         stream = self._container.streams.video[0]
-        keyed = False
+        keyed = catching_up = False
         try:
             for packet in self._container.demux(stream):
                 if packet.size == 0:
                     continue
+                if keyed and not packet.is_keyframe and self._behind(packet):
+                    keyed, catching_up = False, True  # nothing decodes again before the next keyframe
                 if not keyed and not packet.is_keyframe:
-                    self.skipped_packets += 1
+                    if catching_up:
+                        self.dropped_behind += 1
+                    else:
+                        self.skipped_packets += 1
                     continue
+                catching_up = False
                 try:
                     decoded = packet.decode()
                 except av.error.InvalidDataError:
@@ -147,6 +160,17 @@ class LiveSource:
         except Exception as exc:  # noqa: BLE001 - timeouts, I/O errors, demuxer errors
             raise SourceOutage(f"{self.name}: {redact_text(_why(exc), self.url)}") from None
         raise SourceOutage(f"{self.name}: stream ended")
+
+    def _behind(self, packet: Any) -> bool:
+        """The packet was sent more than ``max_decode_lag_s`` ago (by the frames' clock anchor)."""
+        if (
+            not self.max_decode_lag_s
+            or self._anchor is None
+            or packet.pts is None
+            or packet.time_base is None
+        ):
+            return False
+        return time.time() - (self._anchor + float(packet.pts * packet.time_base)) > self.max_decode_lag_s
 
     def _wall_time(self, pts_s: float | None) -> float:
         """The frame's wall time: its timestamp mapped to the clock by the smallest

@@ -204,7 +204,8 @@ def portico_ids(lh: Lakehouse) -> list[str]:
     return sorted(c["camera_id"] for c in cams if c["kind"] == "portico")
 
 
-def _collect(directory: Path, name: str) -> pa.Table:
+def collect_staged(directory: Path, name: str) -> pa.Table:
+    """The rows a :class:`~pipelines.movement.sink.WriteTables` step wrote for output ``name``."""
     files = sorted(directory.glob(f"{name}-*.parquet"))
     tables = [pq.read_table(f, schema=SCHEMAS[name]) for f in files]
     tables = [t for t in tables if t.num_rows]
@@ -272,7 +273,7 @@ def run_movement(
             client = getattr(result, "client", None)  # the Dask runner's client: close it
             if client is not None:
                 client.close()
-        tables = {name: _collect(staging, name) for name in OUTPUTS}
+        tables = {name: collect_staged(staging, name) for name in OUTPUTS}
         if tables["convoys"].num_rows:
             tables["convoys"] = tables["convoys"].sort_by("rank")
         metrics = _counters(result)
@@ -297,6 +298,7 @@ def run_movement(
 __all__ = [
     "MovementParams",
     "MovementResult",
+    "collect_staged",
     "pipeline_options",
     "portico_ids",
     "read_plate_reads",

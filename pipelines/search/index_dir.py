@@ -32,6 +32,8 @@ from lakehouse.object_store import ObjectConflict, ObjectDir, is_object_uri
 
 T = TypeVar("T")
 MANIFEST = "manifest.json"
+#: objects no manifest names (left by a writer that died mid-update) are deleted after this age
+ORPHAN_GRACE_S = 3600.0
 
 
 class IndexConflict(RuntimeError):
@@ -197,9 +199,17 @@ class ManifestDir:
             raise
         self._base = (new_etag, files)
         # the version replaced: its files are no longer named by any manifest (readers holding it
-        # get FileNotFoundError and re-read the manifest)
+        # get FileNotFoundError and re-read the manifest); and what writers that died or lost the
+        # store mid-update left behind, once older than ORPHAN_GRACE_S (a live writer's uploads
+        # are younger: it commits or removes them within its update)
         with contextlib.suppress(Exception):
-            self.remote.delete(sorted(before - files))
+            cutoff = time.time() - ORPHAN_GRACE_S
+            orphans = {
+                n.split("/")[0]
+                for n, mtime in self.remote.entries()
+                if mtime < cutoff and n.split("/")[0] not in files and n != MANIFEST
+            }
+            self.remote.delete(sorted((before - files) | orphans))
 
     def _retrying(self, attempt: Callable[[int], T]) -> T:
         """Run ``attempt(i)`` until it commits; a lost conditional PUT starts over from the winner's

@@ -134,7 +134,8 @@ def test_sign_in_search_and_route_in_chromium(server, browser):
         page.wait_for_timeout(800)  # let the dataframe canvas paint its thumbnails
         _shot(page, "plate-search")
         page.get_by_role("tab", name="Crops").click()  # the table is a canvas; the gallery is text
-        expect(page.get_by_text("Ruta Transchaco portico (POL-P2)")).to_be_visible(timeout=10_000)
+        crops = page.get_by_test_id("stTabs")  # the export panel below lists the same reads
+        expect(crops.get_by_text("Ruta Transchaco portico (POL-P2)").first).to_be_visible(timeout=10_000)
         body = page.inner_text("body")
         assert "Av. España portico (MUN-A1)" in body and "Plaza Uruguaya (POL-P1)" in body
         assert "Mercado 4" not in body  # municipal-only camera: not visible to the police
@@ -275,6 +276,117 @@ def test_alert_arrives_on_the_open_alerts_page_in_chromium(server, browser, app_
         page.get_by_role("button", name="Acknowledge").click()
         expect(page.get_by_text("police911: sup")).to_be_visible(timeout=20_000)
         assert alert["recipients"] == ["police911", "municipal"]
+        assert not errors, errors
+    finally:
+        ctx.close()
+
+
+@pytest.fixture(scope="module")
+def movement_home(tmp_path_factory):
+    """The app home plus a synthetic city with planted convoys (real Delta tables)."""
+    from app_testkit import build_home
+
+    from lakehouse import Lakehouse
+    from pipelines.movement.scenario import SMALL_CITY, simulate_city
+
+    home = build_home(tmp_path_factory.mktemp("movementbrowser"))
+    scn = simulate_city(**SMALL_CITY, seed=21)
+    scn.write_to(Lakehouse(home=home))
+    return home, scn
+
+
+@pytest.fixture(scope="module")
+def movement_server(movement_home, tmp_path_factory):
+    from app.server import start_app
+
+    home, _ = movement_home
+    log = tmp_path_factory.mktemp("movementlog") / "app.log"
+    app = start_app(home, users_file=home / "users.yaml", log_path=log)
+    try:
+        app.wait_ready(timeout=90)
+        yield app
+    finally:
+        app.stop()
+        assert app.process.poll() is not None, "the app server must be stopped"
+
+
+def _pick(page, test_id: str, label: str, text: str) -> None:
+    """Choose ``text`` in a Streamlit select / multiselect (type it, Enter)."""
+    box = page.get_by_test_id(test_id).filter(has_text=label).first
+    box.locator("input").first.click()
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+
+
+def _day(page, label: str, day: str) -> None:
+    """Type ``YYYY-MM-DD`` into a Streamlit date field (segments: year, month, day)."""
+    field = page.get_by_label(label, exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(day.replace("-", ""))
+    page.keyboard.press("Tab")
+
+
+def test_canvass_route_convoy_in_chromium(movement_server, movement_home, browser):
+    """An investigator canvasses a camera, opens a passing vehicle's route, and from the route
+    finds the vehicles travelling with it: the planted partner is ranked first."""
+    from playwright.sync_api import expect
+
+    _, scn = movement_home
+    target, partner, a, b = scn.truth.convoys[0]
+    seen = sorted((r["ts"], r["camera_id"]) for r in scn.rows if r["plate"] == target and a <= r["ts"] <= b)
+    ts, camera = seen[0]
+    day = ts.date().isoformat()  # SMALL_CITY's home zone is UTC
+    ctx = browser.new_context(viewport={"width": 1440, "height": 1200}, device_scale_factor=1)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(movement_server.url, wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_label("User").fill("root")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_label("Case number")).to_be_visible(timeout=60_000)
+        sidebar.get_by_label("Case number").fill("C-MOV-BROWSER")
+        sidebar.get_by_label("Purpose").fill("vehicles seen with a suspect car")
+        sidebar.get_by_role("button", name="Open case").click()
+        expect(page.get_by_text("Case C-MOV-BROWSER")).to_be_visible(timeout=30_000)
+
+        page.get_by_role("link", name="Canvass").click()
+        expect(page.get_by_role("heading", name="Canvass")).to_be_visible(timeout=30_000)
+        _wait_idle(page)
+        _pick(page, "stMultiSelect", "Cameras", camera)
+        _day(page, "From day", day)
+        _day(page, "To day", day)
+        page.get_by_role("button", name="Who passed here").click()
+        expect(page.get_by_text("reads ·")).to_be_visible(timeout=60_000)
+        _wait_idle(page)
+        _pick(page, "stSelectbox", "Plate", target)
+        expect(page.get_by_role("combobox", name="Plate")).to_have_value(target, timeout=10_000)
+        _wait_idle(page)
+        page.wait_for_timeout(800)
+        _shot(page, "movement-canvass")
+
+        page.get_by_role("button", name="Open route").click()
+        expect(page.get_by_role("heading", name="Route")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text(f"Route of {target}")).to_be_visible(timeout=60_000)
+        _wait_idle(page)
+        deck = page.get_by_test_id("stDeckGlJsonChart").first
+        expect(deck.locator("canvas").first).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(2500)  # deck.gl draws after its first animation frames
+        _shot(page, "movement-route")
+
+        page.get_by_role("button", name="Find convoy").click()
+        expect(page.get_by_role("heading", name="Convoy")).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("textbox", name="Plate")).to_have_value(target, timeout=30_000)
+        page.get_by_role("button", name="Find convoy").click()
+        expect(page.get_by_text(f"with {target}")).to_be_visible(timeout=60_000)
+        _wait_idle(page)
+        # the "Vehicle" picker starts on rank 1
+        expect(page.get_by_role("combobox", name="Vehicle")).to_have_value(partner, timeout=30_000)
+        page.wait_for_timeout(1500)
+        _shot(page, "movement-convoy")
         assert not errors, errors
     finally:
         ctx.close()

@@ -59,3 +59,40 @@ def test_investigator_cannot_unmask_in_the_app(app_env):
     open_case(at, "C-EXPORT-APP-2", "evidence for the robbery on Av. España")
     _search(at, "XYZ9876")
     assert at.checkbox(key="plate_export_unmask").disabled
+
+
+def test_route_page_exports_the_route_including_a_shared_camera(app_env):
+    """The route of ABC1234 crosses the municipal portico shared with the police: the police
+    supervisor may export it (the sharing agreement applies to exports too)."""
+    from pipelines.governance.export import verify_members
+    from pipelines.governance.export.package import read_members
+
+    at = signed_in("sup")
+    open_case(at, "C-EXPORT-ROUTE", "vehicle of interest, evidence for the court")
+    _search(at, "ABC1234")
+    button(at, "Open route").click()
+    at.run()
+    assert not at.exception, at.exception
+    picked = at.multiselect(key="route_export_pick").value
+    assert len(picked) == 3
+    at.checkbox(key="route_export_unmask").check()
+    button(at, "Build evidence package").click()
+    at.run(timeout=120)
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error if "refused" in e.value or "Cannot export" in e.value]
+    built = at.session_state["route_export_package"]
+    assert built["items"] == 3 and sorted(built["ids"]) == sorted(picked)
+    path = app_env / "route.zip"
+    path.write_bytes(built["data"])
+    res = verify_members(read_members(path), lh=Lakehouse(home=app_env))
+    path.unlink()
+    assert res.ok, res.problems
+    items = json.loads(read_members_json(built["data"]))
+    assert {i["camera_id"] for i in items} == {"MUN-A1", "POL-P1", "POL-P2"}
+
+
+def read_members_json(data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    return zipfile.ZipFile(io.BytesIO(data)).read("metadata/items.json")

@@ -20,6 +20,11 @@ def city_home(tmp_path_factory):
     lh = Lakehouse(home=home)
     scn = simulate_city(**SMALL_CITY, seed=21)
     scn.write_to(lh)
+    from pipelines.movement.face_scenario import simulate_faces
+
+    faces = simulate_faces(scn, crowd=60, seed=21)
+    faces.write_to(lh)
+    scn.faces = faces.truth  # the face leads' truth, for the stakeout page test
     return home, scn
 
 
@@ -105,7 +110,8 @@ def test_stakeout_windows_and_crime_leads(env):
     at.multiselect(key="leads_ids").set_value(ids)
     button(at, "Find leads").click().run()
     assert not at.exception, at.exception
-    assert at.dataframe[-1].value["plate"].iloc[0] == offender
+    assert at.dataframe[-2].value["plate"].iloc[0] == offender
+    assert at.dataframe[-1].value["face"].iloc[0] in scn.faces.offenders[0][0]  # faces: the offender first
     assert {"movement.stakeout", "crime.leads"} <= set(_actions(home, "C-MOV-3"))
 
 

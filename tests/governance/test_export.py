@@ -73,6 +73,7 @@ def world(tmp_path_factory, cli_user):
             [city.abspath(v.path)],
             camera_id=v.camera_id,
             start=v.start_ts,
+            sample_fps=5.0,  # the portico's default is 10: half the model time, reads still found
             progress=False,
             executor=executor,
         )
@@ -167,6 +168,11 @@ def test_fresh_package_verifies_and_is_audited_and_held(world, package, capsys):
     held = [h for h in list_holds(lh, active_only=True) if h["case_number"] == CASE]
     assert any(read["read_id"] in (h["read_ids"] or []) for h in held)
     assert any(sighting["sighting_id"] in (h["sighting_ids"] or []) for h in held)
+    # ... which is what retention exempts
+    from pipelines.governance.holds import exempt_predicate
+
+    assert read["read_id"] in (exempt_predicate("plate_reads", held) or "")
+    assert sighting["sighting_id"] in (exempt_predicate("face_sightings", held) or "")
 
 
 def test_any_changed_byte_of_any_member_fails(world, package, tmp_path, capsys):
@@ -245,6 +251,26 @@ def test_verify_without_pesquisa(world, package, tmp_path):
     verify = ("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(key), "-rawin")
     sig = run(*verify, "-in", "SHA256SUMS", "-sigfile", "SHA256SUMS.sig")
     assert sig.returncode == 0 and "Signature Verified Successfully" in sig.stdout, sig.stdout + sig.stderr
+    extra = subprocess.run(
+        "find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig | sed 's|^\\./||' | sort > ../files.txt && "
+        "cut -c67- SHA256SUMS | sort | diff - ../files.txt && echo 'no extra files'",
+        shell=True,
+        cwd=pkg_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert extra.returncode == 0 and "no extra files" in extra.stdout, extra.stdout + extra.stderr
+    (pkg_dir / "planted.txt").write_text("added after signing")
+    planted = subprocess.run(
+        "find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig | sed 's|^\\./||' | sort > ../files.txt && "
+        "cut -c67- SHA256SUMS | sort | diff - ../files.txt",
+        shell=True,
+        cwd=pkg_dir,
+        capture_output=True,
+        text=True,
+    )
+    assert planted.returncode != 0 and "planted.txt" in planted.stdout
+    (pkg_dir / "planted.txt").unlink()
     kid = subprocess.run(
         f"openssl pkey -pubin -in {key} -outform DER | tail -c 32 | sha256sum",
         shell=True,

@@ -20,7 +20,7 @@ def test_red_team_finds_nothing(tmp_path):
     assert bad["tried"] >= 30 and bad["handled"] == bad["tried"], [r for r in bad["rows"] if not r["handled"]]
 
     cross = s["cross_agency"]
-    assert cross["paths"] >= 15 and cross["probes"] == 4 * cross["paths"]
+    assert cross["paths"] >= 16 and cross["probes"] == 4 * cross["paths"]
     assert cross["leaks"] == 0, cross["leak_details"]
     assert cross["misses"] == 0, {k: v for k, v in cross["per_path"].items() if v["misses"]}
     assert cross["case_refused"] == cross["case_attempts"] == cross["case_refusals_logged"]

@@ -15,7 +15,7 @@ from pipelines.live.source import LiveSource, SourceOutage
 
 
 @pytest.mark.parametrize("protocol", ["udp", "rtsp", "hls", "http"])
-def test_join_read_and_outage(live_clip, protocol):
+def test_join_read_and_outage(live_clip, protocol, capfd, caplog):
     _city, video, clip, _events = live_clip
     sim = SimulatedCamera(clip, fps=video.fps, frames=video.frames, protocol=protocol).start()
     try:
@@ -40,5 +40,28 @@ def test_join_read_and_outage(live_clip, protocol):
         assert killed_at is not None and time.time() - killed_at <= 10.0
         assert n >= 30 and src.width == video.width and src.height == video.height
         assert "pw123" not in str(err.value) and "pw123" not in src.name
+        # FFmpeg's own messages (stderr of this process) and Python logging never carry it either
+        out, errs = capfd.readouterr()
+        assert "pw123" not in out + errs and "pw123" not in caplog.text
     finally:
         sim.stop()
+
+
+def test_a_reader_behind_drops_up_to_the_next_keyframe(live_clip):
+    """A consumer slower than real time (a starved CPU: here 10 frames/s of a 25 fps stream): the
+    reader drops packets once it is ``max_decode_lag_s`` behind, so its lag stays bounded (about
+    the limit plus one keyframe interval) instead of growing by 0.6 s every second."""
+    _city, video, clip, _events = live_clip
+    with SimulatedCamera(clip, fps=video.fps, frames=video.frames) as sim:
+        src = LiveSource(sim.url, read_timeout_s=3.0, max_decode_lag_s=1.0)
+        lags: list[float] = []
+        t0 = time.time()
+        for lf in src.frames():
+            lags.append(time.time() - lf.wall_ts)
+            time.sleep(0.1)
+            if time.time() - t0 > 12.0:
+                break
+        src.close()
+    assert src.dropped_behind > 0
+    late = lags[len(lags) // 2 :]
+    assert max(late) < 3.5, f"lag kept growing: {max(late):.1f} s"

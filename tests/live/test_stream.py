@@ -63,12 +63,10 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     for plate in sorted(plates):
         add_plate(lh, ctx, plate, reason="stolen", priority=1, historical=False)
     face_ids = sorted({e.value for e in faces if city.identities.get(e.value)})
-    if face_ids:  # a watchlisted face of the clip (enrolled from the city's photos of that person)
-        from pipelines.watchlist.manage import add_face
+    from pipelines.watchlist.manage import add_face
 
-        add_face(
-            lh, ctx, city.identities[face_ids[0]][:2], reason="wanted", label=face_ids[0], historical=False
-        )
+    for ident in face_ids:  # the clip's people, enrolled from the city's photos of each
+        add_face(lh, ctx, city.identities[ident][:2], reason="wanted", label=ident, historical=False)
     profile = LiveProfile(offline_after_s=10.0, read_timeout_s=4.0, backoff_max_s=2.0)
     stop = threading.Event()
     result: dict = {}
@@ -106,7 +104,7 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
                     lh.exists("alerts")
                     and "face" in set(lh.read("alerts", columns=["kind"])["kind"].to_pylist())
                 ),
-                120,
+                300,
                 every=1.0,
             )
 

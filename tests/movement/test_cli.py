@@ -119,8 +119,14 @@ def test_movement_cli(home, capsys) -> None:
 
 
 def test_crime_leads_cli(home, capsys) -> None:
+    from lakehouse import Lakehouse
+    from pipelines.movement.face_scenario import simulate_faces
+
     h, scn = home
+    faces = simulate_faces(scn, crowd=60, seed=2)
+    faces.write_to(Lakehouse(home=h))
     plate, ids = scn.truth.crime_series[0]
+    sids = faces.truth.offenders[0][0]
     inc = [x for i in ids for x in ("--incident", i)]
     assert (
         main(
@@ -142,5 +148,10 @@ def test_crime_leads_cli(home, capsys) -> None:
         )
         == 0
     )
-    assert _json(capsys)[0]["plate"] == plate
+    recs = _json(capsys)
+    assert recs[0]["plate"] == plate
+    people = [r for r in recs if r.get("kind") == "face"]
+    assert people and people[0]["face"] in sids and "embedding" not in people[0]
+    assert main(["--home", h, "crime", "leads", *inc, "--no-faces", "--json", *CASE]) == 0
+    assert not [r for r in _json(capsys) if r.get("kind") == "face"]
     assert main(["--home", h, "crime", "leads", *inc]) == 2  # no case

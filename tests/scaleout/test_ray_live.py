@@ -1,10 +1,12 @@
-"""Live cameras on a Ray cluster, by setting its address only: ``pesquisa stream run`` with
-``RAY_ADDRESS`` pointing at a head and a second raylet on loopback (DESIGN.md §13) reads a real
-stream (ffmpeg, MPEG-TS over UDP on loopback), its model actors run on both nodes, and the clip's
-plates land in ``plate_reads``."""
+"""Live cameras on a Ray cluster, by settings only: ``pesquisa stream run`` with ``RAY_ADDRESS``
+pointing at a head and a second raylet on loopback (DESIGN.md §13) and the tables on S3 (a moto
+server on loopback, ``PESQUISA_TABLES_URI``) reads a real stream (ffmpeg, MPEG-TS over UDP on
+loopback), its model actors run on both nodes, and the clip's plates land in the S3
+``plate_reads``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -14,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scaleout.components import ComponentUnavailable, ray_cluster, stop
+from tests.scaleout.components import ComponentUnavailable, ray_cluster, s3_server, stop
 
 pytestmark = [pytest.mark.component, pytest.mark.slow]
 
@@ -53,7 +55,7 @@ def _actor_processes(cluster_tmp: str, node_pid: int) -> dict[str, set[str]]:
 def test_stream_run_on_a_two_raylet_cluster_lands_rows(tmp_path: Path, cli_user) -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed: the live path streams a real clip over loopback with it")
-    from lakehouse import Lakehouse
+    from lakehouse import Lakehouse, StorageConfig
     from pipelines.live.simulator import SimulatedCamera, prepare_clip, readable_events
     from pipelines.synth.city import generate_city
 
@@ -64,13 +66,17 @@ def test_stream_run_on_a_two_raylet_cluster_lands_rows(tmp_path: Path, cli_user)
     assert plates, "the city must have a readable plate pass"
     clip = prepare_clip(city.abspath(video.path))
     home = tmp_path / "home"
-    lh = Lakehouse(home=home)
     cli_user(home, role="admin")
+    stack = contextlib.ExitStack()
     try:
-        cm = ray_cluster(tmp_path, head_cpus=1)
-        cluster = cm.__enter__()
+        s3 = stack.enter_context(s3_server(bucket="live"))
+        cluster = stack.enter_context(ray_cluster(tmp_path, head_cpus=1))
     except ComponentUnavailable as exc:
+        stack.close()
         pytest.skip(str(exc))
+    # the tables are on S3 (moto): the runner commits there by settings only
+    tables = s3.uri("tables")
+    lh = Lakehouse(StorageConfig(root=tables, storage_options=s3.storage_options), home=home)
     sim = SimulatedCamera(clip, fps=video.fps, frames=video.frames, events=events).start()
     proc = None
     try:
@@ -82,6 +88,8 @@ def test_stream_run_on_a_two_raylet_cluster_lands_rows(tmp_path: Path, cli_user)
             "RAY_ADDRESS": cluster.address,
             "PYTHONPATH": str(ROOT),
             "PESQUISA_ACTOR_START_TIMEOUT": "120",
+            "PESQUISA_TABLES_URI": tables,
+            "PESQUISA_STORAGE_OPTIONS": json.dumps(s3.storage_options),
         }
         proc = subprocess.Popen(
             [
@@ -136,8 +144,9 @@ def test_stream_run_on_a_two_raylet_cluster_lands_rows(tmp_path: Path, cli_user)
         reads = lh.read("plate_reads", columns=["read_id", "camera_id"])
         ids = reads["read_id"].to_pylist()
         assert len(ids) == len(set(ids)) and set(reads["camera_id"].to_pylist()) == {video.camera_id}
+        assert not (home / "tables").exists()  # nothing went to the local disk
     finally:
         if proc is not None and proc.poll() is None:
             stop(proc)
         sim.stop()
-        cm.__exit__(None, None, None)
+        stack.close()

@@ -267,3 +267,56 @@ def test_two_processes_updating_one_shared_index_lose_nothing(s3, tmp_path: Path
     for tag in ("PA", "QB"):
         for j in range(5):
             assert plate_ids(idx, f"{tag}{j}007Z") == [f"{tag}{j}-7"]
+
+
+def test_store_stalled_mid_update_is_a_clear_error_and_the_index_stays_as_it_was(
+    s3, tmp_path: Path, monkeypatch
+) -> None:
+    import signal
+
+    from lakehouse.object_store import ObjectStoreError
+
+    opts = {**s3.storage_options, "timeout": "3s", "connect_timeout": "2s", "max_retries": "1"}
+    a = Lakehouse(StorageConfig(root=s3.uri("stall"), storage_options=opts), home=tmp_path / "a")
+    a.append("plate_reads", reads(20, "ab"))
+    PlateIndex(a).update()
+    before = remote(s3, "stall", "plates").get("manifest.json")
+    a.append("plate_reads", reads(20, "cd"))
+    real_upload = ObjectDir.upload
+
+    def upload(self, local, name):  # the store stops answering as the new files go up
+        os.kill(s3.proc.pid, signal.SIGSTOP)
+        return real_upload(self, local, name)
+
+    monkeypatch.setattr(ObjectDir, "upload", upload)
+    try:
+        with pytest.raises(ObjectStoreError, match="failed"):
+            PlateIndex(a).update()
+    finally:
+        os.kill(s3.proc.pid, signal.SIGCONT)
+    monkeypatch.undo()
+    assert remote(s3, "stall", "plates").get("manifest.json") == before  # nothing committed
+    assert plate_ids(PlateIndex(a), "AB004XY") == ["ab4"] and plate_ids(PlateIndex(a), "CD004XY") == []
+    assert PlateIndex(a).update()["action"] == "updated"  # the next update completes
+    assert plate_ids(PlateIndex(a), "CD004XY") == ["cd4"]
+
+
+def test_objects_left_by_a_dead_writer_are_collected_after_the_grace_period(
+    s3, tmp_path: Path, monkeypatch
+) -> None:
+    from pipelines.search import index_dir
+
+    a = machine(s3, "orphans", tmp_path / "a")
+    a.append("plate_reads", reads(10, "ab"))
+    PlateIndex(a).update()
+    r = remote(s3, "orphans", "plates")
+    r.put("seg-000042-deadbeef/keys.npy", b"left by a writer that died", create_only=True)
+    a.append("plate_reads", reads(10, "cd"))
+    PlateIndex(a).update()
+    assert r.names("seg-000042-deadbeef"), "younger than the grace period: kept"
+    monkeypatch.setattr(index_dir, "ORPHAN_GRACE_S", 0.0)
+    a.append("plate_reads", reads(10, "ef"))
+    PlateIndex(a).update()
+    assert not r.names("seg-000042-deadbeef")
+    m = json.loads(r.get("manifest.json")[0])  # type: ignore[index]
+    assert {n.split("/")[0] for n in r.names("")} == PlateIndex(a)._files(m) | {"manifest.json"}

@@ -194,7 +194,10 @@ def test_every_search_is_audited_and_refused_without_case(city, ctx):
     for bad in (dataclasses.replace(ctx, case_number=""), dataclasses.replace(ctx, case_number="  ")):
         with pytest.raises(MissingCaseError, match="a case number is required"):
             plate_hits(city, "ABC123", bad)
-    assert len(audit_rows(city)) == 1  # refusals write nothing
+    rows = audit_rows(city)
+    # nothing searched without a case; each refusal is logged as a refusal (issue 12.3)
+    assert len(rows) == 3 and [r["outcome"] for r in rows].count("refused") == 2
+    assert all(r["action"] == "plates.search" and not r["case_number"] for r in rows if r["outcome"] == "refused")
     assert not PlateIndex(city).exists()
 
 

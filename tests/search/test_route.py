@@ -68,4 +68,5 @@ def test_route_is_audited_scoped_and_needs_a_full_plate(trip, ctx):
     n = len(audit_rows(trip))
     with pytest.raises(MissingCaseError):
         route_of(trip, "KLM456", dataclasses.replace(ctx, case_number=""))
-    assert len(audit_rows(trip)) == n
+    rows = audit_rows(trip)  # the refusal is logged as a refusal (issue 12.3), nothing routed
+    assert len(rows) == n + 1 and rows[0]["outcome"] == "refused" and rows[0]["result_count"] in (0, None)
