@@ -30,7 +30,6 @@ from .layout import overlap_ratio
 from .reader import MODEL_VERSION, PlateReader
 from .text import normalize, twin_equal
 
-
 #: a read scoring this much keeps a video track of two or more reads
 #: (:class:`pipelines.extract.passes.PlateFilter`'s ``min_best_score``)
 KEEP_SCORE = 0.5
