@@ -390,6 +390,28 @@ def sets_table(result: dict, previous: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def paired_flips(result: dict, previous: dict) -> dict[str, tuple[list[str], list[str]]]:
+    """Per set present in both runs: (samples read exactly now and not before, the reverse)."""
+    prev = {r["set"]: {row["sample"]: row for row in r["rows"]} for r in previous.get("sets", [])}
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for r in result["sets"]:
+        before = prev.get(r["set"])
+        if not before:
+            continue
+        gained, lost = [], []
+        for row in r["rows"]:
+            b = before.get(row["sample"])
+            if b is None or b["label"] != row["label"]:
+                continue
+            now_ok, was_ok = row["read"] == row["label"], b["read"] == b["label"]
+            if now_ok and not was_ok:
+                gained.append(row["sample"])
+            elif was_ok and not now_ok:
+                lost.append(row["sample"])
+        out[r["set"]] = (gained, lost)
+    return out
+
+
 def regressions(result: dict, previous: dict | None) -> list[str]:
     """Sets where the reader is below plain RapidOCR or below the previous run (exact or equal)."""
     prev = {r["set"]: r for r in (previous or {}).get("sets", [])}
@@ -513,6 +535,10 @@ def _main_sets(args: argparse.Namespace) -> int:
         print(json.dumps(result, default=str))
     else:
         print(sets_table(result, previous))
+        if previous:
+            for name, (gained, lost) in paired_flips(result, previous).items():
+                if gained or lost:
+                    print(f"flips {name}: +{len(gained)} {gained[:8]} -{len(lost)} {lost[:8]}")
         for c in result.get("negatives", []):
             print(
                 f"negative control {c['control']}: {c['false_plates']} false plates in {c['minutes']} "
