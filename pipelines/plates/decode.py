@@ -251,10 +251,12 @@ def rank_candidates(
                 slots = parse_pattern(pat)
                 if len(slots) != m:
                     continue
+                # the twins are pooled for the camera's own layout only: another country's layout
+                # is one guess among many, it does not overrule the glyph the recogniser saw
                 bound = (
                     cost
                     * fprior
-                    * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
+                    * float(np.prod([best(k, rank == 0)[i] for k, i in zip(slots, idx, strict=True)]))
                 )
                 combos.append((bound, idx, cost, slots, pat, f.name, rank == 0))
             loose_ok = rank == 0 or f.name == GENERIC
@@ -272,7 +274,7 @@ def rank_candidates(
         if len(found) >= top_n and bound <= min(c.score for c in found.values()):
             break
         loose = set(pat) == {"A"}
-        alt = seq.alt if loose else pooled
+        alt = pooled if (is_own and not loose) else seq.alt
         opts = [_options(alt[i], k, limit=4) for k, i in zip(slots, idx, strict=True)]
         for p, text, probs in _kbest(opts, top_n):
             prior = candidate_prior(text, fname, loose, is_own, registered)
