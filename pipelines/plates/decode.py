@@ -4,14 +4,17 @@ A line's characters (:class:`CharSeq`, each with the recogniser's probability fo
 are matched against every pattern of the allowed formats. For a strict pattern each position takes
 the most probable character of the class it requires (a ``B`` read where a digit must be becomes
 ``8`` if ``8`` is the likeliest digit there); the look-alike pairs ``O``/``0`` and ``I``/``1`` count
-as one glyph whose class the pattern decides. A candidate's score is the product of its
+as one glyph whose class the camera's own pattern decides (another country's pattern takes the
+glyph as the recogniser saw it). A candidate's score is the product of its
 characters' probabilities. Variants of the line compete in the same ranking, each at a cost:
 dropping caption words (``MERCOSUR``, country names: free) and makes/models, a country code token
 at either end, trimming a stray character at an end, or deleting one spurious character inside
 (a bolt, a sticker or the coat of arms read as a character); dropping a character costs more the
 surer the recogniser was that something is there. A loose match (any ``A-Z0-9`` string, for formats
-that allow one) pays a prior, lower for all-letter or all-digit strings. The top-N distinct texts
-come out, best first.
+that allow one) pays a prior, lower for all-letter or all-digit strings, and for ``generic`` lower
+again for sign-like text (:func:`pipelines.plates.words.generic_plate_likeness`); a strict match
+that is not of the camera's registered format pays for sign words
+(:func:`pipelines.plates.words.sign_word_factor`). The top-N distinct texts come out, best first.
 """
 
 from __future__ import annotations

@@ -77,3 +77,12 @@ def test_plate_likeness_traits():
         and has_non_plate_marks("$ 1.250")
         and not has_non_plate_marks("AB 123 CD")
     )
+
+
+def test_another_countrys_layout_does_not_overrule_a_twin_the_recogniser_saw():
+    # a Dutch-style 47-RKM-1 at an AR camera: Mexico's DDLLLL layout would take the 1 for an I,
+    # a Brazilian layout YS06733's 0 for an O; read as seen, they are generic
+    for plate in ("47RKM1", "YS06733", "94231GX"):
+        top = best(chars(plate), AR_CAMERA)
+        assert top is not None and (top.text, top.plate_format) == (plate, "generic"), top
+    # the camera's own layout still decides: O0H058 is OOH058 at an AR camera (test_generic_foreign)
