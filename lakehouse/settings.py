@@ -158,6 +158,17 @@ class LiveSettings(Section):
         description="frames per camera at the models at once; when full, "
         "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)",
     )
+    prioritise: bool = Field(
+        True,
+        description="when the model pool is behind, cameras with a pass under way (an open track "
+        "short of a confident read) come first; the others send at most idle_fps frames",
+    )
+    behind_s: float = Field(
+        1.0, gt=0, le=60, description="analysis lag from which the pool counts as behind (prioritise)"
+    )
+    idle_fps: float = Field(
+        1.0, gt=0, le=30, description="frames per second a camera with no pass under way sends while behind"
+    )
     commit_every_s: float = Field(
         2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often"
     )
