@@ -2,7 +2,7 @@
 street clip's frames with motion regions of ever new sizes, resident memory every ``--every`` frames.
 
     python -m benchmarks.live_memory --frames 400            # what a pool actor does (live profile)
-    python -m benchmarks.live_memory --frames 400 --no-fix   # without the pool actor's memory settings
+    python -m benchmarks.live_memory --frames 400 --bucket 0 # exact motion regions (before the fix)
 
 What a live pool actor sees: sampled 720p frames of a street camera, cut to the motion gate's
 regions (:class:`~pipelines.extract.motion.MotionGate`, as the camera actor computes them), plates
@@ -31,6 +31,12 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+
+
+def _profile_step() -> int:
+    from pipelines.live.profile import LiveProfile
+
+    return LiveProfile().region_step_px
 
 
 class _MallInfo2(ctypes.Structure):
@@ -138,6 +144,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks.live import _city
     from pipelines.extract.frames import FrameProcessor, FrameTask
     from pipelines.live.profile import LiveProfile
+    from pipelines.live.regions import bucket_regions
     from pipelines.live.simulator import prepare_clip
 
     work = args.work
@@ -176,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if regs is not None and not regs:  # the gate let nothing through: the next frame
             regs = None if args.whole_frames else regions[(k + 1) % len(frames)] or None
         if regs is not None:
-            regs = jitter(regs, rng, args.jitter, w, h)
+            regs = bucket_regions(jitter(regs, rng, args.jitter, w, h), w, h, args.bucket)
         task = FrameTask(
             i,
             frames[k],
@@ -198,7 +205,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result = {
         "frames": args.frames,
         "jitter": args.jitter,
-        "options": {k2: getattr(args, k2) for k2 in ("no_mkldnn", "ort_no_mem_pattern", "trim_every")},
+        "options": {
+            k2: getattr(args, k2) for k2 in ("bucket", "no_mkldnn", "ort_no_mem_pattern", "trim_every")
+        },
         "env": {
             k: os.environ[k] for k in sorted(os.environ) if k.startswith(("MALLOC_", "ONEDNN_", "DNNL_"))
         },
@@ -225,6 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jitter", type=int, default=24, help="grow each region by up to N px per side")
     ap.add_argument("--clip-frames", type=int, default=45, help="sampled frames of the clip kept in memory")
     ap.add_argument("--whole-frames", action="store_true", help="frames the gate stops go whole")
+    ap.add_argument(
+        "--bucket",
+        type=int,
+        default=_profile_step(),
+        help="grow regions to multiples of N px, as the camera does (live.region_step_px; 0: exact regions)",
+    )
     ap.add_argument("--no-mkldnn", action="store_true", help="torch without oneDNN (its primitive cache)")
     ap.add_argument(
         "--ort-no-mem-pattern", action="store_true", help="ONNX Runtime sessions without memory patterns"

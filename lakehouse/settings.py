@@ -151,6 +151,13 @@ class LiveSettings(Section):
         "(frame-drop policy: decode lag stays bounded)",
     )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
+    region_step_px: int = Field(
+        64,
+        ge=0,
+        le=512,
+        description="motion regions are grown to multiples of this many pixels, so the models see a few "
+        "input sizes and the model pool's memory stays flat over a long stream (0: exact regions)",
+    )
     max_inflight: int = Field(
         2,
         ge=1,

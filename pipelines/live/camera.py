@@ -34,6 +34,7 @@ from pipelines.extract.passes import (
 )
 from pipelines.extract.tracking import Track, Tracker
 from pipelines.live.profile import LiveProfile
+from pipelines.live.regions import bucket_regions
 from pipelines.live.rows import LiveCamera, live_face_row, live_plate_row, segment_row
 from pipelines.live.source import LiveSource, SourceOutage
 from pipelines.live.urls import redact_text
@@ -225,7 +226,7 @@ class CameraWorker:
             if not d.process:
                 return
             if p.gating == "region":
-                regions = d.regions
+                regions = bucket_regions(d.regions, frame.width, frame.height, p.region_step_px)
         rgb = frame.to_ndarray(format="rgb24")
         if self._pending is not None:
             self.frames_dropped += 1

@@ -32,6 +32,7 @@ class LiveProfile:
     alarm_every_s: float = 0.25  # new rows are matched against the watchlist this often
     max_decode_lag_s: float = 2.0  # decoding this far behind: drop packets up to the next keyframe
     gating: str = "region"
+    region_step_px: int = 64  # motion regions grown to multiples of this (pipelines/live/regions.py; 0: off)
     max_inflight: int = 2
     commit_every_s: float = 2.0
     segment_s: float = 600.0
@@ -66,6 +67,7 @@ class LiveProfile:
                 "alarm_every_s",
                 "max_decode_lag_s",
                 "gating",
+                "region_step_px",
                 "max_inflight",
                 "commit_every_s",
                 "segment_s",
