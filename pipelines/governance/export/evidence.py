@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from lakehouse import Lakehouse
-from pipelines.governance.audit import MissingCaseError, audit, audit_refusal, require_case
+from pipelines.governance.audit import MissingCaseError, audit, audit_refusal, mark_logged, require_case
 from pipelines.governance.context import SearchContext
 from pipelines.governance.export import package as pkg
 from pipelines.governance.export.masking import FACE, PLATE, Masker, Subject, mask_sequence
@@ -168,7 +168,7 @@ def _ids_sha(ids: Any) -> str:
 # ------------------------------------------------------------------------------------- refusals
 def _refuse(lh: Lakehouse, ctx: SearchContext, reason: str, request: ExportRequest | None) -> ExportRefused:
     audit_refusal(lh, ctx, ACTION, reason, request.parameters() if request is not None else None)
-    return ExportRefused(reason)
+    return mark_logged(ExportRefused(reason))
 
 
 def _check(lh: Lakehouse, scope: ReadScope, request: ExportRequest) -> None:
@@ -188,7 +188,7 @@ def _check(lh: Lakehouse, scope: ReadScope, request: ExportRequest) -> None:
     try:
         scope.check(lh, ACTION)  # closed / expired / another agency's case: logged there
     except ScopeRefused as exc:
-        raise ExportRefused(str(exc)) from None
+        raise mark_logged(ExportRefused(str(exc))) from None
 
 
 # ------------------------------------------------------------------------------------- items
