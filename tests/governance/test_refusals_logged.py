@@ -15,7 +15,7 @@ import pytest
 from jobs.cli import main
 from lakehouse import Lakehouse
 from pipelines.governance.agreements import add_agreement, revoke_agreement
-from pipelines.governance.cases import open_case
+from pipelines.governance.cases import close_case, open_case
 from pipelines.governance.context import SearchContext
 from pipelines.governance.export import ExportRequest, export_evidence
 from pipelines.governance.holds import add_hold, release_hold
@@ -70,6 +70,11 @@ def test_every_write_path_logs_its_refusals(tmp_path: Path) -> None:
         "watchlist.add",
         "may not add entries for agency municipal",
     )
+    # a closed case: refused by the case check, which logs it; logged once, not again by the wrapper
+    open_case(lh, inv, "K-9", "closed soon")
+    close_case(lh, inv, "K-9")
+    closed = dataclasses.replace(inv, case_number="K-9")
+    _refused_once(lh, lambda: add_plate(lh, closed, "ABC123", reason="stolen"), "watchlist.add", "is closed")
     csv = tmp_path / "list.csv"
     csv.write_text("kind,value,reason\nplate,AAA111,stolen\n")
     _refused_once(lh, lambda: import_csv(lh, no_case, csv), "watchlist.import", "a case number")
@@ -109,7 +114,7 @@ def test_every_write_path_logs_its_refusals(tmp_path: Path) -> None:
     assert not out.exists()
     # nothing refused was written
     assert lh.read("holds").num_rows == 1 and lh.read("sharing_agreements").num_rows == 1
-    assert not lh.exists("cases") or lh.read("cases").num_rows == 0
+    assert lh.read("cases").to_pylist()[0]["case_number"] == "K-9" and lh.read("cases").num_rows == 1
 
 
 def test_cli_write_paths_log_refusals(tmp_path: Path, cli_user, capsys, monkeypatch) -> None:
