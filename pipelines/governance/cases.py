@@ -214,8 +214,12 @@ def close_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> dict[str,
     case = get_case(lh, case_number)
     if case is None:
         raise CaseError(f"no case {case_number!r}")
-    if not ctx.sees_all_agencies and case.agency != ctx.agency:
-        raise CaseError(f"case {case_number} belongs to {case.agency}")
+    if not ctx.sees_all_agencies and case.agency != ctx.agency:  # refused, and the refusal logged
+        from pipelines.governance.audit import audit_refusal
+
+        reason = f"case {case_number} belongs to {case.agency}"
+        audit_refusal(lh, ctx, "cases.close", reason, {"case_number": case_number})
+        raise CaseError(reason)
     if not case.is_open:
         raise CaseError(f"case {case_number} is already {case.status}")
     row = {**case.row, "status": "closed", "closed_by": ctx.user, "closed_at": _now()}

@@ -15,7 +15,7 @@ import pytest
 from jobs.cli import main
 from lakehouse import Lakehouse
 from pipelines.governance.agreements import add_agreement, revoke_agreement
-from pipelines.governance.cases import close_case, open_case
+from pipelines.governance.cases import CaseError, close_case, open_case
 from pipelines.governance.context import SearchContext
 from pipelines.governance.export import ExportRequest, export_evidence
 from pipelines.governance.holds import add_hold, release_hold
@@ -95,6 +95,11 @@ def test_every_write_path_logs_its_refusals(tmp_path: Path) -> None:
         lh, lambda: revoke_agreement(lh, inv, ag["agreement_id"]), "share.revoke", "may not administer"
     )
     _refused_once(lh, lambda: open_case(lh, analyst, "K-2", "review"), "cases.open", "may not cases")
+    mun_case = open_case(lh, other, "M-1", "municipal's own case")["case_number"]
+    before = len(_refusals(lh))
+    with pytest.raises(CaseError, match="belongs to municipal"):  # another agency's case
+        close_case(lh, inv, mun_case)
+    assert [r["action"] for r in _refusals(lh)[before:]] == ["cases.close"]
 
     # a model-version switch by a role that may not operate ingestion
     _refused_once(
@@ -114,7 +119,7 @@ def test_every_write_path_logs_its_refusals(tmp_path: Path) -> None:
     assert not out.exists()
     # nothing refused was written
     assert lh.read("holds").num_rows == 1 and lh.read("sharing_agreements").num_rows == 1
-    assert lh.read("cases").to_pylist()[0]["case_number"] == "K-9" and lh.read("cases").num_rows == 1
+    assert sorted(r["case_number"] for r in lh.read("cases").to_pylist()) == ["K-9", "M-1"]
 
 
 def test_cli_write_paths_log_refusals(tmp_path: Path, cli_user, capsys, monkeypatch) -> None:
