@@ -7,8 +7,9 @@ checks it end to end on one tiny deterministic synthetic city:
    seconds), so both sides read the same clips, cameras and incidents;
 2. for each side (``old``: a ``git worktree`` of the commit before the refactor, ``new``: this tree)
    a fresh home is loaded through the CLI of that side (``cameras import``, ``incidents import``,
-   ``ingest`` of every clip, ``plates index``, ``faces index``), with ``PYTHONPATH`` pointing at that
-   side and the same virtualenv;
+   ``plates index``, ``faces index``; every clip through that side's ``ingest_paths`` with its
+   in-process executor, see :data:`_INGEST`), with ``PYTHONPATH`` pointing at that side and the same
+   virtualenv;
 3. the same queries run on both with ``--json`` (:data:`QUERIES`), each output is normalised
    (:func:`normalise`: fields documented as new are dropped, timings and the home path blanked)
    and the two sides are compared line by line.
@@ -29,7 +30,6 @@ Exit status 0 when every difference is intended, 1 otherwise. The result is reco
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import json
 import os
@@ -37,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,47 +71,20 @@ INTENDED: dict[str, str] = {
 }
 
 
-#: the Ray cluster every ingest joins (:func:`ray_cluster`): started once, so a loaded machine does
-#: not have to start one per command (Ray waits a fixed 30 s for a new node)
-RAY_ADDRESS: dict[str, str] = {}
-
-_RAY_KEEPER = (
-    "import sys, ray\n"
-    "ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, _node_ip_address='127.0.0.1')\n"
-    "print(ray.get_runtime_context().gcs_address, flush=True)\n"
-    "sys.stdin.read()\n"
-    "ray.shutdown()\n"
+#: extraction in the ingesting process (the library's LocalExecutor, same models as the Ray pool):
+#: on a loaded machine Ray's fixed 30 s node start-up wait fails often, and rows do not depend on
+#: which executor ran the frames. The CLI's ``ingest`` differs only in starting Ray.
+_INGEST = (
+    "import sys, datetime as dt\n"
+    "from lakehouse import Lakehouse\n"
+    "from pipelines.extract import ingest_paths\n"
+    "from pipelines.extract.executors import LocalExecutor\n"
+    "from pipelines.extract.frames import FrameProcessor\n"
+    "home, path, cam, start = sys.argv[1:5]\n"
+    "ex = LocalExecutor(FrameProcessor(device='cpu'))\n"
+    "ingest_paths(Lakehouse(home=home), [path], camera_id=cam, start=dt.datetime.fromisoformat(start),\n"
+    "             progress=False, executor=ex)\n"
 )
-
-
-@contextlib.contextmanager
-def ray_cluster() -> Iterator[str]:
-    """A one-CPU local Ray cluster held by a child process for the duration (stopped by closing its
-    stdin: it shuts its own cluster down, and no one else's)."""
-    env = dict(os.environ, RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")  # loopback only
-    env.pop("RAY_ADDRESS", None)
-    for _ in range(3):
-        keeper = subprocess.Popen(
-            [sys.executable, "-c", _RAY_KEEPER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        assert keeper.stdin is not None and keeper.stdout is not None
-        address = keeper.stdout.readline().strip()
-        if address:
-            break
-        keeper.wait()
-    else:
-        raise RuntimeError("could not start a local Ray cluster (3 tries)")
-    RAY_ADDRESS["address"] = address
-    try:
-        yield address
-    finally:
-        RAY_ADDRESS.pop("address", None)
-        keeper.stdin.close()
-        keeper.wait(timeout=120)
 
 
 def run_cli(
@@ -120,13 +93,8 @@ def run_cli(
     """``pesquisa --home HOME --json ARGV`` with the code at ``root`` (same interpreter)."""
     env = dict(os.environ, PYTHONPATH=str(root), PESQUISA_WORKERS="1", PESQUISA_SHARED_DATA=_shared())
     env.pop("PESQUISA_HOME", None)
-    if RAY_ADDRESS:
-        env.update(RAY_ADDRESS=RAY_ADDRESS["address"], RAY_AUTH_MODE="disabled")
     cmd = [sys.executable, "-m", "jobs.cli", "--home", str(home), "--json", *argv]
-    for _ in range(3):  # a loaded machine can miss Ray's fixed 30 s node start-up wait: try again
-        p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
-        if p.returncode == 0 or "timed out during startup" not in p.stderr:
-            break
+    p = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=timeout)
     if check and p.returncode != 0:
         raise RuntimeError(f"{root.name}: {' '.join(argv)} exited {p.returncode}: {p.stderr.strip()[-2000:]}")
     return p.returncode, p.stdout, p.stderr
@@ -169,22 +137,22 @@ def load_home(root: Path, home: Path, city: Any, cams: Path, new: bool) -> None:
     run_cli(root, home, ["cameras", "import", str(cams)])
     if city.incidents_csv:
         run_cli(root, home, ["incidents", "import", str(city.abspath(city.incidents_csv))])
+    env = dict(os.environ, PYTHONPATH=str(root), PESQUISA_SHARED_DATA=_shared())
+    env.pop("PESQUISA_HOME", None)
     for v in city.videos:
-        run_cli(
-            root,
-            home,
-            [
-                "ingest",
-                str(city.abspath(v.path)),
-                "--camera",
-                v.camera_id,
-                "--start",
-                v.start_ts.isoformat(),
-                "--workers",
-                "1",
-                "--no-progress",
-            ],
+        args = [str(home), str(city.abspath(v.path)), v.camera_id, v.start_ts.isoformat()]
+        p = subprocess.run(
+            [sys.executable, "-c", _INGEST, *args],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
+        if p.returncode != 0:
+            raise RuntimeError(
+                f"{root.name}: ingest {v.path} exited {p.returncode}: {p.stderr.strip()[-2000:]}"
+            )
     run_cli(root, home, ["plates", "index"])
     run_cli(root, home, ["faces", "index"])
 
@@ -213,28 +181,10 @@ def queries(city: Any) -> dict[str, list[str]]:
         "crime coverage": ["crime", "coverage"],
     }
     inc = _incident_days(city)
-    if inc:
-        q["crime heatmap --to bare date"] = [
-            "crime",
-            "heatmap",
-            "--from",
-            inc[0],
-            "--to",
-            inc[1],
-            "--limit",
-            "50",
-        ]
-        q["crime hotspots --to bare date"] = [
-            "crime",
-            "hotspots",
-            "--all",
-            "--from",
-            inc[0],
-            "--to",
-            inc[1],
-            "--limit",
-            "50",
-        ]
+    if inc:  # a bare --to date: the whole day now, excluded before (crime) -> intended difference
+        window = ["--from", inc[0], "--to", inc[1], "--limit", "50"]
+        q["crime heatmap --to bare date"] = ["crime", "heatmap", *window]
+        q["crime hotspots --to bare date"] = ["crime", "hotspots", "--all", *window]
     if photo:
         q["faces search"] = ["faces", "search", photo, "--k", "10", *CASE]
     return q
@@ -338,8 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for side, root in sides.items():
         home = work / f"home-{side}"
         if not (home / ".golden-loaded").exists():
-            with ray_cluster():
-                load_home(root, home, city, cams, new=side == "new")
+            load_home(root, home, city, cams, new=side == "new")
             (home / ".golden-loaded").write_text("ok")
         outputs[side] = {}
         for name, q in qs.items():
