@@ -94,6 +94,7 @@ def vacuum(
 RETENTION_SETTING: dict[str, str] = {
     "face_sightings": "faces_days",
     "plate_reads": "plates_days",
+    "plate_presence": "plates_days",  # pipelines/movement/presence.py: read times per plate
     "alerts": "alerts_days",
     "videos": "videos_days",
 }
