@@ -56,8 +56,8 @@ class ConvoyResult:
     target_reads_in_window: int = 0  # the target's reads in the whole window asked for
 
 
-#: more merged ±Δt intervals than this: the co-occurrence scan filters by camera and day only
-MAX_TS_RANGES = 2000
+#: the co-occurrence scan's ``ts`` filter: at most this many ranges (each row is tested against them)
+MAX_TS_RANGES = 32
 #: default cap on the target's reads (see :func:`convoy`)
 MAX_TARGET_READS = 2000
 #: candidates listed inline (DuckDB skips presence row groups by them); more: a semi-join
@@ -133,8 +133,9 @@ def _near_days(target_reads: list[tuple[str, dt.datetime]], window_s: float) -> 
 
 
 def _near_times(target_reads: list[tuple[str, dt.datetime]], window_s: float) -> str:
-    """``ts`` within ±Δt of a target read, as merged ranges (row groups outside them are skipped);
-    TRUE when there would be too many ranges to list."""
+    """``ts`` within ±Δt of a target read, as at most ``MAX_TS_RANGES`` ranges (row groups outside
+    them are skipped; the join tests ±Δt exactly): overlapping intervals merged, then the smallest
+    gaps closed until few enough remain."""
     w = dt.timedelta(seconds=window_s)
     merged: list[list[dt.datetime]] = []
     for ts in sorted(ts for _, ts in target_reads):
@@ -143,7 +144,15 @@ def _near_times(target_reads: list[tuple[str, dt.datetime]], window_s: float) ->
         else:
             merged.append([ts - w, ts + w])
     if len(merged) > MAX_TS_RANGES:
-        return "TRUE"
+        gaps = sorted(range(1, len(merged)), key=lambda i: (merged[i][0] - merged[i - 1][1], i))
+        close = set(gaps[: len(merged) - MAX_TS_RANGES])
+        joined: list[list[dt.datetime]] = []
+        for i, r in enumerate(merged):
+            if i in close:
+                joined[-1][1] = r[1]
+            else:
+                joined.append(list(r))
+        merged = joined
     return (
         "("
         + " OR ".join(

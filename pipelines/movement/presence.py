@@ -56,8 +56,10 @@ class DayFiles:
 
 
 def _day_files(lh: Lakehouse, name: str, extra: str | None = None) -> dict[tuple[dt.date, str], list[str]]:
-    """Current data files of ``name`` per (date[, ``extra`` partition value])."""
-    lh.ensure(name)
+    """Current data files of ``name`` per (date[, ``extra`` partition value]); nothing is created
+    (a reader, a replay's pinned view, must not write)."""
+    if not lh.exists(name):
+        return {}
     actions = pa.table(lh.table(name).get_add_actions(flatten=True))
     if actions.num_rows == 0:
         return {}
