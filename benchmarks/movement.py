@@ -261,7 +261,8 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
 
 
 #: simulated reads per street camera and day in the Beam benchmark (a city with 1M reads a day has
-#: ~200 cameras, not 12: the co-occurrence pairs grow with reads per camera squared)
+#: ~200 cameras, not 12: the co-occurrence pairs grow with reads per camera squared); porticos are
+#: scaled too (one per 10 street cameras, at least 4)
 READS_PER_CAMERA_DAY = 5000
 
 
@@ -282,8 +283,9 @@ def run_beam(
     lh = Lakehouse(home=home)
     day = DAY0.date()
     streets = max(8, n_reads // READS_PER_CAMERA_DAY)
+    porticos = max(4, streets // 10)  # every trip starts at a portico: keep them as busy as streets
     t = time.perf_counter()
-    sim = simulate_traffic(day, vehicles=max(10, n_reads // 8), streets=streets, seed=seed)
+    sim = simulate_traffic(day, vehicles=max(10, n_reads // 8), streets=streets, porticos=porticos, seed=seed)
     lh.upsert("cameras", sim.cameras)
     lh.append("plate_reads", sim.rows)
     params = MovementParams(flow_bucket_s=3600, convoy_min_cameras=4)
