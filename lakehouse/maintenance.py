@@ -94,7 +94,6 @@ def vacuum(
 RETENTION_SETTING: dict[str, str] = {
     "face_sightings": "faces_days",
     "plate_reads": "plates_days",
-    "plate_presence": "plates_days",  # pipelines/movement/presence.py: read times per plate
     "alerts": "alerts_days",
     "videos": "videos_days",
 }
@@ -191,6 +190,17 @@ def _refresh_indexes(lh: Lakehouse, names: set[str]) -> list[MaintenanceResult]:
             res = pi.rebuild()
             out.append(
                 MaintenanceResult("plate_reads", "index", {"index": "plates", "reads": res.get("reads")})
+            )
+        if lh.exists("plate_presence"):  # the movement tools' plate index: rebuild the changed days
+            from pipelines.movement.presence import build_presence
+
+            built = build_presence(lh)
+            out.append(
+                MaintenanceResult(
+                    "plate_presence",
+                    "index",
+                    {"days_rebuilt": len(built["days"]), **purge(lh, "plate_presence")},
+                )
             )
     return out
 

@@ -129,3 +129,27 @@ def test_heavy_target_is_searched_over_its_most_recent_reads(home, ctx) -> None:
     assert convoy(lh, scope, target, min_cameras=2).narrowed_from is None
     with pytest.raises(ValueError, match="max-target-reads"):
         convoy(lh, scope, bus, max_target_reads=-1)
+
+
+def test_retention_rebuilds_the_index_without_the_erased_reads(tmp_path, ctx) -> None:
+    from lakehouse import Lakehouse, maintenance
+    from pipelines.movement.scenario import SMALL_CITY, simulate_city
+
+    lh = Lakehouse(home=tmp_path / "home")
+    scn = simulate_city(**SMALL_CITY, seed=11)
+    scn.write_to(lh)
+    presence.build_presence(lh)
+    cutoff = scn.start + (scn.end - scn.start) / 2
+    keep_days = 30
+    now = cutoff + dt.timedelta(days=keep_days)
+    res = maintenance.retention(lh, {"plate_reads": keep_days}, now=now, names=["plate_reads"])
+    assert any(r.table == "plate_presence" and r.detail["days_rebuilt"] for r in res)
+    assert presence.stale_days(lh) == []
+    left = lh.read("plate_presence", columns=["first_ts", "reads"])
+    assert min(left["first_ts"].to_pylist()) >= cutoff
+    assert sum(left["reads"].to_pylist()) == lh.read("plate_reads", columns=["plate"]).num_rows
+    target, _, a, b = scn.truth.convoys[-1]
+    scope = ReadScope.of(ctx, start=scn.start, end=scn.end)
+    assert _strip(convoy(lh, scope, target, window_s=60, min_cameras=2, limit=None).rows) == _strip(
+        _plain_convoy(lh, scope, target)
+    )
