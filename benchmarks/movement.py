@@ -172,7 +172,30 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
 
 
-def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
+def _run_capped(con: Any, sql: str, cap_s: float | None) -> tuple[float, bool]:
+    """Run ``sql``; interrupt it after ``cap_s`` seconds (then the time counted is ``cap_s``:
+    the obvious query's figure is a lower bound). Returns (seconds, stopped)."""
+    import threading
+
+    import duckdb
+
+    timer = threading.Timer(cap_s, con.interrupt) if cap_s else None
+    t = time.perf_counter()
+    if timer is not None:
+        timer.start()
+    try:
+        con.execute(sql).fetchall()
+    except duckdb.InterruptException:
+        return float(cap_s or 0.0), True
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return time.perf_counter() - t, False
+
+
+def run_queries(
+    home: str, n_queries: int, windows: list, obvious_cap_s: float | None = None
+) -> dict[str, Any]:
     from lakehouse import Lakehouse
     from pipelines.governance.context import SearchContext
     from pipelines.governance.scope import ReadScope
@@ -192,6 +215,7 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         k: {"tool": [], "obvious": []} for k in ("canvass", "convoy", "stakeout")
     }
     checks: dict[str, Any] = {}
+    obvious_stopped = 0
     target_reads: list[int] = []
     narrowed = 0
     for q in range(n_queries):
@@ -217,12 +241,16 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         narrowed += res.narrowed_from is not None
         if q == 0:
             checks["convoy_planted_first"] = bool(res.rows) and res.rows[0]["plate"] == PARTNER
-        t = time.perf_counter()
-        con.execute(f"""SELECT b.plate, count(DISTINCT b.camera_id) AS n FROM plate_reads a JOIN plate_reads b
+        seconds, stopped = _run_capped(
+            con,
+            f"""SELECT b.plate, count(DISTINCT b.camera_id) AS n FROM plate_reads a JOIN plate_reads b
             ON a.camera_id = b.camera_id AND abs(epoch(a.ts) - epoch(b.ts)) <= 60
             WHERE a.plate = '{target}' AND b.plate <> '{target}' GROUP BY b.plate HAVING n >= 3
-            ORDER BY n DESC""").fetchall()
-        out["convoy"]["obvious"].append(time.perf_counter() - t)
+            ORDER BY n DESC""",
+            obvious_cap_s,
+        )
+        out["convoy"]["obvious"].append(seconds)
+        obvious_stopped += stopped
 
         if q == 0:
             wins = [
@@ -255,6 +283,8 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         summary[k] = {f"{side}_{q}": round(_pct(xs, q), 4) for side, xs in v.items() for q in (50, 95)}
         summary[k]["ratio_p95"] = round(summary[k]["tool_95"] / summary[k]["obvious_95"], 2)
     checks["convoy_narrowed"] = narrowed
+    checks["obvious_convoy_stopped"] = obvious_stopped
+    checks["obvious_cap_s"] = obvious_cap_s
     checks["max_target_reads"] = MAX_TARGET_READS
     checks["convoy_target_reads_max"] = max(target_reads, default=0)
     return {"queries": n_queries, "latency_s": summary, **checks}
@@ -373,6 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--skip-beam", action="store_true", help="queries only (no Beam job)")
     ap.add_argument(
+        "--obvious-cap",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop an obvious convoy self-join after S seconds and count S (a lower bound; default: no cap)",
+    )
+    ap.add_argument(
         "--beam-runners", default="local,dask", help="comma-separated: local, dask (default both)"
     )
     ap.add_argument(
@@ -401,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.phase == "queries":
         load0 = os.getloadavg()[0]
-        res = run_queries(args.home, args.queries, json.loads(args.windows))
+        res = run_queries(args.home, args.queries, json.loads(args.windows), args.obvious_cap)
         res["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
         res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(res))
@@ -444,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             str(args.queries),
             "--windows",
             json.dumps(gen["windows"]),
+            *(["--obvious-cap", str(args.obvious_cap)] if args.obvious_cap else []),
         ]
     )
     print(json.dumps(q), file=sys.stderr)
@@ -508,7 +546,9 @@ def write_markdown(
         f"Planted convoy partner ranked first: {q.get('convoy_planted_first')}; planted stakeout vehicle "
         f"ranked first: {q.get('stakeout_planted_first')}. Convoy targets above the {q.get('max_target_reads', 0):,}-read cap "
         f"(searched over their most recent reads): {q.get('convoy_narrowed')} of {q['queries']} (largest: "
-        f"{q.get('convoy_target_reads_max', 0):,} reads). Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
+        f"{q.get('convoy_target_reads_max', 0):,} reads). Obvious convoy self-joins stopped at the "
+        f"{q.get('obvious_cap_s')} s cap (counted as the cap: a lower bound): {q.get('obvious_convoy_stopped', 0)}. "
+        f"Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
         f"1-minute load average at the start / end of the queries: {q.get('load_avg')}.",
         "",
         beam_line(beam),
