@@ -262,16 +262,8 @@ def convoy(
         start, end = scope.time.start, scope.time.end
         with connect(lh) as con:
             presence.register(con, lh)
-            t = sql_literal(target)
-            treads = arrow(
-                con,
-                f"SELECT camera_id, unnest({presence.times(start, end)}) AS ts FROM {presence.VIEW} "
-                f"WHERE plate = {t} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}",
-            ).to_pylist()
-            n_total = len(treads)
-            if max_target_reads and n_total > max_target_reads:
-                narrowed = sorted((r["ts"] for r in treads), reverse=True)[max_target_reads - 1]
-                treads = [r for r in treads if r["ts"] >= narrowed]
+            treads, n_total, narrowed = _target_reads(con, sr, target, start, end, max_target_reads)
+            if narrowed is not None:
                 start = narrowed
                 sr = ScopedReads(replace(sr.flt, start=narrowed), sr.version_sql, sr.cams)
             n_target = len(treads)
@@ -294,6 +286,35 @@ def convoy(
     }
     audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
     return ConvoyResult(target, rows, n_target, time.perf_counter() - t0, params, narrowed, n_total)
+
+
+def _target_reads(
+    con: Any,
+    sr: ScopedReads,
+    target: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    cap: int | None,
+) -> tuple[list[dict[str, Any]], int, dt.datetime | None]:
+    """The target's reads (camera_id, ts) in the window from the presence index, its read count in
+    the whole window, and the narrowed start when more than ``cap`` (the N-th most recent read's
+    time; every read from then on is kept). Counted and cut in SQL: a bus's 180,000 reads never
+    reach Python."""
+    where = f"plate = {sql_literal(target)} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}"
+    cut = f"(SELECT ts FROM t ORDER BY ts DESC LIMIT 1 OFFSET {int(cap) - 1})" if cap else "NULL"
+    table = arrow(
+        con,
+        f"""WITH t AS MATERIALIZED (
+              SELECT camera_id, unnest({presence.times(start, end)}) AS ts FROM {presence.VIEW} WHERE {where}),
+            c AS (SELECT count(*) AS n, CASE WHEN count(*) > {int(cap or 0)} THEN {cut} END AS cut FROM t)
+            SELECT t.camera_id, t.ts, c.n, c.cut FROM t, c
+            WHERE {"TRUE" if not cap else "c.cut IS NULL OR t.ts >= c.cut"}""",
+    )
+    if table.num_rows == 0:
+        return [], 0, None
+    n_total = int(table["n"][0].as_py())
+    narrowed = table["cut"][0].as_py() if cap else None
+    return table.select(["camera_id", "ts"]).to_pylist(), n_total, narrowed
 
 
 def _candidates(
@@ -328,11 +349,11 @@ def _candidates(
         if len(plates) <= MAX_LITERAL_PLATES
         else "plate IN (SELECT plate FROM _convoy_cand)"
     )
+    where = f"{in_cand} AND {_in_cams(pairs)} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}"
     bc = arrow(
         con,
         f"""SELECT plate, camera_id, n FROM (
-              SELECT plate, camera_id, sum({presence.count_in(start, end)})::BIGINT AS n FROM {presence.VIEW}
-              WHERE {in_cand} AND {_in_cams(pairs)} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}
+              SELECT plate, camera_id, sum(n)::BIGINT AS n FROM ({presence.counts_sql(where, start, end)})
               GROUP BY plate, camera_id) WHERE n > 0""",
     ).to_pylist()
     con.unregister("_convoy_cand")

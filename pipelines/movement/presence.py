@@ -119,6 +119,7 @@ def build_presence(lh: Lakehouse, days: Iterable[dt.date] | None = None) -> dict
         con = duckdb.connect()
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")
             listed = ", ".join(sql_literal(p) for p in files.paths)
             table = con.sql(
                 f"""SELECT {_GROUP}, count(*)::BIGINT AS reads, min(ts) AS first_ts, max(ts) AS last_ts,
@@ -200,16 +201,18 @@ def times(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return f"list_filter(ts, lambda x: {' AND '.join(conds)})" if conds else "ts"
 
 
-def count_in(start: dt.datetime | None, end: dt.datetime | None) -> str:
-    """The row's read count inside ``[start, end)``: ``reads`` on whole days, else the times counted."""
-    if start is None or end is None:
-        return f"len({times(start, end)})"
-    full = _full_days(_utc(start), _utc(end))
-    if full is None:
-        return f"len({times(start, end)})"
+def counts_sql(where: str, start: dt.datetime, end: dt.datetime) -> str:
+    """``plate, camera_id, n``: per presence row matching ``where``, its reads inside
+    ``[start, end)``. Days wholly inside count ``reads`` (the read times are not even decoded); the
+    first and last day count their times."""
+    whole = _full_days(_utc(start), _utc(end))
+    edge = f"SELECT plate, camera_id, len({times(start, end)}) AS n FROM {VIEW} WHERE {where}"
+    if whole is None:
+        return edge
+    inside = f"date BETWEEN DATE '{whole[0].isoformat()}' AND DATE '{whole[1].isoformat()}'"
     return (
-        f"CASE WHEN date BETWEEN DATE '{full[0].isoformat()}' AND DATE '{full[1].isoformat()}' "
-        f"THEN reads ELSE len({times(start, end)}) END"
+        f"SELECT plate, camera_id, reads AS n FROM {VIEW} WHERE {where} AND {inside} "
+        f"UNION ALL {edge} AND NOT ({inside})"
     )
 
 
@@ -220,7 +223,7 @@ __all__ = [
     "DayFiles",
     "build_presence",
     "built_days",
-    "count_in",
+    "counts_sql",
     "fresh_days",
     "register",
     "rows_where",

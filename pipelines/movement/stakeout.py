@@ -21,7 +21,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
@@ -147,6 +147,7 @@ def rank_presence(
         baseline = (lo, hi)
     resolved: list[dict[str, Any]] = []
     hit_parts, base_parts, slices = [], [], []
+    all_days: set[dt.date] = set()
     scan_cams: set[str] | None = set()
     active: set[int] = set()
     for i, w in enumerate(windows):
@@ -172,11 +173,12 @@ def rank_presence(
         # the plate's read times at the window's cameras on the other days of the baseline period,
         # from the plate presence index (plate-clustered: only the candidates' row groups are read)
         days = slice_days(day_slices(origin, span, baseline))
+        all_days.update(days)
         base_parts.append(
             f"SELECT plate, {i} AS w, floor((epoch(t) - {origin}) / {DAY_S}) AS k, "
             f"(epoch(t) - {origin}) - floor((epoch(t) - {origin}) / {DAY_S}) * {DAY_S} AS x "
-            f"FROM (SELECT plate, unnest({presence.times(*baseline)}) AS t FROM {presence.VIEW} "
-            f"WHERE {{cand}} AND {presence.rows_where(base, days)} AND {version})"
+            f"FROM (SELECT plate, unnest({presence.times(*baseline)}) AS t FROM pc "
+            f"WHERE {presence.rows_where(base, days)})"
         )
         base_parts[-1] = f"SELECT plate, w, k FROM ({base_parts[-1]}) WHERE x < {span} AND k <> 0"
     rows: list[dict[str, Any]] = []
@@ -206,10 +208,18 @@ def rank_presence(
                     if len(plates) <= MAX_LITERAL_PLATES
                     else "plate IN (SELECT plate FROM _stakeout_cand)"
                 )
+                # one scan of the index for every window: the candidates at any window's cameras
+                # on any day of any window's slices, then each window's own conditions
+                any_cam = replace(flt, start=None, end=None, cameras=None)  # agency scope, versions
+                at = [cand, version, presence.rows_where(any_cam, all_days)]
+                if scan_cams is not None:
+                    at.append("camera_id IN (" + ", ".join(sql_literal(c) for c in sorted(scan_cams)) + ")")
                 found = arrow(
                     con,
-                    f"SELECT plate, w, count(DISTINCT k) AS d FROM "
-                    f"({' UNION ALL '.join(b.replace('{cand}', cand) for b in base_parts)}) GROUP BY plate, w",
+                    f"WITH pc AS MATERIALIZED (SELECT plate, camera_id, agency, video_id, model_version, date, ts "
+                    f"FROM {presence.VIEW} WHERE {' AND '.join(at)}) "
+                    f"SELECT plate, w, count(DISTINCT k) AS d FROM ({' UNION ALL '.join(base_parts)}) "
+                    "GROUP BY plate, w",
                 ).to_pylist()
                 for x in found:
                     per_window[int(x["w"])][x["plate"]] = int(x["d"])
