@@ -230,6 +230,7 @@ def _rerun_movement(
             window_s=float(params["window_s"]),
             min_cameras=int(params["min_cameras"]),
             limit=limit,
+            max_target_reads=params.get("max_target_reads"),  # absent (older rows): no cap
         ).rows
         windows = [(scope, None, None)]
         extra = [params["plate"]]
