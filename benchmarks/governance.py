@@ -10,7 +10,8 @@ Four attacks, each on real Delta tables in a temporary home, counted:
   agreements): handled = exit code 1/2 with one ``error:`` line, no traceback, and no table other
   than the audit log changed (nothing lost, no partial commit).
 - **cross-agency probes**: police911 reads through every read path (plate search by scan and by
-  index, route, face search, canvass, convoy, stakeout, crime-series leads, movement anomalies,
+  index, route, face search, canvass, convoy and stakeout (through the ``plate_presence`` index),
+  crime-series leads, movement anomalies,
   camera counts, alerts, crime-map cameras, the camera registry, ingest status, a notebook's context
   from the environment, the CLI with and without a widening flag, and the stored movement outputs
   ``movement_counts|trips|flows|convoys`` of a real daily Beam run over every agency's reads) with
@@ -648,8 +649,10 @@ def cross_agency(base: Path) -> dict[str, Any]:
     )
     admin = SearchContext(user="root", role="admin")
     open_case(lh, police, "X-1", "red team")
+    from pipelines.movement.presence import build_presence
     from pipelines.movement.store import store_movement
 
+    build_presence(lh)  # the movement tools' plate index: convoy and stakeout read it (all agencies)
     system_run = _day_run(lh)  # the scheduled job: every agency's reads, stored for the day
     store_movement(lh, system_run, DAY)
     stored_rows = {n: system_run.tables[n].num_rows for n in STORED}
