@@ -68,6 +68,10 @@ class PinnedLakehouse(Lakehouse):
     def version(self, name: str) -> int:
         return self.versions.get(name, super().version(name))
 
+    def snapshot(self, name: str) -> DeltaTable:
+        """Readers' shared newest-version table, here the pinned version (never the newest)."""
+        return self.table(name)
+
     def _refuse(self, *a: Any, **k: Any) -> Any:
         raise PermissionError("replay is read-only")
 
