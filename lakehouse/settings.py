@@ -125,6 +125,31 @@ class AppSettings(Section):
     )
 
 
+class ExtractionSettings(Section):
+    """The recorded-video profile (``pesquisa ingest``): chosen for accuracy first, measured on real
+    plate photos played as an H.264 clip (docs/EXTRACTION.md, ``python -m benchmarks.video_accuracy``).
+    A camera's registered ``sample_fps``/``gating`` and the call's arguments override these."""
+
+    plate_det_side: int = Field(
+        640,
+        ge=160,
+        le=1920,
+        description="longest side the plate detector sees on a recorded video frame (recognition "
+        "reads the full-resolution crop)",
+    )
+    gating: Literal["region", "frame", "off"] = Field(
+        "region",
+        description="motion gating of recorded video: frame (whole frames that move), region (only "
+        "the moving regions: faster, loses plates on slow zooms/pans) or off (every sampled frame)",
+    )
+    plate_second_pass: bool = Field(
+        False,
+        description="run the plate reader's high-resolution second pass (1280 px) on video frames "
+        "where the first pass reads nothing plate-like (stills always get it)",
+    )
+    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed video frame")
+
+
 class LiveSettings(Section):
     """The live profile (``pesquisa stream run``): chosen to keep >= 2 720p25 cameras on 2 CPU cores."""
 
@@ -309,6 +334,7 @@ class Settings(Section):
     app: AppSettings = Field(default_factory=lambda: AppSettings())
     paths: PathSettings = Field(default_factory=lambda: PathSettings())
     orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
+    extraction: ExtractionSettings = Field(default_factory=lambda: ExtractionSettings())
     live: LiveSettings = Field(default_factory=lambda: LiveSettings())
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())
