@@ -67,16 +67,16 @@ class Setting:
 #: setting changed at a time, then the profiles (faces on: their full cost)
 SWEEP = [
     Setting("old default (640, region)", note="main before issue 15"),
-    Setting("det 480", plate_det_side=480),
-    Setting("det 960", plate_det_side=960),
-    Setting("det 1280", plate_det_side=1280),
     Setting("gating frame", gating="frame"),
     Setting("gating off", gating="off"),
+    Setting("det 960", plate_det_side=960),
+    Setting("960 + frame", plate_det_side=960, gating="frame"),
+    Setting("960 + off", plate_det_side=960, gating="off"),
+    Setting("det 1280", plate_det_side=1280),
+    Setting("det 480", plate_det_side=480),
     Setting("second pass", second_pass=True),
     Setting("2.5 fps", sample_fps=2.5),
     Setting("10 fps", sample_fps=10.0),
-    Setting("960 + frame", plate_det_side=960, gating="frame"),
-    Setting("960 + off", plate_det_side=960, gating="off"),
 ]
 PROFILES = [
     Setting("profile: recorded, old (faces on)", faces=True, note="640, region, 5 fps"),
