@@ -255,6 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--save", type=Path, help="JSON of every result (with --resume: results kept)")
     ap.add_argument("--resume", action="store_true", help="keep the results already in --save")
+    ap.add_argument(
+        "--merge",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="JSON files (--save) of runs on the same clip to report too",
+    )
     ap.add_argument("--smoke", action="store_true", help=smoke.HELP)
     args = ap.parse_args(argv)
     photos = args.photos or (20 if args.quick else 108)
@@ -285,6 +292,11 @@ def main(argv: list[str] | None = None) -> int:
         kept = json.loads(args.save.read_text())
         if kept.get("clip") == clip.path.name:
             results = kept["results"]
+
+    for extra in args.merge:  # pieces of the sweep run in other processes
+        kept = json.loads(extra.read_text())
+        if kept.get("clip") == clip.path.name:
+            results.update({k: v for k, v in kept["results"].items() if k not in results})
 
     def save() -> None:
         if args.save:

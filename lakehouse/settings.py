@@ -131,14 +131,14 @@ class ExtractionSettings(Section):
     A camera's registered ``sample_fps``/``gating`` and the call's arguments override these."""
 
     plate_det_side: int = Field(
-        640,
+        960,
         ge=160,
         le=1920,
         description="longest side the plate detector sees on a recorded video frame (recognition "
-        "reads the full-resolution crop)",
+        "reads the full-resolution crop); 960 = RapidOCR's own detector size (was 640)",
     )
     gating: Literal["region", "frame", "off"] = Field(
-        "region",
+        "frame",
         description="motion gating of recorded video: frame (whole frames that move), region (only "
         "the moving regions: faster, loses plates on slow zooms/pans) or off (every sampled frame)",
     )
