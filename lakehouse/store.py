@@ -44,6 +44,26 @@ log = logging.getLogger(__name__)
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
 _EVOLVED: set[tuple[str, str]] = set()  # (root, table) already checked against its spec in this process
+#: local table uri -> a DeltaTable loaded at what was then its newest version, shared by readers in
+#: this process for as long as no newer commit exists (read only: writers open their own)
+_SNAPSHOTS: dict[str, DeltaTable] = {}
+_SNAPSHOTS_GUARD = threading.Lock()
+
+
+def _latest_local_version(uri: str) -> int | None:
+    """The newest commit of a Delta table on a local filesystem: the highest ``N.json`` in its
+    ``_delta_log`` (delta-rs writes each commit file once, atomically; checkpoints and log cleanup
+    never remove the newest one). ``None`` when there is no log."""
+    try:
+        names = os.listdir(os.path.join(uri, "_delta_log"))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    newest = -1
+    for n in names:
+        if len(n) == 25 and n.endswith(".json") and n[:20].isdigit():
+            newest = max(newest, int(n[:20]))
+    return newest if newest >= 0 else None
+
 
 __all__ = ["Lakehouse", "SchemaMismatchError", "sql_literal"]
 
@@ -102,7 +122,32 @@ class Lakehouse:
         )
 
     def version(self, name: str) -> int:
+        """The table's newest version (on local storage read from the log's file names: no table
+        load; what ``self.table(name).version()`` returns)."""
+        if self.storage.is_local:
+            self.ensure(name)
+            latest = _latest_local_version(self.uri(name))
+            if latest is not None:
+                return latest
         return self.table(name).version()
+
+    def snapshot(self, name: str) -> DeltaTable:
+        """The table at its newest version, for reading only (never write through it): on local
+        storage one loaded table is shared by the readers of this process until a newer commit
+        appears, so a search that reads a few small tables does not load each of them again."""
+        if not self.storage.is_local:
+            return self.table(name)
+        self.ensure(name)
+        uri = self.uri(name)
+        latest = _latest_local_version(uri)
+        with _SNAPSHOTS_GUARD:
+            cached = _SNAPSHOTS.get(uri)
+        if cached is not None and latest is not None and cached.version() == latest:
+            return cached
+        fresh = DeltaTable(uri)
+        with _SNAPSHOTS_GUARD:
+            _SNAPSHOTS[uri] = fresh
+        return fresh
 
     # ---------------------------------------------------------------- create
     def ensure(self, name: str) -> None:
@@ -192,11 +237,12 @@ class Lakehouse:
         )
         return version + 1
 
-    def replace(self, name: str, data: Any, predicate: str) -> int:
+    def replace(self, name: str, data: Any, predicate: str, *, row_group_rows: int | None = None) -> int:
         """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
 
         Every new row must satisfy the predicate. With no new rows the matching rows are deleted
-        (still one commit).
+        (still one commit). ``row_group_rows`` caps the Parquet row groups (small groups of sorted
+        rows let readers skip by min/max statistics).
         """
         s = spec(name)
         table = conform(to_arrow(data, s), s)
@@ -204,7 +250,7 @@ class Lakehouse:
         if table.num_rows == 0:
             self._with_retry(s.name, lambda: self.table(name).delete(predicate))
             return 0
-        self._write(s, table, mode="overwrite", predicate=predicate)
+        self._write(s, table, mode="overwrite", predicate=predicate, row_group_rows=row_group_rows)
         return int(table.num_rows)
 
     def upsert(
@@ -263,9 +309,19 @@ class Lakehouse:
         return int(metrics.get("num_target_rows_inserted", table.num_rows))
 
     def _write(
-        self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None
+        self,
+        s: TableSpec,
+        data: pa.Table | pa.RecordBatchReader,
+        mode: str,
+        predicate: str | None = None,
+        row_group_rows: int | None = None,
     ) -> None:
         self.ensure(s.name)
+        extra: dict[str, Any] = {}
+        if row_group_rows:
+            from deltalake import WriterProperties
+
+            extra["writer_properties"] = WriterProperties(max_row_group_size=int(row_group_rows))
 
         def run() -> None:
             write_deltalake(
@@ -275,6 +331,7 @@ class Lakehouse:
                 predicate=predicate,
                 partition_by=list(s.partition_by) or None,
                 storage_options=self.storage.storage_options or None,
+                **extra,
             )
 
         self._with_retry(s.name, run)
@@ -334,7 +391,8 @@ class Lakehouse:
 
     # ---------------------------------------------------------------- read
     def dataset(self, name: str, version: int | None = None) -> ds.Dataset:
-        return self.table(name, version).to_pyarrow_dataset()
+        table = self.snapshot(name) if version is None else self.table(name, version)
+        return table.to_pyarrow_dataset()
 
     def read(
         self,
