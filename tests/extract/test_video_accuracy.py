@@ -10,9 +10,8 @@ import pytest
 
 pytestmark = [pytest.mark.shared_data]
 
-#: photos where the old recorded defaults (plate detector at 640 px, motion regions) lost plates
-#: that plain RapidOCR read on the same frames (benchmarks/video_accuracy.py)
-PHOTOS = ("eu1.jpg", "test_012.jpg", "test_041.jpg", "test_088.jpg")
+#: four photos of the 8-photo clip of benchmarks/video_accuracy.py (plates 59-101 px tall)
+PHOTOS = ("eu1.jpg", "test_005.jpg", "test_021.jpg", "test_066.jpg")
 
 
 def _samples(shared_data, names):
