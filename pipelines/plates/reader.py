@@ -132,6 +132,8 @@ class PlateReader:
         backend: str | None = None,
     ) -> None:
         self.formats = list(formats) if formats else list(DEFAULT_FORMATS)
+        #: False: the camera has no registered format (its formats are the regional defaults)
+        self.registered = bool(formats)
         self._fmts = [get_format(f) for f in self.formats]  # raises on an unknown name
         self.top_n = max(1, int(top_n))
         self.second_pass = second_pass
@@ -198,7 +200,9 @@ class PlateReader:
                 continue
             seq = seqs[g.rows[0]] if len(g.rows) == 1 else CharSeq.join([seqs[i] for i in g.rows])
             cands = [
-                c for c in rank_candidates(seq, self._fmts, self.top_n + 2) if not is_non_plate_text(c.text)
+                c
+                for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
+                if not is_non_plate_text(c.text)
             ]
             if not cands:
                 continue
@@ -233,7 +237,9 @@ class PlateReader:
         best: PlateRead | None = None
         for seq, ctc in zip(options, ctcs, strict=True):
             cands = [
-                c for c in rank_candidates(seq, self._fmts, self.top_n + 2) if not is_non_plate_text(c.text)
+                c
+                for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
+                if not is_non_plate_text(c.text)
             ]
             if not cands:
                 continue
