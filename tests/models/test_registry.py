@@ -15,7 +15,7 @@ from pipelines.device import onnx_cuda_provider, torch_device
 from pipelines.models import BackendError, BackendUnavailableError, UnknownBackendError
 
 CPU_KEYS = {"rapidocr-onnx-cpu", "mtcnn-dlib", "mtcnn-dlib-torch"}
-ALL_KEYS = CPU_KEYS | {"rapidocr-onnx-cuda"}
+ALL_KEYS = CPU_KEYS | {"rapidocr-onnx-cuda", "plate-crnn-torch"}
 
 
 @pytest.fixture
