@@ -30,7 +30,7 @@ def test_training_never_draws_the_evaluation_font_or_stream():
     x = to_input(a)
     assert x.shape == (32, 128) and x.dtype == np.float32 and -1.0 <= x.min() and x.max() <= 1.0
     heights = [training_sample(15, i, fonts)[0].shape[0] for i in range(20)]
-    assert min(heights) >= 4 and max(heights) <= 60  # CCTV sizes
+    assert min(heights) >= 4 and max(heights) <= 120  # CCTV sizes (a few closer)
 
 
 def test_training_smoke_loss_decreases_and_weights_round_trip(tmp_path):

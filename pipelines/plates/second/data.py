@@ -17,8 +17,8 @@ darkening). Training:
   sequence: a stream no integer seed of the evaluation or the synthetic city produces); the
   validation crops watched during training use :data:`VAL_STREAM` instead;
 - **conditions**: its own degradation (:func:`degrade`): perspective warp, crop anywhere from the
-  tight text line to the plate with bumper, plate 14-30 px tall, Gaussian or motion blur,
-  gamma, night, noise, JPEG 20-90, sometimes inverted.
+  tight text line to the plate with bumper, plate 14-30 px tall (one in five 30-56), Gaussian or
+  motion blur, gamma, night, noise, JPEG 20-90, sometimes inverted.
 
 Crops are grayscale; :func:`to_input` scales one to the model's 32x128 input (height 32, aspect
 kept, padded right; contrast stretched between the 2nd and 98th percentile).
@@ -52,7 +52,8 @@ TRAIN_FONTS = [
     "/usr/share/fonts/truetype/liberation/LiberationMono-Bold.ttf",
     "pillow:default",
 ]
-PLATE_H_RANGE = (14, 30)  # CCTV plate heights, px
+PLATE_H_RANGE = (14, 30)  # CCTV plate heights, px (four crops in five) ...
+LARGE_H_RANGE = (30, 56)  # ... and the rest larger (plate crops from closer cameras and photos)
 
 
 def held_out_font() -> str:
@@ -194,7 +195,7 @@ def render_sample(rng: np.random.Generator, fonts: tuple[str, ...]) -> tuple[np.
     x1, y1, x2, y2 = _crop_box(rng, plate, tbox, canvas.shape)
     crop = canvas[y1:y2, x1:x2]
     plate_h = float(plate[:, 1].max() - plate[:, 1].min())
-    target = float(rng.uniform(*PLATE_H_RANGE))
+    target = float(rng.uniform(*(PLATE_H_RANGE if rng.random() < 0.8 else LARGE_H_RANGE)))
     f = min(1.0, target / max(plate_h, 1.0))
     small = cv2.resize(
         crop,
