@@ -44,6 +44,26 @@ log = logging.getLogger(__name__)
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
 _EVOLVED: set[tuple[str, str]] = set()  # (root, table) already checked against its spec in this process
+#: local table uri -> a DeltaTable loaded at what was then its newest version, shared by readers in
+#: this process for as long as no newer commit exists (read only: writers open their own)
+_SNAPSHOTS: dict[str, DeltaTable] = {}
+_SNAPSHOTS_GUARD = threading.Lock()
+
+
+def _latest_local_version(uri: str) -> int | None:
+    """The newest commit of a Delta table on a local filesystem: the highest ``N.json`` in its
+    ``_delta_log`` (delta-rs writes each commit file once, atomically; checkpoints and log cleanup
+    never remove the newest one). ``None`` when there is no log."""
+    try:
+        names = os.listdir(os.path.join(uri, "_delta_log"))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    newest = -1
+    for n in names:
+        if len(n) == 25 and n.endswith(".json") and n[:20].isdigit():
+            newest = max(newest, int(n[:20]))
+    return newest if newest >= 0 else None
+
 
 __all__ = ["Lakehouse", "SchemaMismatchError", "sql_literal"]
 
@@ -102,7 +122,32 @@ class Lakehouse:
         )
 
     def version(self, name: str) -> int:
+        """The table's newest version (on local storage read from the log's file names: no table
+        load; what ``self.table(name).version()`` returns)."""
+        if self.storage.is_local:
+            self.ensure(name)
+            latest = _latest_local_version(self.uri(name))
+            if latest is not None:
+                return latest
         return self.table(name).version()
+
+    def snapshot(self, name: str) -> DeltaTable:
+        """The table at its newest version, for reading only (never write through it): on local
+        storage one loaded table is shared by the readers of this process until a newer commit
+        appears, so a search that reads a few small tables does not load each of them again."""
+        if not self.storage.is_local:
+            return self.table(name)
+        self.ensure(name)
+        uri = self.uri(name)
+        latest = _latest_local_version(uri)
+        with _SNAPSHOTS_GUARD:
+            cached = _SNAPSHOTS.get(uri)
+        if cached is not None and latest is not None and cached.version() == latest:
+            return cached
+        fresh = DeltaTable(uri)
+        with _SNAPSHOTS_GUARD:
+            _SNAPSHOTS[uri] = fresh
+        return fresh
 
     # ---------------------------------------------------------------- create
     def ensure(self, name: str) -> None:
@@ -334,7 +379,8 @@ class Lakehouse:
 
     # ---------------------------------------------------------------- read
     def dataset(self, name: str, version: int | None = None) -> ds.Dataset:
-        return self.table(name, version).to_pyarrow_dataset()
+        table = self.snapshot(name) if version is None else self.table(name, version)
+        return table.to_pyarrow_dataset()
 
     def read(
         self,

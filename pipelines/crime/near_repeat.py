@@ -73,7 +73,8 @@ def knox(
     """Knox test on the (filtered) incidents. ``close = (metres, days)`` also tests the cumulative
     2x2 Knox statistic: pairs with distance < metres and time difference < days."""
     df = load_incidents(source, types=types, start=start, end=end, columns=["ts", "lat", "lon"])
-    df = df.filter(pl.col("ts").is_not_null())
+    # in a fixed order: the permutations (seeded) then do not depend on how the table stores its rows
+    df = df.filter(pl.col("ts").is_not_null()).sort(["ts", "lat", "lon"])
     x, y, _, _ = project_m(df["lat"].to_numpy(), df["lon"].to_numpy())
     t = df["ts"].dt.epoch("us").to_numpy().astype(np.float64) / 86_400e6
     return knox_from_arrays(

@@ -142,3 +142,11 @@ def test_knox_on_chicago_runs_with_lakehouse_filters(chicago_home) -> None:
     assert 0 < res.close["p"] <= 1 and res.table.height == 5 * 4
     x, y, _, _ = project_m(np.array([41.8, 41.81]), np.array([-87.6, -87.6]))
     assert abs(np.hypot(x[1] - x[0], y[1] - y[0]) - 1113.2) < 1.0
+
+
+def test_knox_does_not_depend_on_row_order() -> None:
+    df = pl.from_arrow(generate_incidents(600, BBOX, seed=5, start=START).table)
+    shuffled = df.sample(fraction=1.0, shuffle=True, seed=7)
+    a = knox(df, permutations=99, seed=3).table
+    b = knox(shuffled, permutations=99, seed=3).table
+    assert a.equals(b)

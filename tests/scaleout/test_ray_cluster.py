@@ -35,7 +35,7 @@ def _drive(cluster, city: Path, home: Path, version: str, workers: int, on_start
         **cluster.env,
         "RAY_ADDRESS": cluster.address,
         "PYTHONPATH": str(ROOT),
-        "PESQUISA_ACTOR_START_TIMEOUT": "30",
+        "PESQUISA_ACTOR_START_TIMEOUT": "120",  # two actors loading the models on 2 shared cores
         "PESQUISA_BATCH_TIMEOUT": "60",
     }
     proc = subprocess.Popen(

@@ -2,7 +2,8 @@
 once; ``--model-version v1`` still shows v1; a re-process killed between its two table commits leaves
 the current version readable; rollback works.
 
-One clip of a tiny synthetic city, extracted in-process (LocalExecutor: no Ray start)."""
+The two clips of a tiny synthetic city (a street camera's plates, a face camera's faces), extracted
+in-process (LocalExecutor: no Ray start)."""
 
 from __future__ import annotations
 
@@ -48,29 +49,32 @@ def world(tmp_path_factory):
     lh = Lakehouse(home=home)
     lh.upsert("cameras", city.cameras)
     map_os_user(home, "tester", role="admin", agency=None)  # the OS user running the tests is an admin
-    video = city.videos[0]
+    video = city.videos[0]  # a street camera (plates); the other clip is a face camera
+    assert any(p.camera_id != video.camera_id for p in city.face_passes)
     executor = LocalExecutor(FrameProcessor(device="cpu"))
-    rep = ingest_paths(
-        lh,
-        [city.abspath(video.path)],
-        camera_id=video.camera_id,
-        start=video.start_ts,
-        sample_fps=2.0,
-        model_version=V1,
-        executor=executor,
-        progress=False,
-    )
-    assert not rep.failed and rep.plate_reads > 0
-    day = video.start_ts.date()
+    for clip in city.videos:
+        rep = ingest_paths(
+            lh,
+            [city.abspath(clip.path)],
+            camera_id=clip.camera_id,
+            start=clip.start_ts,
+            sample_fps=2.0,
+            model_version=V1,
+            executor=executor,
+            progress=False,
+        )
+        assert not rep.failed
+    assert _rows(lh, "plate_reads", V1) and _rows(lh, "face_sightings", V1)
+    days = sorted({clip.start_ts.date() for clip in city.videos})
     bf = reprocess(
         lh,
-        registered_sources(lh, day, day),
+        registered_sources(lh, days[0], days[-1]),
         model_version=V2,
         executor=executor,
         sample_fps=2.0,
         progress=False,
     )
-    assert bf.succeeded == 1 and bf.lineage and bf.lineage[0]["from_version"] == V1
+    assert bf.succeeded == len(city.videos) and bf.lineage and bf.lineage[0]["from_version"] == V1
     return {"city": city, "home": home, "lh": lh, "video": video}
 
 
@@ -111,12 +115,13 @@ def test_every_reader_returns_each_pass_once(world, capsys) -> None:
     )
     assert sum(r["reads"] for r in counts) == len(v2)
     faces = _rows(lh, "face_sightings", V2)
-    if faces:  # the clip's faces: a probe cut from a sighting finds each sighting once
-        probe = Path(home) / "probe.jpg"
-        probe.write_bytes(max(faces, key=lambda r: r["quality"] or 0)["crop_jpeg"])
-        hits = _cli(capsys, home, "faces", "search", str(probe), "--k", "50", *CASE)
-        keys = [(h["video_id"], h["offset_s"]) for h in hits]
-        assert len(keys) == len(set(keys)) and {h["model_version"] for h in hits} <= {V2}
+    assert faces and len(faces) == len(_rows(lh, "face_sightings", V1))  # both versions stored
+    # the face camera's clip: a probe cut from a sighting finds each sighting once, under v2 only
+    probe = Path(home) / "probe.jpg"
+    probe.write_bytes(max(faces, key=lambda r: r["quality"] or 0)["crop_jpeg"])
+    hits = _cli(capsys, home, "faces", "search", str(probe), "--k", "50", *CASE)
+    keys = [(h["video_id"], h["offset_s"]) for h in hits]
+    assert hits and len(keys) == len(set(keys)) and {h["model_version"] for h in hits} == {V2}
 
 
 def test_model_version_flag_shows_the_old_version(world, capsys) -> None:
@@ -199,7 +204,9 @@ def test_killed_reprocess_leaves_current_version_and_rollback_works(world, capsy
     )
     assert out[-1]["switched"] == 1
     hits = _cli(capsys, home, "plates", "search", plate, *CASE)
-    assert {h["model_version"] for h in hits} == {V1}
+    here = {h["model_version"] for h in hits if h["camera_id"] == video.camera_id}
+    assert here == {V1}  # the rolled-back camera shows v1; the other camera's source stays on v2
+    assert {h["model_version"] for h in hits if h["camera_id"] != video.camera_id} <= {V2}
     assert any(a["action"] == "versions.set" for a in lh.read("audit_log").to_pylist())
     # v3 never completed: it cannot be made current
     from jobs.cli import main
