@@ -22,6 +22,44 @@ from typing import Any
 ENV = "PESQUISA__PLATES__SECOND_RECOGNISER"
 
 
+class SharedEngine:
+    """RapidOCR's engine with its detections and recognitions remembered per input, so the reader
+    with the second recogniser on repeats none of the off reader's OCR work on the same sample
+    (same inputs, same outputs: the engine is deterministic)."""
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._det: dict[tuple[bytes, int | None], Any] = {}
+        self._rec: dict[bytes, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    @staticmethod
+    def _key(a: Any) -> bytes:
+        import hashlib
+
+        return hashlib.sha1(a.tobytes() + str(a.shape).encode()).digest()
+
+    def detect(self, bgr: Any, limit_side: int | None = None) -> Any:
+        key = (self._key(bgr), limit_side)
+        if key not in self._det:
+            self._det[key] = self._engine.detect(bgr, limit_side)
+        return self._det[key]
+
+    def recognize(self, crops: list) -> list:
+        keys = [self._key(c) for c in crops]
+        todo = [i for i, k in enumerate(keys) if k not in self._rec]
+        if todo:
+            for i, line in zip(todo, self._engine.recognize([crops[i] for i in todo]), strict=True):
+                self._rec[keys[i]] = line
+        return [self._rec[k] for k in keys]
+
+    def clear(self) -> None:
+        self._det.clear()
+        self._rec.clear()
+
+
 def compare_sets(sets: list, device: str = "cpu", log: Any = None, on_set: Any = None) -> dict[str, Any]:
     from pipelines.plates.engine import get_engine
     from pipelines.plates.evaluate import plain_sample, read_sample
@@ -29,7 +67,7 @@ def compare_sets(sets: list, device: str = "cpu", log: Any = None, on_set: Any =
     from pipelines.plates.reader import PlateReader
     from pipelines.plates.text import twin_equal
 
-    engine = get_engine(device)
+    engine: Any = SharedEngine(get_engine(device))
     out: dict[str, Any] = {"sets": []}
     for es in sets:
         fmts = [f for f in es.formats if f in PRESETS] or None
@@ -41,6 +79,7 @@ def compare_sets(sets: list, device: str = "cpu", log: Any = None, on_set: Any =
             res.update({f"{k}_exact": 0, f"{k}_equal": 0, f"{k}_found": 0})
         t0 = time.perf_counter()
         for smp in es.samples:
+            engine.clear()
             reads = {
                 "off": read_sample(off, smp)[0],
                 "on": read_sample(on, smp)[0],
