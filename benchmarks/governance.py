@@ -10,11 +10,17 @@ Four attacks, each on real Delta tables in a temporary home, counted:
   agreements): handled = exit code 1/2 with one ``error:`` line, no traceback, and no table other
   than the audit log changed (nothing lost, no partial commit).
 - **cross-agency probes**: police911 reads through every read path (plate search by scan and by
-  index, route, face search, canvass, convoy, stakeout, crime-series leads, camera counts, alerts,
-  crime-map cameras, the camera registry, ingest status, a notebook's context from the environment,
-  the CLI with and without a widening flag) with no agreement, with a plates agreement, with one
-  for every data type, and after both are revoked. A leak = one row, plate or camera of municipal's
-  that the state does not allow; a miss = an allowed row the path did not show.
+  index, route, face search, canvass, convoy and stakeout (through the ``plate_presence`` index),
+  crime-series leads, movement anomalies,
+  camera counts, alerts, crime-map cameras, the camera registry, ingest status, a notebook's context
+  from the environment, the CLI with and without a widening flag, and the stored movement outputs
+  ``movement_counts|trips|flows|convoys`` of a real daily Beam run over every agency's reads) with
+  no agreement, with a plates agreement, with one for every data type, and after both are revoked.
+  A leak = one row, plate or camera of municipal's that the state does not allow; a miss = an
+  allowed row the path did not show. For a stored output a leak is a row police911 is shown that
+  differs from the same Beam run over only the reads it may see (a count, trip, flow or convoy
+  computed with another agency's reads); withheld rows are not counted as misses (the stored
+  outputs show only rows whose reads the reader may all see).
 - **tamper attempts** on a chained audit log: edit, delete, insert, truncate the newest row, edit
   and re-chain, forge the signed anchor, overwrite the table, plus writes the table refuses
   (append-only) — detected = ``verify_chain`` reports it, or the write was refused.
@@ -274,6 +280,54 @@ READS = {
 }
 POLICE_READS = {r for r, v in READS.items() if v[1] == "police911"}
 ALL_CAMS = sorted({v[0] for v in READS.values()})
+DAY = T0.date()
+STORED = ("counts", "trips", "flows", "convoys")
+#: anomaly thresholds low enough that every visible plate is a hit (circling at each camera, a
+#: "night" visit at each camera, impossible hops between the close registered cameras)
+ANOMALY_PROBE = {
+    "min_passes": 1,
+    "min_cameras": 1,
+    "min_nights": 1,
+    "night_start": 0,
+    "night_end": 24,
+    "min_distance_m": 50.0,
+    "max_speed_kmh": 0.5,
+}
+
+
+def _movement_params() -> Any:
+    from pipelines.movement import MovementParams
+
+    return MovementParams(convoy_min_cameras=2)
+
+
+def _day_run(lh: Any, scope: Any = None) -> dict[str, Any]:
+    """A real daily movement run (Beam, in-process) over ``DAY``'s reads the scope may see (None:
+    the scheduled job's system scope, every agency)."""
+    from pipelines.movement import run_movement
+
+    start = dt.datetime.combine(DAY, dt.time(), tzinfo=UTC)
+    return run_movement(lh, start, start + dt.timedelta(days=1), params=_movement_params(), scope=scope)
+
+
+def stored_key(name: str, r: dict[str, Any]) -> tuple[Any, ...]:
+    """What a stored movement row says (no run ids, agencies or versions)."""
+    if name == "counts":
+        return (name, r["camera_id"], r["window_start"], r["window_end"], r["reads"], r["plates"])
+    if name == "trips":
+        return (name, r["plate"], r["start"], r["end"], tuple(r["cameras"] or ()), r["n_sightings"])
+    if name == "flows":
+        return (name, r["origin"], r["destination"], r["window_start"], r["trips"])
+    return (
+        name,
+        r["plate_a"],
+        r["plate_b"],
+        r["n_cameras"],
+        r["n_cooccurrences"],
+        tuple(sorted(r["cameras"] or ())),
+        r["reads_a"],
+        r["reads_b"],
+    )
 
 
 def _city(lh: Any) -> np.ndarray:
@@ -442,6 +496,25 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         res = crime_leads(lh, ReadScope.of(c), incident_ids=["I1", "I2"], radius_m=500, min_incidents=1)
         return {r["plate"] for r in res.rows}
 
+    def anomalies(c: Any) -> set[str]:
+        from pipelines.movement.anomalies import AnomalyParams
+        from pipelines.movement.anomalies import anomalies as run
+
+        res = run(lh, scope(c), params=AnomalyParams(**ANOMALY_PROBE), tz="UTC")  # type: ignore[arg-type]
+        return {r["plate"] for r in res.rows} | {
+            f"{r['plate']}@{cam}" for r in res.rows for cam in r["cameras"]
+        }
+
+    def stored(name: str) -> Callable[[Any], set[str]]:
+        def run(c: Any) -> set[str]:
+            from pipelines.governance.scope import ReadScope
+            from pipelines.movement.store import read_movement
+
+            t = read_movement(lh, ReadScope.of(c, start=DAY, end=DAY), name)
+            return {repr(stored_key(name, r)) for r in t.to_pylist()}
+
+        return run
+
     def flows(c: Any) -> set[str]:
         from pipelines.movement.traffic import ring_flows
 
@@ -512,6 +585,7 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         "convoy": ("plates", convoy),
         "stakeout": ("plates", stakeout),
         "crime-series leads": ("plates", leads),
+        "movement anomalies (circling, night visits, clones)": ("anomalies", anomalies),
         "ring flows (porticos, vehicles inside)": ("flows", flows),
         "camera counts": ("cameras", counts),
         "alerts": ("alerts", alerts),
@@ -520,6 +594,7 @@ def _paths(lh: Any, home: Path, vec: np.ndarray) -> dict[str, tuple[str, Callabl
         "ingest status": ("ingest", ingest),
         "notebook (identity from env)": ("reads", notebook),
         "CLI (flags only narrow)": ("reads", cli),
+        **{f"stored movement_{n}": (f"stored:{n}", stored(n)) for n in STORED},
     }
 
 
@@ -544,7 +619,17 @@ def _allowed(state: str) -> dict[str, set[str]]:
         "faces": faces,
         "alerts": alerts,
         "ingest": ingest_cams | {f"#read{i}" for i in range(len(reads))},
+        "anomalies": plates | {f"{READS[r][2]}@{READS[r][0]}" for r in reads},
     }
+
+
+def _stored_truth(lh: Any, police: Any) -> dict[str, set[str]]:
+    """What police911 may be shown of each stored output: the rows of the same daily run over only
+    the reads it may see now (a stored row that says anything else is a leak)."""
+    from pipelines.governance.scope import ReadScope
+
+    res = _day_run(lh, ReadScope.of(police))
+    return {f"stored:{n}": {repr(stored_key(n, r)) for r in res.tables[n].to_pylist()} for n in STORED}
 
 
 def cross_agency(base: Path) -> dict[str, Any]:
@@ -564,20 +649,39 @@ def cross_agency(base: Path) -> dict[str, Any]:
     )
     admin = SearchContext(user="root", role="admin")
     open_case(lh, police, "X-1", "red team")
+    from pipelines.movement.presence import build_presence
+    from pipelines.movement.store import store_movement
+
+    build_presence(lh)  # the movement tools' plate index: convoy and stakeout read it (all agencies)
+    system_run = _day_run(lh)  # the scheduled job: every agency's reads, stored for the day
+    store_movement(lh, system_run, DAY)
+    stored_rows = {n: system_run.tables[n].num_rows for n in STORED}
     paths = _paths(lh, home, vec)
     per_path: dict[str, dict[str, int]] = {n: {"probes": 0, "leaks": 0, "misses": 0} for n in paths}
     leaks: list[str] = []
+    stored_shown: dict[str, dict[str, list[int]]] = {}
 
     def probe(state: str) -> None:
-        allowed = _allowed(state)
+        allowed = {**_allowed(state), **_stored_truth(lh, police)}
         for name, (kind, fn) in paths.items():
             seen = fn(police)
             bad = seen - allowed[kind]
+            if kind.startswith("stored:"):  # [rows shown, rows police may be shown, rows stored]
+                n = kind.split(":")[1]
+                stored_shown.setdefault(state, {})[n] = [len(seen), len(allowed[kind]), stored_rows[n]]
             per_path[name]["probes"] += 1
             per_path[name]["leaks"] += bool(bad)
             if bad:
                 leaks.append(f"{state}: {name} leaked {sorted(bad)}")
-            exact = kind in ("reads", "route", "faces", "alerts", "registry", "flows") or name in (
+            exact = kind in (
+                "reads",
+                "route",
+                "faces",
+                "alerts",
+                "registry",
+                "flows",
+                "anomalies",
+            ) or name in (
                 "canvass",
                 "stakeout",
             )
@@ -604,6 +708,8 @@ def cross_agency(base: Path) -> dict[str, Any]:
         "misses": sum(p["misses"] for p in per_path.values()),
         "per_path": per_path,
         "leak_details": leaks,
+        "stored_rows": stored_rows,
+        "stored_shown": stored_shown,
         **case_scope(lh, police),
     }
 
@@ -1139,6 +1245,20 @@ def markdown(s: dict[str, Any]) -> str:
         "| read path | probes | leaks | misses |",
         "|---|---:|---:|---:|",
         *(f"| {n} | {p['probes']} | {p['leaks']} | {p['misses']} |" for n, p in c["per_path"].items()),
+        "",
+        "Stored movement outputs (a daily Beam run over every agency's reads, then read by police911): "
+        "rows shown / rows police911 may be shown (the same run over only the reads it may see) / rows "
+        "stored. A row is shown only when every read behind it is visible to the reader (counts and "
+        "trips per camera and day, flows and convoys per day); the rest is withheld, never leaked "
+        "(municipal's read at police911's own camera P1 withholds P1's counts and the trips through "
+        "it without an agreement):",
+        "",
+        "| agreement state | " + " | ".join(f"movement_{n}" for n in STORED) + " |",
+        "|---|" + "---:|" * len(STORED),
+        *(
+            f"| {state} | " + " | ".join("/".join(str(x) for x in v.get(n, [])) for n in STORED) + " |"
+            for state, v in c.get("stored_shown", {}).items()
+        ),
         "",
         "Bad inputs (exit code and the one-line error; library calls raise their own error type):",
         "",

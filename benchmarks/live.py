@@ -4,6 +4,7 @@ and the recorded-file path's latency for comparison.
     python -m benchmarks.live            # full: latency (UDP, RTSP) + capacity sweep 1..3 cameras + recorded
     python -m benchmarks.live --smoke    # seconds: the source side only (join, decode CPU), no models
     python -m benchmarks.live --soak 600 # 10-minute soak: lag and RSS over time, their slopes
+    python -m benchmarks.live --starved 150  # 2 cameras on 1 model actor: passes read, policy off/on
 
 A synthetic-city street clip (1280x720, 25 fps) is pre-encoded camera-like (1-s keyframes) and
 looped by ffmpeg on 127.0.0.1 (MPEG-TS over UDP; RTSP pushed to Pesquisa listening) (``pipelines.live.simulator``), which records when
@@ -44,6 +45,7 @@ from benchmarks.smoke import HELP, smoke_dir
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "live.md"
 SOAK_RESULTS = HERE / "results" / "live-soak.md"
+STARVED_RESULTS = HERE / "results" / "live-starved.md"
 #: fields of a raised alert the latency computation keeps
 ALERT_KEYS = ("entry_id", "kind", "value", "ts", "camera_id", "committed_at", "read_id", "sighting_id")
 
@@ -111,7 +113,13 @@ def _watch(lh: Any, m: Any, events: list, agency: str) -> None:
 
 
 def _stream(
-    lh: Any, home: Path, cams: list[str], seconds: float, workers: int | None, sims: dict[str, Any]
+    lh: Any,
+    home: Path,
+    cams: list[str],
+    seconds: float,
+    workers: int | None,
+    sims: dict[str, Any],
+    profile: Any = None,
 ) -> dict[str, Any]:
     """Run the cameras; returns per-batch records (rows, alerts, statuses, times)."""
     import ray
@@ -157,7 +165,14 @@ def _stream(
     cpu0 = _cpu(pool_pids)
     t0 = time.time()
     rep = run_streams(
-        lh, cams, home=str(home), duration_s=seconds, workers=workers, on_batch=on_batch, on_alerts=on_alerts
+        lh,
+        cams,
+        home=str(home),
+        duration_s=seconds,
+        workers=workers,
+        profile=profile,
+        on_batch=on_batch,
+        on_alerts=on_alerts,
     )
     return {
         "batches": batches,
@@ -207,6 +222,99 @@ def _latencies(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, list[floa
                 when = when.timestamp() if hasattr(when, "timestamp") else float(when)
                 out[f"alert_{ev.kind}"].append(when - t_emit)
     return out
+
+
+def _recall(run: dict[str, Any], sims: dict[str, Any]) -> dict[str, tuple[int, int]]:
+    """Per kind, (passes with a committed row, readable passes emitted while streaming): a pass
+    counts when a row of its camera (for plates: with its text) falls within it, +- 3 s."""
+    out = {"plate": [0, 0], "face": [0, 0]}
+    batches = run["batches"]
+    if not batches:
+        return {k: (0, 0) for k in out}
+    start, end = batches[0]["t"] + 10.0, batches[-1]["t"] - 5.0  # connected; committable
+    for cam, sim in sims.items():
+        for ev, _loop, t_emit in sim.emissions(start, end):
+            lo, hi = t_emit - 3.0, t_emit + (ev.t_end_s - ev.t_s) + 3.0
+            out[ev.kind][1] += 1
+            for b in batches:
+                rows = b["reads"] if ev.kind == "plate" else b["sightings"]
+                if any(
+                    r["camera_id"] == cam
+                    and lo <= r["ts"].timestamp() <= hi
+                    and (ev.kind == "face" or r["plate"] == ev.value)
+                    for r in rows
+                ):
+                    out[ev.kind][0] += 1
+                    break
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def starved(work: Path, seconds: float, rounds: int, out: Path) -> dict[str, Any]:
+    """A starved pool: 2 cameras (the second started half a loop after the first, so their passes
+    alternate) on ONE model actor, streamed for ``seconds`` with the prioritising frame policy off
+    and on (``rounds`` times each, alternating); per policy the share of readable passes that got a
+    committed row, analysed fps and lag."""
+    from pipelines.live.profile import LiveProfile
+    from pipelines.live.simulator import SimulatedCamera, prepare_clip, readable_events
+    from pipelines.ray_runtime import ensure_ray
+
+    m = _city(work)
+    v = m.videos[0]
+    clip = prepare_clip(m.abspath(v.path))
+    events = readable_events(m, v.camera_id)
+    ensure_ray()
+    runs: list[dict[str, Any]] = []
+    for r in range(rounds):
+        for prioritise in (False, True) if r % 2 == 0 else (True, False):
+            sims, cams = {}, []
+            for i in range(2):
+                if i:
+                    time.sleep(v.frames / v.fps / 2)
+                cid = f"{v.camera_id}-P{i + 1}"
+                sims[cid] = SimulatedCamera(clip, fps=v.fps, frames=v.frames, events=events).start()
+                cams.append(dict(m.camera(v.camera_id), camera_id=cid, stream_uri=sims[cid].url))
+            home, lh = _home(work, "home-starved", m, cams)
+            load0 = os.getloadavg()[0]
+            profile = LiveProfile.from_settings(str(home), prioritise=prioritise)
+            run = _stream(lh, home, list(sims), seconds, 1, sims, profile=profile)
+            for s in sims.values():
+                s.stop()
+            rec = _recall(run, sims)
+            cap = _capacity(run, seconds)
+            last = {st["camera_id"]: st for st in run["batches"][-1]["status"]} if run["batches"] else {}
+            row = {
+                "prioritise": prioritise,
+                "load": load0,
+                "recall": rec,
+                "fps_analysed": sum(c["fps_analysed"] for c in cap),
+                "lag_p50": _pct([c["lag_p50"] for c in cap if c["lag_p50"] is not None], 50),
+                "deferred": sum(int(st.get("frames_deferred") or 0) for st in last.values()),
+            }
+            runs.append(row)
+            print("starved:", json.dumps(row, default=str), flush=True)
+    lines = [
+        "### Starved pool: frame prioritisation",
+        "",
+        f"`python -m benchmarks.live --starved {seconds:g} --starved-rounds {rounds}` — written "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores shared. "
+        "2 simulated 720p25 cameras (the same clip, the second started half a loop later) on ONE model "
+        f"actor, {seconds:g} s per run.",
+        "",
+        "| policy | load (1 min) | plate passes read | face passes seen | analysed fps (both) | lag p50 | frames sent at idle_fps |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for x in runs:
+        (pr, pn), (fr, fn) = x["recall"]["plate"], x["recall"]["face"]
+        lines.append(
+            f"| {'prioritise' if x['prioritise'] else 'newest replaces (before)'} | {x['load']:.1f} | "
+            f"{pr}/{pn} | {fr}/{fn} | {x['fps_analysed']:.2f} | {_fmt(x['lag_p50'])} | {x['deferred']} |"
+        )
+    lines.append("")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    out.with_suffix(".json").write_text(json.dumps(runs, default=str, indent=1))
+    print("\n".join(lines), flush=True)
+    return {"runs": runs}
 
 
 def _capacity(run: dict[str, Any], seconds: float) -> list[dict[str, Any]]:
@@ -465,7 +573,20 @@ def main(argv: list[str] | None = None) -> int:
         help="soak test: stream this long, recording lag and memory over time (no latency/capacity runs)",
     )
     ap.add_argument("--soak-cameras", type=int, default=1, help="cameras in the soak test (default 1)")
+    ap.add_argument(
+        "--starved",
+        type=float,
+        metavar="SECONDS",
+        help="starved pool (2 cameras, 1 model actor): passes read with the prioritising policy off / on",
+    )
+    ap.add_argument("--starved-rounds", type=int, default=1, help="off/on pairs in the starved test")
     args = ap.parse_args(argv)
+    if args.starved:
+        work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
+        work.mkdir(parents=True, exist_ok=True)
+        out = args.out if args.out != RESULTS else STARVED_RESULTS
+        starved(work, args.starved, args.starved_rounds, out)
+        return 0
     if args.soak:
         work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
         work.mkdir(parents=True, exist_ok=True)

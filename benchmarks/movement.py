@@ -128,7 +128,17 @@ def generate(home: str, n_reads: int, seed: int = 11) -> dict[str, Any]:
         lh.append("plate_reads", table)
         written += k
     truth = _plant(lh, rng)
-    return {"reads": written + truth.pop("_n"), "write_s": time.perf_counter() - t0, **truth}
+    write_s = time.perf_counter() - t0
+    from pipelines.movement.presence import build_presence
+
+    built = build_presence(lh)  # what the daily movement job does for each day
+    return {
+        "reads": written + truth.pop("_n"),
+        "write_s": write_s,
+        "presence_s": built["seconds"],
+        "presence_rows": sum(built["days"].values()),
+        **truth,
+    }
 
 
 def _plant(lh, rng) -> dict[str, Any]:
@@ -162,12 +172,35 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
 
 
-def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
+def _run_capped(con: Any, sql: str, cap_s: float | None) -> tuple[float, bool]:
+    """Run ``sql``; interrupt it after ``cap_s`` seconds (then the time counted is ``cap_s``:
+    the obvious query's figure is a lower bound). Returns (seconds, stopped)."""
+    import threading
+
+    import duckdb
+
+    timer = threading.Timer(cap_s, con.interrupt) if cap_s else None
+    t = time.perf_counter()
+    if timer is not None:
+        timer.start()
+    try:
+        con.execute(sql).fetchall()
+    except duckdb.InterruptException:
+        return float(cap_s or 0.0), True
+    finally:
+        if timer is not None:
+            timer.cancel()
+    return time.perf_counter() - t, False
+
+
+def run_queries(
+    home: str, n_queries: int, windows: list, obvious_cap_s: float | None = None
+) -> dict[str, Any]:
     from lakehouse import Lakehouse
     from pipelines.governance.context import SearchContext
     from pipelines.governance.scope import ReadScope
     from pipelines.movement.canvass import canvass
-    from pipelines.movement.convoy import convoy
+    from pipelines.movement.convoy import MAX_TARGET_READS, convoy
     from pipelines.movement.stakeout import PlaceWindow, stakeout
 
     lh = Lakehouse(home=home)
@@ -181,7 +214,10 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
     out: dict[str, dict[str, list[float]]] = {
         k: {"tool": [], "obvious": []} for k in ("canvass", "convoy", "stakeout")
     }
-    checks = {}
+    checks: dict[str, Any] = {}
+    obvious_stopped = 0
+    target_reads: list[int] = []
+    narrowed = 0
     for q in range(n_queries):
         c2 = list(rng.choice(cams, 2, replace=False))
         w0 = DAY0 + dt.timedelta(days=int(rng.integers(0, DAYS)), hours=int(rng.integers(7, 20)))
@@ -201,14 +237,20 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
         t = time.perf_counter()
         res = convoy(lh, ReadScope.of(ctx, start=span[0], end=span[1]), target, window_s=60, min_cameras=3)
         out["convoy"]["tool"].append(time.perf_counter() - t)
+        target_reads.append(res.target_reads_in_window)
+        narrowed += res.narrowed_from is not None
         if q == 0:
             checks["convoy_planted_first"] = bool(res.rows) and res.rows[0]["plate"] == PARTNER
-        t = time.perf_counter()
-        con.execute(f"""SELECT b.plate, count(DISTINCT b.camera_id) AS n FROM plate_reads a JOIN plate_reads b
+        seconds, stopped = _run_capped(
+            con,
+            f"""SELECT b.plate, count(DISTINCT b.camera_id) AS n FROM plate_reads a JOIN plate_reads b
             ON a.camera_id = b.camera_id AND abs(epoch(a.ts) - epoch(b.ts)) <= 60
             WHERE a.plate = '{target}' AND b.plate <> '{target}' GROUP BY b.plate HAVING n >= 3
-            ORDER BY n DESC""").fetchall()
-        out["convoy"]["obvious"].append(time.perf_counter() - t)
+            ORDER BY n DESC""",
+            obvious_cap_s,
+        )
+        out["convoy"]["obvious"].append(seconds)
+        obvious_stopped += stopped
 
         if q == 0:
             wins = [
@@ -240,43 +282,78 @@ def run_queries(home: str, n_queries: int, windows: list) -> dict[str, Any]:
     for k, v in out.items():
         summary[k] = {f"{side}_{q}": round(_pct(xs, q), 4) for side, xs in v.items() for q in (50, 95)}
         summary[k]["ratio_p95"] = round(summary[k]["tool_95"] / summary[k]["obvious_95"], 2)
+    checks["convoy_narrowed"] = narrowed
+    checks["obvious_convoy_stopped"] = obvious_stopped
+    checks["obvious_cap_s"] = obvious_cap_s
+    checks["max_target_reads"] = MAX_TARGET_READS
+    checks["convoy_target_reads_max"] = max(target_reads, default=0)
     return {"queries": n_queries, "latency_s": summary, **checks}
 
 
-def run_beam(n_reads: int, out_dir: Path = OUT, seed: int = 5) -> dict[str, Any]:
-    """The daily job over one day of ``n_reads`` simulated reads: local runner vs 2 Dask workers."""
+#: simulated reads per street camera and day in the Beam benchmark (a city with 1M reads a day has
+#: ~200 cameras, not 12: the co-occurrence pairs grow with reads per camera squared); porticos are
+#: scaled too (one per 10 street cameras, at least 4)
+READS_PER_CAMERA_DAY = 5000
+
+
+def run_beam(
+    n_reads: int, out_dir: Path = OUT, seed: int = 5, runners: tuple[str, ...] = ("local", "dask")
+) -> dict[str, Any]:
+    """The daily job over one day of ``n_reads`` simulated reads: local runner vs 2 Dask workers,
+    both compared with the DuckDB/Polars reference (:mod:`pipelines.movement.reference`)."""
     from lakehouse import Lakehouse
     from pipelines.movement import MovementParams, run_movement
     from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
+    from pipelines.movement.reference import normalize, reference_normalized
+    from pipelines.movement.runner import portico_ids, read_plate_reads
     from pipelines.movement.simulate import simulate_traffic
 
     home = out_dir / f"beam-{n_reads}"
     shutil.rmtree(home, ignore_errors=True)
     lh = Lakehouse(home=home)
     day = DAY0.date()
-    sim = simulate_traffic(day, vehicles=max(10, n_reads // 8), seed=seed)
+    streets = max(8, n_reads // READS_PER_CAMERA_DAY)
+    porticos = max(4, streets // 10)  # every trip starts at a portico: keep them as busy as streets
+    t = time.perf_counter()
+    sim = simulate_traffic(day, vehicles=max(10, n_reads // 8), streets=streets, porticos=porticos, seed=seed)
     lh.upsert("cameras", sim.cameras)
     lh.append("plate_reads", sim.rows)
     params = MovementParams(flow_bucket_s=3600, convoy_min_cameras=4)
     end = DAY0 + dt.timedelta(days=1)
-    out: dict[str, Any] = {"reads": len(sim.rows)}
+    out: dict[str, Any] = {
+        "reads": len(sim.rows),
+        "cameras": len(sim.cameras),
+        "simulate_s": round(time.perf_counter() - t, 1),
+    }
+    del sim.rows[:]
     t = time.perf_counter()
-    a = run_movement(lh, DAY0, end, params=params)
-    out["local_s"] = round(time.perf_counter() - t, 2)
-    out["local_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    with local_dask_cluster(n_workers=2) as address:
+    reads = read_plate_reads(lh, DAY0, end)
+    ref = reference_normalized(reads, portico_ids(lh), params, (end - DAY0).total_seconds())
+    out["reference_s"] = round(time.perf_counter() - t, 2)
+    del reads
+    results = {}
+    if "local" in runners:
         t = time.perf_counter()
-        b = run_movement(lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=params)
-        out["dask_s"] = round(time.perf_counter() - t, 2)
-        out["dask_worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
-    out["dask_driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    out["equal"] = all(a.tables[n].num_rows == b.tables[n].num_rows for n in a.tables) and a.trips.sort_by(
-        "trip_id"
-    ).equals(b.trips.sort_by("trip_id"))
-    out["convoy_planted_first"] = bool(a.convoys.num_rows) and {
-        a.convoys["plate_a"][0].as_py(),
-        a.convoys["plate_b"][0].as_py(),
-    } == set(sim.convoy)
+        a = run_movement(lh, DAY0, end, params=params)
+        out["local_s"] = round(time.perf_counter() - t, 2)
+        out["local_peak_rss_mb"] = _peak_rss_mb()
+        results["local"] = normalize(a.tables)
+        out["convoy_planted_first"] = bool(a.convoys.num_rows) and {
+            a.convoys["plate_a"][0].as_py(),
+            a.convoys["plate_b"][0].as_py(),
+        } == set(sim.convoy)
+        out["local_equals_reference"] = results["local"] == ref
+    if "dask" in runners:
+        with local_dask_cluster(n_workers=2) as address:
+            t = time.perf_counter()
+            b = run_movement(lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=params)
+            out["dask_s"] = round(time.perf_counter() - t, 2)
+            out["dask_worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
+        out["dask_driver_peak_rss_mb"] = _peak_rss_mb()
+        results["dask"] = normalize(b.tables)
+        out["dask_equals_reference"] = results["dask"] == ref
+    out["equal"] = all(r == ref for r in results.values())
+    out["convoys"] = len(ref["convoys"])
     shutil.rmtree(home, ignore_errors=True)
     return out
 
@@ -320,6 +397,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--beam-reads", type=int, default=20_000)
     ap.add_argument("--keep", action="store_true", help="keep the generated table under benchmarks/out/")
     ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse the table a --keep run generated for the same --reads (skips generation; implies --keep)",
+    )
+    ap.add_argument("--skip-beam", action="store_true", help="queries only (no Beam job)")
+    ap.add_argument(
+        "--obvious-cap",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop an obvious convoy self-join after S seconds and count S (a lower bound; default: no cap)",
+    )
+    ap.add_argument(
+        "--beam-runners", default="local,dask", help="comma-separated: local, dask (default both)"
+    )
+    ap.add_argument(
         "--beam-only",
         action="store_true",
         help="only the daily Beam job (local runner vs 2 Dask workers) over --beam-reads reads; "
@@ -345,26 +438,39 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.phase == "queries":
         load0 = os.getloadavg()[0]
-        res = run_queries(args.home, args.queries, json.loads(args.windows))
+        res = run_queries(args.home, args.queries, json.loads(args.windows), args.obvious_cap)
         res["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
         res["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         print(json.dumps(res))
         return 0
+    runners = tuple(r.strip() for r in args.beam_runners.split(",") if r.strip())
     if args.phase == "beam":
-        print(json.dumps(run_beam(args.beam_reads, out_dir)))
+        print(json.dumps(run_beam(args.beam_reads, out_dir, runners=runners)))
         return 0
+    beam_args = ["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)]
+    beam_args += ["--beam-runners", ",".join(runners)]
     if args.beam_only:
         load0 = os.getloadavg()[0]
-        beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)])
-        beam["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
-        print(json.dumps(beam), file=sys.stderr)
-        print(beam_line(beam))
+        only = _child(beam_args)
+        only["load_avg"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
+        print(json.dumps(only), file=sys.stderr)
+        print(beam_line(only))
         return 0
     home = out_dir / f"reads-{args.reads}"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    gen = _child(["--phase", "generate", "--home", str(home), "--reads", str(args.reads)])
-    print(f"generated {gen['reads']:,} reads in {gen['write_s']:.0f}s", file=sys.stderr)
+    saved = home / "generated.json"
+    if args.reuse and saved.is_file():
+        gen = json.loads(saved.read_text())
+        print(f"reusing {gen['reads']:,} reads under {home}", file=sys.stderr)
+    else:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        gen = _child(["--phase", "generate", "--home", str(home), "--reads", str(args.reads)])
+        saved.write_text(json.dumps(gen))
+        print(
+            f"generated {gen['reads']:,} reads in {gen['write_s']:.0f}s, presence index in "
+            f"{gen.get('presence_s', 0):.0f}s",
+            file=sys.stderr,
+        )
     q = _child(
         [
             "--phase",
@@ -375,37 +481,54 @@ def main(argv: list[str] | None = None) -> int:
             str(args.queries),
             "--windows",
             json.dumps(gen["windows"]),
+            *(["--obvious-cap", str(args.obvious_cap)] if args.obvious_cap else []),
         ]
     )
-    print(json.dumps(q["latency_s"]), file=sys.stderr)
-    beam = _child(["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)])
+    print(json.dumps(q), file=sys.stderr)
+    beam: dict[str, Any] | None = None if args.skip_beam else _child(beam_args)
     print(json.dumps(beam), file=sys.stderr)
-    if not args.keep:
+    if not (args.keep or args.reuse):
         shutil.rmtree(home, ignore_errors=True)
     write_markdown(gen, q, beam, args, results)
     return 0
 
 
-def beam_line(beam: dict) -> str:
+def beam_line(beam: dict | None) -> str:
+    if beam is None:
+        return "Daily Beam movement job: not run (--skip-beam)."
     load = f" Load average {beam['load_avg']}." if beam.get("load_avg") else ""
+    parts = []
+    if "local_s" in beam:
+        parts.append(
+            f"local runner (FnApiRunner) {beam['local_s']} s (peak RSS {beam['local_peak_rss_mb']:.0f} MB), "
+            f"equals the reference: {beam.get('local_equals_reference')}"
+        )
+    if "dask_s" in beam:
+        parts.append(
+            f"Dask runner, 2 worker processes on 127.0.0.1, {beam['dask_s']} s (driver peak RSS "
+            f"{beam['dask_driver_peak_rss_mb']:.0f} MB, largest worker peak RSS "
+            f"{beam.get('dask_worker_peak_rss_mb') or 'n/a'} MB), equals the reference: "
+            f"{beam.get('dask_equals_reference')}"
+        )
     return (
-        f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads: "
-        f"local runner (FnApiRunner) {beam['local_s']} s (peak RSS {beam['local_peak_rss_mb']:.0f} MB); "
-        f"Dask runner, 2 worker processes on 127.0.0.1 (4 bag partitions), {beam['dask_s']} s (driver peak RSS "
-        f"{beam['dask_driver_peak_rss_mb']:.0f} MB, largest worker peak RSS "
-        f"{beam.get('dask_worker_peak_rss_mb') or 'n/a'} MB); results equal: {beam['equal']}; planted convoy first: "
-        f"{beam['convoy_planted_first']}.{load}"
+        f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads "
+        f"on {beam.get('cameras', '?')} cameras (DuckDB/Polars reference {beam.get('reference_s')} s, "
+        f"{beam.get('convoys')} convoy pairs): {'; '.join(parts)}; planted convoy first: "
+        f"{beam.get('convoy_planted_first')}.{load}"
     )
 
 
-def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, path: Path = RESULTS) -> None:
+def write_markdown(
+    gen: dict, q: dict, beam: dict | None, args: argparse.Namespace, path: Path = RESULTS
+) -> None:
     lines = [
         "## Movement tools (movement)",
         "",
         f"`python -m benchmarks.movement{' --smoke' if args.smoke else ''} --reads {args.reads}` — "
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores (shared).",
         "",
-        f"{gen['reads']:,} reads over {DAYS} days on {GX * GY} cameras (written in {gen['write_s']:.0f} s). "
+        f"{gen['reads']:,} reads over {DAYS} days on {GX * GY} cameras (written in {gen['write_s']:.0f} s; "
+        f"plate presence index, {gen.get('presence_rows', 0):,} rows, built in {gen.get('presence_s', 0):.0f} s). "
         f"{q['queries']} queries of each kind; latency in seconds. *Tool* = the library call (scope, version "
         "filter, ranking against background, one audit commit); *obvious* = a plain DuckDB query over the same "
         "dataset (no partition pruning, no ranking).",
@@ -421,7 +544,11 @@ def write_markdown(gen: dict, q: dict, beam: dict, args: argparse.Namespace, pat
     lines += [
         "",
         f"Planted convoy partner ranked first: {q.get('convoy_planted_first')}; planted stakeout vehicle "
-        f"ranked first: {q.get('stakeout_planted_first')}. Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
+        f"ranked first: {q.get('stakeout_planted_first')}. Convoy targets above the {q.get('max_target_reads', 0):,}-read cap "
+        f"(searched over their most recent reads): {q.get('convoy_narrowed')} of {q['queries']} (largest: "
+        f"{q.get('convoy_target_reads_max', 0):,} reads). Obvious convoy self-joins stopped at the "
+        f"{q.get('obvious_cap_s')} s cap (counted as the cap: a lower bound): {q.get('obvious_convoy_stopped', 0)}. "
+        f"Query process peak RSS {q['peak_rss_mb']:.0f} MB. "
         f"1-minute load average at the start / end of the queries: {q.get('load_avg')}.",
         "",
         beam_line(beam),

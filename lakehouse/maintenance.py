@@ -191,6 +191,17 @@ def _refresh_indexes(lh: Lakehouse, names: set[str]) -> list[MaintenanceResult]:
             out.append(
                 MaintenanceResult("plate_reads", "index", {"index": "plates", "reads": res.get("reads")})
             )
+        if lh.exists("plate_presence"):  # the movement tools' plate index: rebuild the changed days
+            from pipelines.movement.presence import build_presence
+
+            built = build_presence(lh)
+            out.append(
+                MaintenanceResult(
+                    "plate_presence",
+                    "index",
+                    {"days_rebuilt": len(built["days"]), **purge(lh, "plate_presence")},
+                )
+            )
     return out
 
 

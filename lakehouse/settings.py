@@ -170,12 +170,30 @@ class LiveSettings(Section):
         "(frame-drop policy: decode lag stays bounded)",
     )
     gating: Literal["region", "frame", "off"] = Field("region", description="motion gating of live frames")
+    region_step_px: int = Field(
+        64,
+        ge=0,
+        le=512,
+        description="motion regions are grown to multiples of this many pixels, so the models see a few "
+        "input sizes and the model pool's memory stays flat over a long stream (0: exact regions)",
+    )
     max_inflight: int = Field(
         2,
         ge=1,
         le=16,
         description="frames per camera at the models at once; when full, "
         "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)",
+    )
+    prioritise: bool = Field(
+        True,
+        description="when the model pool is behind, cameras with a pass under way (an open track "
+        "short of a confident read) come first; the others send at most idle_fps frames",
+    )
+    behind_s: float = Field(
+        1.0, gt=0, le=60, description="analysis lag from which the pool counts as behind (prioritise)"
+    )
+    idle_fps: float = Field(
+        1.0, gt=0, le=30, description="frames per second a camera with no pass under way sends while behind"
     )
     commit_every_s: float = Field(
         2.0, gt=0.1, le=60, description="micro-batch interval: rows committed this often"

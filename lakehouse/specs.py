@@ -546,6 +546,37 @@ MOVEMENT_CONVOYS = TableSpec(
     ),
 )
 
+PLATE_PRESENCE = TableSpec(
+    name="plate_presence",
+    properties=NO_CDF,
+    description="Plate x camera x UTC day -> the read times, sorted by plate in small row groups: the "
+    "plate-clustered index the movement tools look targets and background counts up in "
+    "(pipelines/movement/presence.py builds it from plate_reads; a day whose plate_reads files changed "
+    "since is read from plate_reads instead). Names plates: read it through a case.",
+    key=("plate", "camera_id", "date", "agency", "video_id", "model_version"),
+    partition_by=("date", "source"),
+    time_column="last_ts",
+    schema=pa.schema(
+        [
+            _f("plate", pa.string(), "plate as stored in plate_reads", nullable=False),
+            _f("camera_id", pa.string(), "camera", nullable=False),
+            _f("agency", pa.string(), "agency of the reads"),
+            _f("video_id", pa.string(), "source segment of the reads (version filter)"),
+            _f("model_version", pa.string(), "extraction model version of the reads"),
+            _f("reads", pa.int64(), "reads of the plate at the camera that day"),
+            _f("first_ts", TS, "first read"),
+            _f("last_ts", TS, "last read"),
+            _f("ts", pa.list_(TS), "every read time, ascending"),
+            _f("date", pa.date32(), "UTC day (partition)"),
+            _f(
+                "source",
+                pa.string(),
+                "fingerprint of the day's plate_reads data files it was built from (partition)",
+            ),
+        ]
+    ),
+)
+
 HOLDS = TableSpec(
     name="holds",
     properties=NO_CDF,
@@ -609,6 +640,7 @@ TABLES: dict[str, TableSpec] = {
         MOVEMENT_COUNTS,
         MOVEMENT_FLOWS,
         MOVEMENT_CONVOYS,
+        PLATE_PRESENCE,
         HOLDS,
         SIGNING_KEYS,
     )

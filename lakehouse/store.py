@@ -237,11 +237,12 @@ class Lakehouse:
         )
         return version + 1
 
-    def replace(self, name: str, data: Any, predicate: str) -> int:
+    def replace(self, name: str, data: Any, predicate: str, *, row_group_rows: int | None = None) -> int:
         """Replace exactly the rows matching ``predicate`` with ``data`` in one commit.
 
         Every new row must satisfy the predicate. With no new rows the matching rows are deleted
-        (still one commit).
+        (still one commit). ``row_group_rows`` caps the Parquet row groups (small groups of sorted
+        rows let readers skip by min/max statistics).
         """
         s = spec(name)
         table = conform(to_arrow(data, s), s)
@@ -249,7 +250,7 @@ class Lakehouse:
         if table.num_rows == 0:
             self._with_retry(s.name, lambda: self.table(name).delete(predicate))
             return 0
-        self._write(s, table, mode="overwrite", predicate=predicate)
+        self._write(s, table, mode="overwrite", predicate=predicate, row_group_rows=row_group_rows)
         return int(table.num_rows)
 
     def upsert(
@@ -308,9 +309,19 @@ class Lakehouse:
         return int(metrics.get("num_target_rows_inserted", table.num_rows))
 
     def _write(
-        self, s: TableSpec, data: pa.Table | pa.RecordBatchReader, mode: str, predicate: str | None = None
+        self,
+        s: TableSpec,
+        data: pa.Table | pa.RecordBatchReader,
+        mode: str,
+        predicate: str | None = None,
+        row_group_rows: int | None = None,
     ) -> None:
         self.ensure(s.name)
+        extra: dict[str, Any] = {}
+        if row_group_rows:
+            from deltalake import WriterProperties
+
+            extra["writer_properties"] = WriterProperties(max_row_group_size=int(row_group_rows))
 
         def run() -> None:
             write_deltalake(
@@ -320,6 +331,7 @@ class Lakehouse:
                 predicate=predicate,
                 partition_by=list(s.partition_by) or None,
                 storage_options=self.storage.storage_options or None,
+                **extra,
             )
 
         self._with_retry(s.name, run)

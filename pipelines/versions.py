@@ -404,6 +404,10 @@ def set_version(
     switch; live segments are never switched by a camera selection. With ``ctx`` (a SearchContext
     with a case/purpose) the switch is audited."""
     version = (model_version or "").strip()
+    if ctx is not None:  # the library refuses (and logs) a role that may not operate ingestion
+        from pipelines.governance.audit import require_allowed
+
+        require_allowed(lh, ctx, "ingest", "versions.set", {"model_version": version})
     if not version:
         raise ValueError("model version must not be empty")
     runs = _runs(lh)

@@ -54,6 +54,12 @@ def main() -> None:
         f"**{len(res.rows)} vehicle(s)** with **{res.target}** ({res.target_reads} reads) · "
         f"{res.seconds:.2f} s · audited"
     )
+    if res.narrowed_from is not None:
+        st.info(
+            f"{res.target} has {res.target_reads_in_window} reads in this window (a bus, a taxi?): searched "
+            f"its {res.target_reads} most recent, from {res.narrowed_from:%Y-%m-%d %H:%M} UTC. Narrow the "
+            "days to search another span."
+        )
     if not res.rows:
         widgets.empty_state("No vehicle was with this plate at enough cameras.")
         return

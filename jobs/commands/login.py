@@ -27,6 +27,10 @@ def cli_context(args: argparse.Namespace, *, case: str | None = None, purpose: s
             home=args.home,
         )
     except (IdentityError, ValueError) as exc:
+        if isinstance(exc, IdentityError):  # an unknown caller or a widening flag: refused and logged
+            from jobs.commands.plates import _log_refusal, _refused_caller
+
+            _log_refusal(args, _refused_caller(args), exc)
         raise CliError(str(exc), code=2) from None
 
 

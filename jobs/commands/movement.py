@@ -113,10 +113,28 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--min-cameras", type=int, default=3, metavar="K", help="distinct cameras together (default 3)"
     )
     c.add_argument("--limit", type=int, default=50, metavar="N", help="at most N (0 = all)")
+    c.add_argument(
+        "--max-target-reads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a target with more reads in the window (a bus, a taxi) is searched over its N most recent "
+        "ones: the window then starts at the N-th most recent read (default 2000; 0 = no cap)",
+    )
     add_time_args(c)
     add_version_arg(c)
     add_identity_args(c)
     c.set_defaults(func=run_convoy)
+
+    pr = ms.add_parser(
+        "presence",
+        parents=[common],
+        help="(re)build the plate presence index the convoy and stakeout lookups use",
+        description="Rebuild the days of the plate_presence table whose plate_reads files changed (or "
+        "--day D, repeatable). Results never depend on it: a day not rebuilt is read from plate_reads.",
+    )
+    pr.add_argument("--day", action="append", metavar="YYYY-MM-DD", help="rebuild this UTC day (repeatable)")
+    pr.set_defaults(func=run_presence)
 
     s = ms.add_parser("stakeout", parents=[common], help="vehicles present in several place x time windows")
     s.add_argument(
@@ -256,12 +274,38 @@ def run_convoy(args: argparse.Namespace, out: Output) -> int:
         window_s=args.window,
         min_cameras=args.min_cameras,
         limit=_lim(args.limit),
+        **({} if args.max_target_reads is None else {"max_target_reads": args.max_target_reads}),
     )
     _show(out, args, res.rows, COLUMNS)
+    if res.narrowed_from is not None:
+        out.info(
+            f"{res.target} has {res.target_reads_in_window} reads in the window: searched its "
+            f"{res.target_reads} most recent, from {res.narrowed_from.isoformat()} "
+            "(narrow --from/--to for another span, or --max-target-reads 0)"
+        )
     out.info(
         f"{len(res.rows)} vehicle(s) with {res.target} at >= {args.min_cameras} cameras within ±{args.window:g}s "
         f"({res.target_reads} reads of the target) — {res.seconds:.2f}s, case {scope.case_number} (audited)"
     )
+    return 0
+
+
+def run_presence(args: argparse.Namespace, out: Output) -> int:
+    import datetime as dt
+
+    from pipelines.movement.presence import build_presence
+
+    try:
+        days = [dt.date.fromisoformat(d) for d in args.day] if args.day else None
+    except ValueError as exc:
+        raise CliError(f"--day needs YYYY-MM-DD: {exc}", code=2) from None
+    res = build_presence(_lakehouse(args), days)
+    if args.json:
+        out.record(res)
+    else:
+        for day, n in sorted(res["days"].items()):
+            out.info(f"{day}: {n} plate x camera rows")
+        out.info(f"{len(res['days'])} day(s) rebuilt in {res['seconds']:.2f}s")
     return 0
 
 

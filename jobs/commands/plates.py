@@ -102,7 +102,8 @@ def _refused_caller(args: argparse.Namespace) -> Any:
     from pipelines.governance.context import SearchContext
     from pipelines.governance.identity import current_identity, os_user
 
-    case, purpose = (args.case or "").strip(), (args.purpose or "").strip()
+    case = (getattr(args, "case", None) or "").strip()
+    purpose = (getattr(args, "purpose", None) or "").strip()
     try:
         ident = current_identity(resolve_home(args.home))
         return SearchContext(

@@ -80,10 +80,12 @@ def run_set(args: argparse.Namespace, out: Output) -> int:
 
     try:
         span = TimeRange.parse(args.start, args.end)
-        ctx = context_from_env(
-            user=args.user, role="engineer", case_number=args.case, purpose=args.reason, home=args.home
-        )
-    except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller, or not allowed to engineer
+        ctx = context_from_env(user=args.user, case_number=args.case, purpose=args.reason, home=args.home)
+    except (ValueError, PermissionError) as exc:  # IdentityError: unknown caller or a widening flag
+        from jobs.commands.plates import _log_refusal, _refused_caller
+
+        if isinstance(exc, PermissionError):
+            _log_refusal(args, _refused_caller(args), exc)
         raise CliError(str(exc), code=2) from None
     lh = Lakehouse(home=args.home)
     try:
@@ -99,6 +101,8 @@ def run_set(args: argparse.Namespace, out: Output) -> int:
             dry_run=args.dry_run,
             ctx=ctx,
         )
+    except PermissionError as exc:  # a role that may not operate ingestion: refused and logged
+        raise CliError(str(exc), code=3) from None
     except ValueError as exc:
         raise CliError(str(exc), code=2) from None
     for s in plan.switched:

@@ -81,12 +81,18 @@ class ExtractionWorker:
             face_backend=face_backend,
             backend_options=json.loads(backend_options),
         )
+        from pipelines.memory import HeapTrimmer
+
+        # freed frame buffers go back to the system: a live pool actor's RSS stays flat (issue 9)
+        self._trimmer = HeapTrimmer()
 
     def info(self) -> dict[str, Any]:
         return {**self.processor.info(), "pid": os.getpid()}
 
     def process(self, tasks: list[FrameTask], formats: list[str] | None) -> list[FrameResult]:
-        return self.processor.process(tasks, formats)
+        out = self.processor.process(tasks, formats)
+        self._trimmer.maybe()
+        return out
 
     def find_overlays(self, image: Any) -> list[tuple[float, float, float, float]]:
         return self.processor.find_overlays(image) if self.processor.plates_on else []

@@ -17,7 +17,6 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
 from pipelines.governance.context import SearchContext
-from pipelines.governance.identity import require_permission
 
 TABLE = "sharing_agreements"
 DATA_TYPES: tuple[str, ...] = ("plates", "faces", "video", "alerts", "incidents")
@@ -161,9 +160,9 @@ def add_agreement(
     note: str = "",
 ) -> dict[str, Any]:
     """Create an agreement (admins only; audited). Returns the row."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "administer", user=ctx.user)
+    require_allowed(lh, ctx, "administer", "share.add", {"from_agency": from_agency, "to_agency": to_agency})
     from_agency, to_agency = (from_agency or "").strip(), (to_agency or "").strip()
     if not from_agency or not to_agency:
         raise AgreementError("both --from and --to agencies are required")
@@ -199,9 +198,9 @@ def add_agreement(
 
 def revoke_agreement(lh: Lakehouse, ctx: SearchContext, agreement_id: str) -> dict[str, Any]:
     """Revoke an agreement from now on (admins only; audited). The row is kept as history."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "administer", user=ctx.user)
+    require_allowed(lh, ctx, "administer", "share.revoke", {"agreement_id": agreement_id})
     rows = [r for r in all_agreements(lh) if r["agreement_id"] == agreement_id.strip()]
     if not rows:
         raise AgreementError(f"no agreement {agreement_id!r} (see `pesquisa share list`)")

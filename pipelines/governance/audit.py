@@ -19,14 +19,21 @@ table in a signed file per day.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import ENV_CASE, ENV_PURPOSE, SearchContext
+
+#: set on a refusal exception once its ``refused`` audit row is written (so it is logged once)
+LOGGED = "_pesquisa_refusal_logged"
+_E = TypeVar("_E", bound=BaseException)
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 CASE_REQUIRED_MESSAGE = f"a case number is required: pass --case or set {ENV_CASE}"
 PURPOSE_REQUIRED_MESSAGE = f"a purpose is required: pass --purpose or set {ENV_PURPOSE}"
@@ -59,9 +66,11 @@ def require_case(ctx: Any, lh: Lakehouse | None = None, action: str | None = Non
         error = MissingPurposeError(PURPOSE_REQUIRED_MESSAGE)
     if error is None and c is not None:
         return c
+    exc = error if error is not None else MissingCaseError(CASE_REQUIRED_MESSAGE)
     if lh is not None and action is not None and c is not None and not getattr(lh, "replaying", False):
-        audit_refusal(lh, c, action, str(error))
-    raise error if error is not None else MissingCaseError(CASE_REQUIRED_MESSAGE)
+        audit_refusal(lh, c, action, str(exc))
+        mark_logged(exc)
+    raise exc
 
 
 def _jsonable(value: Any) -> Any:
@@ -184,6 +193,59 @@ def audit_refusal(
         probe_sha256=probe_sha256,
     )
     return append_chained(lh, row)
+
+
+def mark_logged(exc: _E) -> _E:
+    """Note on ``exc`` that its refusal is in the audit log (:func:`refusals_logged` skips it)."""
+    setattr(exc, LOGGED, True)
+    return exc
+
+
+def is_logged(exc: BaseException) -> bool:
+    return bool(getattr(exc, LOGGED, False))
+
+
+@contextmanager
+def refusals_logged(
+    lh: Lakehouse, ctx: Any, action: str, parameters: dict[str, Any] | None = None
+) -> Iterator[None]:
+    """Every ``PermissionError`` raised inside (a missing case, a role without the permission,
+    another agency's entry or case) is logged as a refused ``action`` before it propagates, once:
+    a refusal already logged deeper down (a case or warrant check) is not logged again."""
+    try:
+        yield
+    except PermissionError as exc:
+        if not is_logged(exc) and ctx is not None and not getattr(lh, "replaying", False):
+            audit_refusal(lh, ctx, action, str(exc), parameters)
+            mark_logged(exc)
+        raise
+
+
+def logs_refusals(action: str) -> Callable[[_F], _F]:
+    """Decorate a write path ``f(lh, ctx, ...)`` so that its refusals are logged
+    (:func:`refusals_logged`) as ``action``."""
+
+    def wrap(f: _F) -> _F:
+        @functools.wraps(f)
+        def inner(lh: Lakehouse, ctx: Any, *args: Any, **kwargs: Any) -> Any:
+            with refusals_logged(lh, ctx, action):
+                return f(lh, ctx, *args, **kwargs)
+
+        return inner  # type: ignore[return-value]
+
+    return wrap
+
+
+def require_allowed(
+    lh: Lakehouse, ctx: Any, permission: str, action: str, parameters: dict[str, Any] | None = None
+) -> None:
+    """:func:`~pipelines.governance.identity.require_permission` for a write path: a role without
+    ``permission`` is refused, and the refusal logged as ``action`` (outcome ``refused``)."""
+    from pipelines.governance.identity import require_permission
+
+    c = _ctx(ctx)
+    with refusals_logged(lh, c, action, parameters):
+        require_permission(c.role, permission, user=c.user)
 
 
 def audit_admin(

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lakehouse import Lakehouse
 from pipelines.governance.context import SearchContext
-from pipelines.governance.identity import lakehouse_home, require_permission
+from pipelines.governance.identity import lakehouse_home
 
 if TYPE_CHECKING:
     from pipelines.governance.scope import WarrantScope
@@ -158,9 +158,9 @@ def open_case(
 ) -> dict[str, Any]:
     """Register a case for the caller's agency (audited). ``faces`` are probe photo paths or their
     SHA-256; the photos are kept with the case."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "cases", user=ctx.user)
+    require_allowed(lh, ctx, "cases", "cases.open", {"case_number": case_number})
     case_number, purpose = (case_number or "").strip(), (purpose or "").strip()
     if not case_number:
         raise CaseError("a case number is required")
@@ -208,14 +208,18 @@ def open_case(
 
 def close_case(lh: Lakehouse, ctx: SearchContext, case_number: str) -> dict[str, Any]:
     """Close a case: no search may run under it afterwards (audited)."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "cases", user=ctx.user)
+    require_allowed(lh, ctx, "cases", "cases.close", {"case_number": case_number})
     case = get_case(lh, case_number)
     if case is None:
         raise CaseError(f"no case {case_number!r}")
-    if not ctx.sees_all_agencies and case.agency != ctx.agency:
-        raise CaseError(f"case {case_number} belongs to {case.agency}")
+    if not ctx.sees_all_agencies and case.agency != ctx.agency:  # refused, and the refusal logged
+        from pipelines.governance.audit import audit_refusal
+
+        reason = f"case {case_number} belongs to {case.agency}"
+        audit_refusal(lh, ctx, "cases.close", reason, {"case_number": case_number})
+        raise CaseError(reason)
     if not case.is_open:
         raise CaseError(f"case {case_number} is already {case.status}")
     row = {**case.row, "status": "closed", "closed_by": ctx.user, "closed_at": _now()}
@@ -348,7 +352,7 @@ def check_search(lh: Lakehouse, scope: Any, action: str, **query: Any) -> None:
     reason = refusal_reason(lh, scope, **query)
     if reason is None:
         return
-    from pipelines.governance.audit import audit_refusal
+    from pipelines.governance.audit import audit_refusal, mark_logged
 
     audit_refusal(
         lh,
@@ -358,4 +362,4 @@ def check_search(lh: Lakehouse, scope: Any, action: str, **query: Any) -> None:
         {k: v for k, v in query.items() if v is not None and k != "area"}
         | ({"area": query["area"].as_dict()} if query.get("area") is not None else {}),
     )
-    raise ScopeRefused(reason)
+    raise mark_logged(ScopeRefused(reason))

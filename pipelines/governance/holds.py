@@ -14,7 +14,6 @@ import pyarrow as pa
 from lakehouse import Lakehouse
 from lakehouse.specs import spec
 from lakehouse.store import sql_literal
-from pipelines.governance.identity import require_permission
 
 TABLE = "holds"
 
@@ -44,9 +43,15 @@ def add_hold(
     reason: str | None = None,
 ) -> dict[str, Any]:
     """Place a hold under ``case_number`` (audited as ``holds.add``)."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "cases", user=ctx.user)
+    require_allowed(
+        lh,
+        ctx.__class__(**{**ctx.as_dict(), "case_number": (case_number or "").strip()}),
+        "cases",
+        "holds.add",
+        {"case_number": case_number},
+    )
     case_number = (case_number or "").strip()
     if not case_number:
         raise HoldError("a hold needs a case number")
@@ -95,9 +100,9 @@ def list_holds(lh: Lakehouse, *, active_only: bool = False) -> list[dict[str, An
 def release_hold(lh: Lakehouse, ctx: Any, hold_id: str) -> dict[str, Any]:
     """Release a hold (supervisors and admins; audited as ``holds.release``): the data it kept
     falls under retention again at the next run."""
-    from pipelines.governance.audit import audit_admin
+    from pipelines.governance.audit import audit_admin, require_allowed
 
-    require_permission(ctx.role, "audit", user=ctx.user)
+    require_allowed(lh, ctx, "audit", "holds.release", {"hold_id": hold_id})
     found = [r for r in list_holds(lh) if r["hold_id"] == hold_id]
     if not found:
         raise HoldError(f"no hold {hold_id!r} (see `pesquisa hold list`)")

@@ -68,6 +68,10 @@ class PinnedLakehouse(Lakehouse):
     def version(self, name: str) -> int:
         return self.versions.get(name, super().version(name))
 
+    def snapshot(self, name: str) -> DeltaTable:
+        """Readers' shared newest-version table, here the pinned version (never the newest)."""
+        return self.table(name)
+
     def _refuse(self, *a: Any, **k: Any) -> Any:
         raise PermissionError("replay is read-only")
 
@@ -226,6 +230,7 @@ def _rerun_movement(
             window_s=float(params["window_s"]),
             min_cameras=int(params["min_cameras"]),
             limit=limit,
+            max_target_reads=params.get("max_target_reads"),  # absent (older rows): no cap
         ).rows
         windows = [(scope, None, None)]
         extra = [params["plate"]]

@@ -5,7 +5,8 @@ looking at to the SHARED pool of model actors (:mod:`pipelines.extract.actors`, 
 The worker runs its loop in a thread started by ``__init__`` (so a restarted actor resumes by
 itself): connect -> decode packet by packet -> sample -> motion gate -> at most
 ``profile.max_inflight`` frames at the models (the newest waiting frame replaces an older one when
-the models are behind) -> results in frame order -> trackers -> rows. A track's row is emitted as
+the models are behind; while they are behind, a camera with no pass under way sends at most
+``profile.idle_fps`` frames, one at a time, see :meth:`CameraWorker._idle_while_behind`) -> results in frame order -> trackers -> rows. A track's row is emitted as
 soon as the track is confident and refreshed while it grows (same id), and a last time when it
 closes. The driver collects rows and status with :meth:`CameraWorker.drain` every micro-batch.
 
@@ -33,6 +34,7 @@ from pipelines.extract.passes import (
 )
 from pipelines.extract.tracking import Track, Tracker
 from pipelines.live.profile import LiveProfile
+from pipelines.live.regions import bucket_regions
 from pipelines.live.rows import LiveCamera, live_face_row, live_plate_row, segment_row
 from pipelines.live.source import LiveSource, SourceOutage
 from pipelines.live.urls import redact_text
@@ -77,6 +79,7 @@ class CameraWorker:
         self.frames_analysed = 0
         self.frames_dropped = 0
         self.frames_failed = 0
+        self.frames_deferred = 0  # sent at idle_fps: the pool was behind and no pass was under way
         self.skipped_packets = 0
         self.packets_dropped_behind = 0  # decoding fell behind: packets dropped up to a keyframe
         self.reconnects = 0
@@ -130,7 +133,7 @@ class CameraWorker:
         self._sent_at: dict[Any, float] = {}
         self._times: dict[int, float] = {}
         self._buffer: dict[int, FrameResult] = {}
-        self._pending: tuple[float, Any, Any, bool] | None = None
+        self._pending: tuple[float, Any, Any] | None = None
         self._seq = 0
         self._next = 0
         self._gate: MotionGate | None = None
@@ -138,6 +141,7 @@ class CameraWorker:
         self._masks_done = False
         self._overlay_ref: Any = None
         self._last_sample = -1e18
+        self._last_sent = -1e18
         self._analysed_times: deque[float] = deque(maxlen=256)
 
     def _run(self) -> None:
@@ -222,11 +226,11 @@ class CameraWorker:
             if not d.process:
                 return
             if p.gating == "region":
-                regions = d.regions
+                regions = bucket_regions(d.regions, frame.width, frame.height, p.region_step_px)
         rgb = frame.to_ndarray(format="rgb24")
         if self._pending is not None:
             self.frames_dropped += 1
-        self._pending = (ts, rgb, regions, self.frames_sampled % max(1, p.face_every) == 0)
+        self._pending = (ts, rgb, regions)
         self._send()
 
     def _take_overlays(self) -> None:
@@ -251,12 +255,35 @@ class CameraWorker:
         self._rr += 1
         return self.models[self._rr % len(self.models)]
 
+    def _needs_reads(self) -> bool:
+        """A pass under way: an open plate track not yet confident (:class:`PlateFilter`), or an
+        open face track whose best shot is still under the alarm quality floor."""
+        if any(not self.filter.keep(tr) for tr in self.plate_tracks.active):
+            return True
+        floor = self.profile.face_confident_quality
+        return any(tr.state.get("best_quality", 0.0) < floor for tr in self.face_tracks.active)
+
+    def _idle_while_behind(self) -> bool:
+        """The pool is behind and nothing here waits for a read: this camera yields its turn."""
+        p = self.profile
+        return p.prioritise and (self.lag_s or 0.0) > p.behind_s and not self._needs_reads()
+
     def _send(self) -> None:
-        if self._pending is None or len(self._inflight) >= self.profile.max_inflight:
+        if self._pending is None:
             return
-        ts, rgb, regions, faces = self._pending
+        idle = self._idle_while_behind()
+        if idle and self._pending[0] - self._last_sent < 1.0 / self.profile.idle_fps:
+            return  # the waiting frame stays (a newer one replaces it) until its turn comes
+        if len(self._inflight) >= (1 if idle else self.profile.max_inflight):
+            return
+        self.frames_deferred += idle
+        ts, rgb, regions = self._pending
+        self._last_sent = ts
         self._pending = None
         seq = self._seq
+        # faces on every face_every-th frame SENT (not sampled): when frames are dropped, the face
+        # frames are not dropped with them by an unlucky alignment
+        faces = seq % max(1, self.profile.face_every) == 0
         self._seq += 1
         self._times[seq] = ts
         task = FrameTask(
@@ -386,6 +413,7 @@ class CameraWorker:
             "frames_analysed": self.frames_analysed,
             "frames_dropped": self.frames_dropped,
             "frames_failed": self.frames_failed,
+            "frames_deferred": self.frames_deferred,
             "skipped_packets": self.skipped_packets,
             "packets_dropped_behind": self.packets_dropped_behind,
             "reconnects": self.reconnects,

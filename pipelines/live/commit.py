@@ -29,6 +29,9 @@ from lakehouse.specs import spec
 
 log = logging.getLogger(__name__)
 
+#: segment ids a committer remembers as written (a forgotten one is only upserted again: harmless)
+MAX_SEGMENTS = 4096
+
 
 @dataclass
 class BatchResult:
@@ -48,7 +51,7 @@ class MicroBatchCommitter:
         self.lh = lh
         self.alerts = alerts
         self.retries = retries
-        self._segments: set[str] = set()
+        self._segments: dict[str, None] = {}  # written segment ids, oldest first
         self.alerts_raised = 0
         #: called with each committed batch after its alarm step (e.g. the live movement consumer,
         #: pipelines/movement/live.py); a failing hook is logged and never stops the cameras
@@ -98,7 +101,9 @@ class MicroBatchCommitter:
                 "source_versions",
                 res,
             )
-            self._segments.update(s["video_id"] for s in new_segments)
+            self._segments.update((s["video_id"], None) for s in new_segments)
+            while len(self._segments) > MAX_SEGMENTS:  # days of segments: forget the oldest
+                del self._segments[next(iter(self._segments))]
         res.segments = len(new_segments)
         res.committed_at = time.time()
         if self.alerts and (res.reads is not None or res.sightings is not None):

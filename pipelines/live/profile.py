@@ -5,7 +5,10 @@ long it takes). A live camera must keep up instead: it decodes every frame (inte
 cannot skip), samples ``sample_fps`` of them, gates them on motion, and keeps at most
 ``max_inflight`` frames at the shared model pool. When the pool is behind, the newest sampled frame
 replaces the one waiting to be sent (older frames are dropped and counted): the analysis lag stays
-bounded by ``max_inflight`` frames' model time instead of growing without end. When decoding itself
+bounded by ``max_inflight`` frames' model time instead of growing without end. While the pool is
+behind, cameras with a pass under way come first (``prioritise``): a camera with no open track
+still short of a confident read sends at most ``idle_fps`` frames, one at a time, so the frames of
+a vehicle or a face not yet read are not lost behind an idle camera's. When decoding itself
 falls behind (a starved CPU), packets more than ``max_decode_lag_s`` late are dropped undecoded up
 to the next keyframe (:class:`~pipelines.live.source.LiveSource`).
 
@@ -29,6 +32,7 @@ class LiveProfile:
     alarm_every_s: float = 0.25  # new rows are matched against the watchlist this often
     max_decode_lag_s: float = 2.0  # decoding this far behind: drop packets up to the next keyframe
     gating: str = "region"
+    region_step_px: int = 64  # motion regions grown to multiples of this (pipelines/live/regions.py; 0: off)
     max_inflight: int = 2
     commit_every_s: float = 2.0
     segment_s: float = 600.0
@@ -40,6 +44,13 @@ class LiveProfile:
     emit_every_s: float = 0.25  # an open track's row is refreshed at most this often
     batch_timeout_s: float = 900.0  # settings compute.batch_timeout_s
     mask_overlays: bool = True
+    #: when the pool is behind (analysis lag over ``behind_s``), a camera with no open track still
+    #: waiting for a confident read sends at most ``idle_fps`` frames, one at a time: the pool's
+    #: time goes to the cameras where a pass is under way (False: every camera at ``sample_fps``)
+    prioritise: bool = True
+    behind_s: float = 1.0
+    idle_fps: float = 1.0
+    face_confident_quality: float = 0.3  # settings watchlist.face_alarm_quality_min
 
     @classmethod
     def from_settings(cls, home: str | None = None, **overrides: object) -> LiveProfile:
@@ -56,6 +67,7 @@ class LiveProfile:
                 "alarm_every_s",
                 "max_decode_lag_s",
                 "gating",
+                "region_step_px",
                 "max_inflight",
                 "commit_every_s",
                 "segment_s",
@@ -63,8 +75,12 @@ class LiveProfile:
                 "read_timeout_s",
                 "offline_after_s",
                 "backoff_max_s",
+                "prioritise",
+                "behind_s",
+                "idle_fps",
             )
         }
         values["batch_timeout_s"] = settings.compute.batch_timeout_s
+        values["face_confident_quality"] = settings.watchlist.face_alarm_quality_min
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 CAMERA_RESTARTS = 5
 MODEL_RESTARTS = 3
+MAX_ERRORS = 100  # errors a report keeps (a runner lives for days: memory stays flat)
 
 
 class StreamError(ValueError):
@@ -50,7 +51,8 @@ class StreamReport:
     alerts: int = 0
     seconds: float = 0.0
     device: str = ""
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS
+    failed_commits: int = 0
     status: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -200,7 +202,9 @@ def run_streams(
         try:
             res = committer.commit(*rows)
         except Exception as exc:  # noqa: BLE001 - keep the rows, merge them again next time
-            report.errors.append(f"commit failed: {type(exc).__name__}: {exc}")
+            if len(report.errors) < MAX_ERRORS:  # a store down for hours: the first ones tell
+                report.errors.append(f"commit failed: {type(exc).__name__}: {exc}")
+            report.failed_commits += 1
             carry = rows
             return
         carry = ([], [], [])

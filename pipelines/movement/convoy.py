@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lakehouse import Lakehouse
@@ -24,7 +24,8 @@ from lakehouse.store import sql_literal
 from pipelines.governance.audit import audit, require_case, table_versions
 from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
-from pipelines.movement.reads import TABLE, arrow, connect, scoped_reads
+from pipelines.movement import presence
+from pipelines.movement.reads import TABLE, ScopedReads, arrow, connect, scoped_reads
 from pipelines.movement.significance import background, poisson_binomial_sf_many
 from pipelines.search.plate_match import normalize_plate
 
@@ -51,6 +52,16 @@ class ConvoyResult:
     target_reads: int
     seconds: float
     parameters: dict[str, Any] = field(default_factory=dict)
+    narrowed_from: dt.datetime | None = None  # the window's start used (a capped heavy target)
+    target_reads_in_window: int = 0  # the target's reads in the whole window asked for
+
+
+#: the co-occurrence scan's ``ts`` filter: at most this many ranges (each row is tested against them)
+MAX_TS_RANGES = 32
+#: default cap on the target's reads (see :func:`convoy`)
+MAX_TARGET_READS = 2000
+#: candidates listed inline (DuckDB skips presence row groups by them); more: a semi-join
+MAX_LITERAL_PLATES = 5000
 
 
 def convoy_sql(
@@ -65,7 +76,8 @@ def convoy_sql(
     Pairs are found by an equi-join on camera and ``window_s``-wide time bucket (the target's
     bucket and both neighbours; each pair meets exactly one of them), then the exact ±Δt test.
     With ``target_reads`` (camera, time) known, the ±Δt join only reads the target's cameras on the
-    days around its reads (``date`` partitions pruned), and the background counts only its cameras."""
+    days around its reads (``date`` partitions pruned), and the background counts only its cameras.
+    The plain one-query form (:func:`convoy` uses :func:`cooccurrence_sql` and the presence index)."""
     t = sql_literal(target)
     w = f"INTERVAL {float(window_s)} SECOND"
     # an equi-join on (camera, Δt-wide time bucket ± 1) instead of a range join on the camera alone:
@@ -79,20 +91,8 @@ def convoy_sql(
     )
     near = at_cams = "TRUE"
     if target_reads:
-        cams = ", ".join(sql_literal(c) for c in sorted({c for c, _ in target_reads}))
-        days = sorted(
-            {
-                d
-                for _, ts in target_reads
-                for d in (
-                    (ts - dt.timedelta(seconds=window_s)).date(),
-                    (ts + dt.timedelta(seconds=window_s)).date(),
-                )
-            }
-        )
-        at_cams = f"camera_id IN ({cams})"
-        day_list = ", ".join(f"DATE '{d.isoformat()}'" for d in days)
-        near = f"{at_cams} AND date IN ({day_list})"
+        at_cams = _in_cams(target_reads)
+        near = f"{at_cams} AND {_near_days(target_reads, window_s)}"
     return f"""
 WITH r AS (SELECT plate, camera_id, ts FROM {TABLE} WHERE {where} AND {near} AND plate IS NOT NULL AND plate <> ''),
 t AS (SELECT camera_id, ts FROM r WHERE plate = {t}),
@@ -110,6 +110,77 @@ bc AS (SELECT a.plate, a.camera_id, count(*) AS n FROM {TABLE} a JOIN tc USING (
 SELECT cand.*,{target_counts}
        (SELECT list(struct_pack(c := bc.camera_id, n := bc.n)) FROM bc WHERE bc.plate = cand.plate) AS counts
 FROM cand
+"""
+
+
+def _in_cams(target_reads: list[tuple[str, dt.datetime]]) -> str:
+    return "camera_id IN (" + ", ".join(sql_literal(c) for c in sorted({c for c, _ in target_reads})) + ")"
+
+
+def _near_days(target_reads: list[tuple[str, dt.datetime]], window_s: float) -> str:
+    """``date`` partitions within ±Δt of a target read."""
+    days = sorted(
+        {
+            d
+            for _, ts in target_reads
+            for d in (
+                (ts - dt.timedelta(seconds=window_s)).date(),
+                (ts + dt.timedelta(seconds=window_s)).date(),
+            )
+        }
+    )
+    return "date IN (" + ", ".join(f"DATE '{d.isoformat()}'" for d in days) + ")"
+
+
+def _near_times(target_reads: list[tuple[str, dt.datetime]], window_s: float) -> str:
+    """``ts`` within ±Δt of a target read, as at most ``MAX_TS_RANGES`` ranges (row groups outside
+    them are skipped; the join tests ±Δt exactly): overlapping intervals merged, then the smallest
+    gaps closed until few enough remain."""
+    w = dt.timedelta(seconds=window_s)
+    merged: list[list[dt.datetime]] = []
+    for ts in sorted(ts for _, ts in target_reads):
+        if merged and ts - w <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], ts + w)
+        else:
+            merged.append([ts - w, ts + w])
+    if len(merged) > MAX_TS_RANGES:
+        gaps = sorted(range(1, len(merged)), key=lambda i: (merged[i][0] - merged[i - 1][1], i))
+        close = set(gaps[: len(merged) - MAX_TS_RANGES])
+        joined: list[list[dt.datetime]] = []
+        for i, r in enumerate(merged):
+            if i in close:
+                joined[-1][1] = r[1]
+            else:
+                joined.append(list(r))
+        merged = joined
+    return (
+        "("
+        + " OR ".join(
+            f"ts BETWEEN TIMESTAMPTZ '{a.isoformat()}' AND TIMESTAMPTZ '{b.isoformat()}'" for a, b in merged
+        )
+        + ")"
+    )
+
+
+def cooccurrence_sql(where: str, target: str, window_s: float, min_cameras: int, targets: str) -> str:
+    """Candidates of ``target`` (>= ``min_cameras`` distinct cameras within ±Δt), its reads given as
+    the relation ``targets`` (camera_id, ts): an equi-join on camera and ``window_s``-wide time
+    bucket (the target's bucket and both neighbours; each pair meets exactly one of them), then the
+    exact ±Δt test, over ``plate_reads`` narrowed by ``where`` (camera, days and times near the
+    target's reads)."""
+    t = sql_literal(target)
+    w = f"INTERVAL {float(window_s)} SECOND"
+    b = float(window_s)
+    return f"""
+WITH te AS MATERIALIZED (SELECT t.camera_id, t.ts, CAST(floor(epoch(t.ts) / {b}) AS BIGINT) + o.d AS k
+       FROM {targets} t CROSS JOIN (VALUES (-1), (0), (1)) o(d)),
+rb AS (SELECT plate, camera_id, ts, CAST(floor(epoch(ts) / {b}) AS BIGINT) AS k FROM {TABLE}
+       WHERE {where} AND plate IS NOT NULL AND plate <> '' AND plate <> {t}),
+co AS (SELECT rb.plate, rb.camera_id, rb.ts FROM te JOIN rb ON rb.camera_id = te.camera_id AND rb.k = te.k
+       WHERE rb.ts BETWEEN te.ts - {w} AND te.ts + {w})
+SELECT plate, count(DISTINCT camera_id) AS n_cameras, count(*) AS n_cooccurrences,
+       min(ts) AS first_ts, max(ts) AS last_ts, list(DISTINCT camera_id ORDER BY camera_id) AS cameras
+FROM co GROUP BY plate HAVING count(DISTINCT camera_id) >= {int(min_cameras)}
 """
 
 
@@ -160,37 +231,44 @@ def convoy(
     window_s: float = 60.0,
     min_cameras: int = 3,
     limit: int | None = 50,
+    max_target_reads: int | None = MAX_TARGET_READS,
 ) -> ConvoyResult:
     """Vehicles travelling with ``plate`` during ``scope.time`` (both ends required), ranked by
-    p-value against background traffic. Needs a case; audited."""
+    p-value against background traffic. Needs a case; audited.
+
+    Bounded cost: a target with more than ``max_target_reads`` reads in the window (a bus, a taxi,
+    a plate that is everywhere) is searched over its most recent ``max_target_reads`` reads: the
+    window's start moves to the time of the N-th most recent read and the result is exactly the
+    convoy search of that narrowed window (``narrowed_from`` says where it starts; ``None`` or 0:
+    no cap). Target reads and the candidates' background counts come from the plate presence
+    index (:mod:`pipelines.movement.presence`), the ±Δt pairs from the reads near the target's."""
     require_case(scope.ctx, lh, ACTION)
     target = normalize_plate(plate)
     if not target:
         raise ValueError(f"not a plate: {plate!r}")
     if window_s <= 0 or min_cameras < 1:
         raise ValueError("need --window > 0 and --min-cameras >= 1")
+    if max_target_reads is not None and max_target_reads < 0:
+        raise ValueError("--max-target-reads must be >= 0 (0 = no cap)")
     if scope.time.start is None or scope.time.end is None:
         raise ValueError("a convoy search needs a time window: --from and --to")
     t0 = time.perf_counter()
     versions = table_versions(lh, READ_TABLES["movement"])  # for `pesquisa audit replay`
     sr = scoped_reads(lh, scope)
     rows: list[dict[str, Any]] = []
-    n_target = 0
+    n_target = n_total = 0
+    narrowed: dt.datetime | None = None
     if not sr.nothing:
-        span_s = (scope.time.end - scope.time.start).total_seconds()
+        start, end = scope.time.start, scope.time.end
         with connect(lh) as con:
-            treads = arrow(
-                con, f"SELECT camera_id, ts FROM {TABLE} WHERE {sr.where()} AND plate = {sql_literal(target)}"
-            ).to_pylist()
+            presence.register(con, lh)
+            treads, n_total, narrowed = _target_reads(con, sr, target, start, end, max_target_reads)
+            if narrowed is not None:
+                start = narrowed
+                sr = ScopedReads(replace(sr.flt, start=narrowed), sr.version_sql, sr.cams)
             n_target = len(treads)
             if n_target:
-                sql = convoy_sql(
-                    sr.where(), target, window_s, min_cameras, [(r["camera_id"], r["ts"]) for r in treads]
-                )
-                counts: dict[str, int] = {}
-                for r in treads:
-                    counts[r["camera_id"]] = counts.get(r["camera_id"], 0) + 1
-                rows = score_candidates(arrow(con, sql).to_pylist(), window_s, span_s, counts)
+                rows = _candidates(con, sr, target, treads, window_s, min_cameras, start, end)
     total = len(rows)
     rows = rows[:limit] if limit else rows
     params = {
@@ -202,9 +280,99 @@ def convoy(
         "limit": limit,
         "candidates": total,
         "target_reads": n_target,
+        "target_reads_in_window": n_total,
+        "max_target_reads": max_target_reads,
+        "narrowed_from": narrowed.isoformat() if narrowed else None,
     }
     audit(lh, scope.ctx, ACTION, params, len(rows), result_ids=[r["plate"] for r in rows], versions=versions)
-    return ConvoyResult(target, rows, n_target, time.perf_counter() - t0, params)
+    return ConvoyResult(target, rows, n_target, time.perf_counter() - t0, params, narrowed, n_total)
 
 
-__all__ = ["ACTION", "COLUMNS", "ConvoyResult", "convoy", "convoy_sql", "score_candidates"]
+def _target_reads(
+    con: Any,
+    sr: ScopedReads,
+    target: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    cap: int | None,
+) -> tuple[list[dict[str, Any]], int, dt.datetime | None]:
+    """The target's reads (camera_id, ts) in the window from the presence index, its read count in
+    the whole window, and the narrowed start when more than ``cap`` (the N-th most recent read's
+    time; every read from then on is kept). Counted and cut in SQL: a bus's 180,000 reads never
+    reach Python."""
+    where = f"plate = {sql_literal(target)} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}"
+    cut = f"(SELECT ts FROM t ORDER BY ts DESC LIMIT 1 OFFSET {int(cap) - 1})" if cap else "NULL"
+    table = arrow(
+        con,
+        f"""WITH t AS MATERIALIZED (
+              SELECT camera_id, unnest({presence.times(start, end)}) AS ts FROM {presence.VIEW} WHERE {where}),
+            c AS (SELECT count(*) AS n, CASE WHEN count(*) > {int(cap or 0)} THEN {cut} END AS cut FROM t)
+            SELECT t.camera_id, t.ts, c.n, c.cut FROM t, c
+            WHERE {"TRUE" if not cap else "c.cut IS NULL OR t.ts >= c.cut"}""",
+    )
+    if table.num_rows == 0:
+        return [], 0, None
+    n_total = int(table["n"][0].as_py())
+    narrowed = table["cut"][0].as_py() if cap else None
+    return table.select(["camera_id", "ts"]).to_pylist(), n_total, narrowed
+
+
+def _candidates(
+    con: Any,
+    sr: ScopedReads,
+    target: str,
+    treads: list[dict[str, Any]],
+    window_s: float,
+    min_cameras: int,
+    start: dt.datetime,
+    end: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Scored candidates of ``target`` given its reads (camera_id, ts) in ``[start, end)``."""
+    import pyarrow as pa
+
+    pairs = [(r["camera_id"], r["ts"]) for r in treads]
+    con.register("_convoy_targets", pa.Table.from_pylist(treads))
+    near = f"{_in_cams(pairs)} AND {_near_days(pairs, window_s)} AND {_near_times(pairs, window_s)}"
+    cand = arrow(
+        con, cooccurrence_sql(f"{sr.where()} AND {near}", target, window_s, min_cameras, "_convoy_targets")
+    ).to_pylist()
+    con.unregister("_convoy_targets")
+    if not cand:
+        return []
+    counts_t: dict[str, int] = {}
+    for c, _ in pairs:
+        counts_t[c] = counts_t.get(c, 0) + 1
+    plates = sorted({r["plate"] for r in cand})
+    con.register("_convoy_cand", pa.table({"plate": plates}))
+    in_cand = (
+        "plate IN (" + ", ".join(sql_literal(p) for p in plates) + ")"
+        if len(plates) <= MAX_LITERAL_PLATES
+        else "plate IN (SELECT plate FROM _convoy_cand)"
+    )
+    where = f"{in_cand} AND {_in_cams(pairs)} AND {presence.rows_where(sr.flt)} AND {sr.version_sql}"
+    bc = arrow(
+        con,
+        f"""SELECT plate, camera_id, n FROM (
+              SELECT plate, camera_id, sum(n)::BIGINT AS n FROM ({presence.counts_sql(where, start, end)})
+              GROUP BY plate, camera_id) WHERE n > 0""",
+    ).to_pylist()
+    con.unregister("_convoy_cand")
+    by_plate: dict[str, list[dict[str, Any]]] = {}
+    for r in bc:
+        by_plate.setdefault(r["plate"], []).append({"c": r["camera_id"], "n": r["n"]})
+    for r in cand:
+        r["counts"] = by_plate.get(r["plate"], [])
+    span_s = (end - start).total_seconds()
+    return score_candidates(cand, window_s, span_s, counts_t)
+
+
+__all__ = [
+    "ACTION",
+    "COLUMNS",
+    "MAX_TARGET_READS",
+    "ConvoyResult",
+    "convoy",
+    "convoy_sql",
+    "cooccurrence_sql",
+    "score_candidates",
+]

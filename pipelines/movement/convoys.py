@@ -3,8 +3,11 @@ ranked against what background traffic would produce by chance.
 
 Co-occurrence: plates A and B are read by the same camera within ``delta_s`` seconds of each other.
 A pair is a candidate when it co-occurs at ``min_cameras`` or more distinct cameras. Pairs are
-found per camera in event-time buckets of width Δt (each sighting also spills into the next
-bucket, so every pair closer than Δt is seen exactly once), for one ``target`` plate or all pairs.
+found per camera in one-hour event-time blocks by a sweep in time order (a read within Δt of its
+block's end also spills into the next block, so every pair closer than Δt is seen exactly once),
+for one ``target`` plate or all pairs. Co-occurrences travel as batches per pair-key partition (a
+few thousand shuffle elements a day, not one per pair: millions at 1M reads a day), and each
+partition counts its pairs' distinct cameras.
 
 Background: if A and B moved independently, A's ``n_A,c`` and B's ``n_B,c`` reads at camera c over
 an observation span T would co-occur at c with rate ``λ_c = n_A,c · n_B,c · 2Δt / T``, so camera c
@@ -18,6 +21,7 @@ a car that follows the target scores a tiny one. Candidates are ranked by p-valu
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -29,84 +33,112 @@ from pipelines.movement.sightings import NAMESPACE, Sighting
 from pipelines.movement.significance import background, poisson_binomial_sf
 from pipelines.plates.text import normalize as normalize_plate
 
+#: time blocks the ±Δt pairs are found in (at least Δt): one group per camera and hour, not per Δt
+BLOCK_S = 3600.0
+#: pair-key partitions the co-occurrences are shuffled in (batches, not one element per pair)
+PARTS = 16
 
-class _Bucket(beam.DoFn):
-    """Keys (camera, horizon, bucket): the horizon index is explicit, so pairs never cross a horizon
-    on any runner (a runner that groups without windows included)."""
 
-    def __init__(self, delta_s: float, horizon_s: float | None):
+class _Block(beam.DoFn):
+    """Keys (camera, horizon, block): the horizon index is explicit, so pairs never cross a horizon
+    on any runner (a runner that groups without windows included). A read within Δt of its block's
+    end also goes to the next block (a "spill"), so every pair closer than Δt meets in exactly one
+    group: both at home, or the earlier one spilled next to the later one."""
+
+    def __init__(self, delta_s: float, horizon_s: float | None, block_s: float):
         self.delta_s = delta_s
         self.horizon_s = horizon_s
+        self.block_s = block_s
 
     def process(self, s: Sighting) -> Iterator[tuple[tuple[str, int, int], tuple[bool, Sighting]]]:
         h = _horizon(s.ts, self.horizon_s)
-        b = math.floor(s.ts / self.delta_s)
-        yield (s.camera_id, h, b), (True, s)  # home bucket
-        yield (s.camera_id, h, b + 1), (False, s)  # spill into the next bucket
+        b = math.floor(s.ts / self.block_s)
+        yield (s.camera_id, h, b), (True, s)  # home block
+        # a second of margin: a spill that finds no partner within Δt costs nothing, a missed one a pair
+        if s.ts >= (b + 1) * self.block_s - self.delta_s - 1.0:
+            yield (s.camera_id, h, b + 1), (False, s)  # spill into the next block
 
 
 def _horizon(ts: float, horizon_s: float | None) -> int:
     return math.floor(ts / horizon_s) if horizon_s else 0
 
 
-class _PairsInBucket(beam.DoFn):
-    """Pairs of different plates closer than Δt, each exactly once: home x home, spill x home."""
+def _part(plate: str) -> int:
+    """The pair-key partition of ``plate`` (zlib.crc32: the same in every worker process, unlike
+    ``hash``)."""
+    return zlib.crc32(plate.encode()) % PARTS
+
+
+class _PairsInBlock(beam.DoFn):
+    """Pairs of different plates closer than Δt in one camera-block, each exactly once (home x home,
+    spill x home; a sweep over the reads in time order), emitted as one batch per pair-key
+    partition: ``((horizon, part), [(plate_a, plate_b, camera), ...])``."""
 
     def __init__(self, delta_s: float, target: str | None):
         self.delta_s = delta_s
         self.target = target
         self.pairs = Metrics.counter(NAMESPACE, "convoy_cooccurrences")
 
-    def _key(self, a: Sighting, b: Sighting) -> tuple[str, str] | None:
-        if a.plate == b.plate:
+    def _key(self, a: str, b: str) -> tuple[str, str] | None:
+        if a == b:
             return None
         if self.target is not None:
-            if a.plate == self.target:
-                return a.plate, b.plate
-            if b.plate == self.target:
-                return b.plate, a.plate
+            if a == self.target:
+                return a, b
+            if b == self.target:
+                return b, a
             return None
-        return (a.plate, b.plate) if a.plate < b.plate else (b.plate, a.plate)
+        return (a, b) if a < b else (b, a)
 
     def process(self, element: tuple[tuple[str, int, int], Iterable[tuple[bool, Sighting]]]) -> Iterator[Any]:
         (camera, h, _), members = element
-        home = [s for is_home, s in members if is_home]
-        spill = [s for is_home, s in members if not is_home]
-        if not home:
+        reads = sorted(((s.ts, is_home, s.plate) for is_home, s in members), key=lambda x: x[0])
+        if not any(home for _, home, _ in reads):
             return
-        for i, a in enumerate(home):
-            for b in home[i + 1 :]:  # same bucket of width Δt: always within Δt
-                if (key := self._key(a, b)) is not None and abs(a.ts - b.ts) <= self.delta_s:
-                    self.pairs.inc()
-                    yield (key, h), camera
-            for b in spill:
-                if abs(a.ts - b.ts) <= self.delta_s and (key := self._key(a, b)) is not None:
-                    self.pairs.inc()
-                    yield (key, h), camera
+        out: dict[int, list[tuple[str, str, str]]] = {}
+        delta = self.delta_s
+        n = 0
+        for i, (ts_a, home_a, plate_a) in enumerate(reads):
+            for ts_b, home_b, plate_b in reads[i + 1 :]:
+                if ts_b - ts_a > delta:
+                    break
+                if (home_a or home_b) and (key := self._key(plate_a, plate_b)) is not None:
+                    out.setdefault(_part(key[0]), []).append((key[0], key[1], camera))
+                    n += 1
+        self.pairs.inc(n)
+        for part, batch in out.items():
+            yield (h, part), batch
 
 
-class _Candidate(beam.DoFn):
+class _CandidatesInPart(beam.DoFn):
+    """All co-occurrences of one pair-key partition -> the pairs together at ``min_cameras`` or more
+    distinct cameras, keyed by (plate_a, horizon)."""
+
     def __init__(self, min_cameras: int):
         self.min_cameras = min_cameras
         self.candidates = Metrics.counter(NAMESPACE, "convoy_candidates")
 
-    def process(self, element: tuple[tuple[tuple[str, str], int], Iterable[str]]) -> Iterator[Any]:
-        ((a, b), h), cameras = element
-        cams = list(cameras)
-        distinct = sorted(set(cams))
-        if len(distinct) >= self.min_cameras:
-            self.candidates.inc()
-            yield (
-                (a, h),
-                {
-                    "plate_a": a,
-                    "plate_b": b,
-                    "n_cameras": len(distinct),
-                    "n_cooccurrences": len(cams),
-                    "cameras": distinct,
-                    "_h": h,
-                },
-            )
+    def process(self, element: tuple[tuple[int, int], Iterable[list[tuple[str, str, str]]]]) -> Iterator[Any]:
+        (h, _), batches = element
+        cams: dict[tuple[str, str], list[str]] = {}
+        for batch in batches:
+            for a, b, camera in batch:
+                cams.setdefault((a, b), []).append(camera)
+        for (a, b), seen in cams.items():
+            distinct = sorted(set(seen))
+            if len(distinct) >= self.min_cameras:
+                self.candidates.inc()
+                yield (
+                    (a, h),
+                    {
+                        "plate_a": a,
+                        "plate_b": b,
+                        "n_cameras": len(distinct),
+                        "n_cooccurrences": len(seen),
+                        "cameras": distinct,
+                        "_h": h,
+                    },
+                )
 
 
 def _attach(side: str) -> Any:
@@ -196,11 +228,11 @@ class Convoys(beam.PTransform):
         s = sightings | "Window" >> beam.WindowInto(windowfn)
         candidates = (
             s
-            | "Bucket" >> beam.ParDo(_Bucket(self.delta_s, self.horizon_s))
-            | "GroupBucket" >> beam.GroupByKey()
-            | "Pairs" >> beam.ParDo(_PairsInBucket(self.delta_s, self.target))
-            | "GroupPair" >> beam.GroupByKey()
-            | "Candidates" >> beam.ParDo(_Candidate(self.min_cameras))
+            | "Block" >> beam.ParDo(_Block(self.delta_s, self.horizon_s, max(BLOCK_S, self.delta_s)))
+            | "GroupBlock" >> beam.GroupByKey()
+            | "Pairs" >> beam.ParDo(_PairsInBlock(self.delta_s, self.target))
+            | "GroupPart" >> beam.GroupByKey()
+            | "Candidates" >> beam.ParDo(_CandidatesInPart(self.min_cameras))
         )
         horizon = self.horizon_s
         counts = (

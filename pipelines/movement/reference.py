@@ -143,8 +143,83 @@ def reference_movement(
     }
 
 
+def _epoch(t: Any) -> float | None:
+    return None if t is None else round(t.timestamp(), 6)
+
+
+def normalize(tables: dict[str, pa.Table]) -> dict[str, set[tuple[Any, ...]]]:
+    """A Beam run's tables as comparable sets (times as epoch seconds to the microsecond, mean
+    travel times to the millisecond, p-values to 6 significant digits)."""
+    return {
+        "trips": {
+            (
+                r["plate"],
+                _epoch(r["start"]),
+                _epoch(r["end"]),
+                r["n_sightings"],
+                r["n_cameras"],
+                r["first_camera"],
+                r["last_camera"],
+                tuple(r["cameras"]),
+            )
+            for r in tables["trips"].to_pylist()
+        },
+        "counts": {
+            (r["camera_id"], _epoch(r["window_start"]), r["reads"], r["plates"])
+            for r in tables["counts"].to_pylist()
+        },
+        "flows": {
+            (
+                r["origin"],
+                r["destination"],
+                _epoch(r["window_start"]),
+                r["trips"],
+                None if r["mean_travel_s"] is None else round(r["mean_travel_s"], 3),
+            )
+            for r in tables["flows"].to_pylist()
+        },
+        "convoys": {
+            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
+            for r in tables["convoys"].to_pylist()
+        },
+    }
+
+
+def reference_normalized(
+    reads: pa.Table, porticos: Iterable[str], params: MovementParams, span_s: float
+) -> dict[str, set[tuple[Any, ...]]]:
+    """:func:`reference_movement` as :func:`normalize` shapes a Beam run's tables."""
+    ref = reference_movement(reads, porticos, params, span_s)
+    return {
+        "trips": {
+            (
+                r["plate"],
+                _epoch(r["start"]),
+                _epoch(r["end"]),
+                r["n_sightings"],
+                r["n_cameras"],
+                r["first_camera"],
+                r["last_camera"],
+                tuple(r["cameras"]),
+            )
+            for r in ref["trips"].iter_rows(named=True)
+        },
+        "counts": {
+            (r["camera_id"], round(float(r["window_start"]), 6), r["reads"], r["plates"])
+            for r in ref["counts"].to_pylist()
+        },
+        "flows": {(o, d, b, n, None if m is None else round(m, 3)) for o, d, b, n, m in ref["flows"]},
+        "convoys": {
+            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
+            for r in ref["convoys"]
+        },
+    }
+
+
 __all__ = [
     "SCHEMAS",
+    "normalize",
+    "reference_normalized",
     "reference_convoys",
     "reference_counts",
     "reference_flows",

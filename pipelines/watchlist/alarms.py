@@ -171,7 +171,9 @@ def _recent(lh: Lakehouse, lo: dt.datetime, clock: dt.datetime) -> tuple[dict, i
 
     version = cache.table_version(lh, TABLE)
     hit = cache.get(lh, TABLE, version)
-    if hit is not None and hit[0] <= lo:
+    # kept while it covers ``lo``, and refilled once it reaches two windows back: a runner that
+    # raises alerts for days must not keep every alert it ever raised
+    if hit is not None and hit[0] <= lo and hit[0] >= clock - dt.timedelta(seconds=2 * RECENT_S):
         return hit[1], version
     since = min(lo, clock - dt.timedelta(seconds=RECENT_S))
     flt = (pds.field("date") >= since.date()) & (pds.field("ts") >= since)

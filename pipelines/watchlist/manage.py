@@ -23,7 +23,7 @@ from typing import Any
 from lakehouse import Lakehouse
 from lakehouse.ids import stable_id
 from lakehouse.timeutil import TimeRange, parse_instant
-from pipelines.governance.audit import audit, require_case
+from pipelines.governance.audit import audit, logs_refusals, require_case
 from pipelines.governance.context import SearchContext
 from pipelines.governance.scope import ReadScope
 from pipelines.search import plate_match as pm
@@ -244,6 +244,7 @@ def check_case(
             check_search(lh, scope, "watchlist.add", probe_sha256=sha)
 
 
+@logs_refusals("watchlist.add")
 def add_entry(
     lh: Lakehouse,
     ctx: SearchContext,
@@ -290,6 +291,7 @@ def add_entry(
     return AddResult(entry=_public(row), created=created, warnings=warnings, historical=hits)
 
 
+@logs_refusals("watchlist.add")
 def add_plate(
     lh: Lakehouse,
     ctx: SearchContext,
@@ -320,6 +322,7 @@ def add_plate(
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
+@logs_refusals("watchlist.add")
 def add_face(
     lh: Lakehouse,
     ctx: SearchContext,
@@ -354,6 +357,7 @@ def add_face(
     return add_entry(lh, ctx, row, historical=historical, now=now)
 
 
+@logs_refusals("watchlist.remove")
 def remove_entry(
     lh: Lakehouse, ctx: SearchContext, entry_id: str, *, now: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -385,6 +389,7 @@ def remove_entry(
 CSV_COLUMNS = ("kind", "value", "reason", "priority", "expires", "covert", "fuzzy", "photos", "max_distance")
 
 
+@logs_refusals("watchlist.import")
 def import_csv(
     lh: Lakehouse,
     ctx: SearchContext,

@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +70,8 @@ class DeliveryStats:
     failed: int = 0
     dropped: int = 0
     attempts: int = 0
-    errors: list[str] = field(default_factory=list)
+    #: the last 100 failures (a receiver dead for days must not grow the runner's memory)
+    errors: deque[str] = field(default_factory=lambda: deque(maxlen=100))
 
 
 def payload(alert: dict[str, Any], agency: str) -> dict[str, Any]:

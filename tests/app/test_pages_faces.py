@@ -151,3 +151,82 @@ def test_photo_without_a_face_is_explained(face_env, shared_data):
     at.run(timeout=180)
     assert not at.exception, at.exception
     assert "No face was found" in texts(at)
+
+
+def _export_pick(at) -> list[str]:
+    return list(at.multiselect(key="face_export_pick").value)
+
+
+def test_face_results_export_a_verifiable_package(face_env, shared_data):
+    """The face page's "Export evidence" panel: the same library call as ``pesquisa export``
+    (case, role, agency, audit, legal hold, agency signature), only sightings the user may see, and
+    the package handed to the download button verifies against the registered key."""
+    import json
+
+    from pipelines.governance.export import verify_members
+    from pipelines.governance.export.package import read_members
+    from pipelines.governance.holds import list_holds
+
+    at = signed_in("sup")  # police911 supervisor: may unmask (no masking model time here)
+    open_case(at, "C-FACES-EXP", "missing person report 77, evidence for the court")
+    _search(at, shared_data)
+    options = at.multiselect(key="face_export_pick").options
+    # the 5 visible results; the municipal-only sighting (camera MUN-A2) is not offered
+    assert len(options) == 5 and not any("MUN-A2" in str(o) for o in options), options
+    picked = _export_pick(at)
+    assert len(picked) == 3 and "s00-obama" in picked  # the top results, the best match first
+    at.checkbox(key="face_export_unmask").check()
+    button(at, "Build evidence package").click()
+    at.run(timeout=180)
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error], [e.value for e in at.error]
+    built = at.session_state["face_export_package"]
+    assert built["items"] == 3 and sorted(built["ids"]) == sorted(picked) and not built["masked"]
+    assert any("Package for case C-FACES-EXP" in str(s.value) for s in at.success)
+
+    lh = Lakehouse(home=face_env)
+    row = next(
+        r
+        for r in lh.read("audit_log").to_pylist()
+        if r["action"] == "export" and r["outcome"] == "ok" and r["case_number"] == "C-FACES-EXP"
+    )
+    params = json.loads(row["parameters"])
+    assert (row["user"], params["source"], params["sightings"], params["unmask"]) == (
+        "sup",
+        "sightings",
+        3,
+        True,
+    )
+    assert "embedding" not in row["parameters"]
+    held = [h for h in list_holds(lh) if h["case_number"] == "C-FACES-EXP"]
+    assert held and set(picked) <= set(held[0]["sighting_ids"] or [])
+    path = face_env / "faces-downloaded.zip"
+    path.write_bytes(built["data"])
+    try:
+        res = verify_members(read_members(path), lh=lh)
+    finally:
+        path.unlink()
+    assert res.ok and res.key_source == "registered" and res.agency == "police911", res.problems
+    import io
+    import zipfile
+
+    z = zipfile.ZipFile(io.BytesIO(built["data"]))
+    items = json.loads(z.read("metadata/items.json"))
+    assert "MUN-A2" not in {i["camera_id"] for i in items}  # MUN-A1 is shared with police911, MUN-A2 not
+    assert all(i["kind"] == "face" and i["crop"] for i in items)
+    assert "embedding" not in z.read("metadata/items.csv").decode()
+
+
+def test_face_export_by_an_investigator_is_masked(face_env, shared_data):
+    """An investigator cannot unmask; the package is masked (the crops go through the detectors)."""
+    at = signed_in("ana")
+    open_case(at, "C-FACES-EXP-2", "missing person report 77")
+    _search(at, shared_data)
+    assert at.checkbox(key="face_export_unmask").disabled
+    at.multiselect(key="face_export_pick").set_value(["s00-obama"])
+    at.run()
+    button(at, "Build evidence package").click()
+    at.run(timeout=240)
+    assert not at.exception, at.exception
+    built = at.session_state["face_export_package"]
+    assert built["masked"] and built["ids"] == ["s00-obama"] and built["items"] == 1

@@ -56,6 +56,11 @@ def test_materialize_movement_partition(tmp_path) -> None:
     meta = mats["movement_trips"].materialization.metadata
     assert meta["result_rows"].value == sim.trips
     assert meta["reads"].value == len(sim.rows)
+    # the run also built the plate presence index of every day with reads (the next day was stale)
+    assert meta["presence_days_rebuilt"].value == 2
+    from pipelines.movement.presence import fresh_days, stale_days
+
+    assert stale_days(lh) == [] and set(fresh_days(lh)) == {DAY, DAY + dt.timedelta(days=1)}
 
 
 def test_movement_schedule_picks_yesterday() -> None:

@@ -51,8 +51,11 @@ def test_only_admins_create_and_revoke_and_it_is_audited(lakehouse):
     assert camera_scope(lakehouse, POLICE, "plates").cameras == {"p1"}
     with pytest.raises(AgreementError, match="already revoked"):
         revoke_agreement(lakehouse, ADMIN, row["agreement_id"])
-    assert [r["action"] for r in audit_rows(lakehouse)] == ["share.revoke", "share.add"]
-    assert all(r["user"] == "root-admin" and r["os_user"] for r in audit_rows(lakehouse))
+    done = [r for r in audit_rows(lakehouse) if r["outcome"] == "ok"]
+    assert [r["action"] for r in done] == ["share.revoke", "share.add"]
+    assert all(r["user"] == "root-admin" and r["os_user"] for r in done)
+    refused = [r for r in audit_rows(lakehouse) if r["outcome"] == "refused"]  # the investigator's try
+    assert [(r["action"], r["user"]) for r in refused] == [("share.add", "ana")]
 
 
 def test_validity_window_and_all_cameras(lakehouse):

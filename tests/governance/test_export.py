@@ -320,7 +320,7 @@ def test_refusals_are_logged(world, tmp_path, capsys, cli_user):
     with pytest.raises(ExportRefused, match="may not export"):
         export_evidence(lh, _ctx(role="analyst"), ExportRequest(read_ids=(read["read_id"],)), out)
     # an unknown id
-    with pytest.raises(ExportRefused, match="do not exist or are not visible"):
+    with pytest.raises(ExportRefused, match="never recorded, or not visible"):
         export_evidence(lh, _ctx(), ExportRequest(read_ids=("no-such-read",)), out)
     refused = _audit(lh, action="export", outcome="refused")
     assert len(refused) - before == 5

@@ -80,8 +80,10 @@ def test_held_rows_survive_until_released(tmp_path: Path) -> None:
     )
     assert lh.table("plate_reads").to_pyarrow_table().num_rows == 1  # the camera hold is still active
 
-    actions = lh.table("audit_log").to_pyarrow_table(columns=["action"])["action"].to_pylist()
+    rows = lh.table("audit_log").to_pyarrow_table(columns=["action", "outcome"]).to_pylist()
+    actions = [r["action"] for r in rows if r["outcome"] == "ok"]
     assert actions.count("holds.add") == 2 and actions.count("holds.release") == 1
+    assert [r["action"] for r in rows if r["outcome"] == "refused"] == ["holds.release"]  # the investigator
 
 
 def test_bad_holds_are_refused(tmp_path: Path) -> None:

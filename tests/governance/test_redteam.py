@@ -20,7 +20,13 @@ def test_red_team_finds_nothing(tmp_path):
     assert bad["tried"] >= 30 and bad["handled"] == bad["tried"], [r for r in bad["rows"] if not r["handled"]]
 
     cross = s["cross_agency"]
-    assert cross["paths"] >= 16 and cross["probes"] == 4 * cross["paths"]
+    assert cross["paths"] >= 21 and cross["probes"] == 4 * cross["paths"]
+    # the stored movement outputs are probed for real: the daily run stored rows of every kind, a
+    # reader who may see every read is shown all of them, and withholding never exceeds the truth
+    assert all(n > 0 for n in cross["stored_rows"].values()), cross["stored_rows"]
+    for name, (shown, truth, stored) in cross["stored_shown"]["all"].items():
+        assert shown == truth == stored, (name, shown, truth, stored)
+    assert any(v[0] for v in cross["stored_shown"]["none"].values())  # police911's own rows are shown
     assert cross["leaks"] == 0, cross["leak_details"]
     assert cross["misses"] == 0, {k: v for k, v in cross["per_path"].items() if v["misses"]}
     assert cross["case_refused"] == cross["case_attempts"] == cross["case_refusals_logged"]

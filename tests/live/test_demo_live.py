@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.component]  # a skip (no ffmpeg) fails under CI=true
 
 
 def _wait(what: str, cond, timeout_s: float, every: float = 1.0):

@@ -13,6 +13,8 @@ import pytest
 from pipelines.live.simulator import SimulatedCamera
 from pipelines.live.source import LiveSource, SourceOutage
 
+pytestmark = pytest.mark.component  # real ffmpeg streams: a skip fails under CI=true
+
 
 @pytest.mark.parametrize("protocol", ["udp", "rtsp", "hls", "http"])
 def test_join_read_and_outage(live_clip, protocol, capfd, caplog):

@@ -3,18 +3,20 @@ rows of the clip's plates (and faces, when the city has them) land in micro-batc
 source marks the camera offline within 15 s; the source coming back is picked up; a crashed camera
 actor is restarted by Ray and reconnects; the clip's
 watchlisted plates and face raise one alert per entry and pass (the suppression window is longer
-than the test); a second runner after a restart adds no
+than the test), a covert entry's alert reaches its own agency only and an expired entry raises
+nothing; a second runner after a restart adds no
 duplicate row or alert and loses no committed row; credentials never reach a table or the status
 file."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 import pytest
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.component]  # a skip (no ffmpeg) fails under CI=true
 
 SECRET = "s3cret-pw"
 
@@ -62,6 +64,16 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     )
     for plate in sorted(plates):
         add_plate(lh, ctx, plate, reason="stolen", priority=1, historical=False)
+    # the same plate on two more entries: a covert one of the other agency (its alerts reach that
+    # agency only) and one of the camera's agency that expired yesterday (it raises nothing)
+    watched = sorted(plates)[0]
+    other = next(a for a in ("police911", "municipal") if a != cam["agency"])
+    octx = SearchContext(user="cov", role="supervisor", agency=other, case_number="LIVE-2", purpose="test")
+    covert = add_plate(lh, octx, watched, reason="undercover", covert=True, historical=False).entry
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
+    expired = add_plate(
+        lh, ctx, watched[:-1] + "?", reason="recovered", expires="1d", now=past, historical=False
+    ).entry
     face_ids = sorted({e.value for e in faces if city.identities.get(e.value)})
     from pipelines.watchlist.manage import add_face
 
@@ -107,6 +119,16 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
                 300,
                 every=1.0,
             )
+
+        _wait(
+            "the covert entry's alert",
+            lambda: (
+                lh.exists("alerts")
+                and covert["entry_id"] in set(lh.read("alerts", columns=["entry_id"])["entry_id"].to_pylist())
+            ),
+            240,
+            every=1.0,
+        )
 
         sim.stop()  # the camera loses power
         t_kill = time.time()
@@ -158,6 +180,15 @@ def test_live_stream_rows_outage_restart(live_clip, ray_session, tmp_path):
     assert "plate" in {a["kind"] for a in alerts} and (not face_ids or "face" in {a["kind"] for a in alerts})
     per_entry = [a["entry_id"] for a in alerts]
     assert len(per_entry) == len(set(per_entry)), "one alert per entry, camera and pass"
+    assert expired["entry_id"] not in per_entry, "an expired entry raises nothing"
+    from pipelines.watchlist import list_alerts
+
+    (cov,) = [a for a in alerts if a["entry_id"] == covert["entry_id"]]
+    assert cov["covert"] and cov["recipients"] == [other]
+    assert cov["alert_id"] in {a["alert_id"] for a in list_alerts(lh, octx)}
+    seen_by_camera_agency = {a["alert_id"] for a in list_alerts(lh, ctx)}
+    assert cov["alert_id"] not in seen_by_camera_agency, "a covert alert is invisible to the other agency"
+    assert {a["alert_id"] for a in alerts if a["entry_id"] != covert["entry_id"]} <= seen_by_camera_agency
 
     # a restart: the committed rows stay, exactly once; the same batch committed again changes nothing
     before = set(ids)

@@ -155,3 +155,22 @@ def test_crime_leads_cli(home, capsys) -> None:
     assert main(["--home", h, "crime", "leads", *inc, "--no-faces", "--json", *CASE]) == 0
     assert not [r for r in _json(capsys) if r.get("kind") == "face"]
     assert main(["--home", h, "crime", "leads", *inc]) == 2  # no case
+
+
+def test_presence_and_capped_convoy_cli(home, capsys) -> None:
+    h, scn = home
+    assert main(["--home", h, "movement", "presence", "--json"]) == 0
+    built = _json(capsys)[0]
+    assert built["days"] and all(n > 0 for n in built["days"].values())
+    assert main(["--home", h, "movement", "presence", "--json"]) == 0
+    assert _json(capsys)[0]["days"] == {}  # nothing changed since
+    assert main(["--home", h, "movement", "presence", "--day", "yesterday"]) == 2
+    target, partner, a, b = scn.truth.convoys[0]
+    rng = ["--from", scn.start.isoformat(), "--to", scn.end.isoformat()]
+    args = ["--home", h, "movement", "convoy", target, "--min-cameras", "3", *rng, *CASE]
+    assert main([*args, "--json"]) == 0
+    assert _json(capsys)[0]["plate"] == partner  # the same answer through the index
+    n = sum(1 for r in scn.rows if r["plate"] == target)
+    assert main([*args, "--max-target-reads", str(n - 1)]) == 0
+    assert f"{target} has {n} reads in the window: searched its" in capsys.readouterr().out
+    assert main([*args, "--max-target-reads", "-1"]) == 2

@@ -20,7 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.movement import CameraCounts, MovementParams, Trips, run_movement
-from pipelines.movement.reference import reference_movement
+from pipelines.movement.reference import normalize, reference_normalized
 from pipelines.movement.runner import portico_ids, read_plate_reads
 from pipelines.movement.sightings import Sighting, to_epoch
 from pipelines.movement.simulate import simulate_traffic
@@ -36,73 +36,13 @@ PARAMS = MovementParams(
 )
 
 
-def _epoch(t: dt.datetime | None) -> float | None:
-    return None if t is None else round(t.timestamp(), 6)
-
-
 def _norm(tables) -> dict[str, set]:
-    return {
-        "trips": {
-            (
-                r["plate"],
-                _epoch(r["start"]),
-                _epoch(r["end"]),
-                r["n_sightings"],
-                r["n_cameras"],
-                r["first_camera"],
-                r["last_camera"],
-                tuple(r["cameras"]),
-            )
-            for r in tables["trips"].to_pylist()
-        },
-        "counts": {
-            (r["camera_id"], _epoch(r["window_start"]), r["reads"], r["plates"])
-            for r in tables["counts"].to_pylist()
-        },
-        "flows": {
-            (
-                r["origin"],
-                r["destination"],
-                _epoch(r["window_start"]),
-                r["trips"],
-                None if r["mean_travel_s"] is None else round(r["mean_travel_s"], 3),
-            )
-            for r in tables["flows"].to_pylist()
-        },
-        "convoys": {
-            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
-            for r in tables["convoys"].to_pylist()
-        },
-    }
+    return normalize(tables)
 
 
 def _reference(lh, start, end) -> dict[str, set]:
     reads = read_plate_reads(lh, start, end)
-    ref = reference_movement(reads, portico_ids(lh), PARAMS, (end - start).total_seconds())
-    return {
-        "trips": {
-            (
-                r["plate"],
-                _epoch(r["start"]),
-                _epoch(r["end"]),
-                r["n_sightings"],
-                r["n_cameras"],
-                r["first_camera"],
-                r["last_camera"],
-                tuple(r["cameras"]),
-            )
-            for r in ref["trips"].iter_rows(named=True)
-        },
-        "counts": {
-            (r["camera_id"], round(float(r["window_start"]), 6), r["reads"], r["plates"])
-            for r in ref["counts"].to_pylist()
-        },
-        "flows": {(o, d, b, n, None if m is None else round(m, 3)) for o, d, b, n, m in ref["flows"]},
-        "convoys": {
-            (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
-            for r in ref["convoys"]
-        },
-    }
+    return reference_normalized(reads, portico_ids(lh), PARAMS, (end - start).total_seconds())
 
 
 @pytest.fixture(scope="module")

@@ -218,6 +218,44 @@ def test_convoy_all_pairs_exactly_once_and_k() -> None:
         assert_that(rows, check)
 
 
+@pytest.mark.parametrize("horizon_s", [None, 1800.0])
+def test_convoy_pairs_across_block_and_horizon_edges_equal_brute_force(horizon_s) -> None:
+    """Reads crowd the hour (block) edges, some exactly Δt apart across an edge: every pair within
+    ±Δt at a camera is counted once, never across a horizon, as a brute-force count says."""
+    import math
+    import random
+    from collections import defaultdict
+
+    rng = random.Random(7)
+    data = [S("EDGEA", "c0", 3600.0 - 60.0), S("EDGEB", "c0", 3600.0), S("EDGEC", "c0", 3600.0 + 60.0)]
+    data += [S("EDGEA", "c1", 7200.0 - 30.0), S("EDGEB", "c1", 7200.0 + 30.0)]
+    for k in range(1, 5):
+        for _ in range(40):
+            data.append(
+                S(f"P{rng.randrange(12):02d}", f"c{rng.randrange(3)}", k * 3600.0 + rng.uniform(-90, 90))
+            )
+
+    def h(t: float) -> int:
+        return math.floor(t / horizon_s) if horizon_s else 0
+
+    expect: dict[tuple, list[str]] = defaultdict(list)
+    for i, x in enumerate(data):
+        for y in data[i + 1 :]:
+            if x.camera_id == y.camera_id and x.plate != y.plate and abs(x.ts - y.ts) <= 60:
+                if h(x.ts) == h(y.ts):
+                    a, b = sorted((x.plate, y.plate))
+                    expect[(a, b, h(x.ts))].append(x.camera_id)
+    want = sorted((a, b, len(set(c)), len(c), tuple(sorted(set(c)))) for (a, b, _), c in expect.items())
+    with _pipeline() as p:
+        rows = _stamped(p, data) | Convoys(delta_s=60, min_cameras=1, span_s=5 * 3600.0, horizon_s=horizon_s)
+        got = rows | beam.Map(
+            lambda r: (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], tuple(r["cameras"]))
+        )
+        assert_that(got, equal_to(want))
+    if horizon_s is None:  # exactly Δt apart across an hour edge, at two cameras
+        assert ("EDGEA", "EDGEB", 2, 2, ("c0", "c1")) in want
+
+
 def test_bad_records_counted_not_raised() -> None:
     rows = [
         {"plate": "AB123CD", "camera_id": "c1", "ts": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},

@@ -197,7 +197,9 @@ def test_every_search_is_audited_and_refused_without_case(city, ctx):
     rows = audit_rows(city)
     # nothing searched without a case; each refusal is logged as a refusal (issue 12.3)
     assert len(rows) == 3 and [r["outcome"] for r in rows].count("refused") == 2
-    assert all(r["action"] == "plates.search" and not r["case_number"] for r in rows if r["outcome"] == "refused")
+    assert all(
+        r["action"] == "plates.search" and not r["case_number"] for r in rows if r["outcome"] == "refused"
+    )
     assert not PlateIndex(city).exists()
 
 

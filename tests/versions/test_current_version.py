@@ -72,10 +72,12 @@ def test_rollback_and_cli(tmp_path, capsys, cli_user) -> None:
     lh = Lakehouse(home=home)
     _city(lh)
     cli_user(home, role="investigator", agency="municipal")  # investigators cannot switch versions
-    assert main(["--home", str(home), "versions", "set", "--camera", "cam-1", "--model-version", V1]) == 2
-    capsys.readouterr()
+    assert main(["--home", str(home), "versions", "set", "--camera", "cam-1", "--model-version", V1]) == 3
+    assert "may not ingest" in capsys.readouterr().err
     assert current_versions(lh) == {"vidA": V2, "vidB": V2}
-    cli_user(home, role="admin")  # the OS user running the tests acts as an admin (narrowed to engineer)
+    refused = lh.read("audit_log").to_pylist()  # the refusal is logged (issue 12.3)
+    assert [(a["action"], a["outcome"]) for a in refused] == [("versions.set", "refused")]
+    cli_user(home, role="admin")  # the OS user running the tests acts as an admin
     rc = main(
         [
             "--home",
@@ -101,7 +103,7 @@ def test_rollback_and_cli(tmp_path, capsys, cli_user) -> None:
         ("vidA", V1),
         ("vidB", V2),
     ]
-    audit = lh.read("audit_log").to_pylist()
+    audit = [a for a in lh.read("audit_log").to_pylist() if a["outcome"] == "ok"]
     assert [a["action"] for a in audit] == ["versions.set"] and "vidA" in audit[0]["parameters"]
     sv = {r["video_id"]: r for r in lh.read("source_versions").to_pylist()}
     assert sv["vidA"]["previous_version"] == V2 and sv["vidA"]["reason"] == "v2 misreads cam-1"

@@ -31,7 +31,14 @@ def test_adding_needs_a_case_and_an_editing_role_and_writes_nothing_otherwise(ho
         add_plate(home, police, "ABC1234", reason="stolen", priority=9)
     with pytest.raises(WatchlistError, match="past"):
         add_plate(home, police, "ABC1234", reason="stolen", expires="2020-01-01")
-    assert home.count("watchlist") == 0 and home.count("audit_log") == 0
+    assert home.count("watchlist") == 0
+    # the two refusals (no case, a role that may not edit) are logged; bad input is not a refusal
+    refused = [r for r in home.read("audit_log").to_pylist() if r["outcome"] == "refused"]
+    assert sorted((r["action"], r["user"]) for r in refused) == [
+        ("watchlist.add", "al"),
+        ("watchlist.add", "sara"),
+    ]
+    assert home.count("audit_log") == 2
     res = add_plate(home, police, "abc-1234", reason="stolen", expires="30d")
     assert res.created and res.entry["value"] == "ABC1234" and res.entry["agency"] == "police911"
     assert res.entry["expires_at"] == pytest.approx(
@@ -40,7 +47,7 @@ def test_adding_needs_a_case_and_an_editing_role_and_writes_nothing_otherwise(ho
     again = add_plate(home, police, "ABC 1234", reason="stolen, plates swapped", priority=1)
     assert not again.created and again.entry["entry_id"] == res.entry["entry_id"]
     assert home.count("watchlist") == 1
-    audit = home.read("audit_log").to_pylist()
+    audit = [r for r in home.read("audit_log").to_pylist() if r["outcome"] == "ok"]
     assert sorted(r["action"] for r in audit) == [
         "watchlist.add",
         "watchlist.historical",

@@ -5,6 +5,8 @@ convoy candidates, camera counts) over the day's reads of the current model vers
 source; :func:`pipelines.movement.store.store_movement` writes them as the day's partition of the
 Delta tables ``movement_trips|flows|convoys|counts`` (lakehouse/specs.py), replacing a previous
 run of that day. Trips are cut at midnight UTC (a trip crossing it becomes two, one per day).
+The same run rebuilds the day's ``plate_presence`` (pipelines/movement/presence.py), and any other
+day whose reads changed since its last build.
 """
 
 import dataclasses
@@ -17,6 +19,7 @@ from dagster_project.defs.extraction.assets import extracted_video
 from dagster_project.defs.partitions import daily
 from dagster_project.defs.resources import LakehouseResource
 from pipelines.movement import MovementParams, run_movement
+from pipelines.movement.presence import build_presence, stale_days
 from pipelines.movement.store import TABLE_OF, store_movement
 
 #: the library's defaults: the one place a movement threshold's default is written
@@ -80,6 +83,10 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     }
     day = dt.date.fromisoformat(context.partition_key)
     written = store_movement(lakehouse.lakehouse(), res, day, run_id=context.run_id[:12])
+    # the plate presence index of the day (and of any other day whose reads changed since): what the
+    # interactive convoy / stakeout lookups read instead of scanning plate_reads
+    built = build_presence(lakehouse.lakehouse(), sorted({day, *stale_days(lakehouse.lakehouse())}))
+    meta["presence_days_rebuilt"] = len(built["days"])
     for asset_name, key in _OUTS.items():
         table: pa.Table = res.tables[key]
         yield dg.MaterializeResult(

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from lakehouse import Lakehouse
-from pipelines.governance.audit import MissingCaseError, audit, audit_refusal, require_case
+from pipelines.governance.audit import MissingCaseError, audit, audit_refusal, mark_logged, require_case
 from pipelines.governance.context import SearchContext
 from pipelines.governance.export import package as pkg
 from pipelines.governance.export.masking import FACE, PLATE, Masker, Subject, mask_sequence
@@ -168,7 +168,7 @@ def _ids_sha(ids: Any) -> str:
 # ------------------------------------------------------------------------------------- refusals
 def _refuse(lh: Lakehouse, ctx: SearchContext, reason: str, request: ExportRequest | None) -> ExportRefused:
     audit_refusal(lh, ctx, ACTION, reason, request.parameters() if request is not None else None)
-    return ExportRefused(reason)
+    return mark_logged(ExportRefused(reason))
 
 
 def _check(lh: Lakehouse, scope: ReadScope, request: ExportRequest) -> None:
@@ -188,7 +188,7 @@ def _check(lh: Lakehouse, scope: ReadScope, request: ExportRequest) -> None:
     try:
         scope.check(lh, ACTION)  # closed / expired / another agency's case: logged there
     except ScopeRefused as exc:
-        raise ExportRefused(str(exc)) from None
+        raise mark_logged(ExportRefused(str(exc))) from None
 
 
 # ------------------------------------------------------------------------------------- items
@@ -201,13 +201,41 @@ def _read_rows(lh: Lakehouse, table: str, key: str, ids: list[str]) -> list[dict
     return rows
 
 
+def _table_of(kind: str) -> tuple[str, str, str]:
+    return (
+        ("plate_reads", "read_id", "plates") if kind == PLATE else ("face_sightings", "sighting_id", "faces")
+    )
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(ids[:5]) + (" …" if len(ids) > 5 else "")
+
+
+def _released_holds(lh: Lakehouse, case_number: str, kind: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """``{id: hold}`` of this case's RELEASED holds that named ``ids`` (the case's own evidence: its
+    investigators know these ids, so saying why they are gone reveals nothing of another agency)."""
+    from pipelines.governance.holds import list_holds
+
+    if not lh.exists("holds"):
+        return {}
+    col = "read_ids" if kind == PLATE else "sighting_ids"
+    out: dict[str, dict[str, Any]] = {}
+    for h in list_holds(lh):
+        if h["case_number"] == case_number and h["released_at"] is not None:
+            for i in set(h.get(col) or ()) & set(ids):
+                out.setdefault(i, h)
+    return out
+
+
 def _visible(
     lh: Lakehouse, scope: ReadScope, request: ExportRequest, kind: str, ids: list[str]
 ) -> list[dict[str, Any]]:
-    """The rows of ``ids`` (in order); any id missing or not visible to the caller is refused."""
-    table, key, data_type = (
-        ("plate_reads", "read_id", "plates") if kind == PLATE else ("face_sightings", "sighting_id", "faces")
-    )
+    """The rows of ``ids`` (in order); any id missing or not visible to the caller is refused.
+
+    A missing id is usually one retention erased (only data under a legal hold outlives its
+    retention period); the message says so without telling an id of another agency's row from one
+    that does not exist. An id this case once held, whose hold was released, is named as such."""
+    table, key, data_type = _table_of(kind)
     rows = {r[key]: r for r in _read_rows(lh, table, key, ids)}
     cams = scope.cameras(lh, data_type)
     hidden = [
@@ -218,14 +246,23 @@ def _visible(
     ]
     if hidden:
         what = "plate reads" if kind == PLATE else "face sightings"
-        shown = ", ".join(hidden[:5]) + (" …" if len(hidden) > 5 else "")
-        raise _refuse(
-            lh,
-            scope.ctx,
-            f"{len(hidden)} of the {what} asked for do not exist or are not visible to agency "
-            f"{scope.ctx.agency or '(none)'}: {shown}",
-            request,
-        )
+        released = _released_holds(lh, scope.ctx.case_number, kind, [i for i in hidden if i not in rows])
+        parts = []
+        if released:
+            h = next(iter(released.values()))
+            parts.append(
+                f"{len(released)} of the {what} asked for were erased by retention after this case's "
+                f"hold {h['hold_id']} on them was released ({h['released_at']:%Y-%m-%d %H:%M} UTC, by "
+                f"{h['released_by']}): {_shown(sorted(released))}"
+            )
+        rest = [i for i in hidden if i not in released]
+        if rest:
+            parts.append(
+                f"{len(rest)} of the {what} asked for are not there for agency "
+                f"{scope.ctx.agency or '(none)'}: erased by retention (only data under a legal hold "
+                f"is kept past its retention period), never recorded, or not visible to it: {_shown(rest)}"
+            )
+        raise _refuse(lh, scope.ctx, "; ".join(parts), request)
     return [rows[i] for i in ids]
 
 
@@ -240,9 +277,10 @@ def _query_ids(
 ) -> tuple[str, list[str]]:
     """(kind, ids) of a logged search of this case, re-run on the table versions it read."""
     import pyarrow.dataset as pds
+    from deltalake.exceptions import DeltaError
 
     from pipelines.governance.audit import result_digest
-    from pipelines.governance.replay import REPLAYABLE, PinnedLakehouse
+    from pipelines.governance.replay import REPLAYABLE, PinnedLakehouse, surviving_versions
     from pipelines.governance.replay import _rerun as rerun  # noqa: PLC2701 (the one re-run of a logged search)
 
     aid = str(request.query_audit_id)
@@ -259,11 +297,18 @@ def _query_ids(
             f"audit row {aid} is a {row['action']} ({row.get('outcome')}), not a search to export"
         )
     params = json.loads(row["parameters"] or "{}")
-    versions = json.loads(row["table_versions"] or "{}")
+    # a retention purge removes the versions it read (by design): re-run on the first version kept
+    versions, moved = surviving_versions(lh, json.loads(row["table_versions"] or "{}"))
     try:
         ids, col, behind = rerun(PinnedLakehouse(lh, versions), row, params)
-    except (LookupError, ValueError) as exc:
+    except (LookupError, ValueError, OSError, DeltaError) as exc:
         raise ExportError(f"cannot re-run search {aid}: {exc}") from exc
+    if moved:
+        notes.append(
+            f"search {aid} read table versions since purged by retention ("
+            + ", ".join(f"{t} v{a} -> v{b}" for t, (a, b) in sorted(moved.items()))
+            + "): re-run on the first version kept; rows retention erased are not in the package"
+        )
     if row.get("result_digest") and result_digest(ids) != row["result_digest"]:
         notes.append(f"search {aid} re-ran to results that differ from the logged digest")
     # movement tools log plates; the evidence is the reads behind them
@@ -282,6 +327,20 @@ def resolve_items(
         kind, ids = PLATE, _route_ids(lh, scope, request.route_plate)
     else:
         kind, ids = _query_ids(lh, scope, request, notes)
+        table, key, _ = _table_of(kind)
+        present = {r[key] for r in _read_rows(lh, table, key, ids)}
+        erased = [i for i in ids if i not in present]
+        if erased:  # seen by the logged search, erased by retention since (no hold kept them)
+            notes.append(
+                f"{len(erased)} of the {len(ids)} rows the search returned have been erased by "
+                "retention since (no legal hold kept them) and are not in the package"
+            )
+            ids = [i for i in ids if i in present]
+            if not ids:
+                raise ExportError(
+                    f"nothing to export: all {len(erased)} rows search {request.query_audit_id} "
+                    "returned have been erased by retention (no legal hold kept them)"
+                )
     if not ids:
         raise ExportError("nothing to export: the request matched no plate read or face sighting")
     return [(kind, r) for r in _visible(lh, scope, request, kind, ids)]
