@@ -55,7 +55,7 @@ def test_training_smoke_loss_decreases_and_weights_round_trip(tmp_path):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.6 * losses[0]
 
     out = tmp_path / "w.pt"

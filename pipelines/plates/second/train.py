@@ -170,7 +170,7 @@ def train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         if (b + 1) % 100 == 0 or b + 1 == steps:
             el = time.perf_counter() - t0
             msg = f"step {b + 1}/{steps} loss {np.mean(losses[-100:]):.3f} {el:.0f} s ({(b + 1) * batch / el:.0f} crops/s)"
