@@ -45,22 +45,31 @@ def test_committed_weights_read_plates_of_the_held_out_font_and_seed():
 
 
 @pytest.mark.slow
-def test_reader_hook_takes_the_second_opinion_on_a_weak_night_crop():
-    """A night CCTV crop (evaluation font and seed) RapidOCR alone reads wrong; with the second
-    recogniser on, the reader's fused read is right."""
+def test_reader_hook_takes_the_second_opinion_on_weak_night_crops():
+    """Night CCTV crops of the evaluation (its font and seeds): RapidOCR's reads are weak there, so
+    the reader with the second recogniser on asks it; on at least one crop RapidOCR alone reads
+    wrong and the fused read is right (the fusion hook takes the second source)."""
     from pipelines.plates.engine import get_engine
     from pipelines.plates.eval_sets import synthetic_sets
     from pipelines.plates.reader import PlateReader
 
     engine = get_engine("cpu", threads=1)
-    (night,) = [s for s in synthetic_sets(12, ["MX"]) if "night" in s.name]
-    off = PlateReader(["MX"], engine=engine, second="off")
-    on = PlateReader(["MX"], engine=engine, second="on")
-    smp = next(s for s in night.samples if s.name == HOOK_SAMPLE)
-    a, b = off.read_crop(smp.rgb()), on.read_crop(smp.rgb())
-    assert a is not None and a.text != smp.plate
-    assert b is not None and b.text == smp.plate
-    assert on.second is not None and on.second.asked == 1 and on.second.changed == 1
+    fixed = []
+    for es in synthetic_sets(12, HOOK_COUNTRIES):
+        if "night" not in es.name:
+            continue
+        cc = es.formats[0]
+        off = PlateReader([cc], engine=engine, second="off")
+        on = PlateReader([cc], engine=engine, second="on")
+        assert on.second is not None
+        for smp in es.samples:
+            a, b = off.read_crop(smp.rgb()), on.read_crop(smp.rgb())
+            if a is not None and b is not None and a.text != smp.plate and b.text == smp.plate:
+                fixed.append(smp.name)
+        assert on.second.asked >= 6  # night crops are flat: weak even when the score is high
+        assert on.second.changed >= len([n for n in fixed if n.startswith(cc)])
+    assert fixed, "the second recogniser fixed no night crop"
 
 
-HOOK_SAMPLE = "MX-night-00"  # chosen from the evaluation's per-sample flips (RESULTS.md)
+#: countries whose night crops the evaluation shows the second opinion fixing (RESULTS.md)
+HOOK_COUNTRIES = ["MX"]
