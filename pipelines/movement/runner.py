@@ -157,11 +157,15 @@ def _utc(t: dt.datetime | dt.date | str) -> dt.datetime:
 
 
 def system_scope(start: dt.datetime, end: dt.datetime) -> ReadScope:
-    """The scope of a scheduled job: every agency, current model versions, ``[start, end)``."""
+    """The scope of a scheduled job: every agency, current model versions, ``[start, end)``, as the
+    named service identity ``svc-movement`` (``pipelines.governance.identity.SERVICES``)."""
     from lakehouse.timeutil import TimeRange
     from pipelines.governance.context import SearchContext
+    from pipelines.governance.identity import SERVICES
 
-    return ReadScope(ctx=SearchContext(user="system", role="admin"), time=TimeRange(start, end))
+    role, agency = SERVICES["movement"]
+    ctx = SearchContext(user="svc-movement", role=role, agency=agency)
+    return ReadScope(ctx=ctx, time=TimeRange(start, end))
 
 
 def read_plate_reads(

@@ -4,14 +4,17 @@ A line's characters (:class:`CharSeq`, each with the recogniser's probability fo
 are matched against every pattern of the allowed formats. For a strict pattern each position takes
 the most probable character of the class it requires (a ``B`` read where a digit must be becomes
 ``8`` if ``8`` is the likeliest digit there); the look-alike pairs ``O``/``0`` and ``I``/``1`` count
-as one glyph whose class the pattern decides. A candidate's score is the product of its
+as one glyph whose class the camera's own pattern decides (another country's pattern takes the
+glyph as the recogniser saw it). A candidate's score is the product of its
 characters' probabilities. Variants of the line compete in the same ranking, each at a cost:
 dropping caption words (``MERCOSUR``, country names: free) and makes/models, a country code token
 at either end, trimming a stray character at an end, or deleting one spurious character inside
 (a bolt, a sticker or the coat of arms read as a character); dropping a character costs more the
 surer the recogniser was that something is there. A loose match (any ``A-Z0-9`` string, for formats
-that allow one) pays a prior, lower for all-letter or all-digit strings. The top-N distinct texts
-come out, best first.
+that allow one) pays a prior, lower for all-letter or all-digit strings, and for ``generic`` lower
+again for sign-like text (:func:`pipelines.plates.words.generic_plate_likeness`); a strict match
+that is not of the camera's registered format pays for sign words
+(:func:`pipelines.plates.words.sign_word_factor`). The top-N distinct texts come out, best first.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import numpy as np
 from .formats import PlateFormat, get_format, parse_pattern
 from .text import ALPHABET as ALNUM
 from .text import DIGITS, LETTERS, TWINS, normalize
-from .words import COUNTRY_CODES, DROP_WORDS, PLATE_WORDS
+from .words import COUNTRY_CODES, DROP_WORDS, PLATE_WORDS, generic_plate_likeness, sign_word_factor
 
 LOOSE_PRIOR_MIXED = 0.6  # loose match with letters and digits
 LOOSE_PRIOR_PLAIN = 0.35  # loose match of only letters or only digits
@@ -186,20 +189,41 @@ def _variants(seq: CharSeq) -> list[tuple[list[int], float]]:
     return [(list(k), v) for k, v in out.items()]
 
 
-def loose_prior(text: str) -> float:
+def loose_prior(text: str, generic: bool = False) -> float:
+    """The prior of a loose match (any ``A-Z0-9`` string): lower for all-letter or all-digit text;
+    for ``generic`` (no preset fits) also times :func:`generic_plate_likeness` (sign words, long or
+    pronounceable letter runs, very short reads: sign text, not a registry's number)."""
     has_l = any(c in LETTERS for c in text)
     has_d = any(c in DIGITS for c in text)
-    return LOOSE_PRIOR_MIXED if (has_l and has_d) else LOOSE_PRIOR_PLAIN
+    prior = LOOSE_PRIOR_MIXED if (has_l and has_d) else LOOSE_PRIOR_PLAIN
+    return prior * generic_plate_likeness(text) if generic else prior
 
 
-def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n: int = 5) -> list[Candidate]:
+def candidate_prior(text: str, fmt: str, loose: bool, own: bool, registered: bool = True) -> float:
+    """The format prior of a candidate: a strict match of the camera's own format 1 (the first
+    regional default at a camera with no registered format), another preset's
+    :data:`FOREIGN_PRIOR`; a strict match that is not of the camera's registered format is lower
+    when its letters are a sign word (``BUS 60`` fits a Colombian motorcycle layout, ``PISO 12``
+    the old Argentine one). A loose match: :func:`loose_prior`."""
+    if loose:
+        return loose_prior(text, fmt == GENERIC)
+    if own and registered:
+        return 1.0
+    return (1.0 if own else FOREIGN_PRIOR) * sign_word_factor(text)
+
+
+def rank_candidates(
+    seq: CharSeq, formats: list[str] | list[PlateFormat], top_n: int = 5, *, registered: bool = True
+) -> list[Candidate]:
     """Distinct plate texts for ``seq`` under ``formats``, best first (at most ``top_n``).
 
     ``formats[0]`` is the camera's own format (or the first regional default): its patterns and its
     loose range have prior 1; the other presets count only as strict patterns, at
     :data:`FOREIGN_PRIOR`; ``generic`` (any 2-9 letters/digits) at the loose prior wherever it is
     listed. A valid foreign plate read as it is (no repair) is never displaced by a local
-    candidate that needs one (see :func:`prefer_unrepaired`)."""
+    candidate that needs one (see :func:`prefer_unrepaired`). ``registered=False``: ``formats``
+    are the regional defaults of a camera with no registered format (see
+    :func:`candidate_prior`)."""
     fmts = [f if isinstance(f, PlateFormat) else get_format(f) for f in formats]
     if len(seq) < 2 or not fmts:
         return []
@@ -220,8 +244,8 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
             best_by[key] = np.where(_mask(chars), pooled if strict else seq.alt, 0.0).max(axis=1)
         return best_by[key]
 
-    # (upper bound of score, variant idx, cost, slots, pattern, format, prior)
-    combos: list[tuple[float, list[int], float, tuple[str, ...], str, str, float]] = []
+    # (upper bound of score, variant idx, cost, slots, pattern, format, the camera's own format?)
+    combos: list[tuple[float, list[int], float, tuple[str, ...], str, str, bool]] = []
     for idx, cost in _variants(seq):
         m = len(idx)
         for rank, f in enumerate(fmts):
@@ -230,32 +254,33 @@ def rank_candidates(seq: CharSeq, formats: list[str] | list[PlateFormat], top_n:
                 slots = parse_pattern(pat)
                 if len(slots) != m:
                     continue
+                # the twins are pooled for the camera's own layout only: another country's layout
+                # is one guess among many, it does not overrule the glyph the recogniser saw
                 bound = (
                     cost
                     * fprior
-                    * float(np.prod([best(k, True)[i] for k, i in zip(slots, idx, strict=True)]))
+                    * float(np.prod([best(k, rank == 0)[i] for k, i in zip(slots, idx, strict=True)]))
                 )
-                combos.append((bound, idx, cost, slots, pat, f.name, fprior))
+                combos.append((bound, idx, cost, slots, pat, f.name, rank == 0))
             loose_ok = rank == 0 or f.name == GENERIC
             if loose_ok and f.loose_lengths and f.loose_lengths[0] <= m <= f.loose_lengths[1]:
                 top = "".join(ALNUM[int(j)] for j in seq.alt[idx].argmax(axis=1))
-                prior = loose_prior(top)
+                prior = loose_prior(top, f.name == GENERIC)
                 bound = cost * prior * float(np.prod(best(ALNUM, False)[idx]))
-                combos.append((bound, idx, cost, (ALNUM,) * m, "A" * m, f.name, prior))
+                combos.append((bound, idx, cost, (ALNUM,) * m, "A" * m, f.name, rank == 0))
     if not combos:
         return []
     combos.sort(key=lambda c: -c[0])
     found: dict[str, Candidate] = {}
     own = "".join(ALNUM[int(j)] for j in seq.alt.argmax(axis=1)) if len(seq) else ""
-    for bound, idx, cost, slots, pat, fname, prior in combos[: max(4, 2 * top_n)]:
+    for bound, idx, cost, slots, pat, fname, is_own in combos[: max(4, 2 * top_n)]:
         if len(found) >= top_n and bound <= min(c.score for c in found.values()):
             break
         loose = set(pat) == {"A"}
-        alt = seq.alt if loose else pooled
+        alt = pooled if (is_own and not loose) else seq.alt
         opts = [_options(alt[i], k, limit=4) for k, i in zip(slots, idx, strict=True)]
         for p, text, probs in _kbest(opts, top_n):
-            if loose:
-                prior = loose_prior(text)
+            prior = candidate_prior(text, fname, loose, is_own, registered)
             score = cost * prior * p
             if text not in found or found[text].score < score:
                 repairs = sum(not _same_glyph(c, own[i]) for c, i in zip(text, idx, strict=True)) + int(
@@ -271,9 +296,11 @@ def _same_glyph(a: str, b: str) -> bool:
 
 
 def generic_last(ranked: list[Candidate]) -> list[Candidate]:
-    """``generic`` is the fallback for shapes no preset knows: a preset's candidate scoring at
-    least :data:`GENERIC_YIELD` of the best generic one goes first (an 8 read where the camera's
-    layout wants a letter is a B, not a reason to call the plate generic)."""
+    """``generic`` is the fallback for shapes no preset knows: a preset's candidate of the same
+    length scoring at least :data:`GENERIC_YIELD` of the best generic one goes first (an 8 read
+    where the camera's layout wants a letter is a B, not a reason to call the plate generic); one
+    that drops or trims a character the recogniser was sure of does not (a Polish WX 23456 is not
+    a Chilean WX 3456)."""
     if not ranked or ranked[0].plate_format != GENERIC:
         return ranked
     strict = next(
@@ -282,6 +309,7 @@ def generic_last(ranked: list[Candidate]) -> list[Candidate]:
             for c in ranked
             if c.plate_format != GENERIC
             and set(c.pattern) != {"A"}
+            and len(c.text) == len(ranked[0].text)
             and c.score >= GENERIC_YIELD * ranked[0].score
         ),
         None,

@@ -30,6 +30,10 @@ from .layout import overlap_ratio
 from .reader import MODEL_VERSION, PlateReader
 from .text import normalize, twin_equal
 
+#: a read scoring this much keeps a video track of two or more reads
+#: (:class:`pipelines.extract.passes.PlateFilter`'s ``min_best_score``)
+KEEP_SCORE = 0.5
+
 
 @dataclass
 class Sample:
@@ -260,6 +264,7 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
             "exact": 0,
             "equal": 0,
             "found": 0,
+            "kept": 0,
             "plain_exact": 0,
             "plain_equal": 0,
             "plain_found": 0,
@@ -272,6 +277,7 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
             res["exact"] += text == smp.plate
             res["equal"] += bool(text) and twin_equal(text, smp.plate)
             res["found"] += bool(text)
+            res["kept"] += score >= KEEP_SCORE  # a video track of such reads is kept
             row = {
                 "sample": smp.name,
                 "label": smp.plate,
@@ -299,17 +305,24 @@ def evaluate_sets(sets: list, *, device: str = "cpu", baseline: bool = True, log
 
 
 def negative_controls(
-    *, device: str = "cpu", video: Path | None = None, signage: int = 20, every_s: float = 1.0
+    *,
+    device: str = "cpu",
+    video: Path | None = None,
+    signage: int = 20,
+    heldout: int = 60,
+    every_s: float = 1.0,
 ) -> list[dict]:
     """False plates on inputs without a readable plate, at a camera with no registered format
     (the reader's defaults, ``generic`` included). A text counts as a false plate when the video
     pipeline would keep its track: one read scoring >= 0.7, or two or more reads, one >= 0.5
     (:class:`pipelines.extract.passes.PlateFilter`); per camera-minute at one frame per
-    ``every_s`` seconds."""
+    ``every_s`` seconds. Controls: the real parking-lot clip, ``signage`` frames of the synthetic
+    signage the reader was tuned on, ``heldout`` frames of held-out signage (invented texts,
+    another seed: :data:`pipelines.plates.eval_sets.HELDOUT_SIGNAGE_SEED`)."""
     from pipelines.extract.passes import PlateFilter
 
     from .engine import get_engine
-    from .eval_sets import signage_frames, video_frames
+    from .eval_sets import HELDOUT_SIGNAGE_SEED, signage_frames, video_frames
 
     reader = PlateReader(device=device, engine=get_engine(device))
     flt = PlateFilter()
@@ -321,17 +334,20 @@ def negative_controls(
     if signage:
         frames = signage_frames(signage)
         controls.append(("synthetic signage", frames, len(frames) * every_s))
+    if heldout:
+        frames = signage_frames(heldout, seed=HELDOUT_SIGNAGE_SEED, texts=[])
+        controls.append(("held-out signage", frames, len(frames) * every_s))
     for name, frames, seconds in controls:
-        by_text: dict[str, list[float]] = {}
+        by_text: dict[str, list[tuple[float, str]]] = {}
         n_reads = 0
         for fr in frames:
             for r in reader.read(fr):
                 n_reads += 1
-                by_text.setdefault(r.text, []).append(float(r.score))
+                by_text.setdefault(r.text, []).append((float(r.score), r.plate_format))
         kept = sorted(
             t
             for t, sc in by_text.items()
-            if max(sc) >= (flt.min_single_score if len(sc) == 1 else flt.min_best_score)
+            if max(s for s, _ in sc) >= (flt.min_single_score if len(sc) == 1 else flt.min_best_score)
         )
         minutes = max(seconds / 60.0, 1e-9)
         out.append(
@@ -343,6 +359,10 @@ def negative_controls(
                 "false_plates": len(kept),
                 "per_camera_minute": round(len(kept) / minutes, 2),
                 "texts": kept,
+                # every text read: (reads, best score, format of the best read)
+                "all_reads": {
+                    t: (len(sc), round(max(sc)[0], 3), max(sc)[1]) for t, sc in sorted(by_text.items())
+                },
             }
         )
     return out
@@ -370,6 +390,28 @@ def sets_table(result: dict, previous: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def paired_flips(result: dict, previous: dict) -> dict[str, tuple[list[str], list[str]]]:
+    """Per set present in both runs: (samples read exactly now and not before, the reverse)."""
+    prev = {r["set"]: {row["sample"]: row for row in r["rows"]} for r in previous.get("sets", [])}
+    out: dict[str, tuple[list[str], list[str]]] = {}
+    for r in result["sets"]:
+        before = prev.get(r["set"])
+        if not before:
+            continue
+        gained, lost = [], []
+        for row in r["rows"]:
+            b = before.get(row["sample"])
+            if b is None or b["label"] != row["label"]:
+                continue
+            now_ok, was_ok = row["read"] == row["label"], b["read"] == b["label"]
+            if now_ok and not was_ok:
+                gained.append(row["sample"])
+            elif was_ok and not now_ok:
+                lost.append(row["sample"])
+        out[r["set"]] = (gained, lost)
+    return out
+
+
 def regressions(result: dict, previous: dict | None) -> list[str]:
     """Sets where the reader is below plain RapidOCR or below the previous run (exact or equal)."""
     prev = {r["set"]: r for r in (previous or {}).get("sets", [])}
@@ -389,9 +431,13 @@ def regressions(result: dict, previous: dict | None) -> list[str]:
 
 
 def all_sets(shared_plates: Path | None, n_synth: int, only: list[str] | None = None) -> list:
-    from .eval_sets import foreign_set, real_sets, synthetic_sets
+    from .eval_sets import foreign_set, generic_set, real_sets, synthetic_sets
 
-    sets = (real_sets(shared_plates) if shared_plates else []) + synthetic_sets(n_synth) + [foreign_set()]
+    sets = (
+        (real_sets(shared_plates) if shared_plates else [])
+        + synthetic_sets(n_synth)
+        + [foreign_set(), generic_set()]
+    )
     if only:
         sets = [s for s in sets if any(o.lower() in s.name.lower() for o in only)]
     return sets
@@ -418,6 +464,16 @@ def main(argv: list[str] | None = None) -> int:
         "--synthetic", type=int, default=12, metavar="N", help="synthetic plates per country and light"
     )
     ap.add_argument("--no-negatives", action="store_true", help="skip the negative controls")
+    ap.add_argument(
+        "--negatives-only", action="store_true", help="only the negative controls (no accuracy sets)"
+    )
+    ap.add_argument(
+        "--heldout-signage",
+        type=int,
+        default=60,
+        metavar="N",
+        help="frames of held-out signage (one per second; 0: skip)",
+    )
     ap.add_argument("--save", type=Path, default=None, help="write the full result (JSON) here")
     ap.add_argument(
         "--previous",
@@ -453,7 +509,11 @@ def _main_sets(args: argparse.Namespace) -> int:
     video = shared_path("video", "intel_sample_videos", "car-detection.mp4")
     if plates is None:
         print("note: ../shared/data/plates is absent: synthetic sets only", file=sys.stderr)
-    sets = all_sets(plates, args.synthetic, args.sets.split(",") if args.sets else None)
+    sets = (
+        []
+        if args.negatives_only
+        else all_sets(plates, args.synthetic, args.sets.split(",") if args.sets else None)
+    )
 
     def save(partial: dict) -> None:  # after every set: a long run's figures survive an interruption
         if args.save:
@@ -467,7 +527,7 @@ def _main_sets(args: argparse.Namespace) -> int:
         on_set=save,
     )
     if not args.no_negatives:
-        result["negatives"] = negative_controls(device=args.device, video=video)
+        result["negatives"] = negative_controls(device=args.device, video=video, heldout=args.heldout_signage)
     previous = json.loads(args.previous.read_text()) if args.previous else None
     if args.save:
         args.save.write_text(json.dumps(result, indent=1, default=str))
@@ -475,6 +535,10 @@ def _main_sets(args: argparse.Namespace) -> int:
         print(json.dumps(result, default=str))
     else:
         print(sets_table(result, previous))
+        if previous:
+            for name, (gained, lost) in paired_flips(result, previous).items():
+                if gained or lost:
+                    print(f"flips {name}: +{len(gained)} {gained[:8]} -{len(lost)} {lost[:8]}")
         for c in result.get("negatives", []):
             print(
                 f"negative control {c['control']}: {c['false_plates']} false plates in {c['minutes']} "

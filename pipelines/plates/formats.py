@@ -23,6 +23,7 @@ from .text import DIGITS, LETTERS, TO_DIGIT, TO_LETTER, normalize
 
 __all__ = [
     "ALNUM",
+    "CL_LETTERS",
     "DIGITS",
     "LETTERS",
     "LOOSE_COST",
@@ -125,6 +126,10 @@ def repair_to_pattern(text: str, pattern: str) -> str | None:
     return "".join(out)
 
 
+#: the letters of Chile's series since 2007 (no vowels, no M, N, Q: no series spells a word)
+CL_LETTERS = "BCDFGHJKLPRSTVWXYZ"
+_CL = f"[{CL_LETTERS}]"
+
 #: any plate-like text no preset fits is still recorded (format ``generic``, the loose prior)
 _GENERIC = (2, 9)
 
@@ -194,8 +199,9 @@ PRESETS: dict[str, PlateFormat] = {
         ),
         PlateFormat(
             "CL",
-            "Chile: BB CC 12 (2007-, four letters), AB 1234 (older); motorcycles BBB 12, older AB 123",
-            ("LLLLDD", "LLDDDD", "LLLDD", "LLDDD"),
+            "Chile: BB CC 12 (2007-, four letters, consonants only: no vowels, M, N, Q), AB 1234 "
+            "(older); motorcycles BBB 12 (consonants), older AB 123",
+            (_CL * 4 + "DD", "LLDDDD", _CL * 3 + "DD", "LLDDD"),
             examples=("BBCC12", "AB1234"),
         ),
         PlateFormat(

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decode import FOREIGN_PRIOR, GENERIC, CharSeq, loose_prior, rank_candidates
+from .decode import FOREIGN_PRIOR, GENERIC, CharSeq, candidate_prior, rank_candidates
 from .formats import ALNUM, PlateFormat, get_format, parse_pattern
 
 BLANK = 0
@@ -127,7 +127,12 @@ class FusedRead:
 
 
 def fuse_frames(
-    frames: list[np.ndarray], formats: list[str] | list[PlateFormat], top_n: int = 5, beam: int = 8
+    frames: list[np.ndarray],
+    formats: list[str] | list[PlateFormat],
+    top_n: int = 5,
+    beam: int = 8,
+    *,
+    registered: bool = True,
 ) -> FusedRead | None:
     """The plate read of a track from its frames' reduced (T, 38) distributions; None: nothing fits.
 
@@ -161,7 +166,7 @@ def fuse_frames(
     for _, text, slots in joint_decode(scorer, list(owners), beam=beam):
         pool.setdefault(text, owners[slots])
     for s in seqs:
-        for c in rank_candidates(s, fmts, top_n):
+        for c in rank_candidates(s, fmts, top_n, registered=registered):
             loose = set(c.pattern) == {"A"}
             pool.setdefault(
                 c.text, (c.plate_format, loose, 1.0 if c.plate_format == fmts[0].name else FOREIGN_PRIOR)
@@ -172,7 +177,7 @@ def fuse_frames(
     scored = []
     for text, (fname, loose, fprior) in pool.items():
         ll = scorer.log_likelihood(text)
-        prior = loose_prior(text) if loose else fprior
+        prior = candidate_prior(text, fname, loose, fprior == 1.0, registered)
         scored.append((ll / n + float(np.log(prior)), text, fname, prior))
     scored.sort(key=lambda x: -x[0])
     best_key, best_text, best_fmt, best_prior = scored[0]

@@ -134,6 +134,8 @@ class PlateReader:
         second: str | None = None,
     ) -> None:
         self.formats = list(formats) if formats else list(DEFAULT_FORMATS)
+        #: False: the camera has no registered format (its formats are the regional defaults)
+        self.registered = bool(formats)
         self._fmts = [get_format(f) for f in self.formats]  # raises on an unknown name
         self.top_n = max(1, int(top_n))
         self.second_pass = second_pass
@@ -203,7 +205,9 @@ class PlateReader:
                 continue
             seq = seqs[g.rows[0]] if len(g.rows) == 1 else CharSeq.join([seqs[i] for i in g.rows])
             cands = [
-                c for c in rank_candidates(seq, self._fmts, self.top_n + 2) if not is_non_plate_text(c.text)
+                c
+                for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
+                if not is_non_plate_text(c.text)
             ]
             if self.second is not None:
                 cands = self.second.revise(cands, [crops[i] for i in g.rows], self._fmts, self.top_n + 2)
@@ -241,7 +245,9 @@ class PlateReader:
         crops = [[parts[0]]] + ([parts[1:3]] if split is not None else [])
         for seq, ctc, rows in zip(options, ctcs, crops, strict=True):
             cands = [
-                c for c in rank_candidates(seq, self._fmts, self.top_n + 2) if not is_non_plate_text(c.text)
+                c
+                for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
+                if not is_non_plate_text(c.text)
             ]
             if self.second is not None:
                 cands = self.second.revise(cands, rows, self._fmts, self.top_n + 2)

@@ -42,7 +42,7 @@ def test_presets_named_in_the_interface_exist():
         ("EU", ["RK755AJ", "1B80338", "M5XSX", "WOBVWMK4"], ["ABC", "ABCDEFGHIJ"]),
         ("generic", ["AB", "ABC", "ABCD", "AB12CD345"], ["A", "ABCDE12345"]),
         ("BO", ["1234ABC", "123ABC"], ["ABC1234", "12ABC"]),
-        ("CL", ["BBCC12", "AB1234", "BBB12"], ["BBCC123", "ABC123"]),
+        ("CL", ["BBCC12", "AB1234", "BBB12"], ["BBCC123", "ABC123", "BACA12", "BUS12"]),
         ("CO", ["ABC123", "ABC12D"], ["AB1234", "ABCD12"]),
         ("EC", ["ABC1234", "ABC123", "AB123C"], ["ABCD123", "1234ABC"]),
         ("MX", ["ABC123D", "ABC1234", "A123BCD"], ["AB", "ABCDEFGH"]),
