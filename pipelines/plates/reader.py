@@ -210,7 +210,10 @@ class PlateReader:
                 if not is_non_plate_text(c.text)
             ]
             if self.second is not None:
-                cands = self.second.revise(cands, [crops[i] for i in g.rows], self._fmts, self.top_n + 2)
+                rows = [crops[i] for i in g.rows]
+                cands = self.second.revise(
+                    cands, rows, self._fmts, self.top_n + 2, registered=self.registered
+                )
             if not cands:
                 continue
             prior = shape_prior(g.box, g.n_rows)
@@ -250,7 +253,9 @@ class PlateReader:
                 if not is_non_plate_text(c.text)
             ]
             if self.second is not None:
-                cands = self.second.revise(cands, rows, self._fmts, self.top_n + 2)
+                cands = self.second.revise(
+                    cands, rows, self._fmts, self.top_n + 2, registered=self.registered
+                )
             if not cands:
                 continue
             r = _to_read(cands[: self.top_n], 1.0, seq.raw, (0.0, 0.0, float(w), float(h)))

@@ -125,7 +125,13 @@ class SecondOpinion:
         return min(spread(c) for c in crops) < FLAT_SPREAD
 
     def revise(
-        self, cands: list[Candidate], crops: list[np.ndarray], formats: list[PlateFormat], top_n: int
+        self,
+        cands: list[Candidate],
+        crops: list[np.ndarray],
+        formats: list[PlateFormat],
+        top_n: int,
+        *,
+        registered: bool = True,
     ) -> list[Candidate]:
         """``cands`` (RapidOCR's, best first) fused with the second recogniser's reading of ``crops``
         (the line, or a two-row plate's rows top first) when the read is weak; else unchanged."""
@@ -135,7 +141,11 @@ class SecondOpinion:
         texts = self.recogniser.recognize(crops)
         seqs = [CharSeq.from_line(t.text, t.alnum_probs) for t in texts]
         seq = seqs[0] if len(seqs) == 1 else CharSeq.join(seqs)
-        second = [c for c in rank_candidates(seq, formats, top_n) if not is_non_plate_text(c.text)]
+        second = [
+            c
+            for c in rank_candidates(seq, formats, top_n, registered=registered)
+            if not is_non_plate_text(c.text)
+        ]
         if not second:
             return cands
         fused = fuse_candidates(cands, second, weight=self.weight, top_n=top_n, local=formats[0].name)
