@@ -273,7 +273,8 @@ def starved(work: Path, seconds: float, rounds: int, out: Path) -> dict[str, Any
                 cid = f"{v.camera_id}-P{i + 1}"
                 sims[cid] = SimulatedCamera(clip, fps=v.fps, frames=v.frames, events=events).start()
                 cams.append(dict(m.camera(v.camera_id), camera_id=cid, stream_uri=sims[cid].url))
-            home, lh = _home(work, "home-starved", m, cams)
+            # a fresh home per run: a reused path would meet the previous run's per-process caches
+            home, lh = _home(work, f"home-starved-{r}-{int(prioritise)}", m, cams)
             load0 = os.getloadavg()[0]
             profile = LiveProfile.from_settings(str(home), prioritise=prioritise)
             run = _stream(lh, home, list(sims), seconds, 1, sims, profile=profile)

@@ -185,9 +185,10 @@ class LiveSettings(Section):
         "a newer frame replaces the one waiting (frame-drop policy: lag stays flat)",
     )
     prioritise: bool = Field(
-        True,
+        False,
         description="when the model pool is behind, cameras with a pass under way (an open track "
-        "short of a confident read) come first; the others send at most idle_fps frames",
+        "short of a confident read) come first; the others send at most idle_fps frames "
+        "(off: a starved-pool test showed no gain, benchmarks/RESULTS.md)",
     )
     behind_s: float = Field(
         1.0, gt=0, le=60, description="analysis lag from which the pool counts as behind (prioritise)"

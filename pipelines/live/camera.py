@@ -5,8 +5,9 @@ looking at to the SHARED pool of model actors (:mod:`pipelines.extract.actors`, 
 The worker runs its loop in a thread started by ``__init__`` (so a restarted actor resumes by
 itself): connect -> decode packet by packet -> sample -> motion gate -> at most
 ``profile.max_inflight`` frames at the models (the newest waiting frame replaces an older one when
-the models are behind; while they are behind, a camera with no pass under way sends at most
-``profile.idle_fps`` frames, one at a time, see :meth:`CameraWorker._idle_while_behind`) -> results in frame order -> trackers -> rows. A track's row is emitted as
+the models are behind; with ``profile.prioritise``, while they are behind a camera with no pass
+under way sends at most ``profile.idle_fps`` frames, one at a time, see
+:meth:`CameraWorker._idle_while_behind`) -> results in frame order -> trackers -> rows. A track's row is emitted as
 soon as the track is confident and refreshed while it grows (same id), and a last time when it
 closes. The driver collects rows and status with :meth:`CameraWorker.drain` every micro-batch.
 

@@ -6,9 +6,9 @@ cannot skip), samples ``sample_fps`` of them, gates them on motion, and keeps at
 ``max_inflight`` frames at the shared model pool. When the pool is behind, the newest sampled frame
 replaces the one waiting to be sent (older frames are dropped and counted): the analysis lag stays
 bounded by ``max_inflight`` frames' model time instead of growing without end. While the pool is
-behind, cameras with a pass under way come first (``prioritise``): a camera with no open track
-still short of a confident read sends at most ``idle_fps`` frames, one at a time, so the frames of
-a vehicle or a face not yet read are not lost behind an idle camera's. When decoding itself
+behind, cameras with a pass under way can come first (``prioritise``, off by default: measured
+without a gain so far): a camera with no open track still short of a confident read then sends at
+most ``idle_fps`` frames, one at a time. When decoding itself
 falls behind (a starved CPU), packets more than ``max_decode_lag_s`` late are dropped undecoded up
 to the next keyframe (:class:`~pipelines.live.source.LiveSource`).
 
@@ -46,8 +46,9 @@ class LiveProfile:
     mask_overlays: bool = True
     #: when the pool is behind (analysis lag over ``behind_s``), a camera with no open track still
     #: waiting for a confident read sends at most ``idle_fps`` frames, one at a time: the pool's
-    #: time goes to the cameras where a pass is under way (False: every camera at ``sample_fps``)
-    prioritise: bool = True
+    #: time goes to the cameras where a pass is under way (False, the default: every camera at
+    #: ``sample_fps``; a starved-pool test did not show it reading more passes, RESULTS.md)
+    prioritise: bool = False
     behind_s: float = 1.0
     idle_fps: float = 1.0
     face_confident_quality: float = 0.3  # settings watchlist.face_alarm_quality_min

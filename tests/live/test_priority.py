@@ -1,5 +1,5 @@
 """The camera's frame policy when the model pool is behind (no Ray, no models: the scheduling
-decision only). A camera with a pass under way (an open plate track short of a confident read, a
+decision only). With ``live.prioritise`` on, a camera with a pass under way (an open plate track short of a confident read, a
 face track under the alarm quality floor) keeps sending at the sampling rate; an idle one yields
 (one frame at a time, at most ``idle_fps``); faces go on every ``face_every``-th frame sent."""
 
@@ -51,7 +51,7 @@ def _offer(worker: CameraWorker, ts: float) -> None:
 
 
 def test_an_idle_camera_yields_only_while_the_pool_is_behind():
-    worker, pool = _camera(behind_s=1.0, idle_fps=1.0, max_inflight=2)
+    worker, pool = _camera(prioritise=True, behind_s=1.0, idle_fps=1.0, max_inflight=2)
     worker.lag_s = 0.3  # keeping up: every frame goes, two at a time
     _offer(worker, 0.0)
     _offer(worker, 0.33)
@@ -68,7 +68,7 @@ def test_an_idle_camera_yields_only_while_the_pool_is_behind():
 
 
 def test_a_pass_under_way_keeps_the_camera_at_full_rate():
-    worker, pool = _camera(behind_s=1.0)
+    worker, pool = _camera(prioritise=True, behind_s=1.0)
     worker.lag_s = 4.0
     worker.plate_tracks.update(0.0, [plate_observation(0, 0.0, _plate(0.4))])  # not yet confident
     assert worker._needs_reads() and not worker._idle_while_behind()
@@ -84,7 +84,7 @@ def test_a_pass_under_way_keeps_the_camera_at_full_rate():
 
 
 def test_prioritise_off_and_faces_on_every_third_frame_sent():
-    worker, pool = _camera(prioritise=False, max_inflight=16, face_every=3)
+    worker, pool = _camera(max_inflight=16, face_every=3)  # prioritise off: the default
     worker.lag_s = 9.0
     assert not worker._idle_while_behind()
     for k in range(7):
