@@ -97,8 +97,27 @@ class ModelSettings(Section):
     faces: str = Field(
         "auto", min_length=1, description="face back-end key; auto = the default for the device"
     )
+    plate_second: str = Field(
+        "auto",
+        min_length=1,
+        description="second plate recogniser back-end key (plates.second_recogniser decides whether it "
+        "runs); auto = the default for the device",
+    )
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per back-end options, by key (each back-end validates its own)"
+    )
+
+
+class PlateSettings(Section):
+    """The plate reader (pipelines/plates)."""
+
+    second_recogniser: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="ask the project's own plate recogniser (pipelines/plates/second) where RapidOCR's read "
+        "is weak and fuse both: on, off, or auto = the measured default (benchmarks/RESULTS.md)",
+    )
+    second_below: float = Field(
+        0.5, gt=0, le=1, description="a read scoring below this is weak (small or night crops are too)"
     )
 
 
@@ -349,6 +368,7 @@ class Settings(Section):
     time: TimeSettings = Field(default_factory=lambda: TimeSettings())
     compute: ComputeSettings = Field(default_factory=lambda: ComputeSettings())
     models: ModelSettings = Field(default_factory=lambda: ModelSettings())
+    plates: PlateSettings = Field(default_factory=lambda: PlateSettings())
     search: SearchSettings = Field(default_factory=lambda: SearchSettings())
     app: AppSettings = Field(default_factory=lambda: AppSettings())
     paths: PathSettings = Field(default_factory=lambda: PathSettings())

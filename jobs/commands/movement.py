@@ -129,7 +129,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     pr = ms.add_parser(
         "presence",
         parents=[common],
-        help="(re)build the plate presence index the convoy and stakeout lookups use",
+        help="(re)build the plate presence index the convoy lookups use",
         description="Rebuild the days of the plate_presence table whose plate_reads files changed (or "
         "--day D, repeatable). Results never depend on it: a day not rebuilt is read from plate_reads.",
     )

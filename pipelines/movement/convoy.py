@@ -3,7 +3,11 @@
 
 The investigator's query (one target, interactive): DuckDB joins the target's reads with every read
 at the same camera within ±Δt over the scope's whole time range — a convoy that crosses midnight is
-one convoy. Significance is the model of the Beam transform (:mod:`pipelines.movement.convoys`):
+one convoy. The target's reads and the candidates' background counts come from the plate presence
+index (:mod:`pipelines.movement.presence`, plate-clustered), the ±Δt pairs from ``plate_reads``
+narrowed to the target's cameras, days and times; a target with more than ``max_target_reads``
+reads in the window is searched over its most recent ones (the window's start moves; the result
+says so), which bounds the cost for a bus or a taxi. Significance is the model of the Beam transform (:mod:`pipelines.movement.convoys`):
 under independence, camera ``c`` shows a co-occurrence with probability
 ``1 - exp(-n_T,c · n_B,c · 2Δt / T)``, the number of such cameras is Poisson-binomial and a
 candidate's ``p_value`` is the chance of seeing at least its observed count. A bus that passes

@@ -1,4 +1,4 @@
-"""Plate presence: the plate-clustered index the interactive movement tools look plates up in.
+"""Plate presence: the plate-clustered index the convoy search looks plates up in.
 
 ``plate_reads`` is laid out by time (``date`` partitions, rows in time order), so "where was plate
 X" and "how often was each of these 2,000 plates at these cameras" scan whole days. The Delta table

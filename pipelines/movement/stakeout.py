@@ -21,10 +21,8 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
-
-import pyarrow as pa
 
 from lakehouse import Lakehouse
 from lakehouse.store import sql_literal
@@ -32,15 +30,12 @@ from lakehouse.timeutil import TimeRange, parse_instant, to_epoch_us
 from pipelines.governance.audit import audit, require_case, table_versions
 from pipelines.governance.replay import READ_TABLES
 from pipelines.governance.scope import ReadScope
-from pipelines.movement import presence
 from pipelines.movement.reads import TABLE, arrow, connect, version_condition
 from pipelines.movement.significance import poisson_binomial_sf
 from pipelines.search.area import Area, parse_bbox, parse_near
 from pipelines.search.filters import camera_rows, resolve_filter
 
 ACTION = "movement.stakeout"
-#: candidates listed inline (DuckDB skips presence row groups by them); more: a semi-join
-MAX_LITERAL_PLATES = 5000
 DAY_S = 86400
 COLUMNS = [
     "rank",
@@ -127,12 +122,10 @@ def rank_presence(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Unaudited core shared by stakeout and crime-series leads: (ranked rows, resolved windows).
 
-    Two lookups: the hits, one scan of ``plate_reads`` over the windows' cameras and times (explicit
-    ``ts`` ranges and ``date`` lists: files and row groups outside them are skipped); then, for the
-    candidates only, their read times at each window's cameras during its time-of-day slice (±
-    slack) on the other days of the baseline period, from the plate presence index
-    (:mod:`pipelines.movement.presence`: plate-clustered, so only the candidates' row groups are
-    read; days not indexed come from ``plate_reads``)."""
+    One scan: the union of the windows' cameras during each window's time-of-day slice (± slack)
+    on every day of the baseline period, by explicit ``ts`` ranges and ``date`` lists (files and
+    row groups outside them are skipped). Hits (day 0, inside the window) and baseline days per
+    window are then counted over those few rows."""
     if not windows:
         raise ValueError("need at least one window")
     if min_windows < 1:
@@ -147,7 +140,6 @@ def rank_presence(
         baseline = (lo, hi)
     resolved: list[dict[str, Any]] = []
     hit_parts, base_parts, slices = [], [], []
-    all_days: set[dt.date] = set()
     scan_cams: set[str] | None = set()
     active: set[int] = set()
     for i, w in enumerate(windows):
@@ -167,18 +159,13 @@ def rank_presence(
         if scan_cams is not None:
             scan_cams = None if flt.cameras is None else scan_cams | set(flt.cameras)
         hit_parts.append(f"SELECT plate, ts, {i} AS w FROM s WHERE {flt.sql()}")
-        slices.append((epoch_s(w.start), epoch_s(w.end)))
         origin = epoch_s(w.start) - slack_s
         span = epoch_s(w.end) - epoch_s(w.start) + 2 * slack_s
-        # the plate's read times at the window's cameras on the other days of the baseline period,
-        # from the plate presence index (plate-clustered: only the candidates' row groups are read)
-        days = slice_days(day_slices(origin, span, baseline))
-        all_days.update(days)
+        slices += day_slices(origin, span, baseline)
         base_parts.append(
-            f"SELECT plate, {i} AS w, floor((epoch(t) - {origin}) / {DAY_S}) AS k, "
-            f"(epoch(t) - {origin}) - floor((epoch(t) - {origin}) / {DAY_S}) * {DAY_S} AS x "
-            f"FROM (SELECT plate, unnest({presence.times(*baseline)}) AS t FROM pc "
-            f"WHERE {presence.rows_where(base, days)})"
+            f"SELECT plate, {i} AS w, floor((epoch(ts) - {origin}) / {DAY_S}) AS k, "
+            f"(epoch(ts) - {origin}) - floor((epoch(ts) - {origin}) / {DAY_S}) * {DAY_S} AS x "
+            f"FROM s WHERE {base.sql()} AND plate IN (SELECT plate FROM cand)"
         )
         base_parts[-1] = f"SELECT plate, w, k FROM ({base_parts[-1]}) WHERE x < {span} AND k <> 0"
     rows: list[dict[str, Any]] = []
@@ -189,40 +176,26 @@ def rank_presence(
         if scan_cams is not None:
             where.append("camera_id IN (" + ", ".join(sql_literal(c) for c in sorted(scan_cams)) + ")")
         with connect(lh) as con:
-            hits = arrow(
+            found = arrow(
                 con,
                 f"""
                 WITH s AS MATERIALIZED (
                   SELECT plate, camera_id, ts, agency, date, video_id, model_version FROM {TABLE} WHERE {" AND ".join(where)}),
-                h AS ({" UNION ALL ".join(hit_parts)})
-                SELECT plate, count(DISTINCT w) AS windows_hit, list(DISTINCT w ORDER BY w) AS windows,
-                       count(*) AS reads, min(ts) AS first_ts, max(ts) AS last_ts
-                FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}""",
+                h AS ({" UNION ALL ".join(hit_parts)}),
+                cand AS MATERIALIZED (
+                  SELECT plate, count(DISTINCT w) AS windows_hit, list(DISTINCT w ORDER BY w) AS windows,
+                         count(*) AS reads, min(ts) AS first_ts, max(ts) AS last_ts
+                  FROM h GROUP BY plate HAVING count(DISTINCT w) >= {int(min_windows)}),
+                b AS (SELECT plate, w, count(DISTINCT k) AS d FROM ({" UNION ALL ".join(base_parts)})
+                      GROUP BY plate, w)
+                SELECT cand.*, (SELECT list(struct_pack(w := b.w, d := b.d)) FROM b WHERE b.plate = cand.plate)
+                       AS baseline
+                FROM cand""",
             ).to_pylist()
-            if hits:
-                presence.register(con, lh)
-                plates = sorted({r["plate"] for r in hits})
-                con.register("_stakeout_cand", pa.table({"plate": plates}))
-                cand = (
-                    "plate IN (" + ", ".join(sql_literal(p) for p in plates) + ")"
-                    if len(plates) <= MAX_LITERAL_PLATES
-                    else "plate IN (SELECT plate FROM _stakeout_cand)"
-                )
-                # one scan of the index for every window: the candidates at any window's cameras
-                # on any day of any window's slices, then each window's own conditions
-                any_cam = replace(flt, start=None, end=None, cameras=None)  # agency scope, versions
-                at = [cand, version, presence.rows_where(any_cam, all_days)]
-                if scan_cams is not None:
-                    at.append("camera_id IN (" + ", ".join(sql_literal(c) for c in sorted(scan_cams)) + ")")
-                found = arrow(
-                    con,
-                    f"WITH pc AS MATERIALIZED (SELECT plate, camera_id, agency, video_id, model_version, date, ts "
-                    f"FROM {presence.VIEW} WHERE {' AND '.join(at)}) "
-                    f"SELECT plate, w, count(DISTINCT k) AS d FROM ({' UNION ALL '.join(base_parts)}) "
-                    "GROUP BY plate, w",
-                ).to_pylist()
-                for x in found:
-                    per_window[int(x["w"])][x["plate"]] = int(x["d"])
+        for r in found:
+            for x in r.pop("baseline") or []:
+                per_window[int(x["w"])][r["plate"]] = int(x["d"])
+            hits.append(r)
     n_days = [other_days(w, baseline, slack_s) for w in windows]
     for r in hits:
         probs = [
@@ -258,18 +231,6 @@ def day_slices(
     k1 = math.ceil((hi - origin) / DAY_S)
     out = [(origin + k * DAY_S, origin + k * DAY_S + span) for k in range(k0, k1 + 1) if k != 0]
     return [(origin, origin + span)] + [(a, b) for a, b in out if b > lo and a < hi]
-
-
-def slice_days(slices: list[tuple[float, float]]) -> list[dt.date]:
-    """UTC days the slices ``[a, b)`` (epoch seconds) touch."""
-    days: set[dt.date] = set()
-    for a, b in slices:
-        d = dt.datetime.fromtimestamp(a, dt.UTC).date()
-        last = (dt.datetime.fromtimestamp(b, dt.UTC) - dt.timedelta(microseconds=1)).date()
-        while d <= last:
-            days.add(d)
-            d += dt.timedelta(days=1)
-    return sorted(days)
 
 
 def slices_sql(slices: list[tuple[float, float]]) -> str:
@@ -342,7 +303,6 @@ __all__ = [
     "epoch_s",
     "other_days",
     "rank_presence",
-    "slice_days",
     "slices_sql",
     "stakeout",
 ]

@@ -1,4 +1,4 @@
-"""The plate presence index changes how fast convoy and stakeout are, never what they return.
+"""The plate presence index changes how fast convoy is, never what it (or stakeout) returns.
 
 Each result is computed over the same home without the index (every day aggregated from
 ``plate_reads``), with it, after an append made one day stale, and after the rebuild; convoy is

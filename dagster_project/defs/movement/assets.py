@@ -84,7 +84,7 @@ def movement(context: dg.AssetExecutionContext, config: MovementConfig, lakehous
     day = dt.date.fromisoformat(context.partition_key)
     written = store_movement(lakehouse.lakehouse(), res, day, run_id=context.run_id[:12])
     # the plate presence index of the day (and of any other day whose reads changed since): what the
-    # interactive convoy / stakeout lookups read instead of scanning plate_reads
+    # interactive convoy lookups read instead of scanning plate_reads
     built = build_presence(lakehouse.lakehouse(), sorted({day, *stale_days(lakehouse.lakehouse())}))
     meta["presence_days_rebuilt"] = len(built["days"])
     for asset_name, key in _OUTS.items():
