@@ -10,7 +10,7 @@ HOME_DIR ?= $(CURDIR)/data
 MYPY_PATHS ?= lakehouse pipelines jobs app dagster_project benchmarks
 MYPY := $(BIN)/mypy $(MYPY_PATHS)
 
-.PHONY: setup demo test lint bench app dagster clean
+.PHONY: setup demo test lint bench app dagster train-plates clean
 
 setup: $(STAMP)
 
@@ -41,6 +41,11 @@ app: setup
 # Dagster UI on 127.0.0.1 (a free port, printed) with this project loaded; DAGSTER_HOME=$(HOME_DIR)/dagster
 dagster: setup
 	$(BIN)/pesquisa --home $(HOME_DIR) dagster
+
+# the second plate recogniser (pipelines/plates/second): deterministic, < 1 h on 2 CPU cores;
+# rewrites the committed weights and their sidecar (SHA-256, command, split, timing)
+train-plates: setup
+	$(BIN)/python -m pipelines.plates.second.train
 
 clean:
 	rm -rf $(VENV) .pytest_cache

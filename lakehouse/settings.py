@@ -97,8 +97,27 @@ class ModelSettings(Section):
     faces: str = Field(
         "auto", min_length=1, description="face back-end key; auto = the default for the device"
     )
+    plate_second: str = Field(
+        "auto",
+        min_length=1,
+        description="second plate recogniser back-end key (plates.second_recogniser decides whether it "
+        "runs); auto = the default for the device",
+    )
     options: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per back-end options, by key (each back-end validates its own)"
+    )
+
+
+class PlateSettings(Section):
+    """The plate reader (pipelines/plates)."""
+
+    second_recogniser: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="ask the project's own plate recogniser (pipelines/plates/second) where RapidOCR's read "
+        "is weak and fuse both: on, off, or auto = the measured default (benchmarks/RESULTS.md)",
+    )
+    second_below: float = Field(
+        0.5, gt=0, le=1, description="a read scoring below this is weak (small or night crops are too)"
     )
 
 
@@ -123,6 +142,31 @@ class AppSettings(Section):
     map_style: str = Field(
         "light", description="base map style: a name (light, dark ...) or a style URL; none = no base map"
     )
+
+
+class ExtractionSettings(Section):
+    """The recorded-video profile (``pesquisa ingest``): chosen for accuracy first, measured on real
+    plate photos played as an H.264 clip (docs/EXTRACTION.md, ``python -m benchmarks.video_accuracy``).
+    A camera's registered ``sample_fps``/``gating`` and the call's arguments override these."""
+
+    plate_det_side: int = Field(
+        960,
+        ge=160,
+        le=1920,
+        description="longest side the plate detector sees on a recorded video frame (recognition "
+        "reads the full-resolution crop); 960 = RapidOCR's own detector size (was 640)",
+    )
+    gating: Literal["region", "frame", "off"] = Field(
+        "frame",
+        description="motion gating of recorded video: frame (whole frames that move), region (only "
+        "the moving regions: faster, loses plates on slow zooms/pans) or off (every sampled frame)",
+    )
+    plate_second_pass: bool = Field(
+        False,
+        description="run the plate reader's high-resolution second pass (1280 px) on video frames "
+        "where the first pass reads nothing plate-like (stills always get it)",
+    )
+    face_every: int = Field(2, ge=1, le=10, description="faces on every n-th analysed video frame")
 
 
 class LiveSettings(Section):
@@ -324,10 +368,12 @@ class Settings(Section):
     time: TimeSettings = Field(default_factory=lambda: TimeSettings())
     compute: ComputeSettings = Field(default_factory=lambda: ComputeSettings())
     models: ModelSettings = Field(default_factory=lambda: ModelSettings())
+    plates: PlateSettings = Field(default_factory=lambda: PlateSettings())
     search: SearchSettings = Field(default_factory=lambda: SearchSettings())
     app: AppSettings = Field(default_factory=lambda: AppSettings())
     paths: PathSettings = Field(default_factory=lambda: PathSettings())
     orchestration: OrchestrationSettings = Field(default_factory=lambda: OrchestrationSettings())
+    extraction: ExtractionSettings = Field(default_factory=lambda: ExtractionSettings())
     live: LiveSettings = Field(default_factory=lambda: LiveSettings())
     governance: GovernanceSettings = Field(default_factory=lambda: GovernanceSettings())
     watchlist: WatchlistSettings = Field(default_factory=lambda: WatchlistSettings())

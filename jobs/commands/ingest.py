@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--gating",
         choices=["region", "frame", "off"],
         help="motion gating: detect only in moving regions, moving frames, or everywhere "
-        "(default: the camera's registered gating, else region)",
+        "(default: the camera's registered gating, else the setting extraction.gating)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)

@@ -25,9 +25,10 @@ PLATE_CROP_MARGIN = 0.15  # of the plate box's size, on each side
 VIDEO_MIN_FACE_PX = 40
 STILL_MIN_FACE_PX = 20
 STILL_FACE_MAX_SIDE = 1600  # large photos are searched for faces on a copy this size (MTCNN cost)
-#: longest side the plate *detector* sees on video frames and regions (recognition still reads the
-#: full-resolution crop). A plate too small to be found at this scale is found a few frames later,
-#: as the vehicle comes closer; stills keep the reader's own resolution and its second pass.
+#: longest side the plate *detector* sees on video frames and regions when a task names none
+#: (recognition still reads the full-resolution crop). The recorded profile's value is the setting
+#: ``extraction.plate_det_side``, the live profile's ``live.plate_det_side``; stills keep the
+#: reader's own resolution and its second pass.
 VIDEO_PLATE_DET_SIDE = 640
 
 
@@ -41,6 +42,7 @@ class FrameTask:
     plates: bool = True  # run the plate reader on this frame
     masks: list[Box] | None = None  # areas hidden from the plate reader (burned-in overlays)
     plate_det_side: int | None = None  # the plate detector's longest side (None: VIDEO_PLATE_DET_SIDE)
+    second_pass: bool = False  # video: the reader's high-resolution second pass when nothing is read
 
 
 @dataclass
@@ -164,7 +166,7 @@ class FrameProcessor:
         self.threads = threads  # ONNX Runtime intra-op threads (None: its default, every core)
         self.top_n = top_n
         self.default_formats = list(default_formats) if default_formats else None
-        self._readers: dict[tuple[tuple[str, ...] | None, bool], Any] = {}
+        self._readers: dict[tuple[tuple[str, ...] | None, bool, bool], Any] = {}
         self._analyzers: dict[bool, Any] = {}
         self.plates_on = plates
         self.faces_on = faces
@@ -173,19 +175,20 @@ class FrameProcessor:
             self.reader(None, still=False)
         self.face_analyzer = self.analyzer(still=False) if faces else None
 
-    def reader(self, formats: list[str] | None, still: bool):  # noqa: ANN201 - PlateReader
-        """The plate reader for a format list. Video frames skip the reader's high-resolution second
-        pass (the next frames of the pass give it another chance); stills keep it."""
+    def reader(self, formats: list[str] | None, still: bool, second_pass: bool = False):  # noqa: ANN201
+        """The plate reader (a PlateReader) for a format list. Video frames skip the reader's
+        high-resolution second pass unless ``second_pass`` (the next frames of the pass give it
+        another chance); stills always keep it."""
         from pipelines.plates import PlateReader
 
-        key = (tuple(formats) if formats else None, still)
+        key = (tuple(formats) if formats else None, still, still or second_pass)
         if key not in self._readers:
             engine = self._ocr_engine()  # one OCR model load, shared by every reader
             self._readers[key] = PlateReader(
                 formats=list(formats) if formats else self.default_formats,
                 device=self.device,
                 top_n=self.top_n,
-                second_pass=still,
+                second_pass=still or second_pass,
                 engine=engine if still else _DetectAt(engine, VIDEO_PLATE_DET_SIDE),
             )
         return self._readers[key]
@@ -279,7 +282,7 @@ class FrameProcessor:
             for i, crop, dx, dy in plate_pieces:
                 if not tasks[i].plates:
                     continue
-                reader = self.reader(formats, still=tasks[i].still)
+                reader = self.reader(formats, still=tasks[i].still, second_pass=tasks[i].second_pass)
                 if isinstance(reader.engine, _DetectAt):
                     # a region is detected at the scale the whole frame would be
                     full = max(tasks[i].image.shape[:2])

@@ -346,7 +346,9 @@ def ingest_paths(
     per CPU, or two per GPU; ``PESQUISA_WORKERS`` when unset). ``model_version`` writes rows under another version than
     :data:`EXTRACTION_MODEL_VERSION` (backfills). ``gating`` is the motion gate: ``region``
     (detect in moving regions), ``frame`` (whole frames that move) or ``off``; default the camera's
-    registered gating, else ``region``.
+    registered gating, else the setting ``extraction.gating``. The plate detector's size, its
+    second pass and how often faces are analysed come from the ``extraction`` settings (the
+    recorded-video profile, docs/EXTRACTION.md).
     ``executor`` runs the models somewhere else than the Ray pool (e.g. in-process).
     """
     t0 = time.perf_counter()
@@ -359,7 +361,15 @@ def ingest_paths(
     fps = float(sample_fps or cam.sample_fps or SAMPLE_FPS_BY_KIND.get(cam.kind, DEFAULT_SAMPLE_FPS))
     if fps <= 0:
         raise ValueError("sample_fps must be > 0")
-    opts = RunOptions(sample_fps=fps, gating=gating or cam.gating or "region", formats=plate_formats(cam))
+    rec = lh.settings.extraction  # the recorded-video profile
+    opts = RunOptions(
+        sample_fps=fps,
+        gating=gating or cam.gating or rec.gating,
+        formats=plate_formats(cam),
+        plate_det_side=rec.plate_det_side,
+        plate_second_pass=rec.plate_second_pass,
+        face_every=rec.face_every,
+    )
     report = IngestReport(model_version=version, camera_id=camera_id)
 
     sources, problems = discover(paths)

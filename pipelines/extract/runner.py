@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pipelines.extract.executors import Executor
-from pipelines.extract.frames import FrameResult, FrameTask
+from pipelines.extract.frames import VIDEO_PLATE_DET_SIDE, FrameResult, FrameTask
 from pipelines.extract.motion import MotionConfig, MotionGate
 from pipelines.extract.passes import face_observation, face_tracker, plate_observation, plate_tracker
 from pipelines.extract.tracking import Track
@@ -31,6 +31,8 @@ class RunOptions:
     face_every: int = 2  # faces on every n-th analysed video frame (people walk; vehicles drive)
     mask_overlays: bool = True  # find burned-in clock/date overlays on the first frame and mask them
     formats: list[str] | None = None  # plate format presets of the camera
+    plate_det_side: int = VIDEO_PLATE_DET_SIDE  # the plate detector's longest side on frames
+    plate_second_pass: bool = False  # the reader's high-resolution second pass on empty frames
     motion: MotionConfig = field(default_factory=MotionConfig)
     timeout_s: float | None = None  # None: setting compute.batch_timeout_s
 
@@ -131,7 +133,13 @@ def run_video(
             order.times[seq] = frame.offset_s
             batch.append(
                 FrameTask(
-                    seq, frame.rgb(), regions, faces=seq % max(1, opts.face_every) == 0, masks=masks or None
+                    seq,
+                    frame.rgb(),
+                    regions,
+                    faces=seq % max(1, opts.face_every) == 0,
+                    masks=masks or None,
+                    plate_det_side=opts.plate_det_side,
+                    second_pass=opts.plate_second_pass,
                 )
             )
             frame.release()

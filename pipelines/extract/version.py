@@ -10,7 +10,9 @@ from __future__ import annotations
 
 #: bump when sampling, gating, tracking, voting, detector settings (e.g. the smallest face looked for
 #: in video, pipelines.extract.frames.VIDEO_MIN_FACE_PX) or row building change what rows come out
-PIPELINE_VERSION = "extract-v2"  # v2: plate tracks read by fusing their frames' probabilities
+#: v2: plate tracks read by fusing their frames' probabilities; v3: recorded profile for accuracy
+#: (plate detector at 960 px, whole frames that move: settings ``extraction``)
+PIPELINE_VERSION = "extract-v3"
 
 
 def extraction_model_version() -> str:

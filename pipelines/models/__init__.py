@@ -7,6 +7,9 @@ discovers them. The frame processor, the plate reader and the face analyzer ask 
     plate_backend(key=None, device="auto").engine(threads)   # OCR engine for PlateReader
     face_backend(key=None, device="auto").embedder()         # descriptor net for FaceAnalyzer
 
+The second plate recogniser (task ``plate_second``, :mod:`pipelines.plates.second`) is picked the
+same way: ``select("plate_second", None, device).recogniser()``.
+
 ``key=None`` takes the ``models.plates`` / ``models.faces`` setting (``auto``: the default for the
 device: CPU -> ``rapidocr-onnx-cpu`` + ``mtcnn-dlib``; CUDA -> ``rapidocr-onnx-cuda`` (when
 onnxruntime has the CUDA provider) + ``mtcnn-dlib-torch``). ``pesquisa models list`` shows them.
@@ -25,6 +28,7 @@ from pipelines.models.base import (
     FaceBackend,
     ModelBackend,
     PlateBackend,
+    SecondPlateBackend,
     UnknownBackendError,
 )
 from pipelines.models.registry import (
@@ -47,6 +51,7 @@ __all__ = [
     "FaceBackend",
     "ModelBackend",
     "PlateBackend",
+    "SecondPlateBackend",
     "UnknownBackendError",
     "list_backends",
     "check_choice",

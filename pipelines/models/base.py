@@ -4,7 +4,8 @@ A back-end is a class in its own module under :mod:`pipelines.models.backends` (
 it there, in the manner of Frigate's detector plugins). It declares:
 
 - ``key``: the name users pick it by (``pesquisa models list``, the ``models`` settings section);
-- ``task``: ``"plates"`` (a plate reader's OCR engine) or ``"faces"`` (face detection + descriptor);
+- ``task``: ``"plates"`` (a plate reader's OCR engine), ``"faces"`` (face detection + descriptor)
+  or ``"plate_second"`` (the second plate recogniser asked where the OCR's read is weak);
 - ``devices``: where it runs (``"cpu"``, ``"cuda"``) and ``default_on``: the devices it is the
   default on;
 - ``Settings``: a pydantic model of its options (defaults, bounds, a description per field,
@@ -26,8 +27,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 Device = Literal["cpu", "cuda"]
-Task = Literal["plates", "faces"]
-TASKS: tuple[Task, ...] = ("plates", "faces")
+Task = Literal["plates", "faces", "plate_second"]
+TASKS: tuple[Task, ...] = ("plates", "faces", "plate_second")
 
 
 class BackendError(ValueError):
@@ -100,6 +101,17 @@ class PlateBackend(ModelBackend):
 
     def engine(self, threads: int | None = None) -> Any:
         """The :class:`pipelines.plates.engine.OcrEngine` (one per process and configuration)."""
+        raise NotImplementedError
+
+
+class SecondPlateBackend(ModelBackend):
+    """A second plate recogniser (line crops -> per-timestep probabilities over ``A-Z0-9``), asked
+    by the plate reader where its OCR's read is weak (:mod:`pipelines.plates.second.hook`)."""
+
+    task: ClassVar[Task] = "plate_second"
+
+    def recogniser(self) -> Any:
+        """An object with ``recognize(crops) -> list[LineText]`` (one per process and device)."""
         raise NotImplementedError
 
 

@@ -144,7 +144,8 @@ def check_choice(chosen: Mapping[str, str], options: Mapping[str, Mapping[str, A
 
 
 def configured_key(task: Task) -> str:
-    """The back-end key the settings ask for (``models.plates`` / ``models.faces``; "auto" by default)."""
+    """The back-end key the settings ask for (``models.plates`` / ``models.faces`` /
+    ``models.plate_second``; "auto" by default)."""
     from lakehouse.settings import get_settings
 
     return str(getattr(get_settings().models, task))

@@ -40,6 +40,7 @@ from .layout import (
     stacked,
     union_box,
 )
+from .second.hook import second_opinion
 from .words import has_non_plate_marks, is_non_plate_text
 
 MODEL_VERSION = f"plates-{ENGINE_VERSION}-v2"
@@ -130,6 +131,7 @@ class PlateReader:
         max_lines: int = 16,
         engine: OcrEngine | None = None,
         backend: str | None = None,
+        second: str | None = None,
     ) -> None:
         self.formats = list(formats) if formats else list(DEFAULT_FORMATS)
         #: False: the camera has no registered format (its formats are the regional defaults)
@@ -141,6 +143,9 @@ class PlateReader:
         self.max_lines = max_lines
         self.engine = engine or get_engine(device, backend=backend)
         self.device = self.engine.device
+        # where a read is weak, a second recogniser's candidates are fused in (``second``: on, off,
+        # auto; None: the plates.second_recogniser setting) -- pipelines.plates.second.hook
+        self.second = second_opinion(second, device)
 
     # -- full frames -----------------------------------------------------------------------------
     def read(self, image: np.ndarray) -> list[PlateRead]:
@@ -204,6 +209,11 @@ class PlateReader:
                 for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
                 if not is_non_plate_text(c.text)
             ]
+            if self.second is not None:
+                rows = [crops[i] for i in g.rows]
+                cands = self.second.revise(
+                    cands, rows, self._fmts, self.top_n + 2, registered=self.registered
+                )
             if not cands:
                 continue
             prior = shape_prior(g.box, g.n_rows)
@@ -235,12 +245,17 @@ class PlateReader:
         options = [seqs[0]] + ([CharSeq.join(seqs[1:3])] if split is not None else [])
         ctcs = [texts[0].ctc] + ([_joined_ctc([t.ctc for t in texts[1:3]])] if split is not None else [])
         best: PlateRead | None = None
-        for seq, ctc in zip(options, ctcs, strict=True):
+        crops = [[parts[0]]] + ([parts[1:3]] if split is not None else [])
+        for seq, ctc, rows in zip(options, ctcs, crops, strict=True):
             cands = [
                 c
                 for c in rank_candidates(seq, self._fmts, self.top_n + 2, registered=self.registered)
                 if not is_non_plate_text(c.text)
             ]
+            if self.second is not None:
+                cands = self.second.revise(
+                    cands, rows, self._fmts, self.top_n + 2, registered=self.registered
+                )
             if not cands:
                 continue
             r = _to_read(cands[: self.top_n], 1.0, seq.raw, (0.0, 0.0, float(w), float(h)))

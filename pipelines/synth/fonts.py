@@ -13,7 +13,10 @@ from pathlib import Path
 
 from PIL import ImageFont
 
-__all__ = ["font_source", "plate_font"]
+__all__ = ["PILLOW_FONT", "font_source", "plate_font"]
+
+#: ``plate_font(size, PILLOW_FONT)``: the face Pillow embeds (Aileron Regular), present everywhere
+PILLOW_FONT = "pillow:default"
 
 #: (package, path inside the package) of TrueType faces worth using for plates, best first
 _CANDIDATES = [
@@ -46,7 +49,13 @@ def font_source() -> str:
 
 
 @functools.cache
-def plate_font(size: int) -> ImageFont.FreeTypeFont:
+def plate_font(size: int, path: str | None = None) -> ImageFont.FreeTypeFont:
+    """The plate font at ``size`` px; ``path``: that TrueType file instead (the second plate
+    recogniser trains on other faces than the one the synthetic city and the evaluation draw with)."""
+    if path == PILLOW_FONT:
+        return ImageFont.load_default(size=size)  # type: ignore[return-value]
+    if path is not None:
+        return ImageFont.truetype(path, size)
     p = _find_ttf()
     if p is not None:
         return ImageFont.truetype(str(p), size)

@@ -26,6 +26,7 @@ __all__ = [
     "normalize",
     "plate_display",
     "render_plate",
+    "render_plate_boxed",
 ]
 
 #: plate size in metres (about 1.15x the real 400 x 130 mm, so readers get enough pixels)
@@ -115,16 +116,21 @@ _STYLE = {
 }
 
 
-def _text_mask(groups: list[str], sep: str, height: int) -> np.ndarray:
-    """Anti-aliased mask (float 0..1) of the plate characters, ``height`` px of cap height."""
+def _text_mask(groups: list[str], sep: str, height: int, font_path: str | None = None) -> np.ndarray:
+    """Anti-aliased mask (float 0..1) of the plate characters, ``height`` px of cap height
+    (``font_path``: a TrueType file instead of the plate font)."""
     size = 120
-    font = plate_font(size)
+    font = plate_font(size, font_path)
     probe = Image.new("L", (10, 10))
     pd = ImageDraw.Draw(probe)
     cap = pd.textbbox((0, 0), "H", font=font)
     cap_h = int(cap[3] - cap[1])  # integer pixels (the stubs type bounding boxes as floats)
     adv = pd.textlength("0", font=font)
     gap = int(adv * 0.45)
+
+    def span(text: str) -> int:  # the plate font is monospaced; another face may not be
+        return int(adv * len(text)) if font_path is None else int(np.ceil(pd.textlength(text, font=font)))
+
     stroke = max(1, size // 30)
     pieces: list[tuple[str, bool]] = []
     for i, g in enumerate(groups):
@@ -133,7 +139,7 @@ def _text_mask(groups: list[str], sep: str, height: int) -> np.ndarray:
         pieces.append((g, False))
     width = 0
     for text, is_gap in pieces:
-        width += gap if is_gap and not text else (gap + int(adv * 0.9) if is_gap else int(adv * len(text)))
+        width += gap if is_gap and not text else (gap + int(adv * 0.9) if is_gap else span(text))
     img = Image.new("L", (width + 4 * stroke, cap_h + 6 * stroke), 0)
     d = ImageDraw.Draw(img)
     x = 2 * stroke
@@ -144,7 +150,7 @@ def _text_mask(groups: list[str], sep: str, height: int) -> np.ndarray:
         if is_gap:
             x += gap // 2
         d.text((x, 3 * stroke - cap[1]), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
-        x += int(adv * (0.9 if is_gap else len(text)))
+        x += int(adv * 0.9) if is_gap else span(text)
         if is_gap:
             x += gap // 2
     arr = np.asarray(img, dtype=np.float32) / 255.0
@@ -155,6 +161,20 @@ def _text_mask(groups: list[str], sep: str, height: int) -> np.ndarray:
 
 def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     """RGB picture of plate ``text`` (normalized) ``height_px`` tall (width from the plate size)."""
+    return render_plate_boxed(text, fmt, height_px)[0]
+
+
+def render_plate_boxed(
+    text: str,
+    fmt: str,
+    height_px: int,
+    *,
+    font_path: str | None = None,
+    groups: list[str] | None = None,
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """:func:`render_plate` in a given TrueType face (None: the plate font), with the box of its
+    characters (x1, y1, x2, y2; what a text detector would find); ``groups``: the character groups
+    as printed (default: the country's grouping). The second plate recogniser trains on these."""
     h = int(height_px)
     w = int(round(h * PLATE_W_M / PLATE_H_M))
     band_col, text_col, sep = _STYLE[fmt]
@@ -165,7 +185,7 @@ def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     # country name in the band (small, white), a little flag square on the right
     label = _ALL_FORMATS[fmt][2]
     lab_h = max(3, int(band * 0.62))
-    lab = _label_mask(label, lab_h)
+    lab = _label_mask(label, lab_h, font_path)
     lw = min(lab.shape[1], int(w * 0.6))
     lab = cv2.resize(lab, (lw, lab_h), interpolation=cv2.INTER_AREA) if lw != lab.shape[1] else lab
     y0 = (band - lab_h) // 2
@@ -178,7 +198,7 @@ def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     img[(band - fs) // 2 : (band - fs) // 2 + fs, fx : fx + fs] = (235, 235, 235)
     # characters
     cap_px = max(4, int(round(h * CAP_FRAC)))
-    mask = _text_mask(plate_display(text, fmt), sep, cap_px)
+    mask = _text_mask(groups or plate_display(text, fmt), sep, cap_px, font_path)
     tw = int(round(mask.shape[1] * cap_px / mask.shape[0]))
     tw = min(tw, int(w * 0.9))
     mask = cv2.resize(mask, (tw, cap_px), interpolation=cv2.INTER_AREA)
@@ -190,11 +210,11 @@ def render_plate(text: str, fmt: str, height_px: int) -> np.ndarray:
     bw = max(1, h // 40)
     img[:bw] = img[-bw:] = (40, 40, 40)
     img[:, :bw] = img[:, -bw:] = (40, 40, 40)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return np.clip(img, 0, 255).astype(np.uint8), (tx, ty, tx + tw, ty + cap_px)
 
 
-def _label_mask(label: str, height: int) -> np.ndarray:
-    font = plate_font(48)
+def _label_mask(label: str, height: int, font_path: str | None = None) -> np.ndarray:
+    font = plate_font(48, font_path)
     probe = ImageDraw.Draw(Image.new("L", (4, 4)))
     bb = probe.textbbox((0, 0), label, font=font)
     img = Image.new("L", (int(bb[2] - bb[0]) + 4, int(bb[3] - bb[1]) + 4), 0)

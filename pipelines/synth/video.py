@@ -27,6 +27,8 @@ class H264Writer:
         preset: str = "veryfast",
         start_ts: dt.datetime | None = None,
         title: str | None = None,
+        maxrate_kbps: int | None = None,
+        gop: int | None = None,
     ):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,7 +42,12 @@ class H264Writer:
         s.width, s.height, s.pix_fmt = width, height, "yuv420p"
         s.time_base = 1 / rate
         # one encoder thread: identical bytes for identical frames, and the machine is shared
-        s.codec_context.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+        options = {"crf": str(crf), "preset": preset, "threads": "1"}
+        if maxrate_kbps:  # capped VBR, as a camera's encoder: the rate never exceeds this
+            options |= {"maxrate": f"{maxrate_kbps}k", "bufsize": f"{2 * maxrate_kbps}k"}
+        if gop:  # keyframe interval in frames (cameras: 1-2 s)
+            options["g"] = str(gop)
+        s.codec_context.options = options
         s.codec_context.thread_count = 1
         self._s = s
         self._n = 0

@@ -14,7 +14,7 @@ from pipelines import models
 from pipelines.device import onnx_cuda_provider, torch_device
 from pipelines.models import BackendError, BackendUnavailableError, UnknownBackendError
 
-CPU_KEYS = {"rapidocr-onnx-cpu", "mtcnn-dlib", "mtcnn-dlib-torch"}
+CPU_KEYS = {"rapidocr-onnx-cpu", "mtcnn-dlib", "mtcnn-dlib-torch", "plate-crnn-torch"}
 ALL_KEYS = CPU_KEYS | {"rapidocr-onnx-cuda"}
 
 
@@ -45,6 +45,7 @@ def test_the_registry_discovers_every_backend_module_with_its_declarations():
 def test_defaults_per_device():
     assert models.default_key("plates", "cpu") == "rapidocr-onnx-cpu"
     assert models.default_key("faces", "cpu") == "mtcnn-dlib"
+    assert models.default_key("plate_second", "cpu") == "plate-crnn-torch"
     assert models.default_key("faces", "cuda") == "mtcnn-dlib-torch"  # the torch port on GPU
     cuda_ocr = "rapidocr-onnx-cuda" if onnx_cuda_provider() else "rapidocr-onnx-cpu"
     assert models.default_key("plates", "cuda") == cuda_ocr
