@@ -301,7 +301,7 @@ def _movement_params() -> Any:
     return MovementParams(convoy_min_cameras=2)
 
 
-def _day_run(lh: Any, scope: Any = None) -> dict[str, Any]:
+def _day_run(lh: Any, scope: Any = None) -> Any:  # a MovementResult
     """A real daily movement run (Beam, in-process) over ``DAY``'s reads the scope may see (None:
     the scheduled job's system scope, every agency)."""
     from pipelines.movement import run_movement
