@@ -248,7 +248,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--work", type=Path, default=Path("/tmp/pesquisa-bench-live-memory"))
     ap.add_argument("--out", type=Path, help="JSON result")
+    ap.add_argument(
+        "--smoke", action="store_true", help="seconds-long run on a few frames to check the probe works"
+    )
     args = ap.parse_args(argv)
+    if args.smoke:
+        import tempfile
+
+        args.frames, args.every, args.warmup, args.clip_frames = 6, 2, 2, 4
+        args.work = Path(tempfile.mkdtemp(prefix="pq-live-memory-"))
     res = run(args)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
