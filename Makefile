@@ -25,7 +25,7 @@ test: setup
 	bash scripts/system_deps.sh
 	$(BIN)/ruff check .
 	$(MYPY)
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra --durations=40 tests
 
 lint: setup
 	$(BIN)/ruff check .

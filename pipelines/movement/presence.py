@@ -120,12 +120,11 @@ def build_presence(lh: Lakehouse, days: Iterable[dt.date] | None = None) -> dict
         try:
             con.execute("SET TimeZone = 'UTC'")
             con.execute("SET enable_progress_bar = false")
-            listed = ", ".join(sql_literal(p) for p in files.paths)
             table = con.sql(
                 f"""SELECT {_GROUP}, count(*)::BIGINT AS reads, min(ts) AS first_ts, max(ts) AS last_ts,
                        list(ts ORDER BY ts) AS ts, DATE '{day.isoformat()}' AS date,
                        {sql_literal(files.fingerprint)} AS source
-                FROM read_parquet([{listed}], union_by_name = true)
+                FROM {_day_source(con, lh, files)}
                 WHERE plate IS NOT NULL AND plate <> ''
                 GROUP BY ALL ORDER BY {_GROUP}"""
             ).to_arrow_table()
@@ -135,6 +134,20 @@ def build_presence(lh: Lakehouse, days: Iterable[dt.date] | None = None) -> dict
             TABLE, table, predicate=predicate, row_group_rows=ROW_GROUP_ROWS
         )
     return {"days": written, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def _day_source(con: Any, lh: Lakehouse, files: DayFiles) -> str:
+    """The FROM clause reading one day of ``plate_reads``: its files by path on local storage; off
+    local storage (S3) the paths are table-relative and DuckDB has no credentials, so the day is
+    read through the Delta table (partition-pruned) and registered as an Arrow table."""
+    if lh.storage.is_local:
+        listed = ", ".join(sql_literal(p) for p in files.paths)
+        return f"read_parquet([{listed}], union_by_name = true)"
+    import pyarrow.dataset as ds
+
+    day_rows = lh.dataset(SOURCE).to_table(filter=ds.field("date") == pa.scalar(files.day, pa.date32()))
+    con.register("presence_day_source", day_rows)
+    return "presence_day_source"
 
 
 def register(con: Any, lh: Lakehouse) -> dict[str, Any]:
