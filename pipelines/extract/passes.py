@@ -125,7 +125,11 @@ def fuse_track(track: Track, formats: tuple[str, ...] | None) -> Any:
     from pipelines.plates.reader import DEFAULT_FORMATS
 
     reads = sorted(reads, key=lambda d: -float(d["score"]))[:FUSE_MAX_READS]
-    return fuse_frames([d["ctc"] for d in reads], list(formats or DEFAULT_FORMATS))
+    # a camera with no registered format reads with the regional defaults: none of them is "its own"
+    # format, exactly as the per-frame reader treats it (PlateReader.registered)
+    return fuse_frames(
+        [d["ctc"] for d in reads], list(formats or DEFAULT_FORMATS), registered=bool(formats)
+    )
 
 
 def plate_row(track: Track, ctx: SourceContext, top_n: int = 5) -> dict[str, Any]:

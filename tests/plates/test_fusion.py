@@ -136,3 +136,21 @@ def test_the_joint_beam_scores_equal_the_ctc_forward_algorithm():
     for text in ["A", "AB", "AAB", "AA", "ABA", "1B2", "BB", "7"]:
         want = sum(ctc_log_likelihood(lp, text) for lp in lps)
         assert scorer.log_likelihood(text) == pytest.approx(want, rel=1e-9, abs=1e-9), text
+
+
+def test_a_track_at_a_camera_with_no_format_treats_no_preset_as_its_own():
+    """A camera with no registered format reads with the regional defaults; fused tracks there
+    weigh a sign word that fits the first default (``BUS 123``, Argentina's old layout) down, as
+    the per-frame reader does, while a camera registered as AR takes it at face value."""
+    from pipelines.extract.passes import fuse_track
+    from pipelines.extract.tracking import Observation, Track
+
+    track = Track(1)
+    for i in range(3):
+        data = {"text": "BUS123", "score": 0.8, "ctc": onehot_ctc("-B-U-S-1-2-3-")}
+        track.obs.append(Observation(i, i * 0.2, (0, 0, 10, 5), 0.8, data))
+    own = fuse_track(track, ("AR",))
+    unregistered = fuse_track(track, None)
+    assert own is not None and unregistered is not None
+    assert own.text == unregistered.text == "BUS123"
+    assert unregistered.score < own.score * 0.75
