@@ -144,6 +144,16 @@ class ActorPool:
             device = "cuda"
         else:
             n = self.config.workers or max(1, int(cpus))
+            if n > max(1, int(cpus)):
+                # an actor takes a whole CPU: more than the cluster has would wait for a CPU that is
+                # not there (e.g. after a node died mid-backfill) until the start timeout
+                log.warning(
+                    "extraction pool: %d workers asked for, the cluster has %g CPUs: starting %d",
+                    n,
+                    cpus,
+                    max(1, int(cpus)),
+                )
+                n = max(1, int(cpus))
             res = {"num_cpus": 1.0, "num_gpus": 0}
             device = "cpu"
         threads = max(1, int(cpus // n)) if device == "cpu" else None
@@ -169,15 +179,29 @@ class ActorPool:
         ]
         self.load = [0] * n
         self.broken = False
-        ready, waiting = ray.wait(
-            [a.info.remote() for a in self.actors], num_returns=n, timeout=start_timeout_s
-        )
-        if waiting:
+        refs = [a.info.remote() for a in self.actors]
+        ready, waiting = ray.wait(refs, num_returns=n, timeout=start_timeout_s)
+        if waiting and not ready:
             self.shutdown()
             raise PoolError(
                 f"{len(waiting)} of {n} extraction actors did not start within {start_timeout_s:.0f} s "
                 f"(each asks for {res}; cluster has {ray.cluster_resources()})"
             )
+        if waiting:  # go on with the actors that started (a node may have gone); drop the rest
+            started = {r.hex() for r in ready}
+            up = [r.hex() in started for r in refs]
+            keep = [a for a, ok in zip(self.actors, up, strict=True) if ok]
+            for a, ok in zip(self.actors, up, strict=True):
+                if not ok:
+                    ray.kill(a)
+            log.warning(
+                "extraction pool: %d of %d actors did not start within %.0f s; going on with %d",
+                len(waiting),
+                n,
+                start_timeout_s,
+                len(keep),
+            )
+            self.actors, self.load = keep, [0] * len(keep)
         try:
             infos = ray.get(ready, timeout=start_timeout_s)
         except Exception as exc:
@@ -189,7 +213,13 @@ class ActorPool:
             "plates": infos[0].get("plate_backend"),
             "faces": infos[0].get("face_backend"),
         }
-        log.info("extraction pool: %d actor(s) on %s, %s, back-ends %s", n, device, res, self.backends)
+        log.info(
+            "extraction pool: %d actor(s) on %s, %s, back-ends %s",
+            len(self.actors),
+            device,
+            res,
+            self.backends,
+        )
 
     @property
     def size(self) -> int:

@@ -75,3 +75,20 @@ def test_the_actors_run_the_backend_the_settings_choose(torch_home, ray_session)
         assert "ABC1234" in [p.get("text") for p in result.plates], result.plates
     finally:
         shutdown_pools()
+
+
+def test_a_pool_asked_for_more_workers_than_cpus_starts_what_the_cluster_has(ray_session):
+    """Each actor takes a whole CPU: asking for more (a node died mid-backfill, a setting too high)
+    starts one per CPU at once instead of waiting the start timeout for a CPU that is not there."""
+    import ray
+
+    from pipelines.extract.actors import ActorPool, PoolConfig
+
+    cpus = int(ray.cluster_resources()["CPU"])
+    pool = ActorPool(
+        PoolConfig(workers=cpus + 2, device="cpu", plates=False, faces=False), start_timeout_s=600
+    )
+    try:
+        assert pool.size == cpus and len(pool.load) == cpus
+    finally:
+        pool.shutdown()
