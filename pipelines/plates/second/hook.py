@@ -64,8 +64,7 @@ def fuse_candidates(
 ) -> list[Candidate]:
     """Both recognisers' candidates ranked by ``first ** (1 - weight) * second ** weight`` (a text
     one list lacks takes :data:`MISSING` of that list's lowest score); per-character confidences
-    combined the same way where both lists hold the text. Never below the first recogniser's own
-    score: a text it read keeps at least that (the second opinion can promote, never demote). The rules of
+    combined the same way where both lists hold the text. The rules of
     :func:`rank_candidates` still hold: ``generic`` last, a foreign plate read as seen kept."""
     a = {c.text: c for c in first}
     b = {c.text: c for c in second}
@@ -85,11 +84,6 @@ def fuse_candidates(
                 float(max(p, 1e-12) ** (1.0 - weight) * max(q, 1e-12) ** weight)
                 for p, q in zip(ca.char_probs, cb.char_probs, strict=True)
             ]
-        if ca is not None and score < ca.score:
-            # a second opinion only ever adds support: a text the first recogniser read keeps at
-            # least its own score and character confidences (a doubtful second model must not push
-            # a good first read under plates.min_score)
-            score, probs = ca.score, list(ca.char_probs)
         repairs = min(c.repairs for c in (ca, cb) if c is not None)
         out.append(Candidate(text, score, base.plate_format, base.pattern, probs, repairs))
     out.sort(key=lambda c: (-c.score, c.text))
