@@ -9,8 +9,6 @@ HOME_DIR ?= $(CURDIR)/data
 # flags) on the rest of the project code (pyproject [tool.mypy]); cached in .mypy_cache
 MYPY_PATHS ?= lakehouse pipelines jobs app dagster_project benchmarks
 MYPY := $(BIN)/mypy $(MYPY_PATHS)
-# pytest-xdist workers for make test (CI has 2 cores; folders with costly fixtures stay whole on one)
-TEST_WORKERS ?= 2
 
 .PHONY: setup demo test lint bench app dagster train-plates clean
 
@@ -27,7 +25,7 @@ test: setup
 	bash scripts/system_deps.sh
 	$(BIN)/ruff check .
 	$(MYPY)
-	$(BIN)/python -m pytest -q -ra --durations=40 -n $(TEST_WORKERS) --dist loadgroup tests
+	$(BIN)/python -m pytest -q -ra --durations=40 tests
 
 lint: setup
 	$(BIN)/ruff check .

@@ -67,38 +67,3 @@ def pytest_runtest_makereport(item, call):
         rep.outcome = "failed"
         rep.longrepr = f"needs a real component but skipped under CI=true: {reason}"
 
-
-#: test folders whose session fixtures are costly (a city extracted with the real models, a stream
-#: clip, a cut of the shared data): under pytest-xdist each folder runs whole on one worker, so its
-#: fixtures are built once; every other test file is its own group
-WHOLE_FOLDERS = frozenset({"extract", "live", "synth", "crime", "faces", "video", "search"})
-#: groups that take minutes: scheduled first so the two workers finish together (longest first)
-HEAVY_FIRST = (
-    "scaleout/test_ray_cluster.py",
-    "extract",
-    "benchmarks/test_smoke.py",
-    "live",
-    "search",
-    "governance/test_export.py",
-)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
-def pytest_collection_modifyitems(config, items):
-    """In a pytest-xdist worker (``make test`` runs ``-n 2 --dist loadgroup``): one ``xdist_group``
-    per folder in :data:`WHOLE_FOLDERS`, else per file, heaviest groups first."""
-    if not hasattr(config, "workerinput"):
-        return
-    tests_dir = Path(__file__).resolve().parent
-    groups = {}
-    for item in items:
-        rel = Path(str(item.path)).resolve().relative_to(tests_dir)
-        group = rel.parts[0] if rel.parts[0] in WHOLE_FOLDERS else rel.as_posix()
-        groups[item.nodeid] = group
-        item.add_marker(pytest.mark.xdist_group(group))
-
-    def rank(item) -> int:
-        g = groups[item.nodeid]
-        return HEAVY_FIRST.index(g) if g in HEAVY_FIRST else len(HEAVY_FIRST)
-
-    items.sort(key=rank)  # stable: collection order within a group and among the rest
