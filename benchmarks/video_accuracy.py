@@ -66,7 +66,7 @@ class Setting:
 #: the recorded default before this benchmark (detector 640 px, motion regions, 5 fps), then one
 #: setting changed at a time, then the profiles (faces on: their full cost)
 SWEEP = [
-    Setting("old default (640, region)", note="main before issue 15"),
+    Setting("old default (640 px region)", note="main before issue 15"),
     Setting("gating frame", gating="frame"),
     Setting("gating off", gating="off"),
     Setting("det 960", plate_det_side=960),
@@ -79,7 +79,7 @@ SWEEP = [
     Setting("10 fps", sample_fps=10.0),
 ]
 PROFILES = [
-    Setting("profile: recorded, old (faces on)", faces=True, note="640, region, 5 fps"),
+    Setting("profile: recorded old (faces on)", faces=True, note="640, region, 5 fps"),
     Setting(
         "profile: recorded (faces on)",
         plate_det_side=960,
@@ -249,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--photos", type=int, help="photos in the clip (default: all 108; --quick: 20)")
     ap.add_argument("--hold", type=float, default=2.4, help="seconds each photo is on screen")
     ap.add_argument("--quick", action="store_true", help="20 photos")
-    ap.add_argument("--only", help="comma-separated setting names (default: every one); 'sweep', 'profiles'")
+    ap.add_argument(
+        "--only",
+        help="comma-separated setting names (no name has a comma; default: every one); 'sweep', 'profiles'",
+    )
     ap.add_argument("--plain", default="package,engine960", help="plain RapidOCR kinds to run ('' for none)")
     ap.add_argument("--work", type=Path, help="where the clip goes (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -273,6 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         settings, args.plain = [SWEEP[0], PROFILES[1]], "package"
     elif args.only:
         names = {n.strip() for n in args.only.split(",")}
+        unknown = names - {s.name for s in settings} - {"sweep", "profiles"}
+        if unknown:
+            ap.error(f"--only: no setting named {sorted(unknown)}; known: {[s.name for s in settings]}")
         settings = [
             s
             for s in settings
