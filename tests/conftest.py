@@ -66,4 +66,3 @@ def pytest_runtest_makereport(item, call):
         reason = rep.longrepr[-1] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
         rep.outcome = "failed"
         rep.longrepr = f"needs a real component but skipped under CI=true: {reason}"
-
