@@ -14,8 +14,10 @@ The estimate is a latent-class model fitted by EM (Dawid-Skene's "one coin" per 
   offset (ridge-penalised towards 0, so a camera seen a few times leans on the pooled calibration and
   one whose reads the others contradict moves away from it, however confident its reader is);
 - given the partners, a right read agrees with each partner that is right (``pi_s``) and disagrees
-  with one that is wrong; a wrong read agrees with a partner only by coincidence (``coincide``: errors
-  rarely produce the same string). E-step: each linked read's posterior of being right; M-step:
+  with one that is wrong; a wrong read agrees with its first agreeing partner only by coincidence
+  (``coincide``: errors rarely produce the same string), but with each further one at a far higher
+  chance (``repeat_coincide``): misreads are systematic (the same plate's characters misread the
+  same way at several cameras), so a read many partners agree with is likely, not certain, right. E-step: each linked read's posterior of being right; M-step:
   ``f`` and ``b`` by ridge logistic regression on those soft labels. No ground truth is used: the
   labels come only from cross-camera agreement.
 
@@ -56,6 +58,9 @@ class AccuracyParams:
     min_similarity: float = 0.4  # 1 - edit distance / length: below, two reads are not one vehicle
     min_links: int = 3  # a camera with fewer links gets no estimate
     coincide: float = 0.02  # chance a wrong read's text equals a partner's (errors rarely coincide)
+    #: once a wrong read's text equals one partner's, the error is systematic (the same characters
+    #: misread the same way on the same plate): the chance that each further partner agrees too
+    repeat_coincide: float = 0.5
     camera_ridge: float = 1.0  # L2 penalty on the per-camera offsets (logit scale)
     iterations: int = 30  # EM iterations (stops earlier when the posteriors settle)
 
@@ -236,15 +241,23 @@ def _em(
     pi = np.full(n, 0.8)
     post = pi.copy()
     log_co = math.log(params.coincide)
+    log_rep = math.log(max(params.repeat_coincide, params.coincide))
+    agreeing = np.zeros(n, bool)
+    if len(edges):
+        agreeing[edges[same, 0]] = True
     for _ in range(params.iterations):
         if len(edges):
             src, dst = edges[:, 0], edges[:, 1]
             partner = np.clip(pi[dst], 1e-4, 1 - 1e-4)
             real = 1.0 - chance
             right = np.where(same, np.log(real * partner + 1e-12), np.log(chance + real * (1 - partner)))
-            wrong = np.where(same, np.log(real + 1e-12) + log_co, 0.0)
+            # a wrong read agrees with its first agreeing partner by coincidence (``coincide``) and
+            # with each further one because the error is systematic (``repeat_coincide``): errors are
+            # not independent across cameras, so many agreeing partners do not make a read certain
+            wrong = np.where(same, np.log(real + 1e-12) + log_rep, 0.0)
             p = np.clip(pi, 1e-4, 1 - 1e-4)
             ll = np.log(p) - np.log1p(-p) + np.bincount(src, right - wrong, n)
+            ll -= np.where(agreeing, log_co - log_rep, 0.0)
             new = np.where(linked, _sigmoid(ll), pi)
         else:
             new = pi.copy()
