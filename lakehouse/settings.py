@@ -237,6 +237,14 @@ class LiveSettings(Section):
     backoff_max_s: float = Field(
         30.0, ge=1, le=3600, description="longest wait between reconnection attempts"
     )
+    compact_every_s: float = Field(
+        120.0,
+        ge=0,
+        le=86400,
+        description="stream run compacts and checkpoints the day partitions it wrote this often "
+        "(micro-batches leave a small file per commit; without it the driver's memory and every "
+        "commit's cost grow with the files); 0 = never (leave it to `pesquisa maintain`)",
+    )
     movement_every_s: float = Field(
         0.0,
         ge=0,

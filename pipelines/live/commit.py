@@ -9,7 +9,9 @@ New live segments get their ``videos`` row first and, once the batch's rows are 
 ``source_versions`` row (``kind = live``: one model version per segment). Right after the rows are
 committed, :func:`pipelines.watchlist.alarms.raise_alerts` sees the batch (the alarm step; alerts
 are insert-only and suppressed per entry, camera and pass, so a re-committed batch raises nothing
-new). The driver also runs the alarm step on rows as soon as the workers emit them
+new). Every ``compact_every_s`` the driver asks it to :meth:`MicroBatchCommitter.compact` the
+day partitions it wrote since the last time: a commit every few seconds leaves a small file each,
+and a table of thousands of small files costs every later commit more time and memory. The driver also runs the alarm step on rows as soon as the workers emit them
 (:meth:`MicroBatchCommitter.alarm`, every ``alarm_every_s``): the commit's alarm step is then the
 backstop that catches what the fast step missed (an error).
 """
@@ -53,6 +55,7 @@ class MicroBatchCommitter:
         self.retries = retries
         self._segments: dict[str, None] = {}  # written segment ids, oldest first
         self.alerts_raised = 0
+        self._written: dict[str, set[Any]] = {}  # table -> days written since the last compact()
         #: called with each committed batch after its alarm step (e.g. the live movement consumer,
         #: pipelines/movement/live.py); a failing hook is logged and never stops the cameras
         self.on_commit: list[Any] = []
@@ -131,7 +134,24 @@ class MicroBatchCommitter:
         if name == "videos":  # model_version goes to source_versions, not videos
             data = [{k: v for k, v in r.items() if k != "model_version"} for r in data]
             return self._retry(lambda: self.lh.upsert(name, data), name, res)
+        if "date" in data.column_names:
+            self._written.setdefault(name, set()).update(d for d in data["date"].to_pylist() if d is not None)
         return self._retry(lambda: self.lh.upsert(name, data, target_predicate=_days(data)), name, res)
+
+    def compact(self) -> list[Any]:
+        """Compact and checkpoint the day partitions written since the last call (a failure is
+        logged: the rows are committed, compaction is only upkeep, tried again next time)."""
+        from lakehouse.maintenance import compact_days
+
+        out = []
+        for name, days in sorted(self._written.items()):
+            try:
+                out.append(compact_days(self.lh, name, sorted(days)))
+            except Exception:  # noqa: BLE001 - upkeep must not stop the cameras
+                log.exception("live: compacting %s failed", name)
+                continue
+            self._written.pop(name)
+        return out
 
     def _retry(self, fn: Any, name: str, res: BatchResult) -> int:
         for attempt in range(self.retries + 1):

@@ -53,6 +53,7 @@ class StreamReport:
     device: str = ""
     errors: list[str] = field(default_factory=list)  # the first MAX_ERRORS
     failed_commits: int = 0
+    compactions: int = 0  # tables compacted and checkpointed (``live.compact_every_s``)
     status: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -286,6 +287,8 @@ def run_streams(
     try:
         alarms.start()
         next_tick = time.time() + profile.commit_every_s
+        compact_every_s = lh.settings.live.compact_every_s
+        next_compact = time.time() + compact_every_s
         while not stop.is_set() and time.time() < deadline:
             # a micro-batch every commit_every_s, or at once when an alert's row is waiting
             while not (stop.is_set() or wake.is_set()) and time.time() < min(next_tick, deadline):
@@ -296,6 +299,9 @@ def run_streams(
             next_tick = time.time() + profile.commit_every_s
             calls = {c: h.drain.remote() for c, h in workers_by_cam.items()}
             commit(collect(calls, timeout_s=5.0), final=False)
+            if compact_every_s and time.time() >= next_compact:
+                next_compact = time.time() + compact_every_s
+                report.compactions += len(committer.compact())
     finally:
         alarms_stop.set()
         if alarms.is_alive():
