@@ -209,7 +209,9 @@ def _pct(xs: list[float], q: float) -> float:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--smoke", action="store_true", help="20k reads, a few queries (seconds); no results file"
+        "--smoke",
+        action="store_true",
+        help="20k reads, 2 queries per kind, once each (seconds); no results file",
     )
     ap.add_argument("--quick", action="store_true", help="1M reads")
     ap.add_argument(
@@ -248,9 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     load0 = os.getloadavg()
     res = run(
         str(home),
-        args.queries if not args.smoke else min(args.queries, 5),
+        args.queries if not args.smoke else min(args.queries, 2),
         strategies,
-        args.repeat,
+        args.repeat if not args.smoke else 1,
         args.scan_queries,
     )
     load = os.getloadavg()
