@@ -130,6 +130,7 @@ def run_streams(
     from pipelines.extract.actors import PoolConfig, get_pool
     from pipelines.extract.version import EXTRACTION_MODEL_VERSION
     from pipelines.live.camera import CameraWorker
+    from pipelines.memory import HeapTrimmer
     from pipelines.ray_runtime import ensure_ray
 
     t0 = time.time()
@@ -289,6 +290,7 @@ def run_streams(
         next_tick = time.time() + profile.commit_every_s
         compact_every_s = lh.settings.live.compact_every_s
         next_compact = time.time() + compact_every_s
+        trimmer = HeapTrimmer(every_s=30.0)  # the driver's C heap too (Arrow, delta-rs, PyAV buffers)
         while not stop.is_set() and time.time() < deadline:
             # a micro-batch every commit_every_s, or at once when an alert's row is waiting
             while not (stop.is_set() or wake.is_set()) and time.time() < min(next_tick, deadline):
@@ -302,6 +304,7 @@ def run_streams(
             if compact_every_s and time.time() >= next_compact:
                 next_compact = time.time() + compact_every_s
                 report.compactions += len(committer.compact())
+            trimmer.maybe()
     finally:
         alarms_stop.set()
         if alarms.is_alive():
