@@ -77,8 +77,23 @@ def _plate_on_add(track: Track, o: Observation) -> None:
         o.data = {**o.data, "crop_jpeg": None}
 
 
+#: two confident reads this different are two plates, however close their boxes (consecutive cars
+#: at a toll gate, bumper to bumper; one plate's frames misread disagree far less, and less surely)
+SURE_READ = 0.8
+OTHER_PLATE_BELOW = 0.6
+
+
 def _plate_similarity(track: Track, o: Observation) -> float:
     text = o.data["text"]
+    leader = track.state.get("leader", "")
+    best = track.state.get("best_by_text", {}).get(leader)
+    if (
+        best is not None
+        and float(o.data["score"]) >= SURE_READ
+        and float(best.data["score"]) >= SURE_READ
+        and text_similarity(text, leader) < OTHER_PLATE_BELOW
+    ):
+        return 0.0  # under the tracker's floor: this detection starts its own track
     texts = {track.state.get("leader", ""), track.last.data["text"]}
     texts.update(t for t, _ in track.last.data["candidates"][:3])
     return max(text_similarity(text, t) for t in texts)
@@ -127,9 +142,7 @@ def fuse_track(track: Track, formats: tuple[str, ...] | None) -> Any:
     reads = sorted(reads, key=lambda d: -float(d["score"]))[:FUSE_MAX_READS]
     # a camera with no registered format reads with the regional defaults: none of them is "its own"
     # format, exactly as the per-frame reader treats it (PlateReader.registered)
-    return fuse_frames(
-        [d["ctc"] for d in reads], list(formats or DEFAULT_FORMATS), registered=bool(formats)
-    )
+    return fuse_frames([d["ctc"] for d in reads], list(formats or DEFAULT_FORMATS), registered=bool(formats))
 
 
 def plate_row(track: Track, ctx: SourceContext, top_n: int = 5) -> dict[str, Any]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 #: bump when sampling, gating, tracking, voting, detector settings (e.g. the smallest face looked for
 #: in video, pipelines.extract.frames.VIDEO_MIN_FACE_PX) or row building change what rows come out
 #: v2: plate tracks read by fusing their frames' probabilities; v3: recorded profile for accuracy
-#: (plate detector at 960 px, whole frames that move: settings ``extraction``)
-PIPELINE_VERSION = "extract-v3"
+#: (plate detector at 960 px, whole frames that move: settings ``extraction``); v4: two sure reads of
+#: different plates split a track, and fusion pools O/0 and I/1 where the camera's layout decides
+PIPELINE_VERSION = "extract-v4"
 
 
 def extraction_model_version() -> str:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .decode import FOREIGN_PRIOR, GENERIC, CharSeq, candidate_prior, rank_candidates
 from .formats import ALNUM, PlateFormat, get_format, parse_pattern
+from .text import TWINS
 
 BLANK = 0
 OTHER = len(ALNUM) + 1  # 37: any character outside A-Z0-9 (separators, symbols, CJK, ...)
@@ -162,6 +163,11 @@ def fuse_frames(
                 if lo <= n <= hi:
                     owners.setdefault((ALNUM,) * n, (f.name, True, 1.0))
     scorer = _Scorer(logps)
+    # as in rank_candidates: where the camera's own layout fixes the class, O/0 and I/1 count as one
+    # shape (the pair's pooled probability) and the layout decides; loose reads keep the model's
+    # choice. Without this a layout's letter O lost to a loose read of the digit the model prefers.
+    pooled_logps = [_pool_twins(lp) for lp in logps]
+    pooled: _Scorer | None = None
     pool: dict[str, tuple[str, bool, float]] = {}
     for _, text, slots in joint_decode(scorer, list(owners), beam=beam):
         pool.setdefault(text, owners[slots])
@@ -175,13 +181,20 @@ def fuse_frames(
         return None
     n = len(frames)
     scored = []
+    own_strict: set[str] = set()
     for text, (fname, loose, fprior) in pool.items():
-        ll = scorer.log_likelihood(text)
+        if fname == fmts[0].name and not loose:
+            pooled = pooled or _Scorer(pooled_logps)
+            ll = pooled.log_likelihood(text)
+            own_strict.add(text)
+        else:
+            ll = scorer.log_likelihood(text)
         prior = candidate_prior(text, fname, loose, fprior == 1.0, registered)
         scored.append((ll / n + float(np.log(prior)), text, fname, prior))
     scored.sort(key=lambda x: -x[0])
     best_key, best_text, best_fmt, best_prior = scored[0]
-    conf = np.mean([ctc_char_posteriors(lp, best_text) for lp in logps], axis=0)
+    lps = pooled_logps if best_text in own_strict else logps
+    conf = np.mean([ctc_char_posteriors(lp, best_text) for lp in lps], axis=0)
     best_score = float(min(1.0, best_prior * float(np.prod(conf))))
     return FusedRead(
         text=best_text,
@@ -201,6 +214,15 @@ def _log_probs(ctc: np.ndarray) -> np.ndarray:
     p[:, BLANK] += p[:, OTHER]
     p[:, OTHER] = 0.0
     return np.log(np.clip(p, _EPS, None))
+
+
+def _pool_twins(lp: np.ndarray) -> np.ndarray:
+    """``lp`` with each twin pair's columns (O/0, I/1) both set to the pair's summed probability."""
+    out = lp.copy()
+    for a, b in TWINS:
+        ia, ib = ALNUM.index(a) + 1, ALNUM.index(b) + 1
+        out[:, ia] = out[:, ib] = np.logaddexp(lp[:, ia], lp[:, ib])
+    return out
 
 
 # ---------------------------------------------------------------------- joint CTC beam search

@@ -137,3 +137,21 @@ def test_low_score_detections_extend_tracks_without_starting_competing_ones() ->
     tr.update(0.2, [Observation(1, 0.2, (1, 0, 11, 10), 0.2)])
     tracks = tr.finish()
     assert len(tracks) == 1 and len(tracks[0]) == 2
+
+
+def test_two_sure_reads_of_different_plates_in_the_same_place_are_two_tracks() -> None:
+    """Consecutive cars at a toll gate, bumper to bumper: the next plate appears where the last one
+    was. Two confident reads that differ in most characters start a new track (each plate gets its
+    row); a frame misread by a character or two, or an unsure read, stays in the track."""
+    tr = plate_tracker()
+    box = (100.0, 100.0, 220.0, 130.0)
+    frames = [("RK291AT", 0.99), ("RK291AT", 0.97), ("RK2914T", 0.85), ("RK019AF", 0.5)]
+    frames += [("RK019AF", 0.98), ("RK019AF", 0.99)]
+    for k, (text, score) in enumerate(frames):
+        tr.update(k * 0.2, [plate_observation(k, k * 0.2, _read(text, score, box))])
+    tracks = tr.finish()
+    assert [[o.data["text"] for o in t.obs] for t in tracks] == [
+        ["RK291AT", "RK291AT", "RK2914T", "RK019AF"],  # the unsure read cannot split it
+        ["RK019AF", "RK019AF"],
+    ]
+    assert [plate_row(t, CTX)["plate"] for t in tracks] == ["RK291AT", "RK019AF"]

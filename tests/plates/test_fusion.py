@@ -49,6 +49,23 @@ def test_joint_decode_respects_each_pattern_and_frames_disagreeing_in_length():
     assert len(fused.char_confidences) == 7 and min(fused.char_confidences) > 0.3
 
 
+def test_a_letter_slot_of_the_cameras_layout_never_gets_the_digit_twin():
+    """Every frame's recogniser prefers the digit 0 where the EU camera's layout (LL DDD LL) wants a
+    letter: the fused read is PP587AO, as each frame's own layout repair reads it, not the loose
+    PP587A0; its confidence there is the pair's (O or 0), so the read is not pushed under the bar."""
+    frames = []
+    for _ in range(4):
+        f = onehot_ctc("-P-P-5-8-7-A-0-")
+        o, zero = ALNUM.index("O") + 1, ALNUM.index("0") + 1
+        f[13, zero], f[13, o] = 0.6, 0.3  # 0 favoured over O, but together they are sure
+        frames.append(f)
+    fused = fuse_frames(frames, ["EU"])
+    assert fused is not None and fused.text == "PP587AO"
+    assert fused.char_confidences[-1] > 0.85
+    loose = fuse_frames(frames, ["generic"])  # no layout fixes the class: the model's choice stays
+    assert loose is not None and loose.text == "PP587A0"
+
+
 @pytest.mark.slow
 def test_five_noisy_frames_read_exactly_where_no_single_frame_does():
     """A synthetic Argentine plate at 14 px, five frames with independent sensor noise: every frame
