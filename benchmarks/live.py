@@ -365,6 +365,25 @@ def _slope(points: list[tuple[float, float]]) -> float:
     return sum((t - mt) * (y - my) for t, y in points) / den
 
 
+def _rss_parts_mb(pids: list[int]) -> dict[str, float]:
+    """Resident memory split as the kernel counts it (``/proc/PID/status``): ``anon`` (the process's
+    own heap: what a leak grows), ``shmem`` (shared memory it touched: Ray's object store is a
+    shared mapping, so a process that reads objects from it counts those pages too, up to the
+    store's size) and ``file`` (mapped code and files)."""
+    out = {"anon": 0.0, "shmem": 0.0, "file": 0.0}
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/status").read_text()
+        except OSError:  # gone, or not Linux
+            continue
+        for line in text.splitlines():
+            key, _, val = line.partition(":")
+            part = {"RssAnon": "anon", "RssShmem": "shmem", "RssFile": "file"}.get(key)
+            if part:
+                out[part] += int(val.split()[0]) / 1024
+    return out
+
+
 def _rss_mb(pids: list[int]) -> float:
     import psutil
 
@@ -377,13 +396,22 @@ def _rss_mb(pids: list[int]) -> float:
     return total / 2**20
 
 
-def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
+def soak(work: Path, seconds: float, cameras: int, out: Path, trace: bool = False) -> dict[str, Any]:
     """``cameras`` simulated cameras streamed for ``seconds``; every micro-batch records each
     camera's lag and the resident memory of the driver, the camera actors and the model pool.
     Flat = the least-squares slopes of lag (s/s) and RSS (MB/min) after the first minute (models
-    loading, first connection) are near zero."""
+    loading, first connection) are near zero.
+
+    ``trace``: the driver also records Python's own allocations (``tracemalloc``), Arrow's pool and
+    the live object count, and writes the allocation sites that grew most between minute 1 and the
+    end (tells Python objects kept from native memory)."""
+    import gc
+    import tracemalloc
+
+    import pyarrow as pa
     import ray
 
+    from benchmarks.live_memory import heap_mb
     from pipelines.extract.actors import PoolConfig, get_pool
     from pipelines.live.run import MODEL_RESTARTS, run_streams
     from pipelines.live.simulator import SimulatedCamera, prepare_clip, readable_events
@@ -405,11 +433,25 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
     pool = get_pool(PoolConfig(max_restarts=MODEL_RESTARTS))
     pool_pids = [int(i["pid"]) for i in ray.get([a.info.remote() for a in pool.actors], timeout=300)]
     samples: list[dict[str, Any]] = []
-    alerts: list[dict[str, Any]] = []
+    alerts: list[int] = []  # counts only: an alert carries its crop's JPEG
+    snaps: list[Any] = []
+    if trace:
+        tracemalloc.start(8)
     t0 = time.time()
 
     def on_batch(res: Any, statuses: list[dict[str, Any]]) -> None:
         cam_pids = [int(st["pid"]) for st in statuses if st.get("pid")]
+        if trace:
+            if not snaps and time.time() - t0 >= 60.0:
+                snaps.append(tracemalloc.take_snapshot())
+            samples_extra = {
+                "py_traced_mb": tracemalloc.get_traced_memory()[0] / 2**20,
+                "arrow_pool_mb": pa.total_allocated_bytes() / 2**20,
+                "gc_objects": len(gc.get_objects()),
+                **{f"glibc_{k}_mb": v for k, v in heap_mb().items()},
+            }
+        else:
+            samples_extra = {}
         samples.append(
             {
                 "t": time.time() - t0,
@@ -420,7 +462,11 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
                 "rss_driver_mb": _rss_mb([os.getpid()]),
                 "rss_cameras_mb": _rss_mb(cam_pids),
                 "rss_pool_mb": _rss_mb(pool_pids),
+                **{f"{k}_driver_mb": v for k, v in _rss_parts_mb([os.getpid()]).items()},
+                **{f"{k}_cameras_mb": v for k, v in _rss_parts_mb(cam_pids).items()},
+                **{f"{k}_pool_mb": v for k, v in _rss_parts_mb(pool_pids).items()},
                 "load": os.getloadavg()[0],
+                **samples_extra,
             }
         )
 
@@ -431,11 +477,18 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
             home=str(home),
             duration_s=seconds,
             on_batch=on_batch,
-            on_alerts=lambda a: alerts.extend(a),
+            on_alerts=lambda a: alerts.append(len(a)),
         )
     finally:
         for sim in sims.values():
             sim.stop()
+    growth: list[str] = []
+    if trace and snaps:
+        diff = tracemalloc.take_snapshot().compare_to(snaps[0], "traceback")
+        for st in sorted(diff, key=lambda d: d.size_diff, reverse=True)[:15]:
+            growth.append(f"{st.size_diff / 2**20:+.2f} MB, {st.count_diff:+d} blocks:")
+            growth += [f"    {f.filename}:{f.lineno}" for f in st.traceback[:6]]
+        tracemalloc.stop()
     load1 = os.getloadavg()
     steady = [x for x in samples if x["t"] >= 60.0] or samples
     result: dict[str, Any] = {
@@ -443,7 +496,7 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
         "cameras": list(sims),
         "batches": rep.batches,
         "errors": rep.errors,
-        "alerts": len(alerts),
+        "alerts": sum(alerts),
         "load_before": load0,
         "load_after": load1,
         "samples": samples,
@@ -453,8 +506,13 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
         "rss_slope_mb_per_min": {
             k: 60.0 * _slope([(x["t"], x[k]) for x in steady])
             for k in ("rss_driver_mb", "rss_cameras_mb", "rss_pool_mb")
+            + tuple(f"{part}_{who}_mb" for who in ("driver", "cameras", "pool") for part in ("anon", "shmem"))
         },
+        "growth_since_minute_1": growth,
     }
+    if trace:
+        for k in ("py_traced_mb", "arrow_pool_mb", "gc_objects", "glibc_in_use_mb", "glibc_free_mb"):
+            result["rss_slope_mb_per_min"][k] = 60.0 * _slope([(x["t"], x[k]) for x in steady])
     lines = [
         "### Soak",
         "",
@@ -462,7 +520,7 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
         f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores shared; "
         f"load average {load0[0]:.1f}/{load0[1]:.1f}/{load0[2]:.1f} before, "
         f"{load1[0]:.1f}/{load1[1]:.1f}/{load1[2]:.1f} after. {len(sims)} simulated 720p25 camera(s) "
-        f"(MPEG-TS over UDP), {rep.batches} micro-batches, {len(alerts)} alerts, errors: {len(rep.errors)}.",
+        f"(MPEG-TS over UDP), {rep.batches} micro-batches, {sum(alerts)} alerts, errors: {len(rep.errors)}.",
         "",
         "| what | first minute | last minute | slope after the first minute |",
         "|---|---:|---:|---:|",
@@ -483,11 +541,28 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
         ("rss_driver_mb", "RSS driver"),
         ("rss_cameras_mb", "RSS camera actors"),
         ("rss_pool_mb", "RSS model pool"),
+        ("anon_driver_mb", "driver: private (RssAnon)"),
+        ("shmem_driver_mb", "driver: shared, object store (RssShmem)"),
+        ("anon_cameras_mb", "camera actors: private (RssAnon)"),
+        ("shmem_cameras_mb", "camera actors: shared (RssShmem)"),
+        ("anon_pool_mb", "model pool: private (RssAnon)"),
+        ("shmem_pool_mb", "model pool: shared (RssShmem)"),
+    ) + (
+        (
+            ("py_traced_mb", "driver: Python allocations (tracemalloc)"),
+            ("arrow_pool_mb", "driver: Arrow memory pool"),
+            ("gc_objects", "driver: live Python objects (count)"),
+            ("glibc_in_use_mb", "driver: C heap in use (glibc)"),
+            ("glibc_free_mb", "driver: C heap free, kept by glibc"),
+        )
+        if trace
+        else ()
     ):
         key = lambda x, k=k: x[k]  # noqa: E731
+        unit = "" if k == "gc_objects" else " MB"
         lines.append(
-            f"| {label} (MB) | {_fmt(span(key, 0, 60), ' MB')} | {_fmt(span(key, end - 60, end + 1), ' MB')} | "
-            f"{result['rss_slope_mb_per_min'][k]:+.2f} MB/min |"
+            f"| {label}{' (MB)' if unit else ''} | {_fmt(span(key, 0, 60), unit)} | "
+            f"{_fmt(span(key, end - 60, end + 1), unit)} | {result['rss_slope_mb_per_min'][k]:+.2f}{unit}/min |"
         )
     last = samples[-1] if samples else {"dropped": {}, "analysed": {}}
     lines += [
@@ -497,6 +572,15 @@ def soak(work: Path, seconds: float, cameras: int, out: Path) -> dict[str, Any]:
         + ".",
         "",
     ]
+    if growth:
+        lines += [
+            "Driver allocation sites that grew most after minute 1 (tracemalloc):",
+            "",
+            "```",
+            *growth,
+            "```",
+            "",
+        ]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
     out.with_suffix(".json").write_text(json.dumps(result, default=str, indent=1))
@@ -575,6 +659,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--soak-cameras", type=int, default=1, help="cameras in the soak test (default 1)")
     ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="soak: also trace the driver's Python allocations (tracemalloc; slower) and print what grew",
+    )
+    ap.add_argument(
         "--starved",
         type=float,
         metavar="SECONDS",
@@ -582,6 +671,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--starved-rounds", type=int, default=1, help="off/on pairs in the starved test")
     args = ap.parse_args(argv)
+    from pipelines.memory import tune_native_allocators
+
+    tune_native_allocators()  # as `pesquisa stream run` does, before delta-rs and Polars load
     if args.starved:
         work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
         work.mkdir(parents=True, exist_ok=True)
@@ -592,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
         work = args.work or Path(tempfile.gettempdir()) / "pesquisa-bench-live"
         work.mkdir(parents=True, exist_ok=True)
         out = args.out if args.out != RESULTS else SOAK_RESULTS
-        res = soak(work, args.soak, args.soak_cameras, out)
+        res = soak(work, args.soak, args.soak_cameras, out, trace=args.trace)
         return 0 if not res["errors"] else 1
     if args.smoke:
         print(smoke(args.work or smoke_dir("live")), flush=True)

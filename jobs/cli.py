@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None) or not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return 2
+    if getattr(args, "long_running", False):  # before delta-rs / Polars load (their allocator)
+        from pipelines.memory import tune_native_allocators
+
+        tune_native_allocators()
     if args.home is None:
         from lakehouse.config import resolve_home
 

@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         type=_positive,
         help="analysed frames per second per camera (default: live profile, settings live.sample_fps)",
     )
-    r.set_defaults(func=run)
+    r.set_defaults(func=run, long_running=True)  # runs for days: see pipelines.memory
     s = ss.add_parser("status", parents=[common], help="each live camera's state, last frame, fps, lag")
     s.set_defaults(func=status)
     p.set_defaults(func=lambda args, out: _usage(p))
