@@ -304,7 +304,7 @@ def run_beam(
     from lakehouse import Lakehouse
     from pipelines.movement import MovementParams, run_movement
     from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
-    from pipelines.movement.reference import normalize, reference_normalized
+    from pipelines.movement.reference import differences, normalize, reference_normalized
     from pipelines.movement.runner import portico_ids, read_plate_reads
     from pipelines.movement.simulate import simulate_traffic
 
@@ -342,7 +342,8 @@ def run_beam(
             a.convoys["plate_a"][0].as_py(),
             a.convoys["plate_b"][0].as_py(),
         } == set(sim.convoy)
-        out["local_equals_reference"] = results["local"] == ref
+        out["local_differences"] = _diff_counts(differences(results["local"], ref))
+        out["local_equals_reference"] = not out["local_differences"]
     if "dask" in runners:
         with local_dask_cluster(n_workers=2) as address:
             t = time.perf_counter()
@@ -351,11 +352,17 @@ def run_beam(
             out["dask_worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
         out["dask_driver_peak_rss_mb"] = _peak_rss_mb()
         results["dask"] = normalize(b.tables)
-        out["dask_equals_reference"] = results["dask"] == ref
-    out["equal"] = all(r == ref for r in results.values())
+        out["dask_differences"] = _diff_counts(differences(results["dask"], ref))
+        out["dask_equals_reference"] = not out["dask_differences"]
+    out["equal"] = all(out.get(f"{r}_equals_reference") for r in results)
     out["convoys"] = len(ref["convoys"])
     shutil.rmtree(home, ignore_errors=True)
     return out
+
+
+def _diff_counts(diff: dict[str, tuple[list, list]]) -> dict[str, list[int]]:
+    """Per table that differs: [rows only in the run, rows only in the reference]."""
+    return {name: [len(a), len(b)] for name, (a, b) in diff.items()}
 
 
 def _peak_rss_mb() -> float:

@@ -148,8 +148,9 @@ def _epoch(t: Any) -> float | None:
 
 
 def normalize(tables: dict[str, pa.Table]) -> dict[str, set[tuple[Any, ...]]]:
-    """A Beam run's tables as comparable sets (times as epoch seconds to the microsecond, mean
-    travel times to the millisecond, p-values to 6 significant digits)."""
+    """A Beam run's tables as comparable sets (times as epoch seconds to the microsecond, p-values
+    to 6 significant digits; flows keep their mean travel time as is: compare with
+    :func:`differences`)."""
     return {
         "trips": {
             (
@@ -174,7 +175,7 @@ def normalize(tables: dict[str, pa.Table]) -> dict[str, set[tuple[Any, ...]]]:
                 r["destination"],
                 _epoch(r["window_start"]),
                 r["trips"],
-                None if r["mean_travel_s"] is None else round(r["mean_travel_s"], 3),
+                r["mean_travel_s"],
             )
             for r in tables["flows"].to_pylist()
         },
@@ -208,7 +209,7 @@ def reference_normalized(
             (r["camera_id"], round(float(r["window_start"]), 6), r["reads"], r["plates"])
             for r in ref["counts"].to_pylist()
         },
-        "flows": {(o, d, b, n, None if m is None else round(m, 3)) for o, d, b, n, m in ref["flows"]},
+        "flows": {(o, d, b, n, m) for o, d, b, n, m in ref["flows"]},
         "convoys": {
             (r["plate_a"], r["plate_b"], r["n_cameras"], r["n_cooccurrences"], f"{r['p_value']:.6g}")
             for r in ref["convoys"]
@@ -216,8 +217,42 @@ def reference_normalized(
     }
 
 
+#: mean travel times of two runs agree within this (seconds): the same trips summed in another
+#: order differ in the last bits, and a fixed rounding still splits values on either side of a step
+MEAN_TRAVEL_TOLERANCE_S = 1e-3
+
+
+def differences(
+    got: dict[str, set[tuple[Any, ...]]], want: dict[str, set[tuple[Any, ...]]]
+) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+    """Per table of two normalized runs (:func:`normalize`, :func:`reference_normalized`): the rows
+    only in ``got`` and only in ``want``; empty when they are equal. Every field must match exactly,
+    except a flow's mean travel time (its last field), within :data:`MEAN_TRAVEL_TOLERANCE_S`."""
+    out: dict[str, tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]] = {}
+    for name in sorted(set(got) | set(want)):
+        a, b = got.get(name, set()), want.get(name, set())
+        only_a, only_b = a - b, b - a
+        if name == "flows" and only_a and only_b:
+            means = {r[:-1]: r[-1] for r in only_b}
+            close = {
+                r
+                for r in only_a
+                if r[:-1] in means
+                and (r[-1] is None) == (means[r[:-1]] is None)
+                and (r[-1] is None or abs(r[-1] - means[r[:-1]]) <= MEAN_TRAVEL_TOLERANCE_S)
+            }
+            matched = {r[:-1] for r in close}
+            only_a -= close
+            only_b = {r for r in only_b if r[:-1] not in matched}
+        if only_a or only_b:
+            out[name] = (sorted(only_a, key=repr), sorted(only_b, key=repr))
+    return out
+
+
 __all__ = [
+    "MEAN_TRAVEL_TOLERANCE_S",
     "SCHEMAS",
+    "differences",
     "normalize",
     "reference_normalized",
     "reference_convoys",
