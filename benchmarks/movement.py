@@ -300,11 +300,12 @@ def run_beam(
     n_reads: int, out_dir: Path = OUT, seed: int = 5, runners: tuple[str, ...] = ("local", "dask")
 ) -> dict[str, Any]:
     """The daily job over one day of ``n_reads`` simulated reads: local runner vs 2 Dask workers,
-    both compared with the DuckDB/Polars reference (:mod:`pipelines.movement.reference`)."""
+    each in its own process (its own peak RSS), then the DuckDB/Polars reference
+    (:mod:`pipelines.movement.reference`) that both are compared with."""
+    import pickle
+
     from lakehouse import Lakehouse
-    from pipelines.movement import MovementParams, run_movement
-    from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
-    from pipelines.movement.reference import differences, normalize, reference_normalized
+    from pipelines.movement.reference import differences, reference_normalized
     from pipelines.movement.runner import portico_ids, read_plate_reads
     from pipelines.movement.simulate import simulate_traffic
 
@@ -318,46 +319,81 @@ def run_beam(
     sim = simulate_traffic(day, vehicles=max(10, n_reads // 8), streets=streets, porticos=porticos, seed=seed)
     lh.upsert("cameras", sim.cameras)
     lh.append("plate_reads", sim.rows)
-    params = MovementParams(flow_bucket_s=3600, convoy_min_cameras=4)
-    end = DAY0 + dt.timedelta(days=1)
     out: dict[str, Any] = {
         "reads": len(sim.rows),
         "cameras": len(sim.cameras),
         "simulate_s": round(time.perf_counter() - t, 1),
     }
-    del sim.rows[:]
+    convoy = sorted(sim.convoy)
+    del sim
+    results = {}
+    for runner in runners:
+        res = _child(["--phase", "beam-run", "--beam-runner", runner, "--home", str(home)])
+        out[f"{runner}_s"] = res["seconds"]
+        out[f"{runner}_driver_peak_rss_mb" if runner == "dask" else f"{runner}_peak_rss_mb"] = res[
+            "peak_rss_mb"
+        ]
+        if runner == "dask":
+            out["dask_worker_peak_rss_mb"] = res.get("worker_peak_rss_mb")
+        out[f"{runner}_slices"] = res["slices"]
+        out["convoy_planted_first"] = res["convoy_top"] == convoy
+        results[runner] = pickle.loads((home / f"{runner}.pickle").read_bytes())
+    end = DAY0 + dt.timedelta(days=1)
     t = time.perf_counter()
     reads = read_plate_reads(lh, DAY0, end)
-    ref = reference_normalized(reads, portico_ids(lh), params, (end - DAY0).total_seconds())
+    ref = reference_normalized(reads, portico_ids(lh), _beam_params(), (end - DAY0).total_seconds())
     out["reference_s"] = round(time.perf_counter() - t, 2)
+    out["reference_peak_rss_mb"] = _peak_rss_mb()
     del reads
-    results = {}
-    if "local" in runners:
-        t = time.perf_counter()
-        a = run_movement(lh, DAY0, end, params=params)
-        out["local_s"] = round(time.perf_counter() - t, 2)
-        out["local_peak_rss_mb"] = _peak_rss_mb()
-        results["local"] = normalize(a.tables)
-        out["convoy_planted_first"] = bool(a.convoys.num_rows) and {
-            a.convoys["plate_a"][0].as_py(),
-            a.convoys["plate_b"][0].as_py(),
-        } == set(sim.convoy)
-        out["local_differences"] = _diff_counts(differences(results["local"], ref))
-        out["local_equals_reference"] = not out["local_differences"]
-    if "dask" in runners:
-        with local_dask_cluster(n_workers=2) as address:
-            t = time.perf_counter()
-            b = run_movement(lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=params)
-            out["dask_s"] = round(time.perf_counter() - t, 2)
-            out["dask_worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
-        out["dask_driver_peak_rss_mb"] = _peak_rss_mb()
-        results["dask"] = normalize(b.tables)
-        out["dask_differences"] = _diff_counts(differences(results["dask"], ref))
-        out["dask_equals_reference"] = not out["dask_differences"]
+    for runner, got in results.items():
+        out[f"{runner}_differences"] = _diff_counts(differences(got, ref))
+        out[f"{runner}_equals_reference"] = not out[f"{runner}_differences"]
     out["equal"] = all(out.get(f"{r}_equals_reference") for r in results)
     out["convoys"] = len(ref["convoys"])
     shutil.rmtree(home, ignore_errors=True)
     return out
+
+
+def run_beam_once(home: str, runner: str) -> dict[str, Any]:
+    """One runner over the day in ``home`` (a child process): its time, peak RSS, slices, the top
+    convoy pair; the normalized tables go to ``home/<runner>.pickle``."""
+    import pickle
+
+    from lakehouse import Lakehouse
+    from pipelines.movement import run_movement
+    from pipelines.movement.dask_cluster import dask_options, local_dask_cluster
+    from pipelines.movement.reference import normalize
+    from pipelines.movement.source import ROWS_PER_SLICE
+
+    lh = Lakehouse(home=home)
+    end = DAY0 + dt.timedelta(days=1)
+    out: dict[str, Any] = {}
+    t = time.perf_counter()
+    if runner == "dask":
+        with local_dask_cluster(n_workers=2) as address:
+            res = run_movement(
+                lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=_beam_params()
+            )
+            out["seconds"] = round(time.perf_counter() - t, 2)
+            out["worker_peak_rss_mb"] = _worker_peak_rss_mb(address)
+    else:
+        res = run_movement(lh, DAY0, end, params=_beam_params())
+        out["seconds"] = round(time.perf_counter() - t, 2)
+    out["peak_rss_mb"] = _peak_rss_mb()
+    out["slices"] = -(-res.reads // ROWS_PER_SLICE)
+    out["convoy_top"] = (
+        sorted([res.convoys["plate_a"][0].as_py(), res.convoys["plate_b"][0].as_py()])
+        if res.convoys.num_rows
+        else []
+    )
+    (Path(home) / f"{runner}.pickle").write_bytes(pickle.dumps(normalize(res.tables)))
+    return out
+
+
+def _beam_params() -> Any:
+    from pipelines.movement import MovementParams
+
+    return MovementParams(flow_bucket_s=3600, convoy_min_cameras=4)
 
 
 def _diff_counts(diff: dict[str, tuple[list, list]]) -> dict[str, list[int]]:
@@ -425,7 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         help="only the daily Beam job (local runner vs 2 Dask workers) over --beam-reads reads; "
         "prints its line for RESULTS.md",
     )
-    ap.add_argument("--phase", choices=["generate", "queries", "beam"], help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["generate", "queries", "beam", "beam-run"], help=argparse.SUPPRESS)
+    ap.add_argument("--beam-runner", help=argparse.SUPPRESS)
     ap.add_argument("--home", help=argparse.SUPPRESS)
     ap.add_argument("--windows", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -453,6 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     runners = tuple(r.strip() for r in args.beam_runners.split(",") if r.strip())
     if args.phase == "beam":
         print(json.dumps(run_beam(args.beam_reads, out_dir, runners=runners)))
+        return 0
+    if args.phase == "beam-run":
+        print(json.dumps(run_beam_once(args.home, args.beam_runner)))
         return 0
     beam_args = ["--phase", "beam", "--beam-reads", str(args.beam_reads), "--out", str(out_dir)]
     beam_args += ["--beam-runners", ",".join(runners)]
@@ -519,8 +559,11 @@ def beam_line(beam: dict | None) -> str:
         )
     return (
         f"Daily Beam movement job (trips, counts, OD flows, convoys) over one day of {beam['reads']:,} reads "
-        f"on {beam.get('cameras', '?')} cameras (DuckDB/Polars reference {beam.get('reference_s')} s, "
-        f"{beam.get('convoys')} convoy pairs): {'; '.join(parts)}; planted convoy first: "
+        f"on {beam.get('cameras', '?')} cameras, read by the workers in "
+        f"{beam.get('local_slices', beam.get('dask_slices', '?'))} time slices (DuckDB/Polars reference "
+        f"{beam.get('reference_s')} s, peak RSS {beam.get('reference_peak_rss_mb', 0):.0f} MB, "
+        f"{beam.get('convoys')} convoy pairs); each runner in its own process: {'; '.join(parts)}; "
+        "planted convoy first: "
         f"{beam.get('convoy_planted_first')}.{load}"
     )
 

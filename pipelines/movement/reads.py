@@ -9,7 +9,7 @@ movement tool at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -75,26 +75,33 @@ def scoped_reads(
 
 @contextmanager
 def connect(lh: Lakehouse) -> Iterator[Any]:
-    """A DuckDB connection with ``plate_reads`` registered (empty table created when missing).
-
-    On local storage the view reads the table's current Delta files with DuckDB's own Parquet
-    reader (``date`` from the partition path): filters on ``camera_id``/``ts`` are evaluated
-    column by column inside the scan and ``date`` conditions skip whole files, 3-4x faster than
-    the pyarrow dataset scan for a movement query. Elsewhere (S3), or when a listed file is
-    missing, the pyarrow dataset as :meth:`Lakehouse.duckdb` registers it."""
+    """A DuckDB connection with ``plate_reads`` registered (empty table created when missing), at
+    the table's current version (:func:`connect_files`)."""
     lh.ensure(TABLE)
-    files = _local_files(lh)
-    if files:
-        import duckdb
+    with connect_files(lh, _local_files(lh)) as con:
+        yield con
 
-        con = duckdb.connect()
+
+@contextmanager
+def connect_files(lh: Lakehouse, files: Sequence[str] | None, version: int | None = None) -> Iterator[Any]:
+    """A DuckDB connection with ``plate_reads`` registered over ``files`` (a version's Parquet files).
+
+    On local storage the view reads the table's Delta files with DuckDB's own Parquet reader
+    (``date`` from the partition path): filters on ``camera_id``/``ts`` are evaluated column by
+    column inside the scan and ``date`` conditions skip whole files, 3-4x faster than the pyarrow
+    dataset scan for a movement query. Without files (S3, or a listed file gone) the pyarrow
+    dataset of ``version`` (None: the newest), as :meth:`Lakehouse.duckdb` registers it."""
+    import duckdb
+
+    con = duckdb.connect()
+    if files:
         listed = ", ".join(sql_literal(f) for f in files)
         con.execute(
             f"CREATE VIEW {TABLE} AS SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
             "hive_types = {'date': DATE}, union_by_name = true)"
         )
     else:
-        con = lh.duckdb([TABLE])
+        con.register(TABLE, lh.dataset(TABLE, version))
     con.execute("SET TimeZone = 'UTC'")
     try:
         yield con
@@ -104,13 +111,19 @@ def connect(lh: Lakehouse) -> Iterator[Any]:
 
 def _local_files(lh: Lakehouse) -> list[str] | None:
     """The Parquet files of the table's current version (None: not local, empty, or a file gone)."""
+    return pinned_files(lh, None)
+
+
+def pinned_files(lh: Lakehouse, version: int | None) -> list[str] | None:
+    """The Parquet files of ``version`` of ``plate_reads`` (None = newest) on local storage; None
+    when not local, empty, or a listed file is gone (then read the Delta dataset instead)."""
     if not lh.storage.is_local:
         return None
     from pathlib import Path
     from urllib.parse import unquote
 
     root = Path(lh.uri(TABLE).removeprefix("file://"))
-    files = [str(root / unquote(f.path)) for f in lh.dataset(TABLE).get_fragments()]
+    files = [str(root / unquote(f.path)) for f in lh.dataset(TABLE, version).get_fragments()]
     if not files or not all(Path(f).is_file() for f in files):
         return None
     return files
@@ -143,6 +156,8 @@ __all__ = [
     "arrow",
     "camera_positions",
     "connect",
+    "connect_files",
+    "pinned_files",
     "registry",
     "scoped_reads",
     "version_condition",

@@ -1,7 +1,8 @@
 """Bounded movement run: plate reads of ``[start, end)`` from Delta -> Beam -> Arrow tables.
 
-I/O stays at the edges: the driver reads ``plate_reads`` (and the portico list from ``cameras``)
-through :class:`~lakehouse.Lakehouse`, the pipeline in between is pure transforms, and its results
+I/O stays at the edges: the driver plans the read of ``plate_reads`` (scope, pinned version, time
+slices; :mod:`pipelines.movement.source`) and the workers read the slices, the pipeline in between
+is pure transforms (the portico list comes from ``cameras``), and its results
 come back through Parquet files in a staging directory that the driver reads into Arrow. Nothing is
 committed here: the caller (Dagster's IO manager, a notebook) is the one writer of the results.
 
@@ -47,6 +48,7 @@ from pipelines.movement.flows import ODFlows
 from pipelines.movement.schemas import SCHEMAS
 from pipelines.movement.sightings import NAMESPACE, ParseSightings
 from pipelines.movement.sink import WriteTables
+from pipelines.movement.source import READ_COLUMNS, ROWS_PER_SLICE, ReadPlateReads, plan_reads
 from pipelines.movement.trips import Trips
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,6 @@ _RUNNER_ALIASES = {
     "SwitchingDirectRunner": "BundleBasedDirectRunner",
     "DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
 }
-READ_COLUMNS = ["read_id", "camera_id", "ts", "plate", "confidence", "agency", "model_version"]
 OUTPUTS = ("trips", "counts", "flows", "convoys")
 
 
@@ -243,8 +244,13 @@ def run_movement(
     porticos: Sequence[str] | None = None,
     staging_dir: str | Path | None = None,
     scope: ReadScope | None = None,
+    rows_per_slice: int = ROWS_PER_SLICE,
 ) -> MovementResult:
     """Run trips, counts, OD flows and convoys over the plate reads of ``[start, end)``.
+
+    The reads are planned here (scope, pinned table version, time slices) and read by the
+    workers (:mod:`pipelines.movement.source`) in slices of about ``rows_per_slice`` reads: the
+    driver never holds them.
 
     ``porticos`` defaults to the cameras of kind ``portico`` in the cameras table. Returns Arrow
     tables (schemas in :mod:`pipelines.movement.schemas`) plus the pipeline's counters (reads in,
@@ -255,7 +261,7 @@ def run_movement(
     start, end = _utc(start), _utc(end)
     if end <= start:
         raise ValueError(f"empty time range: {start} .. {end}")
-    reads = read_plate_reads(lh, start, end, cameras, scope)
+    plan = plan_reads(lh, start, end, scope or system_scope(start, end), cameras, rows_per_slice)
     if porticos is None:
         porticos = portico_ids(lh)
     span_s = (end - start).total_seconds()
@@ -267,7 +273,7 @@ def run_movement(
     opts = pipeline_options(runner, options)
     try:
         p = beam.Pipeline(options=opts)
-        rows = p | "PlateReads" >> beam.Create(reads.to_pylist(), reshuffle=False)
+        rows = p | "PlateReads" >> ReadPlateReads(plan)
         outputs = movement_transforms(rows, porticos, params, span_s)
         _ = outputs | "WriteResults" >> WriteTables(staging, SCHEMAS)
         result = p.run()
@@ -284,16 +290,15 @@ def run_movement(
     finally:
         if own_staging:
             shutil.rmtree(staging, ignore_errors=True)
-    versions = sorted({v for v in reads["model_version"].to_pylist() if v})
     res = MovementResult(
         start,
         end,
         opts.get_all_options()["runner"],
-        reads.num_rows,
+        plan.rows,
         tables,
         metrics,
         time.perf_counter() - t0,
-        versions,
+        plan.model_versions,
     )
     log.info("movement %s", res.summary())
     return res

@@ -74,9 +74,15 @@ def test_dask_runner_two_workers_equals_local_and_reference(day_home) -> None:
     with local_dask_cluster(n_workers=2) as address:
         assert address.startswith("tcp://127.0.0.1:")
         dask = run_movement(
-            lh, start, end, runner="DaskRunner", options=dask_options(address, partitions=4), params=PARAMS
+            lh,
+            start,
+            end,
+            runner="DaskRunner",
+            options=dask_options(address, partitions=4),
+            params=PARAMS,
+            rows_per_slice=500,  # several slices, read by both workers
         )
-    assert dask.runner.endswith("DaskRunner")
+    assert dask.runner.endswith("DaskRunner") and dask.reads == local.reads
     got, want, ref = _norm(dask.tables), _norm(local.tables), _reference(lh, start, end)
     assert differences(got, want) == {} and differences(got, ref) == {}
 
