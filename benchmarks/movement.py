@@ -329,6 +329,7 @@ def run_beam(
     results = {}
     for runner in runners:
         res = _child(["--phase", "beam-run", "--beam-runner", runner, "--home", str(home)])
+        print(json.dumps({runner: res}), file=sys.stderr, flush=True)  # kept if a later runner fails
         out[f"{runner}_s"] = res["seconds"]
         out[f"{runner}_driver_peak_rss_mb" if runner == "dask" else f"{runner}_peak_rss_mb"] = res[
             "peak_rss_mb"
@@ -370,7 +371,9 @@ def run_beam_once(home: str, runner: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     t = time.perf_counter()
     if runner == "dask":
-        with local_dask_cluster(n_workers=2) as address:
+        # a Dask worker pauses at 80 % of its memory limit, and Beam's bundles are memory Dask cannot
+        # spill: give each worker what one machine can (the default 2 GiB stalls at 1M reads)
+        with local_dask_cluster(n_workers=2, memory_limit=DASK_WORKER_MEMORY) as address:
             res = run_movement(
                 lh, DAY0, end, runner="DaskRunner", options=dask_options(address), params=_beam_params()
             )
@@ -388,6 +391,10 @@ def run_beam_once(home: str, runner: str) -> dict[str, Any]:
     )
     (Path(home) / f"{runner}.pickle").write_bytes(pickle.dumps(normalize(res.tables)))
     return out
+
+
+#: memory limit of each of the 2 loopback Dask workers in the Beam benchmark
+DASK_WORKER_MEMORY = "8GiB"
 
 
 def _beam_params() -> Any:
@@ -461,13 +468,14 @@ def main(argv: list[str] | None = None) -> int:
         help="only the daily Beam job (local runner vs 2 Dask workers) over --beam-reads reads; "
         "prints its line for RESULTS.md",
     )
+    ap.add_argument("--results", type=Path, help=f"report file (default {RESULTS.relative_to(HERE.parent)})")
     ap.add_argument("--phase", choices=["generate", "queries", "beam", "beam-run"], help=argparse.SUPPRESS)
     ap.add_argument("--beam-runner", help=argparse.SUPPRESS)
     ap.add_argument("--home", help=argparse.SUPPRESS)
     ap.add_argument("--windows", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    out_dir, results = (Path(args.out), RESULTS) if args.out else (OUT, RESULTS)
+    out_dir, results = (Path(args.out) if args.out else OUT), (args.results or RESULTS)
     if args.smoke:
         args.reads, args.queries, args.beam_reads = 20_000, 2, 1_000
         if not args.out:  # smoke: data and report in a temp dir, never benchmarks/out or results

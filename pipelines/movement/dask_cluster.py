@@ -18,7 +18,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def local_dask_cluster(
     n_workers: int = 2, threads_per_worker: int = 1, memory_limit: str = "2GiB"
 ) -> Iterator[str]:
-    """Start a loopback cluster; yields the scheduler address (``tcp://127.0.0.1:PORT``)."""
+    """Start a loopback cluster; yields the scheduler address (``tcp://127.0.0.1:PORT``).
+
+    A worker pauses at 80 % of ``memory_limit`` and Beam's in-flight bundles are memory Dask cannot
+    spill, so a worker that reaches it stalls the run: size it to the day's reads (1M reads needed
+    more than 2 GiB per worker)."""
     from distributed import LocalCluster
 
     old = os.environ.get("PYTHONPATH")
