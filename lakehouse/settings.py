@@ -178,7 +178,8 @@ class LiveSettings(Section):
         480,
         ge=160,
         le=1280,
-        description="longest side the plate detector sees on a live frame (recorded video: 640)",
+        description="longest side the plate detector sees on a live frame (recorded video: "
+        "extraction.plate_det_side, 960)",
     )
     alarm_every_s: float = Field(
         0.25,
