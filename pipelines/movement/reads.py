@@ -78,7 +78,7 @@ def connect(lh: Lakehouse) -> Iterator[Any]:
     """A DuckDB connection with ``plate_reads`` registered (empty table created when missing), at
     the table's current version (:func:`connect_files`)."""
     lh.ensure(TABLE)
-    with connect_files(lh, _local_files(lh)) as con:
+    with connect_files(lh, pinned_files(lh, None)) as con:
         yield con
 
 
@@ -107,11 +107,6 @@ def connect_files(lh: Lakehouse, files: Sequence[str] | None, version: int | Non
         yield con
     finally:
         con.close()
-
-
-def _local_files(lh: Lakehouse) -> list[str] | None:
-    """The Parquet files of the table's current version (None: not local, empty, or a file gone)."""
-    return pinned_files(lh, None)
 
 
 def pinned_files(lh: Lakehouse, version: int | None) -> list[str] | None:

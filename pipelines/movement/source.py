@@ -27,8 +27,8 @@ import pyarrow as pa
 
 from lakehouse import Lakehouse
 from pipelines.governance.scope import ReadScope
+from pipelines.movement.reads import TABLE
 
-TABLE = "plate_reads"
 READ_COLUMNS = ["read_id", "camera_id", "ts", "plate", "confidence", "agency", "model_version"]
 #: reads per slice: small enough that a worker holds one slice comfortably, large enough that the
 #: per-slice scan of the pinned files stays a small part of the run
